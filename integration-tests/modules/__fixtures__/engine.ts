@@ -1,0 +1,52 @@
+import { IWorkflowEngineService, MedusaContainer } from "@medusajs/framework/types"
+import { ContainerRegistrationKeys } from "@medusajs/framework/utils"
+import type { Knex } from "@medusajs/framework/mikro-orm/knex"
+import path from "path"
+
+export const MODULE_PATH = path.join(__dirname, "../../../src/modules/workflow-engine")
+export const MIGRATIONS_PATH = path.join(MODULE_PATH, "migrations")
+
+export function knexOf(medusaApp: { sharedContainer?: MedusaContainer }): Knex {
+  return medusaApp.sharedContainer!.resolve(ContainerRegistrationKeys.PG_CONNECTION)
+}
+
+/** Every SQL statement the connection sends while `work` runs. */
+export async function recordSql<T>(db: Knex, work: () => Promise<T>): Promise<{ result: T; statements: string[] }> {
+  const statements: string[] = []
+  const listener = (query: { sql: string }) => statements.push(query.sql)
+  db.on("query", listener)
+  try {
+    const result = await work()
+    return { result, statements }
+  } finally {
+    db.removeListener("query", listener)
+  }
+}
+
+/** Resolves with the onFinish event of a transaction, however it gets there. */
+export function waitForFinish(
+  engine: IWorkflowEngineService,
+  workflowId: string,
+  transactionId: string
+): Promise<{ state: string; result?: unknown; errors?: unknown[] }> {
+  return new Promise((resolve) => {
+    void engine.subscribe({
+      workflowId,
+      transactionId,
+      subscriber: (event: any) => {
+        if (event.eventType === "onFinish") {
+          resolve(event)
+        }
+      },
+    })
+  })
+}
+
+/** The raw rows of a transaction, as the table holds them. */
+export async function rowsOf(db: Knex, transactionId: string) {
+  const { rows } = await db.raw(
+    `SELECT * FROM workflow_execution WHERE transaction_id = ? ORDER BY created_at`,
+    [transactionId]
+  )
+  return rows
+}

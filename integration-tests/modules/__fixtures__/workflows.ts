@@ -1,0 +1,158 @@
+import {
+  createStep,
+  createWorkflow,
+  StepResponse,
+  WorkflowResponse,
+} from "@medusajs/framework/workflows-sdk"
+
+/** Names of the test workflows, shared by the specs. */
+export const WF = {
+  storedThreeSteps: "test-stored-three-steps",
+  notStored: "test-not-stored",
+  compensated: "test-compensated",
+  failedCompensation: "test-failed-compensation",
+  asyncStep: "test-async-step",
+  retryInterval: "test-retry-interval",
+  noRetention: "test-no-retention",
+  stepTimeout: "test-step-timeout",
+  scheduled: "test-scheduled",
+  parent: "test-parent-with-async-child",
+  child: "test-async-child",
+} as const
+
+export const ASYNC_STEP = "test-async-wait"
+
+const echo = (name: string) =>
+  createStep(name, async (input: { value: number }) => {
+    return new StepResponse({ [name]: input.value })
+  })
+
+const one = echo("test-step-one")
+const two = echo("test-step-two")
+const three = echo("test-step-three")
+
+export const storedThreeSteps = createWorkflow(
+  { name: WF.storedThreeSteps, store: true, retentionTime: 99999 },
+  (input: { value: number }) => {
+    const a = one(input)
+    two(input)
+    three(input)
+    return new WorkflowResponse(a)
+  }
+)
+
+const plain = echo("test-plain-step")
+export const notStored = createWorkflow(WF.notStored, (input: { value: number }) => {
+  return new WorkflowResponse(plain(input))
+})
+
+export const compensations: string[] = []
+
+const reversible = createStep(
+  "test-reversible",
+  async () => new StepResponse("made", "undo-me"),
+  async (token) => {
+    compensations.push(token as string)
+  }
+)
+const failing = createStep("test-failing", async () => {
+  throw new Error("step failed on purpose")
+})
+
+export const compensated = createWorkflow(
+  { name: WF.compensated, store: true, retentionTime: 3600 },
+  () => {
+    reversible()
+    failing()
+  }
+)
+
+const brokenUndo = createStep(
+  "test-broken-undo",
+  async () => new StepResponse("made"),
+  async () => {
+    throw new Error("compensation failed on purpose")
+  }
+)
+const failingToo = createStep("test-failing-too", async () => {
+  throw new Error("second step failed")
+})
+export const failedCompensation = createWorkflow(
+  { name: WF.failedCompensation, store: true, retentionTime: 3600 },
+  () => {
+    brokenUndo()
+    failingToo()
+  }
+)
+
+const before = echo("test-before-async")
+const waitForIt = createStep({ name: ASYNC_STEP, async: true }, async () => {})
+const after = createStep("test-after-async", async (input: { value: number }) => new StepResponse(input.value * 2))
+
+export const asyncStep = createWorkflow(
+  { name: WF.asyncStep, store: true, retentionTime: 3600 },
+  (input: { value: number }) => {
+    before(input)
+    waitForIt()
+    return new WorkflowResponse(after(input))
+  }
+)
+
+export const attempts = { count: 0 }
+const flaky = createStep(
+  { name: "test-flaky", maxRetries: 2, retryInterval: 1 },
+  async () => {
+    attempts.count++
+    if (attempts.count < 2) {
+      throw new Error(`attempt ${attempts.count} fails`)
+    }
+    return new StepResponse(attempts.count)
+  }
+)
+export const retryInterval = createWorkflow(
+  { name: WF.retryInterval, retentionTime: 3600 },
+  () => new WorkflowResponse(flaky())
+)
+
+const quick = echo("test-quick")
+export const noRetention = createWorkflow({ name: WF.noRetention, store: true }, (input: { value: number }) => {
+  return new WorkflowResponse(quick(input))
+})
+
+const slowAsync = createStep({ name: "test-slow-async", async: true, timeout: 1 }, async () => {})
+export const stepTimeout = createWorkflow(
+  { name: WF.stepTimeout, store: true, retentionTime: 3600 },
+  () => {
+    slowAsync()
+  }
+)
+
+export const ticks: string[] = []
+const tick = createStep("test-tick", async (input: { scheduledFor?: string }) => {
+  ticks.push(input?.scheduledFor ?? "")
+  return new StepResponse(true)
+})
+
+/**
+ * Defining a scheduled workflow registers its schedule with the engine's
+ * storage, so it can only be defined once the module has loaded.
+ */
+export function defineScheduled(everyMs: number, numberOfExecutions: number) {
+  return createWorkflow(
+    { name: WF.scheduled, schedule: { interval: everyMs, numberOfExecutions } },
+    (input: { scheduledFor?: string }) => {
+      tick(input)
+    }
+  )
+}
+
+const childStep = createStep({ name: "test-child-wait", async: true }, async () => {})
+export const child = createWorkflow({ name: WF.child, store: true, retentionTime: 3600 }, () => {
+  childStep()
+  return new WorkflowResponse("child-done")
+})
+
+export const parent = createWorkflow({ name: WF.parent, store: true, retentionTime: 3600 }, () => {
+  const result = child.runAsStep({ input: {} })
+  return new WorkflowResponse(result)
+})

@@ -1,0 +1,384 @@
+import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
+import { IWorkflowEngineService } from "@medusajs/framework/types"
+import { Modules, TransactionHandlerType } from "@medusajs/framework/utils"
+import {
+  knexOf,
+  MIGRATIONS_PATH,
+  MODULE_PATH,
+  recordSql,
+  rowsOf,
+  waitForFinish,
+} from "./__fixtures__/engine"
+import {
+  ASYNC_STEP,
+  attempts,
+  compensations,
+  defineScheduled,
+  storedThreeSteps,
+  ticks,
+  WF,
+} from "./__fixtures__/workflows"
+
+jest.setTimeout(60000)
+
+const asyncKey = (transactionId: string) => ({
+  workflowId: WF.asyncStep,
+  transactionId,
+  stepId: ASYNC_STEP,
+  action: TransactionHandlerType.INVOKE,
+})
+
+moduleIntegrationTestRunner<IWorkflowEngineService>({
+  moduleName: Modules.WORKFLOW_ENGINE,
+  resolve: MODULE_PATH,
+  pathToMigrations: MIGRATIONS_PATH,
+  testSuite: ({ service: engine, medusaApp }) => {
+    describe("stored executions", () => {
+      it("keeps one row per run with the documented shape", async () => {
+        const { transaction, result, acknowledgement } = await engine.run(WF.storedThreeSteps, {
+          input: { value: 7 },
+        })
+
+        expect(result).toEqual({ "test-step-one": 7 })
+        expect(transaction.transactionId).toMatch(/^auto-/)
+        expect(acknowledgement).toEqual(
+          expect.objectContaining({ hasFinished: true, hasFailed: false, workflowId: WF.storedThreeSteps })
+        )
+
+        const [execution, ...others] = await engine.listWorkflowExecutions({
+          transaction_id: transaction.transactionId,
+        })
+        expect(others).toHaveLength(0)
+        expect(execution).toEqual(
+          expect.objectContaining({
+            id: expect.stringMatching(/^wf_exec_/),
+            workflow_id: WF.storedThreeSteps,
+            transaction_id: transaction.transactionId,
+            state: "done",
+            deleted_at: null,
+            created_at: expect.any(Date),
+            updated_at: expect.any(Date),
+          })
+        )
+        for (const key of [
+          "state", "steps", "modelId", "options", "metadata", "startedAt", "definition", "timedOutAt",
+          "hasAsyncSteps", "transactionId", "hasFailedSteps", "hasSkippedSteps", "hasWaitingSteps",
+          "hasRevertedSteps", "hasSkippedOnFailureSteps",
+        ]) {
+          expect(execution.execution).toHaveProperty(key)
+        }
+        expect(execution.execution!.state).toBe("done")
+        expect(execution.execution!.steps["_root.test-step-one"].invoke.state).toBe("done")
+        expect(execution.context).toEqual({
+          data: {
+            payload: { value: 7 },
+            invoke: expect.objectContaining({
+              "test-step-one": expect.objectContaining({ output: expect.anything() }),
+            }),
+            compensate: {},
+          },
+          errors: [],
+        })
+
+        const [row] = await rowsOf(knexOf(medusaApp), transaction.transactionId)
+        expect(row.retention_time).toBe(99999)
+        expect(row.run_id).toBe(execution.execution!.runId)
+      })
+
+      it("stores runs started through the workflow itself, not only through the module", async () => {
+        const { transaction } = await storedThreeSteps(medusaApp.sharedContainer).run({ input: { value: 2 } })
+        const rows = await rowsOf(knexOf(medusaApp), transaction.transactionId)
+        expect(rows).toHaveLength(1)
+        expect(rows[0].state).toBe("done")
+      })
+
+      it("issues at most 3 SQL statements for a stored 3-step run, and none for a run that is not stored", async () => {
+        const db = knexOf(medusaApp)
+        // Warm up so lazy work of a first run is not counted.
+        await engine.run(WF.storedThreeSteps, { input: { value: 1 } })
+        await engine.run(WF.notStored, { input: { value: 1 } })
+
+        const stored = await recordSql(db, () => engine.run(WF.storedThreeSteps, { input: { value: 2 } }))
+        expect(stored.statements.length).toBeLessThanOrEqual(3)
+        expect(stored.statements.some((sql) => /insert into "workflow_execution"/i.test(sql))).toBe(true)
+
+        const plain = await recordSql(db, () => engine.run(WF.notStored, { input: { value: 3 } }))
+        expect(plain.result.result).toEqual({ "test-plain-step": 3 })
+        expect(plain.statements).toEqual([])
+      })
+
+      it("never writes a row for a workflow that is neither stored nor long-running", async () => {
+        const { transaction } = await engine.run(WF.notStored, { input: { value: 1 }, transactionId: "plain-1" })
+        expect(await rowsOf(knexOf(medusaApp), transaction.transactionId)).toEqual([])
+        expect(await engine.listWorkflowExecutions({ workflow_id: WF.notStored })).toEqual([])
+      })
+
+      it("removes a finished run without retention, as Medusa's engines do", async () => {
+        const { transaction } = await engine.run(WF.noRetention, { input: { value: 1 } })
+        expect(await rowsOf(knexOf(medusaApp), transaction.transactionId)).toEqual([])
+      })
+
+      it("records a step failure whose compensation succeeds as reverted, with the error", async () => {
+        compensations.length = 0
+        const { transaction, errors } = await engine.run(WF.compensated, { throwOnError: false })
+
+        expect(errors[0].error.message).toBe("step failed on purpose")
+        expect(compensations).toEqual(["undo-me"])
+        const [execution] = await engine.listWorkflowExecutions({ transaction_id: transaction.transactionId })
+        expect(execution.state).toBe("reverted")
+        expect(execution.execution!.state).toBe("reverted")
+        expect(execution.context!.errors).toEqual([
+          expect.objectContaining({
+            action: "test-failing",
+            handlerType: "invoke",
+            error: expect.objectContaining({ message: "step failed on purpose", name: "Error", stack: expect.any(String) }),
+          }),
+        ])
+      })
+
+      it("throws the step's error by default", async () => {
+        // As with Medusa's engines, what is thrown is the step's serialized error.
+        await expect(engine.run(WF.compensated)).rejects.toMatchObject({ message: "step failed on purpose" })
+      })
+
+      it("records a failing compensation as failed", async () => {
+        const { transaction } = await engine.run(WF.failedCompensation, { throwOnError: false })
+        const [execution] = await engine.listWorkflowExecutions({ transaction_id: transaction.transactionId })
+        expect(execution.state).toBe("failed")
+        const messages = execution.context!.errors.map((e: any) => e.error.message)
+        expect(messages).toEqual(expect.arrayContaining(["second step failed", "compensation failed on purpose"]))
+      })
+    })
+
+    describe("async steps", () => {
+      it("waits in invoking, then finishes when setStepSuccess is called", async () => {
+        const { transaction, acknowledgement } = await engine.run(WF.asyncStep, { input: { value: 21 } })
+        expect(acknowledgement.hasFinished).toBe(false)
+        const transactionId = transaction.transactionId
+
+        let [execution] = await engine.listWorkflowExecutions({ transaction_id: transactionId })
+        expect(execution.state).toBe("invoking")
+        expect(execution.execution!.steps[`_root.test-before-async.${ASYNC_STEP}`].invoke.status).toBe("waiting_response")
+
+        const running: any = await engine.getRunningTransaction(WF.asyncStep, transactionId)
+        expect(running.getFlow().state).toBe("invoking")
+
+        const finished = waitForFinish(engine, WF.asyncStep, transactionId)
+        await engine.setStepSuccess({ idempotencyKey: asyncKey(transactionId), stepResponse: { ok: true } })
+        expect((await finished).state).toBe("done")
+
+        ;[execution] = await engine.listWorkflowExecutions({ transaction_id: transactionId })
+        expect(execution.state).toBe("done")
+        expect(execution.context!.data.invoke["test-after-async"].output.output).toBe(42)
+      })
+
+      it("accepts the idempotency key as a string", async () => {
+        const { transaction } = await engine.run(WF.asyncStep, { input: { value: 1 } })
+        const key = `${WF.asyncStep}:${transaction.transactionId}:${ASYNC_STEP}:invoke`
+        await engine.setStepSuccess({ idempotencyKey: key, stepResponse: {} })
+        const [execution] = await engine.listWorkflowExecutions({ transaction_id: transaction.transactionId })
+        expect(execution.state).toBe("done")
+      })
+
+      it("compensates when setStepFailure is called", async () => {
+        const { transaction } = await engine.run(WF.asyncStep, { input: { value: 1 } })
+        await engine.setStepFailure({
+          idempotencyKey: asyncKey(transaction.transactionId),
+          stepResponse: new Error("rejected by the outside world"),
+          options: { throwOnError: false },
+        })
+        const [execution] = await engine.listWorkflowExecutions({ transaction_id: transaction.transactionId })
+        expect(execution.state).toBe("reverted")
+        expect(execution.context!.errors[0].error.message).toBe("rejected by the outside world")
+      })
+
+      it("fails permanently with forcePermanentFailure", async () => {
+        const { transaction } = await engine.run(WF.asyncStep, { input: { value: 1 } })
+        await engine.setStepFailure({
+          idempotencyKey: asyncKey(transaction.transactionId),
+          stepResponse: new Error("no retry for you"),
+          options: { throwOnError: false, forcePermanentFailure: true },
+        })
+        const [execution] = await engine.listWorkflowExecutions({ transaction_id: transaction.transactionId })
+        expect(execution.execution!.steps[`_root.test-before-async.${ASYNC_STEP}`].invoke.status).toBe(
+          "permanent_failure"
+        )
+        expect(["reverted", "failed"]).toContain(execution.state)
+      })
+
+      it("completes the parent step when an async sub-workflow finishes", async () => {
+        // The child starts in the background, as async steps do.
+        const childWaiting = new Promise<void>((resolve) => {
+          void engine.subscribe({
+            workflowId: WF.child,
+            subscriber: (event: any) => event.eventType === "onStepAwaiting" && resolve(),
+          })
+        })
+        const { transaction } = await engine.run(WF.parent, { input: {} })
+        const parentId = transaction.transactionId
+        const [parentBefore] = await engine.listWorkflowExecutions({ transaction_id: parentId })
+        expect(parentBefore.state).toBe("invoking")
+
+        await childWaiting
+        const [childRun] = await engine.listWorkflowExecutions({ workflow_id: WF.child })
+        expect(childRun.state).toBe("invoking")
+        expect(childRun.execution!.metadata.parentStepIdempotencyKey).toContain(parentId)
+
+        const parentDone = waitForFinish(engine, WF.parent, parentId)
+        await engine.setStepSuccess({
+          idempotencyKey: {
+            workflowId: WF.child,
+            transactionId: childRun.transaction_id,
+            stepId: "test-child-wait",
+            action: "invoke",
+          },
+          stepResponse: {},
+        })
+        const event = await parentDone
+        expect(event.state).toBe("done")
+        expect(event.result).toBe("child-done")
+      })
+    })
+
+    describe("timers and schedules", () => {
+      it("retries a failing step after its retry interval", async () => {
+        attempts.count = 0
+        const transactionId = "retry-1"
+        const finished = waitForFinish(engine, WF.retryInterval, transactionId)
+        const { acknowledgement } = await engine.run(WF.retryInterval, { transactionId, throwOnError: false })
+        expect(acknowledgement.hasFinished).toBe(false)
+
+        const [waiting] = await engine.listWorkflowExecutions({ transaction_id: transactionId })
+        expect(waiting.state).toBe("invoking")
+
+        const event = await finished
+        expect(event.state).toBe("done")
+        expect(attempts.count).toBe(2)
+        const [execution] = await engine.listWorkflowExecutions({ transaction_id: transactionId })
+        expect(execution.state).toBe("done")
+      })
+
+      it("times out an async step that nobody completes", async () => {
+        const { transaction } = await engine.run(WF.stepTimeout, { throwOnError: false })
+        const event = await waitForFinish(engine, WF.stepTimeout, transaction.transactionId)
+        expect(["reverted", "failed"]).toContain(event.state)
+        const [execution] = await engine.listWorkflowExecutions({ transaction_id: transaction.transactionId })
+        expect(execution.execution!.steps["_root.test-slow-async"].invoke.state).toBe("timeout")
+      })
+
+      it("runs a scheduled workflow on its interval, as often as asked", async () => {
+        ticks.length = 0
+        defineScheduled(100, 2)
+        await new Promise<void>((resolve) => {
+          const check = setInterval(() => {
+            if (ticks.length >= 2) {
+              clearInterval(check)
+              resolve()
+            }
+          }, 20)
+        })
+        // A third tick would be due by now if the limit were ignored.
+        await new Promise((resolve) => setTimeout(resolve, 300))
+        expect(ticks).toHaveLength(2)
+        expect(new Date(ticks[0]).getTime()).toBeLessThan(new Date(ticks[1]).getTime())
+      })
+    })
+
+    describe("cancel", () => {
+      it("reverts a finished stored run", async () => {
+        compensations.length = 0
+        const { transaction } = await engine.run(WF.storedThreeSteps, { input: { value: 1 }, transactionId: "to-cancel" })
+        const { acknowledgement } = await engine.cancel(WF.storedThreeSteps, { transactionId: transaction.transactionId })
+        expect(acknowledgement).toEqual(expect.objectContaining({ exists: true, hasFinished: true, hasFailed: false }))
+        const [execution] = await engine.listWorkflowExecutions({ transaction_id: "to-cancel" })
+        expect(execution.state).toBe("reverted")
+        expect(execution.execution!.cancelledAt).toEqual(expect.any(Number))
+      })
+
+      it("marks a run waiting on an async step for compensation, as Medusa's engines do", async () => {
+        const { transaction } = await engine.run(WF.asyncStep, { input: { value: 1 } })
+        await engine.cancel(WF.asyncStep, { transactionId: transaction.transactionId })
+        const [execution] = await engine.listWorkflowExecutions({ transaction_id: transaction.transactionId })
+        expect(execution.state).toBe("waiting_to_compensate")
+        expect(execution.execution!.cancelledAt).toEqual(expect.any(Number))
+      })
+
+      it("reports an unknown transaction", async () => {
+        const { acknowledgement } = await engine.cancel(WF.storedThreeSteps, {
+          transactionId: "never-ran",
+          throwOnError: false,
+        })
+        expect(acknowledgement.exists).toBe(false)
+        await expect(engine.cancel(WF.storedThreeSteps, { transactionId: "never-ran" })).rejects.toThrow(/never-ran/)
+      })
+    })
+
+    describe("subscribers", () => {
+      it("hear the life of a transaction, step by step", async () => {
+        const transactionId = "subscribed-1"
+        const events: string[] = []
+        await engine.subscribe({
+          workflowId: WF.asyncStep,
+          transactionId,
+          subscriber: (event: any) => events.push(event.eventType),
+        })
+        const anyEvents: string[] = []
+        await engine.subscribe({
+          workflowId: WF.asyncStep,
+          subscriber: (event: any) => anyEvents.push(event.eventType),
+          subscriberId: "all",
+        })
+
+        await engine.run(WF.asyncStep, { input: { value: 1 }, transactionId })
+        const finished = waitForFinish(engine, WF.asyncStep, transactionId)
+        await engine.setStepSuccess({ idempotencyKey: asyncKey(transactionId), stepResponse: {} })
+        await finished
+        await new Promise((resolve) => setImmediate(resolve))
+
+        for (const expected of ["onBegin", "onStepBegin", "onStepSuccess", "onStepAwaiting", "onResume", "onFinish"]) {
+          expect(events).toContain(expected)
+        }
+        expect(anyEvents).toContain("onFinish")
+
+        await engine.unsubscribe({ workflowId: WF.asyncStep, subscriberOrId: "all" })
+        anyEvents.length = 0
+        await engine.run(WF.asyncStep, { input: { value: 1 } })
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        expect(anyEvents).toEqual([])
+      })
+
+      it("hear compensation events", async () => {
+        const events: string[] = []
+        await engine.subscribe({ workflowId: WF.compensated, subscriber: (e: any) => events.push(e.eventType) })
+        await engine.run(WF.compensated, { throwOnError: false })
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        expect(events).toEqual(
+          expect.arrayContaining(["onStepFailure", "onCompensateBegin", "onCompensateStepSuccess", "onFinish"])
+        )
+      })
+    })
+
+    describe("transaction ids", () => {
+      it("starts one run per manual transaction id and refuses a second while the first is in flight", async () => {
+        await engine.run(WF.asyncStep, { input: { value: 1 }, transactionId: "manual-1" })
+        // A second run with the same id continues the same transaction instead of starting another.
+        const again = await engine.run(WF.asyncStep, { input: { value: 2 }, transactionId: "manual-1" })
+        expect(again.acknowledgement.hasFinished).toBe(false)
+        const rows = await rowsOf(knexOf(medusaApp), "manual-1")
+        expect(rows).toHaveLength(1)
+      })
+
+      it("lets the database refuse a second in-flight run of one transaction", async () => {
+        const db = knexOf(medusaApp)
+        await engine.run(WF.asyncStep, { input: { value: 1 }, transactionId: "manual-2" })
+        await expect(
+          db.raw(
+            `INSERT INTO workflow_execution (id, workflow_id, transaction_id, run_id, state)
+             VALUES ('wf_exec_dup', ?, 'manual-2', 'another-run', 'invoking')`,
+            [WF.asyncStep]
+          )
+        ).rejects.toThrow(/IDX_workflow_execution_in_flight_unique/)
+      })
+    })
+  },
+})

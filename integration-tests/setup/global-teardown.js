@@ -1,0 +1,19 @@
+// Jest global teardown: stop the embedded Postgres that global-setup.js may
+// have started, and remove its temp data folder. Nothing to do when the tests
+// used an already running Postgres.
+
+"use strict"
+
+const { HANDLE_KEY, stopEmbeddedPostgres } = require("./global-setup")
+
+module.exports = async function globalTeardown() {
+  const handle = globalThis[HANDLE_KEY]
+  if (!handle) {
+    return
+  }
+  delete globalThis[HANDLE_KEY]
+  await stopEmbeddedPostgres(handle)
+  console.log(
+    `[integration-tests] Stopped the embedded Postgres at 127.0.0.1:${handle.port} and removed ${handle.dataDir}.`
+  )
+}

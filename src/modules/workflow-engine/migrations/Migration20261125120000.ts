@@ -1,0 +1,100 @@
+import { Migration } from "@medusajs/framework/mikro-orm/migrations"
+
+/**
+ * Creates `workflow_execution` as Medusa's engines leave it, or aligns a table
+ * one of them already created: every statement is idempotent, so a store that
+ * switches from `@medusajs/workflow-engine-inmemory` or `-redis` keeps its rows.
+ */
+export class Migration20261125120000 extends Migration {
+  async up(): Promise<void> {
+    this.addSql(`
+      CREATE TABLE IF NOT EXISTS "workflow_execution" (
+        "id" character varying NOT NULL,
+        "workflow_id" character varying NOT NULL,
+        "transaction_id" character varying NOT NULL,
+        "run_id" text NOT NULL,
+        "execution" jsonb NULL,
+        "context" jsonb NULL,
+        "state" character varying NOT NULL,
+        "retention_time" integer NULL,
+        "created_at" timestamptz NOT NULL DEFAULT now(),
+        "updated_at" timestamptz NOT NULL DEFAULT now(),
+        "deleted_at" timestamptz NULL,
+        CONSTRAINT "workflow_execution_pkey" PRIMARY KEY ("workflow_id", "transaction_id", "run_id")
+      );
+    `)
+
+    // Tables created by Medusa engines older than 2.8 lack these columns.
+    this.addSql(
+      `ALTER TABLE "workflow_execution" ADD COLUMN IF NOT EXISTS "retention_time" integer NULL;`
+    )
+    this.addSql(
+      `ALTER TABLE "workflow_execution" ADD COLUMN IF NOT EXISTS "run_id" text NOT NULL DEFAULT 'legacy';`
+    )
+    this.addSql(`
+      DO $$
+      DECLARE pk_name text;
+      BEGIN
+        SELECT c.conname INTO pk_name
+          FROM pg_constraint c
+         WHERE c.conrelid = 'workflow_execution'::regclass AND c.contype = 'p';
+        IF pk_name IS NULL OR NOT EXISTS (
+          SELECT 1
+            FROM pg_constraint c
+            JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
+           WHERE c.conrelid = 'workflow_execution'::regclass AND c.contype = 'p' AND a.attname = 'run_id'
+        ) THEN
+          IF pk_name IS NOT NULL THEN
+            EXECUTE format('ALTER TABLE "workflow_execution" DROP CONSTRAINT %I', pk_name);
+          END IF;
+          ALTER TABLE "workflow_execution"
+            ADD CONSTRAINT "workflow_execution_pkey" PRIMARY KEY ("workflow_id", "transaction_id", "run_id");
+        END IF;
+      END $$;
+    `)
+
+    // Same names as Medusa's engines, so switching engines never duplicates an index.
+    for (const [name, columns] of [
+      ["IDX_workflow_execution_deleted_at", `"deleted_at"`],
+      ["IDX_workflow_execution_id", `"id"`],
+      ["IDX_workflow_execution_workflow_id", `"workflow_id"`],
+      ["IDX_workflow_execution_transaction_id", `"transaction_id"`],
+      ["IDX_workflow_execution_workflow_id_transaction_id", `"workflow_id", "transaction_id"`],
+      ["IDX_workflow_execution_state", `"state"`],
+      ["IDX_workflow_execution_run_id", `"run_id"`],
+      ["IDX_workflow_execution_created_at", `"created_at" DESC`],
+    ]) {
+      this.addSql(
+        `CREATE INDEX IF NOT EXISTS "${name}" ON "workflow_execution" (${columns}) WHERE "deleted_at" IS NULL;`
+      )
+    }
+
+    /*
+     * At most one in-flight run per (workflow_id, transaction_id): two callers
+     * starting the same transaction id at once are told apart by the database,
+     * not by a flag in one process. A table left by another engine may already
+     * hold duplicates; the guard is then skipped with a warning rather than
+     * blocking the migration or touching the rows.
+     */
+    this.addSql(`
+      DO $$
+      BEGIN
+        CREATE UNIQUE INDEX IF NOT EXISTS "IDX_workflow_execution_in_flight_unique"
+          ON "workflow_execution" ("workflow_id", "transaction_id")
+          WHERE "deleted_at" IS NULL
+            AND "state" IN ('not_started', 'invoking', 'waiting_to_compensate', 'compensating');
+      EXCEPTION WHEN unique_violation THEN
+        RAISE WARNING 'workflow_execution holds several in-flight runs of one transaction; IDX_workflow_execution_in_flight_unique was not created';
+      END $$;
+    `)
+  }
+
+  /**
+   * Removes only what this engine adds: the table itself is Medusa's shape and
+   * may hold history that Medusa's engines read after switching back.
+   */
+  async down(): Promise<void> {
+    this.addSql(`DROP INDEX IF EXISTS "IDX_workflow_execution_in_flight_unique";`)
+    this.addSql(`DROP INDEX IF EXISTS "IDX_workflow_execution_created_at";`)
+  }
+}

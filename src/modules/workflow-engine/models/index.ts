@@ -1,0 +1,1 @@
+export { WorkflowExecution } from "./workflow-execution"

@@ -1,0 +1,27 @@
+import { model, TransactionState } from "@medusajs/framework/utils"
+
+/**
+ * The table Medusa's own engines use, column for column, so a store can switch
+ * engines and keep its history. `retention_time` is in seconds.
+ */
+export const WorkflowExecution = model
+  .define("workflow_execution", {
+    id: model.id({ prefix: "wf_exec" }),
+    workflow_id: model.text().primaryKey(),
+    transaction_id: model.text().primaryKey(),
+    run_id: model.text().primaryKey(),
+    execution: model.json().nullable(),
+    context: model.json().nullable(),
+    state: model.enum(TransactionState),
+    retention_time: model.number().nullable(),
+  })
+  .indexes([
+    { on: ["id"], where: "deleted_at IS NULL" },
+    { on: ["workflow_id"], where: "deleted_at IS NULL" },
+    { on: ["transaction_id"], where: "deleted_at IS NULL" },
+    { on: ["workflow_id", "transaction_id"], where: "deleted_at IS NULL" },
+    { on: ["state"], where: "deleted_at IS NULL" },
+    { on: ["run_id"], where: "deleted_at IS NULL" },
+    // The admin list: newest first.
+    { on: ["created_at"], where: "deleted_at IS NULL" },
+  ])

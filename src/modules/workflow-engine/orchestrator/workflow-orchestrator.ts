@@ -1,0 +1,313 @@
+import {
+  DistributedTransactionEvents,
+  DistributedTransactionType,
+  TransactionHandlerType,
+} from "@medusajs/framework/orchestration"
+import {
+  Context,
+  IdempotencyKeyParts,
+  Logger,
+  MedusaContainer,
+} from "@medusajs/framework/types"
+import { isString, MedusaError, TransactionState } from "@medusajs/framework/utils"
+import { MedusaWorkflow, resolveValue } from "@medusajs/framework/workflows-sdk"
+import { ulid } from "ulid"
+import { parseIdempotencyKey } from "./idempotency-key"
+import { Subscriber, SubscriberRegistry, WorkflowEvent } from "./subscribers"
+
+type WorkflowRef = string | { getName(): string }
+
+type Handlers = Record<string, Function> | undefined
+
+export type RunOptions = {
+  input?: unknown
+  transactionId?: string
+  context?: Context
+  resultFrom?: string | string[] | Symbol
+  throwOnError?: boolean
+  logOnError?: boolean
+  events?: Handlers
+  container?: MedusaContainer
+}
+
+export type StepResponseOptions = {
+  idempotencyKey: string | IdempotencyKeyParts
+  stepResponse?: unknown
+  options?: Omit<RunOptions, "input" | "transactionId"> & { forcePermanentFailure?: boolean }
+}
+
+export type CancelOptions = Omit<RunOptions, "input" | "resultFrom"> & { transactionId: string }
+
+type WorkflowOutcome = {
+  transaction: DistributedTransactionType
+  result?: unknown
+  errors?: { error: unknown }[]
+  thrownError?: unknown
+}
+
+const FAILED_STATES = new Set<string>([TransactionState.FAILED, TransactionState.REVERTED])
+
+/**
+ * Runs workflows by id for the module service and for the storage's timers:
+ * starts, cancels and continues transactions, tells subscribers what happens,
+ * and completes the parent step of an async sub-workflow when it finishes.
+ */
+export class WorkflowOrchestrator {
+  readonly subscribers: SubscriberRegistry
+
+  constructor(
+    private readonly container: MedusaContainer,
+    private readonly logger: Logger
+  ) {
+    this.subscribers = new SubscriberRegistry(logger)
+  }
+
+  async run(workflowRef: WorkflowRef, options: RunOptions = {}) {
+    const context: Context = { ...(options.context ?? {}) }
+    const transactionId = options.transactionId ?? `auto-${ulid()}`
+    context.transactionId = transactionId
+    const workflowId = workflowIdOf(workflowRef)
+    const workflow = this.workflow(workflowId)
+
+    const outcome: WorkflowOutcome = await workflow.run({
+      input: options.input,
+      throwOnError: false,
+      logOnError: options.logOnError,
+      resultFrom: options.resultFrom,
+      context,
+      events: this.events(workflowId, transactionId, options.events),
+      container: options.container ?? this.container,
+    })
+
+    await this.afterStep(workflowId, transactionId, outcome)
+    throwIfAsked(outcome, options.throwOnError)
+    return { acknowledgement: this.acknowledge(workflowId, transactionId, outcome), ...outcome }
+  }
+
+  async cancel(workflowRef: WorkflowRef, options: CancelOptions) {
+    const workflowId = workflowIdOf(workflowRef)
+    const { transactionId } = options ?? ({} as CancelOptions)
+    if (!transactionId) {
+      throw new MedusaError(MedusaError.Types.INVALID_DATA, "transactionId is required to cancel a workflow")
+    }
+    const workflow = this.workflow(workflowId)
+
+    let transaction: DistributedTransactionType
+    try {
+      transaction = await this.getRunningTransaction(workflowId, transactionId, {
+        ...(options.context ?? {}),
+        isCancelling: true,
+      })
+    } catch (error) {
+      const notFound = error instanceof MedusaError && error.type === MedusaError.Types.NOT_FOUND
+      if (notFound && options.throwOnError === false) {
+        return { acknowledgement: { transactionId, workflowId, exists: false } }
+      }
+      throw error
+    }
+
+    const outcome: WorkflowOutcome = await workflow.cancel({
+      transaction,
+      throwOnError: false,
+      logOnError: options.logOnError,
+      context: options.context ?? {},
+      events: this.events(workflowId, transactionId, options.events),
+      container: options.container ?? this.container,
+    })
+
+    await this.afterStep(workflowId, transactionId, outcome)
+    throwIfAsked(outcome, options.throwOnError)
+    const acknowledgement = {
+      ...this.acknowledge(workflowId, transactionId, outcome),
+      // A cancel that ends in "reverted" did what was asked.
+      hasFailed: outcome.transaction.getFlow().state === TransactionState.FAILED,
+      exists: true,
+    }
+    return { acknowledgement, ...outcome }
+  }
+
+  async getRunningTransaction(workflowId: string, transactionId: string, context: Context = {}) {
+    if (!workflowId || !transactionId) {
+      throw new MedusaError(
+        MedusaError.Types.INVALID_DATA,
+        `${workflowId ? "transactionId" : "workflowId"} is required`
+      )
+    }
+    const flow = this.workflow(workflowId)()
+    return await flow.getRunningTransaction(transactionId, { ...context, transactionId })
+  }
+
+  async retryStep({ idempotencyKey, options = {} }: Omit<StepResponseOptions, "stepResponse">) {
+    const { key, parts } = parseIdempotencyKey(idempotencyKey)
+    const outcome: WorkflowOutcome = await this.workflow(parts.workflowId).retryStep({
+      idempotencyKey: key,
+      context: options.context,
+      throwOnError: false,
+      logOnError: options.logOnError,
+      events: this.events(parts.workflowId, parts.transactionId, options.events),
+      container: options.container ?? this.container,
+    })
+    await this.afterStep(parts.workflowId, parts.transactionId, outcome)
+    throwIfAsked(outcome, options.throwOnError)
+    return outcome
+  }
+
+  async setStepSuccess({ idempotencyKey, stepResponse, options = {} }: StepResponseOptions) {
+    const { key, parts } = parseIdempotencyKey(idempotencyKey)
+    const outcome: WorkflowOutcome = await this.workflow(parts.workflowId).registerStepSuccess({
+      idempotencyKey: key,
+      response: stepResponse,
+      context: options.context,
+      resultFrom: options.resultFrom,
+      throwOnError: false,
+      logOnError: options.logOnError,
+      events: this.events(parts.workflowId, parts.transactionId, options.events),
+      container: options.container ?? this.container,
+    })
+    await this.afterStep(parts.workflowId, parts.transactionId, outcome)
+    throwIfAsked(outcome, options.throwOnError)
+    return outcome
+  }
+
+  async setStepFailure({ idempotencyKey, stepResponse, options = {} }: StepResponseOptions) {
+    const { key, parts } = parseIdempotencyKey(idempotencyKey)
+    const outcome: WorkflowOutcome = await this.workflow(parts.workflowId).registerStepFailure({
+      idempotencyKey: key,
+      response: stepResponse,
+      forcePermanentFailure: options.forcePermanentFailure ?? false,
+      context: options.context,
+      resultFrom: options.resultFrom,
+      throwOnError: false,
+      logOnError: options.logOnError,
+      events: this.events(parts.workflowId, parts.transactionId, options.events),
+      container: options.container ?? this.container,
+    })
+    await this.afterStep(parts.workflowId, parts.transactionId, outcome)
+    throwIfAsked(outcome, options.throwOnError)
+    return outcome
+  }
+
+  subscribe(args: { workflowId: string; transactionId?: string; subscriber: Function; subscriberId?: string }) {
+    this.subscribers.add(args.workflowId, args.transactionId, args.subscriber as Subscriber, args.subscriberId)
+  }
+
+  unsubscribe(args: { workflowId: string; transactionId?: string; subscriberOrId: string | Function }) {
+    this.subscribers.remove(args.workflowId, args.transactionId, args.subscriberOrId)
+  }
+
+  private workflow(workflowId: string) {
+    if (!workflowId) {
+      throw new MedusaError(MedusaError.Types.NOT_FOUND, "Workflow ID is required")
+    }
+    const workflow = MedusaWorkflow.getWorkflow(workflowId)
+    if (!workflow) {
+      throw new MedusaError(MedusaError.Types.NOT_FOUND, `Workflow with id "${workflowId}" not found.`)
+    }
+    return workflow
+  }
+
+  private acknowledge(workflowId: string, transactionId: string, outcome: WorkflowOutcome) {
+    const flow = outcome.transaction.getFlow()
+    return {
+      transactionId,
+      workflowId,
+      parentStepIdempotencyKey: flow.metadata?.parentStepIdempotencyKey,
+      hasFinished: outcome.transaction.hasFinished(),
+      hasFailed: FAILED_STATES.has(flow.state),
+    }
+  }
+
+  /**
+   * When a transaction finished: tell subscribers, and complete the step of
+   * the parent workflow that waits for it (unless the parent is the one
+   * cancelling it).
+   */
+  private async afterStep(workflowId: string, transactionId: string, outcome: WorkflowOutcome) {
+    const { transaction, result, errors } = outcome
+    if (!transaction.hasFinished()) {
+      return
+    }
+    const flow = transaction.getFlow()
+    this.subscribers.notify({ eventType: "onFinish", workflowId, transactionId, state: flow.state, result, errors })
+
+    const { parentStepIdempotencyKey, cancelingFromParentStep } = flow.metadata ?? {}
+    if (!parentStepIdempotencyKey || cancelingFromParentStep) {
+      return
+    }
+    const options = { logOnError: true }
+    if (FAILED_STATES.has(flow.state)) {
+      await this.setStepFailure({ idempotencyKey: parentStepIdempotencyKey, stepResponse: errors, options })
+    } else {
+      await this.setStepSuccess({ idempotencyKey: parentStepIdempotencyKey, stepResponse: result, options })
+    }
+  }
+
+  /** Orchestration events, forwarded to the caller's handlers and to subscribers. */
+  private events(workflowId: string, transactionId: string, handlers: Handlers): DistributedTransactionEvents {
+    const notify = (event: Omit<WorkflowEvent, "workflowId" | "transactionId">) =>
+      this.subscribers.notify({ workflowId, transactionId, ...event })
+    const forward =
+      (eventType: string) =>
+      ({ transaction }: { transaction: DistributedTransactionType }) => {
+        handlers?.[eventType]?.({ transaction })
+        notify({ eventType })
+      }
+    const forwardStep =
+      (eventType: string) =>
+      ({ step, transaction }: any) => {
+        handlers?.[eventType]?.({ step, transaction })
+        notify({ eventType, step })
+      }
+    const stepErrors = (transaction: DistributedTransactionType, type: TransactionHandlerType, step: any) =>
+      transaction.getErrors(type).filter((error) => error.action === step.definition.action)
+
+    return {
+      onBegin: forward("onBegin"),
+      onResume: forward("onResume"),
+      onTimeout: forward("onTimeout"),
+      onCompensateBegin: forward("onCompensateBegin"),
+      onFinish: ({ transaction, result, errors }: any) => {
+        // Subscribers hear of the finish from afterStep, once it is stored.
+        handlers?.onFinish?.({ transaction, result, errors })
+      },
+      onStepBegin: forwardStep("onStepBegin"),
+      onStepAwaiting: forwardStep("onStepAwaiting"),
+      onStepSuccess: async ({ step, transaction }: any) => {
+        const response = await resolveValue(transaction.getContext().invoke[step.definition.action], transaction)
+        handlers?.onStepSuccess?.({ step, transaction, response })
+        notify({ eventType: "onStepSuccess", step, response })
+      },
+      onStepFailure: ({ step, transaction }: any) => {
+        const errors = stepErrors(transaction, TransactionHandlerType.INVOKE, step)
+        handlers?.onStepFailure?.({ step, transaction, errors })
+        notify({ eventType: "onStepFailure", step, errors })
+      },
+      onCompensateStepSuccess: ({ step, transaction }: any) => {
+        const response = transaction.getContext().compensate[step.definition.action]
+        handlers?.onCompensateStepSuccess?.({ step, transaction, response })
+        notify({ eventType: "onCompensateStepSuccess", step, response })
+      },
+      onCompensateStepFailure: ({ step, transaction }: any) => {
+        const errors = stepErrors(transaction, TransactionHandlerType.COMPENSATE, step)
+        handlers?.onCompensateStepFailure?.({ step, transaction, errors })
+        notify({ eventType: "onCompensateStepFailure", step, errors })
+      },
+    } as DistributedTransactionEvents
+  }
+}
+
+function workflowIdOf(ref: WorkflowRef): string {
+  return isString(ref) ? ref : ref?.getName?.()
+}
+
+function throwIfAsked(outcome: WorkflowOutcome, throwOnError = true): void {
+  if (!throwOnError) {
+    return
+  }
+  if (outcome.thrownError) {
+    throw outcome.thrownError
+  }
+  if (outcome.errors?.length) {
+    throw outcome.errors[0].error
+  }
+}

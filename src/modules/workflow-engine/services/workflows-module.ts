@@ -1,0 +1,198 @@
+import {
+  Context,
+  FilterableWorkflowExecutionProps,
+  FindConfig,
+  IWorkflowEngineService,
+  WorkflowExecutionDTO,
+} from "@medusajs/framework/types"
+import {
+  InjectManager,
+  InjectSharedContext,
+  isDefined,
+  MedusaContext,
+  MedusaError,
+  MedusaService,
+} from "@medusajs/framework/utils"
+import { WorkflowExecution } from "../models"
+import {
+  CancelOptions,
+  RunOptions,
+  StepResponseOptions,
+  WorkflowOrchestrator,
+} from "../orchestrator/workflow-orchestrator"
+import { checkConfig, prepareFilters } from "../queries/execution-filters"
+import { PostgresWorkflowStorage } from "../storage/postgres-workflow-storage"
+
+type InjectedDependencies = {
+  workflowOrchestrator: WorkflowOrchestrator
+  workflowStorage: PostgresWorkflowStorage
+}
+
+type ExecutionLookup = string | { workflow_id: string; transaction_id: string }
+
+/**
+ * The Workflow Engine module: runs workflows through the orchestrator and
+ * reads the executions it stores in Postgres.
+ */
+export class WorkflowsModuleService
+  extends MedusaService<{ WorkflowExecution: { dto: WorkflowExecutionDTO } }>({ WorkflowExecution })
+  implements IWorkflowEngineService
+{
+  protected readonly orchestrator_: WorkflowOrchestrator
+  protected readonly storage_: PostgresWorkflowStorage
+
+  constructor(dependencies: InjectedDependencies, ...rest: unknown[]) {
+    // MedusaService reads the model services it generates from the same cradle.
+    super(dependencies, ...rest)
+    this.orchestrator_ = dependencies.workflowOrchestrator
+    this.storage_ = dependencies.workflowStorage
+  }
+
+  __hooks = {
+    onApplicationShutdown: async () => this.storage_.stop(),
+  }
+
+  @InjectManager()
+  // @ts-expect-error the generated method's filter type has no `q`
+  async listWorkflowExecutions(
+    filters: FilterableWorkflowExecutionProps = {},
+    config?: FindConfig<WorkflowExecutionDTO>,
+    @MedusaContext() sharedContext: Context = {}
+  ): Promise<WorkflowExecutionDTO[]> {
+    return await super.listWorkflowExecutions(prepareFilters(filters), checkConfig(config), sharedContext)
+  }
+
+  @InjectManager()
+  // @ts-expect-error the generated method's filter type has no `q`
+  async listAndCountWorkflowExecutions(
+    filters: FilterableWorkflowExecutionProps = {},
+    config?: FindConfig<WorkflowExecutionDTO>,
+    @MedusaContext() sharedContext: Context = {}
+  ): Promise<[WorkflowExecutionDTO[], number]> {
+    return await super.listAndCountWorkflowExecutions(prepareFilters(filters), checkConfig(config), sharedContext)
+  }
+
+  /** By `wf_exec_…` id, or the newest run of `{ workflow_id, transaction_id }`. */
+  @InjectManager()
+  // @ts-expect-error the generated method takes an id only
+  async retrieveWorkflowExecution(
+    idOrObject: ExecutionLookup,
+    config: FindConfig<WorkflowExecutionDTO> = {},
+    @MedusaContext() sharedContext: Context = {}
+  ): Promise<WorkflowExecutionDTO> {
+    const filters = lookupFilters(idOrObject)
+    const [execution] = await this.listWorkflowExecutions(
+      filters,
+      { ...config, take: 1, order: { created_at: "DESC" } },
+      sharedContext
+    )
+    if (!execution) {
+      throw new MedusaError(
+        MedusaError.Types.NOT_FOUND,
+        `WorkflowExecution with ${Object.entries(filters)
+          .map(([key, value]) => `${key}: ${value}`)
+          .join(", ")} was not found`
+      )
+    }
+    return execution
+  }
+
+  @InjectSharedContext()
+  async run(workflowIdOrWorkflow: any, options: RunOptions & { runId?: string } = {}, @MedusaContext() context: Context = {}) {
+    return await this.orchestrator_.run(workflowIdOrWorkflow, {
+      ...options,
+      context: runContext(options, context),
+    })
+  }
+
+  @InjectSharedContext()
+  async getRunningTransaction(workflowId: string, transactionId: string, @MedusaContext() context: Context = {}) {
+    return await this.orchestrator_.getRunningTransaction(workflowId, transactionId, context)
+  }
+
+  @InjectSharedContext()
+  async retryStep(
+    { idempotencyKey, options }: Omit<StepResponseOptions, "stepResponse">,
+    @MedusaContext() context: Context = {}
+  ) {
+    return await this.orchestrator_.retryStep({ idempotencyKey, options: withCallerContext(options, context) })
+  }
+
+  @InjectSharedContext()
+  async setStepSuccess(
+    { idempotencyKey, stepResponse, options }: StepResponseOptions,
+    @MedusaContext() context: Context = {}
+  ) {
+    return await this.orchestrator_.setStepSuccess({
+      idempotencyKey,
+      stepResponse,
+      options: withCallerContext(options, context),
+    })
+  }
+
+  @InjectSharedContext()
+  async setStepFailure(
+    { idempotencyKey, stepResponse, options }: StepResponseOptions,
+    @MedusaContext() context: Context = {}
+  ) {
+    return await this.orchestrator_.setStepFailure({
+      idempotencyKey,
+      stepResponse,
+      options: withCallerContext(options, context),
+    })
+  }
+
+  async subscribe(args: { workflowId: string; transactionId?: string; subscriber: Function; subscriberId?: string }) {
+    this.orchestrator_.subscribe(args)
+  }
+
+  async unsubscribe(args: { workflowId: string; transactionId?: string; subscriberOrId: string | Function }) {
+    this.orchestrator_.unsubscribe(args)
+  }
+
+  async cancel(workflowIdOrWorkflow: any, options: CancelOptions) {
+    return await this.orchestrator_.cancel(workflowIdOrWorkflow, options)
+  }
+}
+
+function lookupFilters(idOrObject: ExecutionLookup): Record<string, string> {
+  if (typeof idOrObject === "string" && idOrObject) {
+    return { id: idOrObject }
+  }
+  const { workflow_id, transaction_id } = (idOrObject ?? {}) as Record<string, unknown>
+  if (typeof workflow_id !== "string" || typeof transaction_id !== "string") {
+    throw new MedusaError(
+      MedusaError.Types.INVALID_DATA,
+      "retrieveWorkflowExecution takes a wf_exec_… id or { workflow_id, transaction_id } as strings"
+    )
+  }
+  return { workflow_id, transaction_id }
+}
+
+// The caller's transaction and entity manager never travel into a workflow run.
+function callerContext(context: Context): Context {
+  const { manager, transactionManager, ...rest } = context
+  return rest
+}
+
+function withCallerContext<T extends { context?: Context }>(options: T | undefined, context: Context): T {
+  return { ...(options ?? ({} as T)), context: options?.context ?? callerContext(context) }
+}
+
+/**
+ * The context a run starts with: the caller's, then the run's own. Events of
+ * the run are held for the caller's release when the run joins the caller's
+ * event group, unless the run says otherwise.
+ */
+function runContext(options: RunOptions & { runId?: string }, context: Context): Context {
+  const { preventReleaseEvents: _, transactionId: __, parentStepIdempotencyKey: ___, ...inherited } =
+    callerContext(context) as Context & Record<string, unknown>
+  const own = (options.context ?? {}) as Context & Record<string, unknown>
+
+  const preventReleaseEvents = isDefined(own.preventReleaseEvents)
+    ? !!own.preventReleaseEvents
+    : isDefined(context.eventGroupId) && context.eventGroupId === own.eventGroupId
+  const eventGroupId = own.eventGroupId ?? (preventReleaseEvents ? context.eventGroupId : undefined)
+
+  return { ...inherited, ...own, eventGroupId, runId: options.runId, preventReleaseEvents } as Context
+}

@@ -1,0 +1,406 @@
+import {
+  DistributedTransactionType,
+  IDistributedSchedulerStorage,
+  IDistributedTransactionStorage,
+  SchedulerOptions,
+  SkipCancelledExecutionError,
+  SkipExecutionError,
+  SkipStepAlreadyFinishedError,
+  TransactionCheckpoint,
+  TransactionOptions,
+  TransactionStep,
+} from "@medusajs/framework/orchestration"
+import { Logger } from "@medusajs/framework/types"
+import {
+  MedusaError,
+  TransactionState,
+  TransactionStepState,
+} from "@medusajs/framework/utils"
+import type { Knex } from "@medusajs/framework/mikro-orm/knex"
+import { ResolvedWorkflowEngineOptions } from "../options"
+import { FINISHED_STATES, mustPersist } from "./checkpoint-policy"
+import { InProcessSchedules } from "./schedules"
+import { deleteExecution } from "./sql/delete-execution"
+import { deleteExpiredExecutions } from "./sql/delete-expired-executions"
+import { insertExecution } from "./sql/insert-execution"
+import { loadLatestExecution } from "./sql/load-latest-execution"
+import { lockExecution } from "./sql/lock-execution"
+import { ExecutionRow, Queryable, StoredCheckpointRow } from "./sql/types"
+import { updateExecution } from "./sql/update-execution"
+import { InProcessTimerQueue, TimerQueue } from "./timers"
+
+/** What the storage needs from the engine to continue a transaction or run a tick. */
+export interface WorkflowRunner {
+  run(workflowId: string, options: Record<string, any>): Promise<unknown>
+}
+
+type SaveOptions = TransactionOptions & {
+  stepId?: string
+  hasAsyncSteps?: boolean
+  hasStepTimeouts?: boolean
+  hasRetriesTimeout?: boolean
+}
+
+const STEP_FINISHED_STATES = new Set<string>([
+  TransactionStepState.DONE,
+  TransactionStepState.REVERTED,
+  TransactionStepState.FAILED,
+  TransactionStepState.SKIPPED,
+  TransactionStepState.SKIPPED_FAILURE,
+  TransactionStepState.TIMEOUT,
+])
+
+const FAILED_STATES = new Set<string>([TransactionState.FAILED, TransactionState.REVERTED])
+
+/**
+ * Keeps the checkpoints of stored and long-running workflows in
+ * `workflow_execution`, and runs their timers and the workflow schedules.
+ * Installed as the storage of DistributedTransaction and WorkflowScheduler,
+ * so every workflow run in the process goes through it.
+ */
+export class PostgresWorkflowStorage
+  implements IDistributedTransactionStorage, IDistributedSchedulerStorage
+{
+  private runner?: WorkflowRunner
+  private readonly timers: TimerQueue
+  private readonly schedules: InProcessSchedules
+
+  constructor(
+    private readonly db: Knex,
+    private readonly logger: Logger,
+    private readonly options: ResolvedWorkflowEngineOptions
+  ) {
+    this.timers = new InProcessTimerQueue((key, error) =>
+      this.logger.error(`Workflow timer ${key} failed: ${describe(error)}`)
+    )
+    this.schedules = new InProcessSchedules(
+      (jobId, scheduledFor) => this.runScheduledTick(jobId, scheduledFor),
+      (jobId, error) =>
+        this.logger.error(`Scheduled workflow ${jobId} failed: ${describe(error)}`)
+    )
+  }
+
+  setRunner(runner: WorkflowRunner): void {
+    this.runner = runner
+  }
+
+  stop(): void {
+    this.timers.stop()
+    this.schedules.removeAll()
+  }
+
+  async get(
+    key: string,
+    options?: TransactionOptions & { isCancelling?: boolean }
+  ): Promise<TransactionCheckpoint | undefined> {
+    // Parsed workflow options always carry `hasAsyncSteps`; when they say the
+    // workflow is not stored, nothing of it can be in the table.
+    if (options && "hasAsyncSteps" in options && !options.store) {
+      return
+    }
+
+    const { workflowId, transactionId } = parseKey(key)
+    const row = await loadLatestExecution(this.db, workflowId, transactionId)
+    if (!row?.execution) {
+      return
+    }
+
+    if (!options?.idempotent) {
+      const state = row.execution.state
+      const over = options?.isCancelling
+        ? FAILED_STATES.has(state)
+        : FINISHED_STATES.has(state)
+      if (over) {
+        return
+      }
+    }
+    return toCheckpoint(row)
+  }
+
+  async save(
+    key: string,
+    data: TransactionCheckpoint,
+    _ttl?: number,
+    options?: SaveOptions
+  ): Promise<TransactionCheckpoint> {
+    const flow = data.flow
+
+    if (flow.state === TransactionState.NOT_STARTED) {
+      const inserted = await insertExecution(this.db, this.toRow(data, options))
+      if (!inserted) {
+        throw new SkipExecutionError(
+          `Transaction already started for transactionId: ${flow.transactionId}`
+        )
+      }
+      return data
+    }
+
+    if (!mustPersist(data)) {
+      return data
+    }
+
+    if (isPlainSynchronous(data, options) && (await this.writeUnlocked(data, options))) {
+      return data
+    }
+    await this.writeLocked(data, options)
+    return data
+  }
+
+  /**
+   * One statement, no lock: enough for a synchronous run, which only its own
+   * execution advances. Declines (returns false) when the stored run was
+   * finished or cancelled meanwhile, so the locked path can decide.
+   */
+  private async writeUnlocked(data: TransactionCheckpoint, options?: SaveOptions): Promise<boolean> {
+    if (this.shouldKeep(data, options)) {
+      return await updateExecution(this.db, this.toRow(data, options), { onlyIfUntouched: true })
+    }
+    return await deleteExecution(this.db, runKeyOf(data), { onlyIfUntouched: true })
+  }
+
+  private async writeLocked(data: TransactionCheckpoint, options?: SaveOptions): Promise<void> {
+    await this.db.transaction(async (trx) => {
+      const stored = await lockExecution(trx, runKeyOf(data))
+      assertNotOvertaken(data, stored, options)
+
+      if (stored?.execution && data.flow._v) {
+        TransactionCheckpoint.mergeCheckpoints(data, toCheckpoint(stored))
+      }
+
+      if (!this.shouldKeep(data, options)) {
+        await deleteExecution(trx, runKeyOf(data), { onlyIfUntouched: false })
+      } else if (stored) {
+        await updateExecution(trx, this.toRow(data, options), { onlyIfUntouched: false })
+      } else {
+        await insertExecution(trx, this.toRow(data, options))
+      }
+    })
+  }
+
+  /**
+   * A finished run stays when it has a retention (its own or the module's
+   * default), or when it is a sub-workflow whose parent step still waits for it.
+   */
+  private shouldKeep(data: TransactionCheckpoint, options?: SaveOptions): boolean {
+    return (
+      !FINISHED_STATES.has(data.flow.state) ||
+      this.retentionSecondsOf(options) !== undefined ||
+      !!data.flow.metadata?.parentStepIdempotencyKey
+    )
+  }
+
+  private retentionSecondsOf(options?: SaveOptions): number | undefined {
+    return options?.retentionTime || this.options.defaultRetentionSeconds
+  }
+
+  private toRow(data: TransactionCheckpoint, options?: SaveOptions): ExecutionRow {
+    return {
+      ...runKeyOf(data),
+      execution: data.flow,
+      context: { data: data.context, errors: data.errors },
+      state: data.flow.state,
+      retention_time: this.retentionSecondsOf(options) ?? null,
+    }
+  }
+
+  async scheduleRetry(
+    transaction: DistributedTransactionType,
+    step: TransactionStep,
+    _timestamp: number,
+    intervalSeconds: number
+  ): Promise<void> {
+    this.scheduleResume(`retry:${stepKey(transaction, step)}`, transaction, intervalSeconds)
+  }
+
+  async clearRetry(transaction: DistributedTransactionType, step: TransactionStep): Promise<void> {
+    this.timers.cancel(`retry:${stepKey(transaction, step)}`)
+  }
+
+  async scheduleTransactionTimeout(
+    transaction: DistributedTransactionType,
+    _timestamp: number,
+    intervalSeconds: number
+  ): Promise<void> {
+    this.scheduleResume(`timeout:${transactionKey(transaction)}`, transaction, intervalSeconds)
+  }
+
+  async clearTransactionTimeout(transaction: DistributedTransactionType): Promise<void> {
+    this.timers.cancel(`timeout:${transactionKey(transaction)}`)
+  }
+
+  async scheduleStepTimeout(
+    transaction: DistributedTransactionType,
+    step: TransactionStep,
+    _timestamp: number,
+    intervalSeconds: number
+  ): Promise<void> {
+    this.scheduleResume(`timeout:${stepKey(transaction, step)}`, transaction, intervalSeconds)
+  }
+
+  async clearStepTimeout(transaction: DistributedTransactionType, step: TransactionStep): Promise<void> {
+    this.timers.cancel(`timeout:${stepKey(transaction, step)}`)
+  }
+
+  async clearExpiredExecutions(): Promise<void> {
+    await deleteExpiredExecutions(this.db)
+  }
+
+  async schedule(jobDefinition: string | { jobId: string }, schedulerOptions: SchedulerOptions): Promise<void> {
+    const jobId = typeof jobDefinition === "string" ? jobDefinition : jobDefinition.jobId
+    this.schedules.schedule(jobId, schedulerOptions)
+  }
+
+  async remove(jobId: string): Promise<void> {
+    this.schedules.remove(jobId)
+  }
+
+  async removeAll(): Promise<void> {
+    this.schedules.removeAll()
+  }
+
+  // Re-running a transaction id continues it: the orchestrator then applies
+  // whatever became due (a retry, a timeout, the next async step).
+  private scheduleResume(
+    timerKey: string,
+    transaction: DistributedTransactionType,
+    intervalSeconds: number
+  ): void {
+    const { modelId: workflowId, transactionId } = transaction
+    const metadata = transaction.getFlow().metadata ?? {}
+    this.timers.schedule(timerKey, intervalSeconds * 1000, async () => {
+      try {
+        await this.requireRunner().run(workflowId, {
+          transactionId,
+          logOnError: true,
+          throwOnError: false,
+          context: {
+            eventGroupId: metadata.eventGroupId,
+            parentStepIdempotencyKey: metadata.parentStepIdempotencyKey,
+            preventReleaseEvents: metadata.preventReleaseEvents,
+          },
+        })
+      } catch (error) {
+        if (!SkipExecutionError.isSkipExecutionError(error as Error)) {
+          throw error
+        }
+      }
+    })
+  }
+
+  private async runScheduledTick(jobId: string, scheduledFor: Date) {
+    try {
+      await this.requireRunner().run(jobId, {
+        logOnError: true,
+        throwOnError: false,
+        input: { scheduledFor: scheduledFor.toISOString() },
+      })
+      return "ok" as const
+    } catch (error) {
+      if (error instanceof MedusaError && error.type === MedusaError.Types.NOT_FOUND) {
+        this.logger.warn(
+          `Scheduled workflow ${jobId} does not exist anymore; it was removed from the schedule.`
+        )
+        return "unknown-workflow" as const
+      }
+      throw error
+    }
+  }
+
+  private requireRunner(): WorkflowRunner {
+    if (!this.runner) {
+      throw new MedusaError(
+        MedusaError.Types.UNEXPECTED_STATE,
+        "The workflow engine storage was used before the engine was set up"
+      )
+    }
+    return this.runner
+  }
+}
+
+/** `dtrx:<workflow id>:<transaction id>`; the transaction id may itself hold colons. */
+function parseKey(key: string): { workflowId: string; transactionId: string } {
+  const [, workflowId, ...rest] = key.split(":")
+  return { workflowId, transactionId: rest.join(":") }
+}
+
+function runKeyOf(data: TransactionCheckpoint) {
+  return {
+    workflow_id: data.flow.modelId,
+    transaction_id: data.flow.transactionId,
+    run_id: data.flow.runId,
+  }
+}
+
+function transactionKey(transaction: DistributedTransactionType): string {
+  return `${transaction.modelId}:${transaction.transactionId}`
+}
+
+function stepKey(transaction: DistributedTransactionType, step: TransactionStep): string {
+  return `${transactionKey(transaction)}:${step.id}`
+}
+
+function toCheckpoint(row: StoredCheckpointRow): TransactionCheckpoint {
+  return new TransactionCheckpoint(row.execution, row.context?.data, row.context?.errors ?? [])
+}
+
+/**
+ * Only workflows without async steps, timers or parallel versions take the
+ * unlocked path: nothing but their own execution writes their checkpoints.
+ */
+function isPlainSynchronous(data: TransactionCheckpoint, options?: SaveOptions): boolean {
+  const flow = data.flow
+  return !(
+    flow.hasAsyncSteps ||
+    flow._v ||
+    flow.cancelledAt ||
+    options?.stepId ||
+    options?.hasStepTimeouts ||
+    options?.hasRetriesTimeout ||
+    options?.timeout
+  )
+}
+
+/**
+ * Refuses a checkpoint that another execution has already gone past: the run
+ * finished (its row is gone), the step was finished elsewhere, or the run was
+ * cancelled meanwhile. The orchestrator treats these errors as "stop quietly".
+ */
+function assertNotOvertaken(
+  data: TransactionCheckpoint,
+  stored: StoredCheckpointRow | undefined,
+  options?: SaveOptions
+): void {
+  const flow = data.flow
+  if (!stored?.execution) {
+    if (!flow.metadata?.parentStepIdempotencyKey) {
+      throw new SkipExecutionError("Already finished by another execution")
+    }
+    return
+  }
+
+  const storedFlow = stored.execution
+  if (options?.stepId) {
+    const storedStep = storedFlow.steps?.[options.stepId]
+    if (storedStep && flow.steps[options.stepId]) {
+      const storedState =
+        flow.state === TransactionState.COMPENSATING
+          ? storedStep.compensate?.state
+          : storedStep.invoke?.state
+      if (STEP_FINISHED_STATES.has(storedState)) {
+        throw new SkipStepAlreadyFinishedError(
+          `Step ${options.stepId} already finished by another execution`
+        )
+      }
+    }
+  }
+
+  if (storedFlow.cancelledAt && flow.cancelledAt == null) {
+    throw new SkipCancelledExecutionError(
+      "Workflow execution has been cancelled during the execution"
+    )
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.stack ?? error.message : String(error)
+}

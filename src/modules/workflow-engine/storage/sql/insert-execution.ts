@@ -1,0 +1,28 @@
+import { generateEntityId } from "@medusajs/framework/utils"
+import { ExecutionRow, Queryable } from "./types"
+
+/**
+ * Creates the row of a run when it starts. Returns false when the database
+ * refused it: another run of the same transaction is already in flight
+ * (IDX_workflow_execution_in_flight_unique) or this run was already stored.
+ * Safe under concurrency because the unique indexes decide, not a prior read.
+ */
+export async function insertExecution(db: Queryable, row: ExecutionRow): Promise<boolean> {
+  const result = await db.raw(
+    `INSERT INTO "workflow_execution"
+       ("id", "workflow_id", "transaction_id", "run_id", "execution", "context", "state", "retention_time")
+     VALUES (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?)
+     ON CONFLICT DO NOTHING`,
+    [
+      generateEntityId(undefined, "wf_exec"),
+      row.workflow_id,
+      row.transaction_id,
+      row.run_id,
+      JSON.stringify(row.execution),
+      JSON.stringify(row.context),
+      row.state,
+      row.retention_time,
+    ]
+  )
+  return result.rowCount === 1
+}

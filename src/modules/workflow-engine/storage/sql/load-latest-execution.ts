@@ -1,0 +1,22 @@
+import { Queryable, StoredCheckpointRow } from "./types"
+
+/**
+ * The newest run of a transaction: a transaction id can be run again once its
+ * previous run finished, and the orchestrator continues from the newest one.
+ * Served by IDX_workflow_execution_workflow_id_transaction_id.
+ */
+export async function loadLatestExecution(
+  db: Queryable,
+  workflowId: string,
+  transactionId: string
+): Promise<StoredCheckpointRow | undefined> {
+  const result = await db.raw(
+    `SELECT "execution", "context", "state"
+       FROM "workflow_execution"
+      WHERE "workflow_id" = ? AND "transaction_id" = ? AND "deleted_at" IS NULL
+      ORDER BY "created_at" DESC, "id" DESC
+      LIMIT 1`,
+    [workflowId, transactionId]
+  )
+  return result.rows[0]
+}

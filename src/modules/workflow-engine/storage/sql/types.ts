@@ -1,0 +1,24 @@
+import type { Knex } from "@medusajs/framework/mikro-orm/knex"
+
+/** A connection or an open transaction: every query below runs on either. */
+export type Queryable = Knex | Knex.Transaction
+
+/** One row of `workflow_execution` as the storage writes it. */
+export type ExecutionRow = {
+  workflow_id: string
+  transaction_id: string
+  run_id: string
+  execution: unknown
+  context: unknown
+  state: string
+  retention_time: number | null
+}
+
+/** The primary key of a run. */
+export type RunKey = Pick<ExecutionRow, "workflow_id" | "transaction_id" | "run_id">
+
+export type StoredCheckpointRow = {
+  execution: any
+  context: any
+  state: string
+}
