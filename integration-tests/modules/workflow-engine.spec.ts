@@ -103,7 +103,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         expect(stored.statements.some((sql) => /insert into "workflow_execution"/i.test(sql))).toBe(true)
 
         const plain = await recordSql(db, () => engine.run(WF.notStored, { input: { value: 3 } }))
-        expect(plain.result.result).toEqual({ "test-plain-step": 3 })
+        expect((plain.result as { result: unknown }).result).toEqual({ "test-plain-step": 3 })
         expect(plain.statements).toEqual([])
       })
 

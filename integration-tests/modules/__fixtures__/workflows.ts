@@ -1,6 +1,7 @@
 import {
   createStep,
   createWorkflow,
+  parallelize,
   StepResponse,
   WorkflowResponse,
 } from "@medusajs/framework/workflows-sdk"
@@ -18,6 +19,7 @@ export const WF = {
   scheduled: "test-scheduled",
   parent: "test-parent-with-async-child",
   child: "test-async-child",
+  parallelAsync: "test-parallel-async",
 } as const
 
 export const ASYNC_STEP = "test-async-wait"
@@ -156,3 +158,13 @@ export const parent = createWorkflow({ name: WF.parent, store: true, retentionTi
   const result = child.runAsStep({ input: {} })
   return new WorkflowResponse(result)
 })
+
+const waitA = createStep({ name: "test-wait-a", async: true }, async () => {})
+const waitB = createStep({ name: "test-wait-b", async: true }, async () => {})
+export const parallelAsync = createWorkflow(
+  { name: WF.parallelAsync, store: true, retentionTime: 3600 },
+  () => {
+    const [a, b] = parallelize(waitA(), waitB())
+    return new WorkflowResponse({ a, b })
+  }
+)

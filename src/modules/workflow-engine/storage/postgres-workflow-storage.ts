@@ -164,7 +164,7 @@ export class PostgresWorkflowStorage
       assertNotOvertaken(data, stored, options)
 
       if (stored?.execution && data.flow._v) {
-        TransactionCheckpoint.mergeCheckpoints(data, toCheckpoint(stored))
+        assertNothingToMerge(data, stored)
       }
 
       if (!this.shouldKeep(data, options)) {
@@ -398,6 +398,27 @@ function assertNotOvertaken(
     throw new SkipCancelledExecutionError(
       "Workflow execution has been cancelled during the execution"
     )
+  }
+}
+
+/**
+ * Parallel steps of one run save concurrently. When the stored run holds
+ * progress this execution has not seen, the save is refused: the orchestrator
+ * then reloads the run, merges it into its live state and saves again, so the
+ * execution that saves last also knows every step finished before it.
+ */
+function assertNothingToMerge(data: TransactionCheckpoint, stored: StoredCheckpointRow): void {
+  const before = JSON.stringify(data)
+  TransactionCheckpoint.mergeCheckpoints(data, toCheckpoint(stored))
+  if (JSON.stringify(data) !== before) {
+    throw new CheckpointConflictError(data.flow.modelId, data.flow.transactionId)
+  }
+}
+
+export class CheckpointConflictError extends Error {
+  constructor(workflowId: string, transactionId: string) {
+    super(`Run ${workflowId}:${transactionId} advanced concurrently; reload and merge before saving`)
+    this.name = "CheckpointConflictError"
   }
 }
 

@@ -1,0 +1,45 @@
+import {
+  createStep,
+  createWorkflow,
+  StepResponse,
+  WorkflowResponse,
+} from "@medusajs/framework/workflows-sdk"
+
+export const HELLO_WORKFLOW = "hello-workflow"
+export const HELLO_FAILING_WORKFLOW = "hello-failing-workflow"
+export const HELLO_FAILURE_MESSAGE = "hello-failing-workflow broke on purpose"
+
+const step1 = createStep("hello-step-1", async () => {
+  return new StepResponse("Hello from step 1!")
+})
+
+/** The stored workflow from Medusa's "store workflow executions" guide. */
+export const helloWorkflow = createWorkflow(
+  { name: HELLO_WORKFLOW, store: true, retentionTime: 99999 },
+  () => {
+    const message = step1()
+    return new WorkflowResponse(message)
+  }
+)
+
+const reserve = createStep(
+  "hello-reserve",
+  async () => new StepResponse("reserved", "reservation-1"),
+  async () => {
+    // Nothing to release in the test app; having a compensation makes the
+    // workflow end "reverted" once the next step fails.
+  }
+)
+
+const explode = createStep("hello-explode", async () => {
+  throw new Error(HELLO_FAILURE_MESSAGE)
+})
+
+/** A stored workflow whose second step always fails. */
+export const helloFailingWorkflow = createWorkflow(
+  { name: HELLO_FAILING_WORKFLOW, store: true, retentionTime: 99999 },
+  () => {
+    reserve()
+    explode()
+  }
+)

@@ -1,0 +1,406 @@
+import { medusaIntegrationTestRunner } from "@medusajs/test-utils"
+import { createUserAccountWorkflow } from "@medusajs/medusa/core-flows"
+import type { IWorkflowEngineService, MedusaContainer } from "@medusajs/framework/types"
+import { Modules } from "@medusajs/framework/utils"
+import path from "path"
+import { WorkflowsModuleService } from "../../src/modules/workflow-engine/services/workflows-module"
+import {
+  HELLO_FAILING_WORKFLOW,
+  HELLO_FAILURE_MESSAGE,
+  HELLO_WORKFLOW,
+  helloFailingWorkflow,
+  helloWorkflow,
+} from "./app/src/workflows/hello-workflow"
+
+/*
+ * Boots the Medusa app in ./app (a stock Medusa setup whose Workflow Engine is
+ * this plugin's module) once for the whole file, and drives it over HTTP.
+ *
+ * The runner restores the database from a snapshot before every test, and
+ * takes that snapshot right after the `beforeAll` below: the admin user
+ * survives every test, workflow executions never leak from one test into the
+ * next.
+ */
+
+jest.setTimeout(180000)
+
+const ADMIN_EMAIL = "admin@workflow-engine-postgres.test"
+const ADMIN_PASSWORD = "a-long-test-password"
+
+type AxiosLike = {
+  get(url: string, config?: Record<string, unknown>): Promise<{ status: number; data: any }>
+  post(url: string, body?: unknown, config?: Record<string, unknown>): Promise<{ status: number; data: any }>
+}
+
+/** The claims of a JWT, without checking its signature (the server does that). */
+function claimsOf(token: string): Record<string, any> {
+  const [, payload] = token.split(".")
+  return JSON.parse(Buffer.from(payload, "base64url").toString("utf8"))
+}
+
+/**
+ * Creates an admin the way a real store gets one: an emailpass identity
+ * registered over HTTP, a user attached to it by Medusa's own
+ * createUserAccountWorkflow, then a login over HTTP for a token that carries
+ * the user as actor.
+ */
+async function createAdminAndLogin(api: AxiosLike, container: MedusaContainer) {
+  const registered = await api.post("/auth/user/emailpass/register", {
+    email: ADMIN_EMAIL,
+    password: ADMIN_PASSWORD,
+  })
+  const authIdentityId = claimsOf(registered.data.token).auth_identity_id
+  expect(authIdentityId).toEqual(expect.any(String))
+
+  const { result: user } = await createUserAccountWorkflow(container).run({
+    input: { authIdentityId, userData: { email: ADMIN_EMAIL } },
+  })
+
+  const login = await api.post("/auth/user/emailpass", {
+    email: ADMIN_EMAIL,
+    password: ADMIN_PASSWORD,
+  })
+  const token: string = login.data.token
+  expect(claimsOf(token)).toEqual(
+    expect.objectContaining({ actor_type: "user", actor_id: user.id })
+  )
+  return { headers: { authorization: `Bearer ${token}` } }
+}
+
+/** Resolves to the response for any status, instead of rejecting on 4xx/5xx. */
+const anyStatus = { validateStatus: () => true }
+
+function stepIdsOf(execution: any): string[] {
+  return Object.keys(execution?.steps ?? {}).filter((id) => id !== "_root")
+}
+
+medusaIntegrationTestRunner({
+  cwd: path.join(__dirname, "app"),
+  testSuite: ({ api, getContainer, dbConnection }) => {
+    let adminHeaders: { headers: Record<string, string> }
+    let container: MedusaContainer
+
+    beforeAll(async () => {
+      container = getContainer()
+      adminHeaders = await createAdminAndLogin(api, container)
+    })
+
+    /** Rows of workflow_execution, read with SQL rather than through the module. */
+    async function storedRows(): Promise<any[]> {
+      const { rows } = await dbConnection.raw(
+        `SELECT id, workflow_id, transaction_id, state
+           FROM workflow_execution
+          WHERE deleted_at IS NULL
+          ORDER BY created_at DESC`
+      )
+      return rows
+    }
+
+    describe("the engine behind the app", () => {
+      it("is this plugin's module, and it keeps runs in workflow_execution", async () => {
+        const engine = container.resolve<IWorkflowEngineService>(Modules.WORKFLOW_ENGINE)
+        // Medusa's in-memory engine has a class of the same name, so the name
+        // alone proves nothing: it must be the class from this plugin's source.
+        expect(engine).toBeInstanceOf(WorkflowsModuleService)
+
+        // Only this plugin's migration creates these indexes.
+        const { rows: indexes } = await dbConnection.raw(
+          `SELECT indexname FROM pg_indexes
+            WHERE tablename = 'workflow_execution'
+              AND indexname IN ('IDX_workflow_execution_in_flight_unique', 'IDX_workflow_execution_created_at')
+            ORDER BY indexname`
+        )
+        expect(indexes.map((r: any) => r.indexname)).toEqual([
+          "IDX_workflow_execution_created_at",
+          "IDX_workflow_execution_in_flight_unique",
+        ])
+
+        expect(await storedRows()).toEqual([])
+        const { transaction } = await helloWorkflow(container).run()
+        expect(await storedRows()).toEqual([
+          {
+            id: expect.stringMatching(/^wf_exec_/),
+            workflow_id: HELLO_WORKFLOW,
+            transaction_id: transaction.transactionId,
+            state: "done",
+          },
+        ])
+      })
+    })
+
+    describe("GET /admin/workflows-executions", () => {
+      it("lists the stored runs newest first, with the total count", async () => {
+        const engine = container.resolve<IWorkflowEngineService>(Modules.WORKFLOW_ENGINE)
+        const first = await helloWorkflow(container).run()
+        // Through the module's run() as well as the workflow's own runner.
+        const second = await engine.run(HELLO_WORKFLOW, { transactionId: "second-hello-run" })
+        const failed = await helloFailingWorkflow(container).run({ throwOnError: false })
+
+        const newestFirst = [
+          failed.transaction.transactionId,
+          "second-hello-run",
+          first.transaction.transactionId,
+        ]
+        expect(second.transaction.transactionId).toEqual("second-hello-run")
+        expect((await storedRows()).map((r) => r.transaction_id)).toEqual(newestFirst)
+
+        const { status, data } = await api.get(
+          "/admin/workflows-executions?limit=20&offset=0&order=-created_at",
+          adminHeaders
+        )
+
+        expect(status).toEqual(200)
+        expect(data).toEqual(
+          expect.objectContaining({ count: 3, offset: 0, limit: 20 })
+        )
+        expect(data.workflow_executions.map((e: any) => e.transaction_id)).toEqual(newestFirst)
+        expect(data.workflow_executions.map((e: any) => e.workflow_id)).toEqual([
+          HELLO_FAILING_WORKFLOW,
+          HELLO_WORKFLOW,
+          HELLO_WORKFLOW,
+        ])
+        expect(data.workflow_executions.map((e: any) => e.state)).toEqual([
+          "reverted",
+          "done",
+          "done",
+        ])
+
+        const [, secondRun] = data.workflow_executions
+        expect(secondRun).toEqual(
+          expect.objectContaining({
+            id: expect.stringMatching(/^wf_exec_/),
+            workflow_id: HELLO_WORKFLOW,
+            transaction_id: "second-hello-run",
+            state: "done",
+            created_at: expect.any(String),
+            updated_at: expect.any(String),
+            execution: expect.objectContaining({
+              state: "done",
+              modelId: HELLO_WORKFLOW,
+              transactionId: "second-hello-run",
+            }),
+          })
+        )
+        expect(stepIdsOf(secondRun.execution)).toEqual(["_root.hello-step-1"])
+        expect(secondRun.execution.steps["_root.hello-step-1"].invoke).toEqual(
+          expect.objectContaining({ state: "done" })
+        )
+
+        const created = data.workflow_executions.map((e: any) => Date.parse(e.created_at))
+        expect([...created].sort((a, b) => b - a)).toEqual(created)
+
+        // The count is the total, not the page size.
+        const page = await api.get(
+          "/admin/workflows-executions?limit=1&offset=1&order=-created_at",
+          adminHeaders
+        )
+        expect(page.data).toEqual(expect.objectContaining({ count: 3, offset: 1, limit: 1 }))
+        expect(page.data.workflow_executions.map((e: any) => e.transaction_id)).toEqual([
+          "second-hello-run",
+        ])
+
+        // And the opposite order really is the opposite.
+        const oldestFirst = await api.get(
+          "/admin/workflows-executions?order=created_at",
+          adminHeaders
+        )
+        expect(oldestFirst.data.workflow_executions.map((e: any) => e.transaction_id)).toEqual(
+          [...newestFirst].reverse()
+        )
+      })
+
+      it("filters by q, alone and with state", async () => {
+        const runHello = (transactionId: string) =>
+          helloWorkflow(container).run({ context: { transactionId } })
+        await runHello("order-4711-confirmation")
+        await runHello("cart-0815-checkout")
+        await helloFailingWorkflow(container).run({
+          context: { transactionId: "order-4712-confirmation" },
+          throwOnError: false,
+        })
+        expect((await storedRows()).map((r) => r.transaction_id)).toEqual([
+          "order-4712-confirmation",
+          "cart-0815-checkout",
+          "order-4711-confirmation",
+        ])
+
+        const list = async (query: string) => {
+          const { status, data } = await api.get(`/admin/workflows-executions?${query}`, adminHeaders)
+          expect(status).toEqual(200)
+          return {
+            count: data.count,
+            transactionIds: data.workflow_executions.map((e: any) => e.transaction_id).sort(),
+          }
+        }
+
+        expect(await list("q=hello")).toEqual({
+          count: 3,
+          transactionIds: ["cart-0815-checkout", "order-4711-confirmation", "order-4712-confirmation"],
+        })
+        expect(await list("q=hello-failing")).toEqual({
+          count: 1,
+          transactionIds: ["order-4712-confirmation"],
+        })
+        // A search on the transaction id, case-insensitive.
+        expect(await list("q=ORDER-47")).toEqual({
+          count: 2,
+          transactionIds: ["order-4711-confirmation", "order-4712-confirmation"],
+        })
+        expect(await list("q=order-47&state=done")).toEqual({
+          count: 1,
+          transactionIds: ["order-4711-confirmation"],
+        })
+        expect(await list("q=hello&state=done")).toEqual({
+          count: 2,
+          transactionIds: ["cart-0815-checkout", "order-4711-confirmation"],
+        })
+        expect(await list("q=hello&state=reverted")).toEqual({
+          count: 1,
+          transactionIds: ["order-4712-confirmation"],
+        })
+        expect(await list("q=no-such-workflow")).toEqual({ count: 0, transactionIds: [] })
+        // `%` is a literal character in q, not a wildcard.
+        expect(await list("q=%25")).toEqual({ count: 0, transactionIds: [] })
+      })
+
+      it("answers 401 without a token", async () => {
+        await helloWorkflow(container).run()
+        const response = await api.get("/admin/workflows-executions", anyStatus)
+        expect(response.status).toEqual(401)
+        expect(response.data.workflow_executions).toBeUndefined()
+      })
+    })
+
+    describe("GET /admin/workflows-executions/:id", () => {
+      it("returns one execution in full, context included", async () => {
+        const { transaction } = await helloWorkflow(container).run()
+        await helloWorkflow(container).run()
+        const [row] = (await storedRows()).filter(
+          (r) => r.transaction_id === transaction.transactionId
+        )
+
+        const { status, data } = await api.get(`/admin/workflows-executions/${row.id}`, adminHeaders)
+
+        expect(status).toEqual(200)
+        const execution = data.workflow_execution
+        expect(execution).toEqual(
+          expect.objectContaining({
+            id: row.id,
+            workflow_id: HELLO_WORKFLOW,
+            transaction_id: transaction.transactionId,
+            state: "done",
+            execution: expect.objectContaining({ state: "done", hasFailedSteps: false }),
+            context: {
+              data: expect.objectContaining({
+                invoke: {
+                  "hello-step-1": expect.objectContaining({
+                    output: expect.objectContaining({ output: "Hello from step 1!" }),
+                  }),
+                },
+              }),
+              errors: [],
+            },
+          })
+        )
+        expect(stepIdsOf(execution.execution)).toEqual(["_root.hello-step-1"])
+      })
+
+      it("keeps the error of a failed run in its context", async () => {
+        const { transaction } = await helloFailingWorkflow(container).run({ throwOnError: false })
+        const [row] = await storedRows()
+
+        const { data } = await api.get(`/admin/workflows-executions/${row.id}`, adminHeaders)
+
+        expect(data.workflow_execution).toEqual(
+          expect.objectContaining({
+            transaction_id: transaction.transactionId,
+            workflow_id: HELLO_FAILING_WORKFLOW,
+            state: "reverted",
+          })
+        )
+        expect(data.workflow_execution.context.errors).toEqual([
+          expect.objectContaining({
+            action: "hello-explode",
+            handlerType: "invoke",
+            error: expect.objectContaining({ message: HELLO_FAILURE_MESSAGE }),
+          }),
+        ])
+        expect(stepIdsOf(data.workflow_execution.execution)).toEqual([
+          "_root.hello-reserve",
+          "_root.hello-reserve.hello-explode",
+        ])
+      })
+
+      it("returns no execution for an unknown id", async () => {
+        await helloWorkflow(container).run()
+        const response = await api.get(
+          "/admin/workflows-executions/wf_exec_does_not_exist",
+          { ...adminHeaders, ...anyStatus }
+        )
+        // Medusa's route answers 200 with an empty body when the engine finds nothing.
+        expect(response.status).toEqual(200)
+        expect(response.data).toEqual({})
+      })
+
+      it("answers 401 without a token", async () => {
+        await helloWorkflow(container).run()
+        const [row] = await storedRows()
+        const response = await api.get(`/admin/workflows-executions/${row.id}`, anyStatus)
+        expect(response.status).toEqual(401)
+        expect(response.data.workflow_execution).toBeUndefined()
+      })
+    })
+
+    describe("a custom API route reading the engine (GET /workflows/:id)", () => {
+      it("returns a finished run of the stored hello-workflow", async () => {
+        const { transaction, result } = await helloWorkflow(container).run()
+        expect(result).toEqual("Hello from step 1!")
+
+        const { status, data } = await api.get(`/workflows/${transaction.transactionId}`)
+
+        expect(status).toEqual(200)
+        const { workflowExecution } = data
+        expect(workflowExecution).toEqual(
+          expect.objectContaining({
+            id: expect.stringMatching(/^wf_exec_/),
+            workflow_id: HELLO_WORKFLOW,
+            transaction_id: transaction.transactionId,
+            state: "done",
+            execution: expect.objectContaining({ state: "done", hasFailedSteps: false }),
+          })
+        )
+        expect(workflowExecution.context).toEqual({
+          data: expect.objectContaining({ invoke: expect.any(Object) }),
+          errors: [],
+        })
+      })
+
+      it("returns a failed run with its error", async () => {
+        const { transaction, errors } = await helloFailingWorkflow(container).run({
+          throwOnError: false,
+        })
+        expect(errors.map((e: any) => e.error?.message)).toEqual([HELLO_FAILURE_MESSAGE])
+
+        const { status, data } = await api.get(`/workflows/${transaction.transactionId}`)
+
+        expect(status).toEqual(200)
+        const { workflowExecution } = data
+        expect(workflowExecution.workflow_id).toEqual(HELLO_FAILING_WORKFLOW)
+        expect(workflowExecution.transaction_id).toEqual(transaction.transactionId)
+        expect(["reverted", "failed"]).toContain(workflowExecution.state)
+        expect(workflowExecution.execution.state).toEqual(workflowExecution.state)
+        expect(workflowExecution.context.errors).toEqual([
+          expect.objectContaining({
+            error: expect.objectContaining({ message: HELLO_FAILURE_MESSAGE }),
+          }),
+        ])
+      })
+
+      it("finds nothing for a transaction that never ran", async () => {
+        await helloWorkflow(container).run()
+        const response = await api.get("/workflows/never-ran", anyStatus)
+        expect(response.status).toEqual(404)
+      })
+    })
+  },
+})

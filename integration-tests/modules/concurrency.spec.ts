@@ -1,0 +1,82 @@
+import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
+import { IWorkflowEngineService } from "@medusajs/framework/types"
+import { Modules } from "@medusajs/framework/utils"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, rowsOf, waitForFinish } from "./__fixtures__/engine"
+import { WF } from "./__fixtures__/workflows"
+
+jest.setTimeout(60000)
+
+const key = (transactionId: string, stepId: string) => ({
+  workflowId: WF.parallelAsync,
+  transactionId,
+  stepId,
+  action: "invoke" as const,
+})
+
+moduleIntegrationTestRunner<IWorkflowEngineService>({
+  moduleName: Modules.WORKFLOW_ENGINE,
+  resolve: MODULE_PATH,
+  pathToMigrations: MIGRATIONS_PATH,
+  testSuite: ({ service: engine, medusaApp }) => {
+    it("merges two async steps completed at the same moment into one run", async () => {
+      const { transaction } = await engine.run(WF.parallelAsync)
+      const transactionId = transaction.transactionId
+      const finished = waitForFinish(engine, WF.parallelAsync, transactionId)
+
+      await Promise.all([
+        engine.setStepSuccess({ idempotencyKey: key(transactionId, "test-wait-a"), stepResponse: "from a" }),
+        engine.setStepSuccess({ idempotencyKey: key(transactionId, "test-wait-b"), stepResponse: "from b" }),
+      ])
+
+      const event = await finished
+      expect(event.state).toBe("done")
+      expect(event.result).toEqual({ a: "from a", b: "from b" })
+      const rows = await rowsOf(knexOf(medusaApp), transactionId)
+      expect(rows).toHaveLength(1)
+      expect(rows[0].state).toBe("done")
+      expect(JSON.stringify(rows[0].context.data.invoke)).toEqual(expect.stringContaining("from a"))
+      expect(JSON.stringify(rows[0].context.data.invoke)).toEqual(expect.stringContaining("from b"))
+    })
+
+    it("waits for a row lock held elsewhere before saving: the database orders the saves", async () => {
+      const db = knexOf(medusaApp)
+      const { transaction } = await engine.run(WF.parallelAsync)
+      const transactionId = transaction.transactionId
+
+      // Another instance holds the run's row.
+      const holder = await db.transaction()
+      await holder.raw(`SELECT 1 FROM workflow_execution WHERE transaction_id = ? FOR UPDATE`, [transactionId])
+
+      let settled = false
+      const completing = engine
+        .setStepSuccess({ idempotencyKey: key(transactionId, "test-wait-a"), stepResponse: "a" })
+        .finally(() => (settled = true))
+
+      // The engine's save is queued behind the lock, not applied around it.
+      await waitUntil(async () => {
+        const { rows } = await db.raw(
+          `SELECT count(*)::int AS waiting FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock'`
+        )
+        return rows[0].waiting > 0
+      })
+      expect(settled).toBe(false)
+
+      await holder.commit()
+      await completing
+      const [row] = await rowsOf(db, transactionId)
+      expect(row.execution.steps["_root.test-wait-a"].invoke.state).toBe("done")
+      expect(row.execution.steps["_root.test-wait-b"].invoke.state).toBe("invoking")
+    })
+  },
+})
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) {
+      throw new Error("condition not met in time")
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}

@@ -1,0 +1,62 @@
+import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
+import { IWorkflowEngineService } from "@medusajs/framework/types"
+import { MedusaError, Modules } from "@medusajs/framework/utils"
+import { resolveOptions } from "../../src/modules/workflow-engine/options"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, rowsOf } from "./__fixtures__/engine"
+import { WF } from "./__fixtures__/workflows"
+
+jest.setTimeout(60000)
+
+moduleIntegrationTestRunner<IWorkflowEngineService>({
+  moduleName: Modules.WORKFLOW_ENGINE,
+  resolve: MODULE_PATH,
+  pathToMigrations: MIGRATIONS_PATH,
+  moduleOptions: { defaultRetentionTime: 600 },
+  testSuite: ({ service: engine, medusaApp }) => {
+    it("keeps a finished run without retention for defaultRetentionTime seconds", async () => {
+      const { transaction } = await engine.run(WF.noRetention, { input: { value: 1 } })
+      const [row] = await rowsOf(knexOf(medusaApp), transaction.transactionId)
+      expect(row.state).toBe("done")
+      expect(row.retention_time).toBe(600)
+    })
+
+    it("leaves a workflow's own retentionTime in force", async () => {
+      const { transaction } = await engine.run(WF.storedThreeSteps, { input: { value: 1 } })
+      const [row] = await rowsOf(knexOf(medusaApp), transaction.transactionId)
+      expect(row.retention_time).toBe(99999)
+    })
+
+    it("still stores nothing of a workflow that is not stored", async () => {
+      const { transaction } = await engine.run(WF.notStored, { input: { value: 1 } })
+      expect(await rowsOf(knexOf(medusaApp), transaction.transactionId)).toEqual([])
+    })
+  },
+})
+
+describe("module options", () => {
+  const message = (options: Record<string, unknown>) => {
+    try {
+      resolveOptions(options)
+    } catch (error: any) {
+      expect(error).toBeInstanceOf(MedusaError)
+      expect(error.type).toBe(MedusaError.Types.INVALID_DATA)
+      return error.message
+    }
+    throw new Error("expected the options to be refused")
+  }
+
+  it("defaults to removing finished runs without retention", () => {
+    expect(resolveOptions({})).toEqual({ defaultRetentionSeconds: undefined })
+    expect(resolveOptions(undefined)).toEqual({ defaultRetentionSeconds: undefined })
+  })
+
+  it("refuses a negative, fractional or non-numeric retention, naming the option", () => {
+    expect(message({ defaultRetentionTime: -1 })).toContain("defaultRetentionTime")
+    expect(message({ defaultRetentionTime: 1.5 })).toContain("defaultRetentionTime")
+    expect(message({ defaultRetentionTime: "3600" })).toContain("defaultRetentionTime")
+  })
+
+  it("refuses an unknown option, naming it", () => {
+    expect(message({ retention: 60 })).toContain('"retention"')
+  })
+})
