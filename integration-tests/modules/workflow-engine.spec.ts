@@ -13,6 +13,8 @@ import {
   ASYNC_STEP,
   attempts,
   compensations,
+  idempotentRuns,
+  defineCron,
   defineScheduled,
   storedThreeSteps,
   ticks,
@@ -266,21 +268,47 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         expect(execution.execution!.steps["_root.test-slow-async"].invoke.state).toBe("timeout")
       })
 
+      it("times out a whole transaction and tells subscribers", async () => {
+        const events: string[] = []
+        await engine.subscribe({ workflowId: WF.transactionTimeout, subscriber: (e: any) => events.push(e.eventType) })
+        const { transaction } = await engine.run(WF.transactionTimeout, { throwOnError: false })
+        const event = await waitForFinish(engine, WF.transactionTimeout, transaction.transactionId)
+        expect(["reverted", "failed"]).toContain(event.state)
+        expect(events).toContain("onTimeout")
+        const [execution] = await engine.listWorkflowExecutions({ transaction_id: transaction.transactionId })
+        expect(execution.execution!.timedOutAt).toEqual(expect.any(Number))
+      })
+
+      it("runs a cron-scheduled workflow", async () => {
+        ticks.length = 0
+        defineCron("* * * * * *", 1)
+        await until(() => ticks.length >= 1)
+        expect(new Date(ticks[0]).getMilliseconds()).toBe(0)
+      })
+
       it("runs a scheduled workflow on its interval, as often as asked", async () => {
         ticks.length = 0
         defineScheduled(100, 2)
-        await new Promise<void>((resolve) => {
-          const check = setInterval(() => {
-            if (ticks.length >= 2) {
-              clearInterval(check)
-              resolve()
-            }
-          }, 20)
-        })
+        await until(() => ticks.length >= 2)
         // A third tick would be due by now if the limit were ignored.
         await new Promise((resolve) => setTimeout(resolve, 300))
         expect(ticks).toHaveLength(2)
         expect(new Date(ticks[0]).getTime()).toBeLessThan(new Date(ticks[1]).getTime())
+      })
+    })
+
+    describe("generated CRUD methods", () => {
+      it("soft-delete, restore and delete executions by filter, like any Medusa module's models", async () => {
+        const { transaction } = await engine.run(WF.storedThreeSteps, { input: { value: 1 } })
+        const [execution] = await engine.listWorkflowExecutions({ transaction_id: transaction.transactionId })
+
+        await (engine as any).softDeleteWorkflowExecutions({ id: execution.id })
+        expect(await engine.listWorkflowExecutions({ transaction_id: transaction.transactionId })).toEqual([])
+        await (engine as any).restoreWorkflowExecutions({ id: execution.id })
+        expect(await engine.listWorkflowExecutions({ transaction_id: transaction.transactionId })).toHaveLength(1)
+
+        await (engine as any).deleteWorkflowExecutions({ id: execution.id })
+        expect(await rowsOf(knexOf(medusaApp), transaction.transactionId)).toEqual([])
       })
     })
 
@@ -368,6 +396,26 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         expect(rows).toHaveLength(1)
       })
 
+      it("answers a finished idempotent transaction from its stored run instead of running it again", async () => {
+        idempotentRuns.count = 0
+        const first = await engine.run(WF.idempotent, { transactionId: "idem-1" })
+        const second = await engine.run(WF.idempotent, { transactionId: "idem-1" })
+        expect(first.result).toBe(1)
+        expect(second.result).toBe(1)
+        expect(idempotentRuns.count).toBe(1)
+        expect(await rowsOf(knexOf(medusaApp), "idem-1")).toHaveLength(1)
+      })
+
+      it("runs a finished transaction id again as a new run, keeping the old one", async () => {
+        await engine.run(WF.storedThreeSteps, { input: { value: 1 }, transactionId: "again-1" })
+        await engine.run(WF.storedThreeSteps, { input: { value: 2 }, transactionId: "again-1" })
+        const rows = await rowsOf(knexOf(medusaApp), "again-1")
+        expect(rows).toHaveLength(2)
+        expect(new Set(rows.map((row: any) => row.run_id)).size).toBe(2)
+        const newest = await engine.retrieveWorkflowExecution({ workflow_id: WF.storedThreeSteps, transaction_id: "again-1" })
+        expect(newest.context!.data.payload).toEqual({ value: 2 })
+      })
+
       it("lets the database refuse a second in-flight run of one transaction", async () => {
         const db = knexOf(medusaApp)
         await engine.run(WF.asyncStep, { input: { value: 1 }, transactionId: "manual-2" })
@@ -382,3 +430,13 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
     })
   },
 })
+
+async function until(check: () => boolean, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) {
+      throw new Error("condition not met in time")
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}

@@ -20,6 +20,9 @@ export const WF = {
   parent: "test-parent-with-async-child",
   child: "test-async-child",
   parallelAsync: "test-parallel-async",
+  transactionTimeout: "test-transaction-timeout",
+  cron: "test-cron",
+  idempotent: "test-idempotent",
 } as const
 
 export const ASYNC_STEP = "test-async-wait"
@@ -140,8 +143,19 @@ const tick = createStep("test-tick", async (input: { scheduledFor?: string }) =>
  * storage, so it can only be defined once the module has loaded.
  */
 export function defineScheduled(everyMs: number, numberOfExecutions: number) {
+  return defineSchedule(WF.scheduled, { interval: everyMs, numberOfExecutions })
+}
+
+export function defineCron(cron: string, numberOfExecutions: number) {
+  return defineSchedule(WF.cron, { cron, numberOfExecutions })
+}
+
+function defineSchedule(
+  name: string,
+  schedule: { interval: number; numberOfExecutions: number } | { cron: string; numberOfExecutions: number }
+) {
   return createWorkflow(
-    { name: WF.scheduled, schedule: { interval: everyMs, numberOfExecutions } },
+    { name, schedule },
     (input: { scheduledFor?: string }) => {
       tick(input)
     }
@@ -168,3 +182,20 @@ export const parallelAsync = createWorkflow(
     return new WorkflowResponse({ a, b })
   }
 )
+
+const neverAnswered = createStep({ name: "test-never-answered", async: true }, async () => {})
+export const transactionTimeout = createWorkflow(
+  { name: WF.transactionTimeout, store: true, retentionTime: 3600, timeout: 1 },
+  () => {
+    neverAnswered()
+  }
+)
+
+export const idempotentRuns = { count: 0 }
+const countedStep = createStep("test-counted", async () => {
+  idempotentRuns.count++
+  return new StepResponse(idempotentRuns.count)
+})
+export const idempotent = createWorkflow({ name: WF.idempotent, idempotent: true, retentionTime: 3600 }, () => {
+  return new WorkflowResponse(countedStep())
+})
