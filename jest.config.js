@@ -33,6 +33,12 @@ module.exports = {
     "/node_modules/",
     "<rootDir>/integration-tests/setup/global-(setup|teardown)\\.js$",
   ],
+  // The HTTP tests' app installs this package by name, like a store does; Node
+  // resolves a package's own name, Jest's resolver needs telling.
+  moduleNameMapper: {
+    "^medusa-workflow-engine-postgres/package\\.json$": "<rootDir>/package.json",
+    "^medusa-workflow-engine-postgres/modules/(.*)$": "<rootDir>/.medusa/server/src/modules/$1",
+  },
   globalSetup: "<rootDir>/integration-tests/setup/global-setup.js",
   globalTeardown: "<rootDir>/integration-tests/setup/global-teardown.js",
   testTimeout: 120000,

@@ -3,7 +3,9 @@ import { createUserAccountWorkflow } from "@medusajs/medusa/core-flows"
 import type { IWorkflowEngineService, MedusaContainer } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
 import path from "path"
-import { WorkflowsModuleService } from "../../src/modules/workflow-engine/services/workflows-module"
+// The app installs the plugin by package name, so its engine is the built module.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const builtModule = require("medusa-workflow-engine-postgres/modules/workflow-engine").default
 import {
   HELLO_FAILING_WORKFLOW,
   HELLO_FAILURE_MESSAGE,
@@ -100,8 +102,8 @@ medusaIntegrationTestRunner({
       it("is this plugin's module, and it keeps runs in workflow_execution", async () => {
         const engine = container.resolve<IWorkflowEngineService>(Modules.WORKFLOW_ENGINE)
         // Medusa's in-memory engine has a class of the same name, so the name
-        // alone proves nothing: it must be the class from this plugin's source.
-        expect(engine).toBeInstanceOf(WorkflowsModuleService)
+        // alone proves nothing: it must be the class of this plugin's build.
+        expect(engine).toBeInstanceOf(builtModule.service)
 
         // Only this plugin's migration creates these indexes.
         const { rows: indexes } = await dbConnection.raw(

@@ -1,12 +1,11 @@
 import { defineConfig, Modules } from "@medusajs/framework/utils"
-import path from "path"
 
 /**
- * The Medusa app the HTTP integration tests boot. It is a stock Medusa setup
- * except for the Workflow Engine, which is this plugin's module loaded straight
- * from its source. The test runner overrides the database URL and disables the
- * admin dashboard; both are set here too so the file also reads correctly on
- * its own.
+ * The Medusa app the HTTP integration tests boot: a stock Medusa setup that
+ * installs this plugin exactly as its README tells a store to, by package name
+ * (the repository's own package, built into .medusa/server by `npm test`'s
+ * pretest step). The test runner overrides the database URL and disables the
+ * admin dashboard; both are set here too so the file reads correctly on its own.
  */
 module.exports = defineConfig({
   projectConfig: {
@@ -21,10 +20,11 @@ module.exports = defineConfig({
   admin: {
     disable: true,
   },
+  plugins: [{ resolve: "medusa-workflow-engine-postgres", options: {} }],
   modules: [
     {
       key: Modules.WORKFLOW_ENGINE,
-      resolve: path.resolve(__dirname, "../../../src/modules/workflow-engine"),
+      resolve: "medusa-workflow-engine-postgres/modules/workflow-engine",
       options: {},
     },
   ],
