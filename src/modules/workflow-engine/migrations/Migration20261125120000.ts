@@ -28,9 +28,19 @@ export class Migration20261125120000 extends Migration {
     this.addSql(
       `ALTER TABLE "workflow_execution" ADD COLUMN IF NOT EXISTS "retention_time" integer NULL;`
     )
+    // Rows from before the column kept their retention only in the flow's options.
+    this.addSql(`
+      UPDATE "workflow_execution"
+         SET "retention_time" = ("execution" -> 'options' ->> 'retentionTime')::integer
+       WHERE "retention_time" IS NULL
+         AND ("execution" -> 'options' ->> 'retentionTime') ~ '^[0-9]+$';
+    `)
     this.addSql(
       `ALTER TABLE "workflow_execution" ADD COLUMN IF NOT EXISTS "run_id" text NOT NULL DEFAULT 'legacy';`
     )
+    // The redis engine 2.5-2.7 made (workflow_id, transaction_id) unique, which
+    // forbids running a finished transaction id again; Medusa dropped it with run_id.
+    this.addSql(`DROP INDEX IF EXISTS "IDX_workflow_execution_workflow_id_transaction_id_unique";`)
     this.addSql(`
       DO $$
       DECLARE pk_name text;

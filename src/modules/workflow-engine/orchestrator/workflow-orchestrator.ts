@@ -57,7 +57,7 @@ export class WorkflowOrchestrator {
 
   constructor(
     private readonly container: MedusaContainer,
-    private readonly logger: Logger
+    logger: Logger
   ) {
     this.subscribers = new SubscriberRegistry(logger)
   }

@@ -49,6 +49,7 @@ export class WorkflowsModuleService
   }
 
   __hooks = {
+    onApplicationStart: async () => this.storage_.checkSchema(),
     onApplicationShutdown: async () => this.storage_.stop(),
   }
 

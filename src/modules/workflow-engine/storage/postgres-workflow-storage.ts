@@ -22,10 +22,11 @@ import { FINISHED_STATES, mustPersist } from "./checkpoint-policy"
 import { InProcessSchedules } from "./schedules"
 import { deleteExecution } from "./sql/delete-execution"
 import { deleteExpiredExecutions } from "./sql/delete-expired-executions"
+import { hasInFlightGuard, IN_FLIGHT_GUARD_INDEX } from "./sql/has-in-flight-guard"
 import { insertExecution } from "./sql/insert-execution"
 import { loadLatestExecution } from "./sql/load-latest-execution"
 import { lockExecution } from "./sql/lock-execution"
-import { ExecutionRow, Queryable, StoredCheckpointRow } from "./sql/types"
+import { ExecutionRow, StoredCheckpointRow } from "./sql/types"
 import { updateExecution } from "./sql/update-execution"
 import { InProcessTimerQueue, TimerQueue } from "./timers"
 
@@ -84,6 +85,18 @@ export class PostgresWorkflowStorage
     this.runner = runner
   }
 
+  /** Says, once at start, what the database cannot guarantee on this table. */
+  async checkSchema(): Promise<void> {
+    if (!(await hasInFlightGuard(this.db))) {
+      this.logger.warn(
+        `workflow_execution has no ${IN_FLIGHT_GUARD_INDEX}: two starts of one transaction id are not ` +
+          `kept apart by the database. The migration skipped it because the table holds several in-flight ` +
+          `runs of one transaction; remove those and run "npx medusa db:migrate" again after deleting ` +
+          `Migration20261125120000 from mikro_orm_migrations, or create the index by hand (see the migration).`
+      )
+    }
+  }
+
   stop(): void {
     this.timers.stop()
     this.schedules.removeAll()
@@ -118,7 +131,7 @@ export class PostgresWorkflowStorage
   }
 
   async save(
-    key: string,
+    _key: string,
     data: TransactionCheckpoint,
     _ttl?: number,
     options?: SaveOptions

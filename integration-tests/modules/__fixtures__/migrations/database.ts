@@ -1,0 +1,187 @@
+import { MikroORM, defineConfig } from "@medusajs/framework/mikro-orm/postgresql"
+import { CustomDBMigrator } from "@medusajs/framework/utils"
+import { TestDatabaseUtils } from "@medusajs/test-utils"
+import path from "path"
+import { Client } from "pg"
+
+const { getDatabaseURL } = TestDatabaseUtils
+
+/** Where each engine keeps its migrations, resolved from the installed packages. */
+export const MIGRATION_DIRS = {
+  inmemory: path.join(path.dirname(require.resolve("@medusajs/workflow-engine-inmemory")), "migrations"),
+  redis: path.join(path.dirname(require.resolve("@medusajs/workflow-engine-redis")), "migrations"),
+  ours: path.join(__dirname, "../../../../src/modules/workflow-engine/migrations"),
+}
+
+/** Name of our migration, as MikroORM records it in mikro_orm_migrations. */
+export const OUR_MIGRATION = "Migration20261125120000"
+
+/** The name Medusa's first migration (2023-12-28) has in both engines. */
+export const MEDUSA_FIRST_MIGRATION = "Migration20231228143900"
+
+/** Runs `work` with a fresh client on the given database, closing it afterwards. */
+export async function withClient<T>(database: string, work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: getDatabaseURL(database) })
+  client.on("error", () => {})
+  await client.connect()
+  try {
+    return await work(client)
+  } finally {
+    await client.end().catch(() => {})
+  }
+}
+
+/** Creates the database when it does not exist yet. */
+export async function ensureDatabase(database: string): Promise<void> {
+  await withClient("postgres", async (client) => {
+    const { rowCount } = await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [database])
+    if (!rowCount) {
+      await client.query(`CREATE DATABASE "${database}"`)
+    }
+  })
+}
+
+export async function dropDatabase(database: string): Promise<void> {
+  await withClient("postgres", async (client) => {
+    await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`)
+  })
+}
+
+/** Empties the database: a fresh `public` schema, no table, no migration record. */
+export async function resetSchema(database: string): Promise<void> {
+  await withClient(database, async (client) => {
+    await client.query(`DROP SCHEMA IF EXISTS public CASCADE`)
+    await client.query(`CREATE SCHEMA public`)
+  })
+}
+
+/**
+ * Medusa's migrator extension sets the search path with SET LOCAL before each
+ * migration, outside the migration's transaction; Postgres warns about that
+ * whatever the migration is. Plain NOTICEs ("already exists, skipping") are
+ * not collected either: they are the point of IF NOT EXISTS.
+ */
+const IGNORED_WARNINGS = [/^SET LOCAL can only be used in transaction blocks$/]
+
+type MigrateOptions = {
+  /** Stop after this migration (by name) instead of running all pending ones. */
+  to?: string
+  /** Revert instead of applying: undoes the last executed migration of the directory. */
+  down?: boolean
+}
+
+/**
+ * Applies the migrations of one directory the way `medusa db:migrate` does:
+ * MikroORM's migrator with Medusa's migrator extension, each migration in a
+ * transaction and recorded in `mikro_orm_migrations`. Returns the WARNINGs
+ * Postgres sent on the migrator's connections (see IGNORED_WARNINGS).
+ */
+export async function migrate(
+  database: string,
+  directory: string,
+  { to, down }: MigrateOptions = {}
+): Promise<{ executed: string[]; warnings: string[] }> {
+  const warnings: string[] = []
+  const orm = await MikroORM.init(
+    defineConfig({
+      clientUrl: getDatabaseURL(database),
+      entities: [],
+      discovery: { warnWhenNoEntities: false },
+      debug: false,
+      pool: {
+        min: 0,
+        max: 2,
+        afterCreate: (connection: Client, done: (error: Error | null, connection: Client) => void) => {
+          connection.on("notice", (notice) => {
+            if (notice.severity === "WARNING" && !IGNORED_WARNINGS.some((pattern) => pattern.test(notice.message ?? ""))) {
+              warnings.push(`${notice.severity}: ${notice.message}`)
+            }
+          })
+          done(null, connection)
+        },
+      },
+      migrations: { path: directory, pathTs: directory, silent: true, snapshot: false },
+      extensions: [CustomDBMigrator],
+    })
+  )
+  try {
+    const migrator = orm.getMigrator()
+    const done = down ? await migrator.down() : await migrator.up(to ? { to } : undefined)
+    return { executed: done.map((migration) => migration.name), warnings }
+  } finally {
+    await orm.close(true)
+  }
+}
+
+/**
+ * Forgets that a migration ran, so the migrator runs it again: what happens
+ * when a store's migration records are lost or a second app runs ours.
+ */
+export async function forgetMigration(database: string, name: string): Promise<void> {
+  await withClient(database, async (client) => {
+    await client.query(`DELETE FROM mikro_orm_migrations WHERE name = $1`, [name])
+  })
+}
+
+export type TableShape = {
+  columns: Record<string, { type: string; nullable: boolean; default: string | null }>
+  primaryKey: { name: string; columns: string[] } | null
+  /** Index name -> its definition, as pg_indexes prints it. */
+  indexes: Record<string, string>
+}
+
+/** Columns, primary key and indexes of `workflow_execution`, read from the catalog. */
+export async function tableShape(client: Client): Promise<TableShape> {
+  const columns = await client.query(
+    `SELECT column_name, data_type, is_nullable, column_default
+       FROM information_schema.columns
+      WHERE table_schema = 'public' AND table_name = 'workflow_execution'
+      ORDER BY ordinal_position`
+  )
+  const primaryKey = await client.query(
+    `SELECT c.conname, array_agg(a.attname::text ORDER BY k.ord) AS columns
+       FROM pg_constraint c
+       CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord)
+       JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+      WHERE c.conrelid = 'public.workflow_execution'::regclass AND c.contype = 'p'
+      GROUP BY c.conname`
+  )
+  const indexes = await client.query(
+    `SELECT indexname, indexdef FROM pg_indexes
+      WHERE schemaname = 'public' AND tablename = 'workflow_execution'
+      ORDER BY indexname`
+  )
+  return {
+    columns: Object.fromEntries(
+      columns.rows.map((c) => [
+        c.column_name,
+        { type: c.data_type, nullable: c.is_nullable === "YES", default: c.column_default },
+      ])
+    ),
+    primaryKey: primaryKey.rows[0]
+      ? { name: primaryKey.rows[0].conname, columns: primaryKey.rows[0].columns }
+      : null,
+    indexes: Object.fromEntries(indexes.rows.map((i) => [i.indexname, i.indexdef])),
+  }
+}
+
+/**
+ * Indexes that cover the same thing under two names: same uniqueness, same
+ * columns, same predicate. Returns the groups of names that duplicate each other.
+ */
+export function duplicateIndexes(indexes: Record<string, string>): string[][] {
+  const byDefinition = new Map<string, string[]>()
+  for (const [name, definition] of Object.entries(indexes)) {
+    const key = definition.replace(/INDEX\s+"?[^"\s]+"?\s+ON/i, "INDEX ON")
+    byDefinition.set(key, [...(byDefinition.get(key) ?? []), name])
+  }
+  return [...byDefinition.values()].filter((names) => names.length > 1)
+}
+
+/** Every row, each as one JSON object, in a stable order. */
+export async function snapshotRows(client: Client): Promise<Record<string, unknown>[]> {
+  const { rows } = await client.query(
+    `SELECT to_jsonb(w) AS row FROM workflow_execution w ORDER BY w.id, w.created_at`
+  )
+  return rows.map((r) => r.row)
+}
