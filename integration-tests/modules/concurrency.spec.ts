@@ -2,7 +2,7 @@ import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
 import { knexOf, MIGRATIONS_PATH, MODULE_PATH, rowsOf, waitForFinish } from "./__fixtures__/engine"
-import { WF } from "./__fixtures__/workflows"
+import { midStep, WF } from "./__fixtures__/workflows"
 
 jest.setTimeout(60000)
 
@@ -36,6 +36,28 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       expect(rows[0].state).toBe("done")
       expect(JSON.stringify(rows[0].context.data.invoke)).toEqual(expect.stringContaining("from a"))
       expect(JSON.stringify(rows[0].context.data.invoke)).toEqual(expect.stringContaining("from b"))
+    })
+
+    it("never overwrites a cancel that another instance wrote while a synchronous run was finishing", async () => {
+      const db = knexOf(medusaApp)
+      midStep.act = async (transactionId) => {
+        await db.raw(
+          `UPDATE workflow_execution
+              SET state = 'waiting_to_compensate',
+                  execution = jsonb_set(jsonb_set(execution, '{cancelledAt}', '1'), '{state}', '"waiting_to_compensate"')
+            WHERE transaction_id = ?`,
+          [transactionId]
+        )
+      }
+      try {
+        const { transaction } = await engine.run(WF.interrupted, { transactionId: "interrupted-1", throwOnError: false })
+        expect(transaction.getFlow().state).toBe("done")
+      } finally {
+        midStep.act = async () => {}
+      }
+      const [row] = await rowsOf(db, "interrupted-1")
+      expect(row.state).toBe("waiting_to_compensate")
+      expect(row.execution.cancelledAt).toBe(1)
     })
 
     it("waits for a row lock held elsewhere before saving: the database orders the saves", async () => {

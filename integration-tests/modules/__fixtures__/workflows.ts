@@ -23,6 +23,7 @@ export const WF = {
   transactionTimeout: "test-transaction-timeout",
   cron: "test-cron",
   idempotent: "test-idempotent",
+  interrupted: "test-interrupted",
 } as const
 
 export const ASYNC_STEP = "test-async-wait"
@@ -198,4 +199,14 @@ const countedStep = createStep("test-counted", async () => {
 })
 export const idempotent = createWorkflow({ name: WF.idempotent, idempotent: true, retentionTime: 3600 }, () => {
   return new WorkflowResponse(countedStep())
+})
+
+/** Lets a test act, mid-step, as another instance would. */
+export const midStep: { act: (transactionId: string) => Promise<void> } = { act: async () => {} }
+const interruptible = createStep("test-interruptible", async (_, { context }) => {
+  await midStep.act(context!.transactionId!)
+  return new StepResponse("finished")
+})
+export const interrupted = createWorkflow({ name: WF.interrupted, store: true, retentionTime: 3600 }, () => {
+  return new WorkflowResponse(interruptible())
 })

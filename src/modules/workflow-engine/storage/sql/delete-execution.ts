@@ -1,19 +1,16 @@
 import { Queryable, RunKey } from "./types"
+import { UNTOUCHED_GUARD } from "./untouched-guard"
 
 /**
  * Removes the row of a finished run that nobody asked to keep. With
- * `onlyIfUntouched`, only while the stored run is neither finished nor
- * cancelled (see update-execution). Returns whether a row was removed.
+ * `onlyIfUntouched`, see UNTOUCHED_GUARD. Returns whether a row was removed.
  */
 export async function deleteExecution(
   db: Queryable,
   key: RunKey,
   { onlyIfUntouched }: { onlyIfUntouched: boolean }
 ): Promise<boolean> {
-  const guard = onlyIfUntouched
-    ? `AND "state" NOT IN ('done', 'failed', 'reverted')
-       AND ("execution" ->> 'cancelledAt') IS NULL`
-    : ""
+  const guard = onlyIfUntouched ? UNTOUCHED_GUARD : ""
   const result = await db.raw(
     `DELETE FROM "workflow_execution"
       WHERE "workflow_id" = ? AND "transaction_id" = ? AND "run_id" = ? ${guard}`,

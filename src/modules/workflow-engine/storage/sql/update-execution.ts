@@ -1,22 +1,17 @@
 import { ExecutionRow, Queryable } from "./types"
+import { UNTOUCHED_GUARD } from "./untouched-guard"
 
 /**
  * Writes the latest checkpoint of a run in place.
  *
- * With `onlyIfUntouched`, the update applies only while the stored run is
- * neither finished nor cancelled: a single statement that a concurrent cancel
- * or finish makes a no-op, so the caller can fall back to the locked path
- * instead of overwriting it. Returns whether a row was written.
+ * With `onlyIfUntouched`, see UNTOUCHED_GUARD. Returns whether a row was written.
  */
 export async function updateExecution(
   db: Queryable,
   row: ExecutionRow,
   { onlyIfUntouched }: { onlyIfUntouched: boolean }
 ): Promise<boolean> {
-  const guard = onlyIfUntouched
-    ? `AND "state" NOT IN ('done', 'failed', 'reverted')
-       AND ("execution" ->> 'cancelledAt') IS NULL`
-    : ""
+  const guard = onlyIfUntouched ? UNTOUCHED_GUARD : ""
   const result = await db.raw(
     `UPDATE "workflow_execution"
         SET "execution" = ?::jsonb, "context" = ?::jsonb, "state" = ?,
