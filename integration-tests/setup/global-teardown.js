@@ -14,6 +14,6 @@ module.exports = async function globalTeardown() {
   delete globalThis[HANDLE_KEY]
   await stopEmbeddedPostgres(handle)
   console.log(
-    `[integration-tests] Stopped the embedded Postgres at 127.0.0.1:${handle.port} and removed ${handle.dataDir}.`
+    `[integration-tests] Stopped the embedded Postgres at localhost:${handle.port} and removed ${handle.dataDir}.`
   )
 }

@@ -22,7 +22,7 @@ import { FINISHED_STATES, mustPersist } from "./checkpoint-policy"
 import { InProcessSchedules } from "./schedules"
 import { deleteExecution } from "./sql/delete-execution"
 import { deleteExpiredExecutions } from "./sql/delete-expired-executions"
-import { hasInFlightGuard, IN_FLIGHT_GUARD_INDEX } from "./sql/has-in-flight-guard"
+import { IN_FLIGHT_GUARD_INDEX, lacksInFlightGuard } from "./sql/lacks-in-flight-guard"
 import { insertExecution } from "./sql/insert-execution"
 import { loadLatestExecution } from "./sql/load-latest-execution"
 import { lockExecution } from "./sql/lock-execution"
@@ -87,7 +87,7 @@ export class PostgresWorkflowStorage
 
   /** Says, once at start, what the database cannot guarantee on this table. */
   async checkSchema(): Promise<void> {
-    if (!(await hasInFlightGuard(this.db))) {
+    if (await lacksInFlightGuard(this.db)) {
       this.logger.warn(
         `workflow_execution has no ${IN_FLIGHT_GUARD_INDEX}: two starts of one transaction id are not ` +
           `kept apart by the database. The migration skipped it because the table holds several in-flight ` +
