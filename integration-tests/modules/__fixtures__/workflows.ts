@@ -24,6 +24,7 @@ export const WF = {
   cron: "test-cron",
   idempotent: "test-idempotent",
   interrupted: "test-interrupted",
+  failsWithoutRetention: "test-fails-without-retention",
 } as const
 
 export const ASYNC_STEP = "test-async-wait"
@@ -209,4 +210,11 @@ const interruptible = createStep("test-interruptible", async (_, { context }) =>
 })
 export const interrupted = createWorkflow({ name: WF.interrupted, store: true, retentionTime: 3600 }, () => {
   return new WorkflowResponse(interruptible())
+})
+
+const alwaysFails = createStep("test-always-fails", async () => {
+  throw new Error("fails, to be kept by outcome")
+})
+export const failsWithoutRetention = createWorkflow({ name: WF.failsWithoutRetention, store: true }, () => {
+  alwaysFails()
 })

@@ -1,5 +1,8 @@
 import { MedusaError } from "@medusajs/framework/utils"
 
+/** A finished run's outcome, for retention by outcome. */
+export type FinishedState = "done" | "failed" | "reverted"
+
 /** Options of the module, as given in medusa-config under `modules[].options`. */
 export type WorkflowEngineOptions = {
   /**
@@ -8,13 +11,37 @@ export type WorkflowEngineOptions = {
    * finish, as Medusa's engines do.
    */
   defaultRetentionTime?: number
+  /**
+   * Seconds to keep at least, by outcome: e.g. `{ failed: 2592000 }` keeps
+   * failed runs of every stored workflow for 30 days, even when the workflow's
+   * own retention is shorter or unset. The longer of the two applies.
+   */
+  retentionTimeByState?: Partial<Record<FinishedState, number>>
+  /** Seconds between two scheduled purge passes across the cluster; 0 turns the scheduled purge off. */
+  purgeIntervalSeconds?: number
+  /** Rows a purge pass deletes per batch (one short transaction each). */
+  purgeBatchSize?: number
 }
 
 export type ResolvedWorkflowEngineOptions = {
   defaultRetentionSeconds: number | undefined
+  retentionSecondsByState: Partial<Record<FinishedState, number>>
+  purgeIntervalSeconds: number
+  purgeBatchSize: number
 }
 
-const KNOWN_OPTIONS = new Set<string>(["defaultRetentionTime"])
+export const DEFAULT_PURGE_INTERVAL_SECONDS = 15 * 60
+export const DEFAULT_PURGE_BATCH_SIZE = 5000
+export const MAX_PURGE_BATCH_SIZE = 50000
+
+const FINISHED_STATES: FinishedState[] = ["done", "failed", "reverted"]
+
+const KNOWN_OPTIONS = new Set<string>([
+  "defaultRetentionTime",
+  "retentionTimeByState",
+  "purgeIntervalSeconds",
+  "purgeBatchSize",
+])
 
 // Medusa merges these into every module's options; they are not ours to validate.
 const FRAMEWORK_OPTIONS = new Set<string>(["database", "redisUrl"])
@@ -24,6 +51,21 @@ function invalid(field: string, message: string): MedusaError {
     MedusaError.Types.INVALID_DATA,
     `Workflow engine (postgres) option "${field}" ${message}`
   )
+}
+
+function wholeNumber(
+  field: string,
+  value: unknown,
+  { min, max }: { min: number; max?: number }
+): number | undefined {
+  if (value === undefined) {
+    return undefined
+  }
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || (max !== undefined && value > max)) {
+    const range = max === undefined ? `>= ${min}` : `from ${min} to ${max}`
+    throw invalid(field, `must be a whole number ${range}, got ${JSON.stringify(value)}`)
+  }
+  return value
 }
 
 /** Validates the module options once at start and fills in defaults. */
@@ -36,16 +78,27 @@ export function resolveOptions(
     }
   }
 
-  const retention = options?.defaultRetentionTime
-  if (
-    retention !== undefined &&
-    (typeof retention !== "number" || !Number.isInteger(retention) || retention < 0)
-  ) {
-    throw invalid(
-      "defaultRetentionTime",
-      `must be a whole number of seconds >= 0, got ${JSON.stringify(retention)}`
-    )
+  const byState = options?.retentionTimeByState
+  const retentionSecondsByState: Partial<Record<FinishedState, number>> = {}
+  if (byState !== undefined) {
+    if (typeof byState !== "object" || byState === null || Array.isArray(byState)) {
+      throw invalid("retentionTimeByState", `must be an object of ${FINISHED_STATES.join(", ")} to seconds`)
+    }
+    for (const [state, seconds] of Object.entries(byState)) {
+      if (!FINISHED_STATES.includes(state as FinishedState)) {
+        throw invalid(`retentionTimeByState.${state}`, `is not a finished state (use ${FINISHED_STATES.join(", ")})`)
+      }
+      retentionSecondsByState[state as FinishedState] = wholeNumber(`retentionTimeByState.${state}`, seconds, { min: 0 })
+    }
   }
 
-  return { defaultRetentionSeconds: retention as number | undefined }
+  return {
+    defaultRetentionSeconds: wholeNumber("defaultRetentionTime", options?.defaultRetentionTime, { min: 0 }),
+    retentionSecondsByState,
+    purgeIntervalSeconds:
+      wholeNumber("purgeIntervalSeconds", options?.purgeIntervalSeconds, { min: 0 }) ?? DEFAULT_PURGE_INTERVAL_SECONDS,
+    purgeBatchSize:
+      wholeNumber("purgeBatchSize", options?.purgeBatchSize, { min: 1, max: MAX_PURGE_BATCH_SIZE }) ??
+      DEFAULT_PURGE_BATCH_SIZE,
+  }
 }

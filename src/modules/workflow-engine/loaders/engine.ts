@@ -5,12 +5,14 @@ import { ContainerRegistrationKeys } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { resolveOptions } from "../options"
 import { WorkflowOrchestrator } from "../orchestrator/workflow-orchestrator"
+import { ExecutionRetention } from "../retention/execution-retention"
 import { PostgresWorkflowStorage } from "../storage/postgres-workflow-storage"
 
 /**
  * Builds the engine once per module: validates the options, installs the
  * Postgres storage behind every DistributedTransaction and WorkflowScheduler
- * of the process, and registers the orchestrator for the module service.
+ * of the process, and registers the orchestrator and the retention for the
+ * module service.
  */
 export default async function engineLoader({ container, options }: LoaderOptions): Promise<void> {
   const resolved = resolveOptions(options as Record<string, unknown>)
@@ -28,6 +30,7 @@ export default async function engineLoader({ container, options }: LoaderOptions
   container.register({
     workflowStorage: asValue(storage),
     workflowOrchestrator: asValue(orchestrator),
+    workflowRetention: asValue(new ExecutionRetention(db, logger as Logger, resolved)),
   })
 }
 

@@ -1,1 +1,2 @@
 export { WorkflowExecution } from "./workflow-execution"
+export { WorkflowExecutionPurge } from "./workflow-execution-purge"

@@ -14,6 +14,8 @@ export const WorkflowExecution = model
     context: model.json().nullable(),
     state: model.enum(TransactionState),
     retention_time: model.number().nullable(),
+    // When a finished run may be purged; unset while in flight or kept forever.
+    expires_at: model.dateTime().nullable(),
   })
   .indexes([
     { on: ["id"], where: "deleted_at IS NULL" },
@@ -24,4 +26,5 @@ export const WorkflowExecution = model
     { on: ["run_id"], where: "deleted_at IS NULL" },
     // The admin list: newest first.
     { on: ["created_at"], where: "deleted_at IS NULL" },
+    { on: ["expires_at"], where: "expires_at IS NOT NULL" },
   ])

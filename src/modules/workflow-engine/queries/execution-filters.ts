@@ -2,7 +2,7 @@ import { FilterableWorkflowExecutionProps, FindConfig, WorkflowExecutionDTO } fr
 import { isObject, MedusaError, TransactionState } from "@medusajs/framework/utils"
 
 const TEXT_FIELDS = new Set(["id", "workflow_id", "transaction_id", "run_id"])
-const DATE_FIELDS = new Set(["created_at", "updated_at", "deleted_at"])
+const DATE_FIELDS = new Set(["created_at", "updated_at", "deleted_at", "expires_at"])
 const COLUMNS = new Set([
   ...TEXT_FIELDS,
   ...DATE_FIELDS,

@@ -13,7 +13,7 @@ import {
   MedusaError,
   MedusaService,
 } from "@medusajs/framework/utils"
-import { WorkflowExecution } from "../models"
+import { WorkflowExecution, WorkflowExecutionPurge } from "../models"
 import {
   CancelOptions,
   RunOptions,
@@ -21,11 +21,30 @@ import {
   WorkflowOrchestrator,
 } from "../orchestrator/workflow-orchestrator"
 import { checkConfig, prepareFilters } from "../queries/execution-filters"
+import { EraseResult, ExecutionRetention, PurgeResult } from "../retention/execution-retention"
+import { EraseExecutionsInput, PurgeExpiredInput } from "../retention/purge-input"
 import { PostgresWorkflowStorage } from "../storage/postgres-workflow-storage"
 
 type InjectedDependencies = {
   workflowOrchestrator: WorkflowOrchestrator
   workflowStorage: PostgresWorkflowStorage
+  workflowRetention: ExecutionRetention
+}
+
+/** A purge audit entry, as `listWorkflowExecutionPurges` returns it. */
+export type WorkflowExecutionPurgeDTO = {
+  id: string
+  trigger: "job" | "admin" | "manual" | "erase"
+  actor: string | null
+  dry_run: boolean
+  deleted: number
+  batches: number
+  duration_ms: number
+  longest_batch_ms: number
+  transaction_ids: string[] | null
+  error: string | null
+  started_at: Date
+  created_at: Date
 }
 
 type ExecutionLookup = string | { workflow_id: string; transaction_id: string }
@@ -35,17 +54,22 @@ type ExecutionLookup = string | { workflow_id: string; transaction_id: string }
  * reads the executions it stores in Postgres.
  */
 export class WorkflowsModuleService
-  extends MedusaService<{ WorkflowExecution: { dto: WorkflowExecutionDTO } }>({ WorkflowExecution })
+  extends MedusaService<{
+    WorkflowExecution: { dto: WorkflowExecutionDTO }
+    WorkflowExecutionPurge: { dto: WorkflowExecutionPurgeDTO }
+  }>({ WorkflowExecution, WorkflowExecutionPurge })
   implements IWorkflowEngineService
 {
   protected readonly orchestrator_: WorkflowOrchestrator
   protected readonly storage_: PostgresWorkflowStorage
+  protected readonly retention_: ExecutionRetention
 
   constructor(dependencies: InjectedDependencies, ...rest: unknown[]) {
     // MedusaService reads the model services it generates from the same cradle.
     super(dependencies, ...rest)
     this.orchestrator_ = dependencies.workflowOrchestrator
     this.storage_ = dependencies.workflowStorage
+    this.retention_ = dependencies.workflowRetention
   }
 
   __hooks = {
@@ -96,6 +120,28 @@ export class WorkflowsModuleService
       )
     }
     return execution
+  }
+
+  /**
+   * Deletes finished executions past their retention, in short batches, by the
+   * database clock; with `dryRun`, only counts them. Every call is recorded in
+   * the purge audit trail (`listWorkflowExecutionPurges`).
+   */
+  async purgeExpiredExecutions(input: PurgeExpiredInput = {}): Promise<PurgeResult> {
+    return await this.retention_.purgeExpired(input, "manual")
+  }
+
+  /** The scheduled job's pass: purges when this instance claims the cluster's next one, else returns null. */
+  async runScheduledPurge(): Promise<PurgeResult | null> {
+    return await this.retention_.runScheduledPass()
+  }
+
+  /**
+   * Deletes every stored execution of the given transactions now, whatever
+   * its retention (a privacy request), and records it in the audit trail.
+   */
+  async eraseWorkflowExecutions(input: EraseExecutionsInput): Promise<EraseResult> {
+    return await this.retention_.erase(input)
   }
 
   @InjectSharedContext()

@@ -18,14 +18,15 @@ import {
 } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { ResolvedWorkflowEngineOptions } from "../options"
+import { retentionSecondsFor } from "../retention/retention-policy"
 import { FINISHED_STATES, mustPersist } from "./checkpoint-policy"
 import { InProcessSchedules } from "./schedules"
 import { deleteExecution } from "./sql/delete-execution"
-import { deleteExpiredExecutions } from "./sql/delete-expired-executions"
 import { IN_FLIGHT_GUARD_INDEX, lacksInFlightGuard } from "./sql/lacks-in-flight-guard"
 import { insertExecution } from "./sql/insert-execution"
 import { loadLatestExecution } from "./sql/load-latest-execution"
 import { lockExecution } from "./sql/lock-execution"
+import { purgeExpiredBatch } from "./sql/purge-expired-batch"
 import { ExecutionRow, StoredCheckpointRow } from "./sql/types"
 import { updateExecution } from "./sql/update-execution"
 import { InProcessTimerQueue, TimerQueue } from "./timers"
@@ -191,28 +192,31 @@ export class PostgresWorkflowStorage
   }
 
   /**
-   * A finished run stays when it has a retention (its own or the module's
-   * default), or when it is a sub-workflow whose parent step still waits for it.
+   * A finished run stays when it has a retention (see retention-policy), or
+   * when it is a sub-workflow whose parent step still waits for it.
    */
   private shouldKeep(data: TransactionCheckpoint, options?: SaveOptions): boolean {
     return (
       !FINISHED_STATES.has(data.flow.state) ||
-      this.retentionSecondsOf(options) !== undefined ||
+      this.retentionSecondsOf(data, options) !== undefined ||
       !!data.flow.metadata?.parentStepIdempotencyKey
     )
   }
 
-  private retentionSecondsOf(options?: SaveOptions): number | undefined {
-    return options?.retentionTime || this.options.defaultRetentionSeconds
+  private retentionSecondsOf(data: TransactionCheckpoint, options?: SaveOptions): number | undefined {
+    return retentionSecondsFor(data.flow.state, options?.retentionTime, this.options)
   }
 
   private toRow(data: TransactionCheckpoint, options?: SaveOptions): ExecutionRow {
+    const retention = this.retentionSecondsOf(data, options) ?? null
     return {
       ...runKeyOf(data),
       execution: data.flow,
       context: { data: data.context, errors: data.errors },
       state: data.flow.state,
-      retention_time: this.retentionSecondsOf(options) ?? null,
+      retention_time: retention,
+      // The clock of a retention starts when the run finishes.
+      expires_in_seconds: FINISHED_STATES.has(data.flow.state) ? retention : null,
     }
   }
 
@@ -254,8 +258,14 @@ export class PostgresWorkflowStorage
     this.timers.cancel(`timeout:${stepKey(transaction, step)}`)
   }
 
+  /**
+   * Part of the orchestrator's storage contract, which nothing in Medusa 2.21
+   * calls; purging is ExecutionRetention's (the scheduled job, the service).
+   */
   async clearExpiredExecutions(): Promise<void> {
-    await deleteExpiredExecutions(this.db)
+    while ((await purgeExpiredBatch(this.db, this.options.purgeBatchSize)) > 0) {
+      // Batch after batch until nothing expired is left.
+    }
   }
 
   async schedule(jobDefinition: string | { jobId: string }, schedulerOptions: SchedulerOptions): Promise<void> {

@@ -10,8 +10,8 @@ import { ExecutionRow, Queryable } from "./types"
 export async function insertExecution(db: Queryable, row: ExecutionRow): Promise<boolean> {
   const result = await db.raw(
     `INSERT INTO "workflow_execution"
-       ("id", "workflow_id", "transaction_id", "run_id", "execution", "context", "state", "retention_time")
-     VALUES (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?)
+       ("id", "workflow_id", "transaction_id", "run_id", "execution", "context", "state", "retention_time", "expires_at")
+     VALUES (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, now() + make_interval(secs => ?::int))
      ON CONFLICT DO NOTHING`,
     [
       generateEntityId(undefined, "wf_exec"),
@@ -22,6 +22,7 @@ export async function insertExecution(db: Queryable, row: ExecutionRow): Promise
       JSON.stringify(row.context),
       row.state,
       row.retention_time,
+      row.expires_in_seconds,
     ]
   )
   return result.rowCount === 1

@@ -12,6 +12,8 @@ export type ExecutionRow = {
   context: unknown
   state: string
   retention_time: number | null
+  /** Seconds from now until a finished run may be purged; null while in flight or kept forever. */
+  expires_in_seconds: number | null
 }
 
 /** The primary key of a run. */

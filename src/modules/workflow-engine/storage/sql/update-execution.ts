@@ -15,7 +15,8 @@ export async function updateExecution(
   const result = await db.raw(
     `UPDATE "workflow_execution"
         SET "execution" = ?::jsonb, "context" = ?::jsonb, "state" = ?,
-            "retention_time" = ?, "updated_at" = now()
+            "retention_time" = ?, "updated_at" = now(),
+            "expires_at" = now() + make_interval(secs => ?::int)
       WHERE "workflow_id" = ? AND "transaction_id" = ? AND "run_id" = ?
         AND "deleted_at" IS NULL ${guard}`,
     [
@@ -23,6 +24,7 @@ export async function updateExecution(
       JSON.stringify(row.context),
       row.state,
       row.retention_time,
+      row.expires_in_seconds,
       row.workflow_id,
       row.transaction_id,
       row.run_id,

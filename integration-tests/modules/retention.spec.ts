@@ -1,0 +1,233 @@
+import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
+import { IWorkflowEngineService, MedusaContainer } from "@medusajs/framework/types"
+import { MedusaError, Modules } from "@medusajs/framework/utils"
+import { JobLoader } from "@medusajs/framework/jobs"
+import { execFile } from "child_process"
+import path from "path"
+import { promisify } from "util"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, rowsOf } from "./__fixtures__/engine"
+import { seedExecutions, seedExpired } from "./__fixtures__/seed-executions"
+import { WF } from "./__fixtures__/workflows"
+
+jest.setTimeout(120000)
+
+type RetentionEngine = IWorkflowEngineService & {
+  purgeExpiredExecutions(input?: Record<string, unknown>): Promise<any>
+  runScheduledPurge(): Promise<any>
+  eraseWorkflowExecutions(input: Record<string, unknown>): Promise<any>
+  listWorkflowExecutionPurges(filters?: Record<string, unknown>, config?: Record<string, unknown>): Promise<any[]>
+}
+
+const IN_FLIGHT = ["not_started", "invoking", "waiting_to_compensate", "compensating"]
+
+moduleIntegrationTestRunner<RetentionEngine>({
+  moduleName: Modules.WORKFLOW_ENGINE,
+  resolve: MODULE_PATH,
+  pathToMigrations: MIGRATIONS_PATH,
+  moduleOptions: { retentionTimeByState: { failed: 7200, reverted: 5400 }, purgeBatchSize: 2, purgeIntervalSeconds: 3600 },
+  testSuite: ({ service: engine, medusaApp, dbConfig }) => {
+    const ids = async () =>
+      (await knexOf(medusaApp).raw(`SELECT id FROM workflow_execution ORDER BY id`)).rows.map((r: any) => r.id)
+
+    describe("purgeExpiredExecutions", () => {
+      beforeEach(async () => {
+        await seedExecutions(knexOf(medusaApp), [
+          { id: "expired-done", state: "done", expiresIn: -60 },
+          { id: "expired-failed", state: "failed", expiresIn: -3600 },
+          { id: "expired-reverted", state: "reverted", expiresIn: -1 },
+          { id: "fresh-done", state: "done", expiresIn: 3600 },
+          { id: "kept-forever", state: "done", expiresIn: null, retentionTime: null, updatedAgo: 86400 * 365 },
+          // In flight, however old and whatever an expiry says: never touched.
+          ...IN_FLIGHT.map((state) => ({ id: `old-${state}`, state, expiresIn: -86400, updatedAgo: 86400 * 30 })),
+        ])
+      })
+
+      it("deletes expired finished runs only, in batches, and says what it did", async () => {
+        const result = await engine.purgeExpiredExecutions()
+        expect(result).toEqual(
+          expect.objectContaining({
+            id: expect.stringMatching(/^wf_purge_/),
+            dry_run: false,
+            deleted: 3,
+            batches: 2,
+            duration_ms: expect.any(Number),
+            longest_batch_ms: expect.any(Number),
+            oldest_remaining: expect.any(Date),
+          })
+        )
+        expect(await ids()).toEqual(["fresh-done", "kept-forever", ...IN_FLIGHT.map((s) => `old-${s}`)].sort())
+      })
+
+      it("previews with dryRun: deletes nothing and counts what a real pass then deletes", async () => {
+        const before = await ids()
+        const preview = await engine.purgeExpiredExecutions({ dryRun: true })
+        expect(preview).toEqual(expect.objectContaining({ dry_run: true, deleted: 0, would_delete: 3, batches: 0 }))
+        expect(await ids()).toEqual(before)
+
+        const real = await engine.purgeExpiredExecutions()
+        expect(real.deleted).toBe(preview.would_delete)
+      })
+
+      it("stops at maxRows, oldest expiry first", async () => {
+        const result = await engine.purgeExpiredExecutions({ maxRows: 1, batchSize: 10 })
+        expect(result.deleted).toBe(1)
+        expect(await ids()).not.toContain("expired-failed")
+        expect(await ids()).toContain("expired-done")
+      })
+
+      it("records every pass in the audit trail, with who asked", async () => {
+        await engine.purgeExpiredExecutions({ dryRun: true, actor: "user_123" })
+        await engine.purgeExpiredExecutions({ actor: "cleanup-script" })
+        const trail = await engine.listWorkflowExecutionPurges({}, { order: { created_at: "ASC" } })
+        expect(trail).toEqual([
+          expect.objectContaining({ trigger: "manual", actor: "user_123", dry_run: true, deleted: 3, error: null }),
+          expect.objectContaining({ trigger: "manual", actor: "cleanup-script", dry_run: false, deleted: 3, batches: 2 }),
+        ])
+      })
+
+      it("refuses bad input, naming the field, and deletes nothing", async () => {
+        for (const [input, field] of [
+          [{ batchSize: 0 }, "batchSize"],
+          [{ batchSize: 1.5 }, "batchSize"],
+          [{ maxRows: -3 }, "maxRows"],
+          [{ dryRun: "yes" }, "dryRun"],
+          [{ everything: true }, "everything"],
+          [{ actor: 42 }, "actor"],
+        ] as const) {
+          const error: any = await engine.purgeExpiredExecutions(input as any).catch((e) => e)
+          expect(error).toBeInstanceOf(MedusaError)
+          expect(error.type).toBe(MedusaError.Types.INVALID_DATA)
+          expect(error.message).toContain(field)
+        }
+        expect(await ids()).toHaveLength(5 + IN_FLIGHT.length)
+      })
+    })
+
+    describe("several purging processes at once", () => {
+      it("delete every expired row exactly once between them", async () => {
+        const db = knexOf(medusaApp)
+        await seedExpired(db, 3000)
+        await seedExecutions(db, [{ id: "fresh", state: "done", expiresIn: 3600 }])
+
+        const startAt = Date.now() + 4000
+        const run = (actor: string) =>
+          promisify(execFile)(
+            process.execPath,
+            ["-r", "ts-node/register/transpile-only", path.join(__dirname, "__fixtures__/purge-process.ts")],
+            {
+              env: { ...process.env, NODE_OPTIONS: "", DATABASE_URL: dbConfig.clientUrl, BATCH_SIZE: "100", START_AT: String(startAt), ACTOR: actor },
+              cwd: path.join(__dirname, "../.."),
+            }
+          ).then(({ stdout }) => JSON.parse(stdout))
+
+        const results = await Promise.all([run("a"), run("b"), run("c")])
+        expect(results.reduce((sum, r) => sum + r.deleted, 0)).toBe(3000)
+        // They really overlapped: more than one of them found work.
+        expect(results.filter((r) => r.deleted > 0).length).toBeGreaterThan(1)
+        expect(await ids()).toEqual(["fresh"])
+      })
+    })
+
+    describe("retention when a run finishes", () => {
+      it("sets the expiry from the workflow's retentionTime, by the database clock", async () => {
+        const { transaction } = await engine.run(WF.storedThreeSteps, { input: { value: 1 } })
+        const { rows } = await knexOf(medusaApp).raw(
+          `SELECT retention_time, extract(epoch from expires_at - updated_at)::int AS expires_after FROM workflow_execution WHERE transaction_id = ?`,
+          [transaction.transactionId]
+        )
+        expect(rows).toEqual([{ retention_time: 99999, expires_after: 99999 }])
+      })
+
+      it("leaves in-flight runs without an expiry", async () => {
+        const { transaction } = await engine.run(WF.asyncStep, { input: { value: 1 } })
+        const [row] = await rowsOf(knexOf(medusaApp), transaction.transactionId)
+        expect(row.state).toBe("invoking")
+        expect(row.expires_at).toBeNull()
+      })
+
+      it("keeps failed runs for their outcome's retention even when the workflow sets none", async () => {
+        // The failing step has nothing to compensate, so the run ends "reverted".
+        const failed = await engine.run(WF.failsWithoutRetention, { throwOnError: false })
+        const [row] = await rowsOf(knexOf(medusaApp), failed.transaction.transactionId)
+        expect(row.state).toBe("reverted")
+        expect(row.retention_time).toBe(5400)
+        expect(row.expires_at).toEqual(expect.any(Date))
+
+        // A done run of a workflow without retention is still removed.
+        const done = await engine.run(WF.noRetention, { input: { value: 1 } })
+        expect(await rowsOf(knexOf(medusaApp), done.transaction.transactionId)).toEqual([])
+      })
+
+      it("raises a shorter workflow retention to its outcome's minimum, and keeps a longer one", async () => {
+        const reverted = await engine.run(WF.compensated, { throwOnError: false })
+        const [raised] = await rowsOf(knexOf(medusaApp), reverted.transaction.transactionId)
+        expect(raised.state).toBe("reverted")
+        expect(raised.retention_time).toBe(5400) // the workflow asks for 3600
+
+        const failed = await engine.run(WF.failedCompensation, { throwOnError: false })
+        const [floor] = await rowsOf(knexOf(medusaApp), failed.transaction.transactionId)
+        expect(floor.state).toBe("failed")
+        expect(floor.retention_time).toBe(7200)
+
+        const done = await engine.run(WF.storedThreeSteps, { input: { value: 1 } })
+        const [longer] = await rowsOf(knexOf(medusaApp), done.transaction.transactionId)
+        expect(longer.retention_time).toBe(99999)
+      })
+    })
+
+    describe("eraseWorkflowExecutions", () => {
+      it("deletes every run of the given transactions now, whatever the retention, and records it", async () => {
+        const db = knexOf(medusaApp)
+        const kept = await engine.run(WF.storedThreeSteps, { input: { value: 1 }, transactionId: "customer-42" })
+        await engine.run(WF.storedThreeSteps, { input: { value: 2 }, transactionId: "customer-42" })
+        const other = await engine.run(WF.storedThreeSteps, { input: { value: 3 } })
+        expect(kept).toBeDefined()
+
+        const result = await engine.eraseWorkflowExecutions({ transaction_ids: ["customer-42"], actor: "dpo@shop" })
+        expect(result).toEqual({ id: expect.stringMatching(/^wf_purge_/), deleted: 2, transaction_ids: ["customer-42"] })
+        expect(await rowsOf(db, "customer-42")).toEqual([])
+        expect(await rowsOf(db, other.transaction.transactionId)).toHaveLength(1)
+
+        const [entry] = await engine.listWorkflowExecutionPurges({ trigger: "erase" })
+        expect(entry).toEqual(
+          expect.objectContaining({ actor: "dpo@shop", deleted: 2, transaction_ids: ["customer-42"], dry_run: false })
+        )
+      })
+
+      it("refuses an empty or malformed request, naming the field", async () => {
+        for (const [input, field] of [
+          [{}, "transaction_ids"],
+          [{ transaction_ids: [] }, "transaction_ids"],
+          [{ transaction_ids: ["ok", 7] }, "transaction_ids[1]"],
+        ] as const) {
+          const error: any = await engine.eraseWorkflowExecutions(input as any).catch((e) => e)
+          expect(error.type).toBe(MedusaError.Types.INVALID_DATA)
+          expect(error.message).toContain(field)
+        }
+      })
+    })
+
+    describe("the scheduled job", () => {
+      it("runs through the engine's scheduler, purges once per interval across instances, and records it", async () => {
+        await seedExecutions(knexOf(medusaApp), [{ id: "expired", state: "done", expiresIn: -5 }])
+        const container = medusaApp.sharedContainer as MedusaContainer
+        await new JobLoader(path.join(__dirname, "../../src/jobs"), container).load()
+
+        const jobWorkflow = "job-purge-expired-workflow-executions"
+        await engine.run(jobWorkflow, { input: { scheduledFor: new Date().toISOString() } })
+        // A second tick inside the interval (any instance) finds the pass already claimed.
+        await engine.run(jobWorkflow, { input: { scheduledFor: new Date().toISOString() } })
+
+        expect(await ids()).toEqual([])
+        const trail = await engine.listWorkflowExecutionPurges({ trigger: "job" })
+        expect(trail).toHaveLength(1)
+        expect(trail[0]).toEqual(expect.objectContaining({ deleted: 1, dry_run: false }))
+
+        // Once the interval has passed (moved here by the database, not by waiting), the next tick purges again.
+        await knexOf(medusaApp).raw(`UPDATE workflow_execution_purge_schedule SET next_run_at = now() - interval '1 second'`)
+        await engine.run(jobWorkflow, { input: { scheduledFor: new Date().toISOString() } })
+        expect(await engine.listWorkflowExecutionPurges({ trigger: "job" })).toHaveLength(2)
+      })
+    })
+  },
+})

@@ -1,0 +1,158 @@
+import { Logger } from "@medusajs/framework/types"
+import type { Knex } from "@medusajs/framework/mikro-orm/knex"
+import { ResolvedWorkflowEngineOptions } from "../options"
+import { claimScheduledPurge } from "../storage/sql/claim-scheduled-purge"
+import { countExpired } from "../storage/sql/count-expired"
+import { eraseTransactions } from "../storage/sql/erase-transactions"
+import { insertPurgeRecord, PurgeRecord } from "../storage/sql/insert-purge-record"
+import { oldestExecutionCreatedAt } from "../storage/sql/oldest-execution"
+import { purgeExpiredBatch } from "../storage/sql/purge-expired-batch"
+import { checkEraseInput, checkPurgeInput, EraseExecutionsInput, PurgeExpiredInput } from "./purge-input"
+
+export type PurgeTrigger = "job" | "admin" | "manual"
+
+/** What a purge pass did, or would do on a dry run. */
+export type PurgeResult = {
+  /** The audit trail entry of this pass. */
+  id: string
+  dry_run: boolean
+  /** Rows deleted; 0 on a dry run. */
+  deleted: number
+  /** On a dry run, how many rows a real pass would delete now. */
+  would_delete?: number
+  batches: number
+  duration_ms: number
+  longest_batch_ms: number
+  /** When the oldest execution still stored was created. */
+  oldest_remaining: Date | null
+}
+
+export type EraseResult = { id: string; deleted: number; transaction_ids: string[] }
+
+/**
+ * Keeps `workflow_execution` bounded: purges finished runs past their expiry
+ * in short batches, erases transactions on request, and writes every pass to
+ * the audit trail, `workflow_execution_purge`.
+ */
+export class ExecutionRetention {
+  constructor(
+    private readonly db: Knex,
+    private readonly logger: Logger,
+    private readonly options: ResolvedWorkflowEngineOptions
+  ) {}
+
+  async purgeExpired(input: PurgeExpiredInput = {}, trigger: PurgeTrigger = "manual"): Promise<PurgeResult> {
+    const { dryRun = false, batchSize = this.options.purgeBatchSize, maxRows, actor } = checkPurgeInput(input)
+    const startedAt = new Date()
+    const started = performance.now()
+    const progress = { deleted: 0, batches: 0, longest: 0 }
+    let wouldDelete: number | undefined
+
+    const record = (error: string | null): Omit<PurgeRecord, "trigger"> => ({
+      actor: actor ?? null,
+      dry_run: dryRun,
+      deleted: dryRun ? wouldDelete ?? 0 : progress.deleted,
+      batches: progress.batches,
+      duration_ms: Math.round(performance.now() - started),
+      longest_batch_ms: Math.round(progress.longest),
+      transaction_ids: null,
+      error,
+      started_at: startedAt,
+    })
+
+    try {
+      if (dryRun) {
+        wouldDelete = await countExpired(this.db, maxRows ?? null)
+      } else {
+        await this.deleteInBatches(batchSize, maxRows, progress)
+      }
+    } catch (error) {
+      const failed = record(describe(error))
+      await insertPurgeRecord(this.db, { ...failed, trigger })
+      this.logger.error(
+        `Workflow execution purge (${trigger}) failed after deleting ${failed.deleted} rows in ${failed.batches} batches: ${failed.error}`
+      )
+      throw error
+    }
+
+    const done = record(null)
+    const id = await insertPurgeRecord(this.db, { ...done, trigger })
+    return {
+      id,
+      dry_run: dryRun,
+      deleted: dryRun ? 0 : done.deleted,
+      ...(dryRun ? { would_delete: wouldDelete } : {}),
+      batches: done.batches,
+      duration_ms: done.duration_ms,
+      longest_batch_ms: done.longest_batch_ms,
+      oldest_remaining: await oldestExecutionCreatedAt(this.db),
+    }
+  }
+
+  /**
+   * The scheduled job's pass: runs only when this instance claims the
+   * cluster's next pass (see claim-scheduled-purge), so a cluster purges once
+   * per interval however many instances tick.
+   */
+  async runScheduledPass(): Promise<PurgeResult | null> {
+    if (this.options.purgeIntervalSeconds === 0) {
+      return null
+    }
+    if (!(await claimScheduledPurge(this.db, this.options.purgeIntervalSeconds))) {
+      return null
+    }
+    const result = await this.purgeExpired({}, "job")
+    this.logger.info(
+      `Purged ${result.deleted} expired workflow executions in ${result.batches} batches, ` +
+        `${result.duration_ms} ms (longest batch ${result.longest_batch_ms} ms)`
+    )
+    return result
+  }
+
+  async erase(input: EraseExecutionsInput): Promise<EraseResult> {
+    const { transaction_ids, actor } = checkEraseInput(input)
+    const startedAt = new Date()
+    const started = performance.now()
+    const deleted = await eraseTransactions(this.db, transaction_ids)
+    const duration = Math.round(performance.now() - started)
+    const id = await insertPurgeRecord(this.db, {
+      trigger: "erase",
+      actor: actor ?? null,
+      dry_run: false,
+      deleted,
+      batches: 1,
+      duration_ms: duration,
+      longest_batch_ms: duration,
+      transaction_ids,
+      error: null,
+      started_at: startedAt,
+    })
+    return { id, deleted, transaction_ids }
+  }
+
+  private async deleteInBatches(
+    batchSize: number,
+    maxRows: number | undefined,
+    progress: { deleted: number; batches: number; longest: number }
+  ): Promise<void> {
+    while (maxRows === undefined || progress.deleted < maxRows) {
+      const limit = maxRows === undefined ? batchSize : Math.min(batchSize, maxRows - progress.deleted)
+      const batchStarted = performance.now()
+      const deleted = await purgeExpiredBatch(this.db, limit)
+      progress.longest = Math.max(progress.longest, performance.now() - batchStarted)
+      if (deleted === 0) {
+        return
+      }
+      progress.batches++
+      progress.deleted += deleted
+      // A short batch means nothing expired is left that another purger does not hold.
+      if (deleted < limit) {
+        return
+      }
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

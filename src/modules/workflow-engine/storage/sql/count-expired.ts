@@ -1,0 +1,15 @@
+import { Queryable } from "./types"
+
+/** How many finished runs a purge would delete now, counting at most `limit`. */
+export async function countExpired(db: Queryable, limit: number | null): Promise<number> {
+  const result = await db.raw(
+    `SELECT count(*)::int AS expired FROM (
+       SELECT 1 FROM "workflow_execution"
+        WHERE "expires_at" <= now()
+          AND "state" IN ('done', 'failed', 'reverted')
+        LIMIT ?
+     ) AS expired`,
+    [limit]
+  )
+  return result.rows[0].expired
+}
