@@ -2,6 +2,7 @@ import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService, WorkflowExecutionDTO } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
 import fs from "fs"
+import type { WorkflowsModuleService } from "../../src/modules/workflow-engine/services/workflows-module"
 import { MODULE_PATH } from "./__fixtures__/engine"
 import { WF } from "./__fixtures__/workflows"
 import {
@@ -12,28 +13,53 @@ import {
   MEDUSA_FIRST_MIGRATION,
   migrate,
   MIGRATION_DIRS,
-  OUR_MIGRATION,
+  OUR_FIRST_MIGRATION,
+  OUR_MIGRATIONS,
+  OUR_RETENTION_MIGRATION,
   resetSchema,
   snapshotRows,
+  tableNames,
   tableShape,
   TableShape,
   withClient,
 } from "./__fixtures__/migrations/database"
-import { insertMedusaRows, MEDUSA_WORKFLOW, MedusaRow, medusaRows } from "./__fixtures__/migrations/medusa-rows"
+import {
+  insertMedusaRows,
+  MEDUSA_WORKFLOW,
+  MedusaRow,
+  medusaRows,
+  medusaRowsAroundExpiry,
+  medusaRowsDuringDeploy,
+} from "./__fixtures__/migrations/medusa-rows"
 
 /*
- * Our migration against tables that Medusa's own engines created, on a real
+ * Our migrations against tables that Medusa's own engines created, on a real
  * Postgres. Every test starts from an empty `public` schema of its own
  * database, runs Medusa's real migrations from node_modules with MikroORM's
  * migrator (as `medusa db:migrate` does), writes Medusa-shaped rows, then runs
- * our migration on top and reads the result through our module.
+ * our migrations on top and reads the result through our module.
+ *
+ * Our directory holds two migrations, applied in order: the first creates or
+ * aligns `workflow_execution` and adds two indexes (created_at, the in-flight
+ * guard); the second adds retention: the `expires_at` column (filled for the
+ * finished rows already there), its index, and the tables
+ * `workflow_execution_purge` (audit trail) and `workflow_execution_purge_schedule`.
  */
 
 jest.setTimeout(60000)
 
 const DB = "medusa-wep-migration-compat"
 
-const OUR_INDEXES = ["IDX_workflow_execution_created_at", "IDX_workflow_execution_in_flight_unique"]
+/** The first migration's two indexes and the second one's two, by name. */
+const OUR_INDEXES = [
+  "IDX_workflow_execution_created_at",
+  "IDX_workflow_execution_expires_at",
+  "IDX_workflow_execution_in_flight_unique",
+  "IDX_workflow_execution_missing_expiry",
+]
+/** The tables the second migration adds. */
+const OUR_TABLES = ["workflow_execution_purge", "workflow_execution_purge_schedule"]
+const FINISHED_STATES = ["done", "failed", "reverted"]
 const IN_FLIGHT_WARNING =
   "WARNING: workflow_execution holds several in-flight runs of one transaction; IDX_workflow_execution_in_flight_unique was not created"
 
@@ -46,8 +72,46 @@ function migrationNames(directory: string): string[] {
     .sort()
 }
 
-const shapeOf = () => withClient(DB, tableShape)
-const rowsNow = () => withClient(DB, snapshotRows)
+const shapeOf = () => withClient(DB, (client) => tableShape(client))
+const rowsNow = (): Promise<StoredRow[]> => withClient(DB, snapshotRows)
+const tablesNow = () => withClient(DB, tableNames)
+
+type StoredRow = Record<string, any>
+
+/** Stored rows without the column our second migration adds: what Medusa's engines wrote. */
+function withoutExpiry(rows: StoredRow[]): StoredRow[] {
+  return rows.map(({ expires_at: _, ...rest }) => rest)
+}
+
+/**
+ * A stored timestamp in epoch milliseconds. Medusa's tables keep
+ * created_at/updated_at without a time zone, in UTC (the test database's
+ * sessions run in UTC, see ensureDatabase): read them as UTC, whatever the
+ * zone of the process running the tests.
+ */
+function instant(stored: string): number {
+  return Date.parse(/(Z|[+-]\d\d(:\d\d)?)$/.test(stored) ? stored : `${stored}Z`)
+}
+
+/** A stored expiry in epoch milliseconds, or null. */
+function expiryOf(row: StoredRow): number | null {
+  return row.expires_at === null ? null : instant(row.expires_at)
+}
+
+/**
+ * When Medusa's engines let a stored row go: `retention_time` seconds after
+ * its last update, once finished; never while in flight or without retention.
+ */
+function medusaExpiry(row: StoredRow): number | null {
+  return FINISHED_STATES.includes(row.state) && row.retention_time !== null
+    ? instant(row.updated_at) + row.retention_time * 1000
+    : null
+}
+
+/** Every row has the expiry Medusa's engines would give it, and nothing else changed. */
+function expectExpiryBackfilled(rows: StoredRow[]) {
+  expect(rows.map((row) => [row.id, expiryOf(row)])).toEqual(rows.map((row) => [row.id, medusaExpiry(row)]))
+}
 
 /** What the module returns for a stored row. */
 function asRead(row: MedusaRow) {
@@ -66,7 +130,25 @@ function asRead(row: MedusaRow) {
   })
 }
 
+/** The column the second migration adds: optional, no default, and the last one of the table. */
+function expectExpiryColumn(shape: TableShape) {
+  expect(shape.columns.expires_at).toEqual({ type: "timestamp with time zone", nullable: true, default: null })
+  expect(Object.keys(shape.columns).at(-1)).toBe("expires_at")
+}
+
+/** Columns apart from expires_at. */
+function withoutExpiryColumn(columns: TableShape["columns"]): TableShape["columns"] {
+  const { expires_at: _, ...rest } = columns
+  return rest
+}
+
 function expectOurIndexes(shape: TableShape) {
+  expect(shape.indexes["IDX_workflow_execution_expires_at"]).toMatch(
+    /ON public\.workflow_execution USING btree \(expires_at\) WHERE \(expires_at IS NOT NULL\)/
+  )
+  expect(shape.indexes["IDX_workflow_execution_missing_expiry"]).toMatch(
+    /ON public\.workflow_execution USING btree \(updated_at\) WHERE \(\(expires_at IS NULL\) AND \(retention_time IS NOT NULL\)/
+  )
   expect(shape.indexes["IDX_workflow_execution_created_at"]).toMatch(
     /ON public\.workflow_execution USING btree \(created_at DESC\) WHERE \(deleted_at IS NULL\)/
   )
@@ -81,6 +163,65 @@ function expectOurIndexes(shape: TableShape) {
   }
 }
 
+/** The audit trail and the schedule table, as the second migration creates them. */
+async function expectRetentionTables() {
+  const tables = await tablesNow()
+  for (const table of OUR_TABLES) {
+    expect(tables).toContain(table)
+  }
+
+  const purge = await withClient(DB, (client) => tableShape(client, "workflow_execution_purge"))
+  const column = (type: string, nullable: boolean, defaultValue: string | null = null) => ({
+    type,
+    nullable,
+    default: defaultValue,
+  })
+  expect(purge.columns).toEqual({
+    id: column("text", false),
+    trigger: column("text", false),
+    actor: column("text", true),
+    dry_run: column("boolean", false, "false"),
+    deleted: column("integer", false, "0"),
+    batches: column("integer", false, "0"),
+    duration_ms: column("integer", false, "0"),
+    longest_batch_ms: column("integer", false, "0"),
+    transaction_ids: column("jsonb", true),
+    error: column("text", true),
+    started_at: column("timestamp with time zone", false),
+    created_at: column("timestamp with time zone", false, "now()"),
+    updated_at: column("timestamp with time zone", false, "now()"),
+    deleted_at: column("timestamp with time zone", true),
+  })
+  expect(purge.primaryKey).toEqual({ name: "workflow_execution_purge_pkey", columns: ["id"] })
+  expect(Object.keys(purge.indexes).sort()).toEqual([
+    "IDX_workflow_execution_purge_created_at",
+    "workflow_execution_purge_pkey",
+  ])
+  expect(purge.indexes["IDX_workflow_execution_purge_created_at"]).toMatch(
+    /ON public\.workflow_execution_purge USING btree \(created_at DESC\) WHERE \(deleted_at IS NULL\)/
+  )
+
+  const schedule = await withClient(DB, (client) => tableShape(client, "workflow_execution_purge_schedule"))
+  expect(schedule.columns).toEqual({
+    name: column("text", false),
+    next_run_at: column("timestamp with time zone", false),
+  })
+  expect(schedule.primaryKey).toEqual({ name: "workflow_execution_purge_schedule_pkey", columns: ["name"] })
+  expect(Object.keys(schedule.indexes)).toEqual(["workflow_execution_purge_schedule_pkey"])
+}
+
+/** Names MikroORM recorded as run, in order. */
+async function recordedMigrations(): Promise<string[]> {
+  return await withClient(DB, async (client) => {
+    const { rows } = await client.query(`SELECT name FROM mikro_orm_migrations ORDER BY name`)
+    return rows.map((r) => r.name)
+  })
+}
+
+/** The module's service, with the retention methods the plugin adds to the interface. */
+type Engine = IWorkflowEngineService &
+  Pick<WorkflowsModuleService, "purgeExpiredExecutions" | "listWorkflowExecutionPurges">
+
 beforeAll(async () => {
   await ensureDatabase(DB)
 })
@@ -89,7 +230,7 @@ afterAll(async () => {
   await dropDatabase(DB)
 })
 
-moduleIntegrationTestRunner<IWorkflowEngineService>({
+moduleIntegrationTestRunner<Engine>({
   moduleName: Modules.WORKFLOW_ENGINE,
   resolve: MODULE_PATH,
   dbName: DB,
@@ -167,23 +308,33 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
           return rows
         }
 
-        it("applies cleanly, leaves the rows and Medusa's schema as they were and adds only its two indexes", async () => {
-          await prepare()
+        it("applies both migrations cleanly, keeps the rows and Medusa's schema, adds only expires_at, our four indexes and two tables", async () => {
+          const rows = await prepare()
           const before = await shapeOf()
+          const tablesBefore = await tablesNow()
           const rowsBefore = await rowsNow()
           expect(rowsBefore).toHaveLength(5)
+          expect(Object.keys(before.columns)).not.toContain("expires_at")
           expect(before.primaryKey).toEqual({
             name: "workflow_execution_pkey",
             columns: ["workflow_id", "transaction_id", "run_id"],
           })
 
           const ours = await migrate(DB, MIGRATION_DIRS.ours)
-          expect(ours).toEqual({ executed: [OUR_MIGRATION], warnings: [] })
+          expect(ours).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
 
-          expect(await rowsNow()).toEqual(rowsBefore)
+          // Every column Medusa wrote is as it was; the finished rows with a
+          // retention expire when Medusa's engine would have deleted them.
+          const rowsAfter = await rowsNow()
+          expect(withoutExpiry(rowsAfter)).toEqual(rowsBefore)
+          expectExpiryBackfilled(rowsAfter)
+          expect(rowsAfter.filter((r) => r.expires_at !== null).map((r) => r.id)).toEqual(
+            rows.filter((r) => r.state !== "invoking").map((r) => r.id)
+          )
 
           const after = await shapeOf()
-          expect(after.columns).toEqual(before.columns)
+          expect(withoutExpiryColumn(after.columns)).toEqual(before.columns)
+          expectExpiryColumn(after)
           expect(after.primaryKey).toEqual(before.primaryKey)
           // Every index Medusa made is still there, unchanged; only ours are new.
           for (const [name, definition] of Object.entries(before.indexes)) {
@@ -193,6 +344,9 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
           expect(added.sort()).toEqual(OUR_INDEXES)
           expectOurIndexes(after)
           expect(duplicateIndexes(after.indexes)).toEqual([])
+
+          expect((await tablesNow()).filter((t) => !tablesBefore.includes(t))).toEqual(OUR_TABLES)
+          await expectRetentionTables()
         })
 
         it("lets the module read Medusa's runs and store new ones in the same table", async () => {
@@ -226,6 +380,87 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
             )
           })
         })
+
+        it("gives the runs Medusa's engine finished their expiry; a purge then deletes exactly the expired ones", async () => {
+          const medusa = await migrate(DB, MIGRATION_DIRS[kind])
+          expect(medusa.executed).toEqual(migrationNames(MIGRATION_DIRS[kind]))
+          const rows = medusaRowsAroundExpiry()
+          await withClient(DB, (client) => insertMedusaRows(client, rows.all))
+          const written = await rowsNow()
+          expect(written).toHaveLength(rows.all.length)
+
+          expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
+
+          const migrated = await rowsNow()
+          expect(withoutExpiry(migrated)).toEqual(written)
+          const retainedUntil = (row: MedusaRow) => Date.parse(row.updated_at) + row.retention_time! * 1000
+          expect(Object.fromEntries(migrated.map((r) => [r.id, expiryOf(r)]))).toEqual({
+            [rows.expiredDone.id]: retainedUntil(rows.expiredDone),
+            [rows.expiredFailed.id]: retainedUntil(rows.expiredFailed),
+            [rows.expiredReverted.id]: retainedUntil(rows.expiredReverted),
+            [rows.recentDone.id]: retainedUntil(rows.recentDone),
+            [rows.doneWithoutRetention.id]: null,
+            // In flight for a month with a retention of an hour: it expires once it finishes, not before.
+            [rows.longInFlight.id]: null,
+          })
+
+          const expired = [rows.expiredDone, rows.expiredFailed, rows.expiredReverted]
+          const kept = [rows.recentDone, rows.doneWithoutRetention, rows.longInFlight]
+
+          const preview = await engine.purgeExpiredExecutions({ dryRun: true, actor: "migration-compat" })
+          expect(preview).toEqual(
+            expect.objectContaining({ dry_run: true, deleted: 0, would_delete: expired.length, batches: 0 })
+          )
+          expect(await rowsNow()).toEqual(migrated)
+
+          // Batches of two: a full one, then a short one that ends the pass.
+          const purge = await engine.purgeExpiredExecutions({ batchSize: 2, actor: "migration-compat" })
+          expect(purge).toEqual({
+            id: expect.stringMatching(/^wf_purge_/),
+            dry_run: false,
+            deleted: preview.would_delete,
+            batches: 2,
+            duration_ms: expect.any(Number),
+            longest_batch_ms: expect.any(Number),
+            // The oldest run kept, as the module reads its created_at.
+            oldest_remaining: (await engine.retrieveWorkflowExecution(rows.doneWithoutRetention.id)).created_at,
+          })
+          const keptIds = new Set(kept.map((r) => r.id))
+          expect(await rowsNow()).toEqual(migrated.filter((r) => keptIds.has(r.id)))
+          for (const row of expired) {
+            await expect(engine.retrieveWorkflowExecution(row.id)).rejects.toThrow(/was not found/)
+          }
+
+          const trail = await engine.listWorkflowExecutionPurges()
+          expect(trail).toHaveLength(2)
+          const entry = (id: string) => trail.find((e) => e.id === id)
+          expect(entry(preview.id)).toEqual(
+            expect.objectContaining({
+              trigger: "manual",
+              actor: "migration-compat",
+              dry_run: true,
+              // On a dry run the audit trail's `deleted` is what would have been deleted.
+              deleted: expired.length,
+              batches: 0,
+              transaction_ids: null,
+              error: null,
+            })
+          )
+          expect(entry(purge.id)).toEqual(
+            expect.objectContaining({
+              trigger: "manual",
+              actor: "migration-compat",
+              dry_run: false,
+              deleted: expired.length,
+              batches: 2,
+              transaction_ids: null,
+              error: null,
+            })
+          )
+
+          // Nothing expired is left.
+          expect(await engine.purgeExpiredExecutions({ dryRun: true })).toEqual(expect.objectContaining({ would_delete: 0 }))
+        })
       })
     }
 
@@ -241,7 +476,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         return rows
       }
 
-      it("adds run_id, retention_time and the three-column primary key, keeping every row", async () => {
+      it("adds run_id, retention_time, expires_at and the three-column primary key, keeping every row", async () => {
         await prepare()
         const before = await shapeOf()
         expect(Object.keys(before.columns)).not.toContain("run_id")
@@ -254,9 +489,10 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         expect(rowsBefore).toHaveLength(4)
 
         const ours = await migrate(DB, MIGRATION_DIRS.ours)
-        expect(ours).toEqual({ executed: [OUR_MIGRATION], warnings: [] })
+        expect(ours).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
 
         const after = await shapeOf()
+        expectExpiryColumn(after)
         expect(after.columns.run_id).toEqual(expect.objectContaining({ type: "text", nullable: false }))
         expect(after.columns.retention_time).toEqual(expect.objectContaining({ type: "integer", nullable: true }))
         for (const [name, column] of Object.entries(before.columns)) {
@@ -273,9 +509,14 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         expectOurIndexes(after)
         expect(duplicateIndexes(after.indexes)).toEqual([])
 
+        await expectRetentionTables()
+
         // Every column the rows had is untouched; each row is one run of its own.
         const rowsAfter = await rowsNow()
-        expect(rowsAfter.map(({ run_id, retention_time, ...rest }) => rest)).toEqual(rowsBefore)
+        expect(withoutExpiry(rowsAfter).map(({ run_id, retention_time, ...rest }) => rest)).toEqual(rowsBefore)
+        // The retention filled from the workflow options gives the finished runs their expiry.
+        expectExpiryBackfilled(rowsAfter)
+        expect(rowsAfter.filter((r) => r.expires_at !== null)).toHaveLength(3)
         const runIds = rowsAfter.map((r) => `${r.workflow_id}|${r.transaction_id}|${r.run_id}`)
         expect(new Set(runIds).size).toBe(rowsAfter.length)
         expect(rowsAfter.every((r) => typeof r.run_id === "string" && r.run_id.length > 0)).toBe(true)
@@ -338,24 +579,28 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         expect(rowsBefore).toHaveLength(all.length)
 
         const ours = await migrate(DB, MIGRATION_DIRS.ours)
-        expect(ours.executed).toEqual([OUR_MIGRATION])
+        expect(ours.executed).toEqual(OUR_MIGRATIONS)
         expect(ours.warnings).toEqual([IN_FLIGHT_WARNING])
 
-        expect(await rowsNow()).toEqual(rowsBefore)
+        const rowsAfter = await rowsNow()
+        expect(withoutExpiry(rowsAfter)).toEqual(rowsBefore)
+        expectExpiryBackfilled(rowsAfter)
         const after = await shapeOf()
         expect(Object.keys(after.indexes)).not.toContain("IDX_workflow_execution_in_flight_unique")
         expect(Object.keys(after.indexes)).toContain("IDX_workflow_execution_created_at")
-        expect(Object.keys(after.indexes).filter((n) => !(n in before.indexes))).toEqual([
+        expect(Object.keys(after.indexes).filter((n) => !(n in before.indexes)).sort()).toEqual([
           "IDX_workflow_execution_created_at",
+          "IDX_workflow_execution_expires_at",
+          "IDX_workflow_execution_missing_expiry",
         ])
-        expect(after.columns).toEqual(before.columns)
+        expect(withoutExpiryColumn(after.columns)).toEqual(before.columns)
+        expectExpiryColumn(after)
         expect(after.primaryKey).toEqual(before.primaryKey)
+        // The skipped guard does not hold the second migration back.
+        await expectRetentionTables()
 
-        // The migration is recorded as done, and both runs read back.
-        await withClient(DB, async (client) => {
-          const { rows } = await client.query(`SELECT name FROM mikro_orm_migrations WHERE name = $1`, [OUR_MIGRATION])
-          expect(rows).toHaveLength(1)
-        })
+        // Both migrations are recorded as done, and both runs read back.
+        expect((await recordedMigrations()).filter((name) => OUR_MIGRATIONS.includes(name))).toEqual(OUR_MIGRATIONS)
         const runs = await engine.listWorkflowExecutions(
           { transaction_id: waiting.transaction_id },
           { order: { created_at: "ASC" } }
@@ -416,27 +661,39 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
     })
 
     describe("run again, and reverted", () => {
-      it("changes nothing when it runs a second time on a table Medusa created", async () => {
+      it("changes nothing when they run a second time on a table Medusa created", async () => {
         await migrate(DB, MIGRATION_DIRS.inmemory)
         await withClient(DB, (client) => insertMedusaRows(client, medusaRows()))
         await migrate(DB, MIGRATION_DIRS.ours)
         const shape = await shapeOf()
+        const tables = await tablesNow()
         const rows = await rowsNow()
+        // The audit trail has an entry the second run must keep.
+        await engine.purgeExpiredExecutions({ dryRun: true, actor: "before-rerun" })
+        const trail = await engine.listWorkflowExecutionPurges()
+        expect(trail).toHaveLength(1)
 
-        await forgetMigration(DB, OUR_MIGRATION)
-        expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({ executed: [OUR_MIGRATION], warnings: [] })
+        for (const name of OUR_MIGRATIONS) {
+          await forgetMigration(DB, name)
+        }
+        expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
 
         expect(await shapeOf()).toEqual(shape)
+        expect(await tablesNow()).toEqual(tables)
+        await expectRetentionTables()
         expect(await rowsNow()).toEqual(rows)
+        expect(await engine.listWorkflowExecutionPurges()).toEqual(trail)
       })
 
-      it("creates the table on an empty database, and changes nothing when it runs a second time", async () => {
-        expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({ executed: [OUR_MIGRATION], warnings: [] })
+      it("creates the tables on an empty database, and changes nothing when they run a second time", async () => {
+        expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
         const shape = await shapeOf()
         expect(Object.keys(shape.columns)).toEqual([
           "id", "workflow_id", "transaction_id", "run_id", "execution", "context",
-          "state", "retention_time", "created_at", "updated_at", "deleted_at",
+          "state", "retention_time", "created_at", "updated_at", "deleted_at", "expires_at",
         ])
+        expectExpiryColumn(shape)
+        await expectRetentionTables()
         expect(shape.primaryKey).toEqual({
           name: "workflow_execution_pkey",
           columns: ["workflow_id", "transaction_id", "run_id"],
@@ -446,9 +703,14 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
 
         await expectNewRunStored(0)
         const rows = await rowsNow()
+        // Our engine gave its finished run its expiry itself.
+        expectExpiryBackfilled(rows)
+        expect(rows.map(expiryOf)).toEqual([expect.any(Number)])
 
-        await forgetMigration(DB, OUR_MIGRATION)
-        expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({ executed: [OUR_MIGRATION], warnings: [] })
+        for (const name of OUR_MIGRATIONS) {
+          await forgetMigration(DB, name)
+        }
+        expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
         expect(await shapeOf()).toEqual(shape)
         expect(await rowsNow()).toEqual(rows)
 
@@ -457,30 +719,109 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         expect(await rowsNow()).toEqual(rows)
       })
 
-      it("down() removes its two indexes and nothing else", async () => {
+      it("down() of each, in reverse order, removes what it added and nothing else", async () => {
         await migrate(DB, MIGRATION_DIRS.inmemory)
         const rows = medusaRows()
         await withClient(DB, (client) => insertMedusaRows(client, rows))
         const medusaShape = await shapeOf()
-        await migrate(DB, MIGRATION_DIRS.ours)
-        const rowsBefore = await rowsNow()
+        const medusaTables = await tablesNow()
+        const medusaRowsStored = await rowsNow()
 
-        const reverted = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
-        expect(reverted.executed).toEqual([OUR_MIGRATION])
+        // As the first migration alone leaves the table.
+        expect((await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_FIRST_MIGRATION })).executed).toEqual([OUR_FIRST_MIGRATION])
+        const firstShape = await shapeOf()
+        const firstRows = await rowsNow()
+        expect(firstRows).toEqual(medusaRowsStored)
+
+        expect((await migrate(DB, MIGRATION_DIRS.ours)).executed).toEqual([OUR_RETENTION_MIGRATION])
+        await engine.purgeExpiredExecutions({ dryRun: true })
+
+        // The second one's down(): expires_at, its index and the two tables go; the rows stay.
+        const second = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
+        expect(second).toEqual({ executed: [OUR_RETENTION_MIGRATION], warnings: [] })
+        expect(await shapeOf()).toEqual(firstShape)
+        expect(await tablesNow()).toEqual(medusaTables)
+        expect(await rowsNow()).toEqual(firstRows)
+
+        // Then the first one's: its two indexes go.
+        const first = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
+        expect(first).toEqual({ executed: [OUR_FIRST_MIGRATION], warnings: [] })
 
         const after = await shapeOf()
         expect(after).toEqual(medusaShape)
         for (const name of OUR_INDEXES) {
           expect(Object.keys(after.indexes)).not.toContain(name)
         }
-        expect(await rowsNow()).toEqual(rowsBefore)
-        await withClient(DB, async (client) => {
-          const { rows: records } = await client.query(`SELECT name FROM mikro_orm_migrations ORDER BY name`)
-          expect(records.map((r) => r.name)).toEqual(migrationNames(MIGRATION_DIRS.inmemory))
-        })
+        expect(Object.keys(after.columns)).not.toContain("expires_at")
+        expect(await tablesNow()).toEqual(medusaTables)
+        expect(await rowsNow()).toEqual(medusaRowsStored)
+        expect(await recordedMigrations()).toEqual(migrationNames(MIGRATION_DIRS.inmemory))
 
         // The module still reads the history after the revert.
         await expectModuleReads(rows)
+      })
+    })
+
+    describe("during a rolling deploy", () => {
+      it("run again after instances still on Medusa's engine wrote finished runs, fills only the missing expiries", async () => {
+        await migrate(DB, MIGRATION_DIRS.inmemory)
+        const original = medusaRows()
+        await withClient(DB, (client) => insertMedusaRows(client, original))
+        expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
+
+        // A run our engine finished, with the expiry it set itself.
+        await engine.run(WF.storedThreeSteps, { input: { value: 3 } })
+        // An expiry set otherwise than updated_at + retention_time (extended by hand, say, for a legal hold).
+        const refund = original.find((r) => r.transaction_id === "pay_01KAWREFUND")!
+        await withClient(DB, (client) =>
+          client.query(`UPDATE workflow_execution SET expires_at = '2099-01-01T00:00:00Z' WHERE id = $1`, [refund.id])
+        )
+
+        // Meanwhile instances still on Medusa's engine write new runs, and the
+        // run Medusa left waiting finishes on one of them: Medusa's engine
+        // upserts its row without knowing expires_at.
+        const later = medusaRowsDuringDeploy()
+        const shipment = original.find((r) => r.state === "invoking")!
+        await withClient(DB, async (client) => {
+          await insertMedusaRows(client, later.all)
+          await client.query(
+            `UPDATE workflow_execution
+                SET state = 'done', retention_time = 3600, updated_at = now(),
+                    execution = jsonb_set(execution, '{state}', '"done"')
+              WHERE id = $1`,
+            [shipment.id]
+          )
+        })
+
+        const before = await rowsNow()
+        const shape = await shapeOf()
+        const missing = before.filter((r) => r.expires_at === null)
+        expect(missing.map((r) => r.id).sort()).toEqual(
+          [shipment.id, later.finishedDone.id, later.finishedFailed.id, later.inFlight.id].sort()
+        )
+        // Medusa's four finished runs (filled by the first pass) and our engine's run.
+        const set = before.filter((r) => r.expires_at !== null)
+        expect(set).toHaveLength(5)
+        expect(expiryOf(set.find((r) => r.id === refund.id)!)).toBe(Date.parse("2099-01-01T00:00:00Z"))
+
+        await forgetMigration(DB, OUR_RETENTION_MIGRATION)
+        expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({ executed: [OUR_RETENTION_MIGRATION], warnings: [] })
+
+        const after = await rowsNow()
+        expect(withoutExpiry(after)).toEqual(withoutExpiry(before))
+        // The expiries already set are left as they were.
+        const setIds = new Set(set.map((r) => r.id))
+        expect(after.filter((r) => setIds.has(r.id))).toEqual(set)
+        // The missing ones are filled as Medusa's engine would expire them; the run in flight stays without.
+        const shipmentAfter = after.find((r) => r.id === shipment.id)!
+        expect(Object.fromEntries(after.filter((r) => !setIds.has(r.id)).map((r) => [r.id, expiryOf(r)]))).toEqual({
+          [shipment.id]: instant(shipmentAfter.updated_at) + 3600 * 1000,
+          [later.finishedDone.id]: Date.parse(later.finishedDone.updated_at) + 3600 * 1000,
+          [later.finishedFailed.id]: Date.parse(later.finishedFailed.updated_at) + 86400 * 1000,
+          [later.inFlight.id]: null,
+        })
+        expect(await shapeOf()).toEqual(shape)
+        await expectRetentionTables()
       })
     })
   },

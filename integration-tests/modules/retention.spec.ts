@@ -85,6 +85,24 @@ moduleIntegrationTestRunner<RetentionEngine>({
         ])
       })
 
+      it("also purges finished rows Medusa's engine wrote after the migration (a rolling deploy)", async () => {
+        await seedExecutions(knexOf(medusaApp), [
+          { id: "medusa-expired", state: "failed", expiresIn: null, retentionTime: 60, updatedAgo: 86400 },
+          { id: "medusa-fresh", state: "done", expiresIn: null, retentionTime: 30 * 86400, updatedAgo: 86400 },
+        ])
+        const preview = await engine.purgeExpiredExecutions({ dryRun: true })
+        expect(preview.would_delete).toBe(4)
+        expect((await engine.purgeExpiredExecutions()).deleted).toBe(4)
+
+        const remaining = await ids()
+        expect(remaining).not.toContain("medusa-expired")
+        expect(remaining).toContain("medusa-fresh")
+        const { rows } = await knexOf(medusaApp).raw(
+          `SELECT extract(epoch from expires_at - updated_at)::int AS after FROM workflow_execution WHERE id = 'medusa-fresh'`
+        )
+        expect(rows[0].after).toBe(30 * 86400)
+      })
+
       it("refuses bad input, naming the field, and deletes nothing", async () => {
         for (const [input, field] of [
           [{ batchSize: 0 }, "batchSize"],
@@ -106,24 +124,38 @@ moduleIntegrationTestRunner<RetentionEngine>({
     describe("several purging processes at once", () => {
       it("delete every expired row exactly once between them", async () => {
         const db = knexOf(medusaApp)
-        await seedExpired(db, 3000)
+        await seedExpired(db, 20000)
         await seedExecutions(db, [{ id: "fresh", state: "done", expiresIn: 3600 }])
 
-        const startAt = Date.now() + 4000
+        // The gate: the processes queue on this lock, and all go when it is released.
+        const GATE = 7_300_001
+        const gate = await db.transaction()
+        await gate.raw("SELECT pg_advisory_xact_lock(?)", [GATE])
+
         const run = (actor: string) =>
           promisify(execFile)(
             process.execPath,
             ["-r", "ts-node/register/transpile-only", path.join(__dirname, "__fixtures__/purge-process.ts")],
             {
-              env: { ...process.env, NODE_OPTIONS: "", DATABASE_URL: dbConfig.clientUrl, BATCH_SIZE: "100", START_AT: String(startAt), ACTOR: actor },
+              env: { ...process.env, NODE_OPTIONS: "", DATABASE_URL: dbConfig.clientUrl, BATCH_SIZE: "100", GATE: String(GATE), ACTOR: actor },
               cwd: path.join(__dirname, "../.."),
             }
           ).then(({ stdout }) => JSON.parse(stdout))
+        const purging = Promise.all([run("a"), run("b"), run("c")])
 
-        const results = await Promise.all([run("a"), run("b"), run("c")])
-        expect(results.reduce((sum, r) => sum + r.deleted, 0)).toBe(3000)
-        // They really overlapped: more than one of them found work.
-        expect(results.filter((r) => r.deleted > 0).length).toBeGreaterThan(1)
+        await waitUntil(async () => {
+          const { rows } = await db.raw(
+            `SELECT count(*)::int AS waiting FROM pg_locks WHERE locktype = 'advisory' AND objid = ? AND NOT granted`,
+            [GATE]
+          )
+          return rows[0].waiting === 3
+        })
+        await gate.commit()
+
+        const results = await purging
+        expect(results.reduce((sum, r) => sum + r.deleted, 0)).toBe(20000)
+        // They really worked side by side: each found rows the others had not claimed.
+        expect(results.every((r) => r.deleted > 0)).toBe(true)
         expect(await ids()).toEqual(["fresh"])
       })
     })
@@ -231,3 +263,13 @@ moduleIntegrationTestRunner<RetentionEngine>({
     })
   },
 })
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 60000) {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) {
+      throw new Error("condition not met in time")
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}

@@ -13,8 +13,15 @@ export const MIGRATION_DIRS = {
   ours: path.join(__dirname, "../../../../src/modules/workflow-engine/migrations"),
 }
 
-/** Name of our migration, as MikroORM records it in mikro_orm_migrations. */
-export const OUR_MIGRATION = "Migration20261125120000"
+/**
+ * Our migrations, as MikroORM records them in mikro_orm_migrations: the first
+ * creates or aligns `workflow_execution`, the second adds retention (the
+ * `expires_at` column, its index, the purge audit trail and schedule tables).
+ */
+export const OUR_FIRST_MIGRATION = "Migration20261125120000"
+export const OUR_RETENTION_MIGRATION = "Migration20261125140000"
+/** In the order the migrator applies them. */
+export const OUR_MIGRATIONS = [OUR_FIRST_MIGRATION, OUR_RETENTION_MIGRATION]
 
 /** The name Medusa's first migration (2023-12-28) has in both engines. */
 export const MEDUSA_FIRST_MIGRATION = "Migration20231228143900"
@@ -31,13 +38,19 @@ export async function withClient<T>(database: string, work: (client: Client) => 
   }
 }
 
-/** Creates the database when it does not exist yet. */
+/**
+ * Creates the database when it does not exist yet. Its sessions run in UTC:
+ * Medusa's engines keep created_at/updated_at as `timestamp without time
+ * zone`, which Postgres reads as instants in the session's zone (in Medusa's
+ * own expiry check as in our migration's); the tests read them as UTC too.
+ */
 export async function ensureDatabase(database: string): Promise<void> {
   await withClient("postgres", async (client) => {
     const { rowCount } = await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [database])
     if (!rowCount) {
       await client.query(`CREATE DATABASE "${database}"`)
     }
+    await client.query(`ALTER DATABASE "${database}" SET timezone TO 'UTC'`)
   })
 }
 
@@ -130,26 +143,29 @@ export type TableShape = {
   indexes: Record<string, string>
 }
 
-/** Columns, primary key and indexes of `workflow_execution`, read from the catalog. */
-export async function tableShape(client: Client): Promise<TableShape> {
+/** Columns, primary key and indexes of a table (by default `workflow_execution`), read from the catalog. */
+export async function tableShape(client: Client, table = "workflow_execution"): Promise<TableShape> {
   const columns = await client.query(
     `SELECT column_name, data_type, is_nullable, column_default
        FROM information_schema.columns
-      WHERE table_schema = 'public' AND table_name = 'workflow_execution'
-      ORDER BY ordinal_position`
+      WHERE table_schema = 'public' AND table_name = $1
+      ORDER BY ordinal_position`,
+    [table]
   )
   const primaryKey = await client.query(
     `SELECT c.conname, array_agg(a.attname::text ORDER BY k.ord) AS columns
        FROM pg_constraint c
        CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord)
        JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
-      WHERE c.conrelid = 'public.workflow_execution'::regclass AND c.contype = 'p'
-      GROUP BY c.conname`
+      WHERE c.conrelid = to_regclass('public.' || quote_ident($1)) AND c.contype = 'p'
+      GROUP BY c.conname`,
+    [table]
   )
   const indexes = await client.query(
     `SELECT indexname, indexdef FROM pg_indexes
-      WHERE schemaname = 'public' AND tablename = 'workflow_execution'
-      ORDER BY indexname`
+      WHERE schemaname = 'public' AND tablename = $1
+      ORDER BY indexname`,
+    [table]
   )
   return {
     columns: Object.fromEntries(
@@ -176,6 +192,14 @@ export function duplicateIndexes(indexes: Record<string, string>): string[][] {
     byDefinition.set(key, [...(byDefinition.get(key) ?? []), name])
   }
   return [...byDefinition.values()].filter((names) => names.length > 1)
+}
+
+/** The tables of the `public` schema, by name (the migrator's own record included). */
+export async function tableNames(client: Client): Promise<string[]> {
+  const { rows } = await client.query(
+    `SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`
+  )
+  return rows.map((r) => r.tablename)
 }
 
 /** Every row, each as one JSON object, in a stable order. */

@@ -261,6 +261,82 @@ export function medusaRows(): MedusaRow[] {
   ]
 }
 
+const MINUTE = 60 * 1000
+const HOUR = 60 * MINUTE
+const DAY = 24 * HOUR
+
+/**
+ * Another run like `template` (same workflow and state), as Medusa's engine
+ * writes it: its own id and run_id (in the row and in the flow), last updated
+ * `ago` milliseconds before `now`, with `retention` seconds (null: none, and
+ * none in the workflow options either, so nothing can fill it from there).
+ */
+function anotherRun(
+  template: MedusaRow,
+  n: number,
+  {
+    now,
+    ago,
+    retention,
+    transactionId = template.transaction_id,
+  }: { now: number; ago: number; retention: number | null; transactionId?: string }
+): MedusaRow {
+  const suffix = String(n).padStart(2, "0")
+  const runId = `01KAWB0000RUN00000000000${suffix}`
+  const { retentionTime: _, ...options } = template.execution.options
+  return {
+    ...template,
+    id: `wf_exec_01KAWB000000000000000000${suffix}`,
+    transaction_id: transactionId,
+    run_id: runId,
+    execution: {
+      ...template.execution,
+      transactionId,
+      runId,
+      options: retention === null ? options : { ...options, retentionTime: retention },
+    },
+    retention_time: retention,
+    created_at: new Date(now - ago - 1500).toISOString(),
+    updated_at: new Date(now - ago).toISOString(),
+  }
+}
+
+/**
+ * Runs Medusa's engine wrote around their expiry, relative to `now`: Medusa
+ * expires a finished run `retention_time` seconds after its last update and
+ * never one in flight. Three are past their retention (done, failed,
+ * reverted); one finished recently; one finished long ago without retention;
+ * one has been waiting a month for an async step and carries the retention it
+ * will get when it finishes (Medusa writes it at every checkpoint).
+ */
+export function medusaRowsAroundExpiry(now: number = Date.now()) {
+  const [order, , payment, refund, shipment] = medusaRows()
+  const rows = {
+    expiredDone: anotherRun(order, 1, { now, ago: 2 * HOUR, retention: 3600 }),
+    expiredFailed: anotherRun(payment, 2, { now, ago: 2 * DAY, retention: 86400 }),
+    expiredReverted: anotherRun(refund, 3, { now, ago: 25 * HOUR, retention: 86400 }),
+    recentDone: anotherRun(order, 4, { now, ago: 10 * MINUTE, retention: 3600 }),
+    doneWithoutRetention: anotherRun(order, 5, { now, ago: 90 * DAY, retention: null }),
+    longInFlight: anotherRun(shipment, 6, { now, ago: 30 * DAY, retention: 3600 }),
+  }
+  return { ...rows, all: Object.values(rows) }
+}
+
+/**
+ * Runs an instance still on Medusa's engine writes during a rolling deploy,
+ * after our migrations ran: two finished ones (no `expires_at`: Medusa's
+ * engine does not know the column) and one still in flight.
+ */
+export function medusaRowsDuringDeploy(now: number = Date.now()) {
+  const [order, , payment, , shipment] = medusaRows()
+  const rows = {
+    finishedDone: anotherRun(order, 11, { now, ago: 5 * MINUTE, retention: 3600 }),
+    finishedFailed: anotherRun(payment, 12, { now, ago: 3 * HOUR, retention: 86400 }),
+    inFlight: anotherRun(shipment, 13, { now, ago: MINUTE, retention: 3600, transactionId: "ful_01KAWDEPLOY" }),
+  }
+  return { ...rows, all: Object.values(rows) }
+}
+
 /**
  * Inserts rows with the columns the table has: a table left by Medusa's first
  * migration has neither `run_id` nor `retention_time`, and its flows carry no

@@ -20,7 +20,8 @@ export default async function engineLoader({ container, options }: LoaderOptions
   const db = resolveKnex(container)
   const sharedContainer = container.resolve<MedusaContainer>("sharedContainer", { allowUnregistered: true }) ?? container
 
-  const storage = new PostgresWorkflowStorage(db, logger as Logger, resolved)
+  const retention = new ExecutionRetention(db, logger as Logger, resolved)
+  const storage = new PostgresWorkflowStorage(db, logger as Logger, resolved, retention)
   const orchestrator = new WorkflowOrchestrator(sharedContainer, logger as Logger)
   storage.setRunner(orchestrator)
 
@@ -30,7 +31,7 @@ export default async function engineLoader({ container, options }: LoaderOptions
   container.register({
     workflowStorage: asValue(storage),
     workflowOrchestrator: asValue(orchestrator),
-    workflowRetention: asValue(new ExecutionRetention(db, logger as Logger, resolved)),
+    workflowRetention: asValue(retention),
   })
 }
 

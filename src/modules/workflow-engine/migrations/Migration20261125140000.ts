@@ -14,8 +14,8 @@ export class Migration20261125140000 extends Migration {
     /*
      * Finished rows already in the table, whoever wrote them, expire as
      * Medusa's engines would have expired them: updated_at + retention_time.
-     * A later run of this statement (a row written by Medusa's engine during a
-     * rolling deploy) fills only what is still missing.
+     * Rows Medusa's engine writes later (a rolling deploy) are filled in by
+     * each purge pass, through the index below.
      */
     this.addSql(`
       UPDATE "workflow_execution"
@@ -28,6 +28,11 @@ export class Migration20261125140000 extends Migration {
     // A purge pass reads only this index: what expired, oldest first.
     this.addSql(
       `CREATE INDEX IF NOT EXISTS "IDX_workflow_execution_expires_at" ON "workflow_execution" ("expires_at") WHERE "expires_at" IS NOT NULL;`
+    )
+
+    // Finished rows still without an expiry; empty in steady state, so cheap to keep.
+    this.addSql(
+      `CREATE INDEX IF NOT EXISTS "IDX_workflow_execution_missing_expiry" ON "workflow_execution" ("updated_at") WHERE "expires_at" IS NULL AND "retention_time" IS NOT NULL AND "state" IN ('done', 'failed', 'reverted');`
     )
 
     this.addSql(`
@@ -65,6 +70,7 @@ export class Migration20261125140000 extends Migration {
   async down(): Promise<void> {
     this.addSql(`DROP TABLE IF EXISTS "workflow_execution_purge_schedule";`)
     this.addSql(`DROP TABLE IF EXISTS "workflow_execution_purge";`)
+    this.addSql(`DROP INDEX IF EXISTS "IDX_workflow_execution_missing_expiry";`)
     this.addSql(`DROP INDEX IF EXISTS "IDX_workflow_execution_expires_at";`)
     this.addSql(`ALTER TABLE "workflow_execution" DROP COLUMN IF EXISTS "expires_at";`)
   }

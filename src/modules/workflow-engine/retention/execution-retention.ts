@@ -4,6 +4,7 @@ import { ResolvedWorkflowEngineOptions } from "../options"
 import { claimScheduledPurge } from "../storage/sql/claim-scheduled-purge"
 import { countExpired } from "../storage/sql/count-expired"
 import { eraseTransactions } from "../storage/sql/erase-transactions"
+import { fillMissingExpiry } from "../storage/sql/fill-missing-expiry"
 import { insertPurgeRecord, PurgeRecord } from "../storage/sql/insert-purge-record"
 import { oldestExecutionCreatedAt } from "../storage/sql/oldest-execution"
 import { purgeExpiredBatch } from "../storage/sql/purge-expired-batch"
@@ -61,6 +62,7 @@ export class ExecutionRetention {
     })
 
     try {
+      await this.fillMissingExpiries(batchSize)
       if (dryRun) {
         wouldDelete = await countExpired(this.db, maxRows ?? null)
       } else {
@@ -128,6 +130,13 @@ export class ExecutionRetention {
       started_at: startedAt,
     })
     return { id, deleted, transaction_ids }
+  }
+
+  // Rows Medusa's engine finished have a retention but no expiry yet.
+  private async fillMissingExpiries(batchSize: number): Promise<void> {
+    while ((await fillMissingExpiry(this.db, batchSize)) === batchSize) {
+      // Short batches until none is full.
+    }
   }
 
   private async deleteInBatches(

@@ -18,6 +18,7 @@ import {
 } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { ResolvedWorkflowEngineOptions } from "../options"
+import { ExecutionRetention } from "../retention/execution-retention"
 import { retentionSecondsFor } from "../retention/retention-policy"
 import { FINISHED_STATES, mustPersist } from "./checkpoint-policy"
 import { InProcessSchedules } from "./schedules"
@@ -26,7 +27,6 @@ import { IN_FLIGHT_GUARD_INDEX, lacksInFlightGuard } from "./sql/lacks-in-flight
 import { insertExecution } from "./sql/insert-execution"
 import { loadLatestExecution } from "./sql/load-latest-execution"
 import { lockExecution } from "./sql/lock-execution"
-import { purgeExpiredBatch } from "./sql/purge-expired-batch"
 import { ExecutionRow, StoredCheckpointRow } from "./sql/types"
 import { updateExecution } from "./sql/update-execution"
 import { InProcessTimerQueue, TimerQueue } from "./timers"
@@ -70,7 +70,8 @@ export class PostgresWorkflowStorage
   constructor(
     private readonly db: Knex,
     private readonly logger: Logger,
-    private readonly options: ResolvedWorkflowEngineOptions
+    private readonly options: ResolvedWorkflowEngineOptions,
+    private readonly retention: ExecutionRetention
   ) {
     this.timers = new InProcessTimerQueue((key, error) =>
       this.logger.error(`Workflow timer ${key} failed: ${describe(error)}`)
@@ -260,12 +261,10 @@ export class PostgresWorkflowStorage
 
   /**
    * Part of the orchestrator's storage contract, which nothing in Medusa 2.21
-   * calls; purging is ExecutionRetention's (the scheduled job, the service).
+   * calls; it runs the same audited pass as the scheduled job.
    */
   async clearExpiredExecutions(): Promise<void> {
-    while ((await purgeExpiredBatch(this.db, this.options.purgeBatchSize)) > 0) {
-      // Batch after batch until nothing expired is left.
-    }
+    await this.retention.purgeExpired({}, "manual")
   }
 
   async schedule(jobDefinition: string | { jobId: string }, schedulerOptions: SchedulerOptions): Promise<void> {

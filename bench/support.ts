@@ -1,0 +1,48 @@
+import { knex, Knex } from "@medusajs/framework/mikro-orm/knex"
+import { MikroORM } from "@mikro-orm/postgresql"
+import path from "path"
+
+/** The Postgres of DB_HOST / DB_PORT / DB_USERNAME / DB_PASSWORD (Medusa's test defaults). */
+export function databaseUrl(database: string): string {
+  const user = encodeURIComponent(process.env.DB_USERNAME ?? "postgres")
+  const password = process.env.DB_PASSWORD ? `:${encodeURIComponent(process.env.DB_PASSWORD)}` : ""
+  return `postgres://${user}${password}@${process.env.DB_HOST ?? "localhost"}:${process.env.DB_PORT ?? "5432"}/${database}`
+}
+
+/** A fresh database for one benchmark, and a connection to it. */
+export async function benchDatabase(name: string): Promise<{ url: string; db: Knex }> {
+  const admin = knex({ client: "pg", connection: databaseUrl("postgres") })
+  await admin.raw(`DROP DATABASE IF EXISTS ?? WITH (FORCE)`, [name])
+  await admin.raw(`CREATE DATABASE ??`, [name])
+  await admin.destroy()
+  const url = databaseUrl(name)
+  return { url, db: knex({ client: "pg", connection: url, pool: { min: 1, max: 4 } }) }
+}
+
+/** Runs this module's migrations, as `medusa db:migrate` would. */
+export async function migrateOurs(url: string): Promise<void> {
+  const directory = path.join(__dirname, "../src/modules/workflow-engine/migrations")
+  const orm = await MikroORM.init({
+    clientUrl: url,
+    entities: [],
+    discovery: { warnWhenNoEntities: false },
+    migrations: { path: directory, pathTs: directory, silent: true, snapshot: false },
+  })
+  try {
+    await orm.getMigrator().up()
+  } finally {
+    await orm.close(true)
+  }
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
+
+/** A Markdown table, so the output can go into BENCHMARKS.md as it is. */
+export function table(header: string[], rows: (string | number)[][]): string {
+  const line = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`
+  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n")
+}
