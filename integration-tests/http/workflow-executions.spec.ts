@@ -2,6 +2,7 @@ import { medusaIntegrationTestRunner } from "@medusajs/test-utils"
 import { createUserAccountWorkflow } from "@medusajs/medusa/core-flows"
 import type { IWorkflowEngineService, MedusaContainer } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
+import { MedusaWorkflow } from "@medusajs/framework/workflows-sdk"
 import path from "path"
 // The app installs the plugin by package name, so its engine is the built module.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -97,6 +98,25 @@ medusaIntegrationTestRunner({
       )
       return rows
     }
+
+    describe("the plugin's scheduled purge", () => {
+      it("is installed by `plugins` and purges expired runs through the engine, with an audit entry", async () => {
+        const jobWorkflow = "job-purge-expired-workflow-executions"
+        expect(MedusaWorkflow.getWorkflow(jobWorkflow)).toBeDefined()
+
+        await dbConnection.raw(
+          `INSERT INTO workflow_execution (id, workflow_id, transaction_id, run_id, state, retention_time, expires_at)
+           VALUES ('wf_exec_expired', 'hello-workflow', 'expired-1', 'run', 'done', 1, now() - interval '1 minute')`
+        )
+        const engine = container.resolve<IWorkflowEngineService & Record<string, any>>(Modules.WORKFLOW_ENGINE)
+        await engine.run(jobWorkflow, { input: { scheduledFor: new Date().toISOString() } })
+
+        const { rows } = await dbConnection.raw(`SELECT id FROM workflow_execution WHERE id = 'wf_exec_expired'`)
+        expect(rows).toEqual([])
+        const [entry] = await engine.listWorkflowExecutionPurges({ trigger: "job" })
+        expect(entry).toEqual(expect.objectContaining({ deleted: 1, dry_run: false }))
+      })
+    })
 
     describe("the engine behind the app", () => {
       it("is this plugin's module, and it keeps runs in workflow_execution", async () => {
