@@ -1,7 +1,7 @@
 import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, rowsOf, waitForFinish } from "./__fixtures__/engine"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, rowsOf, waitForFinish, waitUntil } from "./__fixtures__/engine"
 import { midStep, WF } from "./__fixtures__/workflows"
 
 jest.setTimeout(60000)
@@ -93,12 +93,3 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
   },
 })
 
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10000) {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      throw new Error("condition not met in time")
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-}

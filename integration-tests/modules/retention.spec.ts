@@ -5,7 +5,7 @@ import { JobLoader } from "@medusajs/framework/jobs"
 import { execFile } from "child_process"
 import path from "path"
 import { promisify } from "util"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, rowsOf } from "./__fixtures__/engine"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, rowsOf, waitUntil } from "./__fixtures__/engine"
 import { seedExecutions, seedExpired } from "./__fixtures__/seed-executions"
 import { WF } from "./__fixtures__/workflows"
 
@@ -264,12 +264,3 @@ moduleIntegrationTestRunner<RetentionEngine>({
   },
 })
 
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 60000) {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      throw new Error("condition not met in time")
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}

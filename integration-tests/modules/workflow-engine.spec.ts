@@ -8,6 +8,7 @@ import {
   recordSql,
   rowsOf,
   waitForFinish,
+  waitUntil,
 } from "./__fixtures__/engine"
 import {
   ASYNC_STEP,
@@ -282,14 +283,14 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       it("runs a cron-scheduled workflow", async () => {
         ticks.length = 0
         defineCron("* * * * * *", 1)
-        await until(() => ticks.length >= 1)
+        await waitUntil(() => ticks.length >= 1)
         expect(new Date(ticks[0]).getMilliseconds()).toBe(0)
       })
 
       it("runs a scheduled workflow on its interval, as often as asked", async () => {
         ticks.length = 0
         defineScheduled(100, 2)
-        await until(() => ticks.length >= 2)
+        await waitUntil(() => ticks.length >= 2)
         // A third tick would be due by now if the limit were ignored.
         await new Promise((resolve) => setTimeout(resolve, 300))
         expect(ticks).toHaveLength(2)
@@ -431,12 +432,3 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
   },
 })
 
-async function until(check: () => boolean, timeoutMs = 10000) {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) {
-      throw new Error("condition not met in time")
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}

@@ -50,3 +50,14 @@ export async function rowsOf(db: Knex, transactionId: string) {
   )
   return rows
 }
+
+/** Polls `check` until it holds; for conditions the database reports, not for time to pass. */
+export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 30000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) {
+      throw new Error("condition not met in time")
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}

@@ -139,27 +139,51 @@ export class ExecutionRetention {
     }
   }
 
+  /**
+   * Batches grow while they stay well under TARGET_BATCH_MS and shrink when
+   * one takes longer, between MIN_BATCH_SIZE and the caller's `batchSize`, so
+   * no batch holds its locks for long whatever the rows and the machine.
+   */
   private async deleteInBatches(
-    batchSize: number,
+    maxBatchSize: number,
     maxRows: number | undefined,
     progress: { deleted: number; batches: number; longest: number }
   ): Promise<void> {
+    let size = Math.min(maxBatchSize, FIRST_BATCH_SIZE)
+    let from: Date | null = null
     while (maxRows === undefined || progress.deleted < maxRows) {
-      const limit = maxRows === undefined ? batchSize : Math.min(batchSize, maxRows - progress.deleted)
+      const limit = maxRows === undefined ? size : Math.min(size, maxRows - progress.deleted)
       const batchStarted = performance.now()
-      const deleted = await purgeExpiredBatch(this.db, limit)
-      progress.longest = Math.max(progress.longest, performance.now() - batchStarted)
+      const { deleted, reached } = await purgeExpiredBatch(this.db, limit, from)
+      const elapsed = performance.now() - batchStarted
+      progress.longest = Math.max(progress.longest, elapsed)
       if (deleted === 0) {
         return
       }
       progress.batches++
       progress.deleted += deleted
+      from = reached
       // A short batch means nothing expired is left that another purger does not hold.
       if (deleted < limit) {
         return
       }
+      size = nextBatchSize(size, elapsed, maxBatchSize)
     }
   }
+}
+
+const TARGET_BATCH_MS = 50
+const FIRST_BATCH_SIZE = 1000
+const MIN_BATCH_SIZE = 100
+
+function nextBatchSize(size: number, elapsedMs: number, max: number): number {
+  if (elapsedMs > TARGET_BATCH_MS) {
+    return Math.max(MIN_BATCH_SIZE, Math.floor((size * TARGET_BATCH_MS) / elapsedMs))
+  }
+  if (elapsedMs < TARGET_BATCH_MS / 2) {
+    return Math.min(max, size * 2)
+  }
+  return size
 }
 
 function describe(error: unknown): string {

@@ -24,6 +24,7 @@ import { checkConfig, prepareFilters } from "../queries/execution-filters"
 import { EraseResult, ExecutionRetention, PurgeResult } from "../retention/execution-retention"
 import { EraseExecutionsInput, PurgeExpiredInput } from "../retention/purge-input"
 import { PostgresWorkflowStorage } from "../storage/postgres-workflow-storage"
+import { PurgeRecord } from "../storage/sql/insert-purge-record"
 
 type InjectedDependencies = {
   workflowOrchestrator: WorkflowOrchestrator
@@ -32,20 +33,7 @@ type InjectedDependencies = {
 }
 
 /** A purge audit entry, as `listWorkflowExecutionPurges` returns it. */
-export type WorkflowExecutionPurgeDTO = {
-  id: string
-  trigger: "job" | "admin" | "manual" | "erase"
-  actor: string | null
-  dry_run: boolean
-  deleted: number
-  batches: number
-  duration_ms: number
-  longest_batch_ms: number
-  transaction_ids: string[] | null
-  error: string | null
-  started_at: Date
-  created_at: Date
-}
+export type WorkflowExecutionPurgeDTO = PurgeRecord & { id: string; created_at: Date }
 
 type ExecutionLookup = string | { workflow_id: string; transaction_id: string }
 

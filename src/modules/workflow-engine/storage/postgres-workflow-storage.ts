@@ -3,31 +3,32 @@ import {
   IDistributedSchedulerStorage,
   IDistributedTransactionStorage,
   SchedulerOptions,
-  SkipCancelledExecutionError,
   SkipExecutionError,
-  SkipStepAlreadyFinishedError,
   TransactionCheckpoint,
   TransactionOptions,
   TransactionStep,
 } from "@medusajs/framework/orchestration"
 import { Logger } from "@medusajs/framework/types"
-import {
-  MedusaError,
-  TransactionState,
-  TransactionStepState,
-} from "@medusajs/framework/utils"
+import { MedusaError, TransactionState } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { ResolvedWorkflowEngineOptions } from "../options"
 import { ExecutionRetention } from "../retention/execution-retention"
 import { retentionSecondsFor } from "../retention/retention-policy"
 import { FINISHED_STATES, mustPersist } from "./checkpoint-policy"
+import {
+  assertNotOvertaken,
+  assertNothingToMerge,
+  isPlainSynchronous,
+  SaveOptions,
+  toCheckpoint,
+} from "./concurrent-saves"
 import { InProcessSchedules } from "./schedules"
 import { deleteExecution } from "./sql/delete-execution"
 import { IN_FLIGHT_GUARD_INDEX, lacksInFlightGuard } from "./sql/lacks-in-flight-guard"
 import { insertExecution } from "./sql/insert-execution"
 import { loadLatestExecution } from "./sql/load-latest-execution"
 import { lockExecution } from "./sql/lock-execution"
-import { ExecutionRow, StoredCheckpointRow } from "./sql/types"
+import { ExecutionRow } from "./sql/types"
 import { updateExecution } from "./sql/update-execution"
 import { InProcessTimerQueue, TimerQueue } from "./timers"
 
@@ -35,22 +36,6 @@ import { InProcessTimerQueue, TimerQueue } from "./timers"
 export interface WorkflowRunner {
   run(workflowId: string, options: Record<string, any>): Promise<unknown>
 }
-
-type SaveOptions = TransactionOptions & {
-  stepId?: string
-  hasAsyncSteps?: boolean
-  hasStepTimeouts?: boolean
-  hasRetriesTimeout?: boolean
-}
-
-const STEP_FINISHED_STATES = new Set<string>([
-  TransactionStepState.DONE,
-  TransactionStepState.REVERTED,
-  TransactionStepState.FAILED,
-  TransactionStepState.SKIPPED,
-  TransactionStepState.SKIPPED_FAILURE,
-  TransactionStepState.TIMEOUT,
-])
 
 const FAILED_STATES = new Set<string>([TransactionState.FAILED, TransactionState.REVERTED])
 
@@ -359,89 +344,6 @@ function transactionKey(transaction: DistributedTransactionType): string {
 
 function stepKey(transaction: DistributedTransactionType, step: TransactionStep): string {
   return `${transactionKey(transaction)}:${step.id}`
-}
-
-function toCheckpoint(row: StoredCheckpointRow): TransactionCheckpoint {
-  return new TransactionCheckpoint(row.execution, row.context?.data, row.context?.errors ?? [])
-}
-
-/**
- * Only workflows without async steps, timers or parallel versions take the
- * unlocked path: nothing but their own execution writes their checkpoints.
- */
-function isPlainSynchronous(data: TransactionCheckpoint, options?: SaveOptions): boolean {
-  const flow = data.flow
-  return !(
-    flow.hasAsyncSteps ||
-    flow._v ||
-    flow.cancelledAt ||
-    options?.stepId ||
-    options?.hasStepTimeouts ||
-    options?.hasRetriesTimeout ||
-    options?.timeout
-  )
-}
-
-/**
- * Refuses a checkpoint that another execution has already gone past: the run
- * finished (its row is gone), the step was finished elsewhere, or the run was
- * cancelled meanwhile. The orchestrator treats these errors as "stop quietly".
- */
-function assertNotOvertaken(
-  data: TransactionCheckpoint,
-  stored: StoredCheckpointRow | undefined,
-  options?: SaveOptions
-): void {
-  const flow = data.flow
-  if (!stored?.execution) {
-    if (!flow.metadata?.parentStepIdempotencyKey) {
-      throw new SkipExecutionError("Already finished by another execution")
-    }
-    return
-  }
-
-  const storedFlow = stored.execution
-  if (options?.stepId) {
-    const storedStep = storedFlow.steps?.[options.stepId]
-    if (storedStep && flow.steps[options.stepId]) {
-      const storedState =
-        flow.state === TransactionState.COMPENSATING
-          ? storedStep.compensate?.state
-          : storedStep.invoke?.state
-      if (STEP_FINISHED_STATES.has(storedState)) {
-        throw new SkipStepAlreadyFinishedError(
-          `Step ${options.stepId} already finished by another execution`
-        )
-      }
-    }
-  }
-
-  if (storedFlow.cancelledAt && flow.cancelledAt == null) {
-    throw new SkipCancelledExecutionError(
-      "Workflow execution has been cancelled during the execution"
-    )
-  }
-}
-
-/**
- * Parallel steps of one run save concurrently. When the stored run holds
- * progress this execution has not seen, the save is refused: the orchestrator
- * then reloads the run, merges it into its live state and saves again, so the
- * execution that saves last also knows every step finished before it.
- */
-function assertNothingToMerge(data: TransactionCheckpoint, stored: StoredCheckpointRow): void {
-  const before = JSON.stringify(data)
-  TransactionCheckpoint.mergeCheckpoints(data, toCheckpoint(stored))
-  if (JSON.stringify(data) !== before) {
-    throw new CheckpointConflictError(data.flow.modelId, data.flow.transactionId)
-  }
-}
-
-export class CheckpointConflictError extends Error {
-  constructor(workflowId: string, transactionId: string) {
-    super(`Run ${workflowId}:${transactionId} advanced concurrently; reload and merge before saving`)
-    this.name = "CheckpointConflictError"
-  }
 }
 
 function describe(error: unknown): string {

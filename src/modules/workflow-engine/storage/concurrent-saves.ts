@@ -1,0 +1,115 @@
+import {
+  SkipCancelledExecutionError,
+  SkipExecutionError,
+  SkipStepAlreadyFinishedError,
+  TransactionCheckpoint,
+  TransactionOptions,
+} from "@medusajs/framework/orchestration"
+import { TransactionState, TransactionStepState } from "@medusajs/framework/utils"
+import { StoredCheckpointRow } from "./sql/types"
+
+/**
+ * What decides whether a save may go ahead when several executions advance
+ * one run at once: which saves need the row lock, and what a save under the
+ * lock must refuse.
+ */
+
+/** The orchestrator's options of a save (its workflow's options, plus the step being saved). */
+export type SaveOptions = TransactionOptions & {
+  stepId?: string
+  hasAsyncSteps?: boolean
+  hasStepTimeouts?: boolean
+  hasRetriesTimeout?: boolean
+}
+
+const STEP_FINISHED_STATES = new Set<string>([
+  TransactionStepState.DONE,
+  TransactionStepState.REVERTED,
+  TransactionStepState.FAILED,
+  TransactionStepState.SKIPPED,
+  TransactionStepState.SKIPPED_FAILURE,
+  TransactionStepState.TIMEOUT,
+])
+
+export function toCheckpoint(row: StoredCheckpointRow): TransactionCheckpoint {
+  return new TransactionCheckpoint(row.execution, row.context?.data, row.context?.errors ?? [])
+}
+
+/**
+ * Only workflows without async steps, timers or parallel versions take the
+ * unlocked path: nothing but their own execution writes their checkpoints.
+ */
+export function isPlainSynchronous(data: TransactionCheckpoint, options?: SaveOptions): boolean {
+  const flow = data.flow
+  return !(
+    flow.hasAsyncSteps ||
+    flow._v ||
+    flow.cancelledAt ||
+    options?.stepId ||
+    options?.hasStepTimeouts ||
+    options?.hasRetriesTimeout ||
+    options?.timeout
+  )
+}
+
+/**
+ * Refuses a checkpoint that another execution has already gone past: the run
+ * finished (its row is gone), the step was finished elsewhere, or the run was
+ * cancelled meanwhile. The orchestrator treats these errors as "stop quietly".
+ */
+export function assertNotOvertaken(
+  data: TransactionCheckpoint,
+  stored: StoredCheckpointRow | undefined,
+  options?: SaveOptions
+): void {
+  const flow = data.flow
+  if (!stored?.execution) {
+    if (!flow.metadata?.parentStepIdempotencyKey) {
+      throw new SkipExecutionError("Already finished by another execution")
+    }
+    return
+  }
+
+  const storedFlow = stored.execution
+  if (options?.stepId) {
+    const storedStep = storedFlow.steps?.[options.stepId]
+    if (storedStep && flow.steps[options.stepId]) {
+      const storedState =
+        flow.state === TransactionState.COMPENSATING
+          ? storedStep.compensate?.state
+          : storedStep.invoke?.state
+      if (STEP_FINISHED_STATES.has(storedState)) {
+        throw new SkipStepAlreadyFinishedError(
+          `Step ${options.stepId} already finished by another execution`
+        )
+      }
+    }
+  }
+
+  if (storedFlow.cancelledAt && flow.cancelledAt == null) {
+    throw new SkipCancelledExecutionError(
+      "Workflow execution has been cancelled during the execution"
+    )
+  }
+}
+
+/**
+ * Parallel steps of one run save concurrently. When the stored run holds
+ * progress this execution has not seen, the save is refused: the orchestrator
+ * then reloads the run, merges it into its live state and saves again, so the
+ * execution that saves last also knows every step finished before it.
+ */
+export function assertNothingToMerge(data: TransactionCheckpoint, stored: StoredCheckpointRow): void {
+  const before = JSON.stringify(data)
+  TransactionCheckpoint.mergeCheckpoints(data, toCheckpoint(stored))
+  if (JSON.stringify(data) !== before) {
+    throw new CheckpointConflictError(data.flow.modelId, data.flow.transactionId)
+  }
+}
+
+export class CheckpointConflictError extends Error {
+  constructor(workflowId: string, transactionId: string) {
+    super(`Run ${workflowId}:${transactionId} advanced concurrently; reload and merge before saving`)
+    this.name = "CheckpointConflictError"
+  }
+}
