@@ -5,7 +5,12 @@
  *   - by Medusa's in-memory engine itself (its storage's clearExpiredExecutions),
  * on the same data, rounds interleaved, medians reported.
  *
- *   npm run bench -- purge       BENCH_ROWS, BENCH_EXPIRED, BENCH_ROUNDS override the sizes
+ *   npm run bench -- purge       BENCH_ROWS, BENCH_EXPIRED, BENCH_ROUNDS override the sizes;
+ *                                BENCH_WAL_COMPRESSION=lz4 sets wal_compression on the bench database
+ *
+ * Deleting a row rewrites its page, and the first write of a page after a
+ * checkpoint logs the whole page: WAL volume bounds every approach here, which
+ * is why wal_compression is worth measuring.
  */
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { Modules } from "@medusajs/framework/utils"
@@ -112,7 +117,12 @@ async function measure(run: () => Promise<{ deleted: number; longestBatchMs?: nu
 }
 
 export async function run(): Promise<void> {
-  const { url, db } = await benchDatabase("medusa_wep_bench_purge")
+  const walCompression = process.env.BENCH_WAL_COMPRESSION
+  const { url, db } = await benchDatabase(
+    "medusa_wep_bench_purge",
+    walCompression ? { wal_compression: walCompression } : {}
+  )
+  console.log(`wal_compression: ${(await db.raw(`SHOW wal_compression`)).rows[0].wal_compression}`)
   await migrateOurs(url)
   await seed(db)
 

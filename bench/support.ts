@@ -9,11 +9,23 @@ export function databaseUrl(database: string): string {
   return `postgres://${user}${password}@${process.env.DB_HOST ?? "localhost"}:${process.env.DB_PORT ?? "5432"}/${database}`
 }
 
-/** A fresh database for one benchmark, and a connection to it. */
-export async function benchDatabase(name: string): Promise<{ url: string; db: Knex }> {
+/**
+ * A fresh database for one benchmark, and a connection to it. `settings` are
+ * server settings given to every session on that database.
+ */
+export async function benchDatabase(
+  name: string,
+  settings: Record<string, string> = {}
+): Promise<{ url: string; db: Knex }> {
   const admin = knex({ client: "pg", connection: databaseUrl("postgres") })
   await admin.raw(`DROP DATABASE IF EXISTS ?? WITH (FORCE)`, [name])
   await admin.raw(`CREATE DATABASE ??`, [name])
+  for (const [setting, value] of Object.entries(settings)) {
+    if (!/^\w+$/.test(value)) {
+      throw new Error(`Setting ${setting} takes a plain word, got ${JSON.stringify(value)}`)
+    }
+    await admin.raw(`ALTER DATABASE ?? SET ?? = ${value}`, [name, setting])
+  }
   await admin.destroy()
   const url = databaseUrl(name)
   return { url, db: knex({ client: "pg", connection: url, pool: { min: 1, max: 4 } }) }
