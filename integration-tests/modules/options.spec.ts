@@ -45,9 +45,30 @@ describe("module options", () => {
     throw new Error("expected the options to be refused")
   }
 
-  it("defaults to removing finished runs without retention", () => {
-    expect(resolveOptions({})).toEqual({ defaultRetentionSeconds: undefined })
-    expect(resolveOptions(undefined)).toEqual({ defaultRetentionSeconds: undefined })
+  it("defaults to removing finished runs without retention and purging every 15 minutes", () => {
+    const defaults = {
+      defaultRetentionSeconds: undefined,
+      retentionSecondsByState: {},
+      purgeIntervalSeconds: 900,
+      purgeBatchSize: 5000,
+    }
+    expect(resolveOptions({})).toEqual(defaults)
+    expect(resolveOptions(undefined)).toEqual(defaults)
+    expect(resolveOptions({ retentionTimeByState: { failed: 60 }, purgeIntervalSeconds: 0, purgeBatchSize: 10 })).toEqual({
+      ...defaults,
+      retentionSecondsByState: { failed: 60 },
+      purgeIntervalSeconds: 0,
+      purgeBatchSize: 10,
+    })
+  })
+
+  it("refuses bad retention-by-state and purge options, naming the field", () => {
+    expect(message({ retentionTimeByState: { invoking: 60 } })).toContain("retentionTimeByState.invoking")
+    expect(message({ retentionTimeByState: { failed: -5 } })).toContain("retentionTimeByState.failed")
+    expect(message({ retentionTimeByState: [60] })).toContain("retentionTimeByState")
+    expect(message({ purgeIntervalSeconds: -1 })).toContain("purgeIntervalSeconds")
+    expect(message({ purgeBatchSize: 0 })).toContain("purgeBatchSize")
+    expect(message({ purgeBatchSize: 1_000_000 })).toContain("purgeBatchSize")
   })
 
   it("refuses a negative, fractional or non-numeric retention, naming the option", () => {
