@@ -12,6 +12,7 @@ import {
 import { isString, MedusaError, TransactionState } from "@medusajs/framework/utils"
 import { MedusaWorkflow, resolveValue } from "@medusajs/framework/workflows-sdk"
 import { ulid } from "ulid"
+import { FAILED_STATES } from "../transaction-states"
 import { parseIdempotencyKey } from "./idempotency-key"
 import { Subscriber, SubscriberRegistry, WorkflowEvent } from "./subscribers"
 
@@ -45,7 +46,6 @@ type WorkflowOutcome = {
   thrownError?: unknown
 }
 
-const FAILED_STATES = new Set<string>([TransactionState.FAILED, TransactionState.REVERTED])
 
 /**
  * Runs workflows by id for the module service and for the storage's timers:

@@ -1,6 +1,6 @@
 import { FinishedState, ResolvedWorkflowEngineOptions } from "../options"
+import { FINISHED_STATES } from "../transaction-states"
 
-const FINISHED = new Set<string>(["done", "failed", "reverted"])
 
 /**
  * Seconds a run is kept once it finishes in `state`, or undefined to remove it
@@ -15,7 +15,7 @@ export function retentionSecondsFor(
 ): number | undefined {
   // 0 means "no retention", as in Medusa's engines.
   const own = workflowRetentionSeconds || options.defaultRetentionSeconds
-  const floor = FINISHED.has(state) ? options.retentionSecondsByState[state as FinishedState] : undefined
+  const floor = FINISHED_STATES.has(state) ? options.retentionSecondsByState[state as FinishedState] : undefined
   if (own === undefined) {
     return floor
   }

@@ -1,11 +1,6 @@
 import { TransactionCheckpoint, TransactionStep } from "@medusajs/framework/orchestration"
 import { TransactionState, TransactionStepState } from "@medusajs/framework/utils"
-
-export const FINISHED_STATES = new Set<string>([
-  TransactionState.DONE,
-  TransactionState.FAILED,
-  TransactionState.REVERTED,
-])
+import { FINISHED_STATES } from "../transaction-states"
 
 const INVOKING_STEP_STATES = new Set<string>([
   TransactionStepState.INVOKING,

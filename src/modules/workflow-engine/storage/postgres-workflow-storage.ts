@@ -14,7 +14,8 @@ import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { ResolvedWorkflowEngineOptions } from "../options"
 import { ExecutionRetention } from "../retention/execution-retention"
 import { retentionSecondsFor } from "../retention/retention-policy"
-import { FINISHED_STATES, mustPersist } from "./checkpoint-policy"
+import { FAILED_STATES, FINISHED_STATES } from "../transaction-states"
+import { mustPersist } from "./checkpoint-policy"
 import {
   assertNotOvertaken,
   assertNothingToMerge,
@@ -37,7 +38,6 @@ export interface WorkflowRunner {
   run(workflowId: string, options: Record<string, any>): Promise<unknown>
 }
 
-const FAILED_STATES = new Set<string>([TransactionState.FAILED, TransactionState.REVERTED])
 
 /**
  * Keeps the checkpoints of stored and long-running workflows in

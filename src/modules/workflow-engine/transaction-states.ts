@@ -1,0 +1,11 @@
+import { TransactionState } from "@medusajs/framework/utils"
+
+/** States a run does not leave by itself: only these are ever given an expiry or purged. */
+export const FINISHED_STATES = new Set<string>([
+  TransactionState.DONE,
+  TransactionState.FAILED,
+  TransactionState.REVERTED,
+])
+
+/** Finished states in which the run did not succeed. */
+export const FAILED_STATES = new Set<string>([TransactionState.FAILED, TransactionState.REVERTED])
