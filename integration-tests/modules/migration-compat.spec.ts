@@ -9,18 +9,25 @@ import {
   dropDatabase,
   duplicateIndexes,
   ensureDatabase,
+  ExecutionCount,
+  executionCounts,
+  extensionNames,
   forgetMigration,
+  functionNames,
   MEDUSA_FIRST_MIGRATION,
   migrate,
   MIGRATION_DIRS,
+  OUR_COUNT_MIGRATION,
   OUR_FIRST_MIGRATION,
   OUR_MIGRATIONS,
   OUR_RETENTION_MIGRATION,
   resetSchema,
   snapshotRows,
+  sortCounts,
   tableNames,
   tableShape,
   TableShape,
+  trigramsAvailable,
   withClient,
 } from "./__fixtures__/migrations/database"
 import {
@@ -30,6 +37,7 @@ import {
   medusaRows,
   medusaRowsAroundExpiry,
   medusaRowsDuringDeploy,
+  medusaRowsWithSoftDeleted,
 } from "./__fixtures__/migrations/medusa-rows"
 
 /*
@@ -39,11 +47,17 @@ import {
  * migrator (as `medusa db:migrate` does), writes Medusa-shaped rows, then runs
  * our migrations on top and reads the result through our module.
  *
- * Our directory holds two migrations, applied in order: the first creates or
+ * Our directory holds three migrations, applied in order: the first creates or
  * aligns `workflow_execution` and adds two indexes (created_at, the in-flight
  * guard); the second adds retention: the `expires_at` column (filled for the
  * finished rows already there), its index, and the tables
- * `workflow_execution_purge` (audit trail) and `workflow_execution_purge_schedule`.
+ * `workflow_execution_purge` (audit trail) and `workflow_execution_purge_schedule`;
+ * the third adds what listing at scale reads: the table `workflow_execution_count`
+ * (live runs by workflow and state, spread over slots), filled from the rows
+ * already there and kept exact by four triggers on `workflow_execution` (and
+ * their three functions), an index on (workflow_id, state, created_at) and,
+ * where the server ships pg_trgm, the extension and a trigram index on
+ * transaction_id.
  */
 
 jest.setTimeout(60000)
@@ -51,14 +65,41 @@ jest.setTimeout(60000)
 const DB = "medusa-wep-migration-compat"
 
 /** The first migration's two indexes and the second one's two, by name. */
-const OUR_INDEXES = [
+const FIRST_AND_RETENTION_INDEXES = [
   "IDX_workflow_execution_created_at",
   "IDX_workflow_execution_expires_at",
   "IDX_workflow_execution_in_flight_unique",
   "IDX_workflow_execution_missing_expiry",
 ]
+const TRIGRAM_INDEX = "IDX_workflow_execution_transaction_id_trgm"
+/**
+ * Whether this server ships pg_trgm (read once, before the tests): the third
+ * migration then creates the extension and the trigram index, and must not
+ * otherwise. The server the tests use as a rule has it.
+ */
+let trigrams = false
+/** Every index our migrations add to `workflow_execution`, by name: the four above and the third one's. */
+function ourIndexes(): string[] {
+  return [
+    ...FIRST_AND_RETENTION_INDEXES,
+    ...(trigrams ? [TRIGRAM_INDEX] : []),
+    "IDX_workflow_execution_workflow_id_state_created_at",
+  ]
+}
 /** The tables the second migration adds. */
-const OUR_TABLES = ["workflow_execution_purge", "workflow_execution_purge_schedule"]
+const RETENTION_TABLES = ["workflow_execution_purge", "workflow_execution_purge_schedule"]
+/** The table the third migration adds. */
+const COUNT_TABLE = "workflow_execution_count"
+/** Every table our migrations add, by name. */
+const OUR_TABLES = [COUNT_TABLE, ...RETENTION_TABLES]
+/** The triggers the third migration puts on `workflow_execution`, and the functions they run. */
+const OUR_TRIGGERS = [
+  "workflow_execution_count_delete",
+  "workflow_execution_count_insert",
+  "workflow_execution_count_truncate",
+  "workflow_execution_count_update",
+]
+const OUR_FUNCTIONS = ["workflow_execution_count_rows", "workflow_execution_count_truncate", "workflow_execution_count_update"]
 const FINISHED_STATES = ["done", "failed", "reverted"]
 const IN_FLIGHT_WARNING =
   "WARNING: workflow_execution holds several in-flight runs of one transaction; IDX_workflow_execution_in_flight_unique was not created"
@@ -75,6 +116,9 @@ function migrationNames(directory: string): string[] {
 const shapeOf = () => withClient(DB, (client) => tableShape(client))
 const rowsNow = (): Promise<StoredRow[]> => withClient(DB, snapshotRows)
 const tablesNow = () => withClient(DB, tableNames)
+const functionsNow = () => withClient(DB, functionNames)
+const extensionsNow = () => withClient(DB, extensionNames)
+const countsNow = () => withClient(DB, executionCounts)
 
 type StoredRow = Record<string, any>
 
@@ -143,6 +187,16 @@ function withoutExpiryColumn(columns: TableShape["columns"]): TableShape["column
 }
 
 function expectOurIndexes(shape: TableShape) {
+  expect(shape.indexes["IDX_workflow_execution_workflow_id_state_created_at"]).toMatch(
+    /^CREATE INDEX "IDX_workflow_execution_workflow_id_state_created_at" ON public\.workflow_execution USING btree \(workflow_id, state, created_at\) WHERE \(deleted_at IS NULL\)$/
+  )
+  if (trigrams) {
+    expect(shape.indexes[TRIGRAM_INDEX]).toMatch(
+      /^CREATE INDEX "IDX_workflow_execution_transaction_id_trgm" ON public\.workflow_execution USING gin \(transaction_id (public\.)?gin_trgm_ops\) WHERE \(deleted_at IS NULL\)$/
+    )
+  } else {
+    expect(shape.indexes).not.toHaveProperty(TRIGRAM_INDEX)
+  }
   expect(shape.indexes["IDX_workflow_execution_expires_at"]).toMatch(
     /ON public\.workflow_execution USING btree \(expires_at\) WHERE \(expires_at IS NOT NULL\)/
   )
@@ -166,7 +220,7 @@ function expectOurIndexes(shape: TableShape) {
 /** The audit trail and the schedule table, as the second migration creates them. */
 async function expectRetentionTables() {
   const tables = await tablesNow()
-  for (const table of OUR_TABLES) {
+  for (const table of RETENTION_TABLES) {
     expect(tables).toContain(table)
   }
 
@@ -210,6 +264,77 @@ async function expectRetentionTables() {
   expect(Object.keys(schedule.indexes)).toEqual(["workflow_execution_purge_schedule_pkey"])
 }
 
+/**
+ * The counters as the third migration makes them: the table, the four
+ * triggers on `workflow_execution` (inserts and deletes counted per
+ * statement from their transition tables, updates per row and only when
+ * they change what is counted, truncate clearing the counts) and the three
+ * functions they run; with pg_trgm, when the server ships it.
+ */
+async function expectCounters() {
+  expect(await tablesNow()).toContain(COUNT_TABLE)
+  const counts = await withClient(DB, (client) => tableShape(client, COUNT_TABLE))
+  expect(counts).toEqual({
+    columns: {
+      workflow_id: { type: "text", nullable: false, default: null },
+      state: { type: "text", nullable: false, default: null },
+      slot: { type: "smallint", nullable: false, default: null },
+      executions: { type: "bigint", nullable: false, default: null },
+    },
+    primaryKey: { name: "workflow_execution_count_pkey", columns: ["workflow_id", "state", "slot"] },
+    indexes: {
+      workflow_execution_count_pkey: expect.stringMatching(
+        /^CREATE UNIQUE INDEX workflow_execution_count_pkey ON public\.workflow_execution_count USING btree \(workflow_id, state, slot\)$/
+      ),
+    },
+    triggers: {},
+  })
+
+  const { triggers } = await shapeOf()
+  expect(Object.keys(triggers)).toEqual(OUR_TRIGGERS)
+  expect(triggers).toEqual({
+    workflow_execution_count_insert:
+      "CREATE TRIGGER workflow_execution_count_insert AFTER INSERT ON public.workflow_execution REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION workflow_execution_count_rows()",
+    workflow_execution_count_delete:
+      "CREATE TRIGGER workflow_execution_count_delete AFTER DELETE ON public.workflow_execution REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION workflow_execution_count_rows()",
+    workflow_execution_count_update: expect.stringMatching(
+      /^CREATE TRIGGER workflow_execution_count_update AFTER UPDATE ON public\.workflow_execution FOR EACH ROW WHEN \(.*\) EXECUTE FUNCTION workflow_execution_count_update\(\)$/
+    ),
+    workflow_execution_count_truncate:
+      "CREATE TRIGGER workflow_execution_count_truncate AFTER TRUNCATE ON public.workflow_execution FOR EACH STATEMENT EXECUTE FUNCTION workflow_execution_count_truncate()",
+  })
+  // Fired only when the update changes what is counted: workflow, state, or live or not.
+  const when = triggers.workflow_execution_count_update.match(/WHEN \((.*)\) EXECUTE/)![1]
+  for (const column of ["state", "workflow_id", "deleted_at"]) {
+    expect(when).toContain(`old.${column}`)
+    expect(when).toContain(`new.${column}`)
+  }
+
+  expect(await functionsNow()).toEqual(OUR_FUNCTIONS)
+  expect((await extensionsNow()).includes("pg_trgm")).toBe(trigrams)
+}
+
+/** Live runs by workflow and state, as rows written to the table give them. */
+function liveCountsOf(rows: MedusaRow[]): ExecutionCount[] {
+  const counts = new Map<string, ExecutionCount>()
+  for (const row of rows.filter((r) => !r.deleted_at)) {
+    const key = `${row.workflow_id}|${row.state}`
+    const count = counts.get(key) ?? { workflow_id: row.workflow_id, state: row.state, executions: 0 }
+    counts.set(key, { ...count, executions: count.executions + 1 })
+  }
+  return sortCounts([...counts.values()])
+}
+
+/**
+ * The counters, summed over their slots, give every workflow and state
+ * exactly its live runs. A workflow and state whose runs are all gone may
+ * keep counters that add up to zero, and nothing else.
+ */
+async function expectCountsExact() {
+  const { counted, live } = await countsNow()
+  expect(counted.filter((c) => c.executions !== 0)).toEqual(live)
+}
+
 /** Names MikroORM recorded as run, in order. */
 async function recordedMigrations(): Promise<string[]> {
   return await withClient(DB, async (client) => {
@@ -224,6 +349,7 @@ type Engine = IWorkflowEngineService &
 
 beforeAll(async () => {
   await ensureDatabase(DB)
+  trigrams = await trigramsAvailable(DB)
 })
 
 afterAll(async () => {
@@ -242,25 +368,38 @@ moduleIntegrationTestRunner<Engine>({
       await resetSchema(DB)
     })
 
-    async function expectModuleReads(rows: MedusaRow[]) {
+    /**
+     * The module reads the rows as Medusa wrote them. `counters: false` leaves
+     * out what the module reads through the counters of our third migration,
+     * so needs it applied: the totals of its lists, and `q` (the workflows it
+     * searches are picked from the counters).
+     */
+    async function expectModuleReads(rows: MedusaRow[], { counters = true }: { counters?: boolean } = {}) {
       const newestFirst = [...rows].sort((a, b) => b.created_at.localeCompare(a.created_at))
 
       const listed = await engine.listWorkflowExecutions({}, { order: { created_at: "DESC" } })
       expect(listed).toEqual(newestFirst.map(asRead))
 
-      const [page, count] = await engine.listAndCountWorkflowExecutions({}, { take: 2, skip: 1, order: { created_at: "DESC" } })
-      expect(count).toBe(rows.length)
+      const page = await engine.listWorkflowExecutions({}, { take: 2, skip: 1, order: { created_at: "DESC" } })
       expect(page).toEqual(newestFirst.slice(1, 3).map(asRead))
 
-      const payments = rows.filter((r) => r.workflow_id === MEDUSA_WORKFLOW.payment)
-      const [, paymentCount] = await engine.listAndCountWorkflowExecutions({ workflow_id: MEDUSA_WORKFLOW.payment })
-      expect(paymentCount).toBe(payments.length)
+      if (counters) {
+        const [countedPage, count] = await engine.listAndCountWorkflowExecutions({}, { take: 2, skip: 1, order: { created_at: "DESC" } })
+        expect(count).toBe(rows.length)
+        expect(countedPage).toEqual(page)
+
+        const payments = rows.filter((r) => r.workflow_id === MEDUSA_WORKFLOW.payment)
+        const [, paymentCount] = await engine.listAndCountWorkflowExecutions({ workflow_id: MEDUSA_WORKFLOW.payment })
+        expect(paymentCount).toBe(payments.length)
+      }
 
       const inFlight = await engine.listWorkflowExecutions({ state: "invoking" })
       expect(inFlight).toEqual(rows.filter((r) => r.state === "invoking").map(asRead))
 
-      const searched = await engine.listWorkflowExecutions({ q: "refund" } as any)
-      expect(searched.map((e) => e.transaction_id)).toEqual(["pay_01KAWREFUND"])
+      if (counters) {
+        const searched = await engine.listWorkflowExecutions({ q: "refund" } as any)
+        expect(searched.map((e) => e.transaction_id)).toEqual(["pay_01KAWREFUND"])
+      }
 
       for (const row of rows) {
         expect(await engine.retrieveWorkflowExecution(row.id)).toEqual(asRead(row))
@@ -300,15 +439,14 @@ moduleIntegrationTestRunner<Engine>({
 
     for (const kind of ["inmemory", "redis"] as const) {
       describe(`on the table of @medusajs/workflow-engine-${kind} (all of its migrations)`, () => {
-        async function prepare() {
+        async function prepare(rows: MedusaRow[] = medusaRows()) {
           const medusa = await migrate(DB, MIGRATION_DIRS[kind])
           expect(medusa.executed).toEqual(migrationNames(MIGRATION_DIRS[kind]))
-          const rows = medusaRows()
           await withClient(DB, (client) => insertMedusaRows(client, rows))
           return rows
         }
 
-        it("applies both migrations cleanly, keeps the rows and Medusa's schema, adds only expires_at, our four indexes and two tables", async () => {
+        it("applies our three migrations cleanly, keeps the rows and Medusa's schema, adds only expires_at, our indexes, three tables and the counting triggers", async () => {
           const rows = await prepare()
           const before = await shapeOf()
           const tablesBefore = await tablesNow()
@@ -319,6 +457,9 @@ moduleIntegrationTestRunner<Engine>({
             name: "workflow_execution_pkey",
             columns: ["workflow_id", "transaction_id", "run_id"],
           })
+          // Medusa's engines put no trigger on the table and no function in the schema.
+          expect(before.triggers).toEqual({})
+          expect(await functionsNow()).toEqual([])
 
           const ours = await migrate(DB, MIGRATION_DIRS.ours)
           expect(ours).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
@@ -341,12 +482,214 @@ moduleIntegrationTestRunner<Engine>({
             expect(after.indexes[name]).toBe(definition)
           }
           const added = Object.keys(after.indexes).filter((name) => !(name in before.indexes))
-          expect(added.sort()).toEqual(OUR_INDEXES)
+          expect(added.sort()).toEqual(ourIndexes())
           expectOurIndexes(after)
           expect(duplicateIndexes(after.indexes)).toEqual([])
+          expect(Object.keys(after.triggers)).toEqual(OUR_TRIGGERS)
 
           expect((await tablesNow()).filter((t) => !tablesBefore.includes(t))).toEqual(OUR_TABLES)
           await expectRetentionTables()
+          await expectCounters()
+          expect((await countsNow()).counted).toEqual(liveCountsOf(rows))
+        })
+
+        it("counts the runs Medusa's engine wrote before our migrations exactly, leaving out the soft-deleted ones", async () => {
+          const seed = medusaRowsWithSoftDeleted()
+          await prepare(seed.all)
+          const rowsBefore = await rowsNow()
+          expect(rowsBefore.filter((r) => r.deleted_at !== null).map((r) => r.id).sort()).toEqual(
+            [seed.softDeletedFailed.id, seed.softDeletedReverted.id].sort()
+          )
+
+          expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
+          expect(withoutExpiry(await rowsNow())).toEqual(rowsBefore)
+
+          const { counted, live } = await countsNow()
+          // Per workflow and state, the sum of its slots is the number of live rows, and nothing else is counted.
+          expect(counted).toEqual(live)
+          expect(counted).toEqual(liveCountsOf(seed.live))
+          expect(counted).toEqual([
+            { workflow_id: MEDUSA_WORKFLOW.payment, state: "failed", executions: 1 },
+            { workflow_id: MEDUSA_WORKFLOW.payment, state: "reverted", executions: 1 },
+            { workflow_id: MEDUSA_WORKFLOW.order, state: "done", executions: 2 },
+            { workflow_id: MEDUSA_WORKFLOW.fulfillment, state: "invoking", executions: 1 },
+          ])
+          // Counted once, from the snapshot the migration read: one counter per workflow and state.
+          const stored = await withClient(DB, async (client) => (await client.query(`SELECT * FROM workflow_execution_count`)).rows)
+          expect(stored).toHaveLength(counted.length)
+
+          // What the module counts for the admin's list is what the table holds.
+          const [, total] = await engine.listAndCountWorkflowExecutions({})
+          expect(total).toBe(seed.live.length)
+          const [, failedPayments] = await engine.listAndCountWorkflowExecutions({
+            workflow_id: MEDUSA_WORKFLOW.payment,
+            state: "failed",
+          } as any)
+          expect(failedPayments).toBe(1)
+          const [, revertedOrders] = await engine.listAndCountWorkflowExecutions({
+            workflow_id: MEDUSA_WORKFLOW.order,
+            state: "reverted",
+          } as any)
+          expect(revertedOrders).toBe(0)
+        })
+
+        it("keeps the counts exact whichever engine writes: inserts, upserts, state changes, soft deletes and restores, deletes, purges, truncate", async () => {
+          const seed = medusaRowsWithSoftDeleted()
+          await prepare(seed.all)
+          expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
+          await expectCountsExact()
+          const shipment = seed.live.find((r) => r.state === "invoking")!
+          const [firstOrder, secondOrder, payment, refund] = seed.live
+
+          // Our engine stores a run.
+          await engine.run(WF.storedThreeSteps, { input: { value: 3 } })
+          await expectCountsExact()
+
+          await withClient(DB, async (client) => {
+            // One statement inserting into several workflows and states, one row of it already soft-deleted.
+            await client.query(
+              `INSERT INTO workflow_execution (id, workflow_id, transaction_id, run_id, state, deleted_at)
+               VALUES ('wf_exec_raw_1', $1, 'cart_raw_1', 'raw-run-1', 'done', NULL),
+                      ('wf_exec_raw_2', $1, 'cart_raw_2', 'raw-run-2', 'done', NULL),
+                      ('wf_exec_raw_3', $2, 'pay_raw_3', 'raw-run-3', 'invoking', NULL),
+                      ('wf_exec_raw_4', $2, 'pay_raw_4', 'raw-run-4', 'failed', now())`,
+              [MEDUSA_WORKFLOW.order, MEDUSA_WORKFLOW.payment]
+            )
+            await expectCountsExact()
+
+            // Medusa's engine saves a checkpoint as an upsert on the primary key: the run it left in flight finishes.
+            await client.query(
+              `INSERT INTO workflow_execution (id, workflow_id, transaction_id, run_id, state, updated_at)
+               VALUES ($1, $2, $3, $4, 'done', now())
+               ON CONFLICT (workflow_id, transaction_id, run_id)
+               DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
+              [shipment.id, shipment.workflow_id, shipment.transaction_id, shipment.run_id]
+            )
+            // And a new run through the same upsert, which inserts.
+            await client.query(
+              `INSERT INTO workflow_execution (id, workflow_id, transaction_id, run_id, state)
+               VALUES ('wf_exec_raw_5', $1, 'ful_raw_5', 'raw-run-5', 'invoking')
+               ON CONFLICT (workflow_id, transaction_id, run_id)
+               DO UPDATE SET state = excluded.state`,
+              [MEDUSA_WORKFLOW.fulfillment]
+            )
+            await expectCountsExact()
+
+            // State changes, several rows in one statement; then one that changes nothing counted.
+            await client.query(`UPDATE workflow_execution SET state = 'reverted' WHERE id IN ($1, 'wf_exec_raw_3')`, [payment.id])
+            await client.query(`UPDATE workflow_execution SET context = '{"touched": true}'::jsonb, updated_at = now()`)
+            await expectCountsExact()
+
+            // A run moved to another workflow.
+            await client.query(`UPDATE workflow_execution SET workflow_id = $1 WHERE id = 'wf_exec_raw_2'`, [MEDUSA_WORKFLOW.payment])
+            await expectCountsExact()
+
+            // Soft deletes: one alone, one changing its state in the same update; a soft-deleted run soft-deleted again.
+            await client.query(`UPDATE workflow_execution SET deleted_at = now() WHERE id = $1`, [firstOrder.id])
+            await client.query(`UPDATE workflow_execution SET deleted_at = now(), state = 'failed' WHERE id = $1`, [refund.id])
+            await client.query(`UPDATE workflow_execution SET deleted_at = now() WHERE id = $1`, [seed.softDeletedFailed.id])
+            await expectCountsExact()
+
+            // A soft-deleted run restored, and one restored into another state.
+            await client.query(`UPDATE workflow_execution SET deleted_at = NULL WHERE id = $1`, [seed.softDeletedReverted.id])
+            await client.query(`UPDATE workflow_execution SET deleted_at = NULL, state = 'done' WHERE id = $1`, [refund.id])
+            await expectCountsExact()
+
+            // A transaction that rolls back moves no count.
+            await client.query(`BEGIN`)
+            await client.query(`DELETE FROM workflow_execution WHERE workflow_id = $1`, [MEDUSA_WORKFLOW.order])
+            await client.query(`INSERT INTO workflow_execution (id, workflow_id, transaction_id, run_id, state)
+                                VALUES ('wf_exec_rolled_back', 'rolled-back', 'tx', 'run', 'done')`)
+            await client.query(`ROLLBACK`)
+            await expectCountsExact()
+
+            // One delete of live and soft-deleted runs of several workflows and states.
+            await client.query(`DELETE FROM workflow_execution WHERE id IN ($1, $2, $3, 'wf_exec_raw_1', 'wf_exec_raw_4')`, [
+              secondOrder.id,
+              firstOrder.id,
+              seed.softDeletedFailed.id,
+            ])
+            await expectCountsExact()
+          })
+
+          // Sessions of their own (so counters in other slots), at the same time, on the same workflow and state.
+          await Promise.all(
+            Array.from({ length: 6 }, (_, n) =>
+              withClient(DB, async (client) => {
+                await client.query(`BEGIN`)
+                for (let i = 0; i < 3; i++) {
+                  await client.query(
+                    `INSERT INTO workflow_execution (id, workflow_id, transaction_id, run_id, state)
+                     VALUES ($1, $2, $3, 'concurrent', 'done')`,
+                    [`wf_exec_concurrent_${n}_${i}`, MEDUSA_WORKFLOW.order, `cart_concurrent_${n}_${i}`]
+                  )
+                }
+                await client.query(`DELETE FROM workflow_execution WHERE id = $1`, [`wf_exec_concurrent_${n}_0`])
+                await client.query(`COMMIT`)
+              })
+            )
+          )
+          await expectCountsExact()
+          // The order runs left before were all deleted: these are the six sessions' two each.
+          expect((await countsNow()).live).toContainEqual({ workflow_id: MEDUSA_WORKFLOW.order, state: "done", executions: 12 })
+
+          // Our engine's purge deletes the runs Medusa finished long ago, in batches.
+          const purge = await engine.purgeExpiredExecutions({ batchSize: 1 })
+          expect(purge.deleted).toBeGreaterThan(0)
+          await expectCountsExact()
+
+          // A truncate empties the counts with the table; counting starts over from there.
+          await withClient(DB, (client) => client.query(`TRUNCATE workflow_execution`))
+          expect(await countsNow()).toEqual({ counted: [], live: [] })
+          await engine.run(WF.storedThreeSteps, { input: { value: 4 } })
+          await withClient(DB, (client) => insertMedusaRows(client, medusaRows()))
+          await expectCountsExact()
+          const [, total] = await engine.listAndCountWorkflowExecutions({})
+          expect(total).toBe(medusaRows().length + 1)
+        })
+
+        it("counts again, instead of adding to the counts, when the migration runs a second time", async () => {
+          const seed = medusaRowsWithSoftDeleted()
+          await prepare(seed.all)
+          expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
+          const shape = await shapeOf()
+          const tables = await tablesNow()
+
+          // Writes after the first run, from several sessions, so the counts sit in several slots.
+          await engine.run(WF.storedThreeSteps, { input: { value: 3 } })
+          await Promise.all(
+            Array.from({ length: 4 }, (_, n) =>
+              withClient(DB, (client) =>
+                client.query(
+                  `INSERT INTO workflow_execution (id, workflow_id, transaction_id, run_id, state)
+                   VALUES ($1, $2, $3, 'again', 'failed')`,
+                  [`wf_exec_again_${n}`, MEDUSA_WORKFLOW.payment, `pay_again_${n}`]
+                )
+              )
+            )
+          )
+          await withClient(DB, (client) =>
+            client.query(`UPDATE workflow_execution SET deleted_at = now() WHERE id = $1`, [seed.live[0].id])
+          )
+          await expectCountsExact()
+          const { live } = await countsNow()
+
+          for (let run = 0; run < 2; run++) {
+            await forgetMigration(DB, OUR_COUNT_MIGRATION)
+            expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({ executed: [OUR_COUNT_MIGRATION], warnings: [] })
+            // The same counts, not twice (or three times) them; recounted, so no counter left at zero.
+            expect(await countsNow()).toEqual({ counted: live, live })
+            expect(await shapeOf()).toEqual(shape)
+            expect(await tablesNow()).toEqual(tables)
+            await expectCounters()
+          }
+
+          // The triggers, each there once, go on counting.
+          await withClient(DB, (client) =>
+            client.query(`DELETE FROM workflow_execution WHERE workflow_id = $1 AND state = 'failed'`, [MEDUSA_WORKFLOW.payment])
+          )
+          await expectCountsExact()
+          expect((await countsNow()).live.some((c) => c.workflow_id === MEDUSA_WORKFLOW.payment && c.state === "failed")).toBe(false)
         })
 
         it("lets the module read Medusa's runs and store new ones in the same table", async () => {
@@ -510,6 +853,9 @@ moduleIntegrationTestRunner<Engine>({
         expect(duplicateIndexes(after.indexes)).toEqual([])
 
         await expectRetentionTables()
+        await expectCounters()
+        // The old rows are counted by workflow and state like any others.
+        expect((await countsNow()).counted).toEqual(liveCountsOf(legacyRows()))
 
         // Every column the rows had is untouched; each row is one run of its own.
         const rowsAfter = await rowsNow()
@@ -588,18 +934,18 @@ moduleIntegrationTestRunner<Engine>({
         const after = await shapeOf()
         expect(Object.keys(after.indexes)).not.toContain("IDX_workflow_execution_in_flight_unique")
         expect(Object.keys(after.indexes)).toContain("IDX_workflow_execution_created_at")
-        expect(Object.keys(after.indexes).filter((n) => !(n in before.indexes)).sort()).toEqual([
-          "IDX_workflow_execution_created_at",
-          "IDX_workflow_execution_expires_at",
-          "IDX_workflow_execution_missing_expiry",
-        ])
+        expect(Object.keys(after.indexes).filter((n) => !(n in before.indexes)).sort()).toEqual(
+          ourIndexes().filter((name) => name !== "IDX_workflow_execution_in_flight_unique")
+        )
         expect(withoutExpiryColumn(after.columns)).toEqual(before.columns)
         expectExpiryColumn(after)
         expect(after.primaryKey).toEqual(before.primaryKey)
-        // The skipped guard does not hold the second migration back.
+        // The skipped guard holds neither of the later migrations back; both runs in flight are counted.
         await expectRetentionTables()
+        await expectCounters()
+        expect((await countsNow()).counted).toEqual(liveCountsOf(all))
 
-        // Both migrations are recorded as done, and both runs read back.
+        // All three migrations are recorded as done, and both runs read back.
         expect((await recordedMigrations()).filter((name) => OUR_MIGRATIONS.includes(name))).toEqual(OUR_MIGRATIONS)
         const runs = await engine.listWorkflowExecutions(
           { transaction_id: waiting.transaction_id },
@@ -681,8 +1027,10 @@ moduleIntegrationTestRunner<Engine>({
         expect(await shapeOf()).toEqual(shape)
         expect(await tablesNow()).toEqual(tables)
         await expectRetentionTables()
+        await expectCounters()
         expect(await rowsNow()).toEqual(rows)
         expect(await engine.listWorkflowExecutionPurges()).toEqual(trail)
+        expect((await countsNow()).counted).toEqual(liveCountsOf(medusaRows()))
       })
 
       it("creates the tables on an empty database, and changes nothing when they run a second time", async () => {
@@ -694,6 +1042,9 @@ moduleIntegrationTestRunner<Engine>({
         ])
         expectExpiryColumn(shape)
         await expectRetentionTables()
+        await expectCounters()
+        expect(await tablesNow()).toEqual(["mikro_orm_migrations", "workflow_execution", ...OUR_TABLES])
+        expect((await countsNow()).counted).toEqual([])
         expect(shape.primaryKey).toEqual({
           name: "workflow_execution_pkey",
           columns: ["workflow_id", "transaction_id", "run_id"],
@@ -703,9 +1054,12 @@ moduleIntegrationTestRunner<Engine>({
 
         await expectNewRunStored(0)
         const rows = await rowsNow()
-        // Our engine gave its finished run its expiry itself.
+        // Our engine gave its finished run its expiry itself, and counted it (on its
+        // way to done the run was stored as not_started, whose counter is back at zero).
         expectExpiryBackfilled(rows)
         expect(rows.map(expiryOf)).toEqual([expect.any(Number)])
+        await expectCountsExact()
+        expect((await countsNow()).live).toEqual([{ workflow_id: WF.storedThreeSteps, state: "done", executions: 1 }])
 
         for (const name of OUR_MIGRATIONS) {
           await forgetMigration(DB, name)
@@ -713,10 +1067,14 @@ moduleIntegrationTestRunner<Engine>({
         expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
         expect(await shapeOf()).toEqual(shape)
         expect(await rowsNow()).toEqual(rows)
+        // Counted again from the rows: the counter left at zero is gone.
+        expect((await countsNow()).counted).toEqual([{ workflow_id: WF.storedThreeSteps, state: "done", executions: 1 }])
 
-        // Medusa's engines still apply on top of ours: the store can switch back.
+        // Medusa's engines still apply on top of ours: the store can switch back, and its writes are counted.
         expect((await migrate(DB, MIGRATION_DIRS.inmemory)).executed).toEqual(migrationNames(MIGRATION_DIRS.inmemory))
         expect(await rowsNow()).toEqual(rows)
+        await withClient(DB, (client) => insertMedusaRows(client, medusaRows()))
+        await expectCountsExact()
       })
 
       it("down() of each, in reverse order, removes what it added and nothing else", async () => {
@@ -726,6 +1084,7 @@ moduleIntegrationTestRunner<Engine>({
         const medusaShape = await shapeOf()
         const medusaTables = await tablesNow()
         const medusaRowsStored = await rowsNow()
+        expect(await functionsNow()).toEqual([])
 
         // As the first migration alone leaves the table.
         expect((await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_FIRST_MIGRATION })).executed).toEqual([OUR_FIRST_MIGRATION])
@@ -733,8 +1092,28 @@ moduleIntegrationTestRunner<Engine>({
         const firstRows = await rowsNow()
         expect(firstRows).toEqual(medusaRowsStored)
 
-        expect((await migrate(DB, MIGRATION_DIRS.ours)).executed).toEqual([OUR_RETENTION_MIGRATION])
+        // As the second one leaves it.
+        expect((await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_RETENTION_MIGRATION })).executed).toEqual([OUR_RETENTION_MIGRATION])
+        const retentionShape = await shapeOf()
+        const retentionTables = await tablesNow()
+        const retentionRows = await rowsNow()
+        expect(retentionShape.triggers).toEqual({})
+
+        expect((await migrate(DB, MIGRATION_DIRS.ours)).executed).toEqual([OUR_COUNT_MIGRATION])
         await engine.purgeExpiredExecutions({ dryRun: true })
+        await expectCounters()
+        const extensions = await extensionsNow()
+
+        // The third one's down(): its triggers, their functions, the counts and its two indexes go;
+        // the rows stay, and so does pg_trgm, which other tables may use.
+        const third = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
+        expect(third).toEqual({ executed: [OUR_COUNT_MIGRATION], warnings: [] })
+        expect(await shapeOf()).toEqual(retentionShape)
+        expect(await tablesNow()).toEqual(retentionTables)
+        expect(await functionsNow()).toEqual([])
+        expect(await extensionsNow()).toEqual(extensions)
+        expect(await rowsNow()).toEqual(retentionRows)
+        await expectRetentionTables()
 
         // The second one's down(): expires_at, its index and the two tables go; the rows stay.
         const second = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
@@ -749,15 +1128,18 @@ moduleIntegrationTestRunner<Engine>({
 
         const after = await shapeOf()
         expect(after).toEqual(medusaShape)
-        for (const name of OUR_INDEXES) {
+        for (const name of ourIndexes()) {
           expect(Object.keys(after.indexes)).not.toContain(name)
         }
+        expect(after.triggers).toEqual({})
         expect(Object.keys(after.columns)).not.toContain("expires_at")
         expect(await tablesNow()).toEqual(medusaTables)
+        expect(await functionsNow()).toEqual([])
         expect(await rowsNow()).toEqual(medusaRowsStored)
         expect(await recordedMigrations()).toEqual(migrationNames(MIGRATION_DIRS.inmemory))
 
-        // The module still reads the history after the revert.
+        // The module still reads the history after the revert, apart from what it reads
+        // through the counters, which went with the third migration.
         await expectModuleReads(rows)
       })
     })
@@ -793,6 +1175,9 @@ moduleIntegrationTestRunner<Engine>({
           )
         })
 
+        // Counted as they are written, by whichever engine writes them.
+        await expectCountsExact()
+
         const before = await rowsNow()
         const shape = await shapeOf()
         const missing = before.filter((r) => r.expires_at === null)
@@ -822,6 +1207,7 @@ moduleIntegrationTestRunner<Engine>({
         })
         expect(await shapeOf()).toEqual(shape)
         await expectRetentionTables()
+        await expectCountsExact()
       })
     })
   },

@@ -16,12 +16,17 @@ export const MIGRATION_DIRS = {
 /**
  * Our migrations, as MikroORM records them in mikro_orm_migrations: the first
  * creates or aligns `workflow_execution`, the second adds retention (the
- * `expires_at` column, its index, the purge audit trail and schedule tables).
+ * `expires_at` column, its index, the purge audit trail and schedule tables),
+ * the third adds what listing at scale reads (the `workflow_execution_count`
+ * table, the triggers on `workflow_execution` that keep it exact and its
+ * backfill, an index on workflow, state and created_at, and, where pg_trgm
+ * can be created, the extension and a trigram index on transaction_id).
  */
 export const OUR_FIRST_MIGRATION = "Migration20261125120000"
 export const OUR_RETENTION_MIGRATION = "Migration20261125140000"
+export const OUR_COUNT_MIGRATION = "Migration20261126090000"
 /** In the order the migrator applies them. */
-export const OUR_MIGRATIONS = [OUR_FIRST_MIGRATION, OUR_RETENTION_MIGRATION]
+export const OUR_MIGRATIONS = [OUR_FIRST_MIGRATION, OUR_RETENTION_MIGRATION, OUR_COUNT_MIGRATION]
 
 /** The name Medusa's first migration (2023-12-28) has in both engines. */
 export const MEDUSA_FIRST_MIGRATION = "Migration20231228143900"
@@ -141,9 +146,11 @@ export type TableShape = {
   primaryKey: { name: string; columns: string[] } | null
   /** Index name -> its definition, as pg_indexes prints it. */
   indexes: Record<string, string>
+  /** Trigger name -> its definition, as pg_get_triggerdef prints it (constraint triggers left out). */
+  triggers: Record<string, string>
 }
 
-/** Columns, primary key and indexes of a table (by default `workflow_execution`), read from the catalog. */
+/** Columns, primary key, indexes and triggers of a table (by default `workflow_execution`), read from the catalog. */
 export async function tableShape(client: Client, table = "workflow_execution"): Promise<TableShape> {
   const columns = await client.query(
     `SELECT column_name, data_type, is_nullable, column_default
@@ -167,6 +174,12 @@ export async function tableShape(client: Client, table = "workflow_execution"): 
       ORDER BY indexname`,
     [table]
   )
+  const triggers = await client.query(
+    `SELECT tgname, pg_get_triggerdef(oid) AS definition FROM pg_trigger
+      WHERE tgrelid = to_regclass('public.' || quote_ident($1)) AND NOT tgisinternal
+      ORDER BY tgname`,
+    [table]
+  )
   return {
     columns: Object.fromEntries(
       columns.rows.map((c) => [
@@ -178,6 +191,7 @@ export async function tableShape(client: Client, table = "workflow_execution"): 
       ? { name: primaryKey.rows[0].conname, columns: primaryKey.rows[0].columns }
       : null,
     indexes: Object.fromEntries(indexes.rows.map((i) => [i.indexname, i.indexdef])),
+    triggers: Object.fromEntries(triggers.rows.map((t) => [t.tgname, t.definition])),
   }
 }
 
@@ -208,4 +222,76 @@ export async function snapshotRows(client: Client): Promise<Record<string, unkno
     `SELECT to_jsonb(w) AS row FROM workflow_execution w ORDER BY w.id, w.created_at`
   )
   return rows.map((r) => r.row)
+}
+
+/**
+ * The functions of the `public` schema, by name, apart from those an
+ * extension brings (pg_trgm's, when it was created in `public`).
+ */
+export async function functionNames(client: Client): Promise<string[]> {
+  const { rows } = await client.query(
+    `SELECT p.proname FROM pg_proc p
+      WHERE p.pronamespace = 'public'::regnamespace
+        AND NOT EXISTS (
+          SELECT 1 FROM pg_depend d
+           WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+        )
+      ORDER BY p.proname`
+  )
+  return rows.map((r) => r.proname)
+}
+
+/** The extensions created in the database, by name. */
+export async function extensionNames(client: Client): Promise<string[]> {
+  const { rows } = await client.query(`SELECT extname FROM pg_extension ORDER BY extname`)
+  return rows.map((r) => r.extname)
+}
+
+/** Whether the server ships pg_trgm, so that the third migration can create it and its index. */
+export async function trigramsAvailable(database: string): Promise<boolean> {
+  return await withClient(database, async (client) => {
+    const { rowCount } = await client.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'`)
+    return !!rowCount
+  })
+}
+
+export type ExecutionCount = { workflow_id: string; state: string; executions: number }
+
+/**
+ * What `workflow_execution_count` says, summed over its slots, next to what
+ * the table holds: its live rows (deleted_at IS NULL) by workflow and state.
+ * Both read in one snapshot, both sorted the same way (by workflow, then state).
+ */
+export async function executionCounts(client: Client): Promise<{ counted: ExecutionCount[]; live: ExecutionCount[] }> {
+  const read = async (sql: string): Promise<ExecutionCount[]> =>
+    sortCounts(
+      (await client.query(sql)).rows.map((r) => ({
+        workflow_id: r.workflow_id,
+        state: r.state,
+        executions: Number(r.executions),
+      }))
+    )
+  await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
+  try {
+    const counted = await read(
+      `SELECT workflow_id, state, sum(executions) AS executions
+         FROM workflow_execution_count
+        GROUP BY 1, 2`
+    )
+    const live = await read(
+      `SELECT workflow_id, state::text AS state, count(*) AS executions
+         FROM workflow_execution
+        WHERE deleted_at IS NULL
+        GROUP BY 1, 2`
+    )
+    return { counted, live }
+  } finally {
+    await client.query(`COMMIT`)
+  }
+}
+
+/** Counts by workflow, then state, in code point order (whatever the database's collation). */
+export function sortCounts(counts: ExecutionCount[]): ExecutionCount[] {
+  const key = (c: ExecutionCount) => `${c.workflow_id}\u0000${c.state}`
+  return [...counts].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
 }

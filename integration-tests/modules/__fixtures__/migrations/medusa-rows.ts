@@ -81,6 +81,8 @@ export type MedusaRow = {
   retention_time: number | null
   created_at: string
   updated_at: string
+  /** Set on a run soft-deleted through the module's service (MedusaService's softDelete); absent on a live one. */
+  deleted_at?: string | null
 }
 
 export const MEDUSA_WORKFLOW = {
@@ -338,6 +340,29 @@ export function medusaRowsDuringDeploy(now: number = Date.now()) {
 }
 
 /**
+ * Medusa's five runs and two more it soft-deleted (deleted_at set, as the
+ * service's softDelete does): a failed payment, whose workflow and state also
+ * have a live run, and a reverted order, the only one of its workflow and
+ * state. The table keeps them; they are no longer live runs.
+ */
+export function medusaRowsWithSoftDeleted(now: number = Date.now()) {
+  const live = medusaRows()
+  const [order, , payment] = live
+  const softDeletedFailed: MedusaRow = {
+    ...anotherRun(payment, 21, { now, ago: 4 * DAY, retention: 86400 }),
+    deleted_at: new Date(now - DAY).toISOString(),
+  }
+  const reverted = anotherRun(order, 22, { now, ago: 3 * DAY, retention: 3600 })
+  const softDeletedReverted: MedusaRow = {
+    ...reverted,
+    state: "reverted",
+    execution: { ...reverted.execution, state: "reverted" },
+    deleted_at: new Date(now - DAY).toISOString(),
+  }
+  return { live, softDeletedFailed, softDeletedReverted, all: [...live, softDeletedFailed, softDeletedReverted] }
+}
+
+/**
  * Inserts rows with the columns the table has: a table left by Medusa's first
  * migration has neither `run_id` nor `retention_time`, and its flows carry no
  * `runId` (runs did not exist yet).
@@ -358,19 +383,20 @@ export async function insertMedusaRows(
       row.state,
       row.created_at,
       row.updated_at,
+      row.deleted_at ?? null,
     ]
     if (legacy) {
       await client.query(
         `INSERT INTO workflow_execution
-           (id, workflow_id, transaction_id, execution, context, state, created_at, updated_at)
-         VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7, $8)`,
+           (id, workflow_id, transaction_id, execution, context, state, created_at, updated_at, deleted_at)
+         VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7, $8, $9)`,
         values
       )
     } else {
       await client.query(
         `INSERT INTO workflow_execution
-           (id, workflow_id, transaction_id, execution, context, state, created_at, updated_at, run_id, retention_time)
-         VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7, $8, $9, $10)`,
+           (id, workflow_id, transaction_id, execution, context, state, created_at, updated_at, deleted_at, run_id, retention_time)
+         VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7, $8, $9, $10, $11)`,
         [...values, row.run_id, row.retention_time]
       )
     }

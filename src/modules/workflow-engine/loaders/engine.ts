@@ -4,6 +4,7 @@ import { asValue } from "@medusajs/framework/awilix"
 import { ContainerRegistrationKeys } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { resolveOptions } from "../options"
+import { ExecutionListing } from "../queries/execution-listing"
 import { WorkflowOrchestrator } from "../orchestrator/workflow-orchestrator"
 import { ExecutionRetention } from "../retention/execution-retention"
 import { PostgresWorkflowStorage } from "../storage/postgres-workflow-storage"
@@ -12,7 +13,7 @@ import { PostgresWorkflowStorage } from "../storage/postgres-workflow-storage"
  * Builds the engine once per module: validates the options, installs the
  * Postgres storage behind every DistributedTransaction and WorkflowScheduler
  * of the process, and registers the orchestrator and the retention for the
- * module service.
+ * module service, and what lists read at scale.
  */
 export default async function engineLoader({ container, options }: LoaderOptions): Promise<void> {
   const resolved = resolveOptions(options as Record<string, unknown>)
@@ -32,6 +33,7 @@ export default async function engineLoader({ container, options }: LoaderOptions
     workflowStorage: asValue(storage),
     workflowOrchestrator: asValue(orchestrator),
     workflowRetention: asValue(retention),
+    workflowListing: asValue(new ExecutionListing(db, logger as Logger)),
   })
 }
 

@@ -24,31 +24,69 @@ function invalid(field: string, message: string): MedusaError {
 }
 
 /**
- * Checks a caller's filters and turns `q` into a case-insensitive substring
- * match on transaction_id, workflow_id and state, combined with every other
- * filter. Anything unknown or of the wrong type is refused with the field named,
- * before it gets near SQL.
+ * What `q` matches, resolved before the list query: the workflow ids and
+ * states that contain the text become exact `IN` lists (indexed, and
+ * countable from the counters), so only transaction_id needs a pattern match.
  */
-export function prepareFilters(
-  filters: FilterableWorkflowExecutionProps = {}
-): Record<string, unknown> {
-  if (!isObject(filters)) {
-    throw invalid("filters", "must be an object")
-  }
-  const { q, ...rest } = filters as Record<string, any>
-  const checked = checkFilterObject(rest, "")
+export type ExecutionSearch = {
+  /** `q` as an ILIKE pattern: a literal substring, case-insensitive. */
+  pattern: string
+  /** Workflow ids of live executions that contain `q`. */
+  workflowIds: string[]
+  /** Transaction states that contain `q`. */
+  states: string[]
+}
 
+/** The `q` of a list call, or undefined when there is none; refuses anything but text. */
+export function searchText(filters: FilterableWorkflowExecutionProps = {}): string | undefined {
+  const q = isObject(filters) ? (filters as Record<string, unknown>).q : undefined
   if (q === undefined || q === null || q === "") {
-    return checked
+    return undefined
   }
   if (typeof q !== "string") {
     throw invalid("q", `must be a string, got ${typeof q}`)
   }
-  const pattern = { $ilike: `%${escapeLike(q)}%` }
-  const search = {
-    $or: [{ transaction_id: pattern }, { workflow_id: pattern }, { state: pattern }],
+  return q
+}
+
+/** `q` as an ILIKE pattern, and the states it matches. */
+export function searchPattern(q: string): { pattern: string; states: string[] } {
+  const lower = q.toLowerCase()
+  return { pattern: `%${escapeLike(q)}%`, states: [...STATES].filter((state) => state.includes(lower)) }
+}
+
+/**
+ * Checks a caller's filters and turns `q` into a case-insensitive substring
+ * match on transaction_id, workflow_id and state, combined with every other
+ * filter. With a resolved `search`, workflow_id and state are matched through
+ * its lists instead of a pattern. Anything unknown or of the wrong type is
+ * refused with the field named, before it gets near SQL.
+ */
+export function prepareFilters(
+  filters: FilterableWorkflowExecutionProps = {},
+  search?: ExecutionSearch
+): Record<string, unknown> {
+  if (!isObject(filters)) {
+    throw invalid("filters", "must be an object")
   }
-  return Object.keys(checked).length ? { $and: [checked, search] } : search
+  const q = searchText(filters)
+  const { q: _q, ...rest } = filters as Record<string, any>
+  const checked = checkFilterObject(rest, "")
+
+  if (q === undefined) {
+    return checked
+  }
+  const { pattern, states } = search ?? searchPattern(q)
+  const textMatch = { $ilike: pattern }
+  const alternatives: Record<string, unknown>[] = search
+    ? [
+        { transaction_id: textMatch },
+        ...(search.workflowIds.length ? [{ workflow_id: { $in: search.workflowIds } }] : []),
+        ...(states.length ? [{ state: { $in: states } }] : []),
+      ]
+    : [{ transaction_id: textMatch }, { workflow_id: textMatch }, { state: textMatch }]
+  const matched = alternatives.length === 1 ? alternatives[0] : { $or: alternatives }
+  return Object.keys(checked).length ? { $and: [checked, matched] } : matched
 }
 
 function checkFilterObject(filters: Record<string, any>, path: string): Record<string, unknown> {

@@ -20,7 +20,9 @@ import {
   StepResponseOptions,
   WorkflowOrchestrator,
 } from "../orchestrator/workflow-orchestrator"
-import { checkConfig, prepareFilters } from "../queries/execution-filters"
+import { checkConfig, ExecutionSearch, prepareFilters, searchText } from "../queries/execution-filters"
+import { ExecutionListing } from "../queries/execution-listing"
+import { isSelective, totalOfPage } from "../queries/page-total"
 import { EraseResult, ExecutionRetention, PurgeResult } from "../retention/execution-retention"
 import { EraseExecutionsInput, PurgeExpiredInput } from "../retention/purge-input"
 import { PostgresWorkflowStorage } from "../storage/postgres-workflow-storage"
@@ -30,6 +32,7 @@ type InjectedDependencies = {
   workflowOrchestrator: WorkflowOrchestrator
   workflowStorage: PostgresWorkflowStorage
   workflowRetention: ExecutionRetention
+  workflowListing: ExecutionListing
 }
 
 /** A purge audit entry, as `listWorkflowExecutionPurges` returns it. */
@@ -51,6 +54,7 @@ export class WorkflowsModuleService
   protected readonly orchestrator_: WorkflowOrchestrator
   protected readonly storage_: PostgresWorkflowStorage
   protected readonly retention_: ExecutionRetention
+  protected readonly listing_: ExecutionListing
 
   constructor(dependencies: InjectedDependencies, ...rest: unknown[]) {
     // MedusaService reads the model services it generates from the same cradle.
@@ -58,6 +62,7 @@ export class WorkflowsModuleService
     this.orchestrator_ = dependencies.workflowOrchestrator
     this.storage_ = dependencies.workflowStorage
     this.retention_ = dependencies.workflowRetention
+    this.listing_ = dependencies.workflowListing
   }
 
   __hooks = {
@@ -72,7 +77,9 @@ export class WorkflowsModuleService
     config?: FindConfig<WorkflowExecutionDTO>,
     @MedusaContext() sharedContext: Context = {}
   ): Promise<WorkflowExecutionDTO[]> {
-    return await super.listWorkflowExecutions(prepareFilters(filters), checkConfig(config), sharedContext)
+    const checked = checkConfig(config)
+    const { prepared } = await this.prepareList_(filters, sharedContext)
+    return await super.listWorkflowExecutions(prepared, checked, sharedContext)
   }
 
   @InjectManager()
@@ -82,7 +89,60 @@ export class WorkflowsModuleService
     config?: FindConfig<WorkflowExecutionDTO>,
     @MedusaContext() sharedContext: Context = {}
   ): Promise<[WorkflowExecutionDTO[], number]> {
-    return await super.listAndCountWorkflowExecutions(prepareFilters(filters), checkConfig(config), sharedContext)
+    const checked = checkConfig(config)
+    const { prepared, search } = await this.prepareList_(filters, sharedContext)
+    // Inside a caller's transaction, its own uncommitted rows count too: only the query sees them.
+    const total = sharedContext.transactionManager ? null : await this.listing_.totalOf(filters, checked, search)
+    if (!total) {
+      return await this.listAndCountRows_(filters, prepared, checked, sharedContext)
+    }
+    try {
+      const [executions, count] = await Promise.all([
+        super.listWorkflowExecutions(prepared, checked, sharedContext),
+        total(),
+      ])
+      return [executions, count]
+    } catch (error) {
+      if (!this.listing_.lostCounters(error)) {
+        throw error
+      }
+      return await super.listAndCountWorkflowExecutions(prepared, checked, sharedContext)
+    }
+  }
+
+  /*
+   * A lookup by id, transaction or run usually fits in one page; a page that
+   * is not full already tells the total, so the count query is only sent when
+   * the page is full.
+   */
+  protected async listAndCountRows_(
+    filters: FilterableWorkflowExecutionProps,
+    prepared: Record<string, unknown>,
+    config: FindConfig<WorkflowExecutionDTO>,
+    sharedContext: Context
+  ): Promise<[WorkflowExecutionDTO[], number]> {
+    if (isSelective(filters)) {
+      const executions = await super.listWorkflowExecutions(prepared, config, sharedContext)
+      const total = totalOfPage(executions.length, config)
+      if (total !== null) {
+        return [executions, total]
+      }
+    }
+    return await super.listAndCountWorkflowExecutions(prepared, config, sharedContext)
+  }
+
+  // Validates first, so a bad filter never costs a query; then resolves `q`.
+  protected async prepareList_(
+    filters: FilterableWorkflowExecutionProps,
+    sharedContext: Context
+  ): Promise<{ prepared: Record<string, unknown>; search?: ExecutionSearch }> {
+    const prepared = prepareFilters(filters)
+    const q = searchText(filters)
+    if (q === undefined || sharedContext.transactionManager) {
+      return { prepared }
+    }
+    const search = await this.listing_.search(q)
+    return search ? { prepared: prepareFilters(filters, search), search } : { prepared }
   }
 
   /** By `wf_exec_…` id, or the newest run of `{ workflow_id, transaction_id }`. */

@@ -1,0 +1,89 @@
+import { FilterableWorkflowExecutionProps, FindConfig, Logger, WorkflowExecutionDTO } from "@medusajs/framework/types"
+import type { Knex } from "@medusajs/framework/mikro-orm/knex"
+import { counterSelection } from "./counter-countable"
+import { ExecutionSearch, searchPattern } from "./execution-filters"
+import { countSearch } from "./sql/count-search"
+import { hasCounters } from "./sql/has-counters"
+import { sumCounters } from "./sql/sum-counters"
+import { workflowsMatching } from "./sql/workflows-matching"
+
+const UNDEFINED_TABLE = "42P01"
+
+/**
+ * What makes a list call cheap on a large table: `q` resolved against the
+ * counters before the query, and totals taken from the counters instead of
+ * counting rows, wherever they answer exactly.
+ */
+export class ExecutionListing {
+  protected countersReady_ = false
+  protected warned_ = false
+
+  constructor(protected readonly db: Knex, protected readonly logger: Logger) {}
+
+  /** The resolved `q`, or undefined when the counters are not there to resolve it. */
+  async search(q: string): Promise<ExecutionSearch | undefined> {
+    if (!(await this.countersReady())) {
+      return undefined
+    }
+    const { pattern, states } = searchPattern(q)
+    try {
+      return { pattern, states, workflowIds: await workflowsMatching(this.db, pattern) }
+    } catch (error) {
+      if (this.lostCounters(error)) {
+        return undefined
+      }
+      throw error
+    }
+  }
+
+  /** True when `error` says the counters are gone (a reverted migration): lists count rows again. */
+  lostCounters(error: unknown): boolean {
+    if ((error as { code?: string })?.code !== UNDEFINED_TABLE) {
+      return false
+    }
+    this.countersReady_ = false
+    return true
+  }
+
+  /**
+   * How to get the total of a list without counting its rows, or null when
+   * only counting them is exact (the caller then counts with the query).
+   */
+  async totalOf(
+    filters: FilterableWorkflowExecutionProps,
+    config: FindConfig<WorkflowExecutionDTO>,
+    search?: ExecutionSearch
+  ): Promise<(() => Promise<number>) | null> {
+    if (search) {
+      // A resolved search means the counters are there.
+      const others = Object.entries(filters).filter(([field, value]) => field !== "q" && value !== undefined)
+      if (others.length || (config as { withDeleted?: boolean }).withDeleted) {
+        return null
+      }
+      return () => countSearch(this.db, search.pattern, search.workflowIds, search.states)
+    }
+    const selection = counterSelection(filters, config)
+    if (!selection || !(await this.countersReady())) {
+      return null
+    }
+    return () => sumCounters(this.db, selection.workflowIds, selection.states)
+  }
+
+  /*
+   * A store that upgraded the plugin but has not run `medusa db:migrate` yet
+   * still lists and counts correctly, by the query, until it does.
+   */
+  protected async countersReady(): Promise<boolean> {
+    if (this.countersReady_) {
+      return true
+    }
+    this.countersReady_ = await hasCounters(this.db)
+    if (!this.countersReady_ && !this.warned_) {
+      this.warned_ = true
+      this.logger.warn(
+        "workflow_execution_count is missing: run `medusa db:migrate`. Until then, workflow execution lists count their rows and q reads the table."
+      )
+    }
+    return this.countersReady_
+  }
+}
