@@ -4,6 +4,8 @@
  */
 const BENCHMARKS: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   purge: async () => require("./purge"),
+  scale: async () => require("./scale"),
+  engines: async () => require("./engines"),
 }
 
 async function main() {

@@ -33,7 +33,11 @@ export async function benchDatabase(
 
 /** Runs this module's migrations, as `medusa db:migrate` would. */
 export async function migrateOurs(url: string): Promise<void> {
-  const directory = path.join(__dirname, "../src/modules/workflow-engine/migrations")
+  await migrate(url, path.join(__dirname, "../src/modules/workflow-engine/migrations"))
+}
+
+/** Runs the migrations of one directory, as `medusa db:migrate` would for its module. */
+export async function migrate(url: string, directory: string): Promise<void> {
   const orm = await MikroORM.init({
     clientUrl: url,
     entities: [],
@@ -58,3 +62,6 @@ export function table(header: string[], rows: (string | number)[][]): string {
   const line = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`
   return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n")
 }
+
+/** Medusa's own engine migrations, as the installed @medusajs/workflow-engine-inmemory ships them. */
+export const MEDUSA_MIGRATIONS = path.join(path.dirname(require.resolve("@medusajs/workflow-engine-inmemory")), "migrations")

@@ -1,0 +1,249 @@
+/**
+ * One round of `npm run bench -- engines` for one engine, in its own process:
+ * boots the Medusa app in ./app (BENCH_ENGINE picks its Workflow Engine,
+ * DATABASE_URL its database), runs four workflows through
+ * container.resolve(Modules.WORKFLOW_ENGINE), and prints one line,
+ * RESULT_MARKER followed by the JSON of an EngineRound, on stdout.
+ *
+ *   BENCH_RUNS (300), BENCH_CONCURRENCY (16), BENCH_WARMUP (50)
+ */
+import type { IWorkflowEngineService, MedusaContainer } from "@medusajs/framework/types"
+import { ContainerRegistrationKeys, Modules } from "@medusajs/framework/utils"
+import { createStep, createWorkflow, StepResponse } from "@medusajs/framework/workflows-sdk"
+import type { Knex } from "@medusajs/framework/mikro-orm/knex"
+import { randomUUID } from "crypto"
+import express from "express"
+import path from "path"
+
+export const RESULT_MARKER = "ENGINE_BENCH_RESULT "
+
+export const WORKFLOWS = ["stored", "plain", "compensate", "async"] as const
+export const PHASES = ["sequential", "concurrent"] as const
+export type WorkflowName = (typeof WORKFLOWS)[number]
+export type PhaseName = (typeof PHASES)[number]
+
+export type PhaseResult = {
+  runsPerSecond: number
+  p50Ms: number
+  p95Ms: number
+  cpuMsPerRun: number
+  sqlPerRun: number
+}
+
+export type EngineRound = {
+  engine: string
+  phases: Record<WorkflowName, Record<PhaseName, PhaseResult>>
+  peakRssKb: number
+}
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 300)
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16)
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 50)
+const RETENTION = 3600
+const FINISH_TIMEOUT_MS = 30_000
+
+const WAIT_STEP = "bench-wait"
+
+const WORKFLOW_IDS: Record<WorkflowName, string> = {
+  stored: "bench-stored",
+  plain: "bench-plain",
+  compensate: "bench-compensate",
+  async: "bench-async",
+}
+
+/** Registers the four workflows in Medusa's workflow registry of this process. */
+function defineWorkflows(): void {
+  const one = createStep("bench-one", async (input: { n: number }) => new StepResponse({ one: input.n }))
+  const two = createStep("bench-two", async () => new StepResponse({ two: true }))
+  const three = createStep("bench-three", async () => new StepResponse({ three: "done" }))
+  const reserve = createStep(
+    "bench-reserve",
+    async () => new StepResponse({ reserved: true }, "reservation"),
+    async () => {
+      // Nothing to release: the compensation exists so the run ends "reverted".
+    }
+  )
+  const explode = createStep("bench-explode", async () => {
+    throw new Error("bench-explode fails on purpose")
+  })
+  const wait = createStep({ name: WAIT_STEP, async: true }, async () => {})
+
+  createWorkflow({ name: WORKFLOW_IDS.stored, store: true, retentionTime: RETENTION }, (input: { n: number }) => {
+    one(input)
+    two()
+    three()
+  })
+  createWorkflow(WORKFLOW_IDS.plain, (input: { n: number }) => {
+    one(input)
+    two()
+    three()
+  })
+  createWorkflow({ name: WORKFLOW_IDS.compensate, store: true, retentionTime: RETENTION }, () => {
+    reserve()
+    explode()
+  })
+  createWorkflow({ name: WORKFLOW_IDS.async, store: true, retentionTime: RETENTION }, (input: { n: number }) => {
+    one(input)
+    wait()
+    three()
+  })
+}
+
+type FinishEvent = { eventType: string; transactionId?: string; state?: string }
+
+/** The state each run must end in; anything else fails the bench. */
+const EXPECTED_STATE: Record<WorkflowName, string> = {
+  stored: "done",
+  plain: "done",
+  compensate: "reverted",
+  async: "done",
+}
+
+function stateOf(result: any): string {
+  return result.transaction.getFlow().state
+}
+
+function runner(engine: IWorkflowEngineService, finished: Map<string, (event: FinishEvent) => void>) {
+  return async (workflow: WorkflowName, transactionId: string): Promise<void> => {
+    const workflowId = WORKFLOW_IDS[workflow]
+    const input = { n: 1 }
+    let state: string
+    if (workflow === "async") {
+      const finish = new Promise<FinishEvent>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`${workflowId} ${transactionId}: no onFinish within ${FINISH_TIMEOUT_MS} ms`)),
+          FINISH_TIMEOUT_MS
+        )
+        finished.set(transactionId, (event) => {
+          clearTimeout(timer)
+          resolve(event)
+        })
+      })
+      const started = await engine.run(workflowId, { input, transactionId, throwOnError: true })
+      if (stateOf(started) !== "invoking") {
+        throw new Error(`${workflowId} ${transactionId} should wait on ${WAIT_STEP}, is ${stateOf(started)}`)
+      }
+      await engine.setStepSuccess({
+        idempotencyKey: { action: "invoke", transactionId, stepId: WAIT_STEP, workflowId },
+        stepResponse: { waited: true },
+      })
+      state = (await finish).state ?? "unknown"
+    } else {
+      const result = await engine.run(workflowId, { input, transactionId, throwOnError: workflow !== "compensate" })
+      state = stateOf(result)
+    }
+    if (state !== EXPECTED_STATE[workflow]) {
+      throw new Error(`${workflowId} ${transactionId} ended ${state}, expected ${EXPECTED_STATE[workflow]}`)
+    }
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
+}
+
+async function phase(
+  runOne: (transactionId: string) => Promise<void>,
+  concurrency: number,
+  counter: { queries: number }
+): Promise<{ result: PhaseResult; lastTransactionId: string }> {
+  global.gc?.()
+  const latencies: number[] = []
+  let started = 0
+  let lastTransactionId = ""
+  const worker = async () => {
+    while (started < RUNS) {
+      started++
+      const transactionId = `bench-${randomUUID()}`
+      lastTransactionId = transactionId
+      const begin = performance.now()
+      await runOne(transactionId)
+      latencies.push(performance.now() - begin)
+    }
+  }
+  const queriesBefore = counter.queries
+  const cpuBefore = process.cpuUsage()
+  const begin = performance.now()
+  await Promise.all(Array.from({ length: concurrency }, worker))
+  const elapsedMs = performance.now() - begin
+  const cpu = process.cpuUsage(cpuBefore)
+  const queries = counter.queries - queriesBefore
+  latencies.sort((a, b) => a - b)
+  return {
+    result: {
+      runsPerSecond: RUNS / (elapsedMs / 1000),
+      p50Ms: percentile(latencies, 50),
+      p95Ms: percentile(latencies, 95),
+      cpuMsPerRun: (cpu.user + cpu.system) / 1000 / RUNS,
+      sqlPerRun: queries / RUNS,
+    },
+    lastTransactionId,
+  }
+}
+
+async function main(): Promise<void> {
+  const engineName = process.env.BENCH_ENGINE ?? "ours"
+  const loaders = require("@medusajs/medusa/loaders/index").default
+  const { container }: { container: MedusaContainer } = await loaders({
+    directory: path.join(__dirname, "app"),
+    expressApp: express(),
+    skipLoadingEntryPoints: true,
+  })
+  const engine = container.resolve<IWorkflowEngineService>(Modules.WORKFLOW_ENGINE)
+  defineWorkflows()
+
+  // Medusa's modules, its engines' MikroORM included, share this connection
+  // (and ours uses it directly), so its events count every engine's SQL.
+  const counter = { queries: 0 }
+  container.resolve<Knex>(ContainerRegistrationKeys.PG_CONNECTION).on("query", () => counter.queries++)
+
+  // One subscriber for the whole workflow, so that waiting for a run's finish
+  // costs no subscribe/unsubscribe per run (a Redis round trip for that engine).
+  const finished = new Map<string, (event: FinishEvent) => void>()
+  await engine.subscribe({
+    workflowId: WORKFLOW_IDS.async,
+    subscriber: (event: FinishEvent) => {
+      if (event.eventType === "onFinish" && event.transactionId) {
+        finished.get(event.transactionId)?.(event)
+        finished.delete(event.transactionId)
+      }
+    },
+  })
+
+  const run = runner(engine, finished)
+  const phases = {} as EngineRound["phases"]
+  for (const workflow of WORKFLOWS) {
+    for (let i = 0; i < WARMUP; i++) {
+      await run(workflow, `bench-warmup-${randomUUID()}`)
+    }
+    const sequential = await phase((id) => run(workflow, id), 1, counter)
+    const concurrent = await phase((id) => run(workflow, id), CONCURRENCY, counter)
+    phases[workflow] = { sequential: sequential.result, concurrent: concurrent.result }
+
+    // The engine must really have kept what it ran; a plain run keeps nothing.
+    if (workflow !== "plain") {
+      const execution = await engine.retrieveWorkflowExecution({
+        workflow_id: WORKFLOW_IDS[workflow],
+        transaction_id: concurrent.lastTransactionId,
+      })
+      if (execution.state !== EXPECTED_STATE[workflow]) {
+        throw new Error(`${engineName} stored ${WORKFLOW_IDS[workflow]} as ${execution.state}, expected ${EXPECTED_STATE[workflow]}`)
+      }
+    }
+  }
+
+  const round: EngineRound = { engine: engineName, phases, peakRssKb: process.resourceUsage().maxRSS }
+  process.stdout.write(`${RESULT_MARKER}${JSON.stringify(round)}\n`)
+}
+
+if (require.main === module) {
+  // No shutdown of the app: the numbers are out, and exiting also closes the
+  // Redis and BullMQ handles that would otherwise keep the process alive.
+  main().then(
+    () => process.exit(0),
+    (error) => {
+      console.error(error)
+      process.exit(1)
+    }
+  )
+}

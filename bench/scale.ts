@@ -1,0 +1,199 @@
+/**
+ * Scale benchmark: the queries the admin and API routes make, on 1,000,000
+ * realistic executions, through this module and through Medusa's in-memory
+ * engine module, each on its own database holding the same rows (each engine
+ * with its own migrations, so each with its own indexes).
+ *
+ *   npm run bench -- scale      BENCH_ROWS (default 1,000,000), BENCH_CALLS (20) per query;
+ *                               BENCH_FRESH=1 rebuilds the databases; BENCH_EXPLAIN=1 prints
+ *                               EXPLAIN ANALYZE of every statement of the last call
+ *
+ * The databases are kept between runs (filling them takes minutes) and rebuilt
+ * when the row count or the generator changes; pending migrations of ours are
+ * applied to the kept database, and how long they took is printed.
+ */
+import { knex, Knex } from "@medusajs/framework/mikro-orm/knex"
+import { ContainerRegistrationKeys, Modules } from "@medusajs/framework/utils"
+import { initModules } from "@medusajs/test-utils"
+import { createHash } from "crypto"
+import path from "path"
+import { generateRows, loadRows } from "./scale-data"
+import { benchDatabase, databaseUrl, MEDUSA_MIGRATIONS, median, migrate, migrateOurs, table } from "./support"
+
+const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000)
+const CALLS = Number(process.env.BENCH_CALLS ?? 20)
+// Bump when scale-data.ts changes, so kept databases are rebuilt.
+const GENERATOR_VERSION = "1"
+
+const ENGINES = {
+  ours: {
+    database: "medusa_wep_bench_scale_ours",
+    resolve: path.join(__dirname, "../src/modules/workflow-engine"),
+    hasExpiry: true,
+  },
+  "medusa in-memory": {
+    database: "medusa_wep_bench_scale_medusa",
+    resolve: "@medusajs/workflow-engine-inmemory",
+    hasExpiry: false,
+  },
+}
+type EngineName = keyof typeof ENGINES
+
+const ADMIN_LIST = {
+  take: 20,
+  skip: 0,
+  order: { created_at: "DESC" },
+  select: ["id", "workflow_id", "transaction_id", "state", "execution", "created_at", "updated_at", "deleted_at"],
+}
+
+const transactionOf = (i: number) => "auto-" + createHash("md5").update(`tx${i}`).digest("hex").slice(0, 26).toUpperCase()
+
+// Row numbers within the data set, so the values exist whatever BENCH_ROWS is.
+const QUERIES: { name: string; filters: Record<string, unknown> }[] = [
+  { name: "admin list page (newest 20 + count)", filters: {} },
+  { name: "{ workflow_id, state } (+ count)", filters: { workflow_id: "create-order", state: "failed" } },
+  { name: "{ transaction_id } (+ count)", filters: { transaction_id: transactionOf(Math.ceil(ROWS * 0.37)) } },
+  { name: "{ q: part of a transaction id } (+ count)", filters: { q: transactionOf(Math.ceil(ROWS * 0.81)).slice(9, 19).toLowerCase() } },
+  { name: "{ q: part of a workflow name } (+ count)", filters: { q: "refund" } },
+]
+
+async function prepare(name: EngineName): Promise<void> {
+  const engine = ENGINES[name]
+  const url = databaseUrl(engine.database)
+  const admin = knex({ client: "pg", connection: databaseUrl("postgres") })
+  const exists = (await admin.raw(`SELECT 1 FROM pg_database WHERE datname = ?`, [engine.database])).rows.length > 0
+  await admin.destroy()
+
+  if (exists && !process.env.BENCH_FRESH) {
+    const db = knex({ client: "pg", connection: url })
+    try {
+      const meta = await db.raw(`SELECT rows, version FROM bench_scale_meta`).catch(() => ({ rows: [] }))
+      if (meta.rows[0]?.rows === ROWS && meta.rows[0]?.version === GENERATOR_VERSION) {
+        if (name === "ours") {
+          const started = performance.now()
+          await migrateOurs(url)
+          console.log(`${name}: kept ${ROWS} rows; pending migrations took ${Math.round(performance.now() - started)} ms`)
+        } else {
+          console.log(`${name}: kept ${ROWS} rows`)
+        }
+        return
+      }
+    } finally {
+      await db.destroy()
+    }
+  }
+
+  const started = performance.now()
+  const { db } = await benchDatabase(engine.database, { timezone: "UTC" })
+  try {
+    if (name === "ours") {
+      await migrateOurs(url)
+    } else {
+      await migrate(url, MEDUSA_MIGRATIONS)
+    }
+    await generateRows(db, ROWS)
+    await loadRows(db, engine.hasExpiry)
+    await db.raw(`DROP TABLE bench_scale_rows`)
+    // A table that has been live for a while: vacuumed, statistics known.
+    await db.raw(`VACUUM ANALYZE workflow_execution`)
+    await db.raw(`CREATE TABLE bench_scale_meta AS SELECT ?::int AS rows, ?::text AS version`, [ROWS, GENERATOR_VERSION])
+    const size = (await db.raw(`SELECT pg_size_pretty(pg_total_relation_size('workflow_execution')) AS size`)).rows[0].size
+    console.log(`${name}: loaded ${ROWS} rows (${size} with indexes) in ${Math.round((performance.now() - started) / 1000)} s`)
+  } finally {
+    await db.destroy()
+  }
+}
+
+type Measured = { ms: number[]; statements: number; count: number; rows: number; sql: { sql: string; bindings: unknown[] }[] }
+
+async function measure(name: EngineName): Promise<Record<string, Measured>> {
+  const engine = ENGINES[name]
+  const { medusaApp, shutdown } = await initModules({
+    databaseConfig: { clientUrl: databaseUrl(engine.database), schema: "public" },
+    modulesConfig: { [Modules.WORKFLOW_ENGINE]: { resolve: engine.resolve, options: {} } },
+    injectedDependencies: { logger: { ...console, info() {}, debug() {}, warn() {} } },
+  })
+  const service: any = medusaApp.modules[Modules.WORKFLOW_ENGINE]
+  const db: Knex = medusaApp.sharedContainer!.resolve(ContainerRegistrationKeys.PG_CONNECTION)
+  let sql: { sql: string; bindings: unknown[] }[] = []
+  db.on("query", (query: { sql: string; bindings: unknown[] }) => sql.push({ sql: query.sql, bindings: query.bindings }))
+
+  const results: Record<string, Measured> = {}
+  try {
+    for (const query of QUERIES) {
+      const ms: number[] = []
+      let last: [unknown[], number] = [[], 0]
+      // Two calls warm the module's own caches (metadata, prepared plans) first.
+      for (let call = -2; call < CALLS; call++) {
+        sql = []
+        const started = performance.now()
+        last = await service.listAndCountWorkflowExecutions(query.filters, ADMIN_LIST)
+        if (call >= 0) {
+          ms.push(performance.now() - started)
+        }
+      }
+      results[query.name] = { ms, statements: sql.length, count: last[1], rows: last[0].length, sql }
+    }
+  } finally {
+    await shutdown()
+  }
+  return results
+}
+
+async function explain(name: EngineName, statements: { sql: string; bindings: unknown[] }[]): Promise<void> {
+  const db = knex({ client: "pg", connection: databaseUrl(ENGINES[name].database) })
+  try {
+    for (const statement of statements) {
+      // The recorded SQL has the driver's $n placeholders; knex.raw takes ?.
+      const sql = statement.sql.replace(/\$\d+/g, "?")
+      const plan = await db.raw(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, statement.bindings as any)
+      console.log(`\n${name}: ${statement.sql}\n${plan.rows.map((r: any) => r["QUERY PLAN"]).join("\n")}`)
+    }
+  } finally {
+    await db.destroy()
+  }
+}
+
+export async function run(): Promise<void> {
+  const names = Object.keys(ENGINES) as EngineName[]
+  for (const name of names) {
+    await prepare(name)
+  }
+
+  const results = {} as Record<EngineName, Record<string, Measured>>
+  for (const name of names) {
+    results[name] = await measure(name)
+  }
+
+  const rows = QUERIES.map(({ name: query }) => {
+    const ours = results.ours[query]
+    const theirs = results["medusa in-memory"][query]
+    if (ours.count !== theirs.count) {
+      throw new Error(`${query}: ours counted ${ours.count}, Medusa's ${theirs.count}`)
+    }
+    const oursMs = median(ours.ms)
+    const theirsMs = median(theirs.ms)
+    return [
+      query,
+      ours.count,
+      oursMs.toFixed(2),
+      theirsMs.toFixed(2),
+      ours.statements,
+      theirs.statements,
+      `${(theirsMs / oursMs).toFixed(1)}x`,
+    ]
+  })
+  console.log(`\nAdmin and API queries on ${ROWS.toLocaleString("en")} executions, median of ${CALLS} calls\n`)
+  console.log(
+    table(["query (take 20, newest first)", "count", "ours ms", "Medusa ms", "ours SQL", "Medusa SQL", "ours faster by"], rows)
+  )
+
+  if (process.env.BENCH_EXPLAIN) {
+    for (const name of names) {
+      for (const { name: query } of QUERIES) {
+        console.log(`\n### ${name}: ${query}`)
+        await explain(name, results[name][query].sql)
+      }
+    }
+  }
+}
