@@ -5,7 +5,7 @@
  * container.resolve(Modules.WORKFLOW_ENGINE), and prints one line,
  * RESULT_MARKER followed by the JSON of an EngineRound, on stdout.
  *
- *   BENCH_RUNS (300), BENCH_CONCURRENCY (16), BENCH_WARMUP (50)
+ *   BENCH_RUNS (300), BENCH_CONCURRENCY (16), BENCH_WARMUP (300), BENCH_WORKFLOWS (all)
  */
 import type { IWorkflowEngineService, MedusaContainer } from "@medusajs/framework/types"
 import { ContainerRegistrationKeys, Modules } from "@medusajs/framework/utils"
@@ -17,7 +17,10 @@ import path from "path"
 
 export const RESULT_MARKER = "ENGINE_BENCH_RESULT "
 
-export const WORKFLOWS = ["stored", "plain", "compensate", "async"] as const
+// "stored" and the others start without a transaction id, as Medusa's own
+// routes and subscribers run workflows; "stored, caller's id" is the same
+// workflow run under an id the caller picks (an idempotency key, say).
+export const WORKFLOWS = ["stored", "stored, caller's id", "plain", "compensate", "async"] as const
 export const PHASES = ["sequential", "concurrent"] as const
 export type WorkflowName = (typeof WORKFLOWS)[number]
 export type PhaseName = (typeof PHASES)[number]
@@ -38,7 +41,10 @@ export type EngineRound = {
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 300)
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16)
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 50)
+// Enough for V8 to optimise the hot paths: a server runs warm, and the first few hundred runs are up to twice as slow.
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 300)
+// For profiling one workflow: BENCH_WORKFLOWS=stored (the parent needs them all).
+const ONLY = process.env.BENCH_WORKFLOWS?.split(",")
 const RETENTION = 3600
 const FINISH_TIMEOUT_MS = 30_000
 
@@ -46,6 +52,7 @@ const WAIT_STEP = "bench-wait"
 
 const WORKFLOW_IDS: Record<WorkflowName, string> = {
   stored: "bench-stored",
+  "stored, caller's id": "bench-stored",
   plain: "bench-plain",
   compensate: "bench-compensate",
   async: "bench-async",
@@ -94,6 +101,7 @@ type FinishEvent = { eventType: string; transactionId?: string; state?: string }
 /** The state each run must end in; anything else fails the bench. */
 const EXPECTED_STATE: Record<WorkflowName, string> = {
   stored: "done",
+  "stored, caller's id": "done",
   plain: "done",
   compensate: "reverted",
   async: "done",
@@ -104,7 +112,8 @@ function stateOf(result: any): string {
 }
 
 function runner(engine: IWorkflowEngineService, finished: Map<string, (event: FinishEvent) => void>) {
-  return async (workflow: WorkflowName, transactionId: string): Promise<void> => {
+  // Resolves with the id the run had, whoever picked it.
+  return async (workflow: WorkflowName, transactionId: string): Promise<string> => {
     const workflowId = WORKFLOW_IDS[workflow]
     const input = { n: 1 }
     let state: string
@@ -129,12 +138,19 @@ function runner(engine: IWorkflowEngineService, finished: Map<string, (event: Fi
       })
       state = (await finish).state ?? "unknown"
     } else {
-      const result = await engine.run(workflowId, { input, transactionId, throwOnError: workflow !== "compensate" })
+      const picksId = workflow === "stored, caller's id"
+      const result = await engine.run(workflowId, {
+        input,
+        ...(picksId ? { transactionId } : {}),
+        throwOnError: workflow !== "compensate",
+      })
+      transactionId = result.transaction.transactionId
       state = stateOf(result)
     }
     if (state !== EXPECTED_STATE[workflow]) {
       throw new Error(`${workflowId} ${transactionId} ended ${state}, expected ${EXPECTED_STATE[workflow]}`)
     }
+    return transactionId
   }
 }
 
@@ -143,7 +159,7 @@ function percentile(sorted: number[], p: number): number {
 }
 
 async function phase(
-  runOne: (transactionId: string) => Promise<void>,
+  runOne: (transactionId: string) => Promise<string>,
   concurrency: number,
   counter: { queries: number }
 ): Promise<{ result: PhaseResult; lastTransactionId: string }> {
@@ -154,10 +170,8 @@ async function phase(
   const worker = async () => {
     while (started < RUNS) {
       started++
-      const transactionId = `bench-${randomUUID()}`
-      lastTransactionId = transactionId
       const begin = performance.now()
-      await runOne(transactionId)
+      lastTransactionId = await runOne(`bench-${randomUUID()}`)
       latencies.push(performance.now() - begin)
     }
   }
@@ -212,7 +226,7 @@ async function main(): Promise<void> {
 
   const run = runner(engine, finished)
   const phases = {} as EngineRound["phases"]
-  for (const workflow of WORKFLOWS) {
+  for (const workflow of WORKFLOWS.filter((name) => !ONLY || ONLY.includes(name))) {
     for (let i = 0; i < WARMUP; i++) {
       await run(workflow, `bench-warmup-${randomUUID()}`)
     }

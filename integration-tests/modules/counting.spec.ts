@@ -22,7 +22,7 @@ async function seed(db: Knex, count: number, prefix = "tx"): Promise<void> {
 }
 
 /** The truth the counters must agree with: the table, counted. */
-async function counted(db: Knex, where = "TRUE", bindings: unknown[] = []): Promise<number> {
+async function counted(db: Knex, where = "TRUE", bindings: string[] = []): Promise<number> {
   const { rows } = await db.raw(
     `SELECT count(*)::int AS n FROM workflow_execution WHERE deleted_at IS NULL AND (${where})`,
     bindings
@@ -83,7 +83,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
 
         await db.raw(`UPDATE workflow_execution SET state = 'done' WHERE state = 'invoking' AND workflow_id = 'sync-stock'`)
         await db.raw(`UPDATE workflow_execution SET deleted_at = now() WHERE workflow_id = 'refund-payment' AND state = 'failed'`)
-        await engine.softDeleteWorkflowExecutions({ workflow_id: "create-order", state: "reverted" } as any)
+        await (engine as any).softDeleteWorkflowExecutions({ workflow_id: "create-order", state: "reverted" })
         await expectTotals(db)
 
         await db.raw(`UPDATE workflow_execution SET deleted_at = NULL WHERE workflow_id = 'refund-payment'`)

@@ -7,6 +7,7 @@ import { resolveOptions } from "../options"
 import { ExecutionListing } from "../queries/execution-listing"
 import { WorkflowOrchestrator } from "../orchestrator/workflow-orchestrator"
 import { ExecutionRetention } from "../retention/execution-retention"
+import { NewTransactions } from "../storage/new-transactions"
 import { PostgresWorkflowStorage } from "../storage/postgres-workflow-storage"
 
 /**
@@ -22,8 +23,9 @@ export default async function engineLoader({ container, options }: LoaderOptions
   const sharedContainer = container.resolve<MedusaContainer>("sharedContainer", { allowUnregistered: true }) ?? container
 
   const retention = new ExecutionRetention(db, logger as Logger, resolved)
-  const storage = new PostgresWorkflowStorage(db, logger as Logger, resolved, retention)
-  const orchestrator = new WorkflowOrchestrator(sharedContainer, logger as Logger)
+  const newTransactions = new NewTransactions()
+  const storage = new PostgresWorkflowStorage(db, logger as Logger, resolved, retention, newTransactions)
+  const orchestrator = new WorkflowOrchestrator(sharedContainer, logger as Logger, newTransactions)
   storage.setRunner(orchestrator)
 
   DistributedTransaction.setStorage(storage)

@@ -56,19 +56,33 @@ export class Migration20261126090000 extends Migration {
       END $$;
     `)
 
+    /*
+     * Runs once per run that changes state, on the hot path: two plain
+     * upserts, the group that sorts first first, so two writers moving runs
+     * between the same two groups in opposite directions never deadlock.
+     */
     this.addSql(`
       CREATE OR REPLACE FUNCTION "workflow_execution_count_update"() RETURNS trigger
       LANGUAGE plpgsql AS $$
+      DECLARE
+        writer_slot smallint := pg_backend_pid() % 8;
+        old_first boolean := (OLD."workflow_id", OLD."state"::text) <= (NEW."workflow_id", NEW."state"::text);
       BEGIN
-        INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
-        SELECT g."workflow_id", g."state", pg_backend_pid() % 8, g."executions"
-          FROM (VALUES (OLD."workflow_id", OLD."state"::text, CASE WHEN OLD."deleted_at" IS NULL THEN -1 ELSE 0 END),
-                       (NEW."workflow_id", NEW."state"::text, CASE WHEN NEW."deleted_at" IS NULL THEN 1 ELSE 0 END))
-               AS g ("workflow_id", "state", "executions")
-         WHERE g."executions" <> 0
-         ORDER BY g."workflow_id", g."state"
-        ON CONFLICT ("workflow_id", "state", "slot")
-        DO UPDATE SET "executions" = c."executions" + excluded."executions";
+        IF old_first AND OLD."deleted_at" IS NULL THEN
+          INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
+          VALUES (OLD."workflow_id", OLD."state", writer_slot, -1)
+          ON CONFLICT ("workflow_id", "state", "slot") DO UPDATE SET "executions" = c."executions" - 1;
+        END IF;
+        IF NEW."deleted_at" IS NULL THEN
+          INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
+          VALUES (NEW."workflow_id", NEW."state", writer_slot, 1)
+          ON CONFLICT ("workflow_id", "state", "slot") DO UPDATE SET "executions" = c."executions" + 1;
+        END IF;
+        IF NOT old_first AND OLD."deleted_at" IS NULL THEN
+          INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
+          VALUES (OLD."workflow_id", OLD."state", writer_slot, -1)
+          ON CONFLICT ("workflow_id", "state", "slot") DO UPDATE SET "executions" = c."executions" - 1;
+        END IF;
         RETURN NULL;
       END $$;
     `)

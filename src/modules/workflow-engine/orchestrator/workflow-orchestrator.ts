@@ -11,7 +11,8 @@ import {
 } from "@medusajs/framework/types"
 import { isString, MedusaError, TransactionState } from "@medusajs/framework/utils"
 import { MedusaWorkflow, resolveValue } from "@medusajs/framework/workflows-sdk"
-import { ulid } from "ulid"
+import { generatedTransactionId } from "../storage/ids"
+import { NewTransactions } from "../storage/new-transactions"
 import { FAILED_STATES } from "../transaction-states"
 import { parseIdempotencyKey } from "./idempotency-key"
 import { Subscriber, SubscriberRegistry, WorkflowEvent } from "./subscribers"
@@ -46,7 +47,6 @@ type WorkflowOutcome = {
   thrownError?: unknown
 }
 
-
 /**
  * Runs workflows by id for the module service and for the storage's timers:
  * starts, cancels and continues transactions, tells subscribers what happens,
@@ -57,27 +57,36 @@ export class WorkflowOrchestrator {
 
   constructor(
     private readonly container: MedusaContainer,
-    logger: Logger
+    logger: Logger,
+    private readonly newTransactions: NewTransactions = new NewTransactions()
   ) {
     this.subscribers = new SubscriberRegistry(logger)
   }
 
   async run(workflowRef: WorkflowRef, options: RunOptions = {}) {
     const context: Context = { ...(options.context ?? {}) }
-    const transactionId = options.transactionId ?? `auto-${ulid()}`
+    const transactionId = options.transactionId ?? generatedTransactionId()
     context.transactionId = transactionId
     const workflowId = workflowIdOf(workflowRef)
     const workflow = this.workflow(workflowId)
 
-    const outcome: WorkflowOutcome = await workflow.run({
-      input: options.input,
-      throwOnError: false,
-      logOnError: options.logOnError,
-      resultFrom: options.resultFrom,
-      context,
-      events: this.events(workflowId, transactionId, options.events),
-      container: options.container ?? this.container,
-    })
+    if (!options.transactionId) {
+      this.newTransactions.add(workflowId, transactionId)
+    }
+    let outcome: WorkflowOutcome
+    try {
+      outcome = await workflow.run({
+        input: options.input,
+        throwOnError: false,
+        logOnError: options.logOnError,
+        resultFrom: options.resultFrom,
+        context,
+        events: this.events(workflowId, transactionId, options.events),
+        container: options.container ?? this.container,
+      })
+    } finally {
+      this.newTransactions.forget(workflowId, transactionId)
+    }
 
     await this.afterStep(workflowId, transactionId, outcome)
     throwIfAsked(outcome, options.throwOnError)

@@ -23,6 +23,7 @@ import {
   SaveOptions,
   toCheckpoint,
 } from "./concurrent-saves"
+import { NewTransactions } from "./new-transactions"
 import { InProcessSchedules } from "./schedules"
 import { deleteExecution } from "./sql/delete-execution"
 import { IN_FLIGHT_GUARD_INDEX, lacksInFlightGuard } from "./sql/lacks-in-flight-guard"
@@ -37,7 +38,6 @@ import { InProcessTimerQueue, TimerQueue } from "./timers"
 export interface WorkflowRunner {
   run(workflowId: string, options: Record<string, any>): Promise<unknown>
 }
-
 
 /**
  * Keeps the checkpoints of stored and long-running workflows in
@@ -56,7 +56,8 @@ export class PostgresWorkflowStorage
     private readonly db: Knex,
     private readonly logger: Logger,
     private readonly options: ResolvedWorkflowEngineOptions,
-    private readonly retention: ExecutionRetention
+    private readonly retention: ExecutionRetention,
+    private readonly newTransactions: NewTransactions = new NewTransactions()
   ) {
     this.timers = new InProcessTimerQueue((key, error) =>
       this.logger.error(`Workflow timer ${key} failed: ${describe(error)}`)
@@ -100,6 +101,9 @@ export class PostgresWorkflowStorage
     }
 
     const { workflowId, transactionId } = parseKey(key)
+    if (this.newTransactions.take(workflowId, transactionId)) {
+      return
+    }
     const row = await loadLatestExecution(this.db, workflowId, transactionId)
     if (!row?.execution) {
       return

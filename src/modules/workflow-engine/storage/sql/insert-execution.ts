@@ -1,4 +1,4 @@
-import { generateEntityId } from "@medusajs/framework/utils"
+import { executionId } from "../ids"
 import { ExecutionRow, Queryable } from "./types"
 
 /**
@@ -14,7 +14,7 @@ export async function insertExecution(db: Queryable, row: ExecutionRow): Promise
      VALUES (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, now() + make_interval(secs => ?::int))
      ON CONFLICT DO NOTHING`,
     [
-      generateEntityId(undefined, "wf_exec"),
+      executionId(),
       row.workflow_id,
       row.transaction_id,
       row.run_id,
