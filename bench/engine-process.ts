@@ -5,7 +5,7 @@
  * container.resolve(Modules.WORKFLOW_ENGINE), and prints one line,
  * RESULT_MARKER followed by the JSON of an EngineRound, on stdout.
  *
- *   BENCH_RUNS (300), BENCH_CONCURRENCY (16), BENCH_WARMUP (300), BENCH_WORKFLOWS (all)
+ *   BENCH_RUNS (500), BENCH_CONCURRENCY (16), BENCH_WARMUP (300), BENCH_WORKFLOWS (all)
  */
 import type { IWorkflowEngineService, MedusaContainer } from "@medusajs/framework/types"
 import { ContainerRegistrationKeys, Modules } from "@medusajs/framework/utils"
@@ -39,7 +39,7 @@ export type EngineRound = {
   peakRssKb: number
 }
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 300)
+const RUNS = Number(process.env.BENCH_RUNS ?? 500)
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16)
 // Enough for V8 to optimise the hot paths: a server runs warm, and the first few hundred runs are up to twice as slow.
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 300)
@@ -161,14 +161,15 @@ function percentile(sorted: number[], p: number): number {
 async function phase(
   runOne: (transactionId: string) => Promise<string>,
   concurrency: number,
-  counter: { queries: number }
+  counter: { queries: number },
+  runs = RUNS
 ): Promise<{ result: PhaseResult; lastTransactionId: string }> {
   global.gc?.()
   const latencies: number[] = []
   let started = 0
   let lastTransactionId = ""
   const worker = async () => {
-    while (started < RUNS) {
+    while (started < runs) {
       started++
       const begin = performance.now()
       lastTransactionId = await runOne(`bench-${randomUUID()}`)
@@ -185,11 +186,11 @@ async function phase(
   latencies.sort((a, b) => a - b)
   return {
     result: {
-      runsPerSecond: RUNS / (elapsedMs / 1000),
+      runsPerSecond: runs / (elapsedMs / 1000),
       p50Ms: percentile(latencies, 50),
       p95Ms: percentile(latencies, 95),
-      cpuMsPerRun: (cpu.user + cpu.system) / 1000 / RUNS,
-      sqlPerRun: queries / RUNS,
+      cpuMsPerRun: (cpu.user + cpu.system) / 1000 / runs,
+      sqlPerRun: queries / runs,
     },
     lastTransactionId,
   }
@@ -227,9 +228,10 @@ async function main(): Promise<void> {
   const run = runner(engine, finished)
   const phases = {} as EngineRound["phases"]
   for (const workflow of WORKFLOWS.filter((name) => !ONLY || ONLY.includes(name))) {
-    for (let i = 0; i < WARMUP; i++) {
-      await run(workflow, `bench-warmup-${randomUUID()}`)
-    }
+    // Warm both ways: concurrent runs open the pool's other connections, and
+    // each new connection compiles its statements and triggers once.
+    await phase((id) => run(workflow, id), CONCURRENCY, counter, WARMUP)
+    await phase((id) => run(workflow, id), 1, counter, WARMUP)
     const sequential = await phase((id) => run(workflow, id), 1, counter)
     const concurrent = await phase((id) => run(workflow, id), CONCURRENCY, counter)
     phases[workflow] = { sequential: sequential.result, concurrent: concurrent.result }

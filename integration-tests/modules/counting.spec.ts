@@ -62,6 +62,11 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         expect(countsTable(statements)).toHaveLength(1)
         expect(countsRows(statements)).toEqual([])
 
+        // An empty q, as an empty search box sends it, filters nothing.
+        const emptySearch = await recordSql(db, () => engine.listAndCountWorkflowExecutions({ q: "" }, { take: 20 }))
+        expect(emptySearch.result[1]).toBe(240)
+        expect(countsRows(emptySearch.statements)).toEqual([])
+
         const filtered = await recordSql(db, () =>
           engine.listAndCountWorkflowExecutions({ workflow_id: ["create-order", "sync-stock"], state: { $in: ["failed", "done"] } })
         )
@@ -132,6 +137,30 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         const [, withDeleted] = await engine.listAndCountWorkflowExecutions({}, { withDeleted: true } as any)
         expect(withDeleted).toBe(30)
         expect((await engine.listAndCountWorkflowExecutions({}))[1]).toBe(29)
+      })
+    })
+
+    describe("totals of lookups by id, transaction or run", () => {
+      it("come from the page when it is not full, and from a count when it is full or skipped past", async () => {
+        const db = knexOf(medusaApp)
+        await seed(db, 30)
+        const byTransaction = { transaction_id: { $like: "tx-0000%" } }
+        const truth = await counted(db, "transaction_id LIKE 'tx-0000%'")
+        expect(truth).toBe(9)
+
+        const short = await recordSql(db, () => engine.listAndCountWorkflowExecutions(byTransaction, { take: 20 }))
+        expect(short.result[1]).toBe(truth)
+        expect(short.statements).toHaveLength(1)
+
+        const last = await engine.listAndCountWorkflowExecutions(byTransaction, { take: 4, skip: 8 })
+        expect([last[0].length, last[1]]).toEqual([1, truth])
+
+        const full = await recordSql(db, () => engine.listAndCountWorkflowExecutions(byTransaction, { take: 4 }))
+        expect([full.result[0].length, full.result[1]]).toEqual([4, truth])
+        expect(full.statements.some((sql) => /count\(/i.test(sql))).toBe(true)
+
+        const past = await engine.listAndCountWorkflowExecutions(byTransaction, { take: 4, skip: 40 })
+        expect([past[0].length, past[1]]).toEqual([0, truth])
       })
     })
 

@@ -20,7 +20,8 @@ export function counterSelection(
   }
   const selection: CounterSelection = { workflowIds: null, states: null }
   for (const [field, value] of Object.entries(filters)) {
-    if (value === undefined) {
+    // An empty q searches for nothing, as prepareFilters reads it.
+    if (value === undefined || (field === "q" && (value === null || value === ""))) {
       continue
     }
     const values = valuesOf(value)
