@@ -1,5 +1,6 @@
 import { FilterableWorkflowExecutionProps, FindConfig, WorkflowExecutionDTO } from "@medusajs/framework/types"
 import { isObject, MedusaError, TransactionState } from "@medusajs/framework/utils"
+import type { TransactionMatch } from "./sql/transactions-matching"
 
 const TEXT_FIELDS = new Set(["id", "workflow_id", "transaction_id", "run_id"])
 const DATE_FIELDS = new Set(["created_at", "updated_at", "deleted_at", "expires_at"])
@@ -35,6 +36,12 @@ export type ExecutionSearch = {
   workflowIds: string[]
   /** Transaction states that contain `q`. */
   states: string[]
+  /**
+   * Without the trigram index: the executions whose transaction id contains
+   * `q`, found beforehand in one pass over the table, so the list matches
+   * them by id and the total counts them without another pass.
+   */
+  transactionMatches?: TransactionMatch[]
 }
 
 /** The `q` of a list call, or undefined when there is none; refuses anything but text. */
@@ -80,7 +87,9 @@ export function prepareFilters(
   const textMatch = { $ilike: pattern }
   const alternatives: Record<string, unknown>[] = search
     ? [
-        { transaction_id: textMatch },
+        search.transactionMatches
+          ? { id: { $in: search.transactionMatches.map((match) => match.id) } }
+          : { transaction_id: textMatch },
         ...(search.workflowIds.length ? [{ workflow_id: { $in: search.workflowIds } }] : []),
         ...(states.length ? [{ state: { $in: states } }] : []),
       ]

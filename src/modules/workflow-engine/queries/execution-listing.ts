@@ -5,9 +5,14 @@ import { ExecutionSearch, searchPattern } from "./execution-filters"
 import { countSearch } from "./sql/count-search"
 import { hasCounters } from "./sql/has-counters"
 import { sumCounters } from "./sql/sum-counters"
+import { TransactionMatch, transactionsMatching } from "./sql/transactions-matching"
 import { workflowsMatching } from "./sql/workflows-matching"
 
 const UNDEFINED_TABLE = "42P01"
+
+// Without the trigram index, up to this many transaction id matches are found
+// first and listed by id; past it, the list query matches the pattern itself.
+const MAX_UNINDEXED_MATCHES = 1000
 
 /**
  * What makes a list call cheap on a large table: `q` resolved against the
@@ -27,7 +32,16 @@ export class ExecutionListing {
     }
     const { pattern, states } = searchPattern(q)
     try {
-      return { pattern, states, workflowIds: await workflowsMatching(this.db, pattern) }
+      const { workflowIds, trigramIndexed } = await workflowsMatching(this.db, pattern)
+      const search: ExecutionSearch = { pattern, states, workflowIds }
+      if (!trigramIndexed) {
+        const matches = await transactionsMatching(this.db, pattern, MAX_UNINDEXED_MATCHES + 1)
+        // Too many to list by id: the list query matches the pattern itself.
+        if (matches.length <= MAX_UNINDEXED_MATCHES) {
+          search.transactionMatches = matches
+        }
+      }
+      return search
     } catch (error) {
       if (this.lostCounters(error)) {
         return undefined
@@ -60,7 +74,13 @@ export class ExecutionListing {
       if (others.length || (config as { withDeleted?: boolean }).withDeleted) {
         return null
       }
-      return () => countSearch(this.db, search.pattern, search.workflowIds, search.states)
+      const { transactionMatches: matches, workflowIds, states } = search
+      if (matches) {
+        const counted = (match: TransactionMatch) => workflowIds.includes(match.workflow_id) || states.includes(match.state)
+        const uncounted = matches.filter((match) => !counted(match)).length
+        return async () => uncounted + (await countSearch(this.db, null, workflowIds, states))
+      }
+      return () => countSearch(this.db, search.pattern, workflowIds, states)
     }
     const selection = counterSelection(filters, config)
     if (!selection || !(await this.countersReady())) {

@@ -3,26 +3,31 @@ import { Queryable } from "../../storage/sql/types"
 /**
  * What `q` matches among live executions: the rows of workflows or states the
  * text matches come from the counters; the rows only their transaction_id
- * matches are counted through the trigram index (or by reading the table
- * where pg_trgm is not installed), leaving out those already counted.
+ * matches are counted through the trigram index, leaving out those already
+ * counted. With `pattern` null, only the counters are read (the caller has
+ * found the transaction id matches already).
  */
 export async function countSearch(
   db: Queryable,
-  pattern: string,
+  pattern: string | null,
   workflowIds: string[],
   states: string[]
 ): Promise<number> {
+  const byTransaction =
+    pattern === null
+      ? ""
+      : `+ (SELECT count(*)
+               FROM "workflow_execution"
+              WHERE "deleted_at" IS NULL
+                AND "transaction_id" ILIKE ?
+                AND NOT ("workflow_id" = ANY(?::text[]) OR "state" = ANY(?::text[])))`
   const { rows } = await db.raw(
     `SELECT (SELECT coalesce(sum("executions"), 0)
                FROM "workflow_execution_count"
               WHERE "workflow_id" = ANY(?::text[]) OR "state" = ANY(?::text[]))
-          + (SELECT count(*)
-               FROM "workflow_execution"
-              WHERE "deleted_at" IS NULL
-                AND "transaction_id" ILIKE ?
-                AND NOT ("workflow_id" = ANY(?::text[]) OR "state" = ANY(?::text[])))
+            ${byTransaction}
             AS executions`,
-    [workflowIds, states, pattern, workflowIds, states]
+    pattern === null ? [workflowIds, states] : [workflowIds, states, pattern, workflowIds, states]
   )
   return Number(rows[0].executions)
 }
