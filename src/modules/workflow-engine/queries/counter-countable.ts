@@ -1,5 +1,6 @@
 import { FilterableWorkflowExecutionProps, FindConfig, WorkflowExecutionDTO } from "@medusajs/framework/types"
 import { isObject } from "@medusajs/framework/utils"
+import { searchText } from "./execution-filters"
 
 /** Which counters add up to a list's total: null for "any" workflow or state. */
 export type CounterSelection = { workflowIds: string[] | null; states: string[] | null }
@@ -20,8 +21,8 @@ export function counterSelection(
   }
   const selection: CounterSelection = { workflowIds: null, states: null }
   for (const [field, value] of Object.entries(filters)) {
-    // An empty q searches for nothing, as prepareFilters reads it.
-    if (value === undefined || (field === "q" && (value === null || value === ""))) {
+    // An empty q filters nothing (searchText says which q are empty).
+    if (value === undefined || (field === "q" && searchText(filters) === undefined)) {
       continue
     }
     const values = valuesOf(value)
