@@ -99,22 +99,25 @@ medusaIntegrationTestRunner({
       return rows
     }
 
-    describe("the plugin's scheduled purge", () => {
-      it("is installed by `plugins` and purges expired runs through the engine, with an audit entry", async () => {
-        const jobWorkflow = "job-purge-expired-workflow-executions"
-        expect(MedusaWorkflow.getWorkflow(jobWorkflow)).toBeDefined()
-
+    describe("the scheduled purge", () => {
+      it("runs in a whole app on the cluster's schedule and purges expired runs, with an audit entry", async () => {
         await dbConnection.raw(
           `INSERT INTO workflow_execution (id, workflow_id, transaction_id, run_id, state, retention_time, expires_at)
            VALUES ('wf_exec_expired', 'hello-workflow', 'expired-1', 'run', 'done', 1, now() - interval '1 minute')`
         )
-        // The job also ticks on its own every minute; make this tick the one that is due.
-        await dbConnection.raw(`DELETE FROM workflow_execution_purge_schedule`)
+        // Due now, announced as another instance changing the schedule would announce it.
+        await dbConnection.raw(
+          `UPDATE workflow_engine_schedule SET next_run_at = now() WHERE job_id = 'workflow-engine:purge-expired-executions'`
+        )
+        await dbConnection.raw(`SELECT pg_notify('workflow_engine_schedule', '')`)
         const engine = container.resolve<IWorkflowEngineService & Record<string, any>>(Modules.WORKFLOW_ENGINE)
-        await engine.run(jobWorkflow, { input: { scheduledFor: new Date().toISOString() } })
-
-        const { rows } = await dbConnection.raw(`SELECT id FROM workflow_execution WHERE id = 'wf_exec_expired'`)
-        expect(rows).toEqual([])
+        const deadline = Date.now() + 30000
+        while ((await dbConnection.raw(`SELECT id FROM workflow_execution WHERE id = 'wf_exec_expired'`)).rows.length) {
+          if (Date.now() > deadline) {
+            throw new Error("the scheduled purge did not run")
+          }
+          await new Promise((resolve) => setTimeout(resolve, 50))
+        }
         const entries = await engine.listWorkflowExecutionPurges({ trigger: "job" })
         expect(entries).toContainEqual(expect.objectContaining({ deleted: 1, dry_run: false }))
       })

@@ -1,7 +1,7 @@
 import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { MedusaError, Modules } from "@medusajs/framework/utils"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH } from "./__fixtures__/engine"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, shutDownEngineAfterEach } from "./__fixtures__/engine"
 
 jest.setTimeout(60000)
 
@@ -32,6 +32,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
   resolve: MODULE_PATH,
   pathToMigrations: MIGRATIONS_PATH,
   testSuite: ({ service: engine, medusaApp }) => {
+    shutDownEngineAfterEach(engine)
     beforeEach(async () => {
       const db = knexOf(medusaApp)
       for (const seed of SEEDS) {

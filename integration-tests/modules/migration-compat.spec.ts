@@ -3,7 +3,7 @@ import { IWorkflowEngineService, WorkflowExecutionDTO } from "@medusajs/framewor
 import { Modules } from "@medusajs/framework/utils"
 import fs from "fs"
 import type { WorkflowsModuleService } from "../../src/modules/workflow-engine/services/workflows-module"
-import { MODULE_PATH } from "./__fixtures__/engine"
+import { MODULE_PATH, shutDownEngineAfterEach } from "./__fixtures__/engine"
 import { WF } from "./__fixtures__/workflows"
 import {
   dropDatabase,
@@ -364,6 +364,7 @@ moduleIntegrationTestRunner<Engine>({
   // each test builds the table itself, the way a store got it.
   moduleModels: [],
   testSuite: ({ service: engine }) => {
+    shutDownEngineAfterEach(engine)
     beforeEach(async () => {
       await resetSchema(DB)
     })

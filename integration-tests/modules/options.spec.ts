@@ -2,7 +2,7 @@ import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { MedusaError, Modules } from "@medusajs/framework/utils"
 import { resolveOptions } from "../../src/modules/workflow-engine/options"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, rowsOf } from "./__fixtures__/engine"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, rowsOf, shutDownEngineAfterEach } from "./__fixtures__/engine"
 import { WF } from "./__fixtures__/workflows"
 
 jest.setTimeout(60000)
@@ -13,6 +13,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
   pathToMigrations: MIGRATIONS_PATH,
   moduleOptions: { defaultRetentionTime: 600 },
   testSuite: ({ service: engine, medusaApp }) => {
+    shutDownEngineAfterEach(engine)
     it("keeps a finished run without retention for defaultRetentionTime seconds", async () => {
       const { transaction } = await engine.run(WF.noRetention, { input: { value: 1 } })
       const [row] = await rowsOf(knexOf(medusaApp), transaction.transactionId)
@@ -51,6 +52,8 @@ describe("module options", () => {
       retentionSecondsByState: {},
       purgeIntervalSeconds: 900,
       purgeBatchSize: 5000,
+      leaseDurationMs: 10000,
+      pollIntervalMs: 5000,
     }
     expect(resolveOptions({})).toEqual(defaults)
     expect(resolveOptions(undefined)).toEqual(defaults)
@@ -69,6 +72,17 @@ describe("module options", () => {
     expect(message({ purgeIntervalSeconds: -1 })).toContain("purgeIntervalSeconds")
     expect(message({ purgeBatchSize: 0 })).toContain("purgeBatchSize")
     expect(message({ purgeBatchSize: 1_000_000 })).toContain("purgeBatchSize")
+  })
+
+  it("refuses a lease or poll interval of the wrong type or unit, naming the option", () => {
+    expect(message({ leaseDurationMs: 10 })).toContain('"leaseDurationMs"')
+    expect(message({ leaseDurationMs: "10s" })).toContain('"leaseDurationMs"')
+    expect(message({ leaseDurationMs: 10.5 })).toContain('"leaseDurationMs"')
+    expect(message({ pollIntervalMs: 0 })).toContain('"pollIntervalMs"')
+    expect(message({ pollIntervalMs: 3_600_000 })).toContain('"pollIntervalMs"')
+    expect(resolveOptions({ leaseDurationMs: 4000, pollIntervalMs: 250 })).toEqual(
+      expect.objectContaining({ leaseDurationMs: 4000, pollIntervalMs: 250 })
+    )
   })
 
   it("refuses a negative, fractional or non-numeric retention, naming the option", () => {

@@ -1,20 +1,19 @@
 import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
-import { IWorkflowEngineService, MedusaContainer } from "@medusajs/framework/types"
+import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { MedusaError, Modules } from "@medusajs/framework/utils"
-import { JobLoader } from "@medusajs/framework/jobs"
-import { WorkflowScheduler } from "@medusajs/framework/orchestration"
 import { execFile } from "child_process"
 import path from "path"
 import { promisify } from "util"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, rowsOf, waitUntil } from "./__fixtures__/engine"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, rowsOf, waitUntil, shutDownEngineAfterEach } from "./__fixtures__/engine"
 import { seedExecutions, seedExpired } from "./__fixtures__/seed-executions"
 import { WF } from "./__fixtures__/workflows"
+import { SCHEDULE_CHANNEL } from "../../src/modules/workflow-engine/notifications/channels"
+import { PURGE_SCHEDULE_ID } from "../../src/modules/workflow-engine/schedules/purge-schedule"
 
 jest.setTimeout(120000)
 
 type RetentionEngine = IWorkflowEngineService & {
   purgeExpiredExecutions(input?: Record<string, unknown>): Promise<any>
-  runScheduledPurge(): Promise<any>
   eraseWorkflowExecutions(input: Record<string, unknown>): Promise<any>
   listWorkflowExecutionPurges(filters?: Record<string, unknown>, config?: Record<string, unknown>): Promise<any[]>
 }
@@ -27,6 +26,7 @@ moduleIntegrationTestRunner<RetentionEngine>({
   pathToMigrations: MIGRATIONS_PATH,
   moduleOptions: { retentionTimeByState: { failed: 7200, reverted: 5400 }, purgeBatchSize: 2, purgeIntervalSeconds: 3600 },
   testSuite: ({ service: engine, medusaApp, dbConfig }) => {
+    shutDownEngineAfterEach(engine)
     const ids = async () =>
       (await knexOf(medusaApp).raw(`SELECT id FROM workflow_execution ORDER BY id`)).rows.map((r: any) => r.id)
 
@@ -240,28 +240,29 @@ moduleIntegrationTestRunner<RetentionEngine>({
       })
     })
 
-    describe("the scheduled job", () => {
-      it("runs through the engine's scheduler, purges once per interval across instances, and records it", async () => {
-        await seedExecutions(knexOf(medusaApp), [{ id: "expired", state: "done", expiresIn: -5 }])
-        const container = medusaApp.sharedContainer as MedusaContainer
-        await new JobLoader(path.join(__dirname, "../../src/jobs"), container).load()
-        const jobWorkflow = "job-purge-expired-workflow-executions"
-        // The loader scheduled it every minute; this test ticks it itself.
-        await new WorkflowScheduler().clearWorkflow({ id: jobWorkflow } as any)
+    describe("the scheduled purge", () => {
+      it("runs on the cluster's schedule, once per interval, and records it", async () => {
+        const db = knexOf(medusaApp)
+        await seedExecutions(db, [{ id: "expired", state: "done", expiresIn: -5 }])
+        const schedule = async () =>
+          (await db.raw(`SELECT next_run_at, executions FROM workflow_engine_schedule WHERE job_id = ?`, [PURGE_SCHEDULE_ID]))
+            .rows[0]
+        const registered = await schedule()
+        expect(registered.executions).toBe(0)
 
-        await engine.run(jobWorkflow, { input: { scheduledFor: new Date().toISOString() } })
-        // A second tick inside the interval (any instance) finds the pass already claimed.
-        await engine.run(jobWorkflow, { input: { scheduledFor: new Date().toISOString() } })
+        // Make the pass due now, as another instance changing the schedule would, and say so.
+        await db.raw(`UPDATE workflow_engine_schedule SET next_run_at = now() WHERE job_id = ?`, [PURGE_SCHEDULE_ID])
+        await db.raw(`SELECT pg_notify(?, '')`, [SCHEDULE_CHANNEL])
+        await waitUntil(async () => (await engine.listWorkflowExecutionPurges({ trigger: "job" })).length === 1)
 
         expect(await ids()).toEqual([])
-        const trail = await engine.listWorkflowExecutionPurges({ trigger: "job" })
-        expect(trail).toHaveLength(1)
-        expect(trail[0]).toEqual(expect.objectContaining({ deleted: 1, dry_run: false }))
-
-        // Once the interval has passed (moved here by the database, not by waiting), the next tick purges again.
-        await knexOf(medusaApp).raw(`UPDATE workflow_execution_purge_schedule SET next_run_at = now() - interval '1 second'`)
-        await engine.run(jobWorkflow, { input: { scheduledFor: new Date().toISOString() } })
-        expect(await engine.listWorkflowExecutionPurges({ trigger: "job" })).toHaveLength(2)
+        const [entry] = await engine.listWorkflowExecutionPurges({ trigger: "job" })
+        expect(entry).toEqual(expect.objectContaining({ deleted: 1, dry_run: false }))
+        // The next pass is an interval (3600 s) away, by the schedule the cluster shares.
+        const after = await schedule()
+        expect(after.executions).toBe(1)
+        const { rows } = await db.raw(`SELECT extract(epoch FROM ?::timestamptz - now()) AS seconds`, [after.next_run_at])
+        expect(Number(rows[0].seconds)).toBeGreaterThan(3500)
       })
     })
   },

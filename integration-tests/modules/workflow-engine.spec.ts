@@ -9,6 +9,7 @@ import {
   rowsOf,
   waitForFinish,
   waitUntil,
+  shutDownEngineAfterEach,
 } from "./__fixtures__/engine"
 import {
   ASYNC_STEP,
@@ -36,6 +37,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
   resolve: MODULE_PATH,
   pathToMigrations: MIGRATIONS_PATH,
   testSuite: ({ service: engine, medusaApp }) => {
+    shutDownEngineAfterEach(engine)
     describe("stored executions", () => {
       it("keeps one row per run with the documented shape", async () => {
         const { transaction, result, acknowledgement } = await engine.run(WF.storedThreeSteps, {

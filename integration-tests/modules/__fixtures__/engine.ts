@@ -61,3 +61,22 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, timeout
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
 }
+
+/**
+ * Medusa's module test runner hands the app its own connection and so never
+ * runs the modules' shutdown hooks; without this, each test would leave an
+ * engine instance behind (its lease, LISTEN connection and timers) while the
+ * next test's engine runs on the same database.
+ */
+export function shutDownEngineAfterEach(engine: object): void {
+  type Hooks = { __hooks?: { onApplicationShutdown?: () => Promise<void> } }
+  // Taken while the test's engine is current: the runner forgets it before later hooks run.
+  let shutdown: (() => Promise<void>) | undefined
+  beforeEach(() => {
+    shutdown = (engine as Hooks).__hooks?.onApplicationShutdown
+  })
+  afterEach(async () => {
+    await shutdown?.()
+    shutdown = undefined
+  })
+}

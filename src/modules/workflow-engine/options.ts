@@ -21,6 +21,17 @@ export type WorkflowEngineOptions = {
   purgeIntervalSeconds?: number
   /** Rows a purge pass deletes per batch (one short transaction each). */
   purgeBatchSize?: number
+  /**
+   * Milliseconds an instance stays alive for the others without renewing its
+   * lease (it renews four times per lease). When it dies, its timers, ticks
+   * and runs in flight are taken over this long after its last renewal.
+   */
+  leaseDurationMs?: number
+  /**
+   * Milliseconds between two looks at the timers table when no notification
+   * arrives; notifications and the instance's own timers fire sooner.
+   */
+  pollIntervalMs?: number
 }
 
 export type ResolvedWorkflowEngineOptions = {
@@ -28,7 +39,13 @@ export type ResolvedWorkflowEngineOptions = {
   retentionSecondsByState: Partial<Record<FinishedState, number>>
   purgeIntervalSeconds: number
   purgeBatchSize: number
+  leaseDurationMs: number
+  pollIntervalMs: number
 }
+
+export const DEFAULT_LEASE_DURATION_MS = 10_000
+export const DEFAULT_POLL_INTERVAL_MS = 5_000
+const MAX_INTERVAL_MS = 10 * 60 * 1000
 
 export const DEFAULT_PURGE_INTERVAL_SECONDS = 15 * 60
 export const DEFAULT_PURGE_BATCH_SIZE = 5000
@@ -41,6 +58,8 @@ const KNOWN_OPTIONS = new Set<string>([
   "retentionTimeByState",
   "purgeIntervalSeconds",
   "purgeBatchSize",
+  "leaseDurationMs",
+  "pollIntervalMs",
 ])
 
 // Medusa merges these into every module's options; they are not ours to validate.
@@ -100,5 +119,11 @@ export function resolveOptions(
     purgeBatchSize:
       wholeNumber("purgeBatchSize", options?.purgeBatchSize, { min: 1, max: MAX_PURGE_BATCH_SIZE }) ??
       DEFAULT_PURGE_BATCH_SIZE,
+    leaseDurationMs:
+      wholeNumber("leaseDurationMs", options?.leaseDurationMs, { min: 1000, max: MAX_INTERVAL_MS }) ??
+      DEFAULT_LEASE_DURATION_MS,
+    pollIntervalMs:
+      wholeNumber("pollIntervalMs", options?.pollIntervalMs, { min: 100, max: MAX_INTERVAL_MS }) ??
+      DEFAULT_POLL_INTERVAL_MS,
   }
 }

@@ -9,3 +9,6 @@ export const FINISHED_STATES = new Set<string>([
 
 /** Finished states in which the run did not succeed. */
 export const FAILED_STATES = new Set<string>([TransactionState.FAILED, TransactionState.REVERTED])
+
+/** The finished states as a SQL list, for statements that must agree with FINISHED_STATES. */
+export const FINISHED_STATES_SQL = [...FINISHED_STATES].map((state) => `'${state}'`).join(", ")

@@ -1,41 +1,80 @@
 import { DistributedTransaction, WorkflowScheduler } from "@medusajs/framework/orchestration"
-import { LoaderOptions, Logger, MedusaContainer } from "@medusajs/framework/types"
+import { InternalModuleDeclaration, LoaderOptions, Logger, MedusaContainer } from "@medusajs/framework/types"
 import { asValue } from "@medusajs/framework/awilix"
 import { ContainerRegistrationKeys } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
+import type { ClientConfig } from "pg"
+import { InstanceLease, WorkerMode } from "../instances/instance-lease"
+import { NotificationListener } from "../notifications/notification-listener"
 import { resolveOptions } from "../options"
 import { ExecutionListing } from "../queries/execution-listing"
 import { WorkflowOrchestrator } from "../orchestrator/workflow-orchestrator"
 import { ExecutionRetention } from "../retention/execution-retention"
+import { ClusterSchedules } from "../schedules/cluster-schedules"
+import { schedulePurge } from "../schedules/purge-schedule"
+import { runScheduledWorkflow } from "../schedules/run-scheduled-workflow"
 import { NewTransactions } from "../storage/new-transactions"
 import { PostgresWorkflowStorage } from "../storage/postgres-workflow-storage"
+import { Supervisor } from "../supervisor"
+import { DurableTimers } from "../timers/durable-timers"
+import { fireTimer } from "../timers/fire-timer"
 
 /**
- * Builds the engine once per module: validates the options, installs the
- * Postgres storage behind every DistributedTransaction and WorkflowScheduler
- * of the process, and registers the orchestrator and the retention for the
- * module service, and what lists read at scale.
+ * Builds the engine once per module and wires its parts: the only place that
+ * knows them all. Validates the options, installs the Postgres storage behind
+ * every DistributedTransaction and WorkflowScheduler of the process, and
+ * registers what the module service uses. Nothing starts here: the
+ * supervisor starts the background work when the application starts.
  */
-export default async function engineLoader({ container, options }: LoaderOptions): Promise<void> {
+export default async function engineLoader(
+  { container, options }: LoaderOptions,
+  moduleDeclaration?: InternalModuleDeclaration
+): Promise<void> {
   const resolved = resolveOptions(options as Record<string, unknown>)
-  const logger = container.resolve<Logger>(ContainerRegistrationKeys.LOGGER, { allowUnregistered: true }) ?? console
+  const logger = (container.resolve<Logger>(ContainerRegistrationKeys.LOGGER, { allowUnregistered: true }) ??
+    console) as Logger
   const db = resolveKnex(container)
   const sharedContainer = container.resolve<MedusaContainer>("sharedContainer", { allowUnregistered: true }) ?? container
+  const workerMode = (moduleDeclaration?.worker_mode ?? "shared") as WorkerMode
 
-  const retention = new ExecutionRetention(db, logger as Logger, resolved)
+  const lease = new InstanceLease(db, logger, workerMode, resolved.leaseDurationMs)
+  const runsWork = workerMode !== "server"
   const newTransactions = new NewTransactions()
-  const storage = new PostgresWorkflowStorage(db, logger as Logger, resolved, retention, newTransactions)
-  const orchestrator = new WorkflowOrchestrator(sharedContainer, logger as Logger, newTransactions)
-  storage.setRunner(orchestrator)
+  const orchestrator = new WorkflowOrchestrator(sharedContainer, logger, newTransactions)
+  const timers = new DurableTimers(
+    db,
+    logger,
+    { instanceId: lease.id, claims: runsWork, pollIntervalMs: resolved.pollIntervalMs, releaseDelayMs: resolved.pollIntervalMs },
+    fireTimer(db, logger, () => orchestrator)
+  )
+  const schedules = new ClusterSchedules(
+    db,
+    logger,
+    { instanceId: lease.id, runs: runsWork, pollIntervalMs: resolved.pollIntervalMs },
+    runScheduledWorkflow(logger, () => orchestrator)
+  )
+  const retention = new ExecutionRetention(db, logger, resolved)
+  await schedulePurge(schedules, retention, logger, resolved.purgeIntervalSeconds)
 
+  const storage = new PostgresWorkflowStorage(
+    db,
+    logger,
+    resolved,
+    { instanceId: lease.id, timers, schedules, purge: () => retention.purgeExpired({}, "manual") },
+    newTransactions
+  )
   DistributedTransaction.setStorage(storage)
   WorkflowScheduler.setStorage(storage)
+
+  const listener = new NotificationListener(connectionOf(db), logger)
+  const supervisor = new Supervisor(logger, lease, listener, timers, schedules)
 
   container.register({
     workflowStorage: asValue(storage),
     workflowOrchestrator: asValue(orchestrator),
     workflowRetention: asValue(retention),
-    workflowListing: asValue(new ExecutionListing(db, logger as Logger)),
+    workflowListing: asValue(new ExecutionListing(db, logger)),
+    workflowSupervisor: asValue(supervisor),
   })
 }
 
@@ -43,4 +82,10 @@ export default async function engineLoader({ container, options }: LoaderOptions
 function resolveKnex(container: MedusaContainer): Knex {
   const shared = container.resolve<Knex>(ContainerRegistrationKeys.PG_CONNECTION, { allowUnregistered: true })
   return shared ?? container.resolve<any>("manager").getKnex()
+}
+
+// The LISTEN connection opens where the pool's connections open, with the same driver options.
+function connectionOf(db: Knex): ClientConfig {
+  const connection = (db as any).client.config.connection
+  return typeof connection === "string" ? { connectionString: connection } : { ...connection }
 }

@@ -1,7 +1,6 @@
 import { Logger } from "@medusajs/framework/types"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { ResolvedWorkflowEngineOptions } from "../options"
-import { claimScheduledPurge } from "../storage/sql/claim-scheduled-purge"
 import { countExpired } from "../storage/sql/count-expired"
 import { eraseTransactions } from "../storage/sql/erase-transactions"
 import { fillMissingExpiry } from "../storage/sql/fill-missing-expiry"
@@ -89,26 +88,6 @@ export class ExecutionRetention {
       longest_batch_ms: done.longest_batch_ms,
       oldest_remaining: await oldestExecutionCreatedAt(this.db),
     }
-  }
-
-  /**
-   * The scheduled job's pass: runs only when this instance claims the
-   * cluster's next pass (see claim-scheduled-purge), so a cluster purges once
-   * per interval however many instances tick.
-   */
-  async runScheduledPass(): Promise<PurgeResult | null> {
-    if (this.options.purgeIntervalSeconds === 0) {
-      return null
-    }
-    if (!(await claimScheduledPurge(this.db, this.options.purgeIntervalSeconds))) {
-      return null
-    }
-    const result = await this.purgeExpired({}, "job")
-    this.logger.info(
-      `Purged ${result.deleted} expired workflow executions in ${result.batches} batches, ` +
-        `${result.duration_ms} ms (longest batch ${result.longest_batch_ms} ms)`
-    )
-    return result
   }
 
   async erase(input: EraseExecutionsInput): Promise<EraseResult> {

@@ -26,6 +26,7 @@ import { isSelective, totalOfPage } from "../queries/page-total"
 import { EraseResult, ExecutionRetention, PurgeResult } from "../retention/execution-retention"
 import { EraseExecutionsInput, PurgeExpiredInput } from "../retention/purge-input"
 import { PostgresWorkflowStorage } from "../storage/postgres-workflow-storage"
+import { Supervisor } from "../supervisor"
 import { PurgeRecord } from "../storage/sql/insert-purge-record"
 
 type InjectedDependencies = {
@@ -33,6 +34,7 @@ type InjectedDependencies = {
   workflowStorage: PostgresWorkflowStorage
   workflowRetention: ExecutionRetention
   workflowListing: ExecutionListing
+  workflowSupervisor: Supervisor
 }
 
 /** A purge audit entry, as `listWorkflowExecutionPurges` returns it. */
@@ -55,6 +57,7 @@ export class WorkflowsModuleService
   protected readonly storage_: PostgresWorkflowStorage
   protected readonly retention_: ExecutionRetention
   protected readonly listing_: ExecutionListing
+  protected readonly supervisor_: Supervisor
 
   constructor(dependencies: InjectedDependencies, ...rest: unknown[]) {
     // MedusaService reads the model services it generates from the same cradle.
@@ -63,11 +66,17 @@ export class WorkflowsModuleService
     this.storage_ = dependencies.workflowStorage
     this.retention_ = dependencies.workflowRetention
     this.listing_ = dependencies.workflowListing
+    this.supervisor_ = dependencies.workflowSupervisor
   }
 
   __hooks = {
-    onApplicationStart: async () => this.storage_.checkSchema(),
-    onApplicationShutdown: async () => this.storage_.stop(),
+    onApplicationStart: async () => {
+      await this.storage_.checkSchema()
+      await this.supervisor_.start()
+    },
+    // Before the pool closes: in-hand timers and ticks finish, the lease ends.
+    onApplicationPrepareShutdown: async () => this.supervisor_.stop(),
+    onApplicationShutdown: async () => this.supervisor_.stop(),
   }
 
   @InjectManager()
@@ -177,11 +186,6 @@ export class WorkflowsModuleService
    */
   async purgeExpiredExecutions(input: PurgeExpiredInput = {}): Promise<PurgeResult> {
     return await this.retention_.purgeExpired(input, "manual")
-  }
-
-  /** The scheduled job's pass: purges when this instance claims the cluster's next one, else returns null. */
-  async runScheduledPurge(): Promise<PurgeResult | null> {
-    return await this.retention_.runScheduledPass()
   }
 
   /**

@@ -12,7 +12,6 @@ import { Logger } from "@medusajs/framework/types"
 import { MedusaError, TransactionState } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { ResolvedWorkflowEngineOptions } from "../options"
-import { ExecutionRetention } from "../retention/execution-retention"
 import { retentionSecondsFor } from "../retention/retention-policy"
 import { FAILED_STATES, FINISHED_STATES } from "../transaction-states"
 import { mustPersist } from "./checkpoint-policy"
@@ -24,7 +23,6 @@ import {
   toCheckpoint,
 } from "./concurrent-saves"
 import { NewTransactions } from "./new-transactions"
-import { InProcessSchedules } from "./schedules"
 import { deleteExecution } from "./sql/delete-execution"
 import { IN_FLIGHT_GUARD_INDEX, lacksInFlightGuard } from "./sql/lacks-in-flight-guard"
 import { insertExecution } from "./sql/insert-execution"
@@ -32,46 +30,35 @@ import { loadLatestExecution } from "./sql/load-latest-execution"
 import { lockExecution } from "./sql/lock-execution"
 import { ExecutionRow } from "./sql/types"
 import { updateExecution } from "./sql/update-execution"
-import { InProcessTimerQueue, TimerQueue } from "./timers"
+import { DurableTimers } from "../timers/durable-timers"
+import { timerFor, timerKey } from "../timers/timer-keys"
+import { ClusterSchedules } from "../schedules/cluster-schedules"
 
-/** What the storage needs from the engine to continue a transaction or run a tick. */
-export interface WorkflowRunner {
-  run(workflowId: string, options: Record<string, any>): Promise<unknown>
+/** What the storage hands work to: the cluster's timers and schedules, and the purge. */
+export type StorageParts = {
+  instanceId: string
+  timers: DurableTimers
+  schedules: ClusterSchedules
+  purge: () => Promise<unknown>
 }
 
 /**
  * Keeps the checkpoints of stored and long-running workflows in
- * `workflow_execution`, and runs their timers and the workflow schedules.
- * Installed as the storage of DistributedTransaction and WorkflowScheduler,
- * so every workflow run in the process goes through it.
+ * `workflow_execution`, and hands their timers and the workflow schedules to
+ * the cluster's (timers/, schedules/). Installed as the storage of
+ * DistributedTransaction and WorkflowScheduler, so every workflow run in the
+ * process goes through it.
  */
 export class PostgresWorkflowStorage
   implements IDistributedTransactionStorage, IDistributedSchedulerStorage
 {
-  private runner?: WorkflowRunner
-  private readonly timers: TimerQueue
-  private readonly schedules: InProcessSchedules
-
   constructor(
     private readonly db: Knex,
     private readonly logger: Logger,
     private readonly options: ResolvedWorkflowEngineOptions,
-    private readonly retention: ExecutionRetention,
+    private readonly parts: StorageParts,
     private readonly newTransactions: NewTransactions = new NewTransactions()
-  ) {
-    this.timers = new InProcessTimerQueue((key, error) =>
-      this.logger.error(`Workflow timer ${key} failed: ${describe(error)}`)
-    )
-    this.schedules = new InProcessSchedules(
-      (jobId, scheduledFor) => this.runScheduledTick(jobId, scheduledFor),
-      (jobId, error) =>
-        this.logger.error(`Scheduled workflow ${jobId} failed: ${describe(error)}`)
-    )
-  }
-
-  setRunner(runner: WorkflowRunner): void {
-    this.runner = runner
-  }
+  ) {}
 
   /** Says, once at start, what the database cannot guarantee on this table. */
   async checkSchema(): Promise<void> {
@@ -83,11 +70,6 @@ export class PostgresWorkflowStorage
           `Migration20261125120000 from mikro_orm_migrations, or create the index by hand (see the migration).`
       )
     }
-  }
-
-  stop(): void {
-    this.timers.stop()
-    this.schedules.removeAll()
   }
 
   async get(
@@ -207,6 +189,7 @@ export class PostgresWorkflowStorage
       retention_time: retention,
       // The clock of a retention starts when the run finishes.
       expires_in_seconds: FINISHED_STATES.has(data.flow.state) ? retention : null,
+      owner_instance_id: this.parts.instanceId,
     }
   }
 
@@ -216,11 +199,16 @@ export class PostgresWorkflowStorage
     _timestamp: number,
     intervalSeconds: number
   ): Promise<void> {
-    this.scheduleResume(`retry:${stepKey(transaction, step)}`, transaction, intervalSeconds)
+    const kind = intervalSeconds > 0 ? "retry" : "continue"
+    await this.parts.timers.set(timerFor(kind, transaction, step), intervalSeconds * 1000)
   }
 
   async clearRetry(transaction: DistributedTransactionType, step: TransactionStep): Promise<void> {
-    this.timers.cancel(`retry:${stepKey(transaction, step)}`)
+    const { modelId, transactionId } = transaction
+    await this.parts.timers.clear([
+      timerKey("retry", modelId, transactionId, step),
+      timerKey("continue", modelId, transactionId, step),
+    ])
   }
 
   async scheduleTransactionTimeout(
@@ -228,11 +216,11 @@ export class PostgresWorkflowStorage
     _timestamp: number,
     intervalSeconds: number
   ): Promise<void> {
-    this.scheduleResume(`timeout:${transactionKey(transaction)}`, transaction, intervalSeconds)
+    await this.parts.timers.set(timerFor("transaction_timeout", transaction), intervalSeconds * 1000)
   }
 
   async clearTransactionTimeout(transaction: DistributedTransactionType): Promise<void> {
-    this.timers.cancel(`timeout:${transactionKey(transaction)}`)
+    await this.parts.timers.clear([timerKey("transaction_timeout", transaction.modelId, transaction.transactionId)])
   }
 
   async scheduleStepTimeout(
@@ -241,90 +229,32 @@ export class PostgresWorkflowStorage
     _timestamp: number,
     intervalSeconds: number
   ): Promise<void> {
-    this.scheduleResume(`timeout:${stepKey(transaction, step)}`, transaction, intervalSeconds)
+    await this.parts.timers.set(timerFor("step_timeout", transaction, step), intervalSeconds * 1000)
   }
 
   async clearStepTimeout(transaction: DistributedTransactionType, step: TransactionStep): Promise<void> {
-    this.timers.cancel(`timeout:${stepKey(transaction, step)}`)
+    await this.parts.timers.clear([timerKey("step_timeout", transaction.modelId, transaction.transactionId, step)])
   }
 
   /**
    * Part of the orchestrator's storage contract, which nothing in Medusa 2.21
-   * calls; it runs the same audited pass as the scheduled job.
+   * calls; it runs the same audited pass as the scheduled purge.
    */
   async clearExpiredExecutions(): Promise<void> {
-    await this.retention.purgeExpired({}, "manual")
+    await this.parts.purge()
   }
 
   async schedule(jobDefinition: string | { jobId: string }, schedulerOptions: SchedulerOptions): Promise<void> {
     const jobId = typeof jobDefinition === "string" ? jobDefinition : jobDefinition.jobId
-    this.schedules.schedule(jobId, schedulerOptions)
+    await this.parts.schedules.schedule(jobId, schedulerOptions)
   }
 
   async remove(jobId: string): Promise<void> {
-    this.schedules.remove(jobId)
+    await this.parts.schedules.remove(jobId)
   }
 
   async removeAll(): Promise<void> {
-    this.schedules.removeAll()
-  }
-
-  // Re-running a transaction id continues it: the orchestrator then applies
-  // whatever became due (a retry, a timeout, the next async step).
-  private scheduleResume(
-    timerKey: string,
-    transaction: DistributedTransactionType,
-    intervalSeconds: number
-  ): void {
-    const { modelId: workflowId, transactionId } = transaction
-    const metadata = transaction.getFlow().metadata ?? {}
-    this.timers.schedule(timerKey, intervalSeconds * 1000, async () => {
-      try {
-        await this.requireRunner().run(workflowId, {
-          transactionId,
-          logOnError: true,
-          throwOnError: false,
-          context: {
-            eventGroupId: metadata.eventGroupId,
-            parentStepIdempotencyKey: metadata.parentStepIdempotencyKey,
-            preventReleaseEvents: metadata.preventReleaseEvents,
-          },
-        })
-      } catch (error) {
-        if (!SkipExecutionError.isSkipExecutionError(error as Error)) {
-          throw error
-        }
-      }
-    })
-  }
-
-  private async runScheduledTick(jobId: string, scheduledFor: Date) {
-    try {
-      await this.requireRunner().run(jobId, {
-        logOnError: true,
-        throwOnError: false,
-        input: { scheduledFor: scheduledFor.toISOString() },
-      })
-      return "ok" as const
-    } catch (error) {
-      if (error instanceof MedusaError && error.type === MedusaError.Types.NOT_FOUND) {
-        this.logger.warn(
-          `Scheduled workflow ${jobId} does not exist anymore; it was removed from the schedule.`
-        )
-        return "unknown-workflow" as const
-      }
-      throw error
-    }
-  }
-
-  private requireRunner(): WorkflowRunner {
-    if (!this.runner) {
-      throw new MedusaError(
-        MedusaError.Types.UNEXPECTED_STATE,
-        "The workflow engine storage was used before the engine was set up"
-      )
-    }
-    return this.runner
+    await this.parts.schedules.removeAll()
   }
 }
 
@@ -342,14 +272,3 @@ function runKeyOf(data: TransactionCheckpoint) {
   }
 }
 
-function transactionKey(transaction: DistributedTransactionType): string {
-  return `${transaction.modelId}:${transaction.transactionId}`
-}
-
-function stepKey(transaction: DistributedTransactionType, step: TransactionStep): string {
-  return `${transactionKey(transaction)}:${step.id}`
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.stack ?? error.message : String(error)
-}

@@ -10,8 +10,8 @@ import { ExecutionRow, Queryable } from "./types"
 export async function insertExecution(db: Queryable, row: ExecutionRow): Promise<boolean> {
   const result = await db.raw(
     `INSERT INTO "workflow_execution"
-       ("id", "workflow_id", "transaction_id", "run_id", "execution", "context", "state", "retention_time", "expires_at")
-     VALUES (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, now() + make_interval(secs => ?::int))
+       ("id", "workflow_id", "transaction_id", "run_id", "execution", "context", "state", "retention_time", "expires_at", "owner_instance_id")
+     VALUES (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, now() + make_interval(secs => ?::int), ?)
      ON CONFLICT DO NOTHING`,
     [
       executionId(),
@@ -23,6 +23,7 @@ export async function insertExecution(db: Queryable, row: ExecutionRow): Promise
       row.state,
       row.retention_time,
       row.expires_in_seconds,
+      row.owner_instance_id,
     ]
   )
   return result.rowCount === 1

@@ -14,6 +14,8 @@ export type ExecutionRow = {
   retention_time: number | null
   /** Seconds from now until a finished run may be purged; null while in flight or kept forever. */
   expires_in_seconds: number | null
+  /** The instance that wrote this checkpoint while running the run; recovery looks for dead ones. */
+  owner_instance_id: string
 }
 
 /** The primary key of a run. */

@@ -16,7 +16,7 @@ export async function updateExecution(
     `UPDATE "workflow_execution"
         SET "execution" = ?::jsonb, "context" = ?::jsonb, "state" = ?,
             "retention_time" = ?, "updated_at" = now(),
-            "expires_at" = now() + make_interval(secs => ?::int)
+            "expires_at" = now() + make_interval(secs => ?::int), "owner_instance_id" = ?
       WHERE "workflow_id" = ? AND "transaction_id" = ? AND "run_id" = ?
         AND "deleted_at" IS NULL ${guard}`,
     [
@@ -25,6 +25,7 @@ export async function updateExecution(
       row.state,
       row.retention_time,
       row.expires_in_seconds,
+      row.owner_instance_id,
       row.workflow_id,
       row.transaction_id,
       row.run_id,

@@ -1,0 +1,88 @@
+import { Logger } from "@medusajs/framework/types"
+import { InstanceLease } from "./instances/instance-lease"
+import { SCHEDULE_CHANNEL, TIMER_CHANNEL } from "./notifications/channels"
+import { NotificationListener } from "./notifications/notification-listener"
+import { ClusterSchedules } from "./schedules/cluster-schedules"
+import { DurableTimers } from "./timers/durable-timers"
+
+/** A background part the supervisor starts after the lease and stops before it. */
+export interface BackgroundPart {
+  start(): void | Promise<void>
+  stop(): Promise<void>
+}
+
+/**
+ * Owns every background loop of the engine and their order: the lease first
+ * (the others' claims rest on it), then the LISTEN connection, then what a
+ * worker runs (timers, schedules, recovery). Stops in the reverse order, and
+ * waits for the work in hand, so a deploy's shutdown hands nothing over
+ * half-done. A `server` instance keeps its lease and listener (its runs still
+ * set timers and its subscribers hear other instances) but runs no timer,
+ * tick or recovery.
+ */
+export class Supervisor {
+  private started = false
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly lease: InstanceLease,
+    private readonly listener: NotificationListener,
+    private readonly timers: DurableTimers,
+    private readonly schedules: ClusterSchedules,
+    private readonly workerParts: BackgroundPart[] = []
+  ) {
+    listener.on(TIMER_CHANNEL, () => timers.wake())
+    listener.on(SCHEDULE_CHANNEL, () => void this.refreshSchedules())
+    listener.onConnected(() => {
+      // Whatever was announced while no connection listened is read from the tables.
+      timers.wake()
+      void this.refreshSchedules()
+    })
+  }
+
+  get runsWork(): boolean {
+    return this.lease.workerMode !== "server"
+  }
+
+  async start(): Promise<void> {
+    if (this.started) {
+      return
+    }
+    this.started = true
+    await this.lease.start()
+    await this.listener.start()
+    if (this.runsWork) {
+      this.timers.start()
+      await this.schedules.start()
+      for (const part of this.workerParts) {
+        await part.start()
+      }
+    }
+    this.logger.info(
+      `Workflow engine instance ${this.lease.id} started (${this.lease.workerMode} mode` +
+        `${this.runsWork ? ": runs timers, schedules and recovery" : ": runs no background work"})`
+    )
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) {
+      return
+    }
+    this.started = false
+    // Nothing new starts from here on; then the work in hand is waited for.
+    const stopping = [
+      ...[...this.workerParts].reverse().map((part) => part.stop()),
+      this.schedules.stop(),
+      this.timers.stop(),
+      this.listener.stop(),
+    ]
+    await Promise.allSettled(stopping)
+    await this.lease.stop()
+  }
+
+  private async refreshSchedules(): Promise<void> {
+    await this.schedules
+      .refresh()
+      .catch((error) => this.logger.warn(`Workflow engine: could not re-read the schedules: ${error}`))
+  }
+}

@@ -1,0 +1,196 @@
+import { Logger } from "@medusajs/framework/types"
+import type { Knex } from "@medusajs/framework/mikro-orm/knex"
+import { claimDueTimers, claimTimer } from "./sql/claim-due-timers"
+import { completeTimer, deleteTimers } from "./sql/delete-timer"
+import { nextTimerWaitMs } from "./sql/next-timer-wait"
+import { upsertTimer } from "./sql/upsert-timer"
+import { ClaimedTimer, TimerSpec } from "./timer-spec"
+
+/** Fires a claimed timer: continues its transaction through the engine. */
+export type TimerHandler = (timer: ClaimedTimer) => Promise<void>
+
+export type DurableTimersConfig = {
+  instanceId: string
+  /** false on a `server` instance: it sets timers but leaves firing them to workers */
+  claims: boolean
+  /** the longest wait between two looks at the table when nothing wakes this instance */
+  pollIntervalMs: number
+  /** how long to wait before another try of a timer whose run failed to continue */
+  releaseDelayMs: number
+}
+
+const CLAIM_BATCH = 50
+
+/**
+ * Timers of every instance, in `workflow_execution_timer`. A timer set here
+ * is also armed here, so it fires on time without a poll; every other
+ * instance learns of it by NOTIFY and looks at the next due time, and takes
+ * it over if this one dies before firing it. Nothing is lost on restart: the
+ * row stays until a claimer fired it or its run cleared it.
+ */
+export class DurableTimers {
+  private readonly armed = new Map<string, NodeJS.Timeout>()
+  private readonly running = new Set<Promise<void>>()
+  private pumpTimer?: NodeJS.Timeout
+  private pumpAt = Infinity
+  private pumping = false
+  private pumpAgain = false
+  private started = false
+
+  constructor(
+    private readonly db: Knex,
+    private readonly logger: Logger,
+    private readonly config: DurableTimersConfig,
+    private readonly fire: TimerHandler
+  ) {}
+
+  /**
+   * Sets a timer `delayMs` from now. A timer due at once is born claimed by
+   * this instance and fired here straight away (one insert, one delete).
+   */
+  async set(timer: TimerSpec, delayMs: number): Promise<void> {
+    const firesHere = this.config.claims && this.started
+    const claimedNow = firesHere && delayMs <= 0
+    const dueAt = await upsertTimer(this.db, timer, delayMs, claimedNow ? this.config.instanceId : null)
+    if (!firesHere) {
+      return
+    }
+    if (claimedNow) {
+      this.disarm(timer.key)
+      this.track(this.runClaimed({ ...timer, due_at: dueAt }))
+      return
+    }
+    this.arm(timer.key, delayMs)
+  }
+
+  async clear(keys: string[]): Promise<void> {
+    keys.forEach((key) => this.disarm(key))
+    await deleteTimers(this.db, keys)
+  }
+
+  start(): void {
+    if (!this.config.claims || this.started) {
+      return
+    }
+    this.started = true
+    this.wake()
+  }
+
+  /** Look at the table now: a timer was set elsewhere, or the connection came back. */
+  wake(): void {
+    this.schedulePump(0)
+  }
+
+  /** Stops claiming and waits for the timers being fired to finish. */
+  async stop(): Promise<void> {
+    this.started = false
+    clearTimeout(this.pumpTimer)
+    this.pumpTimer = undefined
+    for (const key of [...this.armed.keys()]) {
+      this.disarm(key)
+    }
+    await Promise.allSettled([...this.running])
+  }
+
+  private arm(key: string, delayMs: number): void {
+    this.disarm(key)
+    const timeout = setTimeout(() => {
+      this.armed.delete(key)
+      this.track(this.claimAndRun(key))
+    }, Math.max(0, delayMs))
+    timeout.unref()
+    this.armed.set(key, timeout)
+  }
+
+  private disarm(key: string): void {
+    clearTimeout(this.armed.get(key))
+    this.armed.delete(key)
+  }
+
+  private async claimAndRun(key: string): Promise<void> {
+    if (!this.started) {
+      return
+    }
+    const timer = await claimTimer(this.db, key, this.config.instanceId)
+    if (timer) {
+      await this.runClaimed(timer)
+    } else {
+      // Not due yet by the database clock, cleared, or taken: the pump knows which.
+      this.schedulePump(0)
+    }
+  }
+
+  private async runClaimed(timer: ClaimedTimer): Promise<void> {
+    try {
+      await this.fire(timer)
+    } catch (error) {
+      this.logger.error(
+        `Workflow timer ${timer.key} (workflow ${timer.workflow_id}, transaction ${timer.transaction_id}) ` +
+          `failed, trying again in ${this.config.releaseDelayMs} ms: ${describe(error)}`
+      )
+      await upsertTimer(this.db, timer, this.config.releaseDelayMs, null).catch(() => undefined)
+      return
+    }
+    await completeTimer(this.db, timer.key, timer.due_at, this.config.instanceId)
+  }
+
+  private schedulePump(delayMs: number): void {
+    if (!this.started) {
+      return
+    }
+    const at = Date.now() + delayMs
+    if (this.pumpTimer && this.pumpAt <= at) {
+      return
+    }
+    clearTimeout(this.pumpTimer)
+    this.pumpAt = at
+    this.pumpTimer = setTimeout(() => {
+      this.pumpTimer = undefined
+      this.pumpAt = Infinity
+      this.track(this.pump())
+    }, Math.max(0, delayMs))
+    this.pumpTimer.unref()
+  }
+
+  // One pump at a time; a wake-up during a pump runs another right after it.
+  private async pump(): Promise<void> {
+    if (this.pumping) {
+      this.pumpAgain = true
+      return
+    }
+    this.pumping = true
+    let waitMs = this.config.pollIntervalMs
+    try {
+      let claimed: ClaimedTimer[]
+      do {
+        claimed = await claimDueTimers(this.db, this.config.instanceId, CLAIM_BATCH)
+        for (const timer of claimed) {
+          this.disarm(timer.key)
+          this.track(this.runClaimed(timer))
+        }
+      } while (claimed.length === CLAIM_BATCH && this.started)
+      const next = await nextTimerWaitMs(this.db)
+      if (next !== null) {
+        waitMs = Math.min(waitMs, next)
+      }
+    } catch (error) {
+      if (this.started) {
+        this.logger.warn(`Workflow timers: could not read due timers, trying again: ${describe(error)}`)
+      }
+    } finally {
+      this.pumping = false
+    }
+    this.schedulePump(this.pumpAgain ? 0 : waitMs)
+    this.pumpAgain = false
+  }
+
+  private track(work: Promise<void>): void {
+    const tracked = work.catch((error) => this.logger.error(`Workflow timers: ${describe(error)}`))
+    this.running.add(tracked)
+    void tracked.finally(() => this.running.delete(tracked))
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.stack ?? error.message : String(error)
+}

@@ -1,0 +1,17 @@
+import { Queryable } from "../../storage/sql/types"
+
+/** Clears timers, claimed or not: the step or run they were set for moved on. */
+export async function deleteTimers(db: Queryable, keys: string[]): Promise<void> {
+  await db.raw(`DELETE FROM "workflow_execution_timer" WHERE "key" = ANY(?::text[])`, [keys])
+}
+
+/**
+ * Removes a timer once its claimer fired it. Only that claim: when the run
+ * set the same key again meanwhile (a new due time), the new timer stays.
+ */
+export async function completeTimer(db: Queryable, key: string, dueAt: Date, claimedBy: string): Promise<void> {
+  await db.raw(
+    `DELETE FROM "workflow_execution_timer" WHERE "key" = ? AND "due_at" = ? AND "claimed_by" = ?`,
+    [key, dueAt, claimedBy]
+  )
+}
