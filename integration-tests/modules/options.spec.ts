@@ -80,4 +80,12 @@ describe("module options", () => {
   it("refuses an unknown option, naming it", () => {
     expect(message({ retention: 60 })).toContain('"retention"')
   })
+
+  it("accepts the options of Medusa's Redis engine with a warning, and still refuses any other", () => {
+    const warned: string[] = []
+    const logger = { warn: (text: string) => void warned.push(text) }
+    expect(resolveOptions({ redis: { redisUrl: "redis://localhost:6379" } }, logger)).toEqual(resolveOptions({}))
+    expect(warned).toEqual([expect.stringContaining('option "redis"')])
+    expect(message({ redis: {}, queueName: "medusa-workflows" })).toContain('"queueName"')
+  })
 })

@@ -17,8 +17,8 @@ import { PostgresWorkflowStorage } from "../storage/postgres-workflow-storage"
  * module service, and what lists read at scale.
  */
 export default async function engineLoader({ container, options }: LoaderOptions): Promise<void> {
-  const resolved = resolveOptions(options as Record<string, unknown>)
   const logger = container.resolve<Logger>(ContainerRegistrationKeys.LOGGER, { allowUnregistered: true }) ?? console
+  const resolved = resolveOptions(options as Record<string, unknown>, logger)
   const db = resolveKnex(container)
   const sharedContainer = container.resolve<MedusaContainer>("sharedContainer", { allowUnregistered: true }) ?? container
 

@@ -3,6 +3,7 @@ import {
   FilterableWorkflowExecutionProps,
   FindConfig,
   IWorkflowEngineService,
+  ModuleJoinerConfig,
   WorkflowExecutionDTO,
 } from "@medusajs/framework/types"
 import {
@@ -13,6 +14,7 @@ import {
   MedusaError,
   MedusaService,
 } from "@medusajs/framework/utils"
+import { joinerConfig } from "../joiner-config"
 import { WorkflowExecution, WorkflowExecutionPurge } from "../models"
 import {
   CancelOptions,
@@ -63,6 +65,10 @@ export class WorkflowsModuleService
     this.storage_ = dependencies.workflowStorage
     this.retention_ = dependencies.workflowRetention
     this.listing_ = dependencies.workflowListing
+  }
+
+  __joinerConfig(): ModuleJoinerConfig {
+    return joinerConfig
   }
 
   __hooks = {
