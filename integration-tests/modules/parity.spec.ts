@@ -3,7 +3,7 @@ import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { ContainerRegistrationKeys, Modules } from "@medusajs/framework/utils"
 import WorkflowEngineModule from "../../src/modules/workflow-engine"
 import { knexOf, MIGRATIONS_PATH, MODULE_PATH, rowsOf } from "./__fixtures__/engine"
-import { PARITY, parityEvents } from "./__fixtures__/parity-workflows"
+import { nextParityEvent, PARITY, parityEvents, slowStep } from "./__fixtures__/parity-workflows"
 
 jest.setTimeout(60000)
 
@@ -11,6 +11,14 @@ jest.setTimeout(60000)
  * Scenarios where Medusa's own engine tests showed ours behaving differently
  * from Medusa's engines (issue 11); each states what Medusa's engine does.
  */
+
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
+}
 
 const warnings: string[] = []
 const recordingLogger = {
@@ -24,7 +32,49 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
   moduleName: Modules.WORKFLOW_ENGINE,
   resolve: MODULE_PATH,
   pathToMigrations: MIGRATIONS_PATH,
-  testSuite: () => {
+  testSuite: ({ service: engine, medusaApp }) => {
+    describe("two starts of one transaction id", () => {
+      it("runs one of two simultaneous starts and refuses the other, as Medusa's engine does", async () => {
+        const before = slowStep.runs
+        const settled = await Promise.allSettled([
+          engine.run(PARITY.slowStart, { transactionId: "parity-twice" }),
+          engine.run(PARITY.slowStart, { transactionId: "parity-twice" }),
+        ])
+
+        const ran = settled.filter((outcome) => outcome.status === "fulfilled") as PromiseFulfilledResult<any>[]
+        const refused = settled.filter((outcome) => outcome.status === "rejected") as PromiseRejectedResult[]
+        expect(ran.map((outcome) => outcome.value.result)).toEqual(["slow-done"])
+        expect(refused.map((outcome) => outcome.reason.message)).toEqual([
+          "Transaction already started for transactionId: parity-twice",
+        ])
+        expect(slowStep.runs - before).toBe(1)
+        expect((await rowsOf(knexOf(medusaApp), "parity-twice")).map((row: any) => row.state)).toEqual(["done"])
+      })
+
+      it("refuses a start that arrives while the first start's steps still run, without running them again", async () => {
+        let release!: () => void
+        slowStep.held = new Promise<void>((resolve) => (release = resolve))
+        const before = slowStep.runs
+        try {
+          const started = nextParityEvent("slow-step-started")
+          const first = engine.run(PARITY.slowStart, { transactionId: "parity-overlap" })
+          await started
+
+          const second = engine.run(PARITY.slowStart, { transactionId: "parity-overlap" })
+          await expect(within(second, 10000, "the second start")).rejects.toThrow(
+            "Transaction already started for transactionId: parity-overlap"
+          )
+          release()
+          expect((await first).result).toBe("slow-done")
+        } finally {
+          release()
+          slowStep.held = Promise.resolve()
+        }
+        expect(slowStep.runs - before).toBe(1)
+        expect((await rowsOf(knexOf(medusaApp), "parity-overlap")).map((row: any) => row.state)).toEqual(["done"])
+      })
+    })
+
     it("links to workflow executions only, as Medusa's engine does", () => {
       expect(Object.keys(WorkflowEngineModule.linkable)).toEqual(["workflowExecution"])
       expect(WorkflowEngineModule.linkable.workflowExecution.id).toEqual(

@@ -23,7 +23,7 @@ import {
   SaveOptions,
   toCheckpoint,
 } from "./concurrent-saves"
-import { NewTransactions } from "./new-transactions"
+import { alreadyStarted, NewTransactions } from "./new-transactions"
 import { InProcessSchedules } from "./schedules"
 import { deleteExecution } from "./sql/delete-execution"
 import { IN_FLIGHT_GUARD_INDEX, lacksInFlightGuard } from "./sql/lacks-in-flight-guard"
@@ -101,12 +101,16 @@ export class PostgresWorkflowStorage
     }
 
     const { workflowId, transactionId } = parseKey(key)
-    if (this.newTransactions.take(workflowId, transactionId)) {
+    const start = this.newTransactions.take(workflowId, transactionId)
+    if (start === "generated") {
       return
     }
     const row = await loadLatestExecution(this.db, workflowId, transactionId)
     if (!row?.execution) {
       return
+    }
+    if (start === "given" && row.execution.state === TransactionState.NOT_STARTED) {
+      throw alreadyStarted(transactionId)
     }
 
     if (!options?.idempotent) {
@@ -132,9 +136,7 @@ export class PostgresWorkflowStorage
     if (flow.state === TransactionState.NOT_STARTED) {
       const inserted = await insertExecution(this.db, this.toRow(data, options))
       if (!inserted) {
-        throw new SkipExecutionError(
-          `Transaction already started for transactionId: ${flow.transactionId}`
-        )
+        throw alreadyStarted(flow.transactionId)
       }
       return data
     }
