@@ -2,7 +2,7 @@ import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { ContainerRegistrationKeys, Modules } from "@medusajs/framework/utils"
 import WorkflowEngineModule from "../../src/modules/workflow-engine"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, rowsOf } from "./__fixtures__/engine"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, rowsOf, waitForFinish } from "./__fixtures__/engine"
 import { nextParityEvent, PARITY, parityEvents, slowStep } from "./__fixtures__/parity-workflows"
 
 jest.setTimeout(60000)
@@ -11,6 +11,10 @@ jest.setTimeout(60000)
  * Scenarios where Medusa's own engine tests showed ours behaving differently
  * from Medusa's engines (issue 11); each states what Medusa's engine does.
  */
+
+// A sub-workflow run as a step gets the transaction id `<workflow>-as-step-<parent transaction id>`.
+const asStepTransaction = (workflowId: string, parentTransactionId: string) =>
+  `${workflowId}-as-step-${parentTransactionId}`
 
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout
@@ -73,6 +77,47 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         expect(slowStep.runs - before).toBe(1)
         expect((await rowsOf(knexOf(medusaApp), "parity-overlap")).map((row: any) => row.state)).toEqual(["done"])
       })
+    })
+
+    it("leaves one reverted run when a parent is cancelled while its async sub-workflow runs", async () => {
+      const transactionId = "parity-cancel-1"
+      const childTransactionId = asStepTransaction(PARITY.cancelChild, transactionId)
+      const parentStarts: string[] = []
+      void engine.subscribe({
+        workflowId: PARITY.cancelParent,
+        transactionId,
+        subscriberId: "parity-cancel-starts",
+        subscriber: (event: any) => event.eventType === "onBegin" && parentStarts.push(event.eventType),
+      })
+
+      const childStarted = nextParityEvent("cancel-child-started")
+      await engine.run(PARITY.cancelParent, { transactionId })
+      await childStarted
+
+      const parentFinished = waitForFinish(engine, PARITY.cancelParent, transactionId)
+      const childWorked = nextParityEvent("cancel-child-worked")
+      await engine.cancel(PARITY.cancelParent, { transactionId })
+      await childWorked
+      expect((await parentFinished).state).toBe("reverted")
+
+      // What is being checked is that nothing more happens: the stale execution
+      // that started the sub-workflow stops without starting the parent again.
+      // A new start would begin the sub-workflow's step again within its first
+      // milliseconds; one step length is the window in which it would show.
+      const restarted = await within(nextParityEvent("cancel-child-started"), 500, "restart").then(
+        () => true,
+        () => false
+      )
+      expect(restarted).toBe(false)
+      expect(parentStarts).toEqual(["onBegin"])
+
+      const db = knexOf(medusaApp)
+      expect((await rowsOf(db, transactionId)).map((row: any) => [row.workflow_id, row.state])).toEqual([
+        [PARITY.cancelParent, "reverted"],
+      ])
+      expect((await rowsOf(db, childTransactionId)).map((row: any) => [row.workflow_id, row.state])).toEqual([
+        [PARITY.cancelChild, "reverted"],
+      ])
     })
 
     it("links to workflow executions only, as Medusa's engine does", () => {

@@ -6,6 +6,7 @@ import {
   TransactionOptions,
 } from "@medusajs/framework/orchestration"
 import { TransactionState, TransactionStepState } from "@medusajs/framework/utils"
+import { FAILED_STATES, FINISHED_STATES } from "../transaction-states"
 import { StoredCheckpointRow } from "./sql/types"
 
 /**
@@ -53,9 +54,25 @@ export function isPlainSynchronous(data: TransactionCheckpoint, options?: SaveOp
 }
 
 /**
+ * Whether a stored run is over for whoever loads or saves it: finished, or,
+ * for a cancel, failed or reverted (a done run can still be cancelled). An
+ * idempotent workflow's finished run stays its answer, so it is never over.
+ */
+export function isOver(
+  state: string,
+  { idempotent, isCancelling }: { idempotent?: boolean; isCancelling?: boolean }
+): boolean {
+  if (idempotent) {
+    return false
+  }
+  return isCancelling ? FAILED_STATES.has(state) : FINISHED_STATES.has(state)
+}
+
+/**
  * Refuses a checkpoint that another execution has already gone past: the run
- * finished (its row is gone), the step was finished elsewhere, or the run was
- * cancelled meanwhile. The orchestrator treats these errors as "stop quietly".
+ * finished (its row is gone, or kept for its retention), the step was
+ * finished elsewhere, or the run was cancelled meanwhile. The orchestrator
+ * treats these errors as "stop quietly".
  */
 export function assertNotOvertaken(
   data: TransactionCheckpoint,
@@ -63,14 +80,17 @@ export function assertNotOvertaken(
   options?: SaveOptions
 ): void {
   const flow = data.flow
-  if (!stored?.execution) {
+  const over =
+    !stored?.execution ||
+    isOver(stored.execution.state, { idempotent: options?.idempotent, isCancelling: !!flow.cancelledAt })
+  if (over) {
     if (!flow.metadata?.parentStepIdempotencyKey) {
       throw new SkipExecutionError("Already finished by another execution")
     }
     return
   }
 
-  const storedFlow = stored.execution
+  const storedFlow = stored!.execution
   if (options?.stepId) {
     const storedStep = storedFlow.steps?.[options.stepId]
     if (storedStep && flow.steps[options.stepId]) {

@@ -14,11 +14,12 @@ import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { ResolvedWorkflowEngineOptions } from "../options"
 import { ExecutionRetention } from "../retention/execution-retention"
 import { retentionSecondsFor } from "../retention/retention-policy"
-import { FAILED_STATES, FINISHED_STATES } from "../transaction-states"
+import { FINISHED_STATES } from "../transaction-states"
 import { mustPersist } from "./checkpoint-policy"
 import {
   assertNotOvertaken,
   assertNothingToMerge,
+  isOver,
   isPlainSynchronous,
   SaveOptions,
   toCheckpoint,
@@ -113,14 +114,8 @@ export class PostgresWorkflowStorage
       throw alreadyStarted(transactionId)
     }
 
-    if (!options?.idempotent) {
-      const state = row.execution.state
-      const over = options?.isCancelling
-        ? FAILED_STATES.has(state)
-        : FINISHED_STATES.has(state)
-      if (over) {
-        return
-      }
+    if (isOver(row.execution.state, { idempotent: options?.idempotent, isCancelling: options?.isCancelling })) {
+      return
     }
     return toCheckpoint(row)
   }
