@@ -120,6 +120,29 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       ])
     })
 
+    it("compensates the parent and finishes when a background sub-workflow with awaiting retries fails", async () => {
+      const transactionId = "parity-background-1"
+      const finished = waitForFinish(engine, PARITY.backgroundParent, transactionId)
+      const compensated = nextParityEvent("step0-compensated")
+      // Each awaiting retry starts the sub-workflow again, as `-attempt-<n>`; all three fail.
+      const childRun = asStepTransaction(PARITY.backgroundChild, transactionId)
+      const attempts = [childRun, `${childRun}-attempt-2`, `${childRun}-attempt-3`].map((id) =>
+        waitForFinish(engine, PARITY.backgroundChild, id)
+      )
+
+      await engine.run(PARITY.backgroundParent, { transactionId, throwOnError: false })
+
+      expect(await within(compensated, 20000, "step0's compensation")).toBe("undo-step0")
+      const event = await within(finished, 20000, "the parent's onFinish")
+      // Medusa's engine ends it "failed": compensating the sub-workflow step finds the sub-workflow already reverted.
+      expect(event.state).toBe("failed")
+
+      // The later attempts end after the parent; their reports find it gone and change nothing.
+      const children = await within(Promise.all(attempts), 20000, "the sub-workflow attempts")
+      expect(children.map((child) => child.state)).toEqual(["reverted", "reverted", "reverted"])
+      expect(await rowsOf(knexOf(medusaApp), transactionId)).toEqual([])
+    })
+
     it("links to workflow executions only, as Medusa's engine does", () => {
       expect(Object.keys(WorkflowEngineModule.linkable)).toEqual(["workflowExecution"])
       expect(WorkflowEngineModule.linkable.workflowExecution.id).toEqual(
