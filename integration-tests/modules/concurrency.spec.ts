@@ -1,7 +1,7 @@
 import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, rowsOf, waitForFinish, waitUntil, shutDownEngineAfterEach } from "./__fixtures__/engine"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, rowsOf, waitForFinish, waitUntil, withEngineShutdown } from "./__fixtures__/engine"
 import { midStep, WF } from "./__fixtures__/workflows"
 
 jest.setTimeout(60000)
@@ -17,8 +17,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
   moduleName: Modules.WORKFLOW_ENGINE,
   resolve: MODULE_PATH,
   pathToMigrations: MIGRATIONS_PATH,
-  testSuite: ({ service: engine, medusaApp }) => {
-    shutDownEngineAfterEach(engine)
+  testSuite: withEngineShutdown(({ service: engine, medusaApp }) => {
     it("merges two async steps completed at the same moment into one run", async () => {
       const { transaction } = await engine.run(WF.parallelAsync)
       const transactionId = transaction.transactionId
@@ -91,6 +90,6 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       expect(row.execution.steps["_root.test-wait-a"].invoke.state).toBe("done")
       expect(row.execution.steps["_root.test-wait-b"].invoke.state).toBe("invoking")
     })
-  },
+  }),
 })
 

@@ -2,7 +2,7 @@ import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, recordSql, shutDownEngineAfterEach } from "./__fixtures__/engine"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, recordSql, withEngineShutdown } from "./__fixtures__/engine"
 import { WF } from "./__fixtures__/workflows"
 
 jest.setTimeout(120000)
@@ -37,8 +37,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
   moduleName: Modules.WORKFLOW_ENGINE,
   resolve: MODULE_PATH,
   pathToMigrations: MIGRATIONS_PATH,
-  testSuite: ({ service: engine, medusaApp }) => {
-    shutDownEngineAfterEach(engine)
+  testSuite: withEngineShutdown(({ service: engine, medusaApp }) => {
     beforeAll(() => require("./__fixtures__/workflows"))
 
     async function expectTotals(db: Knex) {
@@ -230,5 +229,5 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         expect(rows).toHaveLength(total)
       })
     })
-  },
+  }),
 })

@@ -1,7 +1,7 @@
 import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { MedusaError, Modules } from "@medusajs/framework/utils"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, shutDownEngineAfterEach } from "./__fixtures__/engine"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, withEngineShutdown } from "./__fixtures__/engine"
 
 jest.setTimeout(60000)
 
@@ -31,8 +31,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
   moduleName: Modules.WORKFLOW_ENGINE,
   resolve: MODULE_PATH,
   pathToMigrations: MIGRATIONS_PATH,
-  testSuite: ({ service: engine, medusaApp }) => {
-    shutDownEngineAfterEach(engine)
+  testSuite: withEngineShutdown(({ service: engine, medusaApp }) => {
     beforeEach(async () => {
       const db = knexOf(medusaApp)
       for (const seed of SEEDS) {
@@ -162,5 +161,5 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         expect(await engine.listWorkflowExecutions({})).toHaveLength(SEEDS.length)
       })
     })
-  },
+  }),
 })

@@ -3,7 +3,7 @@ import { IWorkflowEngineService, WorkflowExecutionDTO } from "@medusajs/framewor
 import { Modules } from "@medusajs/framework/utils"
 import fs from "fs"
 import type { WorkflowsModuleService } from "../../src/modules/workflow-engine/services/workflows-module"
-import { MODULE_PATH, shutDownEngineAfterEach } from "./__fixtures__/engine"
+import { MODULE_PATH, withEngineShutdown } from "./__fixtures__/engine"
 import { WF } from "./__fixtures__/workflows"
 import {
   dropDatabase,
@@ -363,8 +363,7 @@ moduleIntegrationTestRunner<Engine>({
   // No models for the runner: it must neither migrate nor refresh the schema;
   // each test builds the table itself, the way a store got it.
   moduleModels: [],
-  testSuite: ({ service: engine }) => {
-    shutDownEngineAfterEach(engine)
+  testSuite: withEngineShutdown(({ service: engine }) => {
     beforeEach(async () => {
       await resetSchema(DB)
     })
@@ -1211,5 +1210,5 @@ moduleIntegrationTestRunner<Engine>({
         await expectCountsExact()
       })
     })
-  },
+  }),
 })

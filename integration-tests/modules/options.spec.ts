@@ -2,7 +2,7 @@ import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { MedusaError, Modules } from "@medusajs/framework/utils"
 import { resolveOptions } from "../../src/modules/workflow-engine/options"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, rowsOf, shutDownEngineAfterEach } from "./__fixtures__/engine"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, rowsOf, withEngineShutdown } from "./__fixtures__/engine"
 import { WF } from "./__fixtures__/workflows"
 
 jest.setTimeout(60000)
@@ -12,8 +12,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
   resolve: MODULE_PATH,
   pathToMigrations: MIGRATIONS_PATH,
   moduleOptions: { defaultRetentionTime: 600 },
-  testSuite: ({ service: engine, medusaApp }) => {
-    shutDownEngineAfterEach(engine)
+  testSuite: withEngineShutdown(({ service: engine, medusaApp }) => {
     it("keeps a finished run without retention for defaultRetentionTime seconds", async () => {
       const { transaction } = await engine.run(WF.noRetention, { input: { value: 1 } })
       const [row] = await rowsOf(knexOf(medusaApp), transaction.transactionId)
@@ -31,7 +30,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       const { transaction } = await engine.run(WF.notStored, { input: { value: 1 } })
       expect(await rowsOf(knexOf(medusaApp), transaction.transactionId)).toEqual([])
     })
-  },
+  }),
 })
 
 describe("module options", () => {
@@ -93,5 +92,13 @@ describe("module options", () => {
 
   it("refuses an unknown option, naming it", () => {
     expect(message({ retention: 60 })).toContain('"retention"')
+  })
+
+  it("accepts the options of Medusa's Redis engine with a warning, and still refuses any other", () => {
+    const warned: string[] = []
+    const logger = { warn: (text: string) => void warned.push(text) }
+    expect(resolveOptions({ redis: { redisUrl: "redis://localhost:6379" } }, logger)).toEqual(resolveOptions({}))
+    expect(warned).toEqual([expect.stringContaining('option "redis"')])
+    expect(message({ redis: {}, queueName: "medusa-workflows" })).toContain('"queueName"')
   })
 })

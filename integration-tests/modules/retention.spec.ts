@@ -4,7 +4,7 @@ import { MedusaError, Modules } from "@medusajs/framework/utils"
 import { execFile } from "child_process"
 import path from "path"
 import { promisify } from "util"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, rowsOf, waitUntil, shutDownEngineAfterEach } from "./__fixtures__/engine"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, rowsOf, waitUntil, withEngineShutdown } from "./__fixtures__/engine"
 import { seedExecutions, seedExpired } from "./__fixtures__/seed-executions"
 import { WF } from "./__fixtures__/workflows"
 import { SCHEDULE_CHANNEL } from "../../src/modules/workflow-engine/notifications/channels"
@@ -25,8 +25,7 @@ moduleIntegrationTestRunner<RetentionEngine>({
   resolve: MODULE_PATH,
   pathToMigrations: MIGRATIONS_PATH,
   moduleOptions: { retentionTimeByState: { failed: 7200, reverted: 5400 }, purgeBatchSize: 2, purgeIntervalSeconds: 3600 },
-  testSuite: ({ service: engine, medusaApp, dbConfig }) => {
-    shutDownEngineAfterEach(engine)
+  testSuite: withEngineShutdown(({ service: engine, medusaApp, dbConfig }) => {
     const ids = async () =>
       (await knexOf(medusaApp).raw(`SELECT id FROM workflow_execution ORDER BY id`)).rows.map((r: any) => r.id)
 
@@ -265,6 +264,6 @@ moduleIntegrationTestRunner<RetentionEngine>({
         expect(Number(rows[0].seconds)).toBeGreaterThan(3500)
       })
     })
-  },
+  }),
 })
 

@@ -9,7 +9,7 @@ import {
   rowsOf,
   waitForFinish,
   waitUntil,
-  shutDownEngineAfterEach,
+  withEngineShutdown,
 } from "./__fixtures__/engine"
 import {
   ASYNC_STEP,
@@ -36,8 +36,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
   moduleName: Modules.WORKFLOW_ENGINE,
   resolve: MODULE_PATH,
   pathToMigrations: MIGRATIONS_PATH,
-  testSuite: ({ service: engine, medusaApp }) => {
-    shutDownEngineAfterEach(engine)
+  testSuite: withEngineShutdown(({ service: engine, medusaApp }) => {
     describe("stored executions", () => {
       it("keeps one row per run with the documented shape", async () => {
         const { transaction, result, acknowledgement } = await engine.run(WF.storedThreeSteps, {
@@ -439,6 +438,6 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         ).rejects.toThrow(/IDX_workflow_execution_in_flight_unique/)
       })
     })
-  },
+  }),
 })
 

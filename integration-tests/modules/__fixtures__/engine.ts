@@ -64,19 +64,26 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, timeout
 
 /**
  * Medusa's module test runner hands the app its own connection and so never
- * runs the modules' shutdown hooks; without this, each test would leave an
- * engine instance behind (its lease, LISTEN connection and timers) while the
- * next test's engine runs on the same database.
+ * runs the modules' shutdown hooks: without this, each test would leave an
+ * engine instance running (its lease, LISTEN connection and timers) while the
+ * runner drops the schema and the next test's engine starts on the same
+ * database. The suite runs in a describe of its own, so that its afterEach
+ * stops the engine before the runner's afterEach clears the database.
  */
-export function shutDownEngineAfterEach(engine: object): void {
+export function withEngineShutdown<T extends { service: object }>(suite: (args: T) => void): (args: T) => void {
   type Hooks = { __hooks?: { onApplicationShutdown?: () => Promise<void> } }
-  // Taken while the test's engine is current: the runner forgets it before later hooks run.
-  let shutdown: (() => Promise<void>) | undefined
-  beforeEach(() => {
-    shutdown = (engine as Hooks).__hooks?.onApplicationShutdown
-  })
-  afterEach(async () => {
-    await shutdown?.()
-    shutdown = undefined
-  })
+  return (args) => {
+    describe("", () => {
+      // Taken while the test's engine is current: the runner forgets it once the test ends.
+      let shutdown: (() => Promise<void>) | undefined
+      beforeEach(() => {
+        shutdown = (args.service as Hooks).__hooks?.onApplicationShutdown
+      })
+      afterEach(async () => {
+        await shutdown?.()
+        shutdown = undefined
+      })
+      suite(args)
+    })
+  }
 }

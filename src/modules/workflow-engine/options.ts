@@ -1,3 +1,4 @@
+import { Logger } from "@medusajs/framework/types"
 import { MedusaError } from "@medusajs/framework/utils"
 
 /** A finished run's outcome, for retention by outcome. */
@@ -65,6 +66,11 @@ const KNOWN_OPTIONS = new Set<string>([
 // Medusa merges these into every module's options; they are not ours to validate.
 const FRAMEWORK_OPTIONS = new Set<string>(["database", "redisUrl"])
 
+// What Medusa's own engines read from their options (the Redis engine its
+// connection and queues under `redis`; the in-memory engine reads none), so a
+// store switching engines can keep its config; this engine needs none of it.
+const MEDUSA_ENGINE_OPTIONS = new Set<string>(["redis"])
+
 function invalid(field: string, message: string): MedusaError {
   return new MedusaError(
     MedusaError.Types.INVALID_DATA,
@@ -87,12 +93,21 @@ function wholeNumber(
   return value
 }
 
-/** Validates the module options once at start and fills in defaults. */
+/**
+ * Validates the module options once at start and fills in defaults; warns
+ * about the options of Medusa's own engines, which this one ignores.
+ */
 export function resolveOptions(
-  options: Record<string, unknown> | undefined = {}
+  options: Record<string, unknown> | undefined = {},
+  logger?: Pick<Logger, "warn">
 ): ResolvedWorkflowEngineOptions {
   for (const key of Object.keys(options ?? {})) {
-    if (!KNOWN_OPTIONS.has(key) && !FRAMEWORK_OPTIONS.has(key)) {
+    if (MEDUSA_ENGINE_OPTIONS.has(key)) {
+      logger?.warn(
+        `Workflow engine (postgres) option "${key}" belongs to Medusa's own workflow engines; this engine ignores it ` +
+          `(it keeps its state in Postgres) and it can be removed from medusa-config.`
+      )
+    } else if (!KNOWN_OPTIONS.has(key) && !FRAMEWORK_OPTIONS.has(key)) {
       throw invalid(key, `is not a known option (known: ${[...KNOWN_OPTIONS].join(", ")})`)
     }
   }

@@ -30,9 +30,9 @@ export default async function engineLoader(
   { container, options }: LoaderOptions,
   moduleDeclaration?: InternalModuleDeclaration
 ): Promise<void> {
-  const resolved = resolveOptions(options as Record<string, unknown>)
   const logger = (container.resolve<Logger>(ContainerRegistrationKeys.LOGGER, { allowUnregistered: true }) ??
     console) as Logger
+  const resolved = resolveOptions(options as Record<string, unknown>, logger)
   const db = resolveKnex(container)
   const sharedContainer = container.resolve<MedusaContainer>("sharedContainer", { allowUnregistered: true }) ?? container
   const workerMode = (moduleDeclaration?.worker_mode ?? "shared") as WorkerMode

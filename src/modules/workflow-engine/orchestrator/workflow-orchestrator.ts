@@ -70,9 +70,7 @@ export class WorkflowOrchestrator {
     const workflowId = workflowIdOf(workflowRef)
     const workflow = this.workflow(workflowId)
 
-    if (!options.transactionId) {
-      this.newTransactions.add(workflowId, transactionId)
-    }
+    this.newTransactions.add(workflowId, transactionId, options.transactionId ? "given" : "generated")
     let outcome: WorkflowOutcome
     try {
       outcome = await workflow.run({

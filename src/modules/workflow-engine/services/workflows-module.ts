@@ -3,6 +3,7 @@ import {
   FilterableWorkflowExecutionProps,
   FindConfig,
   IWorkflowEngineService,
+  ModuleJoinerConfig,
   WorkflowExecutionDTO,
 } from "@medusajs/framework/types"
 import {
@@ -13,6 +14,7 @@ import {
   MedusaError,
   MedusaService,
 } from "@medusajs/framework/utils"
+import { joinerConfig } from "../joiner-config"
 import { WorkflowExecution, WorkflowExecutionPurge } from "../models"
 import {
   CancelOptions,
@@ -67,6 +69,10 @@ export class WorkflowsModuleService
     this.retention_ = dependencies.workflowRetention
     this.listing_ = dependencies.workflowListing
     this.supervisor_ = dependencies.workflowSupervisor
+  }
+
+  __joinerConfig(): ModuleJoinerConfig {
+    return joinerConfig
   }
 
   __hooks = {

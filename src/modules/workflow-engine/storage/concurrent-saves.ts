@@ -6,6 +6,7 @@ import {
   TransactionOptions,
 } from "@medusajs/framework/orchestration"
 import { TransactionState, TransactionStepState } from "@medusajs/framework/utils"
+import { FAILED_STATES, FINISHED_STATES } from "../transaction-states"
 import { StoredCheckpointRow } from "./sql/types"
 
 /**
@@ -53,9 +54,25 @@ export function isPlainSynchronous(data: TransactionCheckpoint, options?: SaveOp
 }
 
 /**
+ * Whether a stored run is over for whoever loads or saves it: finished, or,
+ * for a cancel, failed or reverted (a done run can still be cancelled). An
+ * idempotent workflow's finished run stays its answer, so it is never over.
+ */
+export function isOver(
+  state: string,
+  { idempotent, isCancelling }: { idempotent?: boolean; isCancelling?: boolean }
+): boolean {
+  if (idempotent) {
+    return false
+  }
+  return isCancelling ? FAILED_STATES.has(state) : FINISHED_STATES.has(state)
+}
+
+/**
  * Refuses a checkpoint that another execution has already gone past: the run
- * finished (its row is gone), the step was finished elsewhere, or the run was
- * cancelled meanwhile. The orchestrator treats these errors as "stop quietly".
+ * finished (its row is gone, or kept for its retention), the step was
+ * finished elsewhere, or the run was cancelled meanwhile. The orchestrator
+ * treats these errors as "stop quietly".
  */
 export function assertNotOvertaken(
   data: TransactionCheckpoint,
@@ -63,14 +80,17 @@ export function assertNotOvertaken(
   options?: SaveOptions
 ): void {
   const flow = data.flow
-  if (!stored?.execution) {
+  const over =
+    !stored?.execution ||
+    isOver(stored.execution.state, { idempotent: options?.idempotent, isCancelling: !!flow.cancelledAt })
+  if (over) {
     if (!flow.metadata?.parentStepIdempotencyKey) {
       throw new SkipExecutionError("Already finished by another execution")
     }
     return
   }
 
-  const storedFlow = stored.execution
+  const storedFlow = stored!.execution
   if (options?.stepId) {
     const storedStep = storedFlow.steps?.[options.stepId]
     if (storedStep && flow.steps[options.stepId]) {
@@ -98,13 +118,75 @@ export function assertNotOvertaken(
  * progress this execution has not seen, the save is refused: the orchestrator
  * then reloads the run, merges it into its live state and saves again, so the
  * execution that saves last also knows every step finished before it.
+ * Otherwise the merged checkpoint is saved, as Medusa's engines save it.
  */
 export function assertNothingToMerge(data: TransactionCheckpoint, stored: StoredCheckpointRow): void {
-  const before = JSON.stringify(data)
+  const before = progressOf(data)
+  const liveFlags = flagsOf(data)
   TransactionCheckpoint.mergeCheckpoints(data, toCheckpoint(stored))
-  if (JSON.stringify(data) !== before) {
+  if (progressOf(data) !== before) {
     throw new CheckpointConflictError(data.flow.modelId, data.flow.transactionId)
   }
+  restoreFlags(data, liveFlags)
+}
+
+/*
+ * The merge takes these step flags from the stored run, which is right when
+ * the stored run is the newer. Without progress elsewhere it is the older:
+ * this storage writes only some checkpoints, so the row may predate what this
+ * execution changed since (`stepFailed` is set when compensation begins, in a
+ * checkpoint that is not written), and taking it would turn a compensating
+ * step back into an invoked one, which the run then never compensates.
+ */
+const LIVE_FLAGS = ["stepFailed", "hasScheduledRetry"]
+
+// The checkpoint's steps are plain copies; these flags are private on TransactionStep.
+type StepFields = Record<string, unknown>
+
+function flagsOf({ flow }: TransactionCheckpoint): Map<string, StepFields> {
+  const flags = new Map<string, StepFields>()
+  for (const [id, step] of Object.entries(flow.steps)) {
+    const fields = step as unknown as StepFields
+    flags.set(id, Object.fromEntries(LIVE_FLAGS.map((flag) => [flag, fields[flag]])))
+  }
+  return flags
+}
+
+function restoreFlags({ flow }: TransactionCheckpoint, flags: Map<string, StepFields>): void {
+  for (const [id, step] of Object.entries(flow.steps)) {
+    Object.assign(step as unknown as StepFields, flags.get(id) ?? {})
+  }
+}
+
+/*
+ * Progress is what another execution can have done to the run: moved its
+ * state or a step's state, answered or compensated a step (its response),
+ * failed one (an error), cancelled or timed it out, versioned an async step.
+ * A step's counters and retry marks are not: the merge takes the larger or
+ * the stored one, while the live run may have reset them on purpose (they
+ * start again when compensation begins; an awaiting retry clears its mark
+ * when it runs), and refusing the save for them would have the orchestrator
+ * put the stored values back into the live run: a compensation counted as a
+ * later attempt, an awaiting retry that schedules no further one.
+ */
+function progressOf({ flow, context, errors }: TransactionCheckpoint): string {
+  const steps = Object.values(flow.steps).map((step) => [
+    step.id,
+    step.invoke?.state,
+    step.invoke?.status,
+    step.compensate?.state,
+    step.compensate?.status,
+    step._v ?? 0,
+  ])
+  return JSON.stringify({
+    state: flow.state,
+    cancelledAt: flow.cancelledAt ?? null,
+    timedOutAt: flow.timedOutAt ?? null,
+    version: flow._v ?? 0,
+    steps,
+    context,
+    errors,
+  })
 }
 
 export class CheckpointConflictError extends Error {

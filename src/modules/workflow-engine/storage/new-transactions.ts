@@ -1,25 +1,64 @@
+import { SkipExecutionError } from "@medusajs/framework/orchestration"
+
+/** How a run being started got its transaction id. */
+export type StartKind = "generated" | "given"
+
 /**
- * Transaction ids the engine has just generated for a run (`auto-<ulid>`):
- * nothing can be stored under them yet, so the storage skips reading the
- * table when the run starts. A caller's own transaction id is always read,
- * since it may name a run that exists.
+ * Runs this process is starting right now, and whether the engine generated
+ * their transaction id (`auto-<ulid>`) or the caller gave it. The storage
+ * reads the mark once, on the run's first load:
+ * - a generated id cannot name a stored run yet, so that load skips the table;
+ * - a given id may name a stored run, which the start then continues (a timer
+ *   or a caller resuming it), except a run still stored as `not_started`: its
+ *   steps are running in the execution that inserted it, and running them
+ *   again would repeat them. That start is refused, as Medusa's engines
+ *   refuse a second start of one transaction id.
  */
 export class NewTransactions {
-  protected readonly keys_ = new Set<string>()
+  // Several starts of one given id may be under way at once. `pending` counts
+  // the starts whose first load is still to come, `loaded` those whose load
+  // came, so that a start forgotten after its load leaves the others' marks.
+  protected readonly starts_ = new Map<string, { kind: StartKind; pending: number; loaded: number }>()
 
-  add(workflowId: string, transactionId: string): void {
-    this.keys_.add(keyOf(workflowId, transactionId))
+  add(workflowId: string, transactionId: string, kind: StartKind = "generated"): void {
+    const key = keyOf(workflowId, transactionId)
+    const start = this.starts_.get(key) ?? { kind, pending: 0, loaded: 0 }
+    start.pending++
+    this.starts_.set(key, start)
   }
 
-  /** True once for a generated id; its first load then skips the table. */
-  take(workflowId: string, transactionId: string): boolean {
-    return this.keys_.delete(keyOf(workflowId, transactionId))
+  /** How a start of this run got its id, once per start; undefined when none is waiting for its load. */
+  take(workflowId: string, transactionId: string): StartKind | undefined {
+    const start = this.starts_.get(keyOf(workflowId, transactionId))
+    if (!start?.pending) {
+      return undefined
+    }
+    start.pending--
+    start.loaded++
+    return start.kind
   }
 
-  /** Forgets an id whose run never loaded it (not stored, or failed before). */
+  /** Ends a start, whether or not its run loaded it (a run that is not stored never does). */
   forget(workflowId: string, transactionId: string): void {
-    this.keys_.delete(keyOf(workflowId, transactionId))
+    const key = keyOf(workflowId, transactionId)
+    const start = this.starts_.get(key)
+    if (!start) {
+      return
+    }
+    if (start.loaded) {
+      start.loaded--
+    } else {
+      start.pending--
+    }
+    if (!start.pending && !start.loaded) {
+      this.starts_.delete(key)
+    }
   }
+}
+
+/** What a second start of one transaction id is told, whichever check finds it. */
+export function alreadyStarted(transactionId: string): SkipExecutionError {
+  return new SkipExecutionError(`Transaction already started for transactionId: ${transactionId}`)
 }
 
 const keyOf = (workflowId: string, transactionId: string) => `${workflowId}\u0000${transactionId}`

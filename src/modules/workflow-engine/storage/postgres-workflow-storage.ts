@@ -13,16 +13,17 @@ import { MedusaError, TransactionState } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { ResolvedWorkflowEngineOptions } from "../options"
 import { retentionSecondsFor } from "../retention/retention-policy"
-import { FAILED_STATES, FINISHED_STATES } from "../transaction-states"
+import { FINISHED_STATES } from "../transaction-states"
 import { mustPersist } from "./checkpoint-policy"
 import {
   assertNotOvertaken,
   assertNothingToMerge,
+  isOver,
   isPlainSynchronous,
   SaveOptions,
   toCheckpoint,
 } from "./concurrent-saves"
-import { NewTransactions } from "./new-transactions"
+import { alreadyStarted, NewTransactions } from "./new-transactions"
 import { deleteExecution } from "./sql/delete-execution"
 import { IN_FLIGHT_GUARD_INDEX, lacksInFlightGuard } from "./sql/lacks-in-flight-guard"
 import { insertExecution } from "./sql/insert-execution"
@@ -83,22 +84,20 @@ export class PostgresWorkflowStorage
     }
 
     const { workflowId, transactionId } = parseKey(key)
-    if (this.newTransactions.take(workflowId, transactionId)) {
+    const start = this.newTransactions.take(workflowId, transactionId)
+    if (start === "generated") {
       return
     }
     const row = await loadLatestExecution(this.db, workflowId, transactionId)
     if (!row?.execution) {
       return
     }
+    if (start === "given" && row.execution.state === TransactionState.NOT_STARTED) {
+      throw alreadyStarted(transactionId)
+    }
 
-    if (!options?.idempotent) {
-      const state = row.execution.state
-      const over = options?.isCancelling
-        ? FAILED_STATES.has(state)
-        : FINISHED_STATES.has(state)
-      if (over) {
-        return
-      }
+    if (isOver(row.execution.state, { idempotent: options?.idempotent, isCancelling: options?.isCancelling })) {
+      return
     }
     return toCheckpoint(row)
   }
@@ -114,9 +113,7 @@ export class PostgresWorkflowStorage
     if (flow.state === TransactionState.NOT_STARTED) {
       const inserted = await insertExecution(this.db, this.toRow(data, options))
       if (!inserted) {
-        throw new SkipExecutionError(
-          `Transaction already started for transactionId: ${flow.transactionId}`
-        )
+        throw alreadyStarted(flow.transactionId)
       }
       return data
     }

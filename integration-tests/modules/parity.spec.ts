@@ -1,0 +1,174 @@
+import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
+import { IWorkflowEngineService } from "@medusajs/framework/types"
+import { ContainerRegistrationKeys, Modules } from "@medusajs/framework/utils"
+import WorkflowEngineModule from "../../src/modules/workflow-engine"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, rowsOf, withEngineShutdown, waitForFinish } from "./__fixtures__/engine"
+import { nextParityEvent, PARITY, parityEvents, slowStep } from "./__fixtures__/parity-workflows"
+
+jest.setTimeout(60000)
+
+/*
+ * Scenarios where Medusa's own engine tests showed ours behaving differently
+ * from Medusa's engines (issue 11); each states what Medusa's engine does.
+ */
+
+// A sub-workflow run as a step gets the transaction id `<workflow>-as-step-<parent transaction id>`.
+const asStepTransaction = (workflowId: string, parentTransactionId: string) =>
+  `${workflowId}-as-step-${parentTransactionId}`
+
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
+}
+
+const warnings: string[] = []
+const recordingLogger = {
+  ...console,
+  warn: (message: string) => {
+    warnings.push(String(message))
+  },
+}
+
+moduleIntegrationTestRunner<IWorkflowEngineService>({
+  moduleName: Modules.WORKFLOW_ENGINE,
+  resolve: MODULE_PATH,
+  pathToMigrations: MIGRATIONS_PATH,
+  testSuite: withEngineShutdown(({ service: engine, medusaApp }) => {
+    describe("two starts of one transaction id", () => {
+      it("runs one of two simultaneous starts and refuses the other, as Medusa's engine does", async () => {
+        const before = slowStep.runs
+        const settled = await Promise.allSettled([
+          engine.run(PARITY.slowStart, { transactionId: "parity-twice" }),
+          engine.run(PARITY.slowStart, { transactionId: "parity-twice" }),
+        ])
+
+        const ran = settled.filter((outcome) => outcome.status === "fulfilled") as PromiseFulfilledResult<any>[]
+        const refused = settled.filter((outcome) => outcome.status === "rejected") as PromiseRejectedResult[]
+        expect(ran.map((outcome) => outcome.value.result)).toEqual(["slow-done"])
+        expect(refused.map((outcome) => outcome.reason.message)).toEqual([
+          "Transaction already started for transactionId: parity-twice",
+        ])
+        expect(slowStep.runs - before).toBe(1)
+        expect((await rowsOf(knexOf(medusaApp), "parity-twice")).map((row: any) => row.state)).toEqual(["done"])
+      })
+
+      it("refuses a start that arrives while the first start's steps still run, without running them again", async () => {
+        let release!: () => void
+        slowStep.held = new Promise<void>((resolve) => (release = resolve))
+        const before = slowStep.runs
+        try {
+          const started = nextParityEvent("slow-step-started")
+          const first = engine.run(PARITY.slowStart, { transactionId: "parity-overlap" })
+          await started
+
+          const second = engine.run(PARITY.slowStart, { transactionId: "parity-overlap" })
+          await expect(within(second, 10000, "the second start")).rejects.toThrow(
+            "Transaction already started for transactionId: parity-overlap"
+          )
+          release()
+          expect((await first).result).toBe("slow-done")
+        } finally {
+          release()
+          slowStep.held = Promise.resolve()
+        }
+        expect(slowStep.runs - before).toBe(1)
+        expect((await rowsOf(knexOf(medusaApp), "parity-overlap")).map((row: any) => row.state)).toEqual(["done"])
+      })
+    })
+
+    it("leaves one reverted run when a parent is cancelled while its async sub-workflow runs", async () => {
+      const transactionId = "parity-cancel-1"
+      const childTransactionId = asStepTransaction(PARITY.cancelChild, transactionId)
+      const parentStarts: string[] = []
+      void engine.subscribe({
+        workflowId: PARITY.cancelParent,
+        transactionId,
+        subscriberId: "parity-cancel-starts",
+        subscriber: (event: any) => event.eventType === "onBegin" && parentStarts.push(event.eventType),
+      })
+
+      const childStarted = nextParityEvent("cancel-child-started")
+      await engine.run(PARITY.cancelParent, { transactionId })
+      await childStarted
+
+      const parentFinished = waitForFinish(engine, PARITY.cancelParent, transactionId)
+      const childWorked = nextParityEvent("cancel-child-worked")
+      await engine.cancel(PARITY.cancelParent, { transactionId })
+      await childWorked
+      expect((await parentFinished).state).toBe("reverted")
+
+      // What is being checked is that nothing more happens: the stale execution
+      // that started the sub-workflow stops without starting the parent again.
+      // A new start would begin the sub-workflow's step again within its first
+      // milliseconds; one step length is the window in which it would show.
+      const restarted = await within(nextParityEvent("cancel-child-started"), 500, "restart").then(
+        () => true,
+        () => false
+      )
+      expect(restarted).toBe(false)
+      expect(parentStarts).toEqual(["onBegin"])
+
+      const db = knexOf(medusaApp)
+      expect((await rowsOf(db, transactionId)).map((row: any) => [row.workflow_id, row.state])).toEqual([
+        [PARITY.cancelParent, "reverted"],
+      ])
+      expect((await rowsOf(db, childTransactionId)).map((row: any) => [row.workflow_id, row.state])).toEqual([
+        [PARITY.cancelChild, "reverted"],
+      ])
+    })
+
+    it("compensates the parent and finishes when a background sub-workflow with awaiting retries fails", async () => {
+      const transactionId = "parity-background-1"
+      const finished = waitForFinish(engine, PARITY.backgroundParent, transactionId)
+      const compensated = nextParityEvent("step0-compensated")
+      // Each awaiting retry starts the sub-workflow again, as `-attempt-<n>`; all three fail.
+      const childRun = asStepTransaction(PARITY.backgroundChild, transactionId)
+      const attempts = [childRun, `${childRun}-attempt-2`, `${childRun}-attempt-3`].map((id) =>
+        waitForFinish(engine, PARITY.backgroundChild, id)
+      )
+
+      await engine.run(PARITY.backgroundParent, { transactionId, throwOnError: false })
+
+      expect(await within(compensated, 20000, "step0's compensation")).toBe("undo-step0")
+      const event = await within(finished, 20000, "the parent's onFinish")
+      // Medusa's engine ends it "failed": compensating the sub-workflow step finds the sub-workflow already reverted.
+      expect(event.state).toBe("failed")
+
+      // The later attempts end after the parent; their reports find it gone and change nothing.
+      const children = await within(Promise.all(attempts), 20000, "the sub-workflow attempts")
+      expect(children.map((child) => child.state)).toEqual(["reverted", "reverted", "reverted"])
+      expect(await rowsOf(knexOf(medusaApp), transactionId)).toEqual([])
+    })
+
+    it("links to workflow executions only, as Medusa's engine does", () => {
+      expect(Object.keys(WorkflowEngineModule.linkable)).toEqual(["workflowExecution"])
+      expect(WorkflowEngineModule.linkable.workflowExecution.id).toEqual(
+        expect.objectContaining({ linkable: "workflow_execution_id", primaryKey: "id", serviceName: Modules.WORKFLOW_ENGINE })
+      )
+    })
+  }),
+})
+
+moduleIntegrationTestRunner<IWorkflowEngineService>({
+  moduleName: Modules.WORKFLOW_ENGINE,
+  resolve: MODULE_PATH,
+  pathToMigrations: MIGRATIONS_PATH,
+  // What a store that used Medusa's Redis engine still has in medusa-config.
+  moduleOptions: { redis: { redisUrl: "redis://localhost:6379", queueName: "medusa-workflows" } },
+  injectedDependencies: { [ContainerRegistrationKeys.LOGGER]: recordingLogger },
+  testSuite: withEngineShutdown(({ service: engine, medusaApp }) => {
+    it("starts with the options of Medusa's Redis engine, warning that it ignores them", async () => {
+      const { transaction } = await engine.run(PARITY.slowStart, { transactionId: "parity-redis-options" })
+      expect(transaction.getFlow().state).toBe("done")
+      expect((await rowsOf(knexOf(medusaApp), "parity-redis-options")).map((row: any) => row.state)).toEqual(["done"])
+      expect(warnings).toEqual(
+        expect.arrayContaining([expect.stringMatching(/option "redis" .*ignore/)])
+      )
+    })
+  }),
+})
+
+afterAll(() => parityEvents.removeAllListeners())
