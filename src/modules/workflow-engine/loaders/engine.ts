@@ -5,6 +5,7 @@ import { ContainerRegistrationKeys } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { resolveOptions } from "../options"
 import { ExecutionListing } from "../queries/execution-listing"
+import { ExecutionStorage } from "../queries/execution-storage"
 import { WorkflowOrchestrator } from "../orchestrator/workflow-orchestrator"
 import { ExecutionRetention } from "../retention/execution-retention"
 import { NewTransactions } from "../storage/new-transactions"
@@ -36,6 +37,7 @@ export default async function engineLoader({ container, options }: LoaderOptions
     workflowOrchestrator: asValue(orchestrator),
     workflowRetention: asValue(retention),
     workflowListing: asValue(new ExecutionListing(db, logger as Logger)),
+    workflowExecutionStorage: asValue(new ExecutionStorage(db, resolved)),
   })
 }
 
