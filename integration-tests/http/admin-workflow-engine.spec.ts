@@ -1,8 +1,16 @@
 import { medusaIntegrationTestRunner } from "@medusajs/test-utils"
 import type { MedusaContainer } from "@medusajs/framework/types"
 import path from "path"
-import { HELLO_FAILING_WORKFLOW, HELLO_WORKFLOW, helloFailingWorkflow, helloWorkflow } from "./app/src/workflows/hello-workflow"
+import {
+  HELLO_ASYNC_WORKFLOW,
+  HELLO_FAILING_WORKFLOW,
+  HELLO_WORKFLOW,
+  helloAsyncWorkflow,
+  helloFailingWorkflow,
+  helloWorkflow,
+} from "./app/src/workflows/hello-workflow"
 import { anyStatus, createAdminAndLogin } from "./__fixtures__/admin-login"
+import { waitUntil } from "../modules/__fixtures__/engine"
 
 /*
  * The plugin's own admin routes (/admin/workflow-engine/…) in the app of
@@ -51,9 +59,9 @@ medusaIntegrationTestRunner({
         ["post", "/admin/workflow-engine/purge"],
         ["post", "/admin/workflow-engine/erase"],
         ["get", "/admin/workflow-engine/executions/wf_exec_any/retention"],
+        ["post", "/admin/workflow-engine/executions/wf_exec_any/cancel"],
       ])("%s %s answers 401 without a token", async (method, url) => {
-        const response =
-          method === "get" ? await api.get(url, anyStatus) : await api.post(url, { dry_run: true }, anyStatus)
+        const response = method === "get" ? await api.get(url, anyStatus) : await api.post(url, {}, anyStatus)
         expect(response.status).toEqual(401)
       })
     })
@@ -343,6 +351,60 @@ medusaIntegrationTestRunner({
         const bad = await api.get(`/admin/workflow-engine/executions/wf_exec_missing/retention?fields=id`, withAdmin())
         expect(bad.status).toEqual(400)
         expect(bad.data.message).toContain("fields")
+      })
+    })
+
+    describe("POST /admin/workflow-engine/executions/:id/cancel", () => {
+      async function executionOf(transactionId: string) {
+        const { rows } = await dbConnection.raw(
+          `SELECT id, state FROM workflow_execution WHERE transaction_id = ? AND workflow_id = ?`,
+          [transactionId, HELLO_ASYNC_WORKFLOW]
+        )
+        return rows[0]
+      }
+
+      it("cancels a run in flight into compensation, which ends once its waiting step answers", async () => {
+        await helloAsyncWorkflow(container).run({ context: { transactionId: "waiting-1" } })
+        const waiting = await executionOf("waiting-1")
+        expect(waiting.state).toEqual("invoking")
+
+        const { status, data } = await api.post(`/admin/workflow-engine/executions/${waiting.id}/cancel`, {}, withAdmin())
+
+        expect(status).toEqual(200)
+        // The step that waits for an answer holds the compensation back until it gets one.
+        expect(data.cancel).toEqual({
+          id: waiting.id,
+          workflow_id: HELLO_ASYNC_WORKFLOW,
+          transaction_id: "waiting-1",
+          state: "waiting_to_compensate",
+        })
+        expect((await executionOf("waiting-1")).state).toEqual("waiting_to_compensate")
+
+        // The answer the panel's "Mark step failed" sends, through Medusa's own route.
+        const answered = await api.post(
+          `/admin/workflows-executions/${HELLO_ASYNC_WORKFLOW}/steps/failure`,
+          { transaction_id: "waiting-1", step_id: "hello-wait-for-answer" },
+          withAdmin()
+        )
+        expect(answered.status).toEqual(200)
+        await waitUntil(async () => (await executionOf("waiting-1")).state === "reverted")
+      })
+
+      it("refuses a finished run with 400, and answers 404 for an unknown id and 400 naming an unknown field", async () => {
+        await helloWorkflow(container).run({ context: { transactionId: "done-1" } })
+        const { rows } = await dbConnection.raw(`SELECT id FROM workflow_execution WHERE transaction_id = 'done-1'`)
+
+        const finished = await api.post(`/admin/workflow-engine/executions/${rows[0].id}/cancel`, {}, withAdmin())
+        expect(finished.status).toEqual(400)
+        expect(finished.data.message).toContain("in flight")
+        const { rows: after } = await dbConnection.raw(`SELECT state FROM workflow_execution WHERE id = ?`, [rows[0].id])
+        expect(after[0].state).toEqual("done")
+
+        const missing = await api.post(`/admin/workflow-engine/executions/wf_exec_missing/cancel`, {}, withAdmin())
+        expect(missing.status).toEqual(404)
+        const bad = await api.post(`/admin/workflow-engine/executions/${rows[0].id}/cancel`, { force: true }, withAdmin())
+        expect(bad.status).toEqual(400)
+        expect(bad.data.message).toContain("force")
       })
     })
   },

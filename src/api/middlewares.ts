@@ -3,6 +3,7 @@ import {
   AdminGetExecutionRetentionParams,
   AdminGetExecutionStorageParams,
   AdminGetPurgesParams,
+  AdminPostCancelExecution,
   AdminPostErase,
   AdminPostPurge,
 } from "./admin/workflow-engine/validators"
@@ -34,6 +35,11 @@ export default defineMiddlewares({
       method: ["GET"],
       matcher: "/admin/workflow-engine/executions/:id/retention",
       middlewares: [validateAndTransformQuery(AdminGetExecutionRetentionParams, { isList: false, defaults: [] })],
+    },
+    {
+      method: ["POST"],
+      matcher: "/admin/workflow-engine/executions/:id/cancel",
+      middlewares: [validateAndTransformBody(AdminPostCancelExecution)],
     },
   ],
 })

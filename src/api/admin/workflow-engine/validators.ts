@@ -16,6 +16,8 @@ export const AdminPostPurge = z.object({
 })
 export type AdminPostPurgeType = z.infer<typeof AdminPostPurge>
 
+export const AdminPostCancelExecution = z.object({})
+
 export const AdminPostErase = z.object({
   /** Every stored run of these transactions is deleted, whatever its state or retention. */
   transaction_ids: z.array(z.string().min(1)).min(1).max(MAX_ERASE_TRANSACTIONS),
