@@ -11,7 +11,7 @@ import { loadExecutionRetention } from "./sql/load-execution-retention"
 import { relationSizes, RelationSizes } from "./sql/relation-sizes"
 
 /** Expired rows are counted up to this many; past it the count says "at least". */
-export const EXPIRED_COUNT_CAP = 100000
+export const EXPIRED_COUNT_CAP = 10000
 
 /** The retention settings in force, from the module options (seconds). */
 export type RetentionSettings = {
