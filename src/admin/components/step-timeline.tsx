@@ -1,11 +1,11 @@
 import type { HttpTypes } from "@medusajs/framework/types"
-import { Button, StatusBadge, Text, toast, clx } from "@medusajs/ui"
+import { Badge, Button, StatusBadge, Text, toast, clx } from "@medusajs/ui"
 import { useWorkflowStepResponse } from "../hooks/workflow-step-response"
 import { formatMs } from "../lib/format"
 import { STATE_BAR_CLASS, stateColor, stateLabel } from "../lib/states"
 import { timelineOf, TimelineStep } from "../lib/timeline"
 
-// The invoke state of a step that waits for setStepSuccess / setStepFailure.
+// The invoke status of a step that waits for setStepSuccess / setStepFailure.
 const WAITING_RESPONSE = "waiting_response"
 
 /** The execution's steps in the order they started, with state and how long each ran at most. */
@@ -30,6 +30,7 @@ export const StepTimeline = ({ execution }: { execution: HttpTypes.AdminWorkflow
                 {step.action}
               </Text>
               <StatusBadge color={stateColor(step.invokeState)}>{stateLabel(step.invokeState)}</StatusBadge>
+              {step.invokeStatus === WAITING_RESPONSE && <Badge size="2xsmall">waiting for an answer</Badge>}
               {step.compensateState !== "dormant" && (
                 <StatusBadge color={stateColor(step.compensateState)}>
                   {`Compensation ${stateLabel(step.compensateState).toLowerCase()}`}
@@ -51,7 +52,7 @@ export const StepTimeline = ({ execution }: { execution: HttpTypes.AdminWorkflow
               />
             )}
           </div>
-          {step.invokeState === WAITING_RESPONSE && <StepResponseActions execution={execution} step={step} />}
+          {step.invokeStatus === WAITING_RESPONSE && <StepResponseActions execution={execution} step={step} />}
         </li>
       ))}
     </ol>

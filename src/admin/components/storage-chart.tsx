@@ -5,6 +5,9 @@ import { STATE_BAR_CLASS, stateColor, stateLabel } from "../lib/states"
 
 type Props = { storage: ExecutionStorage }
 
+// Inline, like the bars' widths: the admin's Tailwind build only has the classes it finds.
+const NAME_COLUMN = "30%"
+
 /**
  * Executions per workflow as horizontal bars split by state, longest bar =
  * the busiest workflow. Plain CSS in Medusa's ui colour tokens, so it follows
@@ -29,12 +32,19 @@ export const StorageChart = ({ storage }: Props) => {
           const groups = storage.groups.filter((group) => group.workflow_id === workflow.workflow_id)
           const summary = groups.map((group) => `${formatCount(group.executions)} ${stateLabel(group.state).toLowerCase()}`)
           return (
-            <li key={workflow.workflow_id} className="grid grid-cols-[minmax(0,2fr)_minmax(0,3fr)_auto] items-center gap-x-3">
-              <Text size="small" leading="compact" weight="plus" className="truncate" title={workflow.workflow_id}>
+            <li key={workflow.workflow_id} className="flex items-center gap-x-3">
+              <Text
+                size="small"
+                leading="compact"
+                weight="plus"
+                className="shrink-0 truncate"
+                style={{ width: NAME_COLUMN }}
+                title={workflow.workflow_id}
+              >
                 {workflow.workflow_id}
               </Text>
               <div
-                className="bg-ui-bg-subtle flex h-2 overflow-hidden rounded-full"
+                className="bg-ui-bg-subtle flex h-2 flex-1 overflow-hidden rounded-full"
                 role="img"
                 aria-label={`${workflow.workflow_id}: ${summary.join(", ")}`}
               >

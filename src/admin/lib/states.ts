@@ -8,7 +8,6 @@ const COLORS: Record<string, StateColor> = {
   invoking: "orange",
   compensating: "orange",
   waiting_to_compensate: "orange",
-  waiting_response: "orange",
   not_started: "grey",
   dormant: "grey",
   skipped: "grey",

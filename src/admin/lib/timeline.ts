@@ -6,6 +6,8 @@ export type TimelineStep = {
   action: string
   depth: number
   invokeState: string
+  /** `waiting_response` while an async step waits for setStepSuccess / setStepFailure. */
+  invokeStatus: string
   compensateState: string
   /** Milliseconds after the run started; null when the step never started. */
   offsetMs: number | null
@@ -42,6 +44,7 @@ export function timelineOf(execution: HttpTypes.AdminWorkflowExecution, nowMs: n
       action: step.definition?.action ?? step.id.split(".").pop() ?? step.id,
       depth: step.depth,
       invokeState: step.invoke?.state ?? "not_started",
+      invokeStatus: step.invoke?.status ?? "idle",
       compensateState: step.compensate?.state ?? "dormant",
       offsetMs: start === null || !Number.isFinite(runStart) ? null : start - runStart,
       upToMs: start === null ? null : Math.max(0, (nextStart ?? runEnd) - start),
