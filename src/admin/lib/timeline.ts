@@ -13,8 +13,8 @@ export type TimelineStep = {
   offsetMs: number | null
   /**
    * Medusa's flow records when a step started, never when it ended: this is
-   * the time until the next step started (or the run's last write), an upper
-   * bound of how long the step took.
+   * the time until the step after it started (or the run's last write), an
+   * upper bound of how long the step took.
    */
   upToMs: number | null
 }
@@ -34,11 +34,18 @@ export function timelineOf(execution: HttpTypes.AdminWorkflowExecution, nowMs: n
   const runStart = flow?.startedAt ?? Math.min(...steps.map((step) => step.startedAt ?? Infinity))
   const finished = ["done", "failed", "reverted"].includes(execution.state)
   const runEnd = finished ? Date.parse(execution.updated_at as unknown as string) : nowMs
-  const starts = steps.map((step) => step.startedAt).filter((start): start is number => typeof start === "number")
+  // A step's id nests the ids of the steps before it ("_root.a.b" runs after "_root.a"),
+  // so the first of its descendants to start started after it ended; parallel steps are siblings.
+  const firstDescendantStart = (id: string): number | undefined => {
+    const starts = steps
+      .filter((other) => other.id.startsWith(`${id}.`) && typeof other.startedAt === "number")
+      .map((other) => other.startedAt as number)
+    return starts.length ? Math.min(...starts) : undefined
+  }
 
   const placed = steps.map((step): TimelineStep => {
     const start = typeof step.startedAt === "number" ? step.startedAt : null
-    const nextStart = start === null ? undefined : starts.filter((other) => other > start).sort((a, b) => a - b)[0]
+    const nextStart = start === null ? undefined : firstDescendantStart(step.id)
     return {
       id: step.id,
       action: step.definition?.action ?? step.id.split(".").pop() ?? step.id,
