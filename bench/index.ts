@@ -5,6 +5,7 @@
 const BENCHMARKS: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   purge: async () => require("./purge"),
   scale: async () => require("./scale"),
+  storage: async () => require("./storage"),
   engines: async () => require("./engines"),
 }
 

@@ -25,7 +25,7 @@ const CALLS = Number(process.env.BENCH_CALLS ?? 20)
 // Bump when scale-data.ts changes, so kept databases are rebuilt.
 const GENERATOR_VERSION = "1"
 
-const ENGINES = {
+export const ENGINES = {
   ours: {
     database: "medusa_wep_bench_scale_ours",
     resolve: path.join(__dirname, "../src/modules/workflow-engine"),
@@ -37,7 +37,7 @@ const ENGINES = {
     hasExpiry: false,
   },
 }
-type EngineName = keyof typeof ENGINES
+export type EngineName = keyof typeof ENGINES
 
 const ADMIN_LIST = {
   take: 20,
@@ -57,7 +57,8 @@ const QUERIES: { name: string; filters: Record<string, unknown> }[] = [
   { name: "{ q: part of a workflow name } (+ count)", filters: { q: "refund" } },
 ]
 
-async function prepare(name: EngineName): Promise<void> {
+/** Builds (or keeps) the engine's database of ROWS executions. */
+export async function prepare(name: EngineName): Promise<void> {
   const engine = ENGINES[name]
   const url = databaseUrl(engine.database)
   const admin = knex({ client: "pg", connection: databaseUrl("postgres") })

@@ -1,5 +1,4 @@
 import { medusaIntegrationTestRunner } from "@medusajs/test-utils"
-import { createUserAccountWorkflow } from "@medusajs/medusa/core-flows"
 import type { IWorkflowEngineService, MedusaContainer } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
 import { MedusaWorkflow } from "@medusajs/framework/workflows-sdk"
@@ -14,6 +13,7 @@ import {
   helloFailingWorkflow,
   helloWorkflow,
 } from "./app/src/workflows/hello-workflow"
+import { anyStatus, createAdminAndLogin } from "./__fixtures__/admin-login"
 
 /*
  * Boots the Medusa app in ./app (a stock Medusa setup whose Workflow Engine is
@@ -27,52 +27,6 @@ import {
 
 jest.setTimeout(180000)
 
-const ADMIN_EMAIL = "admin@workflow-engine-postgres.test"
-const ADMIN_PASSWORD = "a-long-test-password"
-
-type AxiosLike = {
-  get(url: string, config?: Record<string, unknown>): Promise<{ status: number; data: any }>
-  post(url: string, body?: unknown, config?: Record<string, unknown>): Promise<{ status: number; data: any }>
-}
-
-/** The claims of a JWT, without checking its signature (the server does that). */
-function claimsOf(token: string): Record<string, any> {
-  const [, payload] = token.split(".")
-  return JSON.parse(Buffer.from(payload, "base64url").toString("utf8"))
-}
-
-/**
- * Creates an admin the way a real store gets one: an emailpass identity
- * registered over HTTP, a user attached to it by Medusa's own
- * createUserAccountWorkflow, then a login over HTTP for a token that carries
- * the user as actor.
- */
-async function createAdminAndLogin(api: AxiosLike, container: MedusaContainer) {
-  const registered = await api.post("/auth/user/emailpass/register", {
-    email: ADMIN_EMAIL,
-    password: ADMIN_PASSWORD,
-  })
-  const authIdentityId = claimsOf(registered.data.token).auth_identity_id
-  expect(authIdentityId).toEqual(expect.any(String))
-
-  const { result: user } = await createUserAccountWorkflow(container).run({
-    input: { authIdentityId, userData: { email: ADMIN_EMAIL } },
-  })
-
-  const login = await api.post("/auth/user/emailpass", {
-    email: ADMIN_EMAIL,
-    password: ADMIN_PASSWORD,
-  })
-  const token: string = login.data.token
-  expect(claimsOf(token)).toEqual(
-    expect.objectContaining({ actor_type: "user", actor_id: user.id })
-  )
-  return { headers: { authorization: `Bearer ${token}` } }
-}
-
-/** Resolves to the response for any status, instead of rejecting on 4xx/5xx. */
-const anyStatus = { validateStatus: () => true }
-
 function stepIdsOf(execution: any): string[] {
   return Object.keys(execution?.steps ?? {}).filter((id) => id !== "_root")
 }
@@ -85,7 +39,8 @@ medusaIntegrationTestRunner({
 
     beforeAll(async () => {
       container = getContainer()
-      adminHeaders = await createAdminAndLogin(api, container)
+      const admin = await createAdminAndLogin(api, container)
+      adminHeaders = { headers: admin.headers }
     })
 
     /** Rows of workflow_execution, read with SQL rather than through the module. */
@@ -375,6 +330,50 @@ medusaIntegrationTestRunner({
         const response = await api.get(`/admin/workflows-executions/${row.id}`, anyStatus)
         expect(response.status).toEqual(401)
         expect(response.data.workflow_execution).toBeUndefined()
+      })
+    })
+
+    describe("GET /admin/workflows-executions/:workflow_id/:transaction_id", () => {
+      it("returns the asked transaction, not the workflow's first", async () => {
+        const runHello = (transactionId: string) => helloWorkflow(container).run({ context: { transactionId } })
+        await runHello("first-of-the-workflow")
+        await runHello("the-asked-one")
+        await runHello("newest-of-the-workflow")
+        // Another workflow under the asked transaction id: the workflow id must count too.
+        await helloFailingWorkflow(container).run({ context: { transactionId: "the-asked-one" }, throwOnError: false })
+
+        for (const [workflowId, state] of [
+          [HELLO_WORKFLOW, "done"],
+          [HELLO_FAILING_WORKFLOW, "reverted"],
+        ]) {
+          const { status, data } = await api.get(
+            `/admin/workflows-executions/${workflowId}/the-asked-one`,
+            adminHeaders
+          )
+          expect(status).toEqual(200)
+          expect(data.workflow_execution).toEqual(
+            expect.objectContaining({ workflow_id: workflowId, transaction_id: "the-asked-one", state })
+          )
+        }
+      })
+
+      it("returns no execution for a transaction the workflow never ran", async () => {
+        await helloWorkflow(container).run({ context: { transactionId: "ran" } })
+        const { status, data } = await api.get(
+          `/admin/workflows-executions/${HELLO_WORKFLOW}/never-ran`,
+          adminHeaders
+        )
+        expect(status).toEqual(200)
+        expect(data.workflow_execution).toBeUndefined()
+      })
+
+      it("answers 401 without a token", async () => {
+        const { transaction } = await helloWorkflow(container).run()
+        const response = await api.get(
+          `/admin/workflows-executions/${HELLO_WORKFLOW}/${transaction.transactionId}`,
+          anyStatus
+        )
+        expect(response.status).toEqual(401)
       })
     })
 

@@ -21,6 +21,7 @@ import {
   OUR_FIRST_MIGRATION,
   OUR_MIGRATIONS,
   OUR_RETENTION_MIGRATION,
+  OUR_STORAGE_MIGRATION,
   resetSchema,
   snapshotRows,
   sortCounts,
@@ -47,7 +48,7 @@ import {
  * migrator (as `medusa db:migrate` does), writes Medusa-shaped rows, then runs
  * our migrations on top and reads the result through our module.
  *
- * Our directory holds three migrations, applied in order: the first creates or
+ * Our directory holds four migrations, applied in order: the first creates or
  * aligns `workflow_execution` and adds two indexes (created_at, the in-flight
  * guard); the second adds retention: the `expires_at` column (filled for the
  * finished rows already there), its index, and the tables
@@ -57,7 +58,8 @@ import {
  * already there and kept exact by four triggers on `workflow_execution` (and
  * their three functions), an index on (workflow_id, state, created_at) and,
  * where the server ships pg_trgm, the extension and a trigram index on
- * transaction_id.
+ * transaction_id; the fourth adds the partial index of finished runs without
+ * retention or expiry ("kept forever") that the admin's storage card counts.
  */
 
 jest.setTimeout(60000)
@@ -78,13 +80,16 @@ const TRIGRAM_INDEX = "IDX_workflow_execution_transaction_id_trgm"
  * otherwise. The server the tests use as a rule has it.
  */
 let trigrams = false
-/** Every index our migrations add to `workflow_execution`, by name: the four above and the third one's. */
+/** The fourth migration's index. */
+const KEPT_FOREVER_INDEX = "IDX_workflow_execution_kept_forever"
+/** Every index our migrations add to `workflow_execution`, by name: the four above, the third one's and the fourth's. */
 function ourIndexes(): string[] {
   return [
     ...FIRST_AND_RETENTION_INDEXES,
     ...(trigrams ? [TRIGRAM_INDEX] : []),
     "IDX_workflow_execution_workflow_id_state_created_at",
-  ]
+    KEPT_FOREVER_INDEX,
+  ].sort()
 }
 /** The tables the second migration adds. */
 const RETENTION_TABLES = ["workflow_execution_purge", "workflow_execution_purge_schedule"]
@@ -197,6 +202,9 @@ function expectOurIndexes(shape: TableShape) {
   } else {
     expect(shape.indexes).not.toHaveProperty(TRIGRAM_INDEX)
   }
+  expect(shape.indexes[KEPT_FOREVER_INDEX]).toMatch(
+    /^CREATE INDEX "IDX_workflow_execution_kept_forever" ON public\.workflow_execution USING btree \(workflow_id\) WHERE \(\(expires_at IS NULL\) AND \(retention_time IS NULL\)/
+  )
   expect(shape.indexes["IDX_workflow_execution_expires_at"]).toMatch(
     /ON public\.workflow_execution USING btree \(expires_at\) WHERE \(expires_at IS NOT NULL\)/
   )
@@ -446,7 +454,7 @@ moduleIntegrationTestRunner<Engine>({
           return rows
         }
 
-        it("applies our three migrations cleanly, keeps the rows and Medusa's schema, adds only expires_at, our indexes, three tables and the counting triggers", async () => {
+        it("applies our four migrations cleanly, keeps the rows and Medusa's schema, adds only expires_at, our indexes, three tables and the counting triggers", async () => {
           const rows = await prepare()
           const before = await shapeOf()
           const tablesBefore = await tablesNow()
@@ -945,7 +953,7 @@ moduleIntegrationTestRunner<Engine>({
         await expectCounters()
         expect((await countsNow()).counted).toEqual(liveCountsOf(all))
 
-        // All three migrations are recorded as done, and both runs read back.
+        // All four migrations are recorded as done, and both runs read back.
         expect((await recordedMigrations()).filter((name) => OUR_MIGRATIONS.includes(name))).toEqual(OUR_MIGRATIONS)
         const runs = await engine.listWorkflowExecutions(
           { transaction_id: waiting.transaction_id },
@@ -1099,10 +1107,20 @@ moduleIntegrationTestRunner<Engine>({
         const retentionRows = await rowsNow()
         expect(retentionShape.triggers).toEqual({})
 
-        expect((await migrate(DB, MIGRATION_DIRS.ours)).executed).toEqual([OUR_COUNT_MIGRATION])
+        expect((await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_COUNT_MIGRATION })).executed).toEqual([OUR_COUNT_MIGRATION])
+        const countShape = await shapeOf()
+        const countRows = await rowsNow()
+
+        expect((await migrate(DB, MIGRATION_DIRS.ours)).executed).toEqual([OUR_STORAGE_MIGRATION])
         await engine.purgeExpiredExecutions({ dryRun: true })
         await expectCounters()
         const extensions = await extensionsNow()
+
+        // The fourth one's down(): its index goes, nothing else.
+        const fourth = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
+        expect(fourth).toEqual({ executed: [OUR_STORAGE_MIGRATION], warnings: [] })
+        expect(await shapeOf()).toEqual(countShape)
+        expect(await rowsNow()).toEqual(countRows)
 
         // The third one's down(): its triggers, their functions, the counts and its two indexes go;
         // the rows stay, and so does pg_trgm, which other tables may use.

@@ -8,6 +8,7 @@ import { InstanceLease, WorkerMode } from "../instances/instance-lease"
 import { NotificationListener } from "../notifications/notification-listener"
 import { resolveOptions } from "../options"
 import { ExecutionListing } from "../queries/execution-listing"
+import { ExecutionStorage } from "../queries/execution-storage"
 import { WorkflowOrchestrator } from "../orchestrator/workflow-orchestrator"
 import { ExecutionRetention } from "../retention/execution-retention"
 import { ClusterSchedules } from "../schedules/cluster-schedules"
@@ -75,6 +76,7 @@ export default async function engineLoader(
     workflowRetention: asValue(retention),
     workflowListing: asValue(new ExecutionListing(db, logger)),
     workflowSupervisor: asValue(supervisor),
+    workflowExecutionStorage: asValue(new ExecutionStorage(db, resolved)),
   })
 }
 

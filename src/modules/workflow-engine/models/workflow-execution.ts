@@ -27,4 +27,10 @@ export const WorkflowExecution = model
     // The admin list: newest first.
     { on: ["created_at"], where: "deleted_at IS NULL" },
     { on: ["expires_at"], where: "expires_at IS NOT NULL" },
+    // Finished runs no purge deletes, for the admin's storage card (Migration20261201200000).
+    {
+      name: "IDX_workflow_execution_kept_forever",
+      on: ["workflow_id"],
+      where: "expires_at IS NULL AND retention_time IS NULL AND state IN ('done', 'failed', 'reverted') AND deleted_at IS NULL",
+    },
   ])

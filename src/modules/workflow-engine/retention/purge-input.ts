@@ -22,6 +22,9 @@ export type EraseExecutionsInput = {
 
 export const MAX_ERASE_TRANSACTIONS = 1000
 
+/** What a caller of `purgeExpiredExecutions` may say started the pass; the scheduled job has its own method. */
+export type RequestedPurgeTrigger = "manual" | "admin"
+
 function invalid(field: string, message: string): MedusaError {
   return new MedusaError(MedusaError.Types.INVALID_DATA, `Invalid "${field}": ${message}`)
 }
@@ -73,4 +76,14 @@ export function checkEraseInput(input: unknown): EraseExecutionsInput {
   })
   optionalText("actor", value.actor)
   return value as EraseExecutionsInput
+}
+
+export function checkPurgeTrigger(trigger: unknown): RequestedPurgeTrigger {
+  if (trigger === undefined) {
+    return "manual"
+  }
+  if (trigger !== "manual" && trigger !== "admin") {
+    throw invalid("trigger", `must be "manual" or "admin", got ${JSON.stringify(trigger)}`)
+  }
+  return trigger
 }

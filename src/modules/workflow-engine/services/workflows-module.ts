@@ -24,9 +24,10 @@ import {
 } from "../orchestrator/workflow-orchestrator"
 import { checkConfig, ExecutionSearch, prepareFilters, searchText } from "../queries/execution-filters"
 import { ExecutionListing } from "../queries/execution-listing"
+import { ExecutionRetentionReport, ExecutionStorage, ExecutionStorageReport } from "../queries/execution-storage"
 import { isSelective, totalOfPage } from "../queries/page-total"
 import { EraseResult, ExecutionRetention, PurgeResult } from "../retention/execution-retention"
-import { EraseExecutionsInput, PurgeExpiredInput } from "../retention/purge-input"
+import { checkPurgeTrigger, EraseExecutionsInput, PurgeExpiredInput, RequestedPurgeTrigger } from "../retention/purge-input"
 import { PostgresWorkflowStorage } from "../storage/postgres-workflow-storage"
 import { Supervisor } from "../supervisor"
 import { PurgeRecord } from "../storage/sql/insert-purge-record"
@@ -37,10 +38,17 @@ type InjectedDependencies = {
   workflowRetention: ExecutionRetention
   workflowListing: ExecutionListing
   workflowSupervisor: Supervisor
+  workflowExecutionStorage: ExecutionStorage
 }
 
 /** A purge audit entry, as `listWorkflowExecutionPurges` returns it. */
 export type WorkflowExecutionPurgeDTO = PurgeRecord & { id: string; created_at: Date }
+
+/** The storage card: what is stored, what it costs, what goes next, and the latest purge passes. */
+export type ExecutionStorageDTO = ExecutionStorageReport & { last_purges: WorkflowExecutionPurgeDTO[] }
+
+/** Audit entries the storage report includes, newest first. */
+const STORAGE_REPORT_PURGES = 5
 
 type ExecutionLookup = string | { workflow_id: string; transaction_id: string }
 
@@ -60,6 +68,7 @@ export class WorkflowsModuleService
   protected readonly retention_: ExecutionRetention
   protected readonly listing_: ExecutionListing
   protected readonly supervisor_: Supervisor
+  protected readonly executionStorage_: ExecutionStorage
 
   constructor(dependencies: InjectedDependencies, ...rest: unknown[]) {
     // MedusaService reads the model services it generates from the same cradle.
@@ -69,6 +78,7 @@ export class WorkflowsModuleService
     this.retention_ = dependencies.workflowRetention
     this.listing_ = dependencies.workflowListing
     this.supervisor_ = dependencies.workflowSupervisor
+    this.executionStorage_ = dependencies.workflowExecutionStorage
   }
 
   __joinerConfig(): ModuleJoinerConfig {
@@ -190,8 +200,30 @@ export class WorkflowsModuleService
    * database clock; with `dryRun`, only counts them. Every call is recorded in
    * the purge audit trail (`listWorkflowExecutionPurges`).
    */
-  async purgeExpiredExecutions(input: PurgeExpiredInput = {}): Promise<PurgeResult> {
-    return await this.retention_.purgeExpired(input, "manual")
+  async purgeExpiredExecutions(
+    input: PurgeExpiredInput & { trigger?: RequestedPurgeTrigger } = {}
+  ): Promise<PurgeResult> {
+    const { trigger, ...pass } = input ?? {}
+    return await this.retention_.purgeExpired(pass, checkPurgeTrigger(trigger))
+  }
+
+  /**
+   * What `workflow_execution` holds: executions per workflow and state
+   * (exact), their estimated bytes, the table's size, what expired, what is
+   * kept forever, the retention options and the latest purge passes. Reads
+   * the counters, the catalog and a bounded sample, never the whole table.
+   */
+  async retrieveExecutionStorage(): Promise<ExecutionStorageDTO> {
+    const [report, last_purges] = await Promise.all([
+      this.executionStorage_.report(),
+      this.listWorkflowExecutionPurges({}, { order: { created_at: "DESC" }, take: STORAGE_REPORT_PURGES }),
+    ])
+    return { ...report, last_purges }
+  }
+
+  /** When the execution of this `wf_exec_…` id will be purged, and which retention decided it. */
+  async retrieveExecutionRetention(id: string): Promise<ExecutionRetentionReport> {
+    return await this.executionStorage_.retentionOf(id)
   }
 
   /**

@@ -43,3 +43,21 @@ export const helloFailingWorkflow = createWorkflow(
     explode()
   }
 )
+
+export const HELLO_ASYNC_WORKFLOW = "hello-async-workflow"
+
+const waitForAnswer = createStep(
+  { name: "hello-wait-for-answer", async: true },
+  async () => {
+    // Answered later through setStepSuccess / setStepFailure, or never.
+  }
+)
+
+/** A stored workflow that stays in flight: its second step waits for an answer. */
+export const helloAsyncWorkflow = createWorkflow(
+  { name: HELLO_ASYNC_WORKFLOW, store: true, retentionTime: 99999 },
+  () => {
+    reserve()
+    waitForAnswer()
+  }
+)

@@ -1,0 +1,45 @@
+import { defineMiddlewares, validateAndTransformBody, validateAndTransformQuery } from "@medusajs/framework/http"
+import {
+  AdminGetExecutionRetentionParams,
+  AdminGetExecutionStorageParams,
+  AdminGetPurgesParams,
+  AdminPostCancelExecution,
+  AdminPostErase,
+  AdminPostPurge,
+} from "./admin/workflow-engine/validators"
+
+/** Every body and query of the plugin's admin routes is checked here; a bad field is a 400 naming it. */
+export default defineMiddlewares({
+  routes: [
+    {
+      method: ["GET"],
+      matcher: "/admin/workflow-engine/storage",
+      middlewares: [validateAndTransformQuery(AdminGetExecutionStorageParams, { isList: false, defaults: [] })],
+    },
+    {
+      method: ["POST"],
+      matcher: "/admin/workflow-engine/purge",
+      middlewares: [validateAndTransformBody(AdminPostPurge)],
+    },
+    {
+      method: ["POST"],
+      matcher: "/admin/workflow-engine/erase",
+      middlewares: [validateAndTransformBody(AdminPostErase)],
+    },
+    {
+      method: ["GET"],
+      matcher: "/admin/workflow-engine/purges",
+      middlewares: [validateAndTransformQuery(AdminGetPurgesParams, { isList: true, defaults: [], defaultLimit: 20 })],
+    },
+    {
+      method: ["GET"],
+      matcher: "/admin/workflow-engine/executions/:id/retention",
+      middlewares: [validateAndTransformQuery(AdminGetExecutionRetentionParams, { isList: false, defaults: [] })],
+    },
+    {
+      method: ["POST"],
+      matcher: "/admin/workflow-engine/executions/:id/cancel",
+      middlewares: [validateAndTransformBody(AdminPostCancelExecution)],
+    },
+  ],
+})
