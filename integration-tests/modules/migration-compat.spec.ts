@@ -22,6 +22,7 @@ import {
   OUR_MIGRATIONS,
   OUR_RETENTION_MIGRATION,
   OUR_STORAGE_MIGRATION,
+  OUR_CLUSTER_MIGRATION,
   resetSchema,
   snapshotRows,
   sortCounts,
@@ -95,8 +96,10 @@ function ourIndexes(): string[] {
 const RETENTION_TABLES = ["workflow_execution_purge", "workflow_execution_purge_schedule"]
 /** The table the third migration adds. */
 const COUNT_TABLE = "workflow_execution_count"
+/** The tables the fifth migration adds: what many instances share. */
+const CLUSTER_TABLES = ["workflow_engine_instance", "workflow_engine_schedule", "workflow_execution_timer"]
 /** Every table our migrations add, by name. */
-const OUR_TABLES = [COUNT_TABLE, ...RETENTION_TABLES]
+const OUR_TABLES = [...CLUSTER_TABLES, COUNT_TABLE, ...RETENTION_TABLES].sort()
 /** The triggers the third migration puts on `workflow_execution`, and the functions they run. */
 const OUR_TRIGGERS = [
   "workflow_execution_count_delete",
@@ -127,9 +130,9 @@ const countsNow = () => withClient(DB, executionCounts)
 
 type StoredRow = Record<string, any>
 
-/** Stored rows without the column our second migration adds: what Medusa's engines wrote. */
+/** Stored rows without the columns our second and fifth migrations add: what Medusa's engines wrote. */
 function withoutExpiry(rows: StoredRow[]): StoredRow[] {
-  return rows.map(({ expires_at: _, ...rest }) => rest)
+  return rows.map(({ expires_at: _, owner_instance_id: __, ...rest }) => rest)
 }
 
 /**
@@ -179,15 +182,16 @@ function asRead(row: MedusaRow) {
   })
 }
 
-/** The column the second migration adds: optional, no default, and the last one of the table. */
+/** The columns the second and fifth migrations add: optional, no default, and the last ones of the table. */
 function expectExpiryColumn(shape: TableShape) {
   expect(shape.columns.expires_at).toEqual({ type: "timestamp with time zone", nullable: true, default: null })
-  expect(Object.keys(shape.columns).at(-1)).toBe("expires_at")
+  expect(shape.columns.owner_instance_id).toEqual({ type: "text", nullable: true, default: null })
+  expect(Object.keys(shape.columns).slice(-2)).toEqual(["expires_at", "owner_instance_id"])
 }
 
-/** Columns apart from expires_at. */
+/** Columns apart from the ones our migrations add. */
 function withoutExpiryColumn(columns: TableShape["columns"]): TableShape["columns"] {
-  const { expires_at: _, ...rest } = columns
+  const { expires_at: _, owner_instance_id: __, ...rest } = columns
   return rest
 }
 
@@ -1046,12 +1050,12 @@ moduleIntegrationTestRunner<Engine>({
         const shape = await shapeOf()
         expect(Object.keys(shape.columns)).toEqual([
           "id", "workflow_id", "transaction_id", "run_id", "execution", "context",
-          "state", "retention_time", "created_at", "updated_at", "deleted_at", "expires_at",
+          "state", "retention_time", "created_at", "updated_at", "deleted_at", "expires_at", "owner_instance_id",
         ])
         expectExpiryColumn(shape)
         await expectRetentionTables()
         await expectCounters()
-        expect(await tablesNow()).toEqual(["mikro_orm_migrations", "workflow_execution", ...OUR_TABLES])
+        expect(await tablesNow()).toEqual(["mikro_orm_migrations", "workflow_execution", ...OUR_TABLES].sort())
         expect((await countsNow()).counted).toEqual([])
         expect(shape.primaryKey).toEqual({
           name: "workflow_execution_pkey",
@@ -1111,10 +1115,22 @@ moduleIntegrationTestRunner<Engine>({
         const countShape = await shapeOf()
         const countRows = await rowsNow()
 
-        expect((await migrate(DB, MIGRATION_DIRS.ours)).executed).toEqual([OUR_STORAGE_MIGRATION])
+        expect((await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_STORAGE_MIGRATION })).executed).toEqual([OUR_STORAGE_MIGRATION])
+        const storageShape = await shapeOf()
+        const storageTables = await tablesNow()
+        const storageRows = await rowsNow()
+
+        expect((await migrate(DB, MIGRATION_DIRS.ours)).executed).toEqual([OUR_CLUSTER_MIGRATION])
         await engine.purgeExpiredExecutions({ dryRun: true })
         await expectCounters()
         const extensions = await extensionsNow()
+
+        // The fifth one's down(): its three tables and the owner column go, nothing else.
+        const fifth = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
+        expect(fifth).toEqual({ executed: [OUR_CLUSTER_MIGRATION], warnings: [] })
+        expect(await shapeOf()).toEqual(storageShape)
+        expect(await tablesNow()).toEqual(storageTables)
+        expect(await rowsNow()).toEqual(storageRows)
 
         // The fourth one's down(): its index goes, nothing else.
         const fourth = await migrate(DB, MIGRATION_DIRS.ours, { down: true })

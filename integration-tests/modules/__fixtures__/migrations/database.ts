@@ -21,15 +21,25 @@ export const MIGRATION_DIRS = {
  * table, the triggers on `workflow_execution` that keep it exact and its
  * backfill, an index on workflow, state and created_at, and, where pg_trgm
  * can be created, the extension and a trigram index on transaction_id), the
- * fourth the partial index of finished runs kept forever.
+ * fourth the partial index of finished runs kept forever, the fifth what many
+ * instances share (instance leases, timers, schedules, and the owner of each
+ * in-flight run).
  */
 export const OUR_FIRST_MIGRATION = "Migration20261125120000"
 export const OUR_RETENTION_MIGRATION = "Migration20261125140000"
 export const OUR_COUNT_MIGRATION = "Migration20261126090000"
 /** The fourth: the index of finished runs kept forever, which the admin's storage card counts. */
 export const OUR_STORAGE_MIGRATION = "Migration20261201200000"
+/** The fifth: instance leases, timers, schedules and the owner column. */
+export const OUR_CLUSTER_MIGRATION = "Migration20261201210000"
 /** In the order the migrator applies them. */
-export const OUR_MIGRATIONS = [OUR_FIRST_MIGRATION, OUR_RETENTION_MIGRATION, OUR_COUNT_MIGRATION, OUR_STORAGE_MIGRATION]
+export const OUR_MIGRATIONS = [
+  OUR_FIRST_MIGRATION,
+  OUR_RETENTION_MIGRATION,
+  OUR_COUNT_MIGRATION,
+  OUR_STORAGE_MIGRATION,
+  OUR_CLUSTER_MIGRATION,
+]
 
 /** The name Medusa's first migration (2023-12-28) has in both engines. */
 export const MEDUSA_FIRST_MIGRATION = "Migration20231228143900"

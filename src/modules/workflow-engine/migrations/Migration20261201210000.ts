@@ -6,7 +6,7 @@ import { Migration } from "@medusajs/framework/mikro-orm/migrations"
  * and which instance last advanced an in-flight run, so a dead one's runs can
  * be found and recovered.
  */
-export class Migration20261201120000 extends Migration {
+export class Migration20261201210000 extends Migration {
   async up(): Promise<void> {
     this.addSql(`
       CREATE TABLE IF NOT EXISTS "workflow_engine_instance" (
