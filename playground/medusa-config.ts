@@ -15,6 +15,10 @@ module.exports = defineConfig({
       adminCors: `http://localhost:${process.env.PORT ?? 9000}`,
       authCors: `http://localhost:${process.env.PORT ?? 9000}`,
     },
+    // `medusa start` runs as NODE_ENV=production, whose session cookie is
+    // Secure: a browser would never send it back to http://localhost, and the
+    // admin's login would go round in circles. The demo serves plain http.
+    cookieOptions: { secure: false, sameSite: "lax" },
   },
   plugins: [{ resolve: "medusa-workflow-engine-postgres", options: {} }],
   modules: [

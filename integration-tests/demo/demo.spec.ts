@@ -1,78 +1,24 @@
-import { ChildProcess, spawn } from "child_process"
-import fs from "fs"
-import net from "net"
-import os from "os"
 import path from "path"
 import { Client } from "pg"
 import { alive, processesMentioning, processTree } from "./processes"
+import { DEMO_TEST_TIMEOUT_MS, RunningDemo, startDemo } from "./running-demo"
 
 /**
- * `npm run demo` as a newcomer runs it, on a throwaway embedded Postgres
- * (DEMO_DATA_DIR) and a free port: it prints the admin URL and the
- * credentials, the admin answers, the seeded executions are listed by the
- * admin API, the scheduled job ticks, and a Ctrl-C (SIGINT to its process
- * group, as a terminal sends it) stops Medusa and Postgres, leaving no
- * process behind.
+ * `npm run demo` on a throwaway embedded Postgres: it prints the admin URL
+ * and the credentials, the admin answers, the seeded executions are listed
+ * by the admin API, the scheduled job ticks, and a Ctrl-C (SIGINT to its
+ * process group, as a terminal sends it) stops Medusa and Postgres, leaving
+ * no process behind.
  */
 
-const REPO = path.resolve(__dirname, "..", "..")
-const STARTUP_DEADLINE_MS = 4 * 60 * 1000
 const STOP_DEADLINE_MS = 60 * 1000
 const TICK_DEADLINE_MS = 60 * 1000
 
-jest.setTimeout(STARTUP_DEADLINE_MS + STOP_DEADLINE_MS + TICK_DEADLINE_MS + 60 * 1000)
+jest.setTimeout(DEMO_TEST_TIMEOUT_MS)
 
 type Execution = { workflow_id: string; transaction_id: string; state: string }
 
-let dataDir: string
-let demo: ChildProcess | undefined
-let output = ""
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "localhost", () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve()
-    : new Promise((resolve) => child.once("exit", () => resolve()))
-}
-
-/** Resolves to the first match of `pattern` in the demo's output; rejects if the demo exits first. */
-function printed(pattern: RegExp, deadlineMs: number): Promise<RegExpMatchArray> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      const match = output.match(pattern)
-      if (match) {
-        finish()
-        resolve(match)
-      }
-    }
-    const onExit = () => {
-      finish()
-      reject(new Error(`The demo exited before printing ${pattern}:\n${output.slice(-4000)}`))
-    }
-    const timer = setTimeout(() => {
-      finish()
-      reject(new Error(`The demo did not print ${pattern} within ${deadlineMs / 1000}s:\n${output.slice(-4000)}`))
-    }, deadlineMs)
-    const finish = () => {
-      clearTimeout(timer)
-      demo!.stdout!.off("data", check)
-      demo!.off("exit", onExit)
-    }
-    demo!.stdout!.on("data", check)
-    demo!.once("exit", onExit)
-    check()
-  })
-}
+let demo: RunningDemo | undefined
 
 async function withDeadline<T>(what: string, deadlineMs: number, attempt: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + deadlineMs
@@ -88,33 +34,11 @@ async function withDeadline<T>(what: string, deadlineMs: number, attempt: () => 
   }
 }
 
-beforeAll(() => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "wep-demo-smoke-"))
-  // As root, Postgres runs as the OS user postgres, which must reach its data folder inside.
-  fs.chmodSync(dataDir, 0o755)
-})
-
-afterAll(async () => {
-  if (demo && demo.exitCode === null && demo.signalCode === null) {
-    process.kill(-demo.pid!, "SIGKILL")
-  }
-  for (const pid of processesMentioning(dataDir).keys()) {
-    process.kill(pid, "SIGKILL")
-  }
-  fs.rmSync(dataDir, { recursive: true, force: true })
-})
+afterAll(() => demo?.cleanUp())
 
 it("npm run demo serves the seeded store's admin, and Ctrl-C leaves no process behind", async () => {
-  const port = await freePort()
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), DEMO_DATA_DIR: dataDir }
-  delete env.DATABASE_URL
-  demo = spawn("npm", ["run", "demo"], { cwd: REPO, env, detached: true, stdio: ["ignore", "pipe", "pipe"] })
-  demo.stdout!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk))
-  demo.stderr!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk))
-
-  const [, postgresPort] = await printed(/Postgres is up at postgres:\/\/\S+@localhost:(\d+)\//, STARTUP_DEADLINE_MS)
-  const [, adminUrl] = await printed(/^Medusa admin: (\S+)$/m, STARTUP_DEADLINE_MS)
-  const [, email, password] = await printed(/^Log in with email (\S+) and password (\S+)$/m, 5000)
+  demo = await startDemo()
+  const { port, adminUrl, email, password, dataDir } = demo
   expect(adminUrl).toBe(`http://localhost:${port}/app`)
 
   const page = await fetch(adminUrl)
@@ -145,7 +69,7 @@ it("npm run demo serves the seeded store's admin, and Ctrl-C leaves no process b
   expect(states("capture-payment")).toEqual(["done", "done", "invoking"])
 
   // The confirmations are kept one second: past their retention, not yet purged.
-  const db = new Client({ host: "localhost", port: Number(postgresPort), user: "postgres", password: "postgres", database: "medusa_demo" })
+  const db = new Client({ host: "localhost", port: demo.postgresPort, user: "postgres", password: "postgres", database: "medusa_demo" })
   await db.connect()
   try {
     const { rows } = await db.query(
@@ -163,19 +87,13 @@ it("npm run demo serves the seeded store's admin, and Ctrl-C leaves no process b
   })
   expect(heartbeats[0].state).toBe("done")
 
-  const tree = processTree(demo.pid!)
+  const child = demo.process
+  const tree = processTree(child.pid!)
   expect([...tree.values()].some((cmdline) => cmdline.includes("medusa") && cmdline.includes(" start"))).toBe(true)
   expect([...tree.values()].some((cmdline) => cmdline.includes(`-D ${path.join(dataDir, "postgres")}`))).toBe(true)
 
-  process.kill(-demo.pid!, "SIGINT")
-  await Promise.race([
-    exited(demo),
-    new Promise((_, reject) =>
-      setTimeout(() => reject(new Error(`The demo did not stop:\n${output.slice(-4000)}`)), STOP_DEADLINE_MS)
-    ),
-  ])
-  expect(output).toMatch(/Stopped\n/)
+  await demo.stop(STOP_DEADLINE_MS)
+  expect(demo.output()).toMatch(/\] Stopped\n/)
   expect(alive(tree.keys())).toEqual(new Map())
   expect(processesMentioning(dataDir)).toEqual(new Map())
-  expect(fs.existsSync(path.join(dataDir, "postgres", "postmaster.pid"))).toBe(false)
 })

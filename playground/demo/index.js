@@ -14,7 +14,7 @@ const { installPlugin, packPlugin } = require("./plugin-package")
 const { startPostgres } = require("./postgres")
 const { step } = require("./progress")
 const { medusa, spawnMedusa, stopAll } = require("./run")
-const { readState, writeState } = require("./state")
+const { databaseState, playgroundState } = require("./state")
 const { waitForAdmin } = require("./wait-for-admin")
 
 const MEDUSA_STOP_GRACE_MS = 20000
@@ -60,16 +60,17 @@ async function main() {
   }
   const port = process.env.PORT || "9000"
   fs.mkdirSync(DATA, { recursive: true })
-  const state = readState()
+  const playground = playgroundState.read()
+  const databases = databaseState.read()
 
   const tarballSha = await packPlugin(step)
-  await installPlugin(step, tarballSha, state.plugin)
-  state.plugin = tarballSha
-  writeState(state)
+  await installPlugin(step, tarballSha, playground.plugin)
+  playground.plugin = tarballSha
+  playgroundState.write(playground)
 
   // The admin bundle needs no database: it builds while Postgres starts and
   // the migrations run.
-  const adminBuilt = buildAdmin(step, tarballSha, state.admin)
+  const adminBuilt = buildAdmin(step, tarballSha, playground.admin)
   adminBuilt.catch(() => {})
 
   let databaseUrl = process.env.DATABASE_URL
@@ -86,14 +87,14 @@ async function main() {
     step(`Postgres is up at ${databaseUrl.replace(/:[^:@/]*@/, ":***@")}`)
   }
   const key = databaseKey(process.env.DATABASE_URL)
-  const database = (state.databases[key] ??= {})
+  const database = (databases[key] ??= {})
   const env = { DATABASE_URL: databaseUrl, PORT: port }
 
   if (database.migrated !== tarballSha) {
     step("Migrating the database (medusa db:migrate)")
     await medusa(["db:migrate"], { env, label: "migrate" })
     database.migrated = tarballSha
-    writeState(state)
+    databaseState.write(databases)
   } else {
     step("The database is migrated for this build of the plugin")
   }
@@ -105,13 +106,13 @@ async function main() {
       label: "seed",
     })
     database.seeded = true
-    writeState(state)
+    databaseState.write(databases)
   } else {
     step("The database is seeded")
   }
 
-  state.admin = await adminBuilt
-  writeState(state)
+  playground.admin = await adminBuilt
+  playgroundState.write(playground)
 
   step(`Starting Medusa (medusa start) on port ${port}`)
   const server = spawnMedusa(["start"], { env, label: "medusa" })

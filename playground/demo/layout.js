@@ -18,11 +18,11 @@ const DATA = process.env.DEMO_DATA_DIR ? path.resolve(process.env.DEMO_DATA_DIR)
 module.exports = {
   REPO,
   PLAYGROUND,
+  LOCAL,
   DATA,
   POSTGRES_DATA: path.join(DATA, "postgres"),
   // playground/package.json names this file as its plugin dependency.
   PACKED_PLUGIN: path.join(LOCAL, "package", "medusa-workflow-engine-postgres.tgz"),
-  STATE_FILE: path.join(DATA, "state.json"),
   // `medusa build --admin-only` writes here; `medusa start` serves public/admin.
   ADMIN_BUILD: path.join(PLAYGROUND, ".medusa", "admin"),
   ADMIN_SERVED: path.join(PLAYGROUND, "public", "admin"),

@@ -4,6 +4,7 @@
 "use strict"
 
 const { spawn } = require("child_process")
+const path = require("path")
 const { MEDUSA_CLI, PLAYGROUND } = require("./layout")
 
 // Medusa prints a framed notice about its telemetry; the demo turns
@@ -34,9 +35,10 @@ function indent(stream, target, label) {
 /** The environment of every Medusa process the demo starts. */
 function medusaEnv(extra) {
   const env = { ...process.env, MEDUSA_DISABLE_TELEMETRY: "true", ...extra }
-  // Medusa serves its Vite dev server for NODE_ENV=development and marks
-  // cookies secure for production; the demo wants neither (nor a test
-  // runner's NODE_ENV=test), so it runs as a plain `npx medusa start` does.
+  // Each command picks its own NODE_ENV when none is set, as `npx medusa …`
+  // does (`start` runs as production, with the admin bundle built above
+  // rather than Vite's dev server); a test runner's NODE_ENV=test is not
+  // the store's.
   delete env.NODE_ENV
   return env
 }
@@ -48,8 +50,9 @@ const running = new Set()
  * Spawns a command, its output indented under `label`, in a process group of
  * its own: a Ctrl-C reaches the demo only, which stops its processes in order.
  */
-function spawnIndented(command, args, { cwd, env, label }) {
-  const child = spawn(command, args, { cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] })
+function spawnIndented(command, args, { cwd, env, label, ipc = false }) {
+  const stdio = ["ignore", "pipe", "pipe", ...(ipc ? ["ipc"] : [])]
+  const child = spawn(command, args, { cwd, env, detached: true, stdio })
   running.add(child)
   child.once("exit", () => running.delete(child))
   indent(child.stdout, process.stdout, label)
@@ -95,14 +98,24 @@ function run(command, args, options) {
   })
 }
 
+const EXIT_WITH_DEMO = path.join(__dirname, "exit-with-demo.js")
+
+function medusaCommand(args, env, label) {
+  return [
+    process.execPath,
+    ["-r", EXIT_WITH_DEMO, MEDUSA_CLI, ...args],
+    { cwd: PLAYGROUND, env: medusaEnv(env), label, ipc: true },
+  ]
+}
+
 /** Runs a `medusa` command in the playground store to its end. */
 function medusa(args, { env, label = "medusa" } = {}) {
-  return run(process.execPath, [MEDUSA_CLI, ...args], { cwd: PLAYGROUND, env: medusaEnv(env), label })
+  return run(...medusaCommand(args, env, label))
 }
 
 /** Starts a `medusa` command in the playground store and returns its process. */
 function spawnMedusa(args, { env, label = "medusa" } = {}) {
-  return spawnIndented(process.execPath, [MEDUSA_CLI, ...args], { cwd: PLAYGROUND, env: medusaEnv(env), label })
+  return spawnIndented(...medusaCommand(args, env, label))
 }
 
 module.exports = { run, medusa, spawnMedusa, stopAll }
