@@ -11,7 +11,7 @@ const { buildAdmin } = require("./admin-build")
 const credentials = require("./credentials")
 const { DATA, GENERATED } = require("./layout")
 const { installPlugin, packPlugin } = require("./plugin-package")
-const { startPostgres } = require("./postgres")
+const { createDatabaseIfMissing, startPostgres } = require("./postgres")
 const { step } = require("./progress")
 const { medusa, spawnMedusa, stopAll } = require("./run")
 const { databaseState, playgroundState } = require("./state")
@@ -76,6 +76,9 @@ async function main() {
   let databaseUrl = process.env.DATABASE_URL
   if (databaseUrl) {
     step("Using the database DATABASE_URL names")
+    if (await createDatabaseIfMissing(databaseUrl)) {
+      step("Created it")
+    }
   } else {
     step("Starting the embedded Postgres (data in playground/.data/postgres)")
     postgres = await startPostgres((status) => {

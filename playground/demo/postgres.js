@@ -38,16 +38,21 @@ function postmasterPid() {
   }
 }
 
+/** Creates the database `url` names unless it exists; resolves to whether it did. */
 async function createDatabaseIfMissing(url) {
+  const target = new URL(url)
+  const name = decodeURIComponent(target.pathname.slice(1))
   const admin = new URL(url)
   admin.pathname = "/postgres"
   const client = new Client({ connectionString: admin.toString() })
   await client.connect()
   try {
-    const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [DATABASE])
-    if (!rowCount) {
-      await client.query(`CREATE DATABASE "${DATABASE}"`)
+    const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name])
+    if (rowCount) {
+      return false
     }
+    await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`)
+    return true
   } finally {
     await client.end()
   }
@@ -112,4 +117,4 @@ async function startPostgres(onStatus) {
   return { url, stop }
 }
 
-module.exports = { startPostgres }
+module.exports = { startPostgres, createDatabaseIfMissing }
