@@ -36,6 +36,23 @@ async function withDeadline<T>(what: string, deadlineMs: number, attempt: () => 
 
 afterAll(() => demo?.cleanUp())
 
+// Milestones of the demo's progress lines, in the order it reaches them.
+const FIRST_RUN = [/initdb/, /Migrating the database/, /seeding workflow executions/, /The admin is ready/]
+const SECOND_RUN = [/The database is migrated for this build/, /The database is seeded/, /The admin is ready/]
+
+function progress(output: string): string[] {
+  return output.split("\n").filter((line) => line.startsWith("[demo "))
+}
+
+function expectMilestones(lines: string[], milestones: RegExp[]): void {
+  let at = 0
+  for (const milestone of milestones) {
+    const found = lines.findIndex((line, index) => index >= at && milestone.test(line))
+    expect([milestone.source, found >= 0]).toEqual([milestone.source, true])
+    at = found + 1
+  }
+}
+
 it("npm run demo serves the seeded store's admin, and Ctrl-C leaves no process behind", async () => {
   demo = await startDemo()
   const { port, adminUrl, email, password, dataDir } = demo
@@ -92,8 +109,37 @@ it("npm run demo serves the seeded store's admin, and Ctrl-C leaves no process b
   expect([...tree.values()].some((cmdline) => cmdline.includes("medusa") && cmdline.includes(" start"))).toBe(true)
   expect([...tree.values()].some((cmdline) => cmdline.includes(`-D ${path.join(dataDir, "postgres")}`))).toBe(true)
 
+  expectMilestones(progress(demo.output()), FIRST_RUN)
+
   await demo.stop(STOP_DEADLINE_MS)
   expect(demo.output()).toMatch(/\] Stopped\n/)
+  expect(alive(tree.keys())).toEqual(new Map())
+  expect(processesMentioning(dataDir)).toEqual(new Map())
+})
+
+it("a second npm run demo reuses the data: no initdb, migration or seed, the same executions", async () => {
+  const { dataDir } = demo!
+  demo = await startDemo({ dataDir })
+  const lines = progress(demo.output())
+  expectMilestones(lines, SECOND_RUN)
+  expect(lines.filter((line) => /initdb|Migrating|seeding/.test(line))).toEqual([])
+
+  const login = await fetch(`http://localhost:${demo.port}/auth/user/emailpass`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: demo.email, password: demo.password }),
+  })
+  expect(login.status).toBe(200)
+  const { token } = (await login.json()) as { token: string }
+  const response = await fetch(
+    `http://localhost:${demo.port}/admin/workflows-executions?limit=100&fields=workflow_id,transaction_id,state`,
+    { headers: { authorization: `Bearer ${token}` } }
+  )
+  const { workflow_executions } = (await response.json()) as { workflow_executions: Execution[] }
+  expect(workflow_executions.filter((execution) => execution.workflow_id === "sync-inventory")).toHaveLength(8)
+
+  const tree = processTree(demo.process.pid!)
+  await demo.stop(STOP_DEADLINE_MS)
   expect(alive(tree.keys())).toEqual(new Map())
   expect(processesMentioning(dataDir)).toEqual(new Map())
 })

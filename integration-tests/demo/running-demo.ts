@@ -41,11 +41,11 @@ function freePort(): Promise<number> {
 /**
  * Runs `npm run demo` as a newcomer does, in a process group of its own (a
  * terminal's Ctrl-C goes to the group), on a throwaway embedded Postgres
- * (DEMO_DATA_DIR) and a free PORT; resolves once it printed the admin URL
- * and the credentials.
+ * (DEMO_DATA_DIR; a new one unless `reuse` names that of an earlier run)
+ * and a free PORT; resolves once it printed the admin URL and the credentials.
  */
-export async function startDemo(): Promise<RunningDemo> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "wep-demo-"))
+export async function startDemo(reuse?: { dataDir: string }): Promise<RunningDemo> {
+  const dataDir = reuse?.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "wep-demo-"))
   // As root, Postgres runs as the OS user postgres, which must reach its data folder inside.
   fs.chmodSync(dataDir, 0o755)
   const port = await freePort()
