@@ -36,6 +36,25 @@ async function withDeadline<T>(what: string, deadlineMs: number, attempt: () => 
 
 afterAll(() => demo?.cleanUp())
 
+/** Logs in with the printed credentials; resolves to a lister of the stored executions. */
+async function logInToAdminApi({ port, email, password }: RunningDemo): Promise<() => Promise<Execution[]>> {
+  const login = await fetch(`http://localhost:${port}/auth/user/emailpass`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, password }),
+  })
+  expect(login.status).toBe(200)
+  const { token } = (await login.json()) as { token: string }
+  return async () => {
+    const response = await fetch(
+      `http://localhost:${port}/admin/workflows-executions?limit=100&fields=workflow_id,transaction_id,state`,
+      { headers: { authorization: `Bearer ${token}` } }
+    )
+    expect(response.status).toBe(200)
+    return ((await response.json()) as { workflow_executions: Execution[] }).workflow_executions
+  }
+}
+
 // Milestones of the demo's progress lines, in the order it reaches them.
 const FIRST_RUN = [/initdb/, /Migrating the database/, /seeding workflow executions/, /The admin is ready/]
 const SECOND_RUN = [/The database is migrated for this build/, /The database is seeded/, /The admin is ready/]
@@ -55,28 +74,14 @@ function expectMilestones(lines: string[], milestones: RegExp[]): void {
 
 it("npm run demo serves the seeded store's admin, and Ctrl-C leaves no process behind", async () => {
   demo = await startDemo()
-  const { port, adminUrl, email, password, dataDir } = demo
+  const { port, adminUrl, dataDir } = demo
   expect(adminUrl).toBe(`http://localhost:${port}/app`)
 
   const page = await fetch(adminUrl)
   expect(page.status).toBe(200)
   expect(page.headers.get("content-type")).toMatch(/text\/html/)
 
-  const login = await fetch(`http://localhost:${port}/auth/user/emailpass`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ email, password }),
-  })
-  expect(login.status).toBe(200)
-  const { token } = (await login.json()) as { token: string }
-  const listExecutions = async (): Promise<Execution[]> => {
-    const response = await fetch(
-      `http://localhost:${port}/admin/workflows-executions?limit=100&fields=workflow_id,transaction_id,state`,
-      { headers: { authorization: `Bearer ${token}` } }
-    )
-    expect(response.status).toBe(200)
-    return ((await response.json()) as { workflow_executions: Execution[] }).workflow_executions
-  }
+  const listExecutions = await logInToAdminApi(demo)
 
   const executions = await listExecutions()
   const states = (workflowId: string) =>
@@ -124,19 +129,9 @@ it("a second npm run demo reuses the data: no initdb, migration or seed, the sam
   expectMilestones(lines, SECOND_RUN)
   expect(lines.filter((line) => /initdb|Migrating|seeding/.test(line))).toEqual([])
 
-  const login = await fetch(`http://localhost:${demo.port}/auth/user/emailpass`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ email: demo.email, password: demo.password }),
-  })
-  expect(login.status).toBe(200)
-  const { token } = (await login.json()) as { token: string }
-  const response = await fetch(
-    `http://localhost:${demo.port}/admin/workflows-executions?limit=100&fields=workflow_id,transaction_id,state`,
-    { headers: { authorization: `Bearer ${token}` } }
-  )
-  const { workflow_executions } = (await response.json()) as { workflow_executions: Execution[] }
-  expect(workflow_executions.filter((execution) => execution.workflow_id === "sync-inventory")).toHaveLength(8)
+  const listExecutions = await logInToAdminApi(demo)
+  const executions = await listExecutions()
+  expect(executions.filter((execution) => execution.workflow_id === "sync-inventory")).toHaveLength(8)
 
   const tree = processTree(demo.process.pid!)
   await demo.stop(STOP_DEADLINE_MS)
