@@ -20,7 +20,7 @@ const swcTransform = [
 module.exports = {
   testEnvironment: "node",
   moduleFileExtensions: ["js", "ts", "json"],
-  modulePathIgnorePatterns: ["<rootDir>/.medusa/", "<rootDir>/node_modules/"],
+  modulePathIgnorePatterns: ["<rootDir>/.medusa/", "<rootDir>/node_modules/", "<rootDir>/playground/"],
   testMatch: ["**/integration-tests/**/*.spec.ts"],
   transform: {
     "^.+\\.[jt]s$": swcTransform,

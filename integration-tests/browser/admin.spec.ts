@@ -1,0 +1,103 @@
+import fs from "fs"
+import path from "path"
+import { Browser, chromium, Page } from "playwright-core"
+import { DEMO_TEST_TIMEOUT_MS, RunningDemo, startDemo } from "../demo/running-demo"
+
+/**
+ * The demo store in a real browser: Debian's Chromium, driven by
+ * playwright-core (never a browser download), logs in with the credentials
+ * the demo prints, opens Settings → Workflows, sees the seeded executions,
+ * finds the failed one and opens it. Screenshots go to
+ * integration-tests/browser/screenshots (git-ignored), or SCREENSHOTS_DIR.
+ *
+ * Where the plugin's own admin parts will be checked: `openWorkflows` lands
+ * on the page of the "workflow.list.before" zone (the storage card),
+ * `openExecution` on that of "workflow.details.after" (the timeline).
+ */
+
+const CHROMIUM = "/usr/bin/chromium"
+const SCREENSHOTS = process.env.SCREENSHOTS_DIR
+  ? path.resolve(process.env.SCREENSHOTS_DIR)
+  : path.join(__dirname, "screenshots")
+const UI_DEADLINE_MS = 60 * 1000
+const STOP_DEADLINE_MS = 60 * 1000
+
+const hasChromium = fs.existsSync(CHROMIUM)
+if (!hasChromium) {
+  console.warn(
+    `Skipping the browser test: ${CHROMIUM} is absent. Install Debian's chromium (apt-get install -y chromium) to run it; .ci/run does.`
+  )
+}
+
+jest.setTimeout(DEMO_TEST_TIMEOUT_MS)
+
+let demo: RunningDemo | undefined
+let browser: Browser | undefined
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true })
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true })
+}
+
+async function logIn(page: Page, running: RunningDemo): Promise<void> {
+  await page.goto(running.adminUrl)
+  // The admin redirects to its login page once it knows nobody is logged in.
+  await page.waitForURL(/\/app\/login/, { timeout: UI_DEADLINE_MS })
+  await page.locator('input[name="email"]').fill(running.email)
+  await page.locator('input[name="password"]').fill(running.password)
+  await page.locator('button[type="submit"]').click()
+  await page.waitForURL((url) => !url.pathname.startsWith("/app/login"), { timeout: UI_DEADLINE_MS })
+}
+
+/** Settings → Workflows, through the admin's own links. */
+async function openWorkflows(page: Page): Promise<void> {
+  await page.getByRole("link", { name: "Settings", exact: true }).click()
+  await page.waitForURL(/\/app\/settings/, { timeout: UI_DEADLINE_MS })
+  await page.getByRole("link", { name: "Workflows", exact: true }).click()
+  await page.waitForURL(/\/app\/settings\/workflows$/, { timeout: UI_DEADLINE_MS })
+}
+
+/** Searches the list for a transaction and opens its execution. */
+async function openExecution(page: Page, transactionId: string): Promise<void> {
+  await page.getByRole("textbox", { name: /search/i }).or(page.getByPlaceholder(/search/i)).first().fill(transactionId)
+  const row = page.getByRole("row").filter({ hasText: transactionId })
+  await row.first().waitFor({ timeout: UI_DEADLINE_MS })
+  await row.first().click()
+  await page.waitForURL(/\/app\/settings\/workflows\/wf_exec_/, { timeout: UI_DEADLINE_MS })
+}
+
+afterAll(async () => {
+  await browser?.close()
+  try {
+    await demo?.stop(STOP_DEADLINE_MS)
+  } finally {
+    demo?.cleanUp()
+  }
+})
+
+const describeWithChromium = hasChromium ? describe : describe.skip
+
+describeWithChromium("the demo store's admin in Chromium", () => {
+  it("logs in, lists the seeded executions under Settings → Workflows, and opens the failed one", async () => {
+    demo = await startDemo()
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    })
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+
+    await logIn(page, demo)
+    await openWorkflows(page)
+    const table = page.getByRole("table")
+    for (const text of ["capture-payment", "send-order-confirmation", "capture-pay_2003"]) {
+      await table.getByText(text, { exact: true }).first().waitFor({ timeout: UI_DEADLINE_MS })
+    }
+    await screenshot(page, "workflows-list")
+
+    await openExecution(page, "sync-SKU-104")
+    for (const text of ["sync-SKU-104", "reserve-stock", "publish-stock"]) {
+      await page.getByText(text).first().waitFor({ timeout: UI_DEADLINE_MS })
+    }
+    await screenshot(page, "execution-detail")
+  })
+})

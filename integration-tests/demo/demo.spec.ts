@@ -1,0 +1,140 @@
+import path from "path"
+import { Client } from "pg"
+import { alive, processesMentioning, processTree } from "./processes"
+import { DEMO_TEST_TIMEOUT_MS, RunningDemo, startDemo } from "./running-demo"
+
+/**
+ * `npm run demo` on a throwaway embedded Postgres: it prints the admin URL
+ * and the credentials, the admin answers, the seeded executions are listed
+ * by the admin API, the scheduled job ticks, and a Ctrl-C (SIGINT to its
+ * process group, as a terminal sends it) stops Medusa and Postgres, leaving
+ * no process behind.
+ */
+
+const STOP_DEADLINE_MS = 60 * 1000
+const TICK_DEADLINE_MS = 60 * 1000
+
+jest.setTimeout(DEMO_TEST_TIMEOUT_MS)
+
+type Execution = { workflow_id: string; transaction_id: string; state: string }
+
+let demo: RunningDemo | undefined
+
+async function withDeadline<T>(what: string, deadlineMs: number, attempt: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + deadlineMs
+  for (;;) {
+    const result = await attempt()
+    if (result !== undefined) {
+      return result
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${what} did not happen within ${deadlineMs / 1000}s`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+  }
+}
+
+afterAll(() => demo?.cleanUp())
+
+/** Logs in with the printed credentials; resolves to a lister of the stored executions. */
+async function logInToAdminApi({ port, email, password }: RunningDemo): Promise<() => Promise<Execution[]>> {
+  const login = await fetch(`http://localhost:${port}/auth/user/emailpass`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, password }),
+  })
+  expect(login.status).toBe(200)
+  const { token } = (await login.json()) as { token: string }
+  return async () => {
+    const response = await fetch(
+      `http://localhost:${port}/admin/workflows-executions?limit=100&fields=workflow_id,transaction_id,state`,
+      { headers: { authorization: `Bearer ${token}` } }
+    )
+    expect(response.status).toBe(200)
+    return ((await response.json()) as { workflow_executions: Execution[] }).workflow_executions
+  }
+}
+
+// Milestones of the demo's progress lines, in the order it reaches them.
+const FIRST_RUN = [/initdb/, /Migrating the database/, /seeding workflow executions/, /The admin is ready/]
+const SECOND_RUN = [/The database is migrated for this build/, /The database is seeded/, /The admin is ready/]
+
+function progress(output: string): string[] {
+  return output.split("\n").filter((line) => line.startsWith("[demo "))
+}
+
+function expectMilestones(lines: string[], milestones: RegExp[]): void {
+  let at = 0
+  for (const milestone of milestones) {
+    const found = lines.findIndex((line, index) => index >= at && milestone.test(line))
+    expect([milestone.source, found >= 0]).toEqual([milestone.source, true])
+    at = found + 1
+  }
+}
+
+it("npm run demo serves the seeded store's admin, and Ctrl-C leaves no process behind", async () => {
+  demo = await startDemo()
+  const { port, adminUrl, dataDir } = demo
+  expect(adminUrl).toBe(`http://localhost:${port}/app`)
+
+  const page = await fetch(adminUrl)
+  expect(page.status).toBe(200)
+  expect(page.headers.get("content-type")).toMatch(/text\/html/)
+
+  const listExecutions = await logInToAdminApi(demo)
+
+  const executions = await listExecutions()
+  const states = (workflowId: string) =>
+    executions.filter((execution) => execution.workflow_id === workflowId).map((execution) => execution.state).sort()
+  expect(states("sync-inventory")).toEqual(["done", "done", "done", "done", "done", "failed", "reverted", "reverted"])
+  expect(states("send-order-confirmation")).toEqual(["done", "done", "done", "done"])
+  expect(states("capture-payment")).toEqual(["done", "done", "invoking"])
+
+  // The confirmations are kept one second: past their retention, not yet purged.
+  const db = new Client({ host: "localhost", port: demo.postgresPort, user: "postgres", password: "postgres", database: "medusa_demo" })
+  await db.connect()
+  try {
+    const { rows } = await db.query(
+      `SELECT count(*)::int AS expired FROM workflow_execution
+        WHERE workflow_id = 'send-order-confirmation' AND expires_at <= now()`
+    )
+    expect(rows[0].expired).toBe(4)
+  } finally {
+    await db.end()
+  }
+
+  const heartbeats = await withDeadline("A store-heartbeat tick", TICK_DEADLINE_MS, async () => {
+    const ticks = (await listExecutions()).filter((execution) => execution.workflow_id === "store-heartbeat")
+    return ticks.length ? ticks : undefined
+  })
+  expect(heartbeats[0].state).toBe("done")
+
+  const child = demo.process
+  const tree = processTree(child.pid!)
+  expect([...tree.values()].some((cmdline) => cmdline.includes("medusa") && cmdline.includes(" start"))).toBe(true)
+  expect([...tree.values()].some((cmdline) => cmdline.includes(`-D ${path.join(dataDir, "postgres")}`))).toBe(true)
+
+  expectMilestones(progress(demo.output()), FIRST_RUN)
+
+  await demo.stop(STOP_DEADLINE_MS)
+  expect(demo.output()).toMatch(/\] Stopped\n/)
+  expect(alive(tree.keys())).toEqual(new Map())
+  expect(processesMentioning(dataDir)).toEqual(new Map())
+})
+
+it("a second npm run demo reuses the data: no initdb, migration or seed, the same executions", async () => {
+  const { dataDir } = demo!
+  demo = await startDemo({ dataDir })
+  const lines = progress(demo.output())
+  expectMilestones(lines, SECOND_RUN)
+  expect(lines.filter((line) => /initdb|Migrating|seeding/.test(line))).toEqual([])
+
+  const listExecutions = await logInToAdminApi(demo)
+  const executions = await listExecutions()
+  expect(executions.filter((execution) => execution.workflow_id === "sync-inventory")).toHaveLength(8)
+
+  const tree = processTree(demo.process.pid!)
+  await demo.stop(STOP_DEADLINE_MS)
+  expect(alive(tree.keys())).toEqual(new Map())
+  expect(processesMentioning(dataDir)).toEqual(new Map())
+})

@@ -1,0 +1,167 @@
+import { execFile } from "child_process"
+import fs from "fs"
+import os from "os"
+import path from "path"
+import { promisify } from "util"
+
+/**
+ * The package as a store gets it: `npm pack`, then `npm install` of the
+ * tarball into an empty folder, and the plugin's entry points loaded from
+ * there by plain Node (Jest's resolver would map them back to the sources).
+ * The store's Medusa packages are links to the repository's own, as in
+ * playground/package.json, so the install needs no network: npm fetches only
+ * the plugin's own dependencies, from its cache when it has them.
+ */
+
+const run = promisify(execFile)
+const REPO = path.resolve(__dirname, "..", "..")
+const PACKAGE_NAME = "medusa-workflow-engine-postgres"
+const ALWAYS_SHIPPED = ["LICENSE", "README.md", "package.json"]
+const BUILT_FILE = /^\.medusa\/server\/src\/.+\.m?js$/
+
+type PackageJson = {
+  version: string
+  dependencies: Record<string, string>
+  devDependencies: Record<string, string>
+  peerDependencies: Record<string, string>
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>
+}
+
+const ownPackage: PackageJson = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8"))
+
+let workDir: string
+let store: string
+let shipped: string[]
+
+// Runs a script with plain Node in the store folder; it prints one JSON value.
+async function inStore(script: string, type: "commonjs" | "module" = "commonjs"): Promise<any> {
+  const file = path.join(store, type === "module" ? "check.mjs" : "check.cjs")
+  fs.writeFileSync(file, script)
+  const { stdout } = await run(process.execPath, [file], { cwd: store })
+  return JSON.parse(stdout)
+}
+
+beforeAll(async () => {
+  if (!fs.existsSync(path.join(REPO, ".medusa", "server", "src"))) {
+    throw new Error("No .medusa/server: run `npm run build` first (`npm test` does).")
+  }
+  workDir = fs.mkdtempSync(path.join(os.tmpdir(), "wep-packed-package-"))
+  const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", workDir], { cwd: REPO })
+  const [packed] = JSON.parse(stdout) as [{ filename: string; files: { path: string }[] }]
+  shipped = packed.files.map((file) => file.path).sort()
+
+  store = path.join(workDir, "store")
+  fs.mkdirSync(store)
+  const links = Object.fromEntries(
+    Object.keys(ownPackage.peerDependencies).map((name) => [name, `file:${path.join(REPO, "node_modules", name)}`])
+  )
+  fs.writeFileSync(
+    path.join(store, "package.json"),
+    JSON.stringify({
+      name: "packed-package-store",
+      private: true,
+      dependencies: { ...links, [PACKAGE_NAME]: `file:${path.join(workDir, packed.filename)}` },
+    })
+  )
+  // --legacy-peer-deps: the peers are the links above; npm 11 cannot check a
+  // peer against a linked folder (it crashes in its placement code).
+  await run(
+    "npm",
+    ["install", "--prefer-offline", "--legacy-peer-deps", "--no-audit", "--no-fund", "--no-package-lock"],
+    { cwd: store }
+  )
+})
+
+afterAll(() => {
+  if (workDir) {
+    fs.rmSync(workDir, { recursive: true, force: true })
+  }
+})
+
+describe("the packed package", () => {
+  it("ships the built plugin, README, LICENSE and package.json, nothing else", () => {
+    const unexpected = shipped.filter((file) => !ALWAYS_SHIPPED.includes(file) && !BUILT_FILE.test(file))
+    expect(unexpected).toEqual([])
+    expect(shipped).toEqual(expect.arrayContaining(ALWAYS_SHIPPED))
+    expect(shipped).toEqual(
+      expect.arrayContaining([
+        ".medusa/server/src/modules/workflow-engine/index.js",
+        ".medusa/server/src/jobs/purge-expired-workflow-executions.js",
+        ".medusa/server/src/admin/index.js",
+        ".medusa/server/src/admin/index.mjs",
+      ])
+    )
+    expect(shipped.some((file) => file.includes("/migrations/Migration"))).toBe(true)
+  })
+
+  it("declares every @medusajs package its built code imports as a peer, pinned like its devDependency", () => {
+    const imported = new Set<string>()
+    for (const file of shipped.filter((name) => BUILT_FILE.test(name))) {
+      const code = fs.readFileSync(path.join(REPO, file), "utf8")
+      for (const [, name] of code.matchAll(/(?:require\(|from\s*)"(@medusajs\/[^/"]+)/g)) {
+        imported.add(name)
+      }
+    }
+    expect(imported.size).toBeGreaterThan(0)
+    for (const name of imported) {
+      expect([name, ownPackage.peerDependencies[name]]).toEqual([name, expect.any(String)])
+    }
+    for (const [name, range] of Object.entries(ownPackage.peerDependencies)) {
+      expect([name, range]).toEqual([name, ownPackage.devDependencies[name]])
+      expect(ownPackage.dependencies[name]).toBeUndefined()
+    }
+    expect(ownPackage.peerDependenciesMeta?.["@medusajs/admin-sdk"]?.optional).toBe(true)
+    expect(ownPackage.peerDependenciesMeta?.["@medusajs/framework"]?.optional).toBeFalsy()
+  })
+
+  it("installs its own dependencies and uses the store's Medusa packages as peers", () => {
+    for (const name of Object.keys(ownPackage.dependencies)) {
+      const installed = path.join(store, "node_modules", name)
+      expect([name, fs.lstatSync(installed).isDirectory()]).toEqual([name, true])
+    }
+    for (const name of Object.keys(ownPackage.peerDependencies)) {
+      const linked = path.join(store, "node_modules", name)
+      expect([name, fs.realpathSync(linked)]).toEqual([name, path.join(REPO, "node_modules", name)])
+    }
+  })
+
+  it("loads the module entry from the installed tarball, on the store's @medusajs/framework", async () => {
+    const loaded = await inStore(`
+      const entry = require.resolve("${PACKAGE_NAME}/modules/workflow-engine")
+      const { default: moduleExports } = require(entry)
+      const framework = require.resolve("@medusajs/framework/utils", { paths: [entry] })
+      console.log(JSON.stringify({
+        entry,
+        framework: require("fs").realpathSync(framework),
+        service: moduleExports.service.name,
+        lists: typeof moduleExports.service.prototype.listWorkflowExecutions,
+        loaders: moduleExports.loaders.length,
+      }))
+    `)
+    expect(loaded).toEqual({
+      entry: path.join(store, "node_modules", PACKAGE_NAME, ".medusa/server/src/modules/workflow-engine/index.js"),
+      framework: expect.stringMatching(new RegExp(`^${REPO}/node_modules/@medusajs/framework/`)),
+      service: "WorkflowsModuleService",
+      lists: "function",
+      loaders: expect.any(Number),
+    })
+    expect(loaded.loaders).toBeGreaterThan(0)
+  })
+
+  it("loads the admin entry, by import (the admin's Vite build) and by require", async () => {
+    const extensionModules = expect.objectContaining({
+      widgetModule: { widgets: expect.any(Array) },
+      routeModule: { routes: expect.any(Array) },
+    })
+    const imported = await inStore(
+      `const admin = await import("${PACKAGE_NAME}/admin")
+       console.log(JSON.stringify({ entry: import.meta.resolve("${PACKAGE_NAME}/admin"), plugin: admin.default }))`,
+      "module"
+    )
+    expect(imported.entry).toBe(`file://${path.join(store, "node_modules", PACKAGE_NAME, ".medusa/server/src/admin/index.mjs")}`)
+    expect(imported.plugin).toEqual(extensionModules)
+
+    const required = await inStore(`console.log(JSON.stringify(require("${PACKAGE_NAME}/admin")))`)
+    expect(required).toEqual(extensionModules)
+  })
+})

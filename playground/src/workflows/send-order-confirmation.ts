@@ -1,0 +1,28 @@
+import {
+  createStep,
+  createWorkflow,
+  StepResponse,
+  WorkflowResponse,
+} from "@medusajs/framework/workflows-sdk"
+
+export const SEND_ORDER_CONFIRMATION = "send-order-confirmation"
+
+const renderEmail = createStep("render-email", async (input: { order_id: string }) => {
+  return new StepResponse({ subject: `Your order ${input.order_id}` })
+})
+
+const sendEmail = createStep("send-email", async (input: { order_id: string }) => {
+  return new StepResponse({ sent_to: `customer-of-${input.order_id}@example.com` })
+})
+
+/**
+ * A stored workflow kept for one second only: its runs are past their
+ * retention right after they finish and wait for the next purge.
+ */
+export const sendOrderConfirmationWorkflow = createWorkflow(
+  { name: SEND_ORDER_CONFIRMATION, store: true, retentionTime: 1 },
+  (input: { order_id: string }) => {
+    renderEmail(input)
+    return new WorkflowResponse(sendEmail(input))
+  }
+)
