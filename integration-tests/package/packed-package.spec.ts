@@ -86,7 +86,7 @@ describe("the packed package", () => {
     expect(shipped).toEqual(
       expect.arrayContaining([
         ".medusa/server/src/modules/workflow-engine/index.js",
-        ".medusa/server/src/jobs/purge-expired-workflow-executions.js",
+        ".medusa/server/src/api/admin/workflow-engine/storage/route.js",
         ".medusa/server/src/admin/index.js",
         ".medusa/server/src/admin/index.mjs",
       ])

@@ -13,7 +13,6 @@ const PAYMENTS = [
   { payment_id: "pay_2003", captured: false },
 ]
 
-type PurgingEngine = IWorkflowEngineService & { runScheduledPurge(): Promise<unknown> }
 
 /**
  * `medusa exec` script of `npm run demo`: the admin user, then executions of
@@ -22,7 +21,7 @@ type PurgingEngine = IWorkflowEngineService & { runScheduledPurge(): Promise<unk
  */
 export default async function seedDemo({ container }: ExecArgs): Promise<void> {
   const logger = container.resolve(ContainerRegistrationKeys.LOGGER)
-  const engine = container.resolve<PurgingEngine>(Modules.WORKFLOW_ENGINE)
+  const engine = container.resolve<IWorkflowEngineService>(Modules.WORKFLOW_ENGINE)
 
   await ensureAdminUser(container)
 
@@ -32,11 +31,8 @@ export default async function seedDemo({ container }: ExecArgs): Promise<void> {
     return
   }
 
-  // The store's first scheduled purge pass would delete the expired runs
-  // below within a minute of starting; taking it now moves the next one an
-  // interval (an hour in medusa-config.ts) away, so they stay to be seen.
-  await engine.runScheduledPurge()
-
+  // The purge's first pass is an interval (an hour in medusa-config.ts) after
+  // the schedule is first registered, so the expired runs below stay to be seen.
   for (const [index, outcome] of SYNC_OUTCOMES.entries()) {
     await syncInventoryWorkflow(container).run({
       input: { sku: `SKU-${100 + index}`, quantity: index + 1, outcome },

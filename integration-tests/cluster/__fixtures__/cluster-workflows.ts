@@ -1,0 +1,49 @@
+import { createStep, createWorkflow, StepResponse, WorkflowResponse } from "@medusajs/framework/workflows-sdk"
+import { Pool } from "pg"
+
+import { CLUSTER_WF } from "./cluster-workflows-ids"
+
+/** Workflows the cluster tests run in every instance; each step records what it did in `cluster_log`. */
+
+const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 2 })
+const instance = process.env.INSTANCE_NAME ?? "unknown"
+
+async function log(kind: string, key: string): Promise<number> {
+  const { rows } = await pool.query(
+    `INSERT INTO cluster_log (kind, key, instance) VALUES ($1, $2, $3)
+     RETURNING (SELECT count(*)::int FROM cluster_log WHERE kind = $1 AND key = $2) AS before`,
+    [kind, key, instance]
+  )
+  return rows[0].before
+}
+
+const recordTick = createStep("cluster-record-tick", async (input: { scheduledFor?: string }) => {
+  await log("tick", input.scheduledFor ?? "none")
+  return new StepResponse(undefined)
+})
+createWorkflow({ name: CLUSTER_WF.tick, schedule: { cron: "* * * * * *" } }, (input: { scheduledFor?: string }) => {
+  recordTick(input)
+})
+
+// Fails its first attempt; the retry is due two seconds later, on whichever instance is alive then.
+const failsOnce = createStep(
+  { name: "cluster-fails-once", maxRetries: 1, retryInterval: 2 },
+  async (input: { key: string }) => {
+    const before = await log("attempt", input.key)
+    if (before === 0) {
+      throw new Error("first attempt fails")
+    }
+    return new StepResponse(before + 1)
+  }
+)
+createWorkflow({ name: CLUSTER_WF.retry, store: true, retentionTime: 3600 }, (input: { key: string }) => {
+  return new WorkflowResponse(failsOnce(input))
+})
+
+// Nobody answers this async step: it times out after three seconds.
+const neverAnswered = createStep({ name: "cluster-never-answered", async: true, timeout: 3 }, async (input: { key: string }) => {
+  await log("started", input.key)
+})
+createWorkflow({ name: CLUSTER_WF.timeout, store: true, retentionTime: 3600 }, (input: { key: string }) => {
+  neverAnswered(input)
+})

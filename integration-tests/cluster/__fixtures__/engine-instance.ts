@@ -1,0 +1,41 @@
+/**
+ * One engine instance as its own OS process, as a Medusa server would run it:
+ * the workflow engine module on DATABASE_URL, started (its lease, listener,
+ * timers and schedules), with the cluster workflows registered. With START_RUN
+ * (`<workflow id>:<transaction id>`) it starts that run. Prints "ready" once
+ * started, and runs until killed.
+ */
+import { initModules } from "@medusajs/test-utils"
+import { Modules } from "@medusajs/framework/utils"
+import path from "path"
+
+async function main() {
+  const { medusaApp } = await initModules({
+    modulesConfig: {
+      [Modules.WORKFLOW_ENGINE]: {
+        resolve: path.join(__dirname, "../../../src/modules/workflow-engine"),
+        options: { leaseDurationMs: Number(process.env.LEASE_MS ?? 2000) },
+      },
+    },
+    databaseConfig: { clientUrl: process.env.DATABASE_URL!, schema: "public" },
+    preventConnectionDestroyWarning: true,
+  })
+  // After the engine is installed, so that the schedule goes to its storage.
+  require("./cluster-workflows")
+  const engine = medusaApp.modules[Modules.WORKFLOW_ENGINE]
+  if (process.env.START_RUN) {
+    const [workflowId, transactionId] = process.env.START_RUN.split(":")
+    await engine.run(workflowId, { transactionId, input: { key: transactionId }, throwOnError: false })
+  }
+  process.stdout.write("ready\n")
+  const stop = async () => {
+    await medusaApp.onApplicationShutdown()
+    process.exit(0)
+  }
+  process.on("SIGTERM", () => void stop())
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exit(1)
+})

@@ -1,0 +1,92 @@
+import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
+import { IWorkflowEngineService } from "@medusajs/framework/types"
+import { Modules } from "@medusajs/framework/utils"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, waitUntil } from "../modules/__fixtures__/engine"
+import { CLUSTER_WF } from "./__fixtures__/cluster-workflows-ids"
+import { Instance, kill, startInstance } from "./__fixtures__/instances"
+
+jest.setTimeout(180000)
+
+/*
+ * Several engine instances, each its own OS process, on one database. The
+ * runner's own engine is stopped at once: only the instance processes run
+ * timers and schedules here.
+ */
+moduleIntegrationTestRunner<IWorkflowEngineService>({
+  moduleName: Modules.WORKFLOW_ENGINE,
+  resolve: MODULE_PATH,
+  pathToMigrations: MIGRATIONS_PATH,
+  testSuite: ({ service: engine, medusaApp, dbConfig }) => {
+    let instances: Instance[] = []
+    const start = async (name: string, env: Record<string, string> = {}) => {
+      const instance = await startInstance(name, { DATABASE_URL: dbConfig.clientUrl, ...env })
+      instances.push(instance)
+      return instance
+    }
+    const db = () => knexOf(medusaApp)
+    const logOf = async (kind: string) =>
+      (await db().raw(`SELECT key, instance FROM cluster_log WHERE kind = ? ORDER BY id`, [kind])).rows as {
+        key: string
+        instance: string
+      }[]
+    const stateOf = async (transactionId: string) =>
+      (await db().raw(`SELECT state, execution FROM workflow_execution WHERE transaction_id = ?`, [transactionId])).rows[0]
+
+    beforeEach(async () => {
+      await (engine as any).__hooks.onApplicationShutdown()
+      await db().raw(
+        `CREATE TABLE IF NOT EXISTS cluster_log (id serial PRIMARY KEY, kind text, key text, instance text, at timestamptz DEFAULT clock_timestamp())`
+      )
+    })
+
+    afterEach(async () => {
+      await Promise.all(instances.map(kill))
+      instances = []
+    })
+
+    it("runs a per-second job once per tick across 3 instances, while one is SIGKILLed and another starts", async () => {
+      const [a] = await Promise.all([start("a"), start("b"), start("c")])
+      await waitUntil(async () => (await logOf("tick")).length >= 6, 60000)
+
+      await kill(a)
+      await start("d")
+      const killedAt = (await logOf("tick")).length
+      await waitUntil(async () => (await logOf("tick")).length >= killedAt + 12, 90000)
+
+      const ticks = await logOf("tick")
+      const perTick = new Map<string, number>()
+      ticks.forEach(({ key }) => perTick.set(key, (perTick.get(key) ?? 0) + 1))
+      // Every tick ran exactly once, on whichever instance claimed it.
+      expect([...perTick.entries()].filter(([, count]) => count !== 1)).toEqual([])
+      expect(new Set(ticks.map((t) => t.instance)).size).toBeGreaterThan(1)
+      // Ticks are whole seconds, one after the other: none was skipped for the kill but the ones no instance was due for.
+      const seconds = [...perTick.keys()].map((key) => Date.parse(key) / 1000).sort((x, y) => x - y)
+      const gaps = seconds.slice(1).map((s, i) => s - seconds[i])
+      expect(Math.max(...gaps)).toBeLessThanOrEqual(3)
+    })
+
+    it("runs the retry of a step whose instance was SIGKILLed after its first attempt, on another instance", async () => {
+      await start("survivor")
+      const starter = await start("starter", { START_RUN: `${CLUSTER_WF.retry}:retry-after-kill` })
+      await waitUntil(async () => (await logOf("attempt")).length === 1)
+      await kill(starter)
+
+      await waitUntil(async () => (await stateOf("retry-after-kill"))?.state === "done", 30000)
+      expect(await logOf("attempt")).toEqual([
+        { key: "retry-after-kill", instance: "starter" },
+        { key: "retry-after-kill", instance: "survivor" },
+      ])
+    })
+
+    it("times out an async step whose instance was SIGKILLed, on another instance, as without the kill", async () => {
+      await start("survivor")
+      const starter = await start("starter", { START_RUN: `${CLUSTER_WF.timeout}:timeout-after-kill` })
+      await waitUntil(async () => (await logOf("started")).length === 1)
+      await kill(starter)
+
+      await waitUntil(async () => ["reverted", "failed"].includes((await stateOf("timeout-after-kill"))?.state), 30000)
+      const { execution } = await stateOf("timeout-after-kill")
+      expect(execution.steps["_root.cluster-never-answered"].invoke.state).toBe("timeout")
+    })
+  },
+})
