@@ -32,7 +32,7 @@ export function startInstance(name: string, env: Record<string, string>): Promis
 
 /** A real SIGKILL: no shutdown hook runs, the lease is left to run out. */
 export async function kill(instance: Instance): Promise<void> {
-  if (instance.child.exitCode !== null) {
+  if (instance.child.exitCode !== null || instance.child.signalCode !== null) {
     return
   }
   const exited = new Promise((resolve) => instance.child.once("exit", resolve))
