@@ -2,7 +2,7 @@ import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
 import { knexOf, MIGRATIONS_PATH, MODULE_PATH, waitUntil } from "../modules/__fixtures__/engine"
-import { CLUSTER_WF } from "./__fixtures__/cluster-workflows-ids"
+import { ANSWERED_STEP, CLUSTER_WF } from "./__fixtures__/cluster-workflows-ids"
 import { Instance, kill, startInstance } from "./__fixtures__/instances"
 
 jest.setTimeout(180000)
@@ -87,6 +87,34 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       await waitUntil(async () => ["reverted", "failed"].includes((await stateOf("timeout-after-kill"))?.state), 30000)
       const { execution } = await stateOf("timeout-after-kill")
       expect(execution.steps["_root.cluster-never-answered"].invoke.state).toBe("timeout")
+    })
+
+    describe("subscribe() on one instance, setStepSuccess on another", () => {
+      const answerOn = async (transactionId: string, { dropListeners }: { dropListeners: boolean }) => {
+        await start("listener", {
+          START_RUN: `${CLUSTER_WF.answer}:${transactionId}`,
+          SUBSCRIBE: `${CLUSTER_WF.answer}:${transactionId}`,
+        })
+        await waitUntil(async () => (await stateOf(transactionId))?.state === "invoking")
+        if (dropListeners) {
+          // Cut every LISTEN connection, as a network failure would; the answer comes during the gap.
+          await db().raw(
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'medusa-workflow-engine-listener'`
+          )
+        }
+        await start("answerer", { STEP_SUCCESS: `${CLUSTER_WF.answer}:${transactionId}:${ANSWERED_STEP}` })
+        await waitUntil(async () => (await logOf("heard")).length === 1, 30000)
+        expect(await logOf("heard")).toEqual([{ key: `${transactionId}:done`, instance: "listener" }])
+        expect((await stateOf(transactionId)).state).toBe("done")
+      }
+
+      it("delivers onFinish to the subscriber", async () => {
+        await answerOn("answered-elsewhere", { dropListeners: false })
+      })
+
+      it("still delivers onFinish after its listening connection was cut (it reconnects by itself)", async () => {
+        await answerOn("answered-during-gap", { dropListeners: true })
+      })
     })
   },
 })

@@ -3,4 +3,8 @@ export const CLUSTER_WF = {
   tick: "cluster-every-second",
   retry: "cluster-retry-after-kill",
   timeout: "cluster-async-timeout",
+  answer: "cluster-waits-for-answer",
 } as const
+
+/** The async step of CLUSTER_WF.answer, which another instance answers. */
+export const ANSWERED_STEP = "cluster-wait-answer"

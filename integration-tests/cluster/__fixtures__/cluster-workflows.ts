@@ -1,14 +1,14 @@
 import { createStep, createWorkflow, StepResponse, WorkflowResponse } from "@medusajs/framework/workflows-sdk"
 import { Pool } from "pg"
 
-import { CLUSTER_WF } from "./cluster-workflows-ids"
+import { ANSWERED_STEP, CLUSTER_WF } from "./cluster-workflows-ids"
 
 /** Workflows the cluster tests run in every instance; each step records what it did in `cluster_log`. */
 
 const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 2 })
 const instance = process.env.INSTANCE_NAME ?? "unknown"
 
-async function log(kind: string, key: string): Promise<number> {
+export async function log(kind: string, key: string): Promise<number> {
   const { rows } = await pool.query(
     `INSERT INTO cluster_log (kind, key, instance) VALUES ($1, $2, $3)
      RETURNING (SELECT count(*)::int FROM cluster_log WHERE kind = $1 AND key = $2) AS before`,
@@ -46,4 +46,12 @@ const neverAnswered = createStep({ name: "cluster-never-answered", async: true, 
 })
 createWorkflow({ name: CLUSTER_WF.timeout, store: true, retentionTime: 3600 }, (input: { key: string }) => {
   neverAnswered(input)
+})
+
+// Waits for setStepSuccess, from any instance.
+const waitsForAnswer = createStep({ name: ANSWERED_STEP, async: true }, async (input: { key: string }) => {
+  await log("started", input.key)
+})
+createWorkflow({ name: CLUSTER_WF.answer, store: true, retentionTime: 3600 }, (input: { key: string }) => {
+  waitsForAnswer(input)
 })

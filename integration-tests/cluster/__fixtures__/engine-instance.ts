@@ -3,7 +3,9 @@
  * the workflow engine module on DATABASE_URL, started (its lease, listener,
  * timers and schedules), with the cluster workflows registered. With START_RUN
  * (`<workflow id>:<transaction id>`) it starts that run. Prints "ready" once
- * started, and runs until killed.
+ * started, and runs until killed. SUBSCRIBE (`<workflow id>:<transaction id>`)
+ * records the onFinish it hears in cluster_log; STEP_SUCCESS
+ * (`<workflow id>:<transaction id>:<step id>`) answers that async step.
  */
 import { initModules } from "@medusajs/test-utils"
 import { Modules } from "@medusajs/framework/utils"
@@ -21,11 +23,30 @@ async function main() {
     preventConnectionDestroyWarning: true,
   })
   // After the engine is installed, so that the schedule goes to its storage.
-  require("./cluster-workflows")
+  const { log } = require("./cluster-workflows")
   const engine = medusaApp.modules[Modules.WORKFLOW_ENGINE]
+  if (process.env.SUBSCRIBE) {
+    const [workflowId, transactionId] = process.env.SUBSCRIBE.split(":")
+    await engine.subscribe({
+      workflowId,
+      transactionId,
+      subscriber: (event: { eventType: string; state?: string }) => {
+        if (event.eventType === "onFinish") {
+          void log("heard", `${transactionId}:${event.state}`)
+        }
+      },
+    })
+  }
   if (process.env.START_RUN) {
     const [workflowId, transactionId] = process.env.START_RUN.split(":")
     await engine.run(workflowId, { transactionId, input: { key: transactionId }, throwOnError: false })
+  }
+  if (process.env.STEP_SUCCESS) {
+    const [workflowId, transactionId, stepId] = process.env.STEP_SUCCESS.split(":")
+    await engine.setStepSuccess({
+      idempotencyKey: { workflowId, transactionId, stepId, action: "invoke" },
+      stepResponse: "answered",
+    })
   }
   process.stdout.write("ready\n")
   const stop = async () => {

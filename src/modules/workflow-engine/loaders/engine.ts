@@ -5,7 +5,9 @@ import { ContainerRegistrationKeys } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import type { ClientConfig } from "pg"
 import { InstanceLease, WorkerMode } from "../instances/instance-lease"
+import { TRANSACTION_CHANNEL } from "../notifications/channels"
 import { NotificationListener } from "../notifications/notification-listener"
+import { RemoteFinishes } from "../orchestrator/remote-finishes"
 import { resolveOptions } from "../options"
 import { ExecutionListing } from "../queries/execution-listing"
 import { ExecutionStorage } from "../queries/execution-storage"
@@ -68,6 +70,9 @@ export default async function engineLoader(
   WorkflowScheduler.setStorage(storage)
 
   const listener = new NotificationListener(connectionOf(db), logger)
+  const remoteFinishes = new RemoteFinishes(db, logger, lease.id, orchestrator.subscribers)
+  listener.on(TRANSACTION_CHANNEL, (payload) => remoteFinishes.handle(payload))
+  listener.onConnected(() => void remoteFinishes.catchUp())
   const supervisor = new Supervisor(logger, lease, listener, timers, schedules)
 
   container.register({

@@ -59,6 +59,25 @@ export class SubscriberRegistry {
     }
   }
 
+  /** Whether anyone here listens to that transaction (or to every transaction of its workflow). */
+  listensTo(workflowId: string, transactionId: string): boolean {
+    const ofWorkflow = this.byWorkflow.get(workflowId)
+    return !!ofWorkflow && (ofWorkflow.has(ANY_TRANSACTION) || ofWorkflow.has(transactionId))
+  }
+
+  /** The transactions some subscriber here waits on by id. */
+  subscribedTransactions(): { workflowId: string; transactionId: string }[] {
+    const found: { workflowId: string; transactionId: string }[] = []
+    for (const [workflowId, ofWorkflow] of this.byWorkflow) {
+      for (const key of ofWorkflow.keys()) {
+        if (typeof key === "string") {
+          found.push({ workflowId, transactionId: key })
+        }
+      }
+    }
+    return found
+  }
+
   notify(event: WorkflowEvent): void {
     setImmediate(() => void this.deliver(event))
   }

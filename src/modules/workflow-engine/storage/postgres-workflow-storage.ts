@@ -31,6 +31,7 @@ import { loadLatestExecution } from "./sql/load-latest-execution"
 import { lockExecution } from "./sql/lock-execution"
 import { ExecutionRow } from "./sql/types"
 import { updateExecution } from "./sql/update-execution"
+import { notifyFinished } from "../notifications/sql/notify-finished"
 import { DurableTimers } from "../timers/durable-timers"
 import { timerFor, timerKey } from "../timers/timer-keys"
 import { ClusterSchedules } from "../schedules/cluster-schedules"
@@ -156,6 +157,15 @@ export class PostgresWorkflowStorage
         await updateExecution(trx, this.toRow(data, options), { onlyIfUntouched: false })
       } else {
         await insertExecution(trx, this.toRow(data, options))
+      }
+      // Runs that other instances advance may have subscribers there (the plain synchronous ones end in their caller).
+      if (FINISHED_STATES.has(data.flow.state)) {
+        await notifyFinished(trx, {
+          workflow_id: data.flow.modelId,
+          transaction_id: data.flow.transactionId,
+          state: data.flow.state,
+          instance_id: this.parts.instanceId,
+        })
       }
     })
   }
