@@ -1,4 +1,4 @@
-import { TransactionState } from "@medusajs/framework/utils"
+import { TransactionState, TransactionStepState } from "@medusajs/framework/utils"
 
 /** States a run does not leave by itself: only these are ever given an expiry or purged. */
 export const FINISHED_STATES = new Set<string>([
@@ -12,3 +12,13 @@ export const FAILED_STATES = new Set<string>([TransactionState.FAILED, Transacti
 
 /** The finished states as a SQL list, for statements that must agree with FINISHED_STATES. */
 export const FINISHED_STATES_SQL = [...FINISHED_STATES].map((state) => `'${state}'`).join(", ")
+
+/** States a step does not leave by itself, in the phase (invoke or compensate) it is in. */
+export const STEP_FINISHED_STATES = new Set<string>([
+  TransactionStepState.DONE,
+  TransactionStepState.REVERTED,
+  TransactionStepState.FAILED,
+  TransactionStepState.SKIPPED,
+  TransactionStepState.SKIPPED_FAILURE,
+  TransactionStepState.TIMEOUT,
+])

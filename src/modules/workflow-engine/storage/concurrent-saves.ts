@@ -5,8 +5,8 @@ import {
   TransactionCheckpoint,
   TransactionOptions,
 } from "@medusajs/framework/orchestration"
-import { TransactionState, TransactionStepState } from "@medusajs/framework/utils"
-import { FAILED_STATES, FINISHED_STATES } from "../transaction-states"
+import { TransactionState } from "@medusajs/framework/utils"
+import { FAILED_STATES, FINISHED_STATES, STEP_FINISHED_STATES } from "../transaction-states"
 import { StoredCheckpointRow } from "./sql/types"
 
 /**
@@ -22,15 +22,6 @@ export type SaveOptions = TransactionOptions & {
   hasStepTimeouts?: boolean
   hasRetriesTimeout?: boolean
 }
-
-const STEP_FINISHED_STATES = new Set<string>([
-  TransactionStepState.DONE,
-  TransactionStepState.REVERTED,
-  TransactionStepState.FAILED,
-  TransactionStepState.SKIPPED,
-  TransactionStepState.SKIPPED_FAILURE,
-  TransactionStepState.TIMEOUT,
-])
 
 export function toCheckpoint(row: StoredCheckpointRow): TransactionCheckpoint {
   return new TransactionCheckpoint(row.execution, row.context?.data, row.context?.errors ?? [])

@@ -1,16 +1,7 @@
-import { TransactionState, TransactionStepState, TransactionStepStatus } from "@medusajs/framework/utils"
-import { FINISHED_STATES } from "../transaction-states"
+import { TransactionState, TransactionStepStatus } from "@medusajs/framework/utils"
+import { FINISHED_STATES, STEP_FINISHED_STATES } from "../transaction-states"
 import { TimerTarget } from "./sql/load-timer-target"
 import { TimerSpec } from "./timer-spec"
-
-const STEP_FINISHED_STATES = new Set<string>([
-  TransactionStepState.DONE,
-  TransactionStepState.REVERTED,
-  TransactionStepState.FAILED,
-  TransactionStepState.SKIPPED,
-  TransactionStepState.SKIPPED_FAILURE,
-  TransactionStepState.TIMEOUT,
-])
 
 const RETRYABLE_STATUSES = new Set<string>([
   TransactionStepStatus.TEMPORARY_FAILURE,

@@ -1,3 +1,5 @@
+import { FINISHED_STATES_SQL } from "../../transaction-states"
+
 /**
  * Appended to the WHERE clause of an unlocked write: it applies only while the
  * stored run is neither finished nor cancelled. A concurrent finish or cancel
@@ -5,5 +7,5 @@
  * retry under the row lock, instead of overwriting it.
  */
 export const UNTOUCHED_GUARD = `
-  AND "state" NOT IN ('done', 'failed', 'reverted')
+  AND "state" NOT IN (${FINISHED_STATES_SQL})
   AND ("execution" ->> 'cancelledAt') IS NULL`
