@@ -6,13 +6,11 @@ import { DEMO_TEST_TIMEOUT_MS, RunningDemo, startDemo } from "../demo/running-de
 /**
  * The demo store in a real browser: Debian's Chromium, driven by
  * playwright-core (never a browser download), logs in with the credentials
- * the demo prints, opens Settings → Workflows, sees the seeded executions,
- * finds the failed one and opens it. Screenshots go to
- * integration-tests/browser/screenshots (git-ignored), or SCREENSHOTS_DIR.
- *
- * Where the plugin's own admin parts will be checked: `openWorkflows` lands
- * on the page of the "workflow.list.before" zone (the storage card),
- * `openExecution` on that of "workflow.details.after" (the timeline).
+ * the demo prints, opens Settings → Workflows, sees the seeded executions and
+ * the plugin's storage card, previews and runs a purge of the expired runs,
+ * then opens the failed execution and sees its step timeline and retention.
+ * Screenshots go to integration-tests/browser/screenshots (git-ignored), or
+ * SCREENSHOTS_DIR.
  */
 
 const CHROMIUM = "/usr/bin/chromium"
@@ -78,7 +76,7 @@ afterAll(async () => {
 const describeWithChromium = hasChromium ? describe : describe.skip
 
 describeWithChromium("the demo store's admin in Chromium", () => {
-  it("logs in, lists the seeded executions under Settings → Workflows, and opens the failed one", async () => {
+  it("logs in, lists the seeded executions and the storage card, purges, and opens the failed one's timeline and retention", async () => {
     demo = await startDemo()
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -94,10 +92,28 @@ describeWithChromium("the demo store's admin in Chromium", () => {
     }
     await screenshot(page, "workflows-list")
 
+    // The storage card, then a preview of the purge (the seed left expired runs) and the purge itself.
+    const card = page.locator('[aria-labelledby="execution-storage-heading"]')
+    await card.getByText("Executions per workflow").waitFor({ timeout: UI_DEADLINE_MS })
+    await card.getByText("sync-inventory").first().waitFor({ timeout: UI_DEADLINE_MS })
+    await card.screenshot({ path: path.join(SCREENSHOTS, "storage-card.png") })
+    await card.getByRole("button", { name: "Preview purge" }).click()
+    await card.getByText(/^\d+ executions would be deleted$/).waitFor({ timeout: UI_DEADLINE_MS })
+    await card.getByRole("button", { name: "Purge now" }).click()
+    await page.getByRole("alertdialog").getByRole("button", { name: "Purge now" }).click()
+    await page.getByText("Purge done").first().waitFor({ timeout: UI_DEADLINE_MS })
+    await card.getByRole("button", { name: "Preview purge" }).click()
+    await card.getByText("Nothing to purge").waitFor({ timeout: UI_DEADLINE_MS })
+
     await openExecution(page, "sync-SKU-104")
     for (const text of ["sync-SKU-104", "reserve-stock", "publish-stock"]) {
       await page.getByText(text).first().waitFor({ timeout: UI_DEADLINE_MS })
     }
+    const timeline = page.locator('[aria-labelledby="execution-timeline-heading"]')
+    await timeline.getByText("reserve-stock").first().waitFor({ timeout: UI_DEADLINE_MS })
+    const retention = page.locator('[aria-labelledby="execution-retention-heading"]')
+    await retention.getByRole("heading", { name: "Retention" }).waitFor({ timeout: UI_DEADLINE_MS })
     await screenshot(page, "execution-detail")
+    await timeline.locator("xpath=..").screenshot({ path: path.join(SCREENSHOTS, "execution-panel.png") })
   })
 })
