@@ -1,12 +1,7 @@
-import { TransactionState, TransactionStepStatus } from "@medusajs/framework/utils"
 import { FINISHED_STATES, STEP_FINISHED_STATES } from "../transaction-states"
 import { TimerTarget } from "./sql/load-timer-target"
+import { isCompensationTimer } from "./timer-keys"
 import { TimerSpec } from "./timer-spec"
-
-const RETRYABLE_STATUSES = new Set<string>([
-  TransactionStepStatus.TEMPORARY_FAILURE,
-  TransactionStepStatus.WAITING,
-])
 
 /**
  * Why a timer no longer applies to its run, or null when it does. A timer
@@ -29,17 +24,15 @@ export function staleReason(timer: TimerSpec, target: TimerTarget | undefined): 
   if (!step) {
     return `step ${timer.step_id} is not in the run`
   }
-  const phase = target.state === TransactionState.COMPENSATING ? step.compensate : step.invoke
+  // The phase the timer was set for: the stored run may not show the compensation begun yet.
+  const phase = isCompensationTimer(timer.key) ? step.compensate : step.invoke
   if (STEP_FINISHED_STATES.has(phase?.state)) {
     return `step ${timer.step_id} already ended (${phase?.state})`
   }
-  if (timer.kind === "retry") {
-    if (!RETRYABLE_STATUSES.has(phase?.status)) {
-      return `step ${timer.step_id} is not waiting for a retry (${phase?.status})`
-    }
-    if (timer.attempt !== null && Number(step.attempts) > timer.attempt) {
-      return `step ${timer.step_id} was retried already (attempt ${step.attempts})`
-    }
+  // The stored step may lag behind the run that set the timer (its checkpoint is written after
+  // the timer is set), so only what cannot be undone counts: an end, or a later attempt.
+  if (timer.kind === "retry" && timer.attempt !== null && Number(step.attempts) > timer.attempt) {
+    return `step ${timer.step_id} was retried already (attempt ${step.attempts})`
   }
   return null
 }

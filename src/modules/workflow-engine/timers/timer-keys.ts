@@ -28,18 +28,19 @@ export function timerFor(
   }
 }
 
+const COMPENSATION_SUFFIX = ":compensate"
+
+/** Whether a step timer was set for the step's compensation, not its invoke. */
+export function isCompensationTimer(key: string): boolean {
+  return key.endsWith(COMPENSATION_SUFFIX)
+}
+
 export function timerKey(
   kind: TimerKind,
   workflowId: string,
   transactionId: string,
   step?: TransactionStep
 ): string {
-  const parts = [kind, workflowId, transactionId]
-  if (step) {
-    parts.push(step.id)
-    if (step.isCompensating()) {
-      parts.push("compensate")
-    }
-  }
-  return parts.join(":")
+  const key = [kind, workflowId, transactionId, ...(step ? [step.id] : [])].join(":")
+  return step?.isCompensating() ? key + COMPENSATION_SUFFIX : key
 }
