@@ -73,6 +73,11 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         }
         expect(execution.execution!.state).toBe("done")
         expect(execution.execution!.steps["_root.test-step-one"].invoke.state).toBe("done")
+        // Each step's end is stamped in the run's own process and stored with its last checkpoint.
+        for (const step of Object.values(execution.execution!.steps).filter((s: any) => s.id !== "_root") as any[]) {
+          expect(step.endedAt).toEqual(expect.any(Number))
+          expect(step.endedAt).toBeGreaterThanOrEqual(step.startedAt)
+        }
         expect(execution.context).toEqual({
           data: {
             payload: { value: 7 },

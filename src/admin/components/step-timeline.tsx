@@ -63,7 +63,7 @@ function describeTiming(step: TimelineStep): string {
   if (step.offsetMs === null) {
     return "not started"
   }
-  return `started +${formatMs(step.offsetMs)} · ≤ ${formatMs(step.upToMs ?? 0)}`
+  return `started +${formatMs(step.offsetMs)} · ${step.exact ? "" : "≤ "}${formatMs(step.upToMs ?? 0)}`
 }
 
 /** An async step waits for an answer: Medusa's own routes give it one. */

@@ -12,11 +12,12 @@ export type TimelineStep = {
   /** Milliseconds after the run started; null when the step never started. */
   offsetMs: number | null
   /**
-   * Medusa's flow records when a step started, never when it ended: this is
-   * the time until the step after it started (or the run's last write), an
-   * upper bound of how long the step took.
+   * How long the step ran: exact when the engine stamped its end (`exact`),
+   * otherwise the time until the step after it started (or the run's last
+   * write), an upper bound (runs stored before the engine stamped ends).
    */
   upToMs: number | null
+  exact: boolean
 }
 
 export type Timeline = { steps: TimelineStep[]; spanMs: number }
@@ -24,6 +25,8 @@ export type Timeline = { steps: TimelineStep[]; spanMs: number }
 // The stored flow has more than the HTTP type says: the step's name (`action`) and a null startedAt before it runs.
 type StoredStep = HttpTypes.AdminWorkflowExecutionStep & {
   startedAt?: number | null
+  /** Stamped by this engine when the step's invoke ended. */
+  endedAt?: number | null
   definition?: HttpTypes.AdminWorkflowExecutionStep["definition"] & { action?: string }
 }
 
@@ -45,6 +48,7 @@ export function timelineOf(execution: HttpTypes.AdminWorkflowExecution, nowMs: n
 
   const placed = steps.map((step): TimelineStep => {
     const start = typeof step.startedAt === "number" ? step.startedAt : null
+    const end = start !== null && typeof step.endedAt === "number" ? step.endedAt : null
     const nextStart = start === null ? undefined : firstDescendantStart(step.id)
     return {
       id: step.id,
@@ -54,7 +58,8 @@ export function timelineOf(execution: HttpTypes.AdminWorkflowExecution, nowMs: n
       invokeStatus: step.invoke?.status ?? "idle",
       compensateState: step.compensate?.state ?? "dormant",
       offsetMs: start === null || !Number.isFinite(runStart) ? null : start - runStart,
-      upToMs: start === null ? null : Math.max(0, (nextStart ?? runEnd) - start),
+      upToMs: start === null ? null : Math.max(0, (end ?? nextStart ?? runEnd) - start),
+      exact: end !== null,
     }
   })
   placed.sort((a, b) => (a.offsetMs ?? Infinity) - (b.offsetMs ?? Infinity) || a.depth - b.depth)

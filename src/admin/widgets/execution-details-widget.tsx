@@ -20,7 +20,7 @@ const ExecutionDetailsWidget = ({ data: execution }: DetailWidgetProps<HttpTypes
             Step timeline
           </Heading>
           <Text size="small" className="text-ui-fg-subtle">
-            When each step started. Medusa records no end time per step: "≤" is the time until the step after it started.
+            When each step started and how long it ran. "≤" marks runs stored without an end time per step: the time until the step after it started.
           </Text>
         </div>
         <div className="px-6 py-4">
