@@ -144,6 +144,10 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         const [execution] = await engine.listWorkflowExecutions({ transaction_id: transaction.transactionId })
         expect(execution.state).toBe("reverted")
         expect(execution.execution!.state).toBe("reverted")
+        // Steps that ended, in success or failure, keep their end through the compensation.
+        for (const step of Object.values(execution.execution!.steps).filter((s: any) => s.id !== "_root") as any[]) {
+          expect([step.id, step.endedAt]).toEqual([step.id, expect.any(Number)])
+        }
         expect(execution.context!.errors).toEqual([
           expect.objectContaining({
             action: "test-failing",

@@ -15,7 +15,6 @@ import { generatedTransactionId } from "../storage/ids"
 import { NewTransactions } from "../storage/new-transactions"
 import { FAILED_STATES } from "../transaction-states"
 import { parseIdempotencyKey } from "./idempotency-key"
-import { stampStepEnd } from "./step-end"
 import { Subscriber, SubscriberRegistry, WorkflowEvent } from "./subscribers"
 
 type WorkflowRef = string | { getName(): string }
@@ -281,13 +280,11 @@ export class WorkflowOrchestrator {
       onStepBegin: forwardStep("onStepBegin"),
       onStepAwaiting: forwardStep("onStepAwaiting"),
       onStepSuccess: async ({ step, transaction }: any) => {
-        stampStepEnd(step)
         const response = await resolveValue(transaction.getContext().invoke[step.definition.action], transaction)
         handlers?.onStepSuccess?.({ step, transaction, response })
         notify({ eventType: "onStepSuccess", step, response })
       },
       onStepFailure: ({ step, transaction }: any) => {
-        stampStepEnd(step)
         const errors = stepErrors(transaction, TransactionHandlerType.INVOKE, step)
         handlers?.onStepFailure?.({ step, transaction, errors })
         notify({ eventType: "onStepFailure", step, errors })

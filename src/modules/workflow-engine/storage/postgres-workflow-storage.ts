@@ -23,6 +23,7 @@ import {
   SaveOptions,
   toCheckpoint,
 } from "./concurrent-saves"
+import { StepEnds } from "./step-ends"
 import { alreadyStarted, NewTransactions } from "./new-transactions"
 import { deleteExecution } from "./sql/delete-execution"
 import { IN_FLIGHT_GUARD_INDEX, lacksInFlightGuard } from "./sql/lacks-in-flight-guard"
@@ -61,6 +62,8 @@ export class PostgresWorkflowStorage
     private readonly parts: StorageParts,
     private readonly newTransactions: NewTransactions = new NewTransactions()
   ) {}
+
+  private readonly stepEnds = new StepEnds()
 
   /** Says, once at start, what the database cannot guarantee on this table. */
   async checkSchema(): Promise<void> {
@@ -110,6 +113,7 @@ export class PostgresWorkflowStorage
     options?: SaveOptions
   ): Promise<TransactionCheckpoint> {
     const flow = data.flow
+    this.stepEnds.stamp(flow)
 
     if (flow.state === TransactionState.NOT_STARTED) {
       const inserted = await insertExecution(this.db, this.toRow(data, options))
