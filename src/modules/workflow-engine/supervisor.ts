@@ -5,20 +5,14 @@ import { NotificationListener } from "./notifications/notification-listener"
 import { ClusterSchedules } from "./schedules/cluster-schedules"
 import { DurableTimers } from "./timers/durable-timers"
 
-/** A background part the supervisor starts after the lease and stops before it. */
-export interface BackgroundPart {
-  start(): void | Promise<void>
-  stop(): Promise<void>
-}
-
 /**
  * Owns every background loop of the engine and their order: the lease first
  * (the others' claims rest on it), then the LISTEN connection, then what a
- * worker runs (timers, schedules, recovery). Stops in the reverse order, and
+ * worker runs (timers, schedules). Stops in the reverse order, and
  * waits for the work in hand, so a deploy's shutdown hands nothing over
  * half-done. A `server` instance keeps its lease and listener (its runs still
  * set timers and its subscribers hear other instances) but runs no timer,
- * tick or recovery.
+ * or tick.
  */
 export class Supervisor {
   private started = false
@@ -28,8 +22,7 @@ export class Supervisor {
     private readonly lease: InstanceLease,
     private readonly listener: NotificationListener,
     private readonly timers: DurableTimers,
-    private readonly schedules: ClusterSchedules,
-    private readonly workerParts: BackgroundPart[] = []
+    private readonly schedules: ClusterSchedules
   ) {
     listener.on(TIMER_CHANNEL, () => timers.wake())
     listener.on(SCHEDULE_CHANNEL, () => void this.refreshSchedules())
@@ -54,13 +47,10 @@ export class Supervisor {
     if (this.runsWork) {
       this.timers.start()
       await this.schedules.start()
-      for (const part of this.workerParts) {
-        await part.start()
-      }
     }
     this.logger.info(
       `Workflow engine instance ${this.lease.id} started (${this.lease.workerMode} mode` +
-        `${this.runsWork ? ": runs timers, schedules and recovery" : ": runs no background work"})`
+        `${this.runsWork ? ": runs timers and schedules" : ": runs no background work"})`
     )
   }
 
@@ -71,7 +61,6 @@ export class Supervisor {
     this.started = false
     // Nothing new starts from here on; then the work in hand is waited for.
     const stopping = [
-      ...[...this.workerParts].reverse().map((part) => part.stop()),
       this.schedules.stop(),
       this.timers.stop(),
       this.listener.stop(),

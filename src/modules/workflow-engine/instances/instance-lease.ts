@@ -23,8 +23,7 @@ export class InstanceLease {
     private readonly db: Knex,
     private readonly logger: Logger,
     readonly workerMode: WorkerMode,
-    private readonly leaseMs: number,
-    private readonly onRenewed: () => void = () => undefined
+    private readonly leaseMs: number
   ) {
     this.row = { id: this.id, hostname: hostname(), pid: process.pid, worker_mode: workerMode }
   }
@@ -58,7 +57,6 @@ export class InstanceLease {
             `connection); it goes on with a new lease; timers and runs it held may have been taken over meanwhile.`
         )
       }
-      this.onRenewed()
     } catch (error) {
       this.logger.warn(`Workflow engine instance ${this.id} could not renew its lease: ${error}`)
     }

@@ -34,10 +34,6 @@ export class NotificationListener {
     this.connectedHandlers.push(handler)
   }
 
-  get connected(): boolean {
-    return !!this.client
-  }
-
   async start(): Promise<void> {
     this.stopped = false
     await this.connect()
@@ -49,14 +45,6 @@ export class NotificationListener {
     const client = this.client
     this.client = undefined
     await client?.end().catch(() => undefined)
-  }
-
-  /** Cuts the connection as a network failure would; for tests of the reconnect. */
-  async dropConnection(): Promise<void> {
-    const client = this.client
-    if (client) {
-      await (client as any).connection?.stream?.destroy()
-    }
   }
 
   private async connect(): Promise<void> {

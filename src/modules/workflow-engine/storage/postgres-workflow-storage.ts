@@ -3,13 +3,12 @@ import {
   IDistributedSchedulerStorage,
   IDistributedTransactionStorage,
   SchedulerOptions,
-  SkipExecutionError,
   TransactionCheckpoint,
   TransactionOptions,
   TransactionStep,
 } from "@medusajs/framework/orchestration"
 import { Logger } from "@medusajs/framework/types"
-import { MedusaError, TransactionState } from "@medusajs/framework/utils"
+import { TransactionState } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { ResolvedWorkflowEngineOptions } from "../options"
 import { retentionSecondsFor } from "../retention/retention-policy"
