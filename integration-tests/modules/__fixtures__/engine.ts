@@ -1,6 +1,7 @@
 import { IWorkflowEngineService, MedusaContainer } from "@medusajs/framework/types"
 import { ContainerRegistrationKeys } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
+import { AsyncLocalStorage } from "async_hooks"
 import path from "path"
 
 export const MODULE_PATH = path.join(__dirname, "../../../src/modules/workflow-engine")
@@ -10,13 +11,23 @@ export function knexOf(medusaApp: { sharedContainer?: MedusaContainer }): Knex {
   return medusaApp.sharedContainer!.resolve(ContainerRegistrationKeys.PG_CONNECTION)
 }
 
-/** Every SQL statement the connection sends while `work` runs. */
+const recording = new AsyncLocalStorage<string[]>()
+
+/**
+ * Every SQL statement `work` sends through the connection. Statements of the
+ * engine's background loops (lease, timers, schedules), sent meanwhile from
+ * their own async contexts, are not `work`'s and are left out.
+ */
 export async function recordSql<T>(db: Knex, work: () => Promise<T>): Promise<{ result: T; statements: string[] }> {
   const statements: string[] = []
-  const listener = (query: { sql: string }) => statements.push(query.sql)
+  const listener = (query: { sql: string }) => {
+    if (recording.getStore() === statements) {
+      statements.push(query.sql)
+    }
+  }
   db.on("query", listener)
   try {
-    const result = await work()
+    const result = await recording.run(statements, work)
     return { result, statements }
   } finally {
     db.removeListener("query", listener)
