@@ -89,6 +89,62 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       expect(execution.steps["_root.cluster-never-answered"].invoke.state).toBe("timeout")
     })
 
+    it("takes over 50 runs in flight of a SIGKILLed instance: background steps run again, lost synchronous progress fails and is compensated", async () => {
+      const doomed = await start("doomed", {
+        START_RUNS: `${CLUSTER_WF.background}:bg:25,${CLUSTER_WF.sync}:sync:25,${CLUSTER_WF.answer}:waits:3`,
+      })
+      await waitUntil(async () => (await logOf("started")).length === 53, 60000)
+      await kill(doomed)
+      await start("survivor")
+
+      const states = async () =>
+        (
+          await db().raw(
+            `SELECT transaction_id, state, context, execution FROM workflow_execution
+              WHERE workflow_id IN (?, ?) ORDER BY transaction_id`,
+            [CLUSTER_WF.background, CLUSTER_WF.sync]
+          )
+        ).rows
+      await waitUntil(async () => (await states()).every((row: any) => ["done", "reverted", "failed"].includes(row.state)), 30000)
+      const rows = await states()
+      expect(rows).toHaveLength(50)
+
+      const background = rows.filter((row: any) => row.transaction_id.startsWith("bg-"))
+      expect(background.map((row: any) => row.state)).toEqual(Array(25).fill("done"))
+      expect(background.map((row: any) => row.execution.steps["_root.cluster-in-background"].invoke.state)).toEqual(
+        Array(25).fill("done")
+      )
+
+      const sync = rows.filter((row: any) => row.transaction_id.startsWith("sync-"))
+      expect(sync.map((row: any) => row.state)).toEqual(Array(25).fill("reverted"))
+      for (const row of sync) {
+        expect(row.context.errors).toEqual([
+          expect.objectContaining({
+            // Stored at its start and end only, the run's checkpoint shows its first step as the next to run.
+            action: "cluster-reserve",
+            error: expect.objectContaining({
+              message: expect.stringMatching(/instance wf_inst_\w+ .*died after the run's last stored checkpoint, which shows step "cluster-reserve" as the next to run/),
+            }),
+          }),
+        ])
+      }
+      // The failed step is compensated once per run, as Medusa compensates a step that threw; its output
+      // was never stored, so its compensation gets none.
+      expect((await logOf("compensated")).map((entry) => entry.key)).toEqual(Array(25).fill("none"))
+      // Nothing is left owned by the dead instance, and its lease row is gone.
+      const leases = await db().raw(`SELECT count(*)::int AS n FROM workflow_engine_instance WHERE lease_expires_at <= now()`)
+      expect(leases.rows[0].n).toBe(0)
+
+      // Runs waiting for an answer lost nothing: they wait on, owned by nobody, and any instance's answer finishes them.
+      const waiting = await db().raw(
+        `SELECT state, owner_instance_id FROM workflow_execution WHERE workflow_id = ? ORDER BY transaction_id`,
+        [CLUSTER_WF.answer]
+      )
+      expect(waiting.rows).toEqual(Array(3).fill({ state: "invoking", owner_instance_id: null }))
+      await start("answerer", { STEP_SUCCESS: `${CLUSTER_WF.answer}:waits-1:${ANSWERED_STEP}` })
+      await waitUntil(async () => (await stateOf("waits-1"))?.state === "done")
+    })
+
     describe("subscribe() on one instance, setStepSuccess on another", () => {
       const answerOn = async (transactionId: string, { dropListeners }: { dropListeners: boolean }) => {
         await start("listener", {

@@ -4,6 +4,8 @@ export const CLUSTER_WF = {
   retry: "cluster-retry-after-kill",
   timeout: "cluster-async-timeout",
   answer: "cluster-waits-for-answer",
+  background: "cluster-background-step",
+  sync: "cluster-sync-steps",
 } as const
 
 /** The async step of CLUSTER_WF.answer, which another instance answers. */

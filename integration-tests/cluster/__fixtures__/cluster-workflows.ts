@@ -55,3 +55,36 @@ const waitsForAnswer = createStep({ name: ANSWERED_STEP, async: true }, async (i
 createWorkflow({ name: CLUSTER_WF.answer, store: true, retentionTime: 3600 }, (input: { key: string }) => {
   waitsForAnswer(input)
 })
+
+/** In the instance named "doomed", a step never ends: it is still running when the instance is killed. */
+const hangsIfDoomed = () => (instance === "doomed" ? new Promise<never>(() => undefined) : Promise.resolve())
+
+// A background step: its handler runs in the process, apart from the run, which waits for it.
+const inBackground = createStep(
+  { name: "cluster-in-background", async: true, backgroundExecution: true },
+  async (input: { key: string }) => {
+    await log("started", input.key)
+    await hangsIfDoomed()
+    return new StepResponse(`done by ${instance}`)
+  }
+)
+createWorkflow({ name: CLUSTER_WF.background, store: true, retentionTime: 3600 }, (input: { key: string }) => {
+  return new WorkflowResponse(inBackground(input))
+})
+
+// Two synchronous steps; the second is running when its instance dies.
+const reserve = createStep(
+  "cluster-reserve",
+  async (input: { key: string }) => new StepResponse(input.key, input.key),
+  async (key: string | undefined) => {
+    await log("compensated", key ?? "none")
+  }
+)
+const charge = createStep("cluster-charge", async (key: string) => {
+  await log("started", key)
+  await hangsIfDoomed()
+  return new StepResponse(key)
+})
+createWorkflow({ name: CLUSTER_WF.sync, store: true, retentionTime: 3600 }, (input: { key: string }) => {
+  return new WorkflowResponse(charge(reserve(input)))
+})

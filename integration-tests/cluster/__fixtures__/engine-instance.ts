@@ -6,6 +6,8 @@
  * started, and runs until killed. SUBSCRIBE (`<workflow id>:<transaction id>`)
  * records the onFinish it hears in cluster_log; STEP_SUCCESS
  * (`<workflow id>:<transaction id>:<step id>`) answers that async step.
+ * START_RUNS (`<workflow id>:<transaction id prefix>:<count>[,…]`) starts
+ * that many runs and does not wait for them to end.
  */
 import { initModules } from "@medusajs/test-utils"
 import { Modules } from "@medusajs/framework/utils"
@@ -40,6 +42,12 @@ async function main() {
   if (process.env.START_RUN) {
     const [workflowId, transactionId] = process.env.START_RUN.split(":")
     await engine.run(workflowId, { transactionId, input: { key: transactionId }, throwOnError: false })
+  }
+  for (const runs of process.env.START_RUNS?.split(",") ?? []) {
+    const [workflowId, prefix, count] = runs.split(":")
+    for (let i = 0; i < Number(count); i++) {
+      void engine.run(workflowId, { transactionId: `${prefix}-${i}`, input: { key: `${prefix}-${i}` }, throwOnError: false })
+    }
   }
   if (process.env.STEP_SUCCESS) {
     const [workflowId, transactionId, stepId] = process.env.STEP_SUCCESS.split(":")

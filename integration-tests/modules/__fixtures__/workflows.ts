@@ -25,6 +25,7 @@ export const WF = {
   idempotent: "test-idempotent",
   interrupted: "test-interrupted",
   failsWithoutRetention: "test-fails-without-retention",
+  retriedAfterDeath: "test-retried-after-death",
 } as const
 
 export const ASYNC_STEP = "test-async-wait"
@@ -218,3 +219,14 @@ const alwaysFails = createStep("test-always-fails", async () => {
 export const failsWithoutRetention = createWorkflow({ name: WF.failsWithoutRetention, store: true }, () => {
   alwaysFails()
 })
+
+// An async step, then one that may run again: its author gave it a retry.
+const waitBeforeRetried = createStep({ name: "test-wait-before-retried", async: true }, async () => {})
+const mayRunAgain = createStep({ name: "test-may-run-again", maxRetries: 1 }, async () => new StepResponse("ran again"))
+export const retriedAfterDeath = createWorkflow(
+  { name: WF.retriedAfterDeath, store: true, retentionTime: 3600 },
+  () => {
+    waitBeforeRetried()
+    return new WorkflowResponse(mayRunAgain())
+  }
+)

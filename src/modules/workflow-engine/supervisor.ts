@@ -2,17 +2,18 @@ import { Logger } from "@medusajs/framework/types"
 import { InstanceLease } from "./instances/instance-lease"
 import { SCHEDULE_CHANNEL, TIMER_CHANNEL } from "./notifications/channels"
 import { NotificationListener } from "./notifications/notification-listener"
+import { CrashRecovery } from "./recovery/crash-recovery"
 import { ClusterSchedules } from "./schedules/cluster-schedules"
 import { DurableTimers } from "./timers/durable-timers"
 
 /**
  * Owns every background loop of the engine and their order: the lease first
  * (the others' claims rest on it), then the LISTEN connection, then what a
- * worker runs (timers, schedules). Stops in the reverse order, and
+ * worker runs (timers, schedules, the recovery of dead instances' runs). Stops in the reverse order, and
  * waits for the work in hand, so a deploy's shutdown hands nothing over
  * half-done. A `server` instance keeps its lease and listener (its runs still
  * set timers and its subscribers hear other instances) but runs no timer,
- * or tick.
+ * tick or recovery.
  */
 export class Supervisor {
   private started = false
@@ -22,8 +23,10 @@ export class Supervisor {
     private readonly lease: InstanceLease,
     private readonly listener: NotificationListener,
     private readonly timers: DurableTimers,
-    private readonly schedules: ClusterSchedules
+    private readonly schedules: ClusterSchedules,
+    private readonly recovery: CrashRecovery
   ) {
+    lease.onDeadInstances(() => recovery.wake())
     listener.on(TIMER_CHANNEL, () => timers.wake())
     listener.on(SCHEDULE_CHANNEL, () => void this.refreshSchedules())
     listener.onConnected(() => {
@@ -42,6 +45,9 @@ export class Supervisor {
       return
     }
     this.started = true
+    if (this.runsWork) {
+      this.recovery.start()
+    }
     await this.lease.start()
     await this.listener.start()
     if (this.runsWork) {
@@ -50,7 +56,7 @@ export class Supervisor {
     }
     this.logger.info(
       `Workflow engine instance ${this.lease.id} started (${this.lease.workerMode} mode` +
-        `${this.runsWork ? ": runs timers and schedules" : ": runs no background work"})`
+        `${this.runsWork ? ": runs timers, schedules and recovery" : ": runs no background work"})`
     )
   }
 
@@ -61,6 +67,7 @@ export class Supervisor {
     this.started = false
     // Nothing new starts from here on; then the work in hand is waited for.
     const stopping = [
+      this.recovery.stop(),
       this.schedules.stop(),
       this.timers.stop(),
       this.listener.stop(),

@@ -7,6 +7,19 @@ export const FINISHED_STATES = new Set<string>([
   TransactionState.REVERTED,
 ])
 
+/**
+ * States of a run still in flight, as the in-flight unique index lists them
+ * (a query with this very list can use that index).
+ */
+export const IN_FLIGHT_STATES_SQL = [
+  TransactionState.NOT_STARTED,
+  TransactionState.INVOKING,
+  TransactionState.WAITING_TO_COMPENSATE,
+  TransactionState.COMPENSATING,
+]
+  .map((state) => `'${state}'`)
+  .join(", ")
+
 /** Finished states in which the run did not succeed. */
 export const FAILED_STATES = new Set<string>([TransactionState.FAILED, TransactionState.REVERTED])
 

@@ -2,8 +2,8 @@ import { Logger } from "@medusajs/framework/types"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { hostname } from "os"
 import { ulid } from "ulid"
-import { removeInstance } from "./sql/remove-instance"
-import { InstanceRow, renewInstance } from "./sql/renew-instance"
+import { endLease } from "./sql/end-lease"
+import { InstanceRow, Renewal, renewInstance } from "./sql/renew-instance"
 
 /** What Medusa's `workerMode` lets an instance do. */
 export type WorkerMode = "shared" | "worker" | "server"
@@ -18,6 +18,7 @@ export class InstanceLease {
   readonly id = `wf_inst_${ulid()}`
   private heartbeat?: NodeJS.Timeout
   private readonly row: InstanceRow
+  private readonly deadInstanceHandlers: (() => void)[] = []
 
   constructor(
     private readonly db: Knex,
@@ -32,8 +33,13 @@ export class InstanceLease {
     return Math.floor(this.leaseMs / 4)
   }
 
+  /** Called after each renewal that saw dead instances' rows: they may have left work to recover. */
+  onDeadInstances(handler: () => void): void {
+    this.deadInstanceHandlers.push(handler)
+  }
+
   async start(): Promise<void> {
-    await renewInstance(this.db, this.row, this.leaseMs)
+    this.tell(await renewInstance(this.db, this.row, this.leaseMs))
     this.heartbeat = setInterval(() => void this.renew(), this.renewEveryMs)
     this.heartbeat.unref()
   }
@@ -41,7 +47,7 @@ export class InstanceLease {
   async stop(): Promise<void> {
     clearInterval(this.heartbeat)
     this.heartbeat = undefined
-    await removeInstance(this.db, this.id).catch((error) =>
+    await endLease(this.db, this.id).catch((error) =>
       this.logger.warn(`Workflow engine: could not end the lease of ${this.id}: ${error}`)
     )
   }
@@ -51,14 +57,22 @@ export class InstanceLease {
       return
     }
     try {
-      if (!(await renewInstance(this.db, this.row, this.leaseMs))) {
+      const renewal = await renewInstance(this.db, this.row, this.leaseMs)
+      if (!renewal.renewed) {
         this.logger.warn(
           `Workflow engine instance ${this.id} found its lease gone (it was judged dead after a pause or a lost ` +
             `connection); it goes on with a new lease; timers and runs it held may have been taken over meanwhile.`
         )
       }
+      this.tell(renewal)
     } catch (error) {
       this.logger.warn(`Workflow engine instance ${this.id} could not renew its lease: ${error}`)
+    }
+  }
+
+  private tell(renewal: Renewal): void {
+    if (renewal.deadInstances > 0) {
+      this.deadInstanceHandlers.forEach((handler) => handler())
     }
   }
 }

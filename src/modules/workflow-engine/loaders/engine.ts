@@ -12,6 +12,7 @@ import { resolveOptions } from "../options"
 import { ExecutionListing } from "../queries/execution-listing"
 import { ExecutionStorage } from "../queries/execution-storage"
 import { WorkflowOrchestrator } from "../orchestrator/workflow-orchestrator"
+import { CrashRecovery } from "../recovery/crash-recovery"
 import { ExecutionRetention } from "../retention/execution-retention"
 import { ClusterSchedules } from "../schedules/cluster-schedules"
 import { schedulePurge } from "../schedules/purge-schedule"
@@ -73,7 +74,8 @@ export default async function engineLoader(
   const remoteFinishes = new RemoteFinishes(db, logger, lease.id, orchestrator.subscribers)
   listener.on(TRANSACTION_CHANNEL, (payload) => remoteFinishes.handle(payload))
   listener.onConnected(() => void remoteFinishes.catchUp())
-  const supervisor = new Supervisor(logger, lease, listener, timers, schedules)
+  const recovery = new CrashRecovery(db, logger, lease.id, () => orchestrator)
+  const supervisor = new Supervisor(logger, lease, listener, timers, schedules, recovery)
 
   container.register({
     workflowStorage: asValue(storage),
@@ -81,6 +83,7 @@ export default async function engineLoader(
     workflowRetention: asValue(retention),
     workflowListing: asValue(new ExecutionListing(db, logger)),
     workflowSupervisor: asValue(supervisor),
+    workflowRecovery: asValue(recovery),
     workflowExecutionStorage: asValue(new ExecutionStorage(db, resolved)),
   })
 }

@@ -2,18 +2,27 @@ import { Queryable } from "../../storage/sql/types"
 
 export type InstanceRow = { id: string; hostname: string; pid: number; worker_mode: string }
 
+export type Renewal = {
+  /** false when the lease had run out or its row was gone: the others judged this instance dead (a long pause, a cut connection) and may have taken over its work */
+  renewed: boolean
+  /** instances whose lease ran out and whose row is still there: their work may wait for a recovery */
+  deadInstances: number
+}
+
 /**
- * Creates or renews this instance's lease. Returns false when the row was
- * gone and had to be created again: another instance judged this one dead
- * (a long pause, a cut connection) and may have taken over its work.
+ * Creates or renews this instance's lease, and counts the dead instances on
+ * the way (the table is small). The sub-selects of RETURNING read the table
+ * as it was before this statement: the lease being renewed, not the new one.
  */
-export async function renewInstance(db: Queryable, instance: InstanceRow, leaseMs: number): Promise<boolean> {
+export async function renewInstance(db: Queryable, instance: InstanceRow, leaseMs: number): Promise<Renewal> {
   const result = await db.raw(
     `INSERT INTO "workflow_engine_instance" ("id", "hostname", "pid", "worker_mode", "lease_expires_at")
      VALUES (?, ?, ?, ?, now() + make_interval(secs => ? / 1000.0))
      ON CONFLICT ("id") DO UPDATE SET "lease_expires_at" = EXCLUDED."lease_expires_at"
-     RETURNING (xmax = 0) AS "created"`,
-    [instance.id, instance.hostname, instance.pid, instance.worker_mode, leaseMs]
+     RETURNING COALESCE((SELECT "lease_expires_at" > now() FROM "workflow_engine_instance" WHERE "id" = ?), false) AS "renewed",
+               (SELECT count(*)::int FROM "workflow_engine_instance" WHERE "lease_expires_at" <= now()) AS "dead_instances"`,
+    [instance.id, instance.hostname, instance.pid, instance.worker_mode, leaseMs, instance.id]
   )
-  return !result.rows[0]?.created
+  const row = result.rows[0]
+  return { renewed: !!row?.renewed, deadInstances: row?.dead_instances ?? 0 }
 }

@@ -1,0 +1,126 @@
+import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
+import { IWorkflowEngineService, Logger } from "@medusajs/framework/types"
+import { Modules } from "@medusajs/framework/utils"
+import type { Knex } from "@medusajs/framework/mikro-orm/knex"
+import { CrashRecovery } from "../../src/modules/workflow-engine/recovery/crash-recovery"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, withEngineShutdown } from "./__fixtures__/engine"
+import { ASYNC_STEP, WF } from "./__fixtures__/workflows"
+
+jest.setTimeout(60000)
+
+const DEAD = "wf_inst_dead_for_the_test"
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined } as unknown as Logger
+
+/*
+ * The recovery rule on runs left by a dead instance, one case at a time: the
+ * dead instance is a lease row that ran out, and its runs are stored runs
+ * whose owner is set to it (and, where the case needs it, whose checkpoint
+ * shows what the instance was doing).
+ */
+moduleIntegrationTestRunner<IWorkflowEngineService>({
+  moduleName: Modules.WORKFLOW_ENGINE,
+  resolve: MODULE_PATH,
+  pathToMigrations: MIGRATIONS_PATH,
+  // The engine's own recovery, woken by its lease renewals, would race the recoverers the tests start.
+  moduleOptions: { leaseDurationMs: 600000 },
+  testSuite: withEngineShutdown(({ service: engine, medusaApp }) => {
+    beforeAll(() => require("./__fixtures__/workflows"))
+
+    const db = (): Knex => knexOf(medusaApp)
+    const recovery = (id = "wf_inst_recovering") => new CrashRecovery(db(), quiet, id, () => (engine as any).orchestrator_)
+
+    async function leftByDeadInstance(transactionId: string, steps: Record<string, { state: string; status: string }> = {}) {
+      await db().raw(
+        `INSERT INTO workflow_engine_instance (id, hostname, pid, worker_mode, lease_expires_at)
+         VALUES (?, 'gone-host', 4242, 'shared', now() - interval '1 second') ON CONFLICT (id) DO NOTHING`,
+        [DEAD]
+      )
+      let execution = `execution`
+      for (const [stepId, invoke] of Object.entries(steps)) {
+        execution = `jsonb_set(${execution}, '{steps,${stepId},invoke}', '${JSON.stringify(invoke)}'::jsonb)`
+      }
+      await db().raw(`UPDATE workflow_execution SET owner_instance_id = ?, execution = ${execution} WHERE transaction_id = ?`, [
+        DEAD,
+        transactionId,
+      ])
+    }
+    const rowOf = async (transactionId: string) =>
+      (await db().raw(`SELECT state, owner_instance_id, context, execution FROM workflow_execution WHERE transaction_id = ?`, [transactionId]))
+        .rows[0]
+    const deadLeases = async () =>
+      (await db().raw(`SELECT count(*)::int AS n FROM workflow_engine_instance WHERE id = ?`, [DEAD])).rows[0].n
+
+    it("leaves a run waiting for an answer to whoever answers, owned by nobody, and removes the dead lease", async () => {
+      await engine.run(WF.asyncStep, { transactionId: "waits", input: { value: 1 } })
+      await leftByDeadInstance("waits")
+
+      expect(await recovery().recoverNow()).toBe(1)
+      expect(await rowOf("waits")).toMatchObject({ state: "invoking", owner_instance_id: null })
+      expect(await deadLeases()).toBe(0)
+
+      await engine.setStepSuccess({
+        idempotencyKey: { workflowId: WF.asyncStep, transactionId: "waits", stepId: ASYNC_STEP, action: "invoke" },
+        stepResponse: "answered",
+      })
+      expect((await rowOf("waits")).state).toBe("done")
+    })
+
+    it("fails a step the checkpoint shows running, naming the dead instance and the step, and compensates", async () => {
+      await engine.run(WF.asyncStep, { transactionId: "was-running", input: { value: 1 } })
+      await leftByDeadInstance("was-running", { [`_root.test-before-async.${ASYNC_STEP}`]: { state: "invoking", status: "idle" } })
+
+      await recovery().recoverNow()
+      const row = await rowOf("was-running")
+      expect(row.state).toBe("reverted")
+      expect(row.context.errors).toEqual([
+        expect.objectContaining({
+          action: ASYNC_STEP,
+          error: expect.objectContaining({
+            name: "InstanceDiedError",
+            message: expect.stringContaining(`${DEAD} (gone-host, pid 4242) died while step "${ASYNC_STEP}" was running`),
+          }),
+        }),
+      ])
+      expect(row.execution.steps["_root.test-before-async"].compensate.state).toBe("reverted")
+    })
+
+    it("retries a failed step that has retries left, as Medusa retries a step that threw", async () => {
+      await engine.run(WF.retriedAfterDeath, { transactionId: "retried" })
+      await leftByDeadInstance("retried", {
+        "_root.test-wait-before-retried": { state: "done", status: "ok" },
+        "_root.test-wait-before-retried.test-may-run-again": { state: "invoking", status: "idle" },
+      })
+
+      await recovery().recoverNow()
+      const row = await rowOf("retried")
+      expect(row.state).toBe("done")
+      const step = row.execution.steps["_root.test-wait-before-retried.test-may-run-again"]
+      expect([step.invoke.state, step.failures]).toEqual(["done", 1])
+    })
+
+    it("leaves the runs of a workflow this instance does not have, and the dead lease with them", async () => {
+      await engine.run(WF.asyncStep, { transactionId: "unknown-here", input: { value: 1 } })
+      await leftByDeadInstance("unknown-here")
+      await db().raw(`UPDATE workflow_execution SET workflow_id = 'only-in-another-app' WHERE transaction_id = 'unknown-here'`)
+
+      expect(await recovery().recoverNow()).toBe(0)
+      expect(await rowOf("unknown-here")).toMatchObject({ state: "invoking", owner_instance_id: DEAD })
+      expect(await deadLeases()).toBe(1)
+    })
+
+    it("recovers each run once when several instances recover at the same moment", async () => {
+      const ids = Array.from({ length: 10 }, (_, i) => `contended-${i}`)
+      for (const transactionId of ids) {
+        await engine.run(WF.asyncStep, { transactionId, input: { value: 1 } })
+        await leftByDeadInstance(transactionId, { [`_root.test-before-async.${ASYNC_STEP}`]: { state: "invoking", status: "idle" } })
+      }
+      await Promise.all([recovery("wf_inst_a").recoverNow(), recovery("wf_inst_b").recoverNow(), recovery("wf_inst_c").recoverNow()])
+
+      for (const transactionId of ids) {
+        const row = await rowOf(transactionId)
+        expect([transactionId, row.state, row.context.errors.length]).toEqual([transactionId, "reverted", 1])
+      }
+      expect(await deadLeases()).toBe(0)
+    })
+  }),
+})

@@ -1,0 +1,106 @@
+import { TransactionState, TransactionStepState, TransactionStepStatus } from "@medusajs/framework/utils"
+
+/**
+ * What to do with a stored run whose instance died, decided from its last
+ * stored checkpoint alone:
+ * - `retry`: a background step was running in the dead process; nobody else
+ *   will ever answer it, and Medusa's own retryStep re-runs it.
+ * - `disown`: nothing of the run was in the dead process's hands: it waits
+ *   for an answer from outside, or for one of its durable timers.
+ * - `resume`: the run was between steps (or compensating), which continuing
+ *   the transaction does exactly as a timer would.
+ * - `fail`: a step was running in the process (or about to, after the last
+ *   checkpoint). What it did is unknown, so it is failed as if it had thrown,
+ *   and Medusa's rules for a failed step follow: its retries if it has any
+ *   left, else compensation of what was done.
+ */
+export type RecoveryPlan =
+  | { action: "retry"; stepId: string; stepName: string }
+  | { action: "disown" }
+  | { action: "resume" }
+  | {
+      action: "fail"
+      stepId: string
+      stepName: string
+      /** whether the checkpoint shows the step running, or only as the next to run (a run stored at its start and end only) */
+      seen: "running" | "next"
+      flow: any
+    }
+
+type StoredStep = {
+  id: string
+  next?: string[]
+  definition?: { action?: string; async?: boolean; backgroundExecution?: boolean }
+  invoke: { state: string; status: string }
+}
+
+const ROOT = "_root"
+
+export function planRecovery(flow: any, hasTimers: boolean): RecoveryPlan {
+  if (flow.state === TransactionState.WAITING_TO_COMPENSATE || flow.state === TransactionState.COMPENSATING) {
+    return { action: "resume" }
+  }
+  const steps = Object.values(flow.steps ?? {}).filter((step: any) => step.id !== ROOT) as StoredStep[]
+  const statusIs = (status: string) => (step: StoredStep) => step.invoke.status === status
+
+  const background = steps.find((step) => statusIs(TransactionStepStatus.WAITING)(step) && step.definition?.backgroundExecution)
+  if (background) {
+    return { action: "retry", stepId: background.id, stepName: nameOf(background) }
+  }
+  const running = steps.find(
+    (step) => step.invoke.state === TransactionStepState.INVOKING && statusIs(TransactionStepStatus.IDLE)(step)
+  )
+  if (running) {
+    return failPlan(flow, running, "running")
+  }
+  // Whoever answers, or the timer, continues the run, and runs what comes next.
+  if (hasTimers || steps.some(statusIs(TransactionStepStatus.WAITING)) || steps.some(statusIs(TransactionStepStatus.TEMPORARY_FAILURE))) {
+    return { action: "disown" }
+  }
+  const next = nextToRun(flow, steps)
+  return next ? failPlan(flow, next, "next") : { action: "resume" }
+}
+
+/** The first step the checkpoint shows as not started while all before it are done. */
+function nextToRun(flow: any, steps: StoredStep[]): StoredStep | undefined {
+  const parentOf = new Map<string, string>()
+  for (const step of Object.values(flow.steps ?? {}) as StoredStep[]) {
+    for (const child of step.next ?? []) {
+      parentOf.set(child, step.id)
+    }
+  }
+  return steps.find((step) => {
+    if (step.invoke.state !== TransactionStepState.NOT_STARTED) {
+      return false
+    }
+    const parent = flow.steps[parentOf.get(step.id) ?? ROOT]
+    return parent.id === ROOT || parent.invoke.state === TransactionStepState.DONE
+  })
+}
+
+/**
+ * The checkpoint as the orchestrator must load it to fail the step: the step
+ * shown waiting for its answer (the only state in which Medusa accepts a
+ * failure from outside), the run invoking.
+ */
+function failPlan(flow: any, step: StoredStep, seen: "running" | "next"): RecoveryPlan {
+  const steps = {
+    ...flow.steps,
+    [step.id]: {
+      ...step,
+      invoke: { state: TransactionStepState.INVOKING, status: TransactionStepStatus.WAITING },
+    },
+  }
+  return {
+    action: "fail",
+    stepId: step.id,
+    stepName: nameOf(step),
+    seen,
+    flow: { ...flow, state: TransactionState.INVOKING, steps },
+  }
+}
+
+/** A step's action name: what an idempotency key names it by. */
+function nameOf(step: StoredStep): string {
+  return step.definition?.action ?? step.id
+}

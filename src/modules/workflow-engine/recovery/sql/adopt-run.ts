@@ -1,0 +1,61 @@
+import { isLive } from "../../instances/sql/live-instance"
+import { Queryable, RunKey } from "../../storage/sql/types"
+import { IN_FLIGHT_STATES_SQL } from "../../transaction-states"
+import { OrphanedRun } from "./find-orphaned-runs"
+
+export type AdoptedRun = {
+  execution: any
+  has_timers: boolean
+  /** where the dead instance ran, when its lease row is still there */
+  hostname: string | null
+  pid: number | null
+}
+
+/**
+ * Locks an orphaned run for its recovery, if it still is one: still in
+ * flight, still owned by that dead instance, not being recovered by another
+ * instance (those rows are skipped, not waited for). Call inside a
+ * transaction and adopt the run before it commits.
+ */
+export async function lockOrphanedRun(trx: Queryable, run: OrphanedRun): Promise<AdoptedRun | undefined> {
+  const result = await trx.raw(
+    `SELECT e."execution",
+            EXISTS (SELECT 1 FROM "workflow_execution_timer" t
+                     WHERE t."workflow_id" = e."workflow_id" AND t."transaction_id" = e."transaction_id") AS "has_timers",
+            i."hostname", i."pid"
+       FROM "workflow_execution" e
+       LEFT JOIN "workflow_engine_instance" i ON i."id" = e."owner_instance_id"
+      WHERE e."workflow_id" = ? AND e."transaction_id" = ? AND e."run_id" = ?
+        AND e."deleted_at" IS NULL
+        AND e."state" IN (${IN_FLIGHT_STATES_SQL})
+        AND e."owner_instance_id" = ?
+        AND NOT ${isLive(`e."owner_instance_id"`)}
+      FOR UPDATE OF e SKIP LOCKED`,
+    [run.workflow_id, run.transaction_id, run.run_id, run.owner_instance_id]
+  )
+  return result.rows[0]
+}
+
+/**
+ * Makes this instance the run's owner (so that no other instance recovers it
+ * meanwhile, and that it is recovered again should this one die too), with
+ * the checkpoint the recovery continues from; `owner` null when nobody needs
+ * to: the run waits for something outside any instance.
+ */
+export async function adoptRun(trx: Queryable, run: RunKey, owner: string | null, execution?: unknown): Promise<void> {
+  await trx.raw(
+    `UPDATE "workflow_execution"
+        SET "owner_instance_id" = ?,
+            "execution" = COALESCE(?::jsonb, "execution"),
+            "state" = COALESCE(?::jsonb ->> 'state', "state")
+      WHERE "workflow_id" = ? AND "transaction_id" = ? AND "run_id" = ?`,
+    [
+      owner,
+      execution === undefined ? null : JSON.stringify(execution),
+      execution === undefined ? null : JSON.stringify(execution),
+      run.workflow_id,
+      run.transaction_id,
+      run.run_id,
+    ]
+  )
+}
