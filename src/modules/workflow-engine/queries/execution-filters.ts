@@ -4,7 +4,8 @@ import type { TransactionMatch } from "./sql/transactions-matching"
 
 const TEXT_FIELDS = new Set(["id", "workflow_id", "transaction_id", "run_id"])
 const DATE_FIELDS = new Set(["created_at", "updated_at", "deleted_at", "expires_at"])
-const COLUMNS = new Set([
+/** The model's columns, the only ones a caller may filter, order or select by. */
+export const COLUMNS = new Set([
   ...TEXT_FIELDS,
   ...DATE_FIELDS,
   "state",

@@ -1,8 +1,10 @@
 import { FilterableWorkflowExecutionProps, FindConfig, Logger, WorkflowExecutionDTO } from "@medusajs/framework/types"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { counterSelection } from "./counter-countable"
+import { DirectLookup } from "./direct-lookup"
 import { ExecutionSearch, searchPattern } from "./execution-filters"
 import { countSearch } from "./sql/count-search"
+import { selectExecutions } from "./sql/select-executions"
 import { hasCounters } from "./sql/has-counters"
 import { sumCounters } from "./sql/sum-counters"
 import { TransactionMatch, transactionsMatching } from "./sql/transactions-matching"
@@ -48,6 +50,11 @@ export class ExecutionListing {
       }
       throw error
     }
+  }
+
+  /** The rows of a lookup simple enough for one plain statement. */
+  async list(lookup: DirectLookup): Promise<Record<string, unknown>[]> {
+    return await selectExecutions(this.db, lookup)
   }
 
   /** True when `error` says the counters are gone (a reverted migration): lists count rows again. */

@@ -23,6 +23,7 @@ import {
   WorkflowOrchestrator,
 } from "../orchestrator/workflow-orchestrator"
 import { checkConfig, ExecutionSearch, prepareFilters, searchText } from "../queries/execution-filters"
+import { directLookupOf } from "../queries/direct-lookup"
 import { ExecutionListing } from "../queries/execution-listing"
 import { ExecutionRetentionReport, ExecutionStorage, ExecutionStorageReport } from "../queries/execution-storage"
 import { isSelective, totalOfPage } from "../queries/page-total"
@@ -104,7 +105,20 @@ export class WorkflowsModuleService
   ): Promise<WorkflowExecutionDTO[]> {
     const checked = checkConfig(config)
     const { prepared } = await this.prepareList_(filters, sharedContext)
-    return await super.listWorkflowExecutions(prepared, checked, sharedContext)
+    return await this.listRows_(prepared, checked, sharedContext)
+  }
+
+  /** One statement straight through the pool where the lookup allows it (see direct-lookup), else the ORM. */
+  protected async listRows_(
+    prepared: Record<string, unknown>,
+    config: FindConfig<WorkflowExecutionDTO>,
+    sharedContext: Context
+  ): Promise<WorkflowExecutionDTO[]> {
+    const direct = directLookupOf(prepared, config, sharedContext)
+    if (direct) {
+      return (await this.listing_.list(direct)) as unknown as WorkflowExecutionDTO[]
+    }
+    return await super.listWorkflowExecutions(prepared, config, sharedContext)
   }
 
   @InjectManager()
@@ -123,7 +137,7 @@ export class WorkflowsModuleService
     }
     try {
       const [executions, count] = await Promise.all([
-        super.listWorkflowExecutions(prepared, checked, sharedContext),
+        this.listRows_(prepared, checked, sharedContext),
         total(),
       ])
       return [executions, count]
@@ -147,7 +161,7 @@ export class WorkflowsModuleService
     sharedContext: Context
   ): Promise<[WorkflowExecutionDTO[], number]> {
     if (isSelective(filters)) {
-      const executions = await super.listWorkflowExecutions(prepared, config, sharedContext)
+      const executions = await this.listRows_(prepared, config, sharedContext)
       const total = totalOfPage(executions.length, config)
       if (total !== null) {
         return [executions, total]
