@@ -6,6 +6,8 @@ import { ANSWERED_STEP, CLUSTER_WF } from "./cluster-workflows-ids"
 /** Workflows the cluster tests run in every instance; each step records what it did in `cluster_log`. */
 
 const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 2 })
+// An idle client cut by the server (a restart) must not crash the instance; the next query opens a new one.
+pool.on("error", () => undefined)
 const instance = process.env.INSTANCE_NAME ?? "unknown"
 
 export async function log(kind: string, key: string): Promise<number> {

@@ -7,25 +7,40 @@
  * records the onFinish it hears in cluster_log; STEP_SUCCESS
  * (`<workflow id>:<transaction id>:<step id>`) answers that async step.
  * START_RUNS (`<workflow id>:<transaction id prefix>:<count>[,…]`) starts
- * that many runs and does not wait for them to end.
+ * that many runs and does not wait for them to end. With an IPC channel, it
+ * also takes the test's commands (see instance-commands).
  */
 import { initModules } from "@medusajs/test-utils"
-import { Modules } from "@medusajs/framework/utils"
+import { ContainerRegistrationKeys, createPgConnection, Modules } from "@medusajs/framework/utils"
 import path from "path"
+import { answerCommands } from "./instance-commands"
 
 async function main() {
+  const clientUrl = process.env.DATABASE_URL!
+  // ACQUIRE_TIMEOUT_MS: how long a query waits for a pool connection (knex's 60 s otherwise), as a store may set it.
+  const injectedDependencies = process.env.ACQUIRE_TIMEOUT_MS
+    ? {
+        [ContainerRegistrationKeys.PG_CONNECTION]: createPgConnection({
+          clientUrl,
+          schema: "public",
+          pool: { acquireTimeoutMillis: Number(process.env.ACQUIRE_TIMEOUT_MS) },
+        }),
+      }
+    : undefined
   const { medusaApp } = await initModules({
+    injectedDependencies,
     modulesConfig: {
       [Modules.WORKFLOW_ENGINE]: {
         resolve: path.join(__dirname, "../../../src/modules/workflow-engine"),
         options: { leaseDurationMs: Number(process.env.LEASE_MS ?? 2000) },
       },
     },
-    databaseConfig: { clientUrl: process.env.DATABASE_URL!, schema: "public" },
+    databaseConfig: { clientUrl, schema: "public" },
     preventConnectionDestroyWarning: true,
   })
   // After the engine is installed, so that the schedule goes to its storage.
   const { log } = require("./cluster-workflows")
+  require("./restart-workflows")
   const engine = medusaApp.modules[Modules.WORKFLOW_ENGINE]
   if (process.env.SUBSCRIBE) {
     const [workflowId, transactionId] = process.env.SUBSCRIBE.split(":")
@@ -55,6 +70,9 @@ async function main() {
       idempotencyKey: { workflowId, transactionId, stepId, action: "invoke" },
       stepResponse: "answered",
     })
+  }
+  if (process.send) {
+    answerCommands(engine)
   }
   process.stdout.write("ready\n")
   const stop = async () => {

@@ -1,9 +1,16 @@
 import { ChildProcess, spawn } from "child_process"
 import path from "path"
+import { Command, Heard } from "./instance-commands"
 
-export type Instance = { name: string; child: ChildProcess; output: () => string }
+export type Instance = {
+  name: string
+  child: ChildProcess
+  output: () => string
+  /** The onFinish events its `subscribe` commands heard, in order. */
+  heard: Heard[]
+}
 
-/** Starts an engine instance process and resolves once it printed "ready". */
+/** Starts an engine instance process and resolves once it printed "ready". It takes commands: see `ask`. */
 export function startInstance(name: string, env: Record<string, string>): Promise<Instance> {
   const child = spawn(
     process.execPath,
@@ -11,13 +18,14 @@ export function startInstance(name: string, env: Record<string, string>): Promis
     {
       env: { ...process.env, NODE_OPTIONS: "", INSTANCE_NAME: name, ...env },
       cwd: path.join(__dirname, "../../.."),
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
     }
   )
   let output = ""
   child.stdout!.on("data", (chunk) => (output += chunk))
   child.stderr!.on("data", (chunk) => (output += chunk))
-  const instance = { name, child, output: () => output }
+  const instance: Instance = { name, child, output: () => output, heard: [] }
+  child.on("message", (message: { heard?: Heard }) => message.heard && instance.heard.push(message.heard))
   return new Promise((resolve, reject) => {
     const onData = () => {
       if (output.includes("ready\n")) {
@@ -38,4 +46,30 @@ export async function kill(instance: Instance): Promise<void> {
   const exited = new Promise((resolve) => instance.child.once("exit", resolve))
   instance.child.kill("SIGKILL")
   await exited
+}
+
+let lastCommandId = 0
+
+/** Sends a command to a running instance; resolves with its reply (see instance-commands). */
+export function ask<T = unknown>(instance: Instance, command: Command): Promise<T> {
+  const id = ++lastCommandId
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: { id?: number; reply?: T; error?: string }) => {
+      if (message.id !== id) {
+        return
+      }
+      instance.child.off("message", onMessage)
+      instance.child.off("exit", onExit)
+      message.error === undefined ? resolve(message.reply as T) : reject(new Error(message.error))
+    }
+    const onExit = () => reject(new Error(`instance ${instance.name} exited before it answered:\n${instance.output()}`))
+    instance.child.on("message", onMessage)
+    instance.child.once("exit", onExit)
+    instance.child.send({ id, command })
+  })
+}
+
+/** Whether the process is still running: neither exited nor killed. */
+export function isRunning(instance: Instance): boolean {
+  return instance.child.exitCode === null && instance.child.signalCode === null
 }

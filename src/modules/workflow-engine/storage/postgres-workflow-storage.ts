@@ -22,6 +22,7 @@ import {
   SaveOptions,
   toCheckpoint,
 } from "./concurrent-saves"
+import { untilReachable } from "./connection-loss"
 import { StepEnds } from "./step-ends"
 import { alreadyStarted, NewTransactions } from "./new-transactions"
 import { deleteExecution } from "./sql/delete-execution"
@@ -91,7 +92,9 @@ export class PostgresWorkflowStorage
     if (start === "generated") {
       return
     }
-    const row = await loadLatestExecution(this.db, workflowId, transactionId)
+    const row = await untilReachable(this.logger, `loading run ${workflowId}:${transactionId}`, () =>
+      loadLatestExecution(this.db, workflowId, transactionId)
+    )
     if (!row?.execution) {
       return
     }
@@ -111,26 +114,34 @@ export class PostgresWorkflowStorage
     _ttl?: number,
     options?: SaveOptions
   ): Promise<TransactionCheckpoint> {
-    const flow = data.flow
-    this.stepEnds.stamp(flow)
+    this.stepEnds.stamp(data.flow)
+    // A lost connection most often means the statement never ran, and the second try writes it. When the first
+    // one did commit, the second finds it: an update writes the same checkpoint again, a locked write is refused
+    // as overtaken, a start is refused as already started (as Medusa's own retry of a save would have it).
+    await untilReachable(this.logger, `storing run ${data.flow.modelId}:${data.flow.transactionId}`, () =>
+      this.write(data, options)
+    )
+    return data
+  }
 
+  private async write(data: TransactionCheckpoint, options?: SaveOptions): Promise<void> {
+    const flow = data.flow
     if (flow.state === TransactionState.NOT_STARTED) {
       const inserted = await insertExecution(this.db, this.toRow(data, options))
       if (!inserted) {
         throw alreadyStarted(flow.transactionId)
       }
-      return data
+      return
     }
 
     if (!mustPersist(data)) {
-      return data
+      return
     }
 
     if (isPlainSynchronous(data, options) && (await this.writeUnlocked(data, options))) {
-      return data
+      return
     }
     await this.writeLocked(data, options)
-    return data
   }
 
   /**
@@ -210,15 +221,17 @@ export class PostgresWorkflowStorage
     intervalSeconds: number
   ): Promise<void> {
     const kind = intervalSeconds > 0 ? "retry" : "continue"
-    await this.parts.timers.set(timerFor(kind, transaction, step), intervalSeconds * 1000)
+    await this.timerWrite(transaction, () => this.parts.timers.set(timerFor(kind, transaction, step), intervalSeconds * 1000))
   }
 
   async clearRetry(transaction: DistributedTransactionType, step: TransactionStep): Promise<void> {
     const { modelId, transactionId } = transaction
-    await this.parts.timers.clear([
-      timerKey("retry", modelId, transactionId, step),
-      timerKey("continue", modelId, transactionId, step),
-    ])
+    await this.timerWrite(transaction, () =>
+      this.parts.timers.clear([
+        timerKey("retry", modelId, transactionId, step),
+        timerKey("continue", modelId, transactionId, step),
+      ])
+    )
   }
 
   async scheduleTransactionTimeout(
@@ -226,11 +239,24 @@ export class PostgresWorkflowStorage
     _timestamp: number,
     intervalSeconds: number
   ): Promise<void> {
-    await this.parts.timers.set(timerFor("transaction_timeout", transaction), intervalSeconds * 1000)
+    await this.timerWrite(transaction, () =>
+      this.parts.timers.set(timerFor("transaction_timeout", transaction), intervalSeconds * 1000)
+    )
   }
 
+  /**
+   * The orchestrator calls this without waiting for it (a rejection would end
+   * the process), so a failure is logged here; the timer left behind is
+   * dropped when it fires, its run being over (see stale-timer).
+   */
   async clearTransactionTimeout(transaction: DistributedTransactionType): Promise<void> {
-    await this.parts.timers.clear([timerKey("transaction_timeout", transaction.modelId, transaction.transactionId)])
+    await this.timerWrite(transaction, () =>
+      this.parts.timers.clear([timerKey("transaction_timeout", transaction.modelId, transaction.transactionId)])
+    ).catch((error) =>
+      this.logger.warn(
+        `Workflow ${transaction.modelId} (transaction ${transaction.transactionId}): could not clear its timeout: ${error}`
+      )
+    )
   }
 
   async scheduleStepTimeout(
@@ -239,11 +265,20 @@ export class PostgresWorkflowStorage
     _timestamp: number,
     intervalSeconds: number
   ): Promise<void> {
-    await this.parts.timers.set(timerFor("step_timeout", transaction, step), intervalSeconds * 1000)
+    await this.timerWrite(transaction, () =>
+      this.parts.timers.set(timerFor("step_timeout", transaction, step), intervalSeconds * 1000)
+    )
   }
 
   async clearStepTimeout(transaction: DistributedTransactionType, step: TransactionStep): Promise<void> {
-    await this.parts.timers.clear([timerKey("step_timeout", transaction.modelId, transaction.transactionId, step)])
+    await this.timerWrite(transaction, () =>
+      this.parts.timers.clear([timerKey("step_timeout", transaction.modelId, transaction.transactionId, step)])
+    )
+  }
+
+  // Setting a timer again replaces it, clearing one twice clears it: both may be sent again after a lost connection.
+  private timerWrite(transaction: DistributedTransactionType, work: () => Promise<void>): Promise<void> {
+    return untilReachable(this.logger, `setting a timer of run ${transaction.modelId}:${transaction.transactionId}`, work)
   }
 
   /**
