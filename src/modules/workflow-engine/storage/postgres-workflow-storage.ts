@@ -23,6 +23,7 @@ import {
   toCheckpoint,
 } from "./concurrent-saves"
 import { StepEnds } from "./step-ends"
+import { currentAnswer, StepAnswer } from "./step-answers"
 import { alreadyStarted, NewTransactions } from "./new-transactions"
 import { deleteExecution } from "./sql/delete-execution"
 import { IN_FLIGHT_GUARD_INDEX, lacksInFlightGuard } from "./sql/lacks-in-flight-guard"
@@ -92,6 +93,7 @@ export class PostgresWorkflowStorage
       return
     }
     const row = await loadLatestExecution(this.db, workflowId, transactionId)
+    currentAnswer(workflowId, transactionId)?.loaded(row, { idempotent: options?.idempotent })
     if (!row?.execution) {
       return
     }
@@ -122,6 +124,14 @@ export class PostgresWorkflowStorage
       return data
     }
 
+    // An answer to a waiting step is always checked under the lock, whatever else would be written.
+    const answer = currentAnswer(flow.modelId, flow.transactionId)
+    if (answer?.isAnswerSave(options?.stepId)) {
+      await this.writeLocked(data, options, answer)
+      answer.markSaved()
+      return data
+    }
+
     if (!mustPersist(data)) {
       return data
     }
@@ -145,9 +155,10 @@ export class PostgresWorkflowStorage
     return await deleteExecution(this.db, runKeyOf(data), { onlyIfUntouched: true })
   }
 
-  private async writeLocked(data: TransactionCheckpoint, options?: SaveOptions): Promise<void> {
+  private async writeLocked(data: TransactionCheckpoint, options?: SaveOptions, answer?: StepAnswer): Promise<void> {
     await this.db.transaction(async (trx) => {
       const stored = await lockExecution(trx, runKeyOf(data))
+      answer?.assertStillWaiting(stored)
       assertNotOvertaken(data, stored, options)
 
       if (stored?.execution && data.flow._v) {
