@@ -20,52 +20,18 @@
  * MikroORM) and ours issue their statements; BEGIN and COMMIT count too.
  */
 import { knex } from "@medusajs/framework/mikro-orm/knex"
-import { spawn } from "child_process"
 import fs from "fs"
 import path from "path"
 import { EngineRound, PHASES, PhaseName, PhaseResult, RESULT_MARKER, WorkflowName, WORKFLOWS } from "./engine-process"
-import { benchDatabase, median, table } from "./support"
+import { benchDatabase, exec, median, table } from "./support"
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const APP = path.join(__dirname, "app")
 const REPO = path.join(__dirname, "..")
 const MEDUSA_CLI = require.resolve("@medusajs/cli/cli.js")
 const TS_NODE = require.resolve("ts-node/register/transpile-only")
-const CHILD_TIMEOUT_MS = 30 * 60 * 1000
 
 const ENGINES = ["ours", "inmemory", ...(process.env.REDIS_URL ? ["redis"] : [])]
-
-/** Runs a command to its end; its output is shown only if it fails. */
-function exec(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd,
-      env: { ...process.env, MEDUSA_DISABLE_TELEMETRY: "true", ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    })
-    let output = ""
-    child.stdout.on("data", (chunk) => (output += chunk))
-    child.stderr.on("data", (chunk) => (output += chunk))
-    // A parent that stops (an error, a signal) takes the child with it.
-    const kill = () => child.kill("SIGKILL")
-    const stop = () => {
-      kill()
-      process.exit(1)
-    }
-    process.once("exit", kill).once("SIGINT", stop).once("SIGTERM", stop)
-    const timer = setTimeout(kill, CHILD_TIMEOUT_MS)
-    child.on("error", reject)
-    child.on("close", (code, signal) => {
-      clearTimeout(timer)
-      process.removeListener("exit", kill).removeListener("SIGINT", stop).removeListener("SIGTERM", stop)
-      if (code === 0) {
-        resolve(output)
-      } else {
-        reject(new Error(`${command} ${args.join(" ")} ended with ${signal ?? `code ${code}`}:\n${output.slice(-8000)}`))
-      }
-    })
-  })
-}
 
 /**
  * A store installs the plugin into its node_modules; for the app here that is

@@ -7,6 +7,8 @@ const BENCHMARKS: Record<string, () => Promise<{ run: () => Promise<void> }>> = 
   scale: async () => require("./scale"),
   storage: async () => require("./storage"),
   engines: async () => require("./engines"),
+  timers: async () => require("./timers"),
+  idle: async () => require("./idle"),
 }
 
 async function main() {

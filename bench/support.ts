@@ -1,5 +1,6 @@
 import { knex, Knex } from "@medusajs/framework/mikro-orm/knex"
 import { MikroORM } from "@mikro-orm/postgresql"
+import { spawn } from "child_process"
 import path from "path"
 
 /** The Postgres of DB_HOST / DB_PORT / DB_USERNAME / DB_PASSWORD (Medusa's test defaults). */
@@ -65,3 +66,37 @@ export function table(header: string[], rows: (string | number)[][]): string {
 
 /** Medusa's own engine migrations, as the installed @medusajs/workflow-engine-inmemory ships them. */
 export const MEDUSA_MIGRATIONS = path.join(path.dirname(require.resolve("@medusajs/workflow-engine-inmemory")), "migrations")
+
+const CHILD_TIMEOUT_MS = 30 * 60 * 1000
+
+/** Runs a command to its end; its output is shown only if it fails. */
+export function exec(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: { ...process.env, MEDUSA_DISABLE_TELEMETRY: "true", ...options.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    })
+    let output = ""
+    child.stdout.on("data", (chunk) => (output += chunk))
+    child.stderr.on("data", (chunk) => (output += chunk))
+    // A parent that stops (an error, a signal) takes the child with it.
+    const kill = () => child.kill("SIGKILL")
+    const stop = () => {
+      kill()
+      process.exit(1)
+    }
+    process.once("exit", kill).once("SIGINT", stop).once("SIGTERM", stop)
+    const timer = setTimeout(kill, CHILD_TIMEOUT_MS)
+    child.on("error", reject)
+    child.on("close", (code, signal) => {
+      clearTimeout(timer)
+      process.removeListener("exit", kill).removeListener("SIGINT", stop).removeListener("SIGTERM", stop)
+      if (code === 0) {
+        resolve(output)
+      } else {
+        reject(new Error(`${command} ${args.join(" ")} ended with ${signal ?? `code ${code}`}:\n${output.slice(-8000)}`))
+      }
+    })
+  })
+}

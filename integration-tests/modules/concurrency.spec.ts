@@ -2,7 +2,7 @@ import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
 import { knexOf, MIGRATIONS_PATH, MODULE_PATH, rowsOf, waitForFinish, waitUntil, withEngineShutdown } from "./__fixtures__/engine"
-import { midStep, WF } from "./__fixtures__/workflows"
+import { ASYNC_STEP, midStep, WF } from "./__fixtures__/workflows"
 
 jest.setTimeout(60000)
 
@@ -36,6 +36,27 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       expect(rows[0].state).toBe("done")
       expect(JSON.stringify(rows[0].context.data.invoke)).toEqual(expect.stringContaining("from a"))
       expect(JSON.stringify(rows[0].context.data.invoke)).toEqual(expect.stringContaining("from b"))
+    })
+
+    it("applies one of two answers to one step given at once in one process; the other is told it was answered", async () => {
+      const { transaction } = await engine.run(WF.asyncStep, { input: { value: 2 } })
+      const transactionId = transaction.transactionId
+      const idempotencyKey = { workflowId: WF.asyncStep, transactionId, stepId: ASYNC_STEP, action: "invoke" as const }
+
+      const settled = await Promise.allSettled([
+        engine.setStepSuccess({ idempotencyKey, stepResponse: "first" }),
+        engine.setStepFailure({ idempotencyKey, stepResponse: new Error("second"), options: { throwOnError: false } }),
+      ])
+
+      const [applied, ...others] = settled.filter((outcome) => outcome.status === "fulfilled")
+      expect(others).toEqual([])
+      const refused = settled.find((outcome) => outcome.status === "rejected") as PromiseRejectedResult
+      expect(refused.reason.type).toBe("not_allowed")
+      expect(refused.reason.message).toMatch(/already answered|not waiting/)
+      const [row] = await rowsOf(knexOf(medusaApp), transactionId)
+      const successWon = applied === settled[0]
+      expect(row.state).toBe(successWon ? "done" : "reverted")
+      expect(row.context.data.invoke[ASYNC_STEP]).toEqual(successWon ? "first" : undefined)
     })
 
     it("never overwrites a cancel that another instance wrote while a synchronous run was finishing", async () => {

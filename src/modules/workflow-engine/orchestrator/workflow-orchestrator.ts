@@ -13,6 +13,7 @@ import { isString, MedusaError, TransactionState } from "@medusajs/framework/uti
 import { MedusaWorkflow, resolveValue } from "@medusajs/framework/workflows-sdk"
 import { generatedTransactionId } from "../storage/ids"
 import { NewTransactions } from "../storage/new-transactions"
+import { answeringStep, StepAnswerKey } from "../storage/step-answers"
 import { FAILED_STATES } from "../transaction-states"
 import { parseIdempotencyKey } from "./idempotency-key"
 import { Subscriber, SubscriberRegistry, WorkflowEvent } from "./subscribers"
@@ -161,16 +162,19 @@ export class WorkflowOrchestrator {
 
   async setStepSuccess({ idempotencyKey, stepResponse, options = {} }: StepResponseOptions) {
     const { key, parts } = parseIdempotencyKey(idempotencyKey)
-    const outcome: WorkflowOutcome = await this.workflow(parts.workflowId).registerStepSuccess({
-      idempotencyKey: key,
-      response: stepResponse,
-      context: options.context,
-      resultFrom: options.resultFrom,
-      throwOnError: false,
-      logOnError: options.logOnError,
-      events: this.events(parts.workflowId, parts.transactionId, options.events),
-      container: options.container ?? this.container,
-    })
+    const workflow = this.workflow(parts.workflowId)
+    const outcome: WorkflowOutcome = await answeringStep(answerKey(parts, "success"), () =>
+      workflow.registerStepSuccess({
+        idempotencyKey: key,
+        response: stepResponse,
+        context: options.context,
+        resultFrom: options.resultFrom,
+        throwOnError: false,
+        logOnError: options.logOnError,
+        events: this.events(parts.workflowId, parts.transactionId, options.events),
+        container: options.container ?? this.container,
+      })
+    )
     await this.afterStep(parts.workflowId, parts.transactionId, outcome)
     throwIfAsked(outcome, options.throwOnError)
     return outcome
@@ -178,17 +182,20 @@ export class WorkflowOrchestrator {
 
   async setStepFailure({ idempotencyKey, stepResponse, options = {} }: StepResponseOptions) {
     const { key, parts } = parseIdempotencyKey(idempotencyKey)
-    const outcome: WorkflowOutcome = await this.workflow(parts.workflowId).registerStepFailure({
-      idempotencyKey: key,
-      response: stepResponse,
-      forcePermanentFailure: options.forcePermanentFailure ?? false,
-      context: options.context,
-      resultFrom: options.resultFrom,
-      throwOnError: false,
-      logOnError: options.logOnError,
-      events: this.events(parts.workflowId, parts.transactionId, options.events),
-      container: options.container ?? this.container,
-    })
+    const workflow = this.workflow(parts.workflowId)
+    const outcome: WorkflowOutcome = await answeringStep(answerKey(parts, "failure"), () =>
+      workflow.registerStepFailure({
+        idempotencyKey: key,
+        response: stepResponse,
+        forcePermanentFailure: options.forcePermanentFailure ?? false,
+        context: options.context,
+        resultFrom: options.resultFrom,
+        throwOnError: false,
+        logOnError: options.logOnError,
+        events: this.events(parts.workflowId, parts.transactionId, options.events),
+        container: options.container ?? this.container,
+      })
+    )
     await this.afterStep(parts.workflowId, parts.transactionId, outcome)
     throwIfAsked(outcome, options.throwOnError)
     return outcome
@@ -301,6 +308,11 @@ export class WorkflowOrchestrator {
       },
     } as DistributedTransactionEvents
   }
+}
+
+function answerKey(parts: IdempotencyKeyParts, outcome: StepAnswerKey["outcome"]): StepAnswerKey {
+  const phase = parts.action === "compensate" ? "compensate" : "invoke"
+  return { workflowId: parts.workflowId, transactionId: parts.transactionId, action: parts.stepId, phase, outcome }
 }
 
 function workflowIdOf(ref: WorkflowRef): string {

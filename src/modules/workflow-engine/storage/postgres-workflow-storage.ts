@@ -24,6 +24,7 @@ import {
 } from "./concurrent-saves"
 import { untilReachable } from "./connection-loss"
 import { StepEnds } from "./step-ends"
+import { currentAnswer, StepAnswer } from "./step-answers"
 import { alreadyStarted, NewTransactions } from "./new-transactions"
 import { deleteExecution } from "./sql/delete-execution"
 import { IN_FLIGHT_GUARD_INDEX, lacksInFlightGuard } from "./sql/lacks-in-flight-guard"
@@ -95,6 +96,7 @@ export class PostgresWorkflowStorage
     const row = await untilReachable(this.logger, `loading run ${workflowId}:${transactionId}`, () =>
       loadLatestExecution(this.db, workflowId, transactionId)
     )
+    currentAnswer(workflowId, transactionId)?.loaded(row, { idempotent: options?.idempotent })
     if (!row?.execution) {
       return
     }
@@ -134,6 +136,14 @@ export class PostgresWorkflowStorage
       return
     }
 
+    // An answer to a waiting step is always checked under the lock, whatever else would be written.
+    const answer = currentAnswer(flow.modelId, flow.transactionId)
+    if (answer?.isAnswerSave(options?.stepId)) {
+      await this.writeLocked(data, options, answer)
+      answer.markSaved()
+      return
+    }
+
     if (!mustPersist(data)) {
       return
     }
@@ -156,9 +166,10 @@ export class PostgresWorkflowStorage
     return await deleteExecution(this.db, runKeyOf(data), { onlyIfUntouched: true })
   }
 
-  private async writeLocked(data: TransactionCheckpoint, options?: SaveOptions): Promise<void> {
+  private async writeLocked(data: TransactionCheckpoint, options?: SaveOptions, answer?: StepAnswer): Promise<void> {
     await this.db.transaction(async (trx) => {
       const stored = await lockExecution(trx, runKeyOf(data))
+      answer?.assertStillWaiting(stored)
       assertNotOvertaken(data, stored, options)
 
       if (stored?.execution && data.flow._v) {
