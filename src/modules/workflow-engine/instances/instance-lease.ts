@@ -19,6 +19,8 @@ export class InstanceLease {
   private heartbeat?: NodeJS.Timeout
   private readonly row: InstanceRow
   private readonly deadInstanceHandlers: (() => void)[] = []
+  /** Since when this instance's own renewals have gone through without a gap (see tell). */
+  private healthySince = Infinity
 
   constructor(
     private readonly db: Knex,
@@ -39,6 +41,7 @@ export class InstanceLease {
   }
 
   async start(): Promise<void> {
+    this.healthySince = Date.now()
     this.tell(await renewInstance(this.db, this.row, this.leaseMs))
     this.heartbeat = setInterval(() => void this.renew(), this.renewEveryMs)
     this.heartbeat.unref()
@@ -59,6 +62,7 @@ export class InstanceLease {
     try {
       const renewal = await renewInstance(this.db, this.row, this.leaseMs)
       if (!renewal.renewed) {
+        this.healthySince = Date.now()
         this.logger.warn(
           `Workflow engine instance ${this.id} found its lease gone (it was judged dead after a pause or a lost ` +
             `connection); it goes on with a new lease; timers and runs it held may have been taken over meanwhile.`
@@ -66,12 +70,22 @@ export class InstanceLease {
       }
       this.tell(renewal)
     } catch (error) {
+      this.healthySince = Infinity
       this.logger.warn(`Workflow engine instance ${this.id} could not renew its lease: ${error}`)
     }
   }
 
+  /*
+   * Only an instance whose own lease has held for a whole lease judges the
+   * others: after the database was away, or this process was paused, every
+   * lease may have run out at once, and the living need one lease to renew
+   * theirs before an expired one means a dead instance.
+   */
   private tell(renewal: Renewal): void {
-    if (renewal.deadInstances > 0) {
+    if (this.healthySince === Infinity) {
+      this.healthySince = Date.now()
+    }
+    if (renewal.deadInstances > 0 && Date.now() - this.healthySince >= this.leaseMs) {
       this.deadInstanceHandlers.forEach((handler) => handler())
     }
   }
