@@ -14,13 +14,16 @@ import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { randomUUID } from "crypto"
 import express from "express"
 import path from "path"
+import { Client } from "pg"
 
 export const RESULT_MARKER = "ENGINE_BENCH_RESULT "
 
 // "stored" and the others start without a transaction id, as Medusa's own
 // routes and subscribers run workflows; "stored, caller's id" is the same
 // workflow run under an id the caller picks (an idempotency key, say).
-export const WORKFLOWS = ["stored", "stored, caller's id", "plain", "compensate", "async"] as const
+// "floor" is no workflow: a committed INSERT then a committed UPDATE of a stored run's row (its real
+// checkpoint JSON) through the app's pool, what storing a run cannot go below.
+export const WORKFLOWS = ["stored", "stored, caller's id", "plain", "compensate", "async", "floor"] as const
 export const PHASES = ["sequential", "concurrent"] as const
 export type WorkflowName = (typeof WORKFLOWS)[number]
 export type PhaseName = (typeof PHASES)[number]
@@ -31,6 +34,8 @@ export type PhaseResult = {
   p95Ms: number
   cpuMsPerRun: number
   sqlPerRun: number
+  /** WAL the server wrote per run during the phase (server-wide: nothing else runs meanwhile) */
+  walBytesPerRun: number
 }
 
 export type EngineRound = {
@@ -56,6 +61,7 @@ const WORKFLOW_IDS: Record<WorkflowName, string> = {
   plain: "bench-plain",
   compensate: "bench-compensate",
   async: "bench-async",
+  floor: "bench-floor",
 }
 
 /** Registers the four workflows in Medusa's workflow registry of this process. */
@@ -105,16 +111,52 @@ const EXPECTED_STATE: Record<WorkflowName, string> = {
   plain: "done",
   compensate: "reverted",
   async: "done",
+  floor: "done",
 }
 
 function stateOf(result: any): string {
   return result.transaction.getFlow().state
 }
 
-function runner(engine: IWorkflowEngineService, finished: Map<string, (event: FinishEvent) => void>) {
+/** The checkpoints of a stored run as the engine wrote them: its first (not started) and its last. */
+type StoredRow = { first: string; last: string; context: string }
+
+async function storedRowOf(db: Knex): Promise<StoredRow> {
+  const { rows } = await db.raw(
+    `SELECT execution::text AS last, context::text AS context FROM workflow_execution WHERE workflow_id = ? AND state = 'done' LIMIT 1`,
+    [WORKFLOW_IDS.stored]
+  )
+  const last = JSON.parse(rows[0].last)
+  return { first: JSON.stringify({ ...last, state: "not_started" }), last: rows[0].last, context: rows[0].context }
+}
+
+async function floorRun(db: Knex, row: StoredRow, transactionId: string): Promise<void> {
+  const key = [WORKFLOW_IDS.floor, transactionId, "run-1"]
+  await db.raw(
+    `INSERT INTO workflow_execution (id, workflow_id, transaction_id, run_id, state, execution, context, retention_time, created_at, updated_at)
+     VALUES (?, ?, ?, ?, 'not_started', ?::jsonb, ?::jsonb, ?, now(), now())`,
+    [`wf_exec_${transactionId}`, ...key, row.first, row.context, RETENTION]
+  )
+  await db.raw(
+    `UPDATE workflow_execution SET execution = ?::jsonb, context = ?::jsonb, state = 'done', updated_at = now()
+      WHERE workflow_id = ? AND transaction_id = ? AND run_id = ?`,
+    [row.last, row.context, ...key]
+  )
+}
+
+function runner(
+  engine: IWorkflowEngineService,
+  finished: Map<string, (event: FinishEvent) => void>,
+  floor: () => { db: Knex; row?: StoredRow }
+) {
   // Resolves with the id the run had, whoever picked it.
   return async (workflow: WorkflowName, transactionId: string): Promise<string> => {
     const workflowId = WORKFLOW_IDS[workflow]
+    if (workflow === "floor") {
+      const { db, row } = floor()
+      await floorRun(db, row!, transactionId)
+      return transactionId
+    }
     const input = { n: 1 }
     let state: string
     if (workflow === "async") {
@@ -158,10 +200,18 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
 }
 
+/** The server's WAL insert position, in bytes, read on a connection of its own (not counted as the engine's SQL). */
+async function walPosition(wal: Client): Promise<bigint> {
+  const { rows } = await wal.query(`SELECT pg_current_wal_insert_lsn()::text AS lsn`)
+  const [high, low] = rows[0].lsn.split("/")
+  return (BigInt(`0x${high}`) << 32n) + BigInt(`0x${low}`)
+}
+
 async function phase(
   runOne: (transactionId: string) => Promise<string>,
   concurrency: number,
   counter: { queries: number },
+  wal: Client,
   runs = RUNS
 ): Promise<{ result: PhaseResult; lastTransactionId: string }> {
   global.gc?.()
@@ -177,11 +227,13 @@ async function phase(
     }
   }
   const queriesBefore = counter.queries
+  const walBefore = await walPosition(wal)
   const cpuBefore = process.cpuUsage()
   const begin = performance.now()
   await Promise.all(Array.from({ length: concurrency }, worker))
   const elapsedMs = performance.now() - begin
   const cpu = process.cpuUsage(cpuBefore)
+  const walBytes = Number((await walPosition(wal)) - walBefore)
   const queries = counter.queries - queriesBefore
   latencies.sort((a, b) => a - b)
   return {
@@ -191,6 +243,7 @@ async function phase(
       p95Ms: percentile(latencies, 95),
       cpuMsPerRun: (cpu.user + cpu.system) / 1000 / runs,
       sqlPerRun: queries / runs,
+      walBytesPerRun: walBytes / runs,
     },
     lastTransactionId,
   }
@@ -210,7 +263,11 @@ async function main(): Promise<void> {
   // Medusa's modules, its engines' MikroORM included, share this connection
   // (and ours uses it directly), so its events count every engine's SQL.
   const counter = { queries: 0 }
-  container.resolve<Knex>(ContainerRegistrationKeys.PG_CONNECTION).on("query", () => counter.queries++)
+  const db = container.resolve<Knex>(ContainerRegistrationKeys.PG_CONNECTION)
+  db.on("query", () => counter.queries++)
+  const wal = new Client({ connectionString: process.env.DATABASE_URL })
+  await wal.connect()
+  let storedRow: StoredRow | undefined
 
   // One subscriber for the whole workflow, so that waiting for a run's finish
   // costs no subscribe/unsubscribe per run (a Redis round trip for that engine).
@@ -225,19 +282,22 @@ async function main(): Promise<void> {
     },
   })
 
-  const run = runner(engine, finished)
+  const run = runner(engine, finished, () => ({ db, row: storedRow }))
   const phases = {} as EngineRound["phases"]
   for (const workflow of WORKFLOWS.filter((name) => !ONLY || ONLY.includes(name))) {
     // Warm both ways: concurrent runs open the pool's other connections, and
     // each new connection compiles its statements and triggers once.
-    await phase((id) => run(workflow, id), CONCURRENCY, counter, WARMUP)
-    await phase((id) => run(workflow, id), 1, counter, WARMUP)
-    const sequential = await phase((id) => run(workflow, id), 1, counter)
-    const concurrent = await phase((id) => run(workflow, id), CONCURRENCY, counter)
+    if (workflow === "floor") {
+      storedRow = await storedRowOf(db)
+    }
+    await phase((id) => run(workflow, id), CONCURRENCY, counter, wal, WARMUP)
+    await phase((id) => run(workflow, id), 1, counter, wal, WARMUP)
+    const sequential = await phase((id) => run(workflow, id), 1, counter, wal)
+    const concurrent = await phase((id) => run(workflow, id), CONCURRENCY, counter, wal)
     phases[workflow] = { sequential: sequential.result, concurrent: concurrent.result }
 
     // The engine must really have kept what it ran; a plain run keeps nothing.
-    if (workflow !== "plain") {
+    if (workflow !== "plain" && workflow !== "floor") {
       const execution = await engine.retrieveWorkflowExecution({
         workflow_id: WORKFLOW_IDS[workflow],
         transaction_id: concurrent.lastTransactionId,
