@@ -23,6 +23,7 @@ import {
   OUR_RETENTION_MIGRATION,
   OUR_STORAGE_MIGRATION,
   OUR_CLUSTER_MIGRATION,
+  OUR_LEAN_INDEX_MIGRATION,
   resetSchema,
   snapshotRows,
   sortCounts,
@@ -41,6 +42,7 @@ import {
   medusaRowsDuringDeploy,
   medusaRowsWithSoftDeleted,
 } from "./__fixtures__/migrations/medusa-rows"
+import { REDUNDANT_INDEXES } from "../../src/modules/workflow-engine/migrations/Migration20261202090000"
 
 /*
  * Our migrations against tables that Medusa's own engines created, on a real
@@ -489,9 +491,9 @@ moduleIntegrationTestRunner<Engine>({
           expect(withoutExpiryColumn(after.columns)).toEqual(before.columns)
           expectExpiryColumn(after)
           expect(after.primaryKey).toEqual(before.primaryKey)
-          // Every index Medusa made is still there, unchanged; only ours are new.
+          // Every index Medusa made is still there, unchanged, but the four the sixth migration drops; only ours are new.
           for (const [name, definition] of Object.entries(before.indexes)) {
-            expect(after.indexes[name]).toBe(definition)
+            expect(after.indexes[name]).toBe(REDUNDANT_INDEXES.includes(name) ? undefined : definition)
           }
           const added = Object.keys(after.indexes).filter((name) => !(name in before.indexes))
           expect(added.sort()).toEqual(ourIndexes())
@@ -859,7 +861,7 @@ moduleIntegrationTestRunner<Engine>({
         })
         expect(Object.keys(after.indexes)).not.toContain("PK_workflow_execution_workflow_id_transaction_id")
         for (const name of Object.keys(before.indexes).filter((n) => n !== "PK_workflow_execution_workflow_id_transaction_id")) {
-          expect(after.indexes[name]).toBe(before.indexes[name])
+          expect(after.indexes[name]).toBe(REDUNDANT_INDEXES.includes(name) ? undefined : before.indexes[name])
         }
         expectOurIndexes(after)
         expect(duplicateIndexes(after.indexes)).toEqual([])
@@ -1120,10 +1122,24 @@ moduleIntegrationTestRunner<Engine>({
         const storageTables = await tablesNow()
         const storageRows = await rowsNow()
 
-        expect((await migrate(DB, MIGRATION_DIRS.ours)).executed).toEqual([OUR_CLUSTER_MIGRATION])
+        expect((await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_CLUSTER_MIGRATION })).executed).toEqual([OUR_CLUSTER_MIGRATION])
+        const clusterShape = await shapeOf()
+        const clusterTables = await tablesNow()
+        const clusterRows = await rowsNow()
+
+        expect((await migrate(DB, MIGRATION_DIRS.ours)).executed).toEqual([OUR_LEAN_INDEX_MIGRATION])
         await engine.purgeExpiredExecutions({ dryRun: true })
         await expectCounters()
         const extensions = await extensionsNow()
+        const leanIndexes = Object.keys((await shapeOf()).indexes)
+        expect(leanIndexes.filter((name) => REDUNDANT_INDEXES.includes(name))).toEqual([])
+
+        // The sixth one's down(): the four indexes come back, nothing else.
+        const sixth = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
+        expect(sixth).toEqual({ executed: [OUR_LEAN_INDEX_MIGRATION], warnings: [] })
+        expect(await shapeOf()).toEqual(clusterShape)
+        expect(await tablesNow()).toEqual(clusterTables)
+        expect(await rowsNow()).toEqual(clusterRows)
 
         // The fifth one's down(): its three tables and the owner column go, nothing else.
         const fifth = await migrate(DB, MIGRATION_DIRS.ours, { down: true })

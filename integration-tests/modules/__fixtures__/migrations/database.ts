@@ -32,6 +32,8 @@ export const OUR_COUNT_MIGRATION = "Migration20261126090000"
 export const OUR_STORAGE_MIGRATION = "Migration20261201200000"
 /** The fifth: instance leases, timers, schedules and the owner column. */
 export const OUR_CLUSTER_MIGRATION = "Migration20261201210000"
+/** The sixth: drops four indexes that cost every write and serve no query the primary key does not. */
+export const OUR_LEAN_INDEX_MIGRATION = "Migration20261202090000"
 /** In the order the migrator applies them. */
 export const OUR_MIGRATIONS = [
   OUR_FIRST_MIGRATION,
@@ -39,6 +41,7 @@ export const OUR_MIGRATIONS = [
   OUR_COUNT_MIGRATION,
   OUR_STORAGE_MIGRATION,
   OUR_CLUSTER_MIGRATION,
+  OUR_LEAN_INDEX_MIGRATION,
 ]
 
 /** The name Medusa's first migration (2023-12-28) has in both engines. */

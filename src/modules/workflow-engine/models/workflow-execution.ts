@@ -18,12 +18,10 @@ export const WorkflowExecution = model
     expires_at: model.dateTime().nullable(),
   })
   .indexes([
+    // workflow_id, (workflow_id, transaction_id) and run_id alone: the primary key serves them (Migration20261202090000).
     { on: ["id"], where: "deleted_at IS NULL" },
-    { on: ["workflow_id"], where: "deleted_at IS NULL" },
     { on: ["transaction_id"], where: "deleted_at IS NULL" },
-    { on: ["workflow_id", "transaction_id"], where: "deleted_at IS NULL" },
     { on: ["state"], where: "deleted_at IS NULL" },
-    { on: ["run_id"], where: "deleted_at IS NULL" },
     // The admin list: newest first.
     { on: ["created_at"], where: "deleted_at IS NULL" },
     { on: ["expires_at"], where: "expires_at IS NOT NULL" },
