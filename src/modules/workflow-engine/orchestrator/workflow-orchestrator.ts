@@ -160,41 +160,32 @@ export class WorkflowOrchestrator {
     return outcome
   }
 
-  async setStepSuccess({ idempotencyKey, stepResponse, options = {} }: StepResponseOptions) {
-    const { key, parts } = parseIdempotencyKey(idempotencyKey)
-    const workflow = this.workflow(parts.workflowId)
-    const outcome: WorkflowOutcome = await answeringStep(answerKey(parts, "success"), () =>
-      workflow.registerStepSuccess({
-        idempotencyKey: key,
-        response: stepResponse,
-        context: options.context,
-        resultFrom: options.resultFrom,
-        throwOnError: false,
-        logOnError: options.logOnError,
-        events: this.events(parts.workflowId, parts.transactionId, options.events),
-        container: options.container ?? this.container,
-      })
-    )
-    await this.afterStep(parts.workflowId, parts.transactionId, outcome)
-    throwIfAsked(outcome, options.throwOnError)
-    return outcome
+  async setStepSuccess(answer: StepResponseOptions) {
+    return await this.answerStep("success", answer)
   }
 
-  async setStepFailure({ idempotencyKey, stepResponse, options = {} }: StepResponseOptions) {
+  async setStepFailure(answer: StepResponseOptions) {
+    return await this.answerStep("failure", answer)
+  }
+
+  /** An answer to a waiting step, applied once however many callers give one (see step-answers). */
+  private async answerStep(kind: "success" | "failure", { idempotencyKey, stepResponse, options = {} }: StepResponseOptions) {
     const { key, parts } = parseIdempotencyKey(idempotencyKey)
     const workflow = this.workflow(parts.workflowId)
-    const outcome: WorkflowOutcome = await answeringStep(answerKey(parts, "failure"), () =>
-      workflow.registerStepFailure({
-        idempotencyKey: key,
-        response: stepResponse,
-        forcePermanentFailure: options.forcePermanentFailure ?? false,
-        context: options.context,
-        resultFrom: options.resultFrom,
-        throwOnError: false,
-        logOnError: options.logOnError,
-        events: this.events(parts.workflowId, parts.transactionId, options.events),
-        container: options.container ?? this.container,
-      })
+    const args = {
+      idempotencyKey: key,
+      response: stepResponse,
+      context: options.context,
+      resultFrom: options.resultFrom,
+      throwOnError: false,
+      logOnError: options.logOnError,
+      events: this.events(parts.workflowId, parts.transactionId, options.events),
+      container: options.container ?? this.container,
+    }
+    const outcome: WorkflowOutcome = await answeringStep(answerKey(parts, kind), () =>
+      kind === "success"
+        ? workflow.registerStepSuccess(args)
+        : workflow.registerStepFailure({ ...args, forcePermanentFailure: options.forcePermanentFailure ?? false })
     )
     await this.afterStep(parts.workflowId, parts.transactionId, outcome)
     throwIfAsked(outcome, options.throwOnError)
