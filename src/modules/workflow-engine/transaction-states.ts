@@ -7,11 +7,7 @@ export const FINISHED_STATES = new Set<string>([
   TransactionState.REVERTED,
 ])
 
-/**
- * States of a run still in flight, as the in-flight unique index lists them
- * (a query with this very list can use that index).
- */
-export const IN_FLIGHT_STATES_SQL = [
+const IN_FLIGHT_STATES_SQL = [
   TransactionState.NOT_STARTED,
   TransactionState.INVOKING,
   TransactionState.WAITING_TO_COMPENSATE,
@@ -19,6 +15,15 @@ export const IN_FLIGHT_STATES_SQL = [
 ]
   .map((state) => `'${state}'`)
   .join(", ")
+
+/**
+ * "The row `alias` is a live run still in flight", in the very terms of the
+ * in-flight unique index's predicate, so that a query with it reads only
+ * that index's rows.
+ */
+export function isInFlightRow(alias: string): string {
+  return `${alias}."deleted_at" IS NULL AND ${alias}."state" IN (${IN_FLIGHT_STATES_SQL})`
+}
 
 /** Finished states in which the run did not succeed. */
 export const FAILED_STATES = new Set<string>([TransactionState.FAILED, TransactionState.REVERTED])

@@ -1,6 +1,6 @@
 import { isLive } from "../../instances/sql/live-instance"
 import { Queryable, RunKey } from "../../storage/sql/types"
-import { IN_FLIGHT_STATES_SQL } from "../../transaction-states"
+import { isInFlightRow } from "../../transaction-states"
 import { OrphanedRun } from "./find-orphaned-runs"
 
 export type AdoptedRun = {
@@ -26,8 +26,7 @@ export async function lockOrphanedRun(trx: Queryable, run: OrphanedRun): Promise
        FROM "workflow_execution" e
        LEFT JOIN "workflow_engine_instance" i ON i."id" = e."owner_instance_id"
       WHERE e."workflow_id" = ? AND e."transaction_id" = ? AND e."run_id" = ?
-        AND e."deleted_at" IS NULL
-        AND e."state" IN (${IN_FLIGHT_STATES_SQL})
+        AND ${isInFlightRow(`e`)}
         AND e."owner_instance_id" = ?
         AND NOT ${isLive(`e."owner_instance_id"`)}
       FOR UPDATE OF e SKIP LOCKED`,
@@ -42,17 +41,17 @@ export async function lockOrphanedRun(trx: Queryable, run: OrphanedRun): Promise
  * the checkpoint the recovery continues from; `owner` null when nobody needs
  * to: the run waits for something outside any instance.
  */
-export async function adoptRun(trx: Queryable, run: RunKey, owner: string | null, execution?: unknown): Promise<void> {
+export async function adoptRun(trx: Queryable, run: RunKey, owner: string | null, execution?: { state: string }): Promise<void> {
   await trx.raw(
     `UPDATE "workflow_execution"
         SET "owner_instance_id" = ?,
             "execution" = COALESCE(?::jsonb, "execution"),
-            "state" = COALESCE(?::jsonb ->> 'state', "state")
+            "state" = COALESCE(?, "state")
       WHERE "workflow_id" = ? AND "transaction_id" = ? AND "run_id" = ?`,
     [
       owner,
       execution === undefined ? null : JSON.stringify(execution),
-      execution === undefined ? null : JSON.stringify(execution),
+      execution?.state ?? null,
       run.workflow_id,
       run.transaction_id,
       run.run_id,

@@ -1,6 +1,6 @@
 import { isLive } from "../../instances/sql/live-instance"
 import { Queryable, RunKey } from "../../storage/sql/types"
-import { IN_FLIGHT_STATES_SQL } from "../../transaction-states"
+import { isInFlightRow } from "../../transaction-states"
 
 /** A run in flight whose last checkpoint was written by an instance that is no longer alive. */
 export type OrphanedRun = RunKey & { owner_instance_id: string }
@@ -14,8 +14,7 @@ export async function findOrphanedRuns(db: Queryable, limit: number): Promise<Or
   const result = await db.raw(
     `SELECT e."workflow_id", e."transaction_id", e."run_id", e."owner_instance_id"
        FROM "workflow_execution" e
-      WHERE e."deleted_at" IS NULL
-        AND e."state" IN (${IN_FLIGHT_STATES_SQL})
+      WHERE ${isInFlightRow(`e`)}
         AND e."owner_instance_id" IS NOT NULL
         AND NOT ${isLive(`e."owner_instance_id"`)}
       LIMIT ?`,

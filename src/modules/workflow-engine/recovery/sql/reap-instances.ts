@@ -1,5 +1,5 @@
 import { Queryable } from "../../storage/sql/types"
-import { IN_FLIGHT_STATES_SQL } from "../../transaction-states"
+import { isInFlightRow } from "../../transaction-states"
 
 /**
  * Removes the lease rows of dead instances that own no run in flight any
@@ -12,8 +12,7 @@ export async function reapInstances(db: Queryable): Promise<number> {
       WHERE i."lease_expires_at" <= now()
         AND NOT EXISTS (SELECT 1 FROM "workflow_execution" e
                          WHERE e."owner_instance_id" = i."id"
-                           AND e."deleted_at" IS NULL
-                           AND e."state" IN (${IN_FLIGHT_STATES_SQL}))`
+                           AND ${isInFlightRow(`e`)})`
   )
   return result.rowCount ?? 0
 }
