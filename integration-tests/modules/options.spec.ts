@@ -2,7 +2,7 @@ import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { MedusaError, Modules } from "@medusajs/framework/utils"
 import { resolveOptions } from "../../src/modules/workflow-engine/options"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, rowsOf, withEngineShutdown } from "./__fixtures__/engine"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, recordSql, rowsOf, withEngineShutdown } from "./__fixtures__/engine"
 import { WF } from "./__fixtures__/workflows"
 
 jest.setTimeout(60000)
@@ -11,7 +11,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
   moduleName: Modules.WORKFLOW_ENGINE,
   resolve: MODULE_PATH,
   pathToMigrations: MIGRATIONS_PATH,
-  moduleOptions: { defaultRetentionTime: 600 },
+  moduleOptions: { defaultRetentionTime: 600, preparedStatements: false },
   testSuite: withEngineShutdown(({ service: engine, medusaApp }) => {
     it("keeps a finished run without retention for defaultRetentionTime seconds", async () => {
       const { transaction } = await engine.run(WF.noRetention, { input: { value: 1 } })
@@ -24,6 +24,16 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       const { transaction } = await engine.run(WF.storedThreeSteps, { input: { value: 1 } })
       const [row] = await rowsOf(knexOf(medusaApp), transaction.transactionId)
       expect(row.retention_time).toBe(99999)
+    })
+
+    it("sends a stored run's statements unprepared with preparedStatements: false", async () => {
+      const db = knexOf(medusaApp)
+      await engine.run(WF.storedThreeSteps, { input: { value: 1 } })
+      const { result, statements, prepared } = await recordSql(db, () => engine.run(WF.storedThreeSteps, { input: { value: 2 } }))
+      expect(statements.map((sql) => sql.trim().split(/\s/)[0])).toEqual(["INSERT", "UPDATE"])
+      expect(prepared).toEqual([])
+      const [row] = await rowsOf(db, (result as any).transaction.transactionId)
+      expect(row.state).toBe("done")
     })
 
     it("still stores nothing of a workflow that is not stored", async () => {
@@ -53,6 +63,7 @@ describe("module options", () => {
       purgeBatchSize: 5000,
       leaseDurationMs: 10000,
       pollIntervalMs: 5000,
+      preparedStatements: true,
     }
     expect(resolveOptions({})).toEqual(defaults)
     expect(resolveOptions(undefined)).toEqual(defaults)
@@ -88,6 +99,11 @@ describe("module options", () => {
     expect(message({ defaultRetentionTime: -1 })).toContain("defaultRetentionTime")
     expect(message({ defaultRetentionTime: 1.5 })).toContain("defaultRetentionTime")
     expect(message({ defaultRetentionTime: "3600" })).toContain("defaultRetentionTime")
+  })
+
+  it("refuses a preparedStatements that is not a boolean, naming the option", () => {
+    expect(message({ preparedStatements: "no" })).toMatch(/"preparedStatements" must be true or false/)
+    expect(resolveOptions({ preparedStatements: false }).preparedStatements).toBe(false)
   })
 
   it("refuses an unknown option, naming it", () => {

@@ -116,6 +116,8 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         // With an id the engine generates, nothing can exist under it yet: no read.
         const generated = await recordSql(db, () => engine.run(WF.storedThreeSteps, { input: { value: 2 } }))
         expect(generated.statements.map((sql) => sql.trim().split(/\s/)[0])).toEqual(["INSERT", "UPDATE"])
+        // Both as named prepared statements, parsed and planned once per connection.
+        expect(generated.prepared).toEqual(["workflow_engine_insert_execution", "workflow_engine_update_untouched_execution"])
         const { transactionId } = (generated.result as any).transaction
         expect((await rowsOf(db, transactionId)).map((row: any) => row.state)).toEqual(["done"])
 

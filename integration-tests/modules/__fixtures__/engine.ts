@@ -11,27 +11,47 @@ export function knexOf(medusaApp: { sharedContainer?: MedusaContainer }): Knex {
   return medusaApp.sharedContainer!.resolve(ContainerRegistrationKeys.PG_CONNECTION)
 }
 
-const recording = new AsyncLocalStorage<string[]>()
+type Recording = { statements: string[]; prepared: string[] }
+const recording = new AsyncLocalStorage<Recording>()
+const hooked = new WeakSet<object>()
 
 /**
- * Every SQL statement `work` sends through the connection. Statements of the
- * engine's background loops (lease, timers, schedules), sent meanwhile from
- * their own async contexts, are not `work`'s and are left out.
+ * Wraps `query` of the driver's client class once, so that every statement
+ * reaches the recording: the engine sends its hot statements straight to a
+ * pooled connection (named prepared statements), past knex's `query` event.
  */
-export async function recordSql<T>(db: Knex, work: () => Promise<T>): Promise<{ result: T; statements: string[] }> {
-  const statements: string[] = []
-  const listener = (query: { sql: string }) => {
-    if (recording.getStore() === statements) {
-      statements.push(query.sql)
+async function hookDriver(db: Knex): Promise<void> {
+  const connection = await db.client.acquireConnection()
+  const prototype = Object.getPrototypeOf(connection)
+  await db.client.releaseConnection(connection)
+  if (hooked.has(prototype)) {
+    return
+  }
+  hooked.add(prototype)
+  const query = prototype.query
+  prototype.query = function (config: string | { text: string; name?: string }, ...rest: unknown[]) {
+    const store = recording.getStore()
+    if (store) {
+      store.statements.push(typeof config === "string" ? config : config.text)
+      if (typeof config !== "string" && config.name) {
+        store.prepared.push(config.name)
+      }
     }
+    return query.call(this, config, ...rest)
   }
-  db.on("query", listener)
-  try {
-    const result = await recording.run(statements, work)
-    return { result, statements }
-  } finally {
-    db.removeListener("query", listener)
-  }
+}
+
+/**
+ * Every SQL statement `work` sends to Postgres, BEGIN and COMMIT included,
+ * and the names of those sent as named prepared statements. Statements of
+ * the engine's background loops (lease, timers, schedules), sent meanwhile
+ * from their own async contexts, are not `work`'s and are left out.
+ */
+export async function recordSql<T>(db: Knex, work: () => Promise<T>): Promise<{ result: T } & Recording> {
+  await hookDriver(db)
+  const record: Recording = { statements: [], prepared: [] }
+  const result = await recording.run(record, work)
+  return { result, ...record }
 }
 
 /** Resolves with the onFinish event of a transaction, however it gets there. */

@@ -33,6 +33,13 @@ export type WorkflowEngineOptions = {
    * arrives; notifications and the instance's own timers fire sooner.
    */
   pollIntervalMs?: number
+  /**
+   * Whether the two statements of every stored run go to Postgres as named
+   * prepared statements (parsed and planned once per connection). Turn off
+   * behind a pooler that cannot keep them, such as PgBouncer before 1.21 in
+   * transaction mode.
+   */
+  preparedStatements?: boolean
 }
 
 export type ResolvedWorkflowEngineOptions = {
@@ -42,6 +49,7 @@ export type ResolvedWorkflowEngineOptions = {
   purgeBatchSize: number
   leaseDurationMs: number
   pollIntervalMs: number
+  preparedStatements: boolean
 }
 
 export const DEFAULT_LEASE_DURATION_MS = 10_000
@@ -61,6 +69,7 @@ const KNOWN_OPTIONS = new Set<string>([
   "purgeBatchSize",
   "leaseDurationMs",
   "pollIntervalMs",
+  "preparedStatements",
 ])
 
 // Medusa merges these into every module's options; they are not ours to validate.
@@ -74,7 +83,7 @@ const MEDUSA_ENGINE_OPTIONS = new Set<string>(["redis"])
 function invalid(field: string, message: string): MedusaError {
   return new MedusaError(
     MedusaError.Types.INVALID_DATA,
-    `Workflow engine (postgres) option "${field}" ${message}`
+    `Workflow engine (postgres) option "${field}" ${message} (see "Options" in the README of medusa-workflow-engine-postgres)`
   )
 }
 
@@ -89,6 +98,13 @@ function wholeNumber(
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || (max !== undefined && value > max)) {
     const range = max === undefined ? `>= ${min}` : `from ${min} to ${max}`
     throw invalid(field, `must be a whole number ${range}, got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+function flag(field: string, value: unknown): boolean | undefined {
+  if (value !== undefined && typeof value !== "boolean") {
+    throw invalid(field, `must be true or false, got ${JSON.stringify(value)}`)
   }
   return value
 }
@@ -140,5 +156,6 @@ export function resolveOptions(
     pollIntervalMs:
       wholeNumber("pollIntervalMs", options?.pollIntervalMs, { min: 100, max: MAX_INTERVAL_MS }) ??
       DEFAULT_POLL_INTERVAL_MS,
+    preparedStatements: flag("preparedStatements", options?.preparedStatements) ?? true,
   }
 }

@@ -65,6 +65,7 @@ export class PostgresWorkflowStorage
   ) {}
 
   private readonly stepEnds = new StepEnds()
+  private readonly hot = { prepared: this.options.preparedStatements }
 
   /** Says, once at start, what the database cannot guarantee on this table. */
   async checkSchema(): Promise<void> {
@@ -129,7 +130,7 @@ export class PostgresWorkflowStorage
   private async write(data: TransactionCheckpoint, options?: SaveOptions): Promise<void> {
     const flow = data.flow
     if (flow.state === TransactionState.NOT_STARTED) {
-      const inserted = await insertExecution(this.db, this.toRow(data, options))
+      const inserted = await insertExecution(this.db, this.toRow(data, options), this.hot)
       if (!inserted) {
         throw alreadyStarted(flow.transactionId)
       }
@@ -161,7 +162,7 @@ export class PostgresWorkflowStorage
    */
   private async writeUnlocked(data: TransactionCheckpoint, options?: SaveOptions): Promise<boolean> {
     if (this.shouldKeep(data, options)) {
-      return await updateExecution(this.db, this.toRow(data, options), { onlyIfUntouched: true })
+      return await updateExecution(this.db, this.toRow(data, options), { ...this.hot, onlyIfUntouched: true })
     }
     return await deleteExecution(this.db, runKeyOf(data), { onlyIfUntouched: true })
   }
@@ -179,9 +180,9 @@ export class PostgresWorkflowStorage
       if (!this.shouldKeep(data, options)) {
         await deleteExecution(trx, runKeyOf(data), { onlyIfUntouched: false })
       } else if (stored) {
-        await updateExecution(trx, this.toRow(data, options), { onlyIfUntouched: false })
+        await updateExecution(trx, this.toRow(data, options), { ...this.hot, onlyIfUntouched: false })
       } else {
-        await insertExecution(trx, this.toRow(data, options))
+        await insertExecution(trx, this.toRow(data, options), this.hot)
       }
       // Runs that other instances advance may have subscribers there (the plain synchronous ones end in their caller).
       if (FINISHED_STATES.has(data.flow.state)) {

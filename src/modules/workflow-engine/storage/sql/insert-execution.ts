@@ -1,5 +1,14 @@
 import { executionId } from "../ids"
+import { HotStatement, runHot } from "./prepared-statement"
 import { ExecutionRow, Queryable } from "./types"
+
+const INSERT_EXECUTION: HotStatement = {
+  name: "workflow_engine_insert_execution",
+  sql: `INSERT INTO "workflow_execution"
+          ("id", "workflow_id", "transaction_id", "run_id", "execution", "context", "state", "retention_time", "expires_at", "owner_instance_id")
+        VALUES (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, now() + make_interval(secs => ?::int), ?)
+        ON CONFLICT DO NOTHING`,
+}
 
 /**
  * Creates the row of a run when it starts. Returns false when the database
@@ -7,12 +16,14 @@ import { ExecutionRow, Queryable } from "./types"
  * (IDX_workflow_execution_in_flight_unique) or this run was already stored.
  * Safe under concurrency because the unique indexes decide, not a prior read.
  */
-export async function insertExecution(db: Queryable, row: ExecutionRow): Promise<boolean> {
-  const result = await db.raw(
-    `INSERT INTO "workflow_execution"
-       ("id", "workflow_id", "transaction_id", "run_id", "execution", "context", "state", "retention_time", "expires_at", "owner_instance_id")
-     VALUES (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, now() + make_interval(secs => ?::int), ?)
-     ON CONFLICT DO NOTHING`,
+export async function insertExecution(
+  db: Queryable,
+  row: ExecutionRow,
+  { prepared }: { prepared: boolean }
+): Promise<boolean> {
+  const result = await runHot(
+    db,
+    INSERT_EXECUTION,
     [
       executionId(),
       row.workflow_id,
@@ -24,7 +35,8 @@ export async function insertExecution(db: Queryable, row: ExecutionRow): Promise
       row.retention_time,
       row.expires_in_seconds,
       row.owner_instance_id,
-    ]
+    ],
+    { prepared }
   )
   return result.rowCount === 1
 }

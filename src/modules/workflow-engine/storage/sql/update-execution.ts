@@ -1,5 +1,20 @@
+import { HotStatement, runHot } from "./prepared-statement"
 import { ExecutionRow, Queryable } from "./types"
 import { UNTOUCHED_GUARD } from "./untouched-guard"
+
+const updateSql = (guard: string) => `
+  UPDATE "workflow_execution"
+     SET "execution" = ?::jsonb, "context" = ?::jsonb, "state" = ?,
+         "retention_time" = ?, "updated_at" = now(),
+         "expires_at" = now() + make_interval(secs => ?::int), "owner_instance_id" = ?
+   WHERE "workflow_id" = ? AND "transaction_id" = ? AND "run_id" = ?
+     AND "deleted_at" IS NULL ${guard}`
+
+const UPDATE_EXECUTION: HotStatement = { name: "workflow_engine_update_execution", sql: updateSql("") }
+const UPDATE_UNTOUCHED_EXECUTION: HotStatement = {
+  name: "workflow_engine_update_untouched_execution",
+  sql: updateSql(UNTOUCHED_GUARD),
+}
 
 /**
  * Writes the latest checkpoint of a run in place.
@@ -9,16 +24,11 @@ import { UNTOUCHED_GUARD } from "./untouched-guard"
 export async function updateExecution(
   db: Queryable,
   row: ExecutionRow,
-  { onlyIfUntouched }: { onlyIfUntouched: boolean }
+  { onlyIfUntouched, prepared }: { onlyIfUntouched: boolean; prepared: boolean }
 ): Promise<boolean> {
-  const guard = onlyIfUntouched ? UNTOUCHED_GUARD : ""
-  const result = await db.raw(
-    `UPDATE "workflow_execution"
-        SET "execution" = ?::jsonb, "context" = ?::jsonb, "state" = ?,
-            "retention_time" = ?, "updated_at" = now(),
-            "expires_at" = now() + make_interval(secs => ?::int), "owner_instance_id" = ?
-      WHERE "workflow_id" = ? AND "transaction_id" = ? AND "run_id" = ?
-        AND "deleted_at" IS NULL ${guard}`,
+  const result = await runHot(
+    db,
+    onlyIfUntouched ? UPDATE_UNTOUCHED_EXECUTION : UPDATE_EXECUTION,
     [
       JSON.stringify(row.execution),
       JSON.stringify(row.context),
@@ -29,7 +39,8 @@ export async function updateExecution(
       row.workflow_id,
       row.transaction_id,
       row.run_id,
-    ]
+    ],
+    { prepared }
   )
   return result.rowCount === 1
 }
