@@ -7,6 +7,9 @@ import { promisify } from "util"
 import { knexOf, MIGRATIONS_PATH, MODULE_PATH, rowsOf, waitUntil, withEngineShutdown } from "./__fixtures__/engine"
 import { seedExecutions, seedExpired } from "./__fixtures__/seed-executions"
 import { WF } from "./__fixtures__/workflows"
+import { knex } from "@medusajs/framework/mikro-orm/knex"
+import { resolveOptions } from "../../src/modules/workflow-engine/options"
+import { ExecutionRetention } from "../../src/modules/workflow-engine/retention/execution-retention"
 import { SCHEDULE_CHANNEL } from "../../src/modules/workflow-engine/notifications/channels"
 import { PURGE_SCHEDULE_ID } from "../../src/modules/workflow-engine/schedules/purge-schedule"
 
@@ -118,6 +121,26 @@ moduleIntegrationTestRunner<RetentionEngine>({
           expect(error.message).toContain(field)
         }
         expect(await ids()).toHaveLength(5 + IN_FLIGHT.length)
+      })
+    })
+
+    describe("durability", () => {
+      it("relaxes the commit flush for the batches only: the connection that purged still commits synchronously", async () => {
+        await seedExpired(knexOf(medusaApp), 50)
+        // One connection, so the purge's batches and the check below share a session.
+        const single = knex({ client: "pg", connection: dbConfig.clientUrl, pool: { min: 1, max: 1 } })
+        try {
+          const retention = new ExecutionRetention(single, console as any, resolveOptions({ purgeBatchSize: 10 }))
+          const result = await retention.purgeExpired({}, "manual")
+          expect(result.deleted).toBe(50)
+          expect(result.batches).toBeGreaterThan(1)
+          const { rows } = await single.raw(`SHOW synchronous_commit`)
+          expect(rows[0].synchronous_commit).toBe("on")
+          const { rows: left } = await single.raw(`SELECT count(*)::int AS left FROM workflow_execution`)
+          expect(left[0].left).toBe(0)
+        } finally {
+          await single.destroy()
+        }
       })
     })
 

@@ -77,6 +77,7 @@ export class ExecutionRetention {
     }
 
     const done = record(null)
+    // A synchronous commit: it flushes the batches' WAL too, which they did not wait for.
     const id = await insertPurgeRecord(this.db, { ...done, trigger })
     return {
       id,
