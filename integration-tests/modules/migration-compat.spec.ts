@@ -100,8 +100,10 @@ const RETENTION_TABLES = ["workflow_execution_purge", "workflow_execution_purge_
 const COUNT_TABLE = "workflow_execution_count"
 /** The tables the fifth migration adds: what many instances share. */
 const CLUSTER_TABLES = ["workflow_engine_instance", "workflow_engine_schedule", "workflow_execution_timer"]
+/** The table the first migration adds: the work it and the others leave to the online upgrade. */
+const UPGRADE_TASK_TABLE = "workflow_engine_upgrade_task"
 /** Every table our migrations add, by name. */
-const OUR_TABLES = [...CLUSTER_TABLES, COUNT_TABLE, ...RETENTION_TABLES].sort()
+const OUR_TABLES = [...CLUSTER_TABLES, COUNT_TABLE, ...RETENTION_TABLES, UPGRADE_TASK_TABLE].sort()
 /** The triggers the third migration puts on `workflow_execution`, and the functions they run. */
 const OUR_TRIGGERS = [
   "workflow_execution_count_delete",
@@ -109,7 +111,13 @@ const OUR_TRIGGERS = [
   "workflow_execution_count_truncate",
   "workflow_execution_count_update",
 ]
-const OUR_FUNCTIONS = ["workflow_execution_count_rows", "workflow_execution_count_truncate", "workflow_execution_count_update"]
+const OUR_FUNCTIONS = [
+  "workflow_execution_count_rows",
+  "workflow_execution_count_truncate",
+  "workflow_execution_count_update",
+  // How far the online upgrade counted the rows already there (see upgrade/upgrade-tasks.ts).
+  "workflow_execution_counted_through",
+]
 const FINISHED_STATES = ["done", "failed", "reverted"]
 const IN_FLIGHT_WARNING =
   "WARNING: workflow_execution holds several in-flight runs of one transaction; IDX_workflow_execution_in_flight_unique was not created"
@@ -1169,10 +1177,10 @@ moduleIntegrationTestRunner<Engine>({
         const second = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
         expect(second).toEqual({ executed: [OUR_RETENTION_MIGRATION], warnings: [] })
         expect(await shapeOf()).toEqual(firstShape)
-        expect(await tablesNow()).toEqual(medusaTables)
+        expect(await tablesNow()).toEqual([...medusaTables, UPGRADE_TASK_TABLE].sort())
         expect(await rowsNow()).toEqual(firstRows)
 
-        // Then the first one's: its two indexes go.
+        // Then the first one's: its two indexes and the table of upgrade tasks go.
         const first = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
         expect(first).toEqual({ executed: [OUR_FIRST_MIGRATION], warnings: [] })
 

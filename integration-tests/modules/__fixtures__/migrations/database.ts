@@ -3,6 +3,7 @@ import { CustomDBMigrator } from "@medusajs/framework/utils"
 import { TestDatabaseUtils } from "@medusajs/test-utils"
 import path from "path"
 import { Client } from "pg"
+import { runOnlineUpgrade } from "../../../../src/modules/workflow-engine/upgrade/online-upgrade"
 
 const { getDatabaseURL } = TestDatabaseUtils
 
@@ -102,6 +103,12 @@ type MigrateOptions = {
   to?: string
   /** Revert instead of applying: undoes the last executed migration of the directory. */
   down?: boolean
+  /**
+   * For our directory: whether to finish what the migrations leave to the
+   * module after start (runOnlineUpgrade) right after them, as the first
+   * instance to start does. Default true.
+   */
+  online?: boolean
 }
 
 /**
@@ -113,7 +120,7 @@ type MigrateOptions = {
 export async function migrate(
   database: string,
   directory: string,
-  { to, down }: MigrateOptions = {}
+  { to, down, online = true }: MigrateOptions = {}
 ): Promise<{ executed: string[]; warnings: string[] }> {
   const warnings: string[] = []
   const orm = await MikroORM.init(
@@ -141,6 +148,12 @@ export async function migrate(
   try {
     const migrator = orm.getMigrator()
     const done = down ? await migrator.down() : await migrator.up(to ? { to } : undefined)
+    if (directory === MIGRATION_DIRS.ours && !down && online) {
+      await runOnlineUpgrade(getDatabaseURL(database), {
+        wait: true,
+        logger: { info: () => {}, warn: (message: string) => warnings.push(`WARNING: ${message}`) } as any,
+      })
+    }
     return { executed: done.map((migration) => migration.name), warnings }
   } finally {
     await orm.close(true)

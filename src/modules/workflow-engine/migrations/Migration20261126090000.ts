@@ -1,4 +1,5 @@
 import { Migration } from "@medusajs/framework/mikro-orm/migrations"
+import { COUNT_BACKFILL, forgetTasksSql, indexTask, queueTasksSql, UPGRADE_TASK_TABLE } from "../upgrade/upgrade-tasks"
 
 /**
  * Listing at scale: an exact count of live executions per workflow and state
@@ -24,6 +25,28 @@ export class Migration20261126090000 extends Migration {
     `)
 
     /*
+     * While the rows already in the table are being counted (see
+     * upgrade/upgrade-tasks.ts, COUNT_BACKFILL), a trigger counts only rows up
+     * to the key the back-fill reached; the back-fill counts the rest as it
+     * gets there. Each counting batch holds the table's SHARE ROW EXCLUSIVE
+     * lock, so no trigger runs while the boundary moves, and a trigger (READ
+     * COMMITTED: each statement of a volatile function reads anew) sees the
+     * boundary of the last committed batch. FOR KEY SHARE makes a writer
+     * whose snapshot is older than that batch (REPEATABLE READ) fail with a
+     * serialization error instead of counting against a stale boundary. Once
+     * the back-fill is done its task row is gone and every row is counted.
+     */
+    this.addSql(`
+      CREATE OR REPLACE FUNCTION "workflow_execution_counted_through"(OUT pending boolean, OUT through text[])
+      LANGUAGE plpgsql AS $$
+      BEGIN
+        SELECT true, t."after_key" INTO pending, through
+          FROM "${UPGRADE_TASK_TABLE}" t WHERE t."name" = '${COUNT_BACKFILL}' FOR KEY SHARE;
+        pending := coalesce(pending, false);
+      END $$;
+    `)
+
+    /*
      * Counts move in the same transaction as the rows they count, whichever
      * engine or statement writes them, so a committed count is always exact.
      * Inserts and deletes are counted per statement (one purge batch is one
@@ -33,11 +56,16 @@ export class Migration20261126090000 extends Migration {
     this.addSql(`
       CREATE OR REPLACE FUNCTION "workflow_execution_count_rows"() RETURNS trigger
       LANGUAGE plpgsql AS $$
+      DECLARE
+        backfill record := "workflow_execution_counted_through"();
       BEGIN
         IF TG_OP = 'INSERT' THEN
           INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
           SELECT "workflow_id", "state", pg_backend_pid() % 8, count(*)
-            FROM new_rows WHERE "deleted_at" IS NULL
+            FROM new_rows
+           WHERE "deleted_at" IS NULL
+             AND (NOT backfill.pending
+                  OR ("workflow_id", "transaction_id", "run_id") <= (backfill.through[1], backfill.through[2], backfill.through[3]))
            GROUP BY "workflow_id", "state"
            -- One lock order for every writer, so two statements never deadlock on counters.
            ORDER BY "workflow_id", "state"
@@ -46,7 +74,10 @@ export class Migration20261126090000 extends Migration {
         ELSE
           INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
           SELECT "workflow_id", "state", pg_backend_pid() % 8, -count(*)
-            FROM old_rows WHERE "deleted_at" IS NULL
+            FROM old_rows
+           WHERE "deleted_at" IS NULL
+             AND (NOT backfill.pending
+                  OR ("workflow_id", "transaction_id", "run_id") <= (backfill.through[1], backfill.through[2], backfill.through[3]))
            GROUP BY "workflow_id", "state"
            ORDER BY "workflow_id", "state"
           ON CONFLICT ("workflow_id", "state", "slot")
@@ -67,18 +98,23 @@ export class Migration20261126090000 extends Migration {
       DECLARE
         writer_slot smallint := pg_backend_pid() % 8;
         old_first boolean := (OLD."workflow_id", OLD."state"::text) <= (NEW."workflow_id", NEW."state"::text);
+        backfill record := "workflow_execution_counted_through"();
+        old_counted boolean := OLD."deleted_at" IS NULL AND (NOT backfill.pending OR coalesce(
+          (OLD."workflow_id", OLD."transaction_id", OLD."run_id") <= (backfill.through[1], backfill.through[2], backfill.through[3]), false));
+        new_counted boolean := NEW."deleted_at" IS NULL AND (NOT backfill.pending OR coalesce(
+          (NEW."workflow_id", NEW."transaction_id", NEW."run_id") <= (backfill.through[1], backfill.through[2], backfill.through[3]), false));
       BEGIN
-        IF old_first AND OLD."deleted_at" IS NULL THEN
+        IF old_first AND old_counted THEN
           INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
           VALUES (OLD."workflow_id", OLD."state", writer_slot, -1)
           ON CONFLICT ("workflow_id", "state", "slot") DO UPDATE SET "executions" = c."executions" - 1;
         END IF;
-        IF NEW."deleted_at" IS NULL THEN
+        IF new_counted THEN
           INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
           VALUES (NEW."workflow_id", NEW."state", writer_slot, 1)
           ON CONFLICT ("workflow_id", "state", "slot") DO UPDATE SET "executions" = c."executions" + 1;
         END IF;
-        IF NOT old_first AND OLD."deleted_at" IS NULL THEN
+        IF NOT old_first AND old_counted THEN
           INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
           VALUES (OLD."workflow_id", OLD."state", writer_slot, -1)
           ON CONFLICT ("workflow_id", "state", "slot") DO UPDATE SET "executions" = c."executions" - 1;
@@ -97,9 +133,9 @@ export class Migration20261126090000 extends Migration {
     `)
 
     /*
-     * Writers wait while the counts are filled in (reads go on), so no row
-     * is written between the snapshot counted here and the triggers taking
-     * over. On a table of a million rows that is a few seconds.
+     * The triggers take over and the counts start from nothing in one step:
+     * writers wait for this transaction (no row is read here), then count
+     * only what the back-fill has reached, which is nothing yet.
      */
     this.addSql(`LOCK TABLE "workflow_execution" IN SHARE ROW EXCLUSIVE MODE;`)
     for (const [name, timing] of [
@@ -119,17 +155,8 @@ export class Migration20261126090000 extends Migration {
       this.addSql(`CREATE TRIGGER "${name}" ${timing};`)
     }
     this.addSql(`DELETE FROM "workflow_execution_count";`)
-    this.addSql(`
-      INSERT INTO "workflow_execution_count" ("workflow_id", "state", "slot", "executions")
-      SELECT "workflow_id", "state", 0, count(*)
-        FROM "workflow_execution" WHERE "deleted_at" IS NULL
-       GROUP BY "workflow_id", "state";
-    `)
-
-    // One workflow's runs in one state, newest first: the admin's filtered list.
-    this.addSql(
-      `CREATE INDEX IF NOT EXISTS "IDX_workflow_execution_workflow_id_state_created_at" ON "workflow_execution" ("workflow_id", "state", "created_at") WHERE "deleted_at" IS NULL;`
-    )
+    // Counted after start, in batches that writers interleave with; the two indexes built CONCURRENTLY.
+    this.addSql(queueTasksSql([COUNT_BACKFILL, ...COUNT_INDEXES.map(indexTask)]))
 
     /*
      * pg_trgm ships with Postgres' contrib and is a trusted extension, so the
@@ -138,28 +165,18 @@ export class Migration20261126090000 extends Migration {
      */
     this.addSql(`
       DO $$
-      DECLARE
-        trgm_schema text;
       BEGIN
         BEGIN
           CREATE EXTENSION IF NOT EXISTS pg_trgm;
         EXCEPTION WHEN others THEN
           RAISE NOTICE 'pg_trgm is not available (%): q on transaction_id will scan the table', SQLERRM;
         END;
-        SELECT n.nspname INTO trgm_schema
-          FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
-         WHERE e.extname = 'pg_trgm';
-        IF trgm_schema IS NOT NULL THEN
-          EXECUTE format(
-            'CREATE INDEX IF NOT EXISTS "IDX_workflow_execution_transaction_id_trgm" ON "workflow_execution" USING gin ("transaction_id" %I.gin_trgm_ops) WHERE "deleted_at" IS NULL',
-            trgm_schema
-          );
-        END IF;
       END $$;
     `)
   }
 
   async down(): Promise<void> {
+    this.addSql(forgetTasksSql([COUNT_BACKFILL, ...COUNT_INDEXES.map(indexTask)]))
     this.addSql(`DROP INDEX IF EXISTS "IDX_workflow_execution_transaction_id_trgm";`)
     this.addSql(`DROP INDEX IF EXISTS "IDX_workflow_execution_workflow_id_state_created_at";`)
     for (const name of ["insert", "delete", "update", "truncate"]) {
@@ -168,6 +185,10 @@ export class Migration20261126090000 extends Migration {
     this.addSql(`DROP FUNCTION IF EXISTS "workflow_execution_count_rows"();`)
     this.addSql(`DROP FUNCTION IF EXISTS "workflow_execution_count_update"();`)
     this.addSql(`DROP FUNCTION IF EXISTS "workflow_execution_count_truncate"();`)
+    this.addSql(`DROP FUNCTION IF EXISTS "workflow_execution_counted_through"();`)
     this.addSql(`DROP TABLE IF EXISTS "workflow_execution_count";`)
   }
 }
+
+/** The indexes this migration leaves to the online upgrade (the trigram one only where pg_trgm exists). */
+const COUNT_INDEXES = ["IDX_workflow_execution_workflow_id_state_created_at", "IDX_workflow_execution_transaction_id_trgm"]

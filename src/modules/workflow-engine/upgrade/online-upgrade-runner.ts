@@ -1,0 +1,59 @@
+import { Logger } from "@medusajs/framework/types"
+import type { Knex } from "@medusajs/framework/mikro-orm/knex"
+import type { ClientConfig } from "pg"
+import { OnlineUpgradeResult, runOnlineUpgrade } from "./online-upgrade"
+
+/**
+ * Runs the online upgrade in the background once the instance starts (one
+ * instance of the cluster gets it, the others return at once), and stops it
+ * on shutdown: between two batches, or by cancelling an index build, which
+ * the next start drops and builds again.
+ */
+export class OnlineUpgradeRunner {
+  private running: Promise<unknown> = Promise.resolve()
+  private abort = new AbortController()
+  private pid: number | null = null
+
+  constructor(
+    private readonly connection: ClientConfig,
+    private readonly db: Knex,
+    private readonly logger: Logger
+  ) {}
+
+  start(): void {
+    this.abort = new AbortController()
+    this.running = this.run(false).catch((error) =>
+      this.logger.error(`Workflow engine upgrade stopped, the next start resumes it: ${error?.message ?? error}`)
+    )
+  }
+
+  /** Runs what is left now, after a run in hand (the public "finish the upgrade now", for tests and operators). */
+  async runNow(): Promise<OnlineUpgradeResult> {
+    await this.running
+    const now = this.run(true)
+    this.running = now.catch(() => {})
+    return await now
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort()
+    if (this.pid !== null) {
+      // Only the upgrade's own session: a build in hand would otherwise hold the shutdown.
+      await this.db.raw(`SELECT pg_cancel_backend(?)`, [this.pid]).catch(() => {})
+    }
+    await this.running
+  }
+
+  private async run(wait: boolean): Promise<OnlineUpgradeResult> {
+    try {
+      return await runOnlineUpgrade(this.connection, {
+        wait,
+        logger: this.logger,
+        signal: this.abort.signal,
+        onConnected: (pid) => (this.pid = pid),
+      })
+    } finally {
+      this.pid = null
+    }
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The work a migration leaves to the online upgrade, as the names of the rows
+ * it queues in `workflow_engine_upgrade_task`. `medusa db:migrate` runs every
+ * pending migration of a module in one transaction (MikroORM's migrator,
+ * transactional and all-or-nothing, as Medusa configures it), and every
+ * ALTER of `workflow_execution` in it holds the table's exclusive lock until
+ * that transaction commits: anything that reads the whole table there stops
+ * checkout for as long. CREATE INDEX CONCURRENTLY cannot run inside a
+ * transaction, and a migration that opts out of it (`isTransactional()`)
+ * runs on another connection of the pool while the batch's transaction still
+ * holds the lock, so it would wait for itself. So the migrations queue the
+ * heavy parts, and the module runs them after start (online-upgrade.ts).
+ */
+export const UPGRADE_TASK_TABLE = "workflow_engine_upgrade_task"
+
+/** retention_time of rows from engines before 2.8, which kept it only in the flow's options. */
+export const RETENTION_BACKFILL = "backfill:retention_time"
+/** expires_at of finished rows already in the table when the retention migration ran. */
+export const EXPIRY_BACKFILL = "backfill:expires_at"
+/**
+ * The counts of the rows already in the table when the counting migration
+ * ran. Its `after_key` is the primary key up to which rows are counted; the
+ * count triggers read it (see the counting migration), so every row is
+ * counted exactly once, by the back-fill or by a trigger.
+ */
+export const COUNT_BACKFILL = "backfill:count"
+
+/** The task that builds one deferred index (see deferred-indexes.ts). */
+export function indexTask(name: string): string {
+  return `index:${name}`
+}
+
+/** The SQL a migration adds to queue tasks; queuing one already queued resets it. */
+export function queueTasksSql(names: string[]): string {
+  const values = names.map((name) => `('${name.replace(/'/g, "''")}')`).join(", ")
+  return `INSERT INTO "${UPGRADE_TASK_TABLE}" ("name") VALUES ${values} ON CONFLICT ("name") DO UPDATE SET "after_key" = NULL, "queued_at" = now();`
+}
+
+/** The SQL a migration's down() adds to forget its tasks. */
+export function forgetTasksSql(names: string[]): string {
+  const list = names.map((name) => `'${name.replace(/'/g, "''")}'`).join(", ")
+  return `DELETE FROM "${UPGRADE_TASK_TABLE}" WHERE "name" IN (${list});`
+}
