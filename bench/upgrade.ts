@@ -243,7 +243,7 @@ async function round(): Promise<{ migration: Phase; online: Phase | null; idle: 
 }
 
 export async function run(): Promise<void> {
-  const rounds = []
+  const rounds: Awaited<ReturnType<typeof round>>[] = []
   for (let i = 0; i < ROUNDS; i++) {
     rounds.push(await round())
   }

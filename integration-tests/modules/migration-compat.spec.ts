@@ -2,6 +2,9 @@ import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService, WorkflowExecutionDTO } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
 import fs from "fs"
+import { Client } from "pg"
+import { TestDatabaseUtils } from "@medusajs/test-utils"
+import { runOnlineUpgrade } from "../../src/modules/workflow-engine/upgrade/online-upgrade"
 import type { WorkflowsModuleService } from "../../src/modules/workflow-engine/services/workflows-module"
 import { MODULE_PATH, withEngineShutdown } from "./__fixtures__/engine"
 import { WF } from "./__fixtures__/workflows"
@@ -66,6 +69,8 @@ import { REDUNDANT_INDEXES } from "../../src/modules/workflow-engine/migrations/
  */
 
 jest.setTimeout(60000)
+
+const { getDatabaseURL } = TestDatabaseUtils
 
 const DB = "medusa-wep-migration-compat"
 
@@ -367,7 +372,18 @@ async function recordedMigrations(): Promise<string[]> {
 
 /** The module's service, with the retention methods the plugin adds to the interface. */
 type Engine = IWorkflowEngineService &
-  Pick<WorkflowsModuleService, "purgeExpiredExecutions" | "listWorkflowExecutionPurges">
+  Pick<WorkflowsModuleService, "purgeExpiredExecutions" | "listWorkflowExecutionPurges" | "finishUpgrade">
+
+/** Polls `check` until it holds, failing after `deadlineMs`: waits for something to happen, never for a fixed time. */
+async function eventually(check: () => Promise<boolean>, what: string, deadlineMs = 20000): Promise<void> {
+  const deadline = Date.now() + deadlineMs
+  while (!(await check())) {
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out waiting for ${what}`)
+    }
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+}
 
 beforeAll(async () => {
   await ensureDatabase(DB)
@@ -513,6 +529,88 @@ moduleIntegrationTestRunner<Engine>({
           await expectRetentionTables()
           await expectCounters()
           expect((await countsNow()).counted).toEqual(liveCountsOf(rows))
+        })
+
+        it("leaves what reads the whole table to the online upgrade, which writers interleave with, and which leaves every index valid, the counts exact and the expiries filled", async () => {
+          const rows = await prepare()
+          expect(await migrate(DB, MIGRATION_DIRS.ours, { online: false })).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
+
+          // Committed by db:migrate: the counters hold nothing yet, no deferred index exists, no expiry is set.
+          const queued = await withClient(DB, async (client) =>
+            (await client.query(`SELECT name FROM workflow_engine_upgrade_task ORDER BY name`)).rows.map((r) => r.name)
+          )
+          expect(queued).toEqual(
+            ["backfill:count", "backfill:expires_at", "backfill:retention_time", ...ourIndexes().map((name) => `index:${name}`)].sort()
+          )
+          expect(Object.keys((await shapeOf()).indexes).filter((name) => ourIndexes().includes(name))).toEqual([])
+          expect((await countsNow()).counted).toEqual([])
+          // Totals stay exact meanwhile: the module counts the rows instead of reading the counters.
+          expect((await engine.listAndCountWorkflowExecutions({}))[1]).toBe(rows.filter((r) => !r.deleted_at).length)
+
+          // A transaction holds a finished row, so the expiry back-fill waits for it mid-way.
+          const finished = rows.find((r) => r.state === "done" && r.retention_time !== null)!
+          const holder = new Client({ connectionString: getDatabaseURL(DB) })
+          await holder.connect()
+          let upgradePid = 0
+          try {
+            await holder.query("BEGIN")
+            await holder.query(`SELECT 1 FROM workflow_execution WHERE id = $1 FOR UPDATE`, [finished.id])
+            const upgrade = runOnlineUpgrade(getDatabaseURL(DB), { batchSize: 1, onConnected: (pid) => (upgradePid = pid) })
+            await eventually(
+              () =>
+                withClient(DB, async (client) => {
+                  const { rows: waiting } = await client.query(
+                    `SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock' AND query LIKE 'UPDATE "workflow_execution"%'`,
+                    [upgradePid]
+                  )
+                  return waiting.length > 0
+                }),
+              "the back-fill to wait for the held row"
+            )
+
+            // Meanwhile a writer inserts a run and finishes it, as checkout does, without waiting for the upgrade.
+            await withClient(DB, (client) => insertMedusaRows(client, medusaRowsDuringDeploy().all))
+            await holder.query("COMMIT")
+            const result = await upgrade
+            expect(result.ran).toBe(true)
+            expect(result.finished.sort()).toEqual(queued)
+          } finally {
+            await holder.end()
+          }
+
+          const shape = await shapeOf()
+          expectOurIndexes(shape)
+          const invalid = await withClient(DB, async (client) =>
+            (await client.query(
+              `SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                WHERE i.indrelid = 'workflow_execution'::regclass AND NOT (i.indisvalid AND i.indisready)`
+            )).rows
+          )
+          expect(invalid).toEqual([])
+          await expectCountsExact()
+          const after = await rowsNow()
+          // Medusa's rows got the expiry Medusa would give them; the writer's rows (Medusa's engine, mid-deploy) wait for a purge pass.
+          const original = new Set(rows.map((r) => r.id))
+          expectExpiryBackfilled(after.filter((r) => original.has(r.id)))
+          expect(await withClient(DB, (client) => client.query(`SELECT count(*)::int AS n FROM workflow_engine_upgrade_task`))).toMatchObject({ rows: [{ n: 0 }] })
+          // Nothing left: the public method returns at once.
+          expect((await engine.finishUpgrade()).finished).toEqual([])
+        })
+
+        it("rebuilds an index an interrupted CONCURRENTLY build left invalid", async () => {
+          await prepare()
+          expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
+          await withClient(DB, async (client) => {
+            // What a cancelled build leaves: the index is there, Postgres does not use it.
+            await client.query(`UPDATE pg_index SET indisvalid = false WHERE indexrelid = '"IDX_workflow_execution_created_at"'::regclass`)
+            await client.query(`INSERT INTO workflow_engine_upgrade_task (name) VALUES ('index:IDX_workflow_execution_created_at')`)
+          })
+          expect((await engine.finishUpgrade()).finished).toEqual(["index:IDX_workflow_execution_created_at"])
+          const valid = await withClient(DB, async (client) =>
+            (await client.query(`SELECT indisvalid FROM pg_index WHERE indexrelid = '"IDX_workflow_execution_created_at"'::regclass`)).rows
+          )
+          expect(valid).toEqual([{ indisvalid: true }])
+          expectOurIndexes(await shapeOf())
         })
 
         it("counts the runs Medusa's engine wrote before our migrations exactly, leaving out the soft-deleted ones", async () => {

@@ -9,6 +9,8 @@ import { OnlineUpgradeResult, runOnlineUpgrade } from "./online-upgrade"
  * on shutdown: between two batches, or by cancelling an index build, which
  * the next start drops and builds again.
  */
+const UNDEFINED_TABLE = "42P01"
+
 export class OnlineUpgradeRunner {
   private running: Promise<unknown> = Promise.resolve()
   private abort = new AbortController()
@@ -22,9 +24,14 @@ export class OnlineUpgradeRunner {
 
   start(): void {
     this.abort = new AbortController()
-    this.running = this.run(false).catch((error) =>
-      this.logger.error(`Workflow engine upgrade stopped, the next start resumes it: ${error?.message ?? error}`)
-    )
+    this.running = this.run(false).catch((error) => {
+      // Cancelled by stop(), or our tables reverted under it: nothing is lost, the next start looks again.
+      if (this.abort.signal.aborted || error?.code === UNDEFINED_TABLE) {
+        this.logger.info(`Workflow engine upgrade stopped, the next start resumes it: ${error?.message ?? error}`)
+      } else {
+        this.logger.error(`Workflow engine upgrade stopped, the next start resumes it: ${error?.message ?? error}`)
+      }
+    })
   }
 
   /** Runs what is left now, after a run in hand (the public "finish the upgrade now", for tests and operators). */
