@@ -116,13 +116,7 @@ const OUR_TRIGGERS = [
   "workflow_execution_count_truncate",
   "workflow_execution_count_update",
 ]
-const OUR_FUNCTIONS = [
-  "workflow_execution_count_rows",
-  "workflow_execution_count_truncate",
-  "workflow_execution_count_update",
-  // How far the online upgrade counted the rows already there (see upgrade/upgrade-tasks.ts).
-  "workflow_execution_counted_through",
-]
+const OUR_FUNCTIONS = ["workflow_execution_count_rows", "workflow_execution_count_truncate", "workflow_execution_count_update"]
 const FINISHED_STATES = ["done", "failed", "reverted"]
 const IN_FLIGHT_WARNING =
   "WARNING: workflow_execution holds several in-flight runs of one transaction; IDX_workflow_execution_in_flight_unique was not created"
@@ -142,6 +136,18 @@ const tablesNow = () => withClient(DB, tableNames)
 const functionsNow = () => withClient(DB, functionNames)
 const extensionsNow = () => withClient(DB, extensionNames)
 const countsNow = () => withClient(DB, executionCounts)
+/** Our functions that read the table of upgrade tasks, themselves or through workflow_execution_counted_through: the count triggers' while the online upgrade counts. */
+const functionsReadingTasks = () =>
+  withClient(DB, async (client) =>
+    (await client.query(
+      `SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace AND (prosrc LIKE '%workflow_engine_upgrade_task%' OR prosrc LIKE '%workflow_execution_counted_through%') ORDER BY proname`
+    )).rows.map((r) => r.proname)
+  )
+/** What the migrations left to the online upgrade, by name. */
+const queuedTasks = () =>
+  withClient(DB, async (client) =>
+    (await client.query(`SELECT name FROM workflow_engine_upgrade_task ORDER BY name`)).rows.map((r) => r.name)
+  )
 
 type StoredRow = Record<string, any>
 
@@ -338,6 +344,8 @@ async function expectCounters() {
   }
 
   expect(await functionsNow()).toEqual(OUR_FUNCTIONS)
+  // Once the counts are whole (at once on a small table, or when the online upgrade is done), no write reads the task table.
+  expect(await functionsReadingTasks()).toEqual([])
   expect((await extensionsNow()).includes("pg_trgm")).toBe(trigrams)
 }
 
@@ -372,7 +380,7 @@ async function recordedMigrations(): Promise<string[]> {
 
 /** The module's service, with the retention methods the plugin adds to the interface. */
 type Engine = IWorkflowEngineService &
-  Pick<WorkflowsModuleService, "purgeExpiredExecutions" | "listWorkflowExecutionPurges" | "finishUpgrade">
+  Pick<WorkflowsModuleService, "purgeExpiredExecutions" | "listWorkflowExecutionPurges" | "finishUpgrade" | "retrieveExecutionStorage">
 
 /** Polls `check` until it holds, failing after `deadlineMs`: waits for something to happen, never for a fixed time. */
 async function eventually(check: () => Promise<boolean>, what: string, deadlineMs = 20000): Promise<void> {
@@ -499,8 +507,10 @@ moduleIntegrationTestRunner<Engine>({
           expect(before.triggers).toEqual({})
           expect(await functionsNow()).toEqual([])
 
-          const ours = await migrate(DB, MIGRATION_DIRS.ours)
+          // Five rows: the migrations do all of it themselves, and leave nothing to the online upgrade.
+          const ours = await migrate(DB, MIGRATION_DIRS.ours, { online: false })
           expect(ours).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
+          expect(await queuedTasks()).toEqual([])
 
           // Every column Medusa wrote is as it was; the finished rows with a
           // retention expire when Medusa's engine would have deleted them.
@@ -533,12 +543,10 @@ moduleIntegrationTestRunner<Engine>({
 
         it("leaves what reads the whole table to the online upgrade, which writers interleave with, and which leaves every index valid, the counts exact and the expiries filled", async () => {
           const rows = await prepare()
-          expect(await migrate(DB, MIGRATION_DIRS.ours, { online: false })).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
+          expect(await migrate(DB, MIGRATION_DIRS.ours, { online: false, inlineMaxRows: 0 })).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
 
           // Committed by db:migrate: the counters hold nothing yet, no deferred index exists, no expiry is set.
-          const queued = await withClient(DB, async (client) =>
-            (await client.query(`SELECT name FROM workflow_engine_upgrade_task ORDER BY name`)).rows.map((r) => r.name)
-          )
+          const queued = await queuedTasks()
           expect(queued).toEqual(
             ["backfill:count", "backfill:expires_at", "backfill:retention_time", ...ourIndexes().map((name) => `index:${name}`)].sort()
           )
@@ -546,6 +554,18 @@ moduleIntegrationTestRunner<Engine>({
           expect((await countsNow()).counted).toEqual([])
           // Totals stay exact meanwhile: the module counts the rows instead of reading the counters.
           expect((await engine.listAndCountWorkflowExecutions({}))[1]).toBe(rows.filter((r) => !r.deleted_at).length)
+          // So does the storage card's, and its groups.
+          const storage = await engine.retrieveExecutionStorage()
+          expect(storage.total_executions).toBe(rows.filter((r) => !r.deleted_at).length)
+          expect(sortCounts(storage.groups.map(({ workflow_id, state, executions }) => ({ workflow_id, state, executions })))).toEqual(
+            liveCountsOf(rows)
+          )
+          // Meanwhile the count triggers read how far the back-fill got.
+          expect(await functionsReadingTasks()).toEqual([
+            "workflow_execution_count_rows",
+            "workflow_execution_count_update",
+            "workflow_execution_counted_through",
+          ])
 
           // A transaction holds a finished row, so the expiry back-fill waits for it mid-way.
           const finished = rows.find((r) => r.state === "done" && r.retention_time !== null)!
@@ -588,6 +608,10 @@ moduleIntegrationTestRunner<Engine>({
           )
           expect(invalid).toEqual([])
           await expectCountsExact()
+          // Done: the triggers are the plain ones again, and the function they read the boundary with is gone.
+          expect(await functionsNow()).toEqual(OUR_FUNCTIONS)
+          expect(await functionsReadingTasks()).toEqual([])
+          expect((await engine.retrieveExecutionStorage()).total_executions).toBe((await countsNow()).live.reduce((n, c) => n + c.executions, 0))
           const after = await rowsNow()
           // Medusa's rows got the expiry Medusa would give them; the writer's rows (Medusa's engine, mid-deploy) wait for a purge pass.
           const original = new Set(rows.map((r) => r.id))
@@ -1154,7 +1178,9 @@ moduleIntegrationTestRunner<Engine>({
       })
 
       it("creates the tables on an empty database, and changes nothing when they run a second time", async () => {
-        expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
+        expect(await migrate(DB, MIGRATION_DIRS.ours, { online: false })).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
+        // An empty table needs no online part: nothing is queued, no background upgrade runs.
+        expect(await queuedTasks()).toEqual([])
         const shape = await shapeOf()
         expect(Object.keys(shape.columns)).toEqual([
           "id", "workflow_id", "transaction_id", "run_id", "execution", "context",

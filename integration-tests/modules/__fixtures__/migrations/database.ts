@@ -4,6 +4,7 @@ import { TestDatabaseUtils } from "@medusajs/test-utils"
 import path from "path"
 import { Client } from "pg"
 import { runOnlineUpgrade } from "../../../../src/modules/workflow-engine/upgrade/online-upgrade"
+import { INLINE_UPGRADE_MAX_ROWS_SETTING } from "../../../../src/modules/workflow-engine/upgrade/upgrade-tasks"
 
 const { getDatabaseURL } = TestDatabaseUtils
 
@@ -109,6 +110,12 @@ type MigrateOptions = {
    * instance to start does. Default true.
    */
   online?: boolean
+  /**
+   * For our directory: the largest table our migrations upgrade themselves
+   * instead of queuing the heavy part for the online upgrade (see
+   * INLINE_UPGRADE_MAX_ROWS); 0 queues it whatever the table holds.
+   */
+  inlineMaxRows?: number
 }
 
 /**
@@ -120,7 +127,7 @@ type MigrateOptions = {
 export async function migrate(
   database: string,
   directory: string,
-  { to, down, online = true }: MigrateOptions = {}
+  { to, down, online = true, inlineMaxRows }: MigrateOptions = {}
 ): Promise<{ executed: string[]; warnings: string[] }> {
   const warnings: string[] = []
   const orm = await MikroORM.init(
@@ -138,7 +145,12 @@ export async function migrate(
               warnings.push(`${notice.severity}: ${notice.message}`)
             }
           })
-          done(null, connection)
+          if (inlineMaxRows === undefined) {
+            return done(null, connection)
+          }
+          connection.query(`SELECT set_config($1, $2, false)`, [INLINE_UPGRADE_MAX_ROWS_SETTING, String(inlineMaxRows)], (error) =>
+            done(error ?? null, connection)
+          )
         },
       },
       migrations: { path: directory, pathTs: directory, silent: true, snapshot: false },

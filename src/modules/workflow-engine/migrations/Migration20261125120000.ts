@@ -1,8 +1,10 @@
 import { Migration } from "@medusajs/framework/mikro-orm/migrations"
+import { inlineIndexSql } from "../upgrade/deferred-indexes"
+import { backfillRetentionSql } from "../upgrade/sql/backfill-retention-batch"
 import {
   forgetTasksSql,
   indexTask,
-  queueTasksSql,
+  inlineOrQueueSql,
   RETENTION_BACKFILL,
   UPGRADE_TASK_TABLE,
 } from "../upgrade/upgrade-tasks"
@@ -16,7 +18,9 @@ import {
  * migrations in one transaction that holds the table's exclusive lock from
  * the first ALTER to its commit. What reads every row (the retention
  * back-fill, our index builds) is queued in `workflow_engine_upgrade_task`
- * and done by the module after start, online (see upgrade/upgrade-tasks.ts).
+ * and done by the module after start, online (see upgrade/upgrade-tasks.ts),
+ * unless the table is small enough to do it here at once (an empty table on
+ * a fresh install: then nothing is queued).
  * Only a table from an engine before 2.5 (no run_id) gets its primary key
  * rebuilt here, under that lock.
  */
@@ -54,7 +58,7 @@ export class Migration20261125120000 extends Migration {
       `ALTER TABLE "workflow_execution" ADD COLUMN IF NOT EXISTS "retention_time" integer NULL;`
     )
     // Rows from before the column kept their retention only in the flow's options: filled online, in batches.
-    this.addSql(queueTasksSql([RETENTION_BACKFILL]))
+    this.addSql(inlineOrQueueSql([RETENTION_BACKFILL], [`${backfillRetentionSql("true", "true")};`]))
     this.addSql(
       `ALTER TABLE "workflow_execution" ADD COLUMN IF NOT EXISTS "run_id" text NOT NULL DEFAULT 'legacy';`
     )
@@ -110,7 +114,7 @@ export class Migration20261125120000 extends Migration {
      * a table left by another engine may already hold duplicates, and the
      * guard is then skipped with a warning rather than touching the rows.
      */
-    this.addSql(queueTasksSql(FIRST_INDEXES.map(indexTask)))
+    this.addSql(inlineOrQueueSql(FIRST_INDEXES.map(indexTask), FIRST_INDEXES.map(inlineIndexSql)))
   }
 
   /**

@@ -1,5 +1,7 @@
 import { Migration } from "@medusajs/framework/mikro-orm/migrations"
-import { EXPIRY_BACKFILL, forgetTasksSql, indexTask, queueTasksSql } from "../upgrade/upgrade-tasks"
+import { inlineIndexSql } from "../upgrade/deferred-indexes"
+import { backfillExpirySql } from "../upgrade/sql/backfill-expiry-batch"
+import { EXPIRY_BACKFILL, forgetTasksSql, indexTask, inlineOrQueueSql } from "../upgrade/upgrade-tasks"
 
 /**
  * Retention that bounds the table: an indexed expiry on finished runs, the
@@ -19,9 +21,15 @@ export class Migration20261125140000 extends Migration {
      * Medusa's engine writes later (a rolling deploy) are filled in by each
      * purge pass, through IDX_workflow_execution_missing_expiry. The purge
      * reads IDX_workflow_execution_expires_at, what expired, oldest first;
-     * both are built CONCURRENTLY after the back-fill.
+     * both are built CONCURRENTLY after the back-fill. A small table gets
+     * all of it here at once.
      */
-    this.addSql(queueTasksSql([EXPIRY_BACKFILL, ...RETENTION_INDEXES.map(indexTask)]))
+    this.addSql(
+      inlineOrQueueSql(
+        [EXPIRY_BACKFILL, ...RETENTION_INDEXES.map(indexTask)],
+        [`${backfillExpirySql("true", "true")};`, ...RETENTION_INDEXES.map(inlineIndexSql)]
+      )
+    )
 
     this.addSql(`
       CREATE TABLE IF NOT EXISTS "workflow_execution_purge" (

@@ -2,15 +2,18 @@ import { Logger } from "@medusajs/framework/types"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import type { ClientConfig } from "pg"
 import { OnlineUpgradeResult, runOnlineUpgrade } from "./online-upgrade"
+import { anyTaskQueued } from "./sql/any-task-queued"
+
+const UNDEFINED_TABLE = "42P01"
 
 /**
  * Runs the online upgrade in the background once the instance starts (one
  * instance of the cluster gets it, the others return at once), and stops it
- * on shutdown: between two batches, or by cancelling an index build, which
- * the next start drops and builds again.
+ * on shutdown: between two batches, or by ending its session mid-statement
+ * (a batch rolls back, an index build left invalid is dropped and built
+ * again by the next start). Where nothing is queued (a fresh install, or an
+ * upgrade already done) it opens no connection at all.
  */
-const UNDEFINED_TABLE = "42P01"
-
 export class OnlineUpgradeRunner {
   private running: Promise<unknown> = Promise.resolve()
   private abort = new AbortController()
@@ -45,13 +48,20 @@ export class OnlineUpgradeRunner {
   async stop(): Promise<void> {
     this.abort.abort()
     if (this.pid !== null) {
-      // Only the upgrade's own session: a build in hand would otherwise hold the shutdown.
-      await this.db.raw(`SELECT pg_cancel_backend(?)`, [this.pid]).catch(() => {})
+      /*
+       * Only the upgrade's own session, so that a build in hand does not hold
+       * the shutdown (nor the schema it works on). Terminated, not cancelled:
+       * a cancel that reaches the session between two statements is lost.
+       */
+      await this.db.raw(`SELECT pg_terminate_backend(?)`, [this.pid]).catch(() => {})
     }
     await this.running
   }
 
   private async run(wait: boolean): Promise<OnlineUpgradeResult> {
+    if (!wait && !(await anyTaskQueued(this.db))) {
+      return { ran: true, finished: [], rows: 0, batches: 0, ms: 0, longestLockedBatchMs: 0 }
+    }
     try {
       return await runOnlineUpgrade(this.connection, {
         wait,

@@ -1,5 +1,6 @@
 import { Logger } from "@medusajs/framework/types"
 import { Client, ClientConfig } from "pg"
+import { FINISH_COUNTING_SQL } from "./count-trigger-functions"
 import { DEFERRED_INDEXES, IN_FLIGHT_DUPLICATES_WARNING } from "./deferred-indexes"
 import { advanceTask } from "./sql/advance-task"
 import { backfillExpiryBatch } from "./sql/backfill-expiry-batch"
@@ -74,7 +75,12 @@ export async function runOnlineUpgrade(
   const logger = options.logger ?? console
   const result: OnlineUpgradeResult = { ran: false, finished: [], rows: 0, batches: 0, ms: 0, longestLockedBatchMs: 0 }
   const db = new Client(typeof connection === "string" ? { connectionString: connection } : connection)
-  db.on("error", (error) => logger.warn(`Workflow engine upgrade: connection lost: ${error.message}`))
+  db.on("error", (error) => {
+    // Ended on purpose by the caller's shutdown (see OnlineUpgradeRunner.stop) is no news.
+    if (!options.signal?.aborted) {
+      logger.warn(`Workflow engine upgrade: connection lost: ${error.message}`)
+    }
+  })
   await db.connect()
   try {
     const { rows } = await db.query(`SELECT pg_backend_pid() AS pid`)
@@ -146,6 +152,12 @@ async function backfill(
       const through = await nextBoundary(db, after, batchSize)
       result.rows += await BACKFILLS[task.name](db, after, through)
       await advanceTask(db, task.name, through)
+      if (counting && !through) {
+        // Every row is counted from now on: the triggers stop reading the task table, under the same lock.
+        for (const statement of FINISH_COUNTING_SQL) {
+          await db.query(statement)
+        }
+      }
       await db.query("COMMIT")
       result.batches++
       if (counting) {
