@@ -11,6 +11,10 @@
  * which statement of the migrator the writer waited for.
  *
  *   npm run bench -- upgrade    BENCH_ROWS (default 300,000), BENCH_ROUNDS (1)
+ *
+ * BENCH_MIGRATIONS, a directory of another version's migrations (main's, to
+ * compare before and after in one sitting), runs those instead, without an
+ * online part.
  */
 import { MikroORM, defineConfig } from "@medusajs/framework/mikro-orm/postgresql"
 import { CustomDBMigrator } from "@medusajs/framework/utils"
@@ -22,7 +26,7 @@ import { benchDatabase, MEDUSA_MIGRATIONS, median, migrate, table } from "./supp
 const ROWS = Number(process.env.BENCH_ROWS ?? 300_000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1)
 const DATABASE = "medusa_wep_bench_upgrade"
-const OUR_MIGRATIONS = path.join(__dirname, "../src/modules/workflow-engine/migrations")
+const OUR_MIGRATIONS = process.env.BENCH_MIGRATIONS ?? path.join(__dirname, "../src/modules/workflow-engine/migrations")
 /** How often the monitor looks at what the writer waits for. */
 const MONITOR_INTERVAL_MS = 20
 /** Rows of the data set whose retention lives only in the flow's options, per mille. */
@@ -162,6 +166,9 @@ async function migrateLikeMedusa(url: string): Promise<void> {
  * version has such a part; the migration alone otherwise.
  */
 async function finishOnline(url: string): Promise<boolean> {
+  if (process.env.BENCH_MIGRATIONS) {
+    return false
+  }
   let online: { runOnlineUpgrade?: (url: string) => Promise<unknown> }
   try {
     online = require("../src/modules/workflow-engine/upgrade/online-upgrade")

@@ -6,7 +6,7 @@ import { Client } from "pg"
 import { TestDatabaseUtils } from "@medusajs/test-utils"
 import { runOnlineUpgrade } from "../../src/modules/workflow-engine/upgrade/online-upgrade"
 import type { WorkflowsModuleService } from "../../src/modules/workflow-engine/services/workflows-module"
-import { MODULE_PATH, withEngineShutdown } from "./__fixtures__/engine"
+import { MODULE_PATH, TEST_DATABASE, withEngineShutdown } from "./__fixtures__/engine"
 import { WF } from "./__fixtures__/workflows"
 import {
   dropDatabase,
@@ -72,7 +72,8 @@ jest.setTimeout(60000)
 
 const { getDatabaseURL } = TestDatabaseUtils
 
-const DB = "medusa-wep-migration-compat"
+// One per checkout, as TEST_DATABASE.
+const DB = `medusa-wep-migration-compat-${TEST_DATABASE.slice("medusa-wep-test-".length)}`
 
 /** The first migration's two indexes and the second one's two, by name. */
 const FIRST_AND_RETENTION_INDEXES = [
