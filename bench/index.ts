@@ -9,6 +9,7 @@ const BENCHMARKS: Record<string, () => Promise<{ run: () => Promise<void> }>> = 
   engines: async () => require("./engines"),
   timers: async () => require("./timers"),
   idle: async () => require("./idle"),
+  upgrade: async () => require("./upgrade"),
 }
 
 async function main() {

@@ -1,7 +1,7 @@
 import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, waitUntil } from "../modules/__fixtures__/engine"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, TEST_DATABASE, waitUntil } from "../modules/__fixtures__/engine"
 import { ANSWERED_STEP, CLUSTER_WF } from "./__fixtures__/cluster-workflows-ids"
 import { Instance, kill, startInstance } from "./__fixtures__/instances"
 
@@ -13,6 +13,7 @@ jest.setTimeout(180000)
  * timers and schedules here.
  */
 moduleIntegrationTestRunner<IWorkflowEngineService>({
+  dbName: TEST_DATABASE,
   moduleName: Modules.WORKFLOW_ENGINE,
   resolve: MODULE_PATH,
   pathToMigrations: MIGRATIONS_PATH,

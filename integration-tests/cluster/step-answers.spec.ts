@@ -1,7 +1,7 @@
 import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, waitUntil } from "../modules/__fixtures__/engine"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, TEST_DATABASE, waitUntil } from "../modules/__fixtures__/engine"
 import {
   AFTER_STEP,
   ANSWER_RACE_CHANNEL,
@@ -27,6 +27,7 @@ const AFTER = `_root.${RACED_STEP}.${AFTER_STEP}`
  * caller is told the step was already answered.
  */
 moduleIntegrationTestRunner<IWorkflowEngineService>({
+  dbName: TEST_DATABASE,
   moduleName: Modules.WORKFLOW_ENGINE,
   resolve: MODULE_PATH,
   pathToMigrations: MIGRATIONS_PATH,

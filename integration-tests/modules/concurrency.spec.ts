@@ -1,7 +1,7 @@
 import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, rowsOf, waitForFinish, waitUntil, withEngineShutdown } from "./__fixtures__/engine"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, TEST_DATABASE, rowsOf, waitForFinish, waitUntil, withEngineShutdown } from "./__fixtures__/engine"
 import { ASYNC_STEP, midStep, WF } from "./__fixtures__/workflows"
 
 jest.setTimeout(60000)
@@ -14,6 +14,7 @@ const key = (transactionId: string, stepId: string) => ({
 })
 
 moduleIntegrationTestRunner<IWorkflowEngineService>({
+  dbName: TEST_DATABASE,
   moduleName: Modules.WORKFLOW_ENGINE,
   resolve: MODULE_PATH,
   pathToMigrations: MIGRATIONS_PATH,

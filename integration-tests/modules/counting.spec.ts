@@ -2,7 +2,7 @@ import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, recordSql, withEngineShutdown } from "./__fixtures__/engine"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, TEST_DATABASE, recordSql, withEngineShutdown } from "./__fixtures__/engine"
 import { WF } from "./__fixtures__/workflows"
 
 jest.setTimeout(120000)
@@ -34,6 +34,7 @@ const countsTable = (statements: string[]) => statements.filter((sql) => /from "
 const countsRows = (statements: string[]) => statements.filter((sql) => /count\(/i.test(sql) && /from "workflow_execution" /i.test(sql))
 
 moduleIntegrationTestRunner<IWorkflowEngineService>({
+  dbName: TEST_DATABASE,
   moduleName: Modules.WORKFLOW_ENGINE,
   resolve: MODULE_PATH,
   pathToMigrations: MIGRATIONS_PATH,

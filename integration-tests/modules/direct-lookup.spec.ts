@@ -2,7 +2,7 @@ import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
 import { WorkflowsModuleService } from "../../src/modules/workflow-engine/services/workflows-module"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, recordSql, withEngineShutdown } from "./__fixtures__/engine"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, TEST_DATABASE, recordSql, withEngineShutdown } from "./__fixtures__/engine"
 import { WF } from "./__fixtures__/workflows"
 
 jest.setTimeout(60000)
@@ -14,6 +14,7 @@ jest.setTimeout(60000)
  * value types.
  */
 moduleIntegrationTestRunner<IWorkflowEngineService>({
+  dbName: TEST_DATABASE,
   moduleName: Modules.WORKFLOW_ENGINE,
   resolve: MODULE_PATH,
   pathToMigrations: MIGRATIONS_PATH,

@@ -1,7 +1,7 @@
 import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH } from "./__fixtures__/engine"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, TEST_DATABASE } from "./__fixtures__/engine"
 import { seedExpired } from "./__fixtures__/seed-executions"
 
 jest.setTimeout(120000)
@@ -17,6 +17,7 @@ type StorageEngine = IWorkflowEngineService & {
  * what the admin panel explains.
  */
 moduleIntegrationTestRunner<StorageEngine>({
+  dbName: TEST_DATABASE,
   moduleName: Modules.WORKFLOW_ENGINE,
   resolve: MODULE_PATH,
   pathToMigrations: MIGRATIONS_PATH,

@@ -1,7 +1,7 @@
 import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { MedusaError, Modules } from "@medusajs/framework/utils"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, withEngineShutdown } from "./__fixtures__/engine"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, TEST_DATABASE, withEngineShutdown } from "./__fixtures__/engine"
 
 jest.setTimeout(60000)
 
@@ -28,6 +28,7 @@ async function expectInvalid(promise: Promise<unknown>, field: string) {
 }
 
 moduleIntegrationTestRunner<IWorkflowEngineService>({
+  dbName: TEST_DATABASE,
   moduleName: Modules.WORKFLOW_ENGINE,
   resolve: MODULE_PATH,
   pathToMigrations: MIGRATIONS_PATH,

@@ -2,8 +2,11 @@ import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService, WorkflowExecutionDTO } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
 import fs from "fs"
+import { Client } from "pg"
+import { TestDatabaseUtils } from "@medusajs/test-utils"
+import { runOnlineUpgrade } from "../../src/modules/workflow-engine/upgrade/online-upgrade"
 import type { WorkflowsModuleService } from "../../src/modules/workflow-engine/services/workflows-module"
-import { MODULE_PATH, withEngineShutdown } from "./__fixtures__/engine"
+import { MODULE_PATH, TEST_DATABASE, withEngineShutdown } from "./__fixtures__/engine"
 import { WF } from "./__fixtures__/workflows"
 import {
   dropDatabase,
@@ -67,7 +70,10 @@ import { REDUNDANT_INDEXES } from "../../src/modules/workflow-engine/migrations/
 
 jest.setTimeout(60000)
 
-const DB = "medusa-wep-migration-compat"
+const { getDatabaseURL } = TestDatabaseUtils
+
+// One per checkout, as TEST_DATABASE.
+const DB = `medusa-wep-migration-compat-${TEST_DATABASE.slice("medusa-wep-test-".length)}`
 
 /** The first migration's two indexes and the second one's two, by name. */
 const FIRST_AND_RETENTION_INDEXES = [
@@ -100,8 +106,10 @@ const RETENTION_TABLES = ["workflow_execution_purge", "workflow_execution_purge_
 const COUNT_TABLE = "workflow_execution_count"
 /** The tables the fifth migration adds: what many instances share. */
 const CLUSTER_TABLES = ["workflow_engine_instance", "workflow_engine_schedule", "workflow_execution_timer"]
+/** The table the first migration adds: the work it and the others leave to the online upgrade. */
+const UPGRADE_TASK_TABLE = "workflow_engine_upgrade_task"
 /** Every table our migrations add, by name. */
-const OUR_TABLES = [...CLUSTER_TABLES, COUNT_TABLE, ...RETENTION_TABLES].sort()
+const OUR_TABLES = [...CLUSTER_TABLES, COUNT_TABLE, ...RETENTION_TABLES, UPGRADE_TASK_TABLE].sort()
 /** The triggers the third migration puts on `workflow_execution`, and the functions they run. */
 const OUR_TRIGGERS = [
   "workflow_execution_count_delete",
@@ -129,6 +137,18 @@ const tablesNow = () => withClient(DB, tableNames)
 const functionsNow = () => withClient(DB, functionNames)
 const extensionsNow = () => withClient(DB, extensionNames)
 const countsNow = () => withClient(DB, executionCounts)
+/** Our functions that read the table of upgrade tasks, themselves or through workflow_execution_counted_through: the count triggers' while the online upgrade counts. */
+const functionsReadingTasks = () =>
+  withClient(DB, async (client) =>
+    (await client.query(
+      `SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace AND (prosrc LIKE '%workflow_engine_upgrade_task%' OR prosrc LIKE '%workflow_execution_counted_through%') ORDER BY proname`
+    )).rows.map((r) => r.proname)
+  )
+/** What the migrations left to the online upgrade, by name. */
+const queuedTasks = () =>
+  withClient(DB, async (client) =>
+    (await client.query(`SELECT name FROM workflow_engine_upgrade_task ORDER BY name`)).rows.map((r) => r.name)
+  )
 
 type StoredRow = Record<string, any>
 
@@ -325,6 +345,8 @@ async function expectCounters() {
   }
 
   expect(await functionsNow()).toEqual(OUR_FUNCTIONS)
+  // Once the counts are whole (at once on a small table, or when the online upgrade is done), no write reads the task table.
+  expect(await functionsReadingTasks()).toEqual([])
   expect((await extensionsNow()).includes("pg_trgm")).toBe(trigrams)
 }
 
@@ -359,7 +381,18 @@ async function recordedMigrations(): Promise<string[]> {
 
 /** The module's service, with the retention methods the plugin adds to the interface. */
 type Engine = IWorkflowEngineService &
-  Pick<WorkflowsModuleService, "purgeExpiredExecutions" | "listWorkflowExecutionPurges">
+  Pick<WorkflowsModuleService, "purgeExpiredExecutions" | "listWorkflowExecutionPurges" | "finishUpgrade" | "retrieveExecutionStorage">
+
+/** Polls `check` until it holds, failing after `deadlineMs`: waits for something to happen, never for a fixed time. */
+async function eventually(check: () => Promise<boolean>, what: string, deadlineMs = 20000): Promise<void> {
+  const deadline = Date.now() + deadlineMs
+  while (!(await check())) {
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out waiting for ${what}`)
+    }
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+}
 
 beforeAll(async () => {
   await ensureDatabase(DB)
@@ -475,8 +508,10 @@ moduleIntegrationTestRunner<Engine>({
           expect(before.triggers).toEqual({})
           expect(await functionsNow()).toEqual([])
 
-          const ours = await migrate(DB, MIGRATION_DIRS.ours)
+          // Five rows: the migrations do all of it themselves, and leave nothing to the online upgrade.
+          const ours = await migrate(DB, MIGRATION_DIRS.ours, { online: false })
           expect(ours).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
+          expect(await queuedTasks()).toEqual([])
 
           // Every column Medusa wrote is as it was; the finished rows with a
           // retention expire when Medusa's engine would have deleted them.
@@ -505,6 +540,102 @@ moduleIntegrationTestRunner<Engine>({
           await expectRetentionTables()
           await expectCounters()
           expect((await countsNow()).counted).toEqual(liveCountsOf(rows))
+        })
+
+        it("leaves what reads the whole table to the online upgrade, which writers interleave with, and which leaves every index valid, the counts exact and the expiries filled", async () => {
+          const rows = await prepare()
+          expect(await migrate(DB, MIGRATION_DIRS.ours, { online: false, inlineMaxRows: 0 })).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
+
+          // Committed by db:migrate: the counters hold nothing yet, no deferred index exists, no expiry is set.
+          const queued = await queuedTasks()
+          expect(queued).toEqual(
+            ["backfill:count", "backfill:expires_at", "backfill:retention_time", ...ourIndexes().map((name) => `index:${name}`)].sort()
+          )
+          expect(Object.keys((await shapeOf()).indexes).filter((name) => ourIndexes().includes(name))).toEqual([])
+          expect((await countsNow()).counted).toEqual([])
+          // Totals stay exact meanwhile: the module counts the rows instead of reading the counters.
+          expect((await engine.listAndCountWorkflowExecutions({}))[1]).toBe(rows.filter((r) => !r.deleted_at).length)
+          // So does the storage card's, and its groups.
+          const storage = await engine.retrieveExecutionStorage()
+          expect(storage.total_executions).toBe(rows.filter((r) => !r.deleted_at).length)
+          expect(sortCounts(storage.groups.map(({ workflow_id, state, executions }) => ({ workflow_id, state, executions })))).toEqual(
+            liveCountsOf(rows)
+          )
+          // Meanwhile the count triggers read how far the back-fill got.
+          expect(await functionsReadingTasks()).toEqual([
+            "workflow_execution_count_rows",
+            "workflow_execution_count_update",
+            "workflow_execution_counted_through",
+          ])
+
+          // A transaction holds a finished row, so the expiry back-fill waits for it mid-way.
+          const finished = rows.find((r) => r.state === "done" && r.retention_time !== null)!
+          const holder = new Client({ connectionString: getDatabaseURL(DB) })
+          await holder.connect()
+          let upgradePid = 0
+          try {
+            await holder.query("BEGIN")
+            await holder.query(`SELECT 1 FROM workflow_execution WHERE id = $1 FOR UPDATE`, [finished.id])
+            const upgrade = runOnlineUpgrade(getDatabaseURL(DB), { batchSize: 1, onConnected: (pid) => (upgradePid = pid) })
+            await eventually(
+              () =>
+                withClient(DB, async (client) => {
+                  const { rows: waiting } = await client.query(
+                    `SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock' AND query LIKE 'UPDATE "workflow_execution"%'`,
+                    [upgradePid]
+                  )
+                  return waiting.length > 0
+                }),
+              "the back-fill to wait for the held row"
+            )
+
+            // Meanwhile a writer inserts a run and finishes it, as checkout does, without waiting for the upgrade.
+            await withClient(DB, (client) => insertMedusaRows(client, medusaRowsDuringDeploy().all))
+            await holder.query("COMMIT")
+            const result = await upgrade
+            expect(result.ran).toBe(true)
+            expect(result.finished.sort()).toEqual(queued)
+          } finally {
+            await holder.end()
+          }
+
+          const shape = await shapeOf()
+          expectOurIndexes(shape)
+          const invalid = await withClient(DB, async (client) =>
+            (await client.query(
+              `SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                WHERE i.indrelid = 'workflow_execution'::regclass AND NOT (i.indisvalid AND i.indisready)`
+            )).rows
+          )
+          expect(invalid).toEqual([])
+          await expectCountsExact()
+          // Done: the triggers are the plain ones again, and the function they read the boundary with is gone.
+          expect(await functionsNow()).toEqual(OUR_FUNCTIONS)
+          expect(await functionsReadingTasks()).toEqual([])
+          expect((await engine.retrieveExecutionStorage()).total_executions).toBe((await countsNow()).live.reduce((n, c) => n + c.executions, 0))
+          const after = await rowsNow()
+          // Medusa's rows got the expiry Medusa would give them; the writer's rows (Medusa's engine, mid-deploy) wait for a purge pass.
+          const original = new Set(rows.map((r) => r.id))
+          expectExpiryBackfilled(after.filter((r) => original.has(r.id)))
+          expect(await withClient(DB, (client) => client.query(`SELECT count(*)::int AS n FROM workflow_engine_upgrade_task`))).toMatchObject({ rows: [{ n: 0 }] })
+          // Nothing left: the public method returns at once.
+          expect((await engine.finishUpgrade()).finished).toEqual([])
+        })
+
+        it("rebuilds an index an interrupted CONCURRENTLY build left invalid", async () => {
+          await prepare()
+          expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
+          await withClient(DB, async (client) => {
+            // What a cancelled build leaves: the index is there, Postgres does not use it.
+            await client.query(`UPDATE pg_index SET indisvalid = false WHERE indexrelid = '"IDX_workflow_execution_created_at"'::regclass`)
+            await client.query(`INSERT INTO workflow_engine_upgrade_task (name) VALUES ('index:IDX_workflow_execution_created_at')`)
+          })
+          expect((await engine.finishUpgrade()).finished).toEqual(["index:IDX_workflow_execution_created_at"])
+          const valid = await withClient(DB, async (client) =>
+            (await client.query(`SELECT indisvalid FROM pg_index WHERE indexrelid = '"IDX_workflow_execution_created_at"'::regclass`)).rows
+          )
+          expect(valid).toEqual([{ indisvalid: true }])
+          expectOurIndexes(await shapeOf())
         })
 
         it("counts the runs Medusa's engine wrote before our migrations exactly, leaving out the soft-deleted ones", async () => {
@@ -1048,7 +1179,9 @@ moduleIntegrationTestRunner<Engine>({
       })
 
       it("creates the tables on an empty database, and changes nothing when they run a second time", async () => {
-        expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
+        expect(await migrate(DB, MIGRATION_DIRS.ours, { online: false })).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
+        // An empty table needs no online part: nothing is queued, no background upgrade runs.
+        expect(await queuedTasks()).toEqual([])
         const shape = await shapeOf()
         expect(Object.keys(shape.columns)).toEqual([
           "id", "workflow_id", "transaction_id", "run_id", "execution", "context",
@@ -1169,10 +1302,10 @@ moduleIntegrationTestRunner<Engine>({
         const second = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
         expect(second).toEqual({ executed: [OUR_RETENTION_MIGRATION], warnings: [] })
         expect(await shapeOf()).toEqual(firstShape)
-        expect(await tablesNow()).toEqual(medusaTables)
+        expect(await tablesNow()).toEqual([...medusaTables, UPGRADE_TASK_TABLE].sort())
         expect(await rowsNow()).toEqual(firstRows)
 
-        // Then the first one's: its two indexes go.
+        // Then the first one's: its two indexes and the table of upgrade tasks go.
         const first = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
         expect(first).toEqual({ executed: [OUR_FIRST_MIGRATION], warnings: [] })
 

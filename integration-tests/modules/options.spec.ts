@@ -2,12 +2,13 @@ import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { MedusaError, Modules } from "@medusajs/framework/utils"
 import { resolveOptions } from "../../src/modules/workflow-engine/options"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, recordSql, rowsOf, withEngineShutdown } from "./__fixtures__/engine"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, recordSql, rowsOf, TEST_DATABASE, withEngineShutdown } from "./__fixtures__/engine"
 import { WF } from "./__fixtures__/workflows"
 
 jest.setTimeout(60000)
 
 moduleIntegrationTestRunner<IWorkflowEngineService>({
+  dbName: TEST_DATABASE,
   moduleName: Modules.WORKFLOW_ENGINE,
   resolve: MODULE_PATH,
   pathToMigrations: MIGRATIONS_PATH,

@@ -2,7 +2,7 @@ import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { ContainerRegistrationKeys, Modules } from "@medusajs/framework/utils"
 import WorkflowEngineModule from "../../src/modules/workflow-engine"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, rowsOf, withEngineShutdown, waitForFinish } from "./__fixtures__/engine"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, TEST_DATABASE, rowsOf, withEngineShutdown, waitForFinish } from "./__fixtures__/engine"
 import { nextParityEvent, PARITY, parityEvents, slowStep } from "./__fixtures__/parity-workflows"
 
 jest.setTimeout(60000)
@@ -33,6 +33,7 @@ const recordingLogger = {
 }
 
 moduleIntegrationTestRunner<IWorkflowEngineService>({
+  dbName: TEST_DATABASE,
   moduleName: Modules.WORKFLOW_ENGINE,
   resolve: MODULE_PATH,
   pathToMigrations: MIGRATIONS_PATH,
@@ -153,6 +154,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
 })
 
 moduleIntegrationTestRunner<IWorkflowEngineService>({
+  dbName: TEST_DATABASE,
   moduleName: Modules.WORKFLOW_ENGINE,
   resolve: MODULE_PATH,
   pathToMigrations: MIGRATIONS_PATH,

@@ -3,7 +3,7 @@ import { IWorkflowEngineService, Logger } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { CrashRecovery } from "../../src/modules/workflow-engine/recovery/crash-recovery"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, withEngineShutdown } from "./__fixtures__/engine"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, TEST_DATABASE, withEngineShutdown } from "./__fixtures__/engine"
 import { ASYNC_STEP, WF } from "./__fixtures__/workflows"
 
 jest.setTimeout(60000)
@@ -18,6 +18,7 @@ const quiet = { info: () => undefined, warn: () => undefined, error: () => undef
  * shows what the instance was doing).
  */
 moduleIntegrationTestRunner<IWorkflowEngineService>({
+  dbName: TEST_DATABASE,
   moduleName: Modules.WORKFLOW_ENGINE,
   resolve: MODULE_PATH,
   pathToMigrations: MIGRATIONS_PATH,

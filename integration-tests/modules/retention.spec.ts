@@ -4,7 +4,7 @@ import { MedusaError, Modules } from "@medusajs/framework/utils"
 import { execFile } from "child_process"
 import path from "path"
 import { promisify } from "util"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, rowsOf, waitUntil, withEngineShutdown } from "./__fixtures__/engine"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, TEST_DATABASE, rowsOf, waitUntil, withEngineShutdown } from "./__fixtures__/engine"
 import { seedExecutions, seedExpired } from "./__fixtures__/seed-executions"
 import { WF } from "./__fixtures__/workflows"
 import { knex } from "@medusajs/framework/mikro-orm/knex"
@@ -24,6 +24,7 @@ type RetentionEngine = IWorkflowEngineService & {
 const IN_FLIGHT = ["not_started", "invoking", "waiting_to_compensate", "compensating"]
 
 moduleIntegrationTestRunner<RetentionEngine>({
+  dbName: TEST_DATABASE,
   moduleName: Modules.WORKFLOW_ENGINE,
   resolve: MODULE_PATH,
   pathToMigrations: MIGRATIONS_PATH,

@@ -10,6 +10,7 @@ import {
   waitForFinish,
   waitUntil,
   withEngineShutdown,
+  TEST_DATABASE,
 } from "./__fixtures__/engine"
 import {
   ASYNC_STEP,
@@ -33,6 +34,7 @@ const asyncKey = (transactionId: string) => ({
 })
 
 moduleIntegrationTestRunner<IWorkflowEngineService>({
+  dbName: TEST_DATABASE,
   moduleName: Modules.WORKFLOW_ENGINE,
   resolve: MODULE_PATH,
   pathToMigrations: MIGRATIONS_PATH,

@@ -2,10 +2,20 @@ import { IWorkflowEngineService, MedusaContainer } from "@medusajs/framework/typ
 import { ContainerRegistrationKeys } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { AsyncLocalStorage } from "async_hooks"
+import { createHash } from "crypto"
 import path from "path"
 
 export const MODULE_PATH = path.join(__dirname, "../../../src/modules/workflow-engine")
 export const MIGRATIONS_PATH = path.join(MODULE_PATH, "migrations")
+
+/**
+ * The database the module suites run in, one per checkout. Medusa's runner
+ * names it after the module and the Jest worker only
+ * (`medusa-workflows-integration-1`), so two checkouts testing on one server
+ * at once (two worktrees, or a branch and main) would drop each other's
+ * schema mid-test. MikroORM creates it on first use.
+ */
+export const TEST_DATABASE = `medusa-wep-test-${createHash("sha1").update(path.resolve(__dirname, "../../..")).digest("hex").slice(0, 8)}`
 
 export function knexOf(medusaApp: { sharedContainer?: MedusaContainer }): Knex {
   return medusaApp.sharedContainer!.resolve(ContainerRegistrationKeys.PG_CONNECTION)

@@ -5,6 +5,7 @@ import { NotificationListener } from "./notifications/notification-listener"
 import { CrashRecovery } from "./recovery/crash-recovery"
 import { ClusterSchedules } from "./schedules/cluster-schedules"
 import { DurableTimers } from "./timers/durable-timers"
+import { OnlineUpgradeRunner } from "./upgrade/online-upgrade-runner"
 
 /**
  * Owns every background loop of the engine and their order: the lease first
@@ -24,7 +25,8 @@ export class Supervisor {
     private readonly listener: NotificationListener,
     private readonly timers: DurableTimers,
     private readonly schedules: ClusterSchedules,
-    private readonly recovery: CrashRecovery
+    private readonly recovery: CrashRecovery,
+    readonly upgrade: OnlineUpgradeRunner
   ) {
     lease.onDeadInstances(() => recovery.wake())
     listener.on(TIMER_CHANNEL, () => timers.wake())
@@ -53,6 +55,8 @@ export class Supervisor {
     if (this.runsWork) {
       this.timers.start()
       await this.schedules.start()
+      // What the migrations left (index builds, back-fills), online, on a connection of its own.
+      this.upgrade.start()
     }
     this.logger.info(
       `Workflow engine instance ${this.lease.id} started (${this.lease.workerMode} mode` +
@@ -67,6 +71,7 @@ export class Supervisor {
     this.started = false
     // Nothing new starts from here on; then the work in hand is waited for.
     const stopping = [
+      this.upgrade.stop(),
       this.recovery.stop(),
       this.schedules.stop(),
       this.timers.stop(),

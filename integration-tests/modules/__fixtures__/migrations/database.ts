@@ -3,6 +3,8 @@ import { CustomDBMigrator } from "@medusajs/framework/utils"
 import { TestDatabaseUtils } from "@medusajs/test-utils"
 import path from "path"
 import { Client } from "pg"
+import { runOnlineUpgrade } from "../../../../src/modules/workflow-engine/upgrade/online-upgrade"
+import { INLINE_UPGRADE_MAX_ROWS_SETTING } from "../../../../src/modules/workflow-engine/upgrade/upgrade-tasks"
 
 const { getDatabaseURL } = TestDatabaseUtils
 
@@ -102,6 +104,18 @@ type MigrateOptions = {
   to?: string
   /** Revert instead of applying: undoes the last executed migration of the directory. */
   down?: boolean
+  /**
+   * For our directory: whether to finish what the migrations leave to the
+   * module after start (runOnlineUpgrade) right after them, as the first
+   * instance to start does. Default true.
+   */
+  online?: boolean
+  /**
+   * For our directory: the largest table our migrations upgrade themselves
+   * instead of queuing the heavy part for the online upgrade (see
+   * INLINE_UPGRADE_MAX_ROWS); 0 queues it whatever the table holds.
+   */
+  inlineMaxRows?: number
 }
 
 /**
@@ -113,7 +127,7 @@ type MigrateOptions = {
 export async function migrate(
   database: string,
   directory: string,
-  { to, down }: MigrateOptions = {}
+  { to, down, online = true, inlineMaxRows }: MigrateOptions = {}
 ): Promise<{ executed: string[]; warnings: string[] }> {
   const warnings: string[] = []
   const orm = await MikroORM.init(
@@ -131,7 +145,12 @@ export async function migrate(
               warnings.push(`${notice.severity}: ${notice.message}`)
             }
           })
-          done(null, connection)
+          if (inlineMaxRows === undefined) {
+            return done(null, connection)
+          }
+          connection.query(`SELECT set_config($1, $2, false)`, [INLINE_UPGRADE_MAX_ROWS_SETTING, String(inlineMaxRows)], (error) =>
+            done(error ?? null, connection)
+          )
         },
       },
       migrations: { path: directory, pathTs: directory, silent: true, snapshot: false },
@@ -141,6 +160,12 @@ export async function migrate(
   try {
     const migrator = orm.getMigrator()
     const done = down ? await migrator.down() : await migrator.up(to ? { to } : undefined)
+    if (directory === MIGRATION_DIRS.ours && !down && online) {
+      await runOnlineUpgrade(getDatabaseURL(database), {
+        wait: true,
+        logger: { info: () => {}, warn: (message: string) => warnings.push(`WARNING: ${message}`) } as any,
+      })
+    }
     return { executed: done.map((migration) => migration.name), warnings }
   } finally {
     await orm.close(true)

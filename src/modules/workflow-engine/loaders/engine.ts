@@ -22,6 +22,7 @@ import { PostgresWorkflowStorage } from "../storage/postgres-workflow-storage"
 import { Supervisor } from "../supervisor"
 import { DurableTimers } from "../timers/durable-timers"
 import { fireTimer } from "../timers/fire-timer"
+import { OnlineUpgradeRunner } from "../upgrade/online-upgrade-runner"
 
 /**
  * Builds the engine once per module and wires its parts: the only place that
@@ -75,7 +76,8 @@ export default async function engineLoader(
   listener.on(TRANSACTION_CHANNEL, (payload) => remoteFinishes.handle(payload))
   listener.onConnected(() => void remoteFinishes.catchUp())
   const recovery = new CrashRecovery(db, logger, lease.id, () => orchestrator)
-  const supervisor = new Supervisor(logger, lease, listener, timers, schedules, recovery)
+  const upgrade = new OnlineUpgradeRunner(connectionOf(db), db, logger)
+  const supervisor = new Supervisor(logger, lease, listener, timers, schedules, recovery, upgrade)
 
   container.register({
     workflowStorage: asValue(storage),

@@ -1,12 +1,41 @@
 import { Migration } from "@medusajs/framework/mikro-orm/migrations"
+import { inlineIndexSql } from "../upgrade/deferred-indexes"
+import { backfillRetentionSql } from "../upgrade/sql/backfill-retention-batch"
+import {
+  forgetTasksSql,
+  indexTask,
+  inlineOrQueueSql,
+  RETENTION_BACKFILL,
+  UPGRADE_TASK_TABLE,
+} from "../upgrade/upgrade-tasks"
 
 /**
  * Creates `workflow_execution` as Medusa's engines leave it, or aligns a table
  * one of them already created: every statement is idempotent, so a store that
  * switches from `@medusajs/workflow-engine-inmemory` or `-redis` keeps its rows.
+ *
+ * Nothing here reads the whole table: `medusa db:migrate` runs our pending
+ * migrations in one transaction that holds the table's exclusive lock from
+ * the first ALTER to its commit. What reads every row (the retention
+ * back-fill, our index builds) is queued in `workflow_engine_upgrade_task`
+ * and done by the module after start, online (see upgrade/upgrade-tasks.ts),
+ * unless the table is small enough to do it here at once (an empty table on
+ * a fresh install: then nothing is queued).
+ * Only a table from an engine before 2.5 (no run_id) gets its primary key
+ * rebuilt here, under that lock.
  */
 export class Migration20261125120000 extends Migration {
   async up(): Promise<void> {
+    // One row per piece of work left to the online upgrade; after_key is how far a back-fill got.
+    this.addSql(`
+      CREATE TABLE IF NOT EXISTS "${UPGRADE_TASK_TABLE}" (
+        "name" text NOT NULL,
+        "after_key" text[] NULL,
+        "queued_at" timestamptz NOT NULL DEFAULT now(),
+        CONSTRAINT "${UPGRADE_TASK_TABLE}_pkey" PRIMARY KEY ("name")
+      );
+    `)
+
     this.addSql(`
       CREATE TABLE IF NOT EXISTS "workflow_execution" (
         "id" character varying NOT NULL,
@@ -28,13 +57,8 @@ export class Migration20261125120000 extends Migration {
     this.addSql(
       `ALTER TABLE "workflow_execution" ADD COLUMN IF NOT EXISTS "retention_time" integer NULL;`
     )
-    // Rows from before the column kept their retention only in the flow's options.
-    this.addSql(`
-      UPDATE "workflow_execution"
-         SET "retention_time" = ("execution" -> 'options' ->> 'retentionTime')::integer
-       WHERE "retention_time" IS NULL
-         AND ("execution" -> 'options' ->> 'retentionTime') ~ '^[0-9]+$';
-    `)
+    // Rows from before the column kept their retention only in the flow's options: filled online, in batches.
+    this.addSql(inlineOrQueueSql([RETENTION_BACKFILL], [`${backfillRetentionSql("true", "true")};`]))
     this.addSql(
       `ALTER TABLE "workflow_execution" ADD COLUMN IF NOT EXISTS "run_id" text NOT NULL DEFAULT 'legacy';`
     )
@@ -63,7 +87,11 @@ export class Migration20261125120000 extends Migration {
       END $$;
     `)
 
-    // Same names as Medusa's engines, so switching engines never duplicates an index.
+    /*
+     * Same names as Medusa's engines, so switching engines never duplicates an
+     * index. Medusa's engines since 2.0 create them all: these build only on
+     * tables older engines left, under the migration's lock.
+     */
     for (const [name, columns] of [
       ["IDX_workflow_execution_deleted_at", `"deleted_at"`],
       ["IDX_workflow_execution_id", `"id"`],
@@ -72,7 +100,6 @@ export class Migration20261125120000 extends Migration {
       ["IDX_workflow_execution_workflow_id_transaction_id", `"workflow_id", "transaction_id"`],
       ["IDX_workflow_execution_state", `"state"`],
       ["IDX_workflow_execution_run_id", `"run_id"`],
-      ["IDX_workflow_execution_created_at", `"created_at" DESC`],
     ]) {
       this.addSql(
         `CREATE INDEX IF NOT EXISTS "${name}" ON "workflow_execution" (${columns}) WHERE "deleted_at" IS NULL;`
@@ -80,23 +107,14 @@ export class Migration20261125120000 extends Migration {
     }
 
     /*
-     * At most one in-flight run per (workflow_id, transaction_id): two callers
-     * starting the same transaction id at once are told apart by the database,
-     * not by a flag in one process. A table left by another engine may already
-     * hold duplicates; the guard is then skipped with a warning rather than
-     * blocking the migration or touching the rows.
+     * The admin's list, newest first, and at most one in-flight run per
+     * (workflow_id, transaction_id): two callers starting the same
+     * transaction id at once are told apart by the database, not by a flag in
+     * one process. Built CONCURRENTLY after start (see upgrade/deferred-indexes.ts);
+     * a table left by another engine may already hold duplicates, and the
+     * guard is then skipped with a warning rather than touching the rows.
      */
-    this.addSql(`
-      DO $$
-      BEGIN
-        CREATE UNIQUE INDEX IF NOT EXISTS "IDX_workflow_execution_in_flight_unique"
-          ON "workflow_execution" ("workflow_id", "transaction_id")
-          WHERE "deleted_at" IS NULL
-            AND "state" IN ('not_started', 'invoking', 'waiting_to_compensate', 'compensating');
-      EXCEPTION WHEN unique_violation THEN
-        RAISE WARNING 'workflow_execution holds several in-flight runs of one transaction; IDX_workflow_execution_in_flight_unique was not created';
-      END $$;
-    `)
+    this.addSql(inlineOrQueueSql(FIRST_INDEXES.map(indexTask), FIRST_INDEXES.map(inlineIndexSql)))
   }
 
   /**
@@ -104,7 +122,12 @@ export class Migration20261125120000 extends Migration {
    * may hold history that Medusa's engines read after switching back.
    */
   async down(): Promise<void> {
+    this.addSql(forgetTasksSql([RETENTION_BACKFILL, ...FIRST_INDEXES.map(indexTask)]))
     this.addSql(`DROP INDEX IF EXISTS "IDX_workflow_execution_in_flight_unique";`)
     this.addSql(`DROP INDEX IF EXISTS "IDX_workflow_execution_created_at";`)
+    this.addSql(`DROP TABLE IF EXISTS "${UPGRADE_TASK_TABLE}";`)
   }
 }
+
+/** The indexes this migration leaves to the online upgrade. */
+const FIRST_INDEXES = ["IDX_workflow_execution_created_at", "IDX_workflow_execution_in_flight_unique"]

@@ -1,4 +1,7 @@
 import { Migration } from "@medusajs/framework/mikro-orm/migrations"
+import { inlineIndexSql } from "../upgrade/deferred-indexes"
+import { backfillExpirySql } from "../upgrade/sql/backfill-expiry-batch"
+import { EXPIRY_BACKFILL, forgetTasksSql, indexTask, inlineOrQueueSql } from "../upgrade/upgrade-tasks"
 
 /**
  * Retention that bounds the table: an indexed expiry on finished runs, the
@@ -13,26 +16,19 @@ export class Migration20261125140000 extends Migration {
 
     /*
      * Finished rows already in the table, whoever wrote them, expire as
-     * Medusa's engines would have expired them: updated_at + retention_time.
-     * Rows Medusa's engine writes later (a rolling deploy) are filled in by
-     * each purge pass, through the index below.
+     * Medusa's engines would have expired them: updated_at + retention_time,
+     * filled after start in batches (see upgrade/upgrade-tasks.ts). Rows
+     * Medusa's engine writes later (a rolling deploy) are filled in by each
+     * purge pass, through IDX_workflow_execution_missing_expiry. The purge
+     * reads IDX_workflow_execution_expires_at, what expired, oldest first;
+     * both are built CONCURRENTLY after the back-fill. A small table gets
+     * all of it here at once.
      */
-    this.addSql(`
-      UPDATE "workflow_execution"
-         SET "expires_at" = "updated_at" + make_interval(secs => "retention_time")
-       WHERE "expires_at" IS NULL
-         AND "retention_time" IS NOT NULL
-         AND "state" IN ('done', 'failed', 'reverted');
-    `)
-
-    // A purge pass reads only this index: what expired, oldest first.
     this.addSql(
-      `CREATE INDEX IF NOT EXISTS "IDX_workflow_execution_expires_at" ON "workflow_execution" ("expires_at") WHERE "expires_at" IS NOT NULL;`
-    )
-
-    // Finished rows still without an expiry; empty in steady state, so cheap to keep.
-    this.addSql(
-      `CREATE INDEX IF NOT EXISTS "IDX_workflow_execution_missing_expiry" ON "workflow_execution" ("updated_at") WHERE "expires_at" IS NULL AND "retention_time" IS NOT NULL AND "state" IN ('done', 'failed', 'reverted');`
+      inlineOrQueueSql(
+        [EXPIRY_BACKFILL, ...RETENTION_INDEXES.map(indexTask)],
+        [`${backfillExpirySql("true", "true")};`, ...RETENTION_INDEXES.map(inlineIndexSql)]
+      )
     )
 
     this.addSql(`
@@ -68,6 +64,7 @@ export class Migration20261125140000 extends Migration {
   }
 
   async down(): Promise<void> {
+    this.addSql(forgetTasksSql([EXPIRY_BACKFILL, ...RETENTION_INDEXES.map(indexTask)]))
     this.addSql(`DROP TABLE IF EXISTS "workflow_execution_purge_schedule";`)
     this.addSql(`DROP TABLE IF EXISTS "workflow_execution_purge";`)
     this.addSql(`DROP INDEX IF EXISTS "IDX_workflow_execution_missing_expiry";`)
@@ -75,3 +72,6 @@ export class Migration20261125140000 extends Migration {
     this.addSql(`ALTER TABLE "workflow_execution" DROP COLUMN IF EXISTS "expires_at";`)
   }
 }
+
+/** The indexes this migration leaves to the online upgrade. */
+const RETENTION_INDEXES = ["IDX_workflow_execution_expires_at", "IDX_workflow_execution_missing_expiry"]

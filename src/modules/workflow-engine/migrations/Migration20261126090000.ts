@@ -1,4 +1,7 @@
 import { Migration } from "@medusajs/framework/mikro-orm/migrations"
+import { BOUNDED_COUNT_FUNCTIONS_SQL, COUNTED_THROUGH_FUNCTION, PLAIN_COUNT_FUNCTIONS_SQL } from "../upgrade/count-trigger-functions"
+import { inlineIndexSql } from "../upgrade/deferred-indexes"
+import { COUNT_BACKFILL, forgetTasksSql, indexTask, inlineOrQueueSql, queuedSql } from "../upgrade/upgrade-tasks"
 
 /**
  * Listing at scale: an exact count of live executions per workflow and state
@@ -24,68 +27,12 @@ export class Migration20261126090000 extends Migration {
     `)
 
     /*
-     * Counts move in the same transaction as the rows they count, whichever
-     * engine or statement writes them, so a committed count is always exact.
-     * Inserts and deletes are counted per statement (one purge batch is one
-     * upsert per group, not one per row); updates per row, and only those
-     * that change what is counted.
+     * The functions the triggers run (see upgrade/count-trigger-functions.ts):
+     * on a small table the plain ones, and the rows are counted below; on a
+     * large one those that count only what the online back-fill reached,
+     * which swaps them for the plain ones when it is done.
      */
-    this.addSql(`
-      CREATE OR REPLACE FUNCTION "workflow_execution_count_rows"() RETURNS trigger
-      LANGUAGE plpgsql AS $$
-      BEGIN
-        IF TG_OP = 'INSERT' THEN
-          INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
-          SELECT "workflow_id", "state", pg_backend_pid() % 8, count(*)
-            FROM new_rows WHERE "deleted_at" IS NULL
-           GROUP BY "workflow_id", "state"
-           -- One lock order for every writer, so two statements never deadlock on counters.
-           ORDER BY "workflow_id", "state"
-          ON CONFLICT ("workflow_id", "state", "slot")
-          DO UPDATE SET "executions" = c."executions" + excluded."executions";
-        ELSE
-          INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
-          SELECT "workflow_id", "state", pg_backend_pid() % 8, -count(*)
-            FROM old_rows WHERE "deleted_at" IS NULL
-           GROUP BY "workflow_id", "state"
-           ORDER BY "workflow_id", "state"
-          ON CONFLICT ("workflow_id", "state", "slot")
-          DO UPDATE SET "executions" = c."executions" + excluded."executions";
-        END IF;
-        RETURN NULL;
-      END $$;
-    `)
-
-    /*
-     * Runs once per run that changes state, on the hot path: two plain
-     * upserts, the group that sorts first first, so two writers moving runs
-     * between the same two groups in opposite directions never deadlock.
-     */
-    this.addSql(`
-      CREATE OR REPLACE FUNCTION "workflow_execution_count_update"() RETURNS trigger
-      LANGUAGE plpgsql AS $$
-      DECLARE
-        writer_slot smallint := pg_backend_pid() % 8;
-        old_first boolean := (OLD."workflow_id", OLD."state"::text) <= (NEW."workflow_id", NEW."state"::text);
-      BEGIN
-        IF old_first AND OLD."deleted_at" IS NULL THEN
-          INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
-          VALUES (OLD."workflow_id", OLD."state", writer_slot, -1)
-          ON CONFLICT ("workflow_id", "state", "slot") DO UPDATE SET "executions" = c."executions" - 1;
-        END IF;
-        IF NEW."deleted_at" IS NULL THEN
-          INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
-          VALUES (NEW."workflow_id", NEW."state", writer_slot, 1)
-          ON CONFLICT ("workflow_id", "state", "slot") DO UPDATE SET "executions" = c."executions" + 1;
-        END IF;
-        IF NOT old_first AND OLD."deleted_at" IS NULL THEN
-          INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
-          VALUES (OLD."workflow_id", OLD."state", writer_slot, -1)
-          ON CONFLICT ("workflow_id", "state", "slot") DO UPDATE SET "executions" = c."executions" - 1;
-        END IF;
-        RETURN NULL;
-      END $$;
-    `)
+    this.addSql(inlineOrQueueSql([COUNT_BACKFILL], PLAIN_COUNT_FUNCTIONS_SQL, BOUNDED_COUNT_FUNCTIONS_SQL))
 
     this.addSql(`
       CREATE OR REPLACE FUNCTION "workflow_execution_count_truncate"() RETURNS trigger
@@ -97,9 +44,10 @@ export class Migration20261126090000 extends Migration {
     `)
 
     /*
-     * Writers wait while the counts are filled in (reads go on), so no row
-     * is written between the snapshot counted here and the triggers taking
-     * over. On a table of a million rows that is a few seconds.
+     * The triggers take over and the counts start from nothing in one step:
+     * writers wait for this transaction. On a small table the rows are
+     * counted here; on a large one nothing is read, and the triggers count
+     * only what the back-fill has reached, which is nothing yet.
      */
     this.addSql(`LOCK TABLE "workflow_execution" IN SHARE ROW EXCLUSIVE MODE;`)
     for (const [name, timing] of [
@@ -119,17 +67,13 @@ export class Migration20261126090000 extends Migration {
       this.addSql(`CREATE TRIGGER "${name}" ${timing};`)
     }
     this.addSql(`DELETE FROM "workflow_execution_count";`)
+    // Left to the online upgrade, the condition is false once, and nothing is read.
     this.addSql(`
       INSERT INTO "workflow_execution_count" ("workflow_id", "state", "slot", "executions")
       SELECT "workflow_id", "state", 0, count(*)
-        FROM "workflow_execution" WHERE "deleted_at" IS NULL
+        FROM "workflow_execution" WHERE "deleted_at" IS NULL AND NOT ${queuedSql(COUNT_BACKFILL)}
        GROUP BY "workflow_id", "state";
     `)
-
-    // One workflow's runs in one state, newest first: the admin's filtered list.
-    this.addSql(
-      `CREATE INDEX IF NOT EXISTS "IDX_workflow_execution_workflow_id_state_created_at" ON "workflow_execution" ("workflow_id", "state", "created_at") WHERE "deleted_at" IS NULL;`
-    )
 
     /*
      * pg_trgm ships with Postgres' contrib and is a trusted extension, so the
@@ -138,28 +82,31 @@ export class Migration20261126090000 extends Migration {
      */
     this.addSql(`
       DO $$
-      DECLARE
-        trgm_schema text;
       BEGIN
         BEGIN
           CREATE EXTENSION IF NOT EXISTS pg_trgm;
         EXCEPTION WHEN others THEN
           RAISE NOTICE 'pg_trgm is not available (%): q on transaction_id will scan the table', SQLERRM;
         END;
-        SELECT n.nspname INTO trgm_schema
-          FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
-         WHERE e.extname = 'pg_trgm';
-        IF trgm_schema IS NOT NULL THEN
-          EXECUTE format(
-            'CREATE INDEX IF NOT EXISTS "IDX_workflow_execution_transaction_id_trgm" ON "workflow_execution" USING gin ("transaction_id" %I.gin_trgm_ops) WHERE "deleted_at" IS NULL',
-            trgm_schema
-          );
-        END IF;
       END $$;
     `)
+
+    // Built CONCURRENTLY after start, or here on a small table (the trigram one only where pg_trgm exists).
+    this.addSql(
+      inlineOrQueueSql(COUNT_INDEXES.map(indexTask), [
+        inlineIndexSql("IDX_workflow_execution_workflow_id_state_created_at"),
+        `IF ${TRGM_SCHEMA_SQL} IS NOT NULL THEN
+          EXECUTE format(
+            'CREATE INDEX IF NOT EXISTS "IDX_workflow_execution_transaction_id_trgm" ON "workflow_execution" USING gin ("transaction_id" %I.gin_trgm_ops) WHERE "deleted_at" IS NULL',
+            ${TRGM_SCHEMA_SQL}
+          );
+        END IF;`,
+      ])
+    )
   }
 
   async down(): Promise<void> {
+    this.addSql(forgetTasksSql([COUNT_BACKFILL, ...COUNT_INDEXES.map(indexTask)]))
     this.addSql(`DROP INDEX IF EXISTS "IDX_workflow_execution_transaction_id_trgm";`)
     this.addSql(`DROP INDEX IF EXISTS "IDX_workflow_execution_workflow_id_state_created_at";`)
     for (const name of ["insert", "delete", "update", "truncate"]) {
@@ -168,6 +115,13 @@ export class Migration20261126090000 extends Migration {
     this.addSql(`DROP FUNCTION IF EXISTS "workflow_execution_count_rows"();`)
     this.addSql(`DROP FUNCTION IF EXISTS "workflow_execution_count_update"();`)
     this.addSql(`DROP FUNCTION IF EXISTS "workflow_execution_count_truncate"();`)
+    this.addSql(`DROP FUNCTION IF EXISTS "${COUNTED_THROUGH_FUNCTION}"();`)
     this.addSql(`DROP TABLE IF EXISTS "workflow_execution_count";`)
   }
 }
+
+/** The indexes this migration leaves to the online upgrade (the trigram one only where pg_trgm exists). */
+const COUNT_INDEXES = ["IDX_workflow_execution_workflow_id_state_created_at", "IDX_workflow_execution_transaction_id_trgm"]
+
+/** The schema pg_trgm lives in, or NULL where it could not be created. */
+const TRGM_SCHEMA_SQL = `(SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm')`

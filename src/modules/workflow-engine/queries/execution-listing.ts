@@ -5,7 +5,7 @@ import { DirectLookup } from "./direct-lookup"
 import { ExecutionSearch, searchPattern } from "./execution-filters"
 import { countSearch } from "./sql/count-search"
 import { selectExecutions } from "./sql/select-executions"
-import { hasCounters } from "./sql/has-counters"
+import { countersState } from "./sql/has-counters"
 import { sumCounters } from "./sql/sum-counters"
 import { TransactionMatch, transactionsMatching } from "./sql/transactions-matching"
 import { workflowsMatching } from "./sql/workflows-matching"
@@ -104,8 +104,10 @@ export class ExecutionListing {
     if (this.countersReady_) {
       return true
     }
-    this.countersReady_ = await hasCounters(this.db)
-    if (!this.countersReady_ && !this.warned_) {
+    // Ready is for good; while the upgrade still counts (see upgrade/), lists count their rows.
+    const state = await countersState(this.db)
+    this.countersReady_ = state === "ready"
+    if (state === "missing" && !this.warned_) {
       this.warned_ = true
       this.logger.warn(
         "workflow_execution_count is missing: run `medusa db:migrate`. Until then, workflow execution lists count their rows and q reads the table."

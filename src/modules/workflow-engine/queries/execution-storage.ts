@@ -6,6 +6,7 @@ import { countExpired } from "../storage/sql/count-expired"
 import { oldestExecutionCreatedAt } from "../storage/sql/oldest-execution"
 import { FINISHED_STATES } from "../transaction-states"
 import { countKeptForever } from "./sql/count-kept-forever"
+import { countersState } from "./sql/has-counters"
 import { estimateGroupBytes, ExecutionGroup } from "./sql/estimate-group-bytes"
 import { loadExecutionRetention } from "./sql/load-execution-retention"
 import { relationSizes, RelationSizes } from "./sql/relation-sizes"
@@ -67,9 +68,13 @@ export class ExecutionStorage {
     protected readonly options: ResolvedWorkflowEngineOptions
   ) {}
 
+  /** Set once the counters hold every row; until then groups are counted from the table (see estimateGroupBytes). */
+  private countersReady_ = false
+
   async report(): Promise<ExecutionStorageReport> {
+    this.countersReady_ ||= (await countersState(this.db)) === "ready"
     const [groups, keptForever, sizes, oldest, expired] = await Promise.all([
-      estimateGroupBytes(this.db),
+      estimateGroupBytes(this.db, this.countersReady_),
       countKeptForever(this.db),
       relationSizes(this.db),
       oldestExecutionCreatedAt(this.db),

@@ -222,6 +222,17 @@ export class WorkflowsModuleService
   }
 
   /**
+   * Finishes now what `medusa db:migrate` left to the module (counting the
+   * rows already there, back-fills, index builds CONCURRENTLY), which an
+   * instance otherwise does in the background after start; waits for a run
+   * in hand on any instance first.
+   */
+  async finishUpgrade(): Promise<{ finished: string[]; rows: number; batches: number; ms: number }> {
+    const { finished, rows, batches, ms } = await this.supervisor_.upgrade.runNow()
+    return { finished, rows, batches, ms }
+  }
+
+  /**
    * What `workflow_execution` holds: executions per workflow and state
    * (exact), their estimated bytes, the table's size, what expired, what is
    * kept forever, the retention options and the latest purge passes. Reads

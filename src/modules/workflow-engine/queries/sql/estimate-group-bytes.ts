@@ -19,14 +19,24 @@ export const SIZE_SAMPLE_ROWS = 20
  * so the cost is bounded by the number of groups, never by the table.
  * pg_column_size is the stored (compressed, possibly TOASTed) size of each
  * value: what the rows take on disk without page and index overhead.
+ *
+ * `fromCounters` false (the counters missing, or still being filled by the
+ * online upgrade, see upgrade/) counts the table's rows instead: exact, at
+ * the cost of reading the table, as the admin's list totals do meanwhile.
  */
-export async function estimateGroupBytes(db: Queryable): Promise<ExecutionGroup[]> {
+export async function estimateGroupBytes(db: Queryable, fromCounters = true): Promise<ExecutionGroup[]> {
+  const counts = fromCounters
+    ? `SELECT "workflow_id", "state", sum("executions")::bigint AS "executions"
+         FROM "workflow_execution_count"
+        GROUP BY "workflow_id", "state"
+       HAVING sum("executions") > 0`
+    : `SELECT "workflow_id", "state"::text AS "state", count(*)::bigint AS "executions"
+         FROM "workflow_execution"
+        WHERE "deleted_at" IS NULL
+        GROUP BY "workflow_id", "state"`
   const { rows } = await db.raw(
     `SELECT c."workflow_id", c."state", c."executions", s."mean_bytes"
-       FROM (SELECT "workflow_id", "state", sum("executions")::bigint AS "executions"
-               FROM "workflow_execution_count"
-              GROUP BY "workflow_id", "state"
-             HAVING sum("executions") > 0) AS c
+       FROM (${counts}) AS c
        LEFT JOIN LATERAL (
          SELECT avg(
                   pg_column_size(e."id") + pg_column_size(e."workflow_id") + pg_column_size(e."transaction_id")

@@ -1,0 +1,169 @@
+import { COUNT_BACKFILL, UPGRADE_TASK_TABLE } from "./upgrade-tasks"
+
+/*
+ * The functions the count triggers run (see the counting migration). Two
+ * sets: the plain ones, which every write runs once the counts are whole,
+ * and the bounded ones, which count only rows up to the key the online
+ * counting back-fill reached, while it runs. A small table (a fresh install)
+ * only ever has the plain ones; a large one has the bounded ones from the
+ * migration until the back-fill's last batch swaps them for the plain ones,
+ * so once the upgrade is done no write reads ${UPGRADE_TASK_TABLE}.
+ */
+
+/** Reads how far the counting back-fill got; only the bounded functions call it. */
+export const COUNTED_THROUGH_FUNCTION = "workflow_execution_counted_through"
+
+/**
+ * Counts move in the same transaction as the rows they count, whichever
+ * engine or statement writes them, so a committed count is always exact.
+ * Inserts and deletes are counted per statement (one purge batch is one
+ * upsert per group, not one per row); updates per row, and only those that
+ * change what is counted. The update function runs once per run that
+ * changes state, on the hot path: two plain upserts, the group that sorts
+ * first first, so two writers moving runs between the same two groups in
+ * opposite directions never deadlock.
+ */
+export const PLAIN_COUNT_FUNCTIONS_SQL: string[] = [
+  `
+  CREATE OR REPLACE FUNCTION "workflow_execution_count_rows"() RETURNS trigger
+  LANGUAGE plpgsql AS $$
+  BEGIN
+    IF TG_OP = 'INSERT' THEN
+      INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
+      SELECT "workflow_id", "state", pg_backend_pid() % 8, count(*)
+        FROM new_rows WHERE "deleted_at" IS NULL
+       GROUP BY "workflow_id", "state"
+       -- One lock order for every writer, so two statements never deadlock on counters.
+       ORDER BY "workflow_id", "state"
+      ON CONFLICT ("workflow_id", "state", "slot")
+      DO UPDATE SET "executions" = c."executions" + excluded."executions";
+    ELSE
+      INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
+      SELECT "workflow_id", "state", pg_backend_pid() % 8, -count(*)
+        FROM old_rows WHERE "deleted_at" IS NULL
+       GROUP BY "workflow_id", "state"
+       ORDER BY "workflow_id", "state"
+      ON CONFLICT ("workflow_id", "state", "slot")
+      DO UPDATE SET "executions" = c."executions" + excluded."executions";
+    END IF;
+    RETURN NULL;
+  END $$;
+  `,
+  `
+  CREATE OR REPLACE FUNCTION "workflow_execution_count_update"() RETURNS trigger
+  LANGUAGE plpgsql AS $$
+  DECLARE
+    writer_slot smallint := pg_backend_pid() % 8;
+    old_first boolean := (OLD."workflow_id", OLD."state"::text) <= (NEW."workflow_id", NEW."state"::text);
+  BEGIN
+    IF old_first AND OLD."deleted_at" IS NULL THEN
+      INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
+      VALUES (OLD."workflow_id", OLD."state", writer_slot, -1)
+      ON CONFLICT ("workflow_id", "state", "slot") DO UPDATE SET "executions" = c."executions" - 1;
+    END IF;
+    IF NEW."deleted_at" IS NULL THEN
+      INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
+      VALUES (NEW."workflow_id", NEW."state", writer_slot, 1)
+      ON CONFLICT ("workflow_id", "state", "slot") DO UPDATE SET "executions" = c."executions" + 1;
+    END IF;
+    IF NOT old_first AND OLD."deleted_at" IS NULL THEN
+      INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
+      VALUES (OLD."workflow_id", OLD."state", writer_slot, -1)
+      ON CONFLICT ("workflow_id", "state", "slot") DO UPDATE SET "executions" = c."executions" - 1;
+    END IF;
+    RETURN NULL;
+  END $$;
+  `,
+]
+
+/**
+ * While the rows already in the table are being counted (COUNT_BACKFILL), a
+ * trigger counts only rows up to the key the back-fill reached; the
+ * back-fill counts the rest as it gets there. Each counting batch holds the
+ * table's SHARE ROW EXCLUSIVE lock, so no trigger runs while the boundary
+ * moves, and a trigger (READ COMMITTED: each statement of a volatile
+ * function reads anew) sees the boundary of the last committed batch. FOR
+ * KEY SHARE makes a writer whose snapshot is older than that batch
+ * (REPEATABLE READ) fail with a serialization error instead of counting
+ * against a stale boundary.
+ */
+export const BOUNDED_COUNT_FUNCTIONS_SQL: string[] = [
+  `
+  CREATE OR REPLACE FUNCTION "${COUNTED_THROUGH_FUNCTION}"(OUT pending boolean, OUT through text[])
+  LANGUAGE plpgsql AS $$
+  BEGIN
+    SELECT true, t."after_key" INTO pending, through
+      FROM "${UPGRADE_TASK_TABLE}" t WHERE t."name" = '${COUNT_BACKFILL}' FOR KEY SHARE;
+    pending := coalesce(pending, false);
+  END $$;
+  `,
+  `
+  CREATE OR REPLACE FUNCTION "workflow_execution_count_rows"() RETURNS trigger
+  LANGUAGE plpgsql AS $$
+  DECLARE
+    backfill record := "${COUNTED_THROUGH_FUNCTION}"();
+  BEGIN
+    IF TG_OP = 'INSERT' THEN
+      INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
+      SELECT "workflow_id", "state", pg_backend_pid() % 8, count(*)
+        FROM new_rows
+       WHERE "deleted_at" IS NULL
+         AND (NOT backfill.pending
+              OR ("workflow_id", "transaction_id", "run_id") <= (backfill.through[1], backfill.through[2], backfill.through[3]))
+       GROUP BY "workflow_id", "state"
+       -- One lock order for every writer, so two statements never deadlock on counters.
+       ORDER BY "workflow_id", "state"
+      ON CONFLICT ("workflow_id", "state", "slot")
+      DO UPDATE SET "executions" = c."executions" + excluded."executions";
+    ELSE
+      INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
+      SELECT "workflow_id", "state", pg_backend_pid() % 8, -count(*)
+        FROM old_rows
+       WHERE "deleted_at" IS NULL
+         AND (NOT backfill.pending
+              OR ("workflow_id", "transaction_id", "run_id") <= (backfill.through[1], backfill.through[2], backfill.through[3]))
+       GROUP BY "workflow_id", "state"
+       ORDER BY "workflow_id", "state"
+      ON CONFLICT ("workflow_id", "state", "slot")
+      DO UPDATE SET "executions" = c."executions" + excluded."executions";
+    END IF;
+    RETURN NULL;
+  END $$;
+  `,
+  `
+  CREATE OR REPLACE FUNCTION "workflow_execution_count_update"() RETURNS trigger
+  LANGUAGE plpgsql AS $$
+  DECLARE
+    writer_slot smallint := pg_backend_pid() % 8;
+    old_first boolean := (OLD."workflow_id", OLD."state"::text) <= (NEW."workflow_id", NEW."state"::text);
+    backfill record := "${COUNTED_THROUGH_FUNCTION}"();
+    old_counted boolean := OLD."deleted_at" IS NULL AND (NOT backfill.pending OR coalesce(
+      (OLD."workflow_id", OLD."transaction_id", OLD."run_id") <= (backfill.through[1], backfill.through[2], backfill.through[3]), false));
+    new_counted boolean := NEW."deleted_at" IS NULL AND (NOT backfill.pending OR coalesce(
+      (NEW."workflow_id", NEW."transaction_id", NEW."run_id") <= (backfill.through[1], backfill.through[2], backfill.through[3]), false));
+  BEGIN
+    IF old_first AND old_counted THEN
+      INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
+      VALUES (OLD."workflow_id", OLD."state", writer_slot, -1)
+      ON CONFLICT ("workflow_id", "state", "slot") DO UPDATE SET "executions" = c."executions" - 1;
+    END IF;
+    IF new_counted THEN
+      INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
+      VALUES (NEW."workflow_id", NEW."state", writer_slot, 1)
+      ON CONFLICT ("workflow_id", "state", "slot") DO UPDATE SET "executions" = c."executions" + 1;
+    END IF;
+    IF NOT old_first AND old_counted THEN
+      INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
+      VALUES (OLD."workflow_id", OLD."state", writer_slot, -1)
+      ON CONFLICT ("workflow_id", "state", "slot") DO UPDATE SET "executions" = c."executions" - 1;
+    END IF;
+    RETURN NULL;
+  END $$;
+  `,
+]
+
+/** Run by the counting back-fill's last batch, in its transaction: every row is counted from then on. */
+export const FINISH_COUNTING_SQL: string[] = [
+  ...PLAIN_COUNT_FUNCTIONS_SQL,
+  `DROP FUNCTION IF EXISTS "${COUNTED_THROUGH_FUNCTION}"()`,
+]

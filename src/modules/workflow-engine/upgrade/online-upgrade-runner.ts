@@ -1,0 +1,76 @@
+import { Logger } from "@medusajs/framework/types"
+import type { Knex } from "@medusajs/framework/mikro-orm/knex"
+import type { ClientConfig } from "pg"
+import { OnlineUpgradeResult, runOnlineUpgrade } from "./online-upgrade"
+import { anyTaskQueued } from "./sql/any-task-queued"
+
+const UNDEFINED_TABLE = "42P01"
+
+/**
+ * Runs the online upgrade in the background once the instance starts (one
+ * instance of the cluster gets it, the others return at once), and stops it
+ * on shutdown: between two batches, or by ending its session mid-statement
+ * (a batch rolls back, an index build left invalid is dropped and built
+ * again by the next start). Where nothing is queued (a fresh install, or an
+ * upgrade already done) it opens no connection at all.
+ */
+export class OnlineUpgradeRunner {
+  private running: Promise<unknown> = Promise.resolve()
+  private abort = new AbortController()
+  private pid: number | null = null
+
+  constructor(
+    private readonly connection: ClientConfig,
+    private readonly db: Knex,
+    private readonly logger: Logger
+  ) {}
+
+  start(): void {
+    this.abort = new AbortController()
+    this.running = this.run(false).catch((error) => {
+      // Cancelled by stop(), or our tables reverted under it: nothing is lost, the next start looks again.
+      if (this.abort.signal.aborted || error?.code === UNDEFINED_TABLE) {
+        this.logger.info(`Workflow engine upgrade stopped, the next start resumes it: ${error?.message ?? error}`)
+      } else {
+        this.logger.error(`Workflow engine upgrade stopped, the next start resumes it: ${error?.message ?? error}`)
+      }
+    })
+  }
+
+  /** Runs what is left now, after a run in hand (the public "finish the upgrade now", for tests and operators). */
+  async runNow(): Promise<OnlineUpgradeResult> {
+    await this.running
+    const now = this.run(true)
+    this.running = now.catch(() => {})
+    return await now
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort()
+    if (this.pid !== null) {
+      /*
+       * Only the upgrade's own session, so that a build in hand does not hold
+       * the shutdown (nor the schema it works on). Terminated, not cancelled:
+       * a cancel that reaches the session between two statements is lost.
+       */
+      await this.db.raw(`SELECT pg_terminate_backend(?)`, [this.pid]).catch(() => {})
+    }
+    await this.running
+  }
+
+  private async run(wait: boolean): Promise<OnlineUpgradeResult> {
+    if (!wait && !(await anyTaskQueued(this.db))) {
+      return { ran: true, finished: [], rows: 0, batches: 0, ms: 0, longestLockedBatchMs: 0 }
+    }
+    try {
+      return await runOnlineUpgrade(this.connection, {
+        wait,
+        logger: this.logger,
+        signal: this.abort.signal,
+        onConnected: (pid) => (this.pid = pid),
+      })
+    } finally {
+      this.pid = null
+    }
+  }
+}
