@@ -1,3 +1,4 @@
+import { FINISHED_STATES_SQL } from "../transaction-states"
 import { model, TransactionState } from "@medusajs/framework/utils"
 
 /**
@@ -29,6 +30,6 @@ export const WorkflowExecution = model
     {
       name: "IDX_workflow_execution_kept_forever",
       on: ["workflow_id"],
-      where: "expires_at IS NULL AND retention_time IS NULL AND state IN ('done', 'failed', 'reverted') AND deleted_at IS NULL",
+      where: `expires_at IS NULL AND retention_time IS NULL AND state IN (${FINISHED_STATES_SQL}) AND deleted_at IS NULL`,
     },
   ])

@@ -1,3 +1,4 @@
+import { FINISHED_STATES_SQL } from "../transaction-states"
 /**
  * The indexes our migrations leave to the online upgrade, by name: what each
  * covers, without `CREATE INDEX`. A migration queues a name (a row of
@@ -20,7 +21,7 @@ export const DEFERRED_INDEXES: Record<string, { unique?: boolean; on: (trgmSchem
   // Finished rows still without an expiry; empty in steady state.
   IDX_workflow_execution_missing_expiry: {
     on: () =>
-      `("updated_at") WHERE "expires_at" IS NULL AND "retention_time" IS NOT NULL AND "state" IN ('done', 'failed', 'reverted')`,
+      `("updated_at") WHERE "expires_at" IS NULL AND "retention_time" IS NOT NULL AND "state" IN (${FINISHED_STATES_SQL})`,
   },
   // One workflow's runs in one state, newest first: the admin's filtered list.
   IDX_workflow_execution_workflow_id_state_created_at: {
@@ -36,7 +37,7 @@ export const DEFERRED_INDEXES: Record<string, { unique?: boolean; on: (trgmSchem
   // Finished runs no purge will delete, which the storage card counts.
   IDX_workflow_execution_kept_forever: {
     on: () =>
-      `("workflow_id") WHERE "expires_at" IS NULL AND "retention_time" IS NULL AND "state" IN ('done', 'failed', 'reverted') AND "deleted_at" IS NULL`,
+      `("workflow_id") WHERE "expires_at" IS NULL AND "retention_time" IS NULL AND "state" IN (${FINISHED_STATES_SQL}) AND "deleted_at" IS NULL`,
   },
 }
 

@@ -1,3 +1,4 @@
+import { FINISHED_STATES_SQL } from "../../transaction-states"
 import { Queryable } from "./types"
 
 /** How many finished runs a purge would delete now, counting at most `limit`. */
@@ -6,7 +7,7 @@ export async function countExpired(db: Queryable, limit: number | null): Promise
     `SELECT count(*)::int AS expired FROM (
        SELECT 1 FROM "workflow_execution"
         WHERE "expires_at" <= now()
-          AND "state" IN ('done', 'failed', 'reverted')
+          AND "state" IN (${FINISHED_STATES_SQL})
         LIMIT ?
      ) AS expired`,
     [limit]

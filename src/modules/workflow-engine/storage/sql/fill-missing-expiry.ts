@@ -1,3 +1,4 @@
+import { FINISHED_STATES_SQL } from "../../transaction-states"
 import { Queryable } from "./types"
 
 /**
@@ -16,7 +17,7 @@ export async function fillMissingExpiry(db: Queryable, limit: number): Promise<n
         SELECT ctid FROM "workflow_execution"
          WHERE "expires_at" IS NULL
            AND "retention_time" IS NOT NULL
-           AND "state" IN ('done', 'failed', 'reverted')
+           AND "state" IN (${FINISHED_STATES_SQL})
          LIMIT ?
            FOR UPDATE SKIP LOCKED
       ))`,

@@ -1,3 +1,4 @@
+import { FINISHED_STATES_SQL } from "../../transaction-states"
 import { Queryable } from "./types"
 
 /**
@@ -34,7 +35,7 @@ export async function purgeExpiredBatch(
           SELECT ctid FROM "workflow_execution"
            WHERE "expires_at" <= now()
              AND "expires_at" >= coalesce(?::timestamptz, '-infinity')
-             AND "state" IN ('done', 'failed', 'reverted')
+             AND "state" IN (${FINISHED_STATES_SQL})
            ORDER BY "expires_at"
            LIMIT ?
              FOR UPDATE SKIP LOCKED

@@ -1,3 +1,4 @@
+import { FINISHED_STATES_SQL } from "../../transaction-states"
 import { afterKey, ExecutionKey, throughKey, UpgradeConnection } from "./types"
 
 /**
@@ -12,7 +13,7 @@ export function backfillExpirySql(from: string, to: string): string {
       WHERE ${from} AND ${to}
         AND "expires_at" IS NULL
         AND "retention_time" IS NOT NULL
-        AND "state" IN ('done', 'failed', 'reverted')`
+        AND "state" IN (${FINISHED_STATES_SQL})`
 }
 
 /** One batch of the expiry back-fill, one key range. Row locks only, for one short batch. */
