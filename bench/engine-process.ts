@@ -5,7 +5,8 @@
  * container.resolve(Modules.WORKFLOW_ENGINE), and prints one line,
  * RESULT_MARKER followed by the JSON of an EngineRound, on stdout.
  *
- *   BENCH_RUNS (500), BENCH_CONCURRENCY (16), BENCH_WARMUP (300), BENCH_WORKFLOWS (all)
+ *   BENCH_RUNS (500), BENCH_CONCURRENT_RUNS (1000), BENCH_WARMUP (300), BENCH_WORKFLOWS (all),
+ *   BENCH_PHASES (all), BENCH_BARRIER (an advisory lock key: wait on it before the measured phases)
  */
 import type { IWorkflowEngineService, MedusaContainer } from "@medusajs/framework/types"
 import { ContainerRegistrationKeys, Modules } from "@medusajs/framework/utils"
@@ -24,7 +25,7 @@ export const RESULT_MARKER = "ENGINE_BENCH_RESULT "
 // "floor" is no workflow: a committed INSERT then a committed UPDATE of a stored run's row (its real
 // checkpoint JSON) through the app's pool, what storing a run cannot go below.
 export const WORKFLOWS = ["stored", "stored, caller's id", "plain", "compensate", "async", "floor"] as const
-export const PHASES = ["sequential", "concurrent"] as const
+export const PHASES = ["sequential", "16 in flight", "64 in flight"] as const
 export type WorkflowName = (typeof WORKFLOWS)[number]
 export type PhaseName = (typeof PHASES)[number]
 
@@ -40,12 +41,20 @@ export type PhaseResult = {
 
 export type EngineRound = {
   engine: string
-  phases: Record<WorkflowName, Record<PhaseName, PhaseResult>>
+  phases: Record<WorkflowName, Partial<Record<PhaseName, PhaseResult>>>
   peakRssKb: number
 }
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 500)
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16)
+const CONCURRENT_RUNS = Number(process.env.BENCH_CONCURRENT_RUNS ?? 1000)
+const CONCURRENCY: Record<PhaseName, number> = { sequential: 1, "16 in flight": 16, "64 in flight": 64 }
+// 64 in flight only where the goals ask for it: the stored run, against the plain run and the floor.
+const PHASES_OF: Partial<Record<WorkflowName, readonly PhaseName[]>> = {
+  "stored, caller's id": ["sequential", "16 in flight"],
+  compensate: ["sequential", "16 in flight"],
+  async: ["sequential", "16 in flight"],
+}
+const ONLY_PHASES = process.env.BENCH_PHASES?.split(",")
 // Enough for V8 to optimise the hot paths: a server runs warm, and the first few hundred runs are up to twice as slow.
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 300)
 // For profiling one workflow: BENCH_WORKFLOWS=stored (the parent needs them all).
@@ -196,6 +205,41 @@ function runner(
   }
 }
 
+/**
+ * Counts every statement the app's pool sends to Postgres, whoever sends it:
+ * Medusa's modules and its engines' MikroORM go through the pool's knex, and
+ * ours also sends its hot statements to pooled connections directly (named
+ * prepared statements), past knex's events. So the count is taken where they
+ * all meet, the driver's client class; `wal`'s own reads are left out.
+ */
+async function countStatements(db: Knex, wal: Client): Promise<{ queries: number }> {
+  const counter = { queries: 0 }
+  const connection = await db.client.acquireConnection()
+  const prototype = Object.getPrototypeOf(connection)
+  await db.client.releaseConnection(connection)
+  const query = prototype.query
+  prototype.query = function (this: unknown, ...args: unknown[]) {
+    if (this !== wal) {
+      counter.queries++
+    }
+    return query.apply(this, args)
+  }
+  return counter
+}
+
+/**
+ * With BENCH_BARRIER set, the processes of a cluster run (two apps on one
+ * database) start their measured phases together: each waits for the
+ * parent's advisory lock, which the parent releases once all of them wait.
+ */
+async function barrier(wal: Client): Promise<void> {
+  const key = process.env.BENCH_BARRIER
+  if (key) {
+    await wal.query(`SELECT pg_advisory_lock_shared($1::bigint)`, [key])
+    await wal.query(`SELECT pg_advisory_unlock_shared($1::bigint)`, [key])
+  }
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
 }
@@ -260,13 +304,10 @@ async function main(): Promise<void> {
   const engine = container.resolve<IWorkflowEngineService>(Modules.WORKFLOW_ENGINE)
   defineWorkflows()
 
-  // Medusa's modules, its engines' MikroORM included, share this connection
-  // (and ours uses it directly), so its events count every engine's SQL.
-  const counter = { queries: 0 }
   const db = container.resolve<Knex>(ContainerRegistrationKeys.PG_CONNECTION)
-  db.on("query", () => counter.queries++)
   const wal = new Client({ connectionString: process.env.DATABASE_URL })
   await wal.connect()
+  const counter = await countStatements(db, wal)
   let storedRow: StoredRow | undefined
 
   // One subscriber for the whole workflow, so that waiting for a run's finish
@@ -290,17 +331,28 @@ async function main(): Promise<void> {
     if (workflow === "floor") {
       storedRow = await storedRowOf(db)
     }
-    await phase((id) => run(workflow, id), CONCURRENCY, counter, wal, WARMUP)
+    await phase((id) => run(workflow, id), 16, counter, wal, WARMUP)
     await phase((id) => run(workflow, id), 1, counter, wal, WARMUP)
-    const sequential = await phase((id) => run(workflow, id), 1, counter, wal)
-    const concurrent = await phase((id) => run(workflow, id), CONCURRENCY, counter, wal)
-    phases[workflow] = { sequential: sequential.result, concurrent: concurrent.result }
+    await barrier(wal)
+    phases[workflow] = {}
+    let lastTransactionId = ""
+    for (const name of (PHASES_OF[workflow] ?? PHASES).filter((p) => !ONLY_PHASES || ONLY_PHASES.includes(p))) {
+      const measured = await phase(
+        (id) => run(workflow, id),
+        CONCURRENCY[name],
+        counter,
+        wal,
+        name === "sequential" ? RUNS : CONCURRENT_RUNS
+      )
+      phases[workflow][name] = measured.result
+      lastTransactionId = measured.lastTransactionId
+    }
 
     // The engine must really have kept what it ran; a plain run keeps nothing.
     if (workflow !== "plain" && workflow !== "floor") {
       const execution = await engine.retrieveWorkflowExecution({
         workflow_id: WORKFLOW_IDS[workflow],
-        transaction_id: concurrent.lastTransactionId,
+        transaction_id: lastTransactionId,
       })
       if (execution.state !== EXPECTED_STATE[workflow]) {
         throw new Error(`${engineName} stored ${WORKFLOW_IDS[workflow]} as ${execution.state}, expected ${EXPECTED_STATE[workflow]}`)
