@@ -22,16 +22,36 @@ export const COUNTED_THROUGH_FUNCTION = "workflow_execution_counted_through"
  * changes state, on the hot path: two plain upserts, the group that sorts
  * first first, so two writers moving runs between the same two groups in
  * opposite directions never deadlock.
+ *
+ * Bounded (while the counting back-fill runs), a row counts only once the
+ * back-fill has reached its key; the back-fill counts the rest as it gets
+ * there. Each counting batch holds the table's SHARE ROW EXCLUSIVE lock, so
+ * no trigger runs while the boundary moves, and a trigger (READ COMMITTED:
+ * each statement of a volatile function reads anew) sees the boundary of the
+ * last committed batch. FOR KEY SHARE makes a writer whose snapshot is older
+ * than that batch (REPEATABLE READ) fail with a serialization error instead
+ * of counting against a stale boundary.
  */
-export const PLAIN_COUNT_FUNCTIONS_SQL: string[] = [
-  `
+function countFunctionsSql(bounded: boolean): string[] {
+  const declareBackfill = bounded ? `backfill record := "${COUNTED_THROUGH_FUNCTION}"();` : ""
+  const reached = (key: string) =>
+    bounded
+      ? ` AND (NOT backfill.pending OR coalesce(${key} <= (backfill.through[1], backfill.through[2], backfill.through[3]), false))`
+      : ""
+  const rowKey = `("workflow_id", "transaction_id", "run_id")`
+  const counted = (row: "OLD" | "NEW") =>
+    `${row}."deleted_at" IS NULL${reached(`(${row}."workflow_id", ${row}."transaction_id", ${row}."run_id")`)}`
+  return [
+    `
   CREATE OR REPLACE FUNCTION "workflow_execution_count_rows"() RETURNS trigger
   LANGUAGE plpgsql AS $$
+  ${bounded ? `DECLARE
+    ${declareBackfill}` : ""}
   BEGIN
     IF TG_OP = 'INSERT' THEN
       INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
       SELECT "workflow_id", "state", pg_backend_pid() % 8, count(*)
-        FROM new_rows WHERE "deleted_at" IS NULL
+        FROM new_rows WHERE "deleted_at" IS NULL${reached(rowKey)}
        GROUP BY "workflow_id", "state"
        -- One lock order for every writer, so two statements never deadlock on counters.
        ORDER BY "workflow_id", "state"
@@ -40,7 +60,7 @@ export const PLAIN_COUNT_FUNCTIONS_SQL: string[] = [
     ELSE
       INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
       SELECT "workflow_id", "state", pg_backend_pid() % 8, -count(*)
-        FROM old_rows WHERE "deleted_at" IS NULL
+        FROM old_rows WHERE "deleted_at" IS NULL${reached(rowKey)}
        GROUP BY "workflow_id", "state"
        ORDER BY "workflow_id", "state"
       ON CONFLICT ("workflow_id", "state", "slot")
@@ -49,98 +69,15 @@ export const PLAIN_COUNT_FUNCTIONS_SQL: string[] = [
     RETURN NULL;
   END $$;
   `,
-  `
+    `
   CREATE OR REPLACE FUNCTION "workflow_execution_count_update"() RETURNS trigger
   LANGUAGE plpgsql AS $$
   DECLARE
     writer_slot smallint := pg_backend_pid() % 8;
     old_first boolean := (OLD."workflow_id", OLD."state"::text) <= (NEW."workflow_id", NEW."state"::text);
-  BEGIN
-    IF old_first AND OLD."deleted_at" IS NULL THEN
-      INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
-      VALUES (OLD."workflow_id", OLD."state", writer_slot, -1)
-      ON CONFLICT ("workflow_id", "state", "slot") DO UPDATE SET "executions" = c."executions" - 1;
-    END IF;
-    IF NEW."deleted_at" IS NULL THEN
-      INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
-      VALUES (NEW."workflow_id", NEW."state", writer_slot, 1)
-      ON CONFLICT ("workflow_id", "state", "slot") DO UPDATE SET "executions" = c."executions" + 1;
-    END IF;
-    IF NOT old_first AND OLD."deleted_at" IS NULL THEN
-      INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
-      VALUES (OLD."workflow_id", OLD."state", writer_slot, -1)
-      ON CONFLICT ("workflow_id", "state", "slot") DO UPDATE SET "executions" = c."executions" - 1;
-    END IF;
-    RETURN NULL;
-  END $$;
-  `,
-]
-
-/**
- * While the rows already in the table are being counted (COUNT_BACKFILL), a
- * trigger counts only rows up to the key the back-fill reached; the
- * back-fill counts the rest as it gets there. Each counting batch holds the
- * table's SHARE ROW EXCLUSIVE lock, so no trigger runs while the boundary
- * moves, and a trigger (READ COMMITTED: each statement of a volatile
- * function reads anew) sees the boundary of the last committed batch. FOR
- * KEY SHARE makes a writer whose snapshot is older than that batch
- * (REPEATABLE READ) fail with a serialization error instead of counting
- * against a stale boundary.
- */
-export const BOUNDED_COUNT_FUNCTIONS_SQL: string[] = [
-  `
-  CREATE OR REPLACE FUNCTION "${COUNTED_THROUGH_FUNCTION}"(OUT pending boolean, OUT through text[])
-  LANGUAGE plpgsql AS $$
-  BEGIN
-    SELECT true, t."after_key" INTO pending, through
-      FROM "${UPGRADE_TASK_TABLE}" t WHERE t."name" = '${COUNT_BACKFILL}' FOR KEY SHARE;
-    pending := coalesce(pending, false);
-  END $$;
-  `,
-  `
-  CREATE OR REPLACE FUNCTION "workflow_execution_count_rows"() RETURNS trigger
-  LANGUAGE plpgsql AS $$
-  DECLARE
-    backfill record := "${COUNTED_THROUGH_FUNCTION}"();
-  BEGIN
-    IF TG_OP = 'INSERT' THEN
-      INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
-      SELECT "workflow_id", "state", pg_backend_pid() % 8, count(*)
-        FROM new_rows
-       WHERE "deleted_at" IS NULL
-         AND (NOT backfill.pending
-              OR ("workflow_id", "transaction_id", "run_id") <= (backfill.through[1], backfill.through[2], backfill.through[3]))
-       GROUP BY "workflow_id", "state"
-       -- One lock order for every writer, so two statements never deadlock on counters.
-       ORDER BY "workflow_id", "state"
-      ON CONFLICT ("workflow_id", "state", "slot")
-      DO UPDATE SET "executions" = c."executions" + excluded."executions";
-    ELSE
-      INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
-      SELECT "workflow_id", "state", pg_backend_pid() % 8, -count(*)
-        FROM old_rows
-       WHERE "deleted_at" IS NULL
-         AND (NOT backfill.pending
-              OR ("workflow_id", "transaction_id", "run_id") <= (backfill.through[1], backfill.through[2], backfill.through[3]))
-       GROUP BY "workflow_id", "state"
-       ORDER BY "workflow_id", "state"
-      ON CONFLICT ("workflow_id", "state", "slot")
-      DO UPDATE SET "executions" = c."executions" + excluded."executions";
-    END IF;
-    RETURN NULL;
-  END $$;
-  `,
-  `
-  CREATE OR REPLACE FUNCTION "workflow_execution_count_update"() RETURNS trigger
-  LANGUAGE plpgsql AS $$
-  DECLARE
-    writer_slot smallint := pg_backend_pid() % 8;
-    old_first boolean := (OLD."workflow_id", OLD."state"::text) <= (NEW."workflow_id", NEW."state"::text);
-    backfill record := "${COUNTED_THROUGH_FUNCTION}"();
-    old_counted boolean := OLD."deleted_at" IS NULL AND (NOT backfill.pending OR coalesce(
-      (OLD."workflow_id", OLD."transaction_id", OLD."run_id") <= (backfill.through[1], backfill.through[2], backfill.through[3]), false));
-    new_counted boolean := NEW."deleted_at" IS NULL AND (NOT backfill.pending OR coalesce(
-      (NEW."workflow_id", NEW."transaction_id", NEW."run_id") <= (backfill.through[1], backfill.through[2], backfill.through[3]), false));
+    ${declareBackfill}
+    old_counted boolean := ${counted("OLD")};
+    new_counted boolean := ${counted("NEW")};
   BEGIN
     IF old_first AND old_counted THEN
       INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
@@ -160,6 +97,22 @@ export const BOUNDED_COUNT_FUNCTIONS_SQL: string[] = [
     RETURN NULL;
   END $$;
   `,
+  ]
+}
+
+export const PLAIN_COUNT_FUNCTIONS_SQL: string[] = countFunctionsSql(false)
+
+export const BOUNDED_COUNT_FUNCTIONS_SQL: string[] = [
+  `
+  CREATE OR REPLACE FUNCTION "${COUNTED_THROUGH_FUNCTION}"(OUT pending boolean, OUT through text[])
+  LANGUAGE plpgsql AS $$
+  BEGIN
+    SELECT true, t."after_key" INTO pending, through
+      FROM "${UPGRADE_TASK_TABLE}" t WHERE t."name" = '${COUNT_BACKFILL}' FOR KEY SHARE;
+    pending := coalesce(pending, false);
+  END $$;
+  `,
+  ...countFunctionsSql(true),
 ]
 
 /** Run by the counting back-fill's last batch, in its transaction: every row is counted from then on. */
