@@ -58,7 +58,7 @@ export class Migration20261125120000 extends Migration {
       `ALTER TABLE "workflow_execution" ADD COLUMN IF NOT EXISTS "retention_time" integer NULL;`
     )
     // Rows from before the column kept their retention only in the flow's options: filled online, in batches.
-    this.addSql(inlineOrQueueSql([RETENTION_BACKFILL], [`${backfillRetentionSql("true", "true")};`]))
+    this.addSql(inlineOrQueueSql([RETENTION_BACKFILL], [`${backfillRetentionSql("true")};`]))
     this.addSql(
       `ALTER TABLE "workflow_execution" ADD COLUMN IF NOT EXISTS "run_id" text NOT NULL DEFAULT 'legacy';`
     )

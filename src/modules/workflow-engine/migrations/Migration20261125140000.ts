@@ -27,7 +27,7 @@ export class Migration20261125140000 extends Migration {
     this.addSql(
       inlineOrQueueSql(
         [EXPIRY_BACKFILL, ...RETENTION_INDEXES.map(indexTask)],
-        [`${backfillExpirySql("true", "true")};`, ...RETENTION_INDEXES.map(inlineIndexSql)]
+        [`${backfillExpirySql("true")};`, ...RETENTION_INDEXES.map(inlineIndexSql)]
       )
     )
 

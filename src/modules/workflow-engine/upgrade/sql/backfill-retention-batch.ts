@@ -1,15 +1,15 @@
-import { afterKey, ExecutionKey, throughKey, UpgradeConnection } from "./types"
+import { ExecutionKey, keyRange, UpgradeConnection } from "./types"
 
 /**
- * Rows (of the key range `from` .. `to`, SQL conditions) from engines before
+ * Rows (of the key range `range`, an SQL condition) from engines before
  * 2.8 get the retention that they kept only in the flow's options; rows
  * written since carry their retention_time already and are left alone. A
- * migration on a small table runs it on every row ("true", "true").
+ * migration on a small table runs it on every row ("true").
  */
-export function backfillRetentionSql(from: string, to: string): string {
+export function backfillRetentionSql(range: string): string {
   return `UPDATE "workflow_execution"
         SET "retention_time" = ("execution" -> 'options' ->> 'retentionTime')::integer
-      WHERE ${from} AND ${to}
+      WHERE ${range}
         AND "retention_time" IS NULL
         AND ("execution" -> 'options' ->> 'retentionTime') ~ '^[0-9]+$'`
 }
@@ -23,8 +23,7 @@ export async function backfillRetentionBatch(
   after: ExecutionKey | null,
   through: ExecutionKey | null
 ): Promise<number> {
-  const from = afterKey(after, 1)
-  const to = throughKey(through, 1 + from.values.length)
-  const result = await db.query(backfillRetentionSql(from.sql, to.sql), [...from.values, ...to.values])
+  const range = keyRange(after, through)
+  const result = await db.query(backfillRetentionSql(range.sql), range.values)
   return result.rowCount ?? 0
 }

@@ -1,5 +1,5 @@
 import { COUNT_BACKFILL, UPGRADE_TASK_TABLE } from "../upgrade-tasks"
-import { afterKey, ExecutionKey, throughKey, UpgradeConnection } from "./types"
+import { ExecutionKey, keyRange, UpgradeConnection } from "./types"
 
 /**
  * Takes the table in SHARE ROW EXCLUSIVE mode for one batch: readers go on,
@@ -30,18 +30,17 @@ export async function countBatch(
   after: ExecutionKey | null,
   through: ExecutionKey | null
 ): Promise<number> {
-  const from = afterKey(after, 1)
-  const to = throughKey(through, 1 + from.values.length)
+  const range = keyRange(after, through)
   const result = await db.query(
     `INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
      SELECT "workflow_id", "state", 0, count(*)
        FROM "workflow_execution"
-      WHERE ${from.sql} AND ${to.sql} AND "deleted_at" IS NULL
+      WHERE ${range.sql} AND "deleted_at" IS NULL
       GROUP BY "workflow_id", "state"
       ORDER BY "workflow_id", "state"
      ON CONFLICT ("workflow_id", "state", "slot")
      DO UPDATE SET "executions" = c."executions" + excluded."executions"`,
-    [...from.values, ...to.values]
+    range.values
   )
   return result.rowCount ?? 0
 }
