@@ -1,7 +1,18 @@
 import fs from "fs"
 import path from "path"
-import { Browser, chromium, Page } from "playwright-core"
+import { Browser, Page } from "playwright-core"
 import { DEMO_TEST_TIMEOUT_MS, RunningDemo, startDemo } from "../demo/running-demo"
+import {
+  closeAll,
+  describeWithChromium,
+  launchChromium,
+  logIn,
+  newAdminPage,
+  openExecution,
+  openWorkflows,
+  storageCard,
+  UI_DEADLINE_MS,
+} from "./admin-pages"
 
 /**
  * The demo store in a real browser: Debian's Chromium, driven by
@@ -13,19 +24,9 @@ import { DEMO_TEST_TIMEOUT_MS, RunningDemo, startDemo } from "../demo/running-de
  * SCREENSHOTS_DIR.
  */
 
-const CHROMIUM = "/usr/bin/chromium"
 const SCREENSHOTS = process.env.SCREENSHOTS_DIR
   ? path.resolve(process.env.SCREENSHOTS_DIR)
   : path.join(__dirname, "screenshots")
-const UI_DEADLINE_MS = 60 * 1000
-const STOP_DEADLINE_MS = 60 * 1000
-
-const hasChromium = fs.existsSync(CHROMIUM)
-if (!hasChromium) {
-  console.warn(
-    `Skipping the browser test: ${CHROMIUM} is absent. Install Debian's chromium (apt-get install -y chromium) to run it; .ci/run does.`
-  )
-}
 
 jest.setTimeout(DEMO_TEST_TIMEOUT_MS)
 
@@ -37,52 +38,13 @@ async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true })
 }
 
-async function logIn(page: Page, running: RunningDemo): Promise<void> {
-  await page.goto(running.adminUrl)
-  // The admin redirects to its login page once it knows nobody is logged in.
-  await page.waitForURL(/\/app\/login/, { timeout: UI_DEADLINE_MS })
-  await page.locator('input[name="email"]').fill(running.email)
-  await page.locator('input[name="password"]').fill(running.password)
-  await page.locator('button[type="submit"]').click()
-  await page.waitForURL((url) => !url.pathname.startsWith("/app/login"), { timeout: UI_DEADLINE_MS })
-}
+afterAll(() => closeAll(browser, demo))
 
-/** Settings → Workflows, through the admin's own links. */
-async function openWorkflows(page: Page): Promise<void> {
-  await page.getByRole("link", { name: "Settings", exact: true }).click()
-  await page.waitForURL(/\/app\/settings/, { timeout: UI_DEADLINE_MS })
-  await page.getByRole("link", { name: "Workflows", exact: true }).click()
-  await page.waitForURL(/\/app\/settings\/workflows$/, { timeout: UI_DEADLINE_MS })
-}
-
-/** Searches the list for a transaction and opens its execution. */
-async function openExecution(page: Page, transactionId: string): Promise<void> {
-  await page.getByRole("textbox", { name: /search/i }).or(page.getByPlaceholder(/search/i)).first().fill(transactionId)
-  const row = page.getByRole("row").filter({ hasText: transactionId })
-  await row.first().waitFor({ timeout: UI_DEADLINE_MS })
-  await row.first().click()
-  await page.waitForURL(/\/app\/settings\/workflows\/wf_exec_/, { timeout: UI_DEADLINE_MS })
-}
-
-afterAll(async () => {
-  await browser?.close()
-  try {
-    await demo?.stop(STOP_DEADLINE_MS)
-  } finally {
-    demo?.cleanUp()
-  }
-})
-
-const describeWithChromium = hasChromium ? describe : describe.skip
-
-describeWithChromium("the demo store's admin in Chromium", () => {
+describeWithChromium("admin.spec.ts")("the demo store's admin in Chromium", () => {
   it("logs in, lists the seeded executions and the storage card, purges, and opens the failed one's timeline and retention", async () => {
     demo = await startDemo()
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    })
-    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+    browser = await launchChromium()
+    const page = await newAdminPage(browser)
 
     await logIn(page, demo)
     await openWorkflows(page)
@@ -93,8 +55,7 @@ describeWithChromium("the demo store's admin in Chromium", () => {
     await screenshot(page, "workflows-list")
 
     // The storage card, then a preview of the purge (the seed left expired runs) and the purge itself.
-    const card = page.locator('[aria-labelledby="execution-storage-heading"]')
-    await card.getByText("Executions per workflow").waitFor({ timeout: UI_DEADLINE_MS })
+    const card = await storageCard(page)
     await card.getByText("sync-inventory").first().waitFor({ timeout: UI_DEADLINE_MS })
     await card.screenshot({ path: path.join(SCREENSHOTS, "storage-card.png") })
     await card.getByRole("button", { name: "Preview purge" }).click()

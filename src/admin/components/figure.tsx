@@ -11,7 +11,7 @@ export const Figure = ({ label, children, hint }: { label: string; children: Rea
       {children}
     </Text>
     {hint && (
-      <Text size="xsmall" leading="compact" className="text-ui-fg-muted">
+      <Text size="xsmall" leading="compact" className="text-ui-fg-subtle">
         {hint}
       </Text>
     )}
