@@ -1,6 +1,6 @@
 import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
-import { ContainerRegistrationKeys, Modules } from "@medusajs/framework/utils"
+import { Modules } from "@medusajs/framework/utils"
 import { SkipExecutionError } from "@medusajs/framework/orchestration"
 import WorkflowEngineModule from "../../src/modules/workflow-engine"
 import {
@@ -26,14 +26,6 @@ jest.setTimeout(60000)
 // A sub-workflow run as a step gets the transaction id `<workflow>-as-step-<parent transaction id>`.
 const asStepTransaction = (workflowId: string, parentTransactionId: string) =>
   `${workflowId}-as-step-${parentTransactionId}`
-
-const warnings: string[] = []
-const recordingLogger = {
-  ...console,
-  warn: (message: string) => {
-    warnings.push(String(message))
-  },
-}
 
 moduleIntegrationTestRunner<IWorkflowEngineService>({
   dbName: TEST_DATABASE,
@@ -160,26 +152,6 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       expect(Object.keys(WorkflowEngineModule.linkable)).toEqual(["workflowExecution"])
       expect(WorkflowEngineModule.linkable.workflowExecution.id).toEqual(
         expect.objectContaining({ linkable: "workflow_execution_id", primaryKey: "id", serviceName: Modules.WORKFLOW_ENGINE })
-      )
-    })
-  }),
-})
-
-moduleIntegrationTestRunner<IWorkflowEngineService>({
-  dbName: TEST_DATABASE,
-  moduleName: Modules.WORKFLOW_ENGINE,
-  resolve: MODULE_PATH,
-  pathToMigrations: MIGRATIONS_PATH,
-  // What a store that used Medusa's Redis engine still has in medusa-config.
-  moduleOptions: { redis: { redisUrl: "redis://localhost:6379", queueName: "medusa-workflows" } },
-  injectedDependencies: { [ContainerRegistrationKeys.LOGGER]: recordingLogger },
-  testSuite: withEngineShutdown(({ service: engine, medusaApp }) => {
-    it("starts with the options of Medusa's Redis engine, warning that it ignores them", async () => {
-      const { transaction } = await engine.run(PARITY.slowStart, { transactionId: "parity-redis-options" })
-      expect(transaction.getFlow().state).toBe("done")
-      expect((await rowsOf(knexOf(medusaApp), "parity-redis-options")).map((row: any) => row.state)).toEqual(["done"])
-      expect(warnings).toEqual(
-        expect.arrayContaining([expect.stringMatching(/option "redis" .*ignore/)])
       )
     })
   }),
