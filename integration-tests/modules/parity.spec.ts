@@ -2,6 +2,7 @@ import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
 import { SkipExecutionError } from "@medusajs/framework/orchestration"
+import MedusaInMemoryEngine from "@medusajs/workflow-engine-inmemory"
 import WorkflowEngineModule from "../../src/modules/workflow-engine"
 import {
   knexOf,
@@ -149,10 +150,19 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
     })
 
     it("links to workflow executions only, as Medusa's engine does", () => {
-      expect(Object.keys(WorkflowEngineModule.linkable)).toEqual(["workflowExecution"])
-      expect(WorkflowEngineModule.linkable.workflowExecution.id).toEqual(
-        expect.objectContaining({ linkable: "workflow_execution_id", primaryKey: "id", serviceName: Modules.WORKFLOW_ENGINE })
-      )
+      const ours = WorkflowEngineModule.linkable
+      const medusas = MedusaInMemoryEngine.linkable
+      // The same link keys (id, workflow_id, transaction_id, run_id), each with the same definition.
+      expect(ours).toEqual({ workflowExecution: { ...medusas.workflowExecution, toJSON: expect.any(Function) } })
+      expect(ours.workflowExecution.id).toEqual({
+        linkable: "workflow_execution_id",
+        primaryKey: "id",
+        serviceName: Modules.WORKFLOW_ENGINE,
+        field: "workflowExecution",
+        entity: "WorkflowExecution",
+      })
+      // toJSON: what defineLink reads of a linkable given as a whole (`WorkflowEngineModule.linkable.workflowExecution`).
+      expect(JSON.stringify(ours)).toBe(JSON.stringify(medusas))
     })
   }),
 })
