@@ -1,9 +1,18 @@
 import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, TEST_DATABASE, waitUntil } from "../modules/__fixtures__/engine"
+import {
+  knexOf,
+  MIGRATIONS_PATH,
+  MODULE_PATH,
+  TEST_DATABASE,
+  waitUntil,
+  withInsertsHeld,
+  within,
+} from "../modules/__fixtures__/engine"
 import { ANSWERED_STEP, CLUSTER_WF } from "./__fixtures__/cluster-workflows-ids"
-import { Instance, kill, startInstance } from "./__fixtures__/instances"
+import { RunReply } from "./__fixtures__/instance-commands"
+import { ask, Instance, kill, startInstance } from "./__fixtures__/instances"
 
 jest.setTimeout(180000)
 
@@ -146,6 +155,52 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       expect(waiting.rows).toEqual(Array(3).fill({ state: "invoking", owner_instance_id: null }))
       await start("answerer", { STEP_SUCCESS: `${CLUSTER_WF.answer}:waits-1:${ANSWERED_STEP}` })
       await waitUntil(async () => (await stateOf("waits-1"))?.state === "done")
+    })
+
+    describe("two starts of one transaction id, one on each instance", () => {
+      const runOn = (instance: Instance, transactionId: string) =>
+        ask<RunReply>(instance, { run: { workflowId: CLUSTER_WF.startedOnce, transactionId } })
+      const refused = (transactionId: string): RunReply => ({
+        thrown: `Transaction already started for transactionId: ${transactionId}`,
+      })
+      const statesOf = async (transactionId: string) =>
+        (await db().raw(`SELECT state FROM workflow_execution WHERE transaction_id = ?`, [transactionId])).rows.map(
+          (row: { state: string }) => row.state
+        )
+
+      it("runs one and refuses the other when both start at the same moment (the unique index decides)", async () => {
+        const both = await Promise.all([start("a"), start("b")])
+        const transactionId = "started-on-both"
+        const replies = await withInsertsHeld(db(), 2, async () => both.map((instance) => runOn(instance, transactionId)))
+
+        // The run's step waits to be released, so the first reply is the refused start's.
+        const first = await within(
+          Promise.race(replies.map((reply, index) => reply.then((value) => ({ index, value })))),
+          20000,
+          "a refused start"
+        )
+        expect(first.value).toEqual(refused(transactionId))
+        const winner = both[1 - first.index]
+        await ask(winner, { release: transactionId })
+        expect(await replies[1 - first.index]).toEqual({ state: "done", errors: [] })
+
+        expect(await logOf("started")).toEqual([{ key: transactionId, instance: winner.name }])
+        expect(await statesOf(transactionId)).toEqual(["done"])
+      })
+
+      it("refuses a start on one instance while the run's step runs on the other", async () => {
+        const [a, b] = await Promise.all([start("a"), start("b")])
+        const transactionId = "started-while-running"
+        const first = runOn(a, transactionId)
+        await waitUntil(async () => (await logOf("started")).length === 1)
+
+        expect(await within(runOn(b, transactionId), 20000, "the second start")).toEqual(refused(transactionId))
+        await ask(a, { release: transactionId })
+        expect(await first).toEqual({ state: "done", errors: [] })
+
+        expect(await logOf("started")).toEqual([{ key: transactionId, instance: "a" }])
+        expect(await statesOf(transactionId)).toEqual(["done"])
+      })
     })
 
     describe("subscribe() on one instance, setStepSuccess on another", () => {

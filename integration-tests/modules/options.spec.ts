@@ -1,6 +1,8 @@
-import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
-import { IWorkflowEngineService } from "@medusajs/framework/types"
-import { MedusaError, Modules } from "@medusajs/framework/utils"
+import { moduleIntegrationTestRunner, TestDatabaseUtils } from "@medusajs/test-utils"
+import { IWorkflowEngineService, Logger } from "@medusajs/framework/types"
+import { ContainerRegistrationKeys, MedusaError, Modules } from "@medusajs/framework/utils"
+import { spawn } from "child_process"
+import path from "path"
 import { resolveOptions } from "../../src/modules/workflow-engine/options"
 import { knexOf, MIGRATIONS_PATH, MODULE_PATH, recordSql, rowsOf, TEST_DATABASE, withEngineShutdown } from "./__fixtures__/engine"
 import { WF } from "./__fixtures__/workflows"
@@ -42,6 +44,81 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       expect(await rowsOf(knexOf(medusaApp), transaction.transactionId)).toEqual([])
     })
   }),
+})
+
+// What a store that ran Medusa's Redis engine has under `options` (the shape of its RedisWorkflowsOptions).
+const REDIS_ENGINE_OPTIONS = {
+  redis: {
+    redisUrl: "redis://localhost:6379",
+    queueName: "medusa-workflows",
+    jobQueueName: "medusa-workflows-jobs",
+    workerOptions: { concurrency: 10 },
+  },
+}
+
+/** A logger that keeps its warnings, and says nothing else. */
+function recordingLogger(): Logger & { warnings: string[] } {
+  const warnings: string[] = []
+  const quiet = () => undefined
+  return {
+    ...console,
+    info: quiet,
+    error: quiet,
+    warn: (message: string) => void warnings.push(String(message)),
+    warnings,
+  } as unknown as Logger & { warnings: string[] }
+}
+
+const logger = recordingLogger()
+
+moduleIntegrationTestRunner<IWorkflowEngineService>({
+  dbName: TEST_DATABASE,
+  moduleName: Modules.WORKFLOW_ENGINE,
+  resolve: MODULE_PATH,
+  pathToMigrations: MIGRATIONS_PATH,
+  moduleOptions: REDIS_ENGINE_OPTIONS,
+  injectedDependencies: { [ContainerRegistrationKeys.LOGGER]: logger },
+  testSuite: withEngineShutdown(({ service: engine, medusaApp }) => {
+    it("starts with the options of Medusa's Redis engine, warning through the module's logger that it ignores them", async () => {
+      const { transaction } = await engine.run(WF.storedThreeSteps, { input: { value: 1 } })
+      expect((await rowsOf(knexOf(medusaApp), transaction.transactionId)).map((row: any) => row.state)).toEqual(["done"])
+      expect(logger.warnings.filter((warning) => warning.includes('option "redis"'))).toEqual([
+        expect.stringMatching(/option "redis" belongs to Medusa's own workflow engines; this engine ignores it/),
+      ])
+    })
+  }),
+})
+
+/** Starts the module with `options` in a process of its own (start-module.ts): its exit code and output. */
+function startModuleProcess(options: Record<string, unknown>): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "__fixtures__/start-module.ts")], {
+    env: {
+      ...process.env,
+      NODE_OPTIONS: "",
+      DATABASE_URL: TestDatabaseUtils.getDatabaseURL(TEST_DATABASE),
+      MODULE_OPTIONS: JSON.stringify(options),
+    },
+    cwd: path.join(__dirname, "../.."),
+  })
+  let output = ""
+  child.stdout.on("data", (chunk) => (output += chunk))
+  child.stderr.on("data", (chunk) => (output += chunk))
+  return new Promise((resolve) => child.once("exit", (code) => resolve({ code, output })))
+}
+
+describe("a module start with an option no engine knows", () => {
+  it("fails, naming the option, even beside the options of Medusa's Redis engine", async () => {
+    // queueName belongs inside `redis`; at the top it is a mistake, and the start says so.
+    const { code, output } = await startModuleProcess({ ...REDIS_ENGINE_OPTIONS, queueName: "medusa-workflows" })
+    expect(code).toBe(1)
+    expect(output).toMatch(/option "queueName" is not a known option/)
+    expect(output).not.toContain("started\n")
+  })
+
+  it("succeeds with the options of Medusa's Redis engine alone", async () => {
+    const { code, output } = await startModuleProcess(REDIS_ENGINE_OPTIONS)
+    expect({ code, started: output.includes("started\n") }).toEqual({ code: 0, started: true })
+  })
 })
 
 describe("module options", () => {

@@ -6,6 +6,7 @@ export const CLUSTER_WF = {
   answer: "cluster-waits-for-answer",
   background: "cluster-background-step",
   sync: "cluster-sync-steps",
+  startedOnce: "cluster-started-once",
 } as const
 
 /** The async step of CLUSTER_WF.answer, which another instance answers. */

@@ -2,6 +2,7 @@ import { createStep, createWorkflow, StepResponse, WorkflowResponse } from "@med
 import { Pool } from "pg"
 
 import { ANSWERED_STEP, CLUSTER_WF } from "./cluster-workflows-ids"
+import { gate } from "./gates"
 
 /** Workflows the cluster tests run in every instance; each step records what it did in `cluster_log`. */
 
@@ -89,4 +90,14 @@ const charge = createStep("cluster-charge", async (key: string) => {
 })
 createWorkflow({ name: CLUSTER_WF.sync, store: true, retentionTime: 3600 }, (input: { key: string }) => {
   return new WorkflowResponse(charge(reserve(input)))
+})
+
+// Stored by its retention, not idempotent; its one step runs until the test releases its key in the instance running it.
+const heldUntilReleased = createStep("cluster-held-until-released", async (input: { key: string }) => {
+  await log("started", input.key)
+  await gate(input.key)
+  return new StepResponse(`done by ${instance}`)
+})
+createWorkflow({ name: CLUSTER_WF.startedOnce, retentionTime: 3600 }, (input: { key: string }) => {
+  return new WorkflowResponse(heldUntilReleased(input))
 })

@@ -103,6 +103,47 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, timeout
   }
 }
 
+/** `promise`, or a rejection naming `what` once `ms` passed without it settling: a deadline on an awaited event. */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
+}
+
+/**
+ * Runs `work` (starts of runs, in this process or others) while the test holds
+ * workflow_execution in SHARE mode: lookups read on, inserts wait. Once
+ * `inserts` of them wait, every start has looked its run up and found
+ * nothing, so when the lock goes, the unique indexes alone decide between
+ * them, as when several instances start one run at the same moment.
+ */
+export async function withInsertsHeld<T>(db: Knex, inserts: number, work: () => Promise<T>): Promise<T> {
+  const gate = await db.transaction()
+  let running: Promise<T>
+  try {
+    await gate.raw(`LOCK TABLE "workflow_execution" IN SHARE MODE`)
+    running = work()
+    // Checked below, once the lock is released; until then a failure shows as inserts that never come.
+    running.catch(() => undefined)
+    await waitUntil(async () => (await waitingInserts(db)) === inserts)
+  } finally {
+    await gate.commit()
+  }
+  return await running
+}
+
+// Backends of this database whose insert into workflow_execution waits for a lock.
+async function waitingInserts(db: Knex): Promise<number> {
+  const { rows } = await db.raw(
+    `SELECT count(*)::int AS waiting FROM pg_stat_activity
+      WHERE datname = current_database() AND wait_event_type = 'Lock'
+        AND query LIKE 'INSERT INTO "workflow_execution"%'`
+  )
+  return rows[0].waiting
+}
+
 /**
  * Medusa's module test runner hands the app its own connection and so never
  * runs the modules' shutdown hooks: without this, each test would leave an
