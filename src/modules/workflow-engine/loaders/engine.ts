@@ -50,7 +50,7 @@ export default async function engineLoader(
     db,
     logger,
     { instanceId: lease.id, claims: runsWork, pollIntervalMs: resolved.pollIntervalMs, releaseDelayMs: resolved.pollIntervalMs },
-    fireTimer(db, logger, () => orchestrator)
+    fireTimer(() => orchestrator)
   )
   const schedules = new ClusterSchedules(
     db,

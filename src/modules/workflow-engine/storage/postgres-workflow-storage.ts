@@ -1,5 +1,6 @@
 import {
   DistributedTransactionType,
+  SkipExecutionError,
   IDistributedSchedulerStorage,
   IDistributedTransactionStorage,
   SchedulerOptions,
@@ -31,11 +32,14 @@ import { IN_FLIGHT_GUARD_INDEX, lacksInFlightGuard } from "./sql/lacks-in-flight
 import { insertExecution } from "./sql/insert-execution"
 import { loadLatestExecution } from "./sql/load-latest-execution"
 import { lockExecution } from "./sql/lock-execution"
-import { ExecutionRow } from "./sql/types"
+import { ExecutionRow, StoredCheckpointRow } from "./sql/types"
 import { updateExecution } from "./sql/update-execution"
 import { notifyFinished } from "../notifications/sql/notify-finished"
 import { DurableTimers } from "../timers/durable-timers"
+import { timerToJudgeOnLoad, timerToJudgeOnWrite } from "../timers/firing-timer"
+import { staleReason } from "../timers/stale-timer"
 import { timerFor, timerKey } from "../timers/timer-keys"
+import { TimerSpec } from "../timers/timer-spec"
 import { ClusterSchedules } from "../schedules/cluster-schedules"
 
 /** What the storage hands work to: the cluster's timers and schedules, and the purge. */
@@ -98,6 +102,7 @@ export class PostgresWorkflowStorage
       loadLatestExecution(this.db, workflowId, transactionId)
     )
     currentAnswer(workflowId, transactionId)?.loaded(row, { idempotent: options?.idempotent })
+    this.assertTimerApplies(timerToJudgeOnLoad(workflowId, transactionId), row)
     if (!row?.execution) {
       return
     }
@@ -170,6 +175,7 @@ export class PostgresWorkflowStorage
   private async writeLocked(data: TransactionCheckpoint, options?: SaveOptions, answer?: StepAnswer): Promise<void> {
     await this.db.transaction(async (trx) => {
       const stored = await lockExecution(trx, runKeyOf(data))
+      this.assertTimerApplies(timerToJudgeOnWrite(data.flow.modelId, data.flow.transactionId), stored)
       answer?.assertStillWaiting(stored)
       assertNotOvertaken(data, stored, options)
 
@@ -186,6 +192,8 @@ export class PostgresWorkflowStorage
       }
       // Runs that other instances advance may have subscribers there (the plain synchronous ones end in their caller).
       if (FINISHED_STATES.has(data.flow.state)) {
+        // None of its timers applies any more, whatever the orchestrator cleared: none is left to fire after a restart.
+        await this.parts.timers.clearRun(trx, data.flow.modelId, data.flow.transactionId, Object.keys(data.flow.steps))
         await notifyFinished(trx, {
           workflow_id: data.flow.modelId,
           transaction_id: data.flow.transactionId,
@@ -194,6 +202,18 @@ export class PostgresWorkflowStorage
         })
       }
     })
+  }
+
+  /**
+   * Stops the run of a timer that no longer applies to what the run found
+   * stored (see stale-timer), before the run acts on it.
+   */
+  private assertTimerApplies(timer: TimerSpec | undefined, row: StoredCheckpointRow | undefined): void {
+    const reason = timer && staleReason(timer, row?.execution)
+    if (reason) {
+      this.logger.debug(`Workflow timer ${timer.key} dropped: ${reason}`)
+      throw new SkipExecutionError(`Workflow timer ${timer.key} no longer applies: ${reason}`)
+    }
   }
 
   /**

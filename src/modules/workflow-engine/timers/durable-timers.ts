@@ -1,9 +1,11 @@
 import { Logger } from "@medusajs/framework/types"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
+import { Queryable } from "../storage/sql/types"
 import { claimDueTimers, claimTimer } from "./sql/claim-due-timers"
 import { completeTimer, deleteTimers } from "./sql/delete-timer"
 import { nextTimerWaitMs } from "./sql/next-timer-wait"
 import { upsertTimer } from "./sql/upsert-timer"
+import { runTimerKeys } from "./timer-keys"
 import { ClaimedTimer, TimerSpec } from "./timer-spec"
 
 /** Fires a claimed timer: continues its transaction through the engine. */
@@ -31,6 +33,7 @@ const CLAIM_BATCH = 50
 export class DurableTimers {
   private readonly armed = new Map<string, NodeJS.Timeout>()
   private readonly running = new Set<Promise<void>>()
+  private readonly firing = new Map<string, Promise<void>>()
   private pumpTimer?: NodeJS.Timeout
   private pumpAt = Infinity
   private pumping = false
@@ -66,6 +69,13 @@ export class DurableTimers {
   async clear(keys: string[]): Promise<void> {
     keys.forEach((key) => this.disarm(key))
     await deleteTimers(this.db, keys)
+  }
+
+  /** Clears every timer of a run, on `db` (the transaction that stores its end). */
+  async clearRun(db: Queryable, workflowId: string, transactionId: string, stepIds: string[]): Promise<void> {
+    const keys = runTimerKeys(workflowId, transactionId, stepIds)
+    keys.forEach((key) => this.disarm(key))
+    await deleteTimers(db, keys)
   }
 
   start(): void {
@@ -120,7 +130,27 @@ export class DurableTimers {
     }
   }
 
-  private async runClaimed(timer: ClaimedTimer): Promise<void> {
+  /**
+   * Fires one timer of a transaction at a time here: two due together (an
+   * async step's continue and a retry, or continues set by two executions)
+   * would each run the transaction, and both run its next step. The later
+   * one runs once the first is done, and is judged against what it left.
+   */
+  private runClaimed(timer: ClaimedTimer): Promise<void> {
+    const run = `${timer.workflow_id}\u0000${timer.transaction_id}`
+    const previous = (this.firing.get(run) ?? Promise.resolve()).catch(() => undefined)
+    const next = previous.then(() => this.fireClaimed(timer))
+    this.firing.set(run, next)
+    const forget = () => {
+      if (this.firing.get(run) === next) {
+        this.firing.delete(run)
+      }
+    }
+    next.then(forget, forget)
+    return next
+  }
+
+  private async fireClaimed(timer: ClaimedTimer): Promise<void> {
     try {
       await this.fire(timer)
     } catch (error) {

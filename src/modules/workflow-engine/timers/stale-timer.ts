@@ -1,37 +1,50 @@
+import { TransactionFlow } from "@medusajs/framework/orchestration"
 import { FINISHED_STATES, STEP_FINISHED_STATES } from "../transaction-states"
-import { TimerTarget } from "./sql/load-timer-target"
 import { isCompensationTimer } from "./timer-keys"
 import { TimerSpec } from "./timer-spec"
 
+// A step as the checkpoint stores it: `stepFailed` (private on TransactionStep) says it is being compensated.
+type StoredStep = Pick<TransactionFlow["steps"][string], "invoke" | "compensate" | "attempts"> & { stepFailed?: boolean }
+
 /**
- * Why a timer no longer applies to its run, or null when it does. A timer
- * that fires after its step or run moved on must not act: re-running a
- * finished transaction id would start it anew, and a retry of a step that
- * already succeeded would try to fail it again.
+ * Why a timer no longer applies to the run it was set for, or null when it
+ * does; `flow` is the run as its timer's run loaded it (undefined: nothing
+ * in flight is stored). A timer that acts after its step or run moved on
+ * does harm: a run that ended starts anew, a step answered meanwhile is
+ * invoked again and the run continued twice, a retry of a step that already
+ * succeeded tries to fail it.
  */
-export function staleReason(timer: TimerSpec, target: TimerTarget | undefined): string | null {
-  if (!target) {
+export function staleReason(timer: TimerSpec, flow: TransactionFlow | undefined): string | null {
+  if (!flow) {
     return "its run is no longer stored"
   }
-  if (FINISHED_STATES.has(target.state)) {
-    return `its run already ended (${target.state})`
+  if (FINISHED_STATES.has(flow.state)) {
+    return `its run already ended (${flow.state})`
   }
-  if (timer.kind === "continue" || timer.kind === "transaction_timeout") {
+  if (timer.kind === "transaction_timeout" || !timer.step_id) {
     return null
   }
 
-  const step = target.step
+  const step = flow.steps?.[timer.step_id] as unknown as StoredStep | undefined
   if (!step) {
     return `step ${timer.step_id} is not in the run`
   }
-  // The phase the timer was set for: the stored run may not show the compensation begun yet.
-  const phase = isCompensationTimer(timer.key) ? step.compensate : step.invoke
+  const forCompensation = isCompensationTimer(timer.key)
+  // Compensation began after the timer was set for the step's invoke: the invoke's timers are done with.
+  if (!forCompensation && step.stepFailed) {
+    return `step ${timer.step_id} is being compensated`
+  }
+  if (timer.kind === "continue") {
+    return null
+  }
+  // A compensation timer may find the compensation not begun in the stored run (compensation checkpoints
+  // are not all written); what the stored run shows to have ended, or to be at a later attempt, stays final.
+  const phase = forCompensation ? step.compensate : step.invoke
   if (STEP_FINISHED_STATES.has(phase?.state)) {
     return `step ${timer.step_id} already ended (${phase?.state})`
   }
-  // The stored step may lag behind the run that set the timer (its checkpoint is written after
-  // the timer is set), so only what cannot be undone counts: an end, or a later attempt.
-  if (timer.kind === "retry" && timer.attempt !== null && Number(step.attempts) > timer.attempt) {
+  const samePhase = forCompensation === !!step.stepFailed
+  if (timer.kind === "retry" && samePhase && timer.attempt !== null && Number(step.attempts) > timer.attempt) {
     return `step ${timer.step_id} was retried already (attempt ${step.attempts})`
   }
   return null

@@ -41,6 +41,23 @@ export function timerKey(
   transactionId: string,
   step?: TransactionStep
 ): string {
-  const key = [kind, workflowId, transactionId, ...(step ? [step.id] : [])].join(":")
-  return step?.isCompensating() ? key + COMPENSATION_SUFFIX : key
+  return keyOf(kind, workflowId, transactionId, step?.id, step?.isCompensating())
+}
+
+const STEP_TIMER_KINDS: TimerKind[] = ["retry", "continue", "step_timeout"]
+
+/** Every key a timer of this run can have: its transaction timeout, and each kind of step timer of each step, both phases. */
+export function runTimerKeys(workflowId: string, transactionId: string, stepIds: string[]): string[] {
+  const keys = [keyOf("transaction_timeout", workflowId, transactionId)]
+  for (const stepId of stepIds) {
+    for (const kind of STEP_TIMER_KINDS) {
+      keys.push(keyOf(kind, workflowId, transactionId, stepId), keyOf(kind, workflowId, transactionId, stepId, true))
+    }
+  }
+  return keys
+}
+
+function keyOf(kind: TimerKind, workflowId: string, transactionId: string, stepId?: string, compensating?: boolean) {
+  const key = [kind, workflowId, transactionId, ...(stepId ? [stepId] : [])].join(":")
+  return compensating ? key + COMPENSATION_SUFFIX : key
 }

@@ -1,0 +1,116 @@
+import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
+import { IWorkflowEngineService } from "@medusajs/framework/types"
+import { Modules, TransactionHandlerType } from "@medusajs/framework/utils"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, TEST_DATABASE, waitForFinish, waitUntil, withEngineShutdown } from "./__fixtures__/engine"
+import { ANSWERED_STEP, AWAITING_STEP, counts, PARITY_ASYNC, resetCounts } from "./__fixtures__/parity-async-workflows"
+
+jest.setTimeout(60000)
+
+/*
+ * Async steps, sub-workflows and their timers where Medusa's own engine
+ * tests showed ours acting twice (issue 11, items 3 and 4): a timer must
+ * never act on a step that moved on, and two timers of one run must not
+ * both run its next step.
+ */
+
+// A sub-workflow run as a step gets the transaction id `<workflow>-as-step-<parent transaction id>`, `-attempt-<n>` on retries.
+const asStepTransaction = (workflowId: string, parentTransactionId: string) =>
+  `${workflowId}-as-step-${parentTransactionId}`
+
+moduleIntegrationTestRunner<IWorkflowEngineService>({
+  dbName: TEST_DATABASE,
+  moduleName: Modules.WORKFLOW_ENGINE,
+  resolve: MODULE_PATH,
+  pathToMigrations: MIGRATIONS_PATH,
+  testSuite: withEngineShutdown(({ service: engine, medusaApp }) => {
+    beforeEach(() => resetCounts())
+
+    it("does not invoke an awaiting step again when it was answered while its retry was firing", async () => {
+      const db = knexOf(medusaApp)
+      const transactionId = "pa-awaiting-1"
+      const retryKey = `retry:${PARITY_ASYNC.awaiting}:${transactionId}:${AWAITING_STEP}`
+      const timerRows = async () =>
+      (await db.raw(`SELECT "claimed_by" FROM "workflow_execution_timer" WHERE "key" = ?`, [retryKey])).rows
+
+      await engine.run(PARITY_ASYNC.awaiting, { transactionId })
+      expect(counts.awaiting).toBe(1)
+      expect(await timerRows()).toHaveLength(1)
+
+      // Another instance answers the step: it holds the run's row lock while the retry fires here.
+      const answer = await db.transaction()
+      try {
+      await answer.raw(
+          `SELECT 1 FROM "workflow_execution" WHERE "workflow_id" = ? AND "transaction_id" = ? FOR UPDATE`,
+          [PARITY_ASYNC.awaiting, transactionId]
+      )
+      await waitUntil(async () => {
+          const { rows } = await db.raw(
+            `SELECT 1 FROM pg_stat_activity
+              WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%workflow_execution%FOR UPDATE%'`
+          )
+          return rows.length > 0
+      })
+      await answer.raw(
+          `UPDATE "workflow_execution"
+              SET "execution" = jsonb_set(jsonb_set("execution", ?::text[], '"done"'), ?::text[], '"ok"')
+            WHERE "workflow_id" = ? AND "transaction_id" = ?`,
+          [`{steps,${AWAITING_STEP},invoke,state}`, `{steps,${AWAITING_STEP},invoke,status}`, PARITY_ASYNC.awaiting, transactionId]
+      )
+      await answer.commit()
+      } catch (error) {
+      await answer.rollback()
+      throw error
+      }
+
+      await waitUntil(async () => (await timerRows()).length === 0)
+      expect(counts.awaiting).toBe(1)
+    })
+
+    it("takes a finished run's timers with it, including one its orchestrator never cleared", async () => {
+      const db = knexOf(medusaApp)
+      const transactionId = "pa-answered-1"
+      await engine.run(PARITY_ASYNC.answered, { transactionId })
+      // Left by an instance that stored the step's answer and died before clearing the retry it had set.
+      const leftKey = `retry:${PARITY_ASYNC.answered}:${transactionId}:${ANSWERED_STEP}`
+      await db.raw(
+      `INSERT INTO "workflow_execution_timer" ("key", "kind", "workflow_id", "transaction_id", "step_id", "attempt", "metadata", "due_at")
+         VALUES (?, 'retry', ?, ?, ?, 1, '{}'::jsonb, now() + interval '1 hour')`,
+      [leftKey, PARITY_ASYNC.answered, transactionId, ANSWERED_STEP]
+      )
+
+      const finished = waitForFinish(engine, PARITY_ASYNC.answered, transactionId)
+      await engine.setStepSuccess({
+      idempotencyKey: {
+          workflowId: PARITY_ASYNC.answered,
+          transactionId,
+          stepId: "pa-answered-step",
+          action: TransactionHandlerType.INVOKE,
+      },
+      stepResponse: "answer",
+      })
+      expect((await finished).state).toBe("done")
+
+      const { rows } = await db.raw(`SELECT "key" FROM "workflow_execution_timer" WHERE "transaction_id" = ?`, [transactionId])
+      expect(rows).toEqual([])
+    })
+
+    it("compensates step0 once when a background sub-workflow with awaiting retries fails, as Medusa's engine does", async () => {
+      const transactionId = "pa-background-1"
+      const childRun = asStepTransaction(PARITY_ASYNC.backgroundChild, transactionId)
+      const finished = waitForFinish(engine, PARITY_ASYNC.backgroundParent, transactionId)
+      const attempts = [childRun, `${childRun}-attempt-2`, `${childRun}-attempt-3`].map((id) =>
+        waitForFinish(engine, PARITY_ASYNC.backgroundChild, id)
+      )
+      const { result } = await engine.run(PARITY_ASYNC.backgroundParent, { transactionId, throwOnError: false })
+      expect(result).toBeUndefined()
+
+      expect((await finished).state).toBe("failed")
+      expect((await Promise.all(attempts)).map((child) => child.state)).toEqual(["reverted", "reverted", "reverted"])
+      // Two continues drive the compensation: the one the sub-workflow step's compensation sets, and the one
+      // the parent's first execution sets when its own report of the sub-workflow is refused. One ran step0's.
+      expect(counts).toEqual(expect.objectContaining({ step0: 1, step0Compensated: 1, childStep: 3, shaped: 0, step2: 0 }))
+      // Last in the file: the last sub-workflow's report reaches the parent's first execution after the
+      // parent's end, is refused, and that execution's last statements are not something a test can await.
+    })
+  }),
+})
