@@ -16,7 +16,7 @@ export type RetryStepInput = {
 export type RetryOutcome = { retry: RetriedStep; stateAfter: string | null }
 
 // The route only schedules the retry: the engine's timer invokes the step, at once on an
-// instance that runs timers. The panel watches the execution for that long before it says so.
+// instance that runs timers. The panel watches the execution this long, then says it is scheduled.
 const RETRY_WATCH_MS = 10000
 const RETRY_WATCH_INTERVAL_MS = 250
 
@@ -39,17 +39,26 @@ export function useRetryStep(executionId: string) {
   })
 }
 
+/**
+ * The execution's state once the step ran again. A step that answers this
+ * time is followed at once by more checkpoints (its answer, the steps after
+ * it), so the state is read once two reads in a row show the same write.
+ */
 async function stateOnceRanAgain(executionId: string, stepId: string, attempts: number): Promise<string | null> {
   const deadline = Date.now() + RETRY_WATCH_MS
+  let lastWrite: { updatedAt: unknown; state: string } | null = null
   while (Date.now() < deadline) {
-    const { workflow_execution } = await sdk.admin.workflowExecution.retrieve(executionId)
-    const step = timelineOf(workflow_execution as HttpTypes.AdminWorkflowExecution, Date.now()).steps.find(
+    const { workflow_execution: execution } = await sdk.admin.workflowExecution.retrieve(executionId)
+    const step = timelineOf(execution as HttpTypes.AdminWorkflowExecution, Date.now()).steps.find(
       (candidate) => candidate.action === stepId
     )
     if (step && step.attempts > attempts) {
-      return workflow_execution.state
+      if (lastWrite && lastWrite.updatedAt === execution.updated_at) {
+        return execution.state
+      }
+      lastWrite = { updatedAt: execution.updated_at, state: execution.state }
     }
     await new Promise((resolve) => setTimeout(resolve, RETRY_WATCH_INTERVAL_MS))
   }
-  return null
+  return lastWrite?.state ?? null
 }
