@@ -8,7 +8,9 @@ import { DEMO_TEST_TIMEOUT_MS, RunningDemo, startDemo } from "../demo/running-de
  * playwright-core (never a browser download), logs in with the credentials
  * the demo prints, opens Settings → Workflows, sees the seeded executions and
  * the plugin's storage card, previews and runs a purge of the expired runs,
- * then opens the failed execution and sees its step timeline and retention.
+ * opens the failed execution and sees its step timeline and retention, then
+ * opens the shipment whose courier booking waits, retries that step with the
+ * keyboard through its confirmation, and sees the run finish.
  * Screenshots go to integration-tests/browser/screenshots (git-ignored), or
  * SCREENSHOTS_DIR.
  */
@@ -19,6 +21,8 @@ const SCREENSHOTS = process.env.SCREENSHOTS_DIR
   : path.join(__dirname, "screenshots")
 const UI_DEADLINE_MS = 60 * 1000
 const STOP_DEADLINE_MS = 60 * 1000
+// Enough to cross the admin's sidebar and the execution page to the panel.
+const MAX_TABS = 200
 
 const hasChromium = fs.existsSync(CHROMIUM)
 if (!hasChromium) {
@@ -64,6 +68,18 @@ async function openExecution(page: Page, transactionId: string): Promise<void> {
   await page.waitForURL(/\/app\/settings\/workflows\/wf_exec_/, { timeout: UI_DEADLINE_MS })
 }
 
+/** Presses Tab until `target` has the focus: what a keyboard user does to reach it. */
+async function tabTo(page: Page, target: ReturnType<Page["locator"]>): Promise<void> {
+  const handle = await target.elementHandle({ timeout: UI_DEADLINE_MS })
+  for (let presses = 0; presses < MAX_TABS; presses++) {
+    if (await handle!.evaluate((element) => element === document.activeElement)) {
+      return
+    }
+    await page.keyboard.press("Tab")
+  }
+  throw new Error(`${MAX_TABS} presses of Tab did not reach ${target}`)
+}
+
 afterAll(async () => {
   await browser?.close()
   try {
@@ -76,7 +92,7 @@ afterAll(async () => {
 const describeWithChromium = hasChromium ? describe : describe.skip
 
 describeWithChromium("the demo store's admin in Chromium", () => {
-  it("logs in, lists the seeded executions and the storage card, purges, and opens the failed one's timeline and retention", async () => {
+  it("logs in, lists the seeded executions and the storage card, purges, opens the failed one's timeline and retention, and retries a waiting step", async () => {
     demo = await startDemo()
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -115,5 +131,26 @@ describeWithChromium("the demo store's admin in Chromium", () => {
     await retention.getByRole("heading", { name: "Retention" }).waitFor({ timeout: UI_DEADLINE_MS })
     await screenshot(page, "execution-detail")
     await timeline.locator("xpath=..").screenshot({ path: path.join(SCREENSHOTS, "execution-panel.png") })
+
+    // The shipment whose courier never answered the first booking: retry that step, by keyboard only.
+    await page.goto(`${demo.adminUrl}/settings/workflows`)
+    await openExecution(page, "ship-order_1005")
+    const shipment = page.locator('[aria-labelledby="execution-timeline-heading"]')
+    const courier = shipment.getByRole("listitem").filter({ hasText: "book-courier" })
+    await courier.getByText("Invoking").waitFor({ timeout: UI_DEADLINE_MS })
+    // Only the step that waits for an answer is offered a retry.
+    expect(await shipment.getByRole("button", { name: "Retry step" }).count()).toBe(1)
+    await tabTo(page, courier.getByRole("button", { name: "Retry step" }))
+    await page.keyboard.press("Enter")
+    const dialog = page.getByRole("alertdialog")
+    await dialog.getByText("Retry book-courier?").waitFor({ timeout: UI_DEADLINE_MS })
+    await tabTo(page, dialog.getByRole("button", { name: "Retry step" }))
+    await page.keyboard.press("Enter")
+    await page.getByText("book-courier ran again").first().waitFor({ timeout: UI_DEADLINE_MS })
+    await page.getByText("The execution is now done.").first().waitFor({ timeout: UI_DEADLINE_MS })
+    await courier.getByText("Done", { exact: true }).waitFor({ timeout: UI_DEADLINE_MS })
+    const tracking = shipment.getByRole("listitem").filter({ hasText: "email-tracking-number" })
+    await tracking.getByText("Done", { exact: true }).waitFor({ timeout: UI_DEADLINE_MS })
+    expect(await shipment.getByRole("button", { name: "Retry step" }).count()).toBe(0)
   })
 })
