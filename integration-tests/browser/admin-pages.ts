@@ -1,5 +1,5 @@
 import fs from "fs"
-import { Browser, BrowserContextOptions, chromium, Page } from "playwright-core"
+import { Browser, BrowserContextOptions, chromium, Locator, Page } from "playwright-core"
 import type { RunningDemo } from "../demo/running-demo"
 
 /**
@@ -78,4 +78,19 @@ export async function closeAll(browser: Browser | undefined, demo: RunningDemo |
   } finally {
     demo?.cleanUp()
   }
+}
+
+// Enough to cross the admin's sidebar and an execution's page to the plugin's panel.
+const MAX_TABS = 200
+
+/** Presses Tab until `target` has the focus, as a keyboard user reaches it; fails after `maxPresses`. */
+export async function tabTo(page: Page, target: Locator, maxPresses = MAX_TABS): Promise<Locator> {
+  await target.waitFor({ timeout: UI_DEADLINE_MS })
+  for (let press = 0; press < maxPresses; press++) {
+    if (await target.evaluate((element) => element === document.activeElement)) {
+      return target
+    }
+    await page.keyboard.press("Tab")
+  }
+  throw new Error(`${maxPresses} presses of Tab did not reach ${target}`)
 }

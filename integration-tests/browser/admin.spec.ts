@@ -11,6 +11,7 @@ import {
   openExecution,
   openWorkflows,
   storageCard,
+  tabTo,
   UI_DEADLINE_MS,
 } from "./admin-pages"
 
@@ -19,7 +20,9 @@ import {
  * playwright-core (never a browser download), logs in with the credentials
  * the demo prints, opens Settings → Workflows, sees the seeded executions and
  * the plugin's storage card, previews and runs a purge of the expired runs,
- * then opens the failed execution and sees its step timeline and retention.
+ * opens the failed execution and sees its step timeline and retention, then
+ * opens the shipment whose courier booking waits, retries that step with the
+ * keyboard through its confirmation, and sees the run finish.
  * Screenshots go to integration-tests/browser/screenshots (git-ignored), or
  * SCREENSHOTS_DIR.
  */
@@ -41,7 +44,7 @@ async function screenshot(page: Page, name: string): Promise<void> {
 afterAll(() => closeAll(browser, demo))
 
 describeWithChromium("admin.spec.ts")("the demo store's admin in Chromium", () => {
-  it("logs in, lists the seeded executions and the storage card, purges, and opens the failed one's timeline and retention", async () => {
+  it("logs in, lists the seeded executions and the storage card, purges, opens the failed one's timeline and retention, and retries a waiting step", async () => {
     demo = await startDemo()
     browser = await launchChromium()
     const page = await newAdminPage(browser)
@@ -76,5 +79,26 @@ describeWithChromium("admin.spec.ts")("the demo store's admin in Chromium", () =
     await retention.getByRole("heading", { name: "Retention" }).waitFor({ timeout: UI_DEADLINE_MS })
     await screenshot(page, "execution-detail")
     await timeline.locator("xpath=..").screenshot({ path: path.join(SCREENSHOTS, "execution-panel.png") })
+
+    // The shipment whose courier never answered the first booking: retry that step, by keyboard only.
+    await page.goto(`${demo.adminUrl}/settings/workflows`)
+    await openExecution(page, "ship-order_1005")
+    const shipment = page.locator('[aria-labelledby="execution-timeline-heading"]')
+    const courier = shipment.getByRole("listitem").filter({ hasText: "book-courier" })
+    await courier.getByText("Invoking").waitFor({ timeout: UI_DEADLINE_MS })
+    // Only the step that waits for an answer is offered a retry.
+    expect(await shipment.getByRole("button", { name: "Retry step" }).count()).toBe(1)
+    await tabTo(page, courier.getByRole("button", { name: "Retry step" }))
+    await page.keyboard.press("Enter")
+    const dialog = page.getByRole("alertdialog")
+    await dialog.getByText("Retry book-courier?").waitFor({ timeout: UI_DEADLINE_MS })
+    await tabTo(page, dialog.getByRole("button", { name: "Retry step" }))
+    await page.keyboard.press("Enter")
+    await page.getByText("book-courier ran again").first().waitFor({ timeout: UI_DEADLINE_MS })
+    await page.getByText("The execution is now done.").first().waitFor({ timeout: UI_DEADLINE_MS })
+    await courier.getByText("Done", { exact: true }).waitFor({ timeout: UI_DEADLINE_MS })
+    const tracking = shipment.getByRole("listitem").filter({ hasText: "email-tracking-number" })
+    await tracking.getByText("Done", { exact: true }).waitFor({ timeout: UI_DEADLINE_MS })
+    expect(await shipment.getByRole("button", { name: "Retry step" }).count()).toBe(0)
   })
 })

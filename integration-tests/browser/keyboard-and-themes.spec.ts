@@ -9,6 +9,7 @@ import {
   openExecution,
   openWorkflows,
   storageCard,
+  tabTo,
   UI_DEADLINE_MS,
 } from "./admin-pages"
 
@@ -107,18 +108,9 @@ function medusasListContainer(page: Page): Locator {
   return page.getByRole("table").locator("xpath=ancestor::div[contains(@class, 'shadow-elevation-card-rest')][1]")
 }
 
-/** Presses Tab until the focused element is the button named `name`; fails after `maxPresses`. */
-async function tabTo(page: Page, scope: Locator, name: string, maxPresses = 100): Promise<Locator> {
-  const target = scope.getByRole("button", { name, exact: true })
-  await target.waitFor({ timeout: UI_DEADLINE_MS })
-  for (let press = 0; press < maxPresses; press++) {
-    await page.keyboard.press("Tab")
-    if (await target.evaluate((button) => button === document.activeElement)) {
-      return target
-    }
-  }
-  throw new Error(`"${name}" was not reached in ${maxPresses} presses of Tab`)
-}
+/** Tab to the button named `name` inside `scope`. */
+const tabToButton = (page: Page, scope: Locator, name: string, maxPresses?: number) =>
+  tabTo(page, scope.getByRole("button", { name, exact: true }), maxPresses)
 
 /** Fails unless the focused button shows it: :focus-visible, and a ring it does not have at rest. */
 async function expectVisibleFocus(button: Locator): Promise<void> {
@@ -183,23 +175,23 @@ describeWithChromium("keyboard-and-themes.spec.ts")("the plugin's widgets in the
     await openWorkflows(page)
     const card = await storageCard(page)
 
-    const preview = await tabTo(page, card, "Preview purge")
+    const preview = await tabToButton(page, card, "Preview purge")
     await expectVisibleFocus(preview)
     await page.keyboard.press("Enter")
     await card.getByText(/^\d+ executions would be deleted$/).waitFor({ timeout: UI_DEADLINE_MS })
 
-    await tabTo(page, card, "Purge now", 5)
+    await tabToButton(page, card, "Purge now", 5)
     await page.keyboard.press("Enter")
     const dialog = page.getByRole("alertdialog")
     await dialog.waitFor({ timeout: UI_DEADLINE_MS })
-    await tabTo(page, dialog, "Purge now", 5)
+    await tabToButton(page, dialog, "Purge now", 5)
     await page.keyboard.press("Enter")
     await page.getByText("Purge done").first().waitFor({ timeout: UI_DEADLINE_MS })
 
     // A finished execution: Erase is offered; Escape answers its confirmation with "no".
     await openExecution(page, "sync-SKU-104")
     const panel = page.locator('[aria-labelledby="execution-retention-heading"]')
-    const erase = await tabTo(page, panel, "Erase execution")
+    const erase = await tabToButton(page, panel, "Erase execution")
     await expectVisibleFocus(erase)
     await page.keyboard.press("Enter")
     await dialog.waitFor({ timeout: UI_DEADLINE_MS })

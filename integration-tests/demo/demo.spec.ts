@@ -89,6 +89,7 @@ it("npm run demo serves the seeded store's admin, and Ctrl-C leaves no process b
   expect(states("sync-inventory")).toEqual(["done", "done", "done", "done", "done", "failed", "reverted", "reverted"])
   expect(states("send-order-confirmation")).toEqual(["done", "done", "done", "done"])
   expect(states("capture-payment")).toEqual(["done", "done", "invoking"])
+  expect(states("book-shipment")).toEqual(["invoking"])
 
   // The confirmations are kept one second: past their retention, not yet purged.
   const db = new Client({ host: "localhost", port: demo.postgresPort, user: "postgres", password: "postgres", database: "medusa_demo" })

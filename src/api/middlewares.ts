@@ -6,6 +6,7 @@ import {
   AdminPostCancelExecution,
   AdminPostErase,
   AdminPostPurge,
+  AdminPostRetryStep,
 } from "./admin/workflow-engine/validators"
 
 /** Every body and query of the plugin's admin routes is checked here; a bad field is a 400 naming it. */
@@ -40,6 +41,11 @@ export default defineMiddlewares({
       method: ["POST"],
       matcher: "/admin/workflow-engine/executions/:id/cancel",
       middlewares: [validateAndTransformBody(AdminPostCancelExecution)],
+    },
+    {
+      method: ["POST"],
+      matcher: "/admin/workflow-engine/executions/:id/steps/retry",
+      middlewares: [validateAndTransformBody(AdminPostRetryStep)],
     },
   ],
 })

@@ -1,6 +1,7 @@
 import { ExecArgs, IWorkflowEngineService } from "@medusajs/framework/types"
 import { ContainerRegistrationKeys, Modules, TransactionHandlerType } from "@medusajs/framework/utils"
 import { createUserAccountWorkflow } from "@medusajs/medusa/core-flows"
+import { bookShipmentWorkflow } from "../workflows/book-shipment"
 import { CAPTURE_PAYMENT, capturePaymentWorkflow, WAIT_FOR_CAPTURE } from "../workflows/capture-payment"
 import { sendOrderConfirmationWorkflow } from "../workflows/send-order-confirmation"
 import { SYNC_INVENTORY, SyncOutcome, syncInventoryWorkflow } from "../workflows/sync-inventory"
@@ -12,6 +13,8 @@ const PAYMENTS = [
   { payment_id: "pay_2002", captured: true },
   { payment_id: "pay_2003", captured: false },
 ]
+// Its courier booking waits for an answer the first request never gets: the admin's Retry step brings it.
+const SHIPMENT_AWAITING_RETRY = "order_1005"
 
 
 /**
@@ -64,10 +67,16 @@ export default async function seedDemo({ container }: ExecArgs): Promise<void> {
     }
   }
 
+  await bookShipmentWorkflow(container).run({
+    input: { order_id: SHIPMENT_AWAITING_RETRY },
+    context: { transactionId: `ship-${SHIPMENT_AWAITING_RETRY}` },
+  })
+
   logger.info(
     `Seeded ${SYNC_OUTCOMES.length} sync-inventory runs (done, reverted, failed), ` +
       `${CONFIRMED_ORDERS.length} send-order-confirmation runs (kept 1 s, so expired), ` +
-      `${PAYMENTS.length} capture-payment runs (one waiting on its async step).`
+      `${PAYMENTS.length} capture-payment runs (one waiting on its async step), ` +
+      `a book-shipment run whose courier booking waits to be retried.`
   )
 }
 

@@ -1,12 +1,12 @@
 import type { HttpTypes } from "@medusajs/framework/types"
-import { Badge, Button, StatusBadge, Text, toast, clx } from "@medusajs/ui"
+import { ArrowPath } from "@medusajs/icons"
+import { Badge, Button, StatusBadge, Text, toast, clx, usePrompt } from "@medusajs/ui"
+import { WAITING_RESPONSE } from "../../api/admin/workflow-engine/step-retry"
+import { useRetryStep } from "../hooks/retry-step"
 import { useWorkflowStepResponse } from "../hooks/workflow-step-response"
 import { formatMs } from "../lib/format"
 import { STATE_BAR_CLASS, stateColor, stateLabel } from "../lib/states"
 import { timelineOf, TimelineStep } from "../lib/timeline"
-
-// The invoke status of a step that waits for setStepSuccess / setStepFailure.
-const WAITING_RESPONSE = "waiting_response"
 
 /** The execution's steps in the order they started, with state and how long each ran at most. */
 export const StepTimeline = ({ execution }: { execution: HttpTypes.AdminWorkflowExecution }) => {
@@ -52,7 +52,7 @@ export const StepTimeline = ({ execution }: { execution: HttpTypes.AdminWorkflow
               />
             )}
           </div>
-          {step.invokeStatus === WAITING_RESPONSE && <StepResponseActions execution={execution} step={step} />}
+          {step.invokeStatus === WAITING_RESPONSE && <StepActions execution={execution} step={step} />}
         </li>
       ))}
     </ol>
@@ -66,9 +66,16 @@ function describeTiming(step: TimelineStep): string {
   return `started +${formatMs(step.offsetMs)} · ${step.exact ? "" : "≤ "}${formatMs(step.upToMs ?? 0)}`
 }
 
-/** An async step waits for an answer: Medusa's own routes give it one. */
-const StepResponseActions = ({ execution, step }: { execution: HttpTypes.AdminWorkflowExecution; step: TimelineStep }) => {
+/**
+ * A step that waits for an answer: Medusa's own routes give it one, and a
+ * retry invokes it again where Medusa's retryStep would (step-retry).
+ */
+const StepActions = ({ execution, step }: { execution: HttpTypes.AdminWorkflowExecution; step: TimelineStep }) => {
+  const prompt = usePrompt()
   const respond = useWorkflowStepResponse(execution.id)
+  const retry = useRetryStep(execution.id)
+  const busy = respond.isPending || retry.isPending
+
   const send = async (outcome: "success" | "failure") => {
     try {
       await respond.mutateAsync({
@@ -82,14 +89,46 @@ const StepResponseActions = ({ execution, step }: { execution: HttpTypes.AdminWo
       toast.error("The step did not take the answer", { description: (error as Error).message })
     }
   }
+
+  const retryStep = async () => {
+    const confirmed = await prompt({
+      title: `Retry ${step.action}?`,
+      description:
+        "Medusa invokes the step again now and the run goes on from its new answer. What the step does happens again: if its first call still runs or reached its target, it may happen twice.",
+      confirmText: "Retry step",
+      cancelText: "Keep waiting",
+    })
+    if (!confirmed) {
+      return
+    }
+    try {
+      const { stateAfter } = await retry.mutateAsync({ stepId: step.action, attempts: step.attempts })
+      if (stateAfter) {
+        toast.success(`${step.action} ran again`, { description: `The execution is now ${stateLabel(stateAfter).toLowerCase()}.` })
+      } else {
+        toast.info(`${step.action} is scheduled to run again`, {
+          description: "It has not run yet: an instance that runs timers (workerMode shared or worker) invokes it.",
+        })
+      }
+    } catch (error) {
+      toast.error("Retry failed", { description: (error as Error).message })
+    }
+  }
+
   return (
     <div className="flex gap-x-2">
-      <Button size="small" variant="secondary" onClick={() => send("success")} isLoading={respond.isPending}>
+      <Button size="small" variant="secondary" onClick={() => send("success")} isLoading={respond.isPending} disabled={busy}>
         Mark step succeeded
       </Button>
-      <Button size="small" variant="secondary" onClick={() => send("failure")} isLoading={respond.isPending}>
+      <Button size="small" variant="secondary" onClick={() => send("failure")} isLoading={respond.isPending} disabled={busy}>
         Mark step failed
       </Button>
+      {step.retryable && (
+        <Button size="small" variant="secondary" onClick={retryStep} isLoading={retry.isPending} disabled={busy}>
+          <ArrowPath />
+          Retry step
+        </Button>
+      )}
     </div>
   )
 }

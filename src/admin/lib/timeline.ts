@@ -1,4 +1,5 @@
 import type { HttpTypes } from "@medusajs/framework/types"
+import { isRetryable, StoredStepForRetry } from "../../api/admin/workflow-engine/step-retry"
 
 export type TimelineStep = {
   id: string
@@ -9,6 +10,10 @@ export type TimelineStep = {
   /** `waiting_response` while an async step waits for setStepSuccess / setStepFailure. */
   invokeStatus: string
   compensateState: string
+  /** How many times the step's invoke was called. */
+  attempts: number
+  /** Whether Medusa's retryStep would invoke it again now (step-retry). */
+  retryable: boolean
   /** Milliseconds after the run started; null when the step never started. */
   offsetMs: number | null
   /**
@@ -23,7 +28,8 @@ export type TimelineStep = {
 export type Timeline = { steps: TimelineStep[]; spanMs: number }
 
 // The stored flow has more than the HTTP type says: the step's name (`action`) and a null startedAt before it runs.
-type StoredStep = HttpTypes.AdminWorkflowExecutionStep & {
+type StoredStep = HttpTypes.AdminWorkflowExecutionStep & StoredStepForRetry & {
+  attempts?: number
   startedAt?: number | null
   /** Stamped by this engine when the step's invoke ended. */
   endedAt?: number | null
@@ -57,6 +63,8 @@ export function timelineOf(execution: HttpTypes.AdminWorkflowExecution, nowMs: n
       invokeState: step.invoke?.state ?? "not_started",
       invokeStatus: step.invoke?.status ?? "idle",
       compensateState: step.compensate?.state ?? "dormant",
+      attempts: step.attempts ?? 0,
+      retryable: isRetryable(step),
       offsetMs: start === null || !Number.isFinite(runStart) ? null : start - runStart,
       upToMs: start === null ? null : Math.max(0, (end ?? nextStart ?? runEnd) - start),
       exact: end !== null,

@@ -18,6 +18,12 @@ export type AdminPostPurgeType = z.infer<typeof AdminPostPurge>
 
 export const AdminPostCancelExecution = z.object({})
 
+export const AdminPostRetryStep = z.object({
+  /** The step's name, as the workflow defines it (the `stepId` of its idempotency key). */
+  step_id: z.string().min(1),
+})
+export type AdminPostRetryStepType = z.infer<typeof AdminPostRetryStep>
+
 export const AdminPostErase = z.object({
   /** Every stored run of these transactions is deleted, whatever its state or retention. */
   transaction_ids: z.array(z.string().min(1)).min(1).max(MAX_ERASE_TRANSACTIONS),
