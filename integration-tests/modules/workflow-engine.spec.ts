@@ -17,6 +17,7 @@ import {
   attempts,
   compensations,
   idempotentRuns,
+  manualAttempts,
   defineCron,
   defineScheduled,
   storedThreeSteps,
@@ -279,6 +280,24 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         const event = await finished
         expect(event.state).toBe("done")
         expect(attempts.count).toBe(2)
+        const [execution] = await engine.listWorkflowExecutions({ transaction_id: transactionId })
+        expect(execution.state).toBe("done")
+      })
+
+      it("stores a synchronous step held after a failure (autoRetry: false) and retries it when the transaction runs again", async () => {
+        manualAttempts.count = 0
+        const transactionId = "manual-retry-1"
+        const { acknowledgement } = await engine.run(WF.manualRetry, { transactionId, throwOnError: false })
+        expect(acknowledgement.hasFinished).toBe(false)
+        expect(manualAttempts.count).toBe(1)
+
+        const [held] = await engine.listWorkflowExecutions({ transaction_id: transactionId })
+        expect(held.state).toBe("invoking")
+        expect(held.execution?.steps["_root.test-held-on-failure"].invoke.status).toBe("temp_failure")
+
+        const { acknowledgement: again, result } = await engine.run(WF.manualRetry, { transactionId })
+        expect(again.hasFinished).toBe(true)
+        expect(result).toBe(2)
         const [execution] = await engine.listWorkflowExecutions({ transaction_id: transactionId })
         expect(execution.state).toBe("done")
       })

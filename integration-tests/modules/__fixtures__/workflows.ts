@@ -14,6 +14,7 @@ export const WF = {
   failedCompensation: "test-failed-compensation",
   asyncStep: "test-async-step",
   retryInterval: "test-retry-interval",
+  manualRetry: "test-manual-retry",
   noRetention: "test-no-retention",
   stepTimeout: "test-step-timeout",
   scheduled: "test-scheduled",
@@ -120,6 +121,23 @@ const flaky = createStep(
 export const retryInterval = createWorkflow(
   { name: WF.retryInterval, retentionTime: 3600 },
   () => new WorkflowResponse(flaky())
+)
+
+// A synchronous step held after its first failure (autoRetry: false) until the transaction is run again.
+export const manualAttempts = { count: 0 }
+const heldOnFailure = createStep(
+  { name: "test-held-on-failure", maxRetries: 1, autoRetry: false },
+  async () => {
+    manualAttempts.count++
+    if (manualAttempts.count < 2) {
+      throw new Error(`attempt ${manualAttempts.count} fails`)
+    }
+    return new StepResponse(manualAttempts.count)
+  }
+)
+export const manualRetry = createWorkflow(
+  { name: WF.manualRetry, retentionTime: 3600 },
+  () => new WorkflowResponse(heldOnFailure())
 )
 
 const quick = echo("test-quick")
