@@ -1,7 +1,7 @@
 import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { Modules, TransactionHandlerType } from "@medusajs/framework/utils"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, TEST_DATABASE, waitForFinish, waitUntil, withEngineShutdown } from "./__fixtures__/engine"
+import { asStepTransaction, knexOf, MIGRATIONS_PATH, MODULE_PATH, TEST_DATABASE, waitForFinish, waitUntil, withEngineShutdown } from "./__fixtures__/engine"
 import { ANSWERED_STEP, AWAITING_STEP, counts, PARITY_ASYNC, resetCounts } from "./__fixtures__/parity-async-workflows"
 
 jest.setTimeout(60000)
@@ -12,10 +12,6 @@ jest.setTimeout(60000)
  * never act on a step that moved on, and two timers of one run must not
  * both run its next step.
  */
-
-// A sub-workflow run as a step gets the transaction id `<workflow>-as-step-<parent transaction id>`, `-attempt-<n>` on retries.
-const asStepTransaction = (workflowId: string, parentTransactionId: string) =>
-  `${workflowId}-as-step-${parentTransactionId}`
 
 moduleIntegrationTestRunner<IWorkflowEngineService>({
   dbName: TEST_DATABASE,
@@ -30,7 +26,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       const transactionId = "pa-awaiting-1"
       const retryKey = `retry:${PARITY_ASYNC.awaiting}:${transactionId}:${AWAITING_STEP}`
       const timerRows = async () =>
-      (await db.raw(`SELECT "claimed_by" FROM "workflow_execution_timer" WHERE "key" = ?`, [retryKey])).rows
+        (await db.raw(`SELECT "claimed_by" FROM "workflow_execution_timer" WHERE "key" = ?`, [retryKey])).rows
 
       await engine.run(PARITY_ASYNC.awaiting, { transactionId })
       expect(counts.awaiting).toBe(1)
@@ -39,27 +35,27 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       // Another instance answers the step: it holds the run's row lock while the retry fires here.
       const answer = await db.transaction()
       try {
-      await answer.raw(
+        await answer.raw(
           `SELECT 1 FROM "workflow_execution" WHERE "workflow_id" = ? AND "transaction_id" = ? FOR UPDATE`,
           [PARITY_ASYNC.awaiting, transactionId]
-      )
-      await waitUntil(async () => {
+        )
+        await waitUntil(async () => {
           const { rows } = await db.raw(
             `SELECT 1 FROM pg_stat_activity
               WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%workflow_execution%FOR UPDATE%'`
           )
           return rows.length > 0
-      })
-      await answer.raw(
+        })
+        await answer.raw(
           `UPDATE "workflow_execution"
               SET "execution" = jsonb_set(jsonb_set("execution", ?::text[], '"done"'), ?::text[], '"ok"')
             WHERE "workflow_id" = ? AND "transaction_id" = ?`,
           [`{steps,${AWAITING_STEP},invoke,state}`, `{steps,${AWAITING_STEP},invoke,status}`, PARITY_ASYNC.awaiting, transactionId]
-      )
-      await answer.commit()
+        )
+        await answer.commit()
       } catch (error) {
-      await answer.rollback()
-      throw error
+        await answer.rollback()
+        throw error
       }
 
       await waitUntil(async () => (await timerRows()).length === 0)
@@ -73,20 +69,20 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       // Left by an instance that stored the step's answer and died before clearing the retry it had set.
       const leftKey = `retry:${PARITY_ASYNC.answered}:${transactionId}:${ANSWERED_STEP}`
       await db.raw(
-      `INSERT INTO "workflow_execution_timer" ("key", "kind", "workflow_id", "transaction_id", "step_id", "attempt", "metadata", "due_at")
+        `INSERT INTO "workflow_execution_timer" ("key", "kind", "workflow_id", "transaction_id", "step_id", "attempt", "metadata", "due_at")
          VALUES (?, 'retry', ?, ?, ?, 1, '{}'::jsonb, now() + interval '1 hour')`,
-      [leftKey, PARITY_ASYNC.answered, transactionId, ANSWERED_STEP]
+        [leftKey, PARITY_ASYNC.answered, transactionId, ANSWERED_STEP]
       )
 
       const finished = waitForFinish(engine, PARITY_ASYNC.answered, transactionId)
       await engine.setStepSuccess({
-      idempotencyKey: {
+        idempotencyKey: {
           workflowId: PARITY_ASYNC.answered,
           transactionId,
           stepId: "pa-answered-step",
           action: TransactionHandlerType.INVOKE,
-      },
-      stepResponse: "answer",
+        },
+        stepResponse: "answer",
       })
       expect((await finished).state).toBe("done")
 

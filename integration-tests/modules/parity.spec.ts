@@ -14,6 +14,7 @@ import {
   withEngineShutdown,
   withInsertsHeld,
   within,
+  asStepTransaction,
 } from "./__fixtures__/engine"
 import { nextParityEvent, PARITY, parityEvents, slowStep } from "./__fixtures__/parity-workflows"
 
@@ -23,10 +24,6 @@ jest.setTimeout(60000)
  * Scenarios where Medusa's own engine tests showed ours behaving differently
  * from Medusa's engines (issue 11); each states what Medusa's engine does.
  */
-
-// A sub-workflow run as a step gets the transaction id `<workflow>-as-step-<parent transaction id>`.
-const asStepTransaction = (workflowId: string, parentTransactionId: string) =>
-  `${workflowId}-as-step-${parentTransactionId}`
 
 moduleIntegrationTestRunner<IWorkflowEngineService>({
   dbName: TEST_DATABASE,

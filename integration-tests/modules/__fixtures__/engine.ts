@@ -17,6 +17,10 @@ export const MIGRATIONS_PATH = path.join(MODULE_PATH, "migrations")
  */
 export const TEST_DATABASE = `medusa-wep-test-${createHash("sha1").update(path.resolve(__dirname, "../../..")).digest("hex").slice(0, 8)}`
 
+/** A sub-workflow run as a step gets the transaction id `<workflow>-as-step-<parent transaction id>`, `-attempt-<n>` on retries. */
+export const asStepTransaction = (workflowId: string, parentTransactionId: string) =>
+  `${workflowId}-as-step-${parentTransactionId}`
+
 export function knexOf(medusaApp: { sharedContainer?: MedusaContainer }): Knex {
   return medusaApp.sharedContainer!.resolve(ContainerRegistrationKeys.PG_CONNECTION)
 }
