@@ -1,6 +1,10 @@
 import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
-import { IWorkflowEngineService } from "@medusajs/framework/types"
+import { IWorkflowEngineService, Logger } from "@medusajs/framework/types"
 import { Modules, TransactionHandlerType } from "@medusajs/framework/utils"
+import { knex } from "@medusajs/framework/mikro-orm/knex"
+import { Client } from "pg"
+import { ClusterSchedules } from "../../src/modules/workflow-engine/schedules/cluster-schedules"
+import { claimTick } from "../../src/modules/workflow-engine/schedules/sql/claim-tick"
 import {
   knexOf,
   MIGRATIONS_PATH,
@@ -39,7 +43,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
   moduleName: Modules.WORKFLOW_ENGINE,
   resolve: MODULE_PATH,
   pathToMigrations: MIGRATIONS_PATH,
-  testSuite: withEngineShutdown(({ service: engine, medusaApp }) => {
+  testSuite: withEngineShutdown(({ service: engine, medusaApp, dbConfig }) => {
     describe("stored executions", () => {
       it("keeps one row per run with the documented shape", async () => {
         const { transaction, result, acknowledgement } = await engine.run(WF.storedThreeSteps, {
@@ -332,10 +336,72 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         ticks.length = 0
         defineScheduled(100, 2)
         await waitUntil(() => ticks.length >= 2)
-        // A third tick would be due by now if the limit were ignored.
-        await new Promise((resolve) => setTimeout(resolve, 300))
+        // Used up for the whole cluster: made due again, it is claimed by no instance, with the limit it was stored with.
+        const db = knexOf(medusaApp)
+        const [row] = (
+          await db.raw(
+            `UPDATE workflow_engine_schedule SET next_run_at = now() WHERE job_id = ?
+             RETURNING executions, (options ->> 'numberOfExecutions')::int AS "limit"`,
+            [WF.scheduled]
+          )
+        ).rows
+        expect(row).toEqual({ executions: 2, limit: 2 })
+        const claim = await claimTick(db, {
+          jobId: WF.scheduled,
+          instanceId: "wf_inst_another",
+          nextRunAt: new Date(),
+          allowConcurrent: false,
+          limit: row.limit,
+          runningHere: false,
+        })
+        expect(claim).toEqual({ scheduled_for: null, runs: null, next_run_at: null })
         expect(ticks).toHaveLength(2)
         expect(new Date(ticks[0]).getTime()).toBeLessThan(new Date(ticks[1]).getTime())
+      })
+      it("runs the next tick after the database failed to record the last one finished", async () => {
+        // Schedules of an instance of the test's own, whose statements give up waiting for a row lock after 200 ms.
+        const db = knex({ client: "pg", connection: { connectionString: dbConfig.clientUrl, options: "-c lock_timeout=200" } })
+        const instanceId = "wf_inst_schedules_test"
+        const jobId = "test-finish-not-recorded"
+        await db.raw(
+          `INSERT INTO workflow_engine_instance (id, hostname, pid, worker_mode, lease_expires_at)
+           VALUES (?, 'test', 1, 'shared', now() + interval '10 minutes')`,
+          [instanceId]
+        )
+        let finishFailed!: () => void
+        const finishFailedOnce = new Promise<void>((resolve) => (finishFailed = resolve))
+        const logger = {
+          info: () => undefined,
+          error: () => undefined,
+          debug: () => undefined,
+          warn: (message: string) => /could not mark its tick finished/.test(message) && finishFailed(),
+        } as unknown as Logger
+        const holder = new Client({ connectionString: dbConfig.clientUrl })
+        await holder.connect()
+        const ran: Date[] = []
+        const schedules = new ClusterSchedules(db, logger, { instanceId, runs: true, pollIntervalMs: 100 }, async (_, at) => {
+          ran.push(at)
+          if (ran.length === 1) {
+            // Someone else holds the schedule's row, so the finish that follows this tick fails.
+            await holder.query("BEGIN")
+            await holder.query(`SELECT 1 FROM workflow_engine_schedule WHERE job_id = $1 FOR UPDATE`, [jobId])
+          }
+          return "ok"
+        })
+        try {
+          await schedules.start()
+          await schedules.schedule(jobId, { interval: 100 })
+          await finishFailedOnce
+          await holder.query("COMMIT")
+          // The tick's mark outlived it; the instance that left it clears it at its next claim.
+          await waitUntil(() => ran.length >= 2, 5000)
+        } finally {
+          await schedules.stop()
+          await db.raw(`DELETE FROM workflow_engine_schedule WHERE job_id = ?`, [jobId])
+          await db.raw(`DELETE FROM workflow_engine_instance WHERE id = ?`, [instanceId])
+          await db.destroy()
+          await holder.end()
+        }
       })
     })
 
@@ -412,8 +478,15 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
 
         await engine.unsubscribe({ workflowId: WF.asyncStep, subscriberOrId: "all" })
         anyEvents.length = 0
-        await engine.run(WF.asyncStep, { input: { value: 1 } })
-        await new Promise((resolve) => setTimeout(resolve, 20))
+        // A subscriber still there hears the next run; the one removed must hear nothing of it.
+        const witnessed: string[] = []
+        await engine.subscribe({
+          workflowId: WF.asyncStep,
+          transactionId: "subscribed-2",
+          subscriber: (event: any) => witnessed.push(event.eventType),
+        })
+        await engine.run(WF.asyncStep, { input: { value: 1 }, transactionId: "subscribed-2" })
+        await waitUntil(() => witnessed.includes("onStepAwaiting"))
         expect(anyEvents).toEqual([])
       })
 
@@ -421,7 +494,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         const events: string[] = []
         await engine.subscribe({ workflowId: WF.compensated, subscriber: (e: any) => events.push(e.eventType) })
         await engine.run(WF.compensated, { throwOnError: false })
-        await new Promise((resolve) => setTimeout(resolve, 20))
+        await waitUntil(() => events.includes("onFinish"))
         expect(events).toEqual(
           expect.arrayContaining(["onStepFailure", "onCompensateBegin", "onCompensateStepSuccess", "onFinish"])
         )

@@ -33,6 +33,8 @@ const CONTENDED_RETRY_MS = 50
 export class ClusterSchedules {
   private readonly jobs = new Map<string, Job>()
   private readonly running = new Set<Promise<void>>()
+  // Jobs (concurrency "forbid") whose tick this instance is running now.
+  private readonly ticking = new Set<string>()
   private started = false
 
   constructor(
@@ -144,6 +146,7 @@ export class ClusterSchedules {
         nextRunAt: next,
         allowConcurrent,
         limit: job.options.numberOfExecutions ?? null,
+        runningHere: this.ticking.has(jobId),
       })
     } catch (error) {
       this.logger.warn(`Scheduled workflow ${jobId}: could not claim its tick, trying again: ${error}`)
@@ -165,6 +168,9 @@ export class ClusterSchedules {
     if (!claim.runs) {
       return
     }
+    if (!allowConcurrent) {
+      this.ticking.add(jobId)
+    }
     try {
       if ((await job.handler(jobId, new Date(claim.scheduled_for))) === "gone") {
         await this.remove(jobId)
@@ -173,9 +179,11 @@ export class ClusterSchedules {
       this.logger.error(`Scheduled workflow ${jobId} failed: ${error instanceof Error ? error.stack : error}`)
     } finally {
       if (!allowConcurrent) {
+        // If this fails, the mark stays until this instance's next claim of the job clears it.
         await finishTick(this.db, jobId, this.config.instanceId).catch((error) =>
           this.logger.warn(`Scheduled workflow ${jobId}: could not mark its tick finished: ${error}`)
         )
+        this.ticking.delete(jobId)
       }
     }
   }

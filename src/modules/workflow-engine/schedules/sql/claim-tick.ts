@@ -16,16 +16,27 @@ export type TickClaim = {
  * lock (SKIP LOCKED) and the `next_run_at <= now` check make concurrent
  * claimers see it either due and free, or already moved. With concurrency
  * "forbid", a tick while the previous one's runner is alive is skipped (the
- * schedule still moves on); `numberOfExecutions` counts for the cluster.
+ * schedule still moves on), unless the runner is the claimer and its tick is
+ * over (`runningHere` false): its mark outlived a finish the database failed.
+ * `numberOfExecutions` counts for the cluster.
  */
 export async function claimTick(
   db: Queryable,
-  claim: { jobId: string; instanceId: string; nextRunAt: Date; allowConcurrent: boolean; limit: number | null }
+  claim: {
+    jobId: string
+    instanceId: string
+    nextRunAt: Date
+    allowConcurrent: boolean
+    limit: number | null
+    runningHere: boolean
+  }
 ): Promise<TickClaim> {
   const result = await db.raw(
     `WITH "due" AS (
        SELECT "job_id", "next_run_at" AS "scheduled_for",
-              ("running_by" IS NULL OR ?::boolean OR NOT ${isLive(`"workflow_engine_schedule"."running_by"`)}) AS "free"
+              ("running_by" IS NULL OR ?::boolean
+               OR ("running_by" = ? AND NOT ?::boolean)
+               OR NOT ${isLive(`"workflow_engine_schedule"."running_by"`)}) AS "free"
          FROM "workflow_engine_schedule"
         WHERE "job_id" = ? AND "next_run_at" <= clock_timestamp()
           AND (?::int IS NULL OR "executions" < ?::int)
@@ -46,6 +57,8 @@ export async function claimTick(
               WHERE "job_id" = ? AND (?::int IS NULL OR "executions" < ?::int)) AS "next_run_at"`,
     [
       claim.allowConcurrent,
+      claim.instanceId,
+      claim.runningHere,
       claim.jobId,
       claim.limit,
       claim.limit,
