@@ -358,6 +358,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         expect(ticks).toHaveLength(2)
         expect(new Date(ticks[0]).getTime()).toBeLessThan(new Date(ticks[1]).getTime())
       })
+
       it("runs the next tick after the database failed to record the last one finished", async () => {
         // Schedules of an instance of the test's own, whose statements give up waiting for a row lock after 200 ms.
         const db = knex({ client: "pg", connection: { connectionString: dbConfig.clientUrl, options: "-c lock_timeout=200" } })
