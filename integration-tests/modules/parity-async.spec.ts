@@ -21,6 +21,27 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
   testSuite: withEngineShutdown(({ service: engine, medusaApp }) => {
     beforeEach(() => resetCounts())
 
+    const answer = (transactionId: string) =>
+      engine.setStepSuccess({
+        idempotencyKey: {
+          workflowId: PARITY_ASYNC.answered,
+          transactionId,
+          stepId: "pa-answered-step",
+          action: TransactionHandlerType.INVOKE,
+        },
+        stepResponse: "answer",
+      })
+
+    // Until a statement of the engine waits for the run's row lock.
+    const waitForRowLockWait = () =>
+      waitUntil(async () => {
+        const { rows } = await knexOf(medusaApp).raw(
+          `SELECT 1 FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%workflow_execution%FOR UPDATE%'`
+        )
+        return rows.length > 0
+      })
+
     it("does not invoke an awaiting step again when it was answered while its retry was firing", async () => {
       const db = knexOf(medusaApp)
       const transactionId = "pa-awaiting-1"
@@ -39,13 +60,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
           `SELECT 1 FROM "workflow_execution" WHERE "workflow_id" = ? AND "transaction_id" = ? FOR UPDATE`,
           [PARITY_ASYNC.awaiting, transactionId]
         )
-        await waitUntil(async () => {
-          const { rows } = await db.raw(
-            `SELECT 1 FROM pg_stat_activity
-              WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%workflow_execution%FOR UPDATE%'`
-          )
-          return rows.length > 0
-        })
+        await waitForRowLockWait()
         await answer.raw(
           `UPDATE "workflow_execution"
               SET "execution" = jsonb_set(jsonb_set("execution", ?::text[], '"done"'), ?::text[], '"ok"')
@@ -75,19 +90,50 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       )
 
       const finished = waitForFinish(engine, PARITY_ASYNC.answered, transactionId)
-      await engine.setStepSuccess({
-        idempotencyKey: {
-          workflowId: PARITY_ASYNC.answered,
-          transactionId,
-          stepId: "pa-answered-step",
-          action: TransactionHandlerType.INVOKE,
-        },
-        stepResponse: "answer",
-      })
+      await answer(transactionId)
       expect((await finished).state).toBe("done")
 
       const { rows } = await db.raw(`SELECT "key" FROM "workflow_execution_timer" WHERE "transaction_id" = ?`, [transactionId])
       expect(rows).toEqual([])
+    })
+
+    it("shuts down only once the storage calls in flight are done, as the orchestrator does not await them all", async () => {
+      const db = knexOf(medusaApp)
+      const transactionId = "pa-draining-1"
+      const shutdown = (engine as { __hooks?: { onApplicationShutdown?: () => Promise<void> } }).__hooks!
+        .onApplicationShutdown!
+      await engine.run(PARITY_ASYNC.answered, { transactionId })
+      // The first of Medusa's two shutdown hooks: the background loops stop, nothing is in flight yet.
+      await shutdown()
+
+      // The answer's write waits for a row lock, as a call of a chain nobody awaits would wait for Postgres.
+      const holder = await db.transaction()
+      let answered: Promise<unknown> | undefined
+      try {
+        await holder.raw(
+          `SELECT 1 FROM "workflow_execution" WHERE "workflow_id" = ? AND "transaction_id" = ? FOR UPDATE`,
+          [PARITY_ASYNC.answered, transactionId]
+        )
+        answered = answer(transactionId)
+        await waitForRowLockWait()
+
+        // The second hook: it cannot end while the write waits, and one round trip to Postgres ends first.
+        const stopped = shutdown().then(() => "shut down")
+        expect(await Promise.race([stopped, db.raw("SELECT 1").then(() => "still waiting")])).toBe("still waiting")
+        await holder.commit()
+        expect(await stopped).toBe("shut down")
+      } catch (error) {
+        await holder.rollback()
+        throw error
+      }
+
+      // Everything the answer wrote was written before the shutdown ended.
+      const { rows } = await db.raw(
+        `SELECT "state" FROM "workflow_execution" WHERE "workflow_id" = ? AND "transaction_id" = ?`,
+        [PARITY_ASYNC.answered, transactionId]
+      )
+      expect(rows).toEqual([{ state: "done" }])
+      await answered
     })
 
     it("compensates step0 once when a background sub-workflow with awaiting retries fails, as Medusa's engine does", async () => {
@@ -105,8 +151,8 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       // Two continues drive the compensation: the one the sub-workflow step's compensation sets, and the one
       // the parent's first execution sets when its own report of the sub-workflow is refused. One ran step0's.
       expect(counts).toEqual(expect.objectContaining({ step0: 1, step0Compensated: 1, childStep: 3, shaped: 0, step2: 0 }))
-      // Last in the file: the last sub-workflow's report reaches the parent's first execution after the
-      // parent's end, is refused, and that execution's last statements are not something a test can await.
+      // The last sub-workflow's report reaches the parent's first execution after the parent's end and is
+      // refused; that execution's clean-up, which nothing awaits, is what the shutdown waits for (test above).
     })
   }),
 })

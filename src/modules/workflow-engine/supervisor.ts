@@ -1,4 +1,5 @@
 import { Logger } from "@medusajs/framework/types"
+import { CallsInHand } from "./storage/calls-in-hand"
 import { InstanceLease } from "./instances/instance-lease"
 import { SCHEDULE_CHANNEL, TIMER_CHANNEL } from "./notifications/channels"
 import { NotificationListener } from "./notifications/notification-listener"
@@ -11,8 +12,8 @@ import { OnlineUpgradeRunner } from "./upgrade/online-upgrade-runner"
  * Owns every background loop of the engine and their order: the lease first
  * (the others' claims rest on it), then the LISTEN connection, then what a
  * worker runs (timers, schedules, the recovery of dead instances' runs). Stops in the reverse order, and
- * waits for the work in hand, so a deploy's shutdown hands nothing over
- * half-done. A `server` instance keeps its lease and listener (its runs still
+ * waits for the work in hand and the storage calls in flight, so a deploy's
+ * shutdown hands nothing over half-done. A `server` instance keeps its lease and listener (its runs still
  * set timers and its subscribers hear other instances) but runs no timer,
  * tick or recovery.
  */
@@ -26,7 +27,8 @@ export class Supervisor {
     private readonly timers: DurableTimers,
     private readonly schedules: ClusterSchedules,
     private readonly recovery: CrashRecovery,
-    readonly upgrade: OnlineUpgradeRunner
+    readonly upgrade: OnlineUpgradeRunner,
+    private readonly storageCalls: CallsInHand
   ) {
     lease.onDeadInstances(() => recovery.wake())
     listener.on(TIMER_CHANNEL, () => timers.wake())
@@ -64,21 +66,25 @@ export class Supervisor {
     )
   }
 
+  /** Called at both of Medusa's shutdown hooks: the second only waits for what was called in between. */
   async stop(): Promise<void> {
-    if (!this.started) {
-      return
-    }
+    const wasStarted = this.started
     this.started = false
-    // Nothing new starts from here on; then the work in hand is waited for.
-    const stopping = [
-      this.upgrade.stop(),
-      this.recovery.stop(),
-      this.schedules.stop(),
-      this.timers.stop(),
-      this.listener.stop(),
-    ]
-    await Promise.allSettled(stopping)
-    await this.lease.stop()
+    if (wasStarted) {
+      // Nothing new starts from here on; then the work in hand is waited for.
+      const stopping = [
+        this.upgrade.stop(),
+        this.recovery.stop(),
+        this.schedules.stop(),
+        this.timers.stop(),
+        this.listener.stop(),
+      ]
+      await Promise.allSettled(stopping)
+    }
+    await this.storageCalls.drained(this.logger)
+    if (wasStarted) {
+      await this.lease.stop()
+    }
   }
 
   private async refreshSchedules(): Promise<void> {

@@ -77,7 +77,7 @@ export default async function engineLoader(
   listener.onConnected(() => void remoteFinishes.catchUp())
   const recovery = new CrashRecovery(db, logger, lease.id, () => orchestrator)
   const upgrade = new OnlineUpgradeRunner(connectionOf(db), db, logger)
-  const supervisor = new Supervisor(logger, lease, listener, timers, schedules, recovery, upgrade)
+  const supervisor = new Supervisor(logger, lease, listener, timers, schedules, recovery, upgrade, storage.callsInHand)
 
   container.register({
     workflowStorage: asValue(storage),

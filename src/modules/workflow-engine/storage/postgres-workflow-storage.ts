@@ -23,6 +23,7 @@ import {
   SaveOptions,
   toCheckpoint,
 } from "./concurrent-saves"
+import { CallsInHand, inHand } from "./calls-in-hand"
 import { untilReachable } from "./connection-loss"
 import { StepEnds } from "./step-ends"
 import { currentAnswer, StepAnswer } from "./step-answers"
@@ -68,6 +69,8 @@ export class PostgresWorkflowStorage
     private readonly newTransactions: NewTransactions = new NewTransactions()
   ) {}
 
+  /** What a shutdown waits for before the pool goes (see calls-in-hand). */
+  readonly callsInHand = new CallsInHand()
   private readonly stepEnds = new StepEnds()
   private readonly hot = { prepared: this.options.preparedStatements }
 
@@ -83,6 +86,7 @@ export class PostgresWorkflowStorage
     }
   }
 
+  @inHand
   async get(
     key: string,
     options?: TransactionOptions & { isCancelling?: boolean }
@@ -116,6 +120,7 @@ export class PostgresWorkflowStorage
     return toCheckpoint(row)
   }
 
+  @inHand
   async save(
     _key: string,
     data: TransactionCheckpoint,
@@ -246,6 +251,7 @@ export class PostgresWorkflowStorage
     }
   }
 
+  @inHand
   async scheduleRetry(
     transaction: DistributedTransactionType,
     step: TransactionStep,
@@ -256,6 +262,7 @@ export class PostgresWorkflowStorage
     await this.timerWrite(transaction, () => this.parts.timers.set(timerFor(kind, transaction, step), intervalSeconds * 1000))
   }
 
+  @inHand
   async clearRetry(transaction: DistributedTransactionType, step: TransactionStep): Promise<void> {
     const { modelId, transactionId } = transaction
     await this.timerWrite(transaction, () =>
@@ -266,6 +273,7 @@ export class PostgresWorkflowStorage
     )
   }
 
+  @inHand
   async scheduleTransactionTimeout(
     transaction: DistributedTransactionType,
     _timestamp: number,
@@ -281,6 +289,7 @@ export class PostgresWorkflowStorage
    * the process), so a failure is logged here; the timer left behind is
    * dropped when it fires, its run being over (see stale-timer).
    */
+  @inHand
   async clearTransactionTimeout(transaction: DistributedTransactionType): Promise<void> {
     await this.timerWrite(transaction, () =>
       this.parts.timers.clear([timerKey("transaction_timeout", transaction.modelId, transaction.transactionId)])
@@ -291,6 +300,7 @@ export class PostgresWorkflowStorage
     )
   }
 
+  @inHand
   async scheduleStepTimeout(
     transaction: DistributedTransactionType,
     step: TransactionStep,
@@ -302,6 +312,7 @@ export class PostgresWorkflowStorage
     )
   }
 
+  @inHand
   async clearStepTimeout(transaction: DistributedTransactionType, step: TransactionStep): Promise<void> {
     await this.timerWrite(transaction, () =>
       this.parts.timers.clear([timerKey("step_timeout", transaction.modelId, transaction.transactionId, step)])
@@ -317,19 +328,23 @@ export class PostgresWorkflowStorage
    * Part of the orchestrator's storage contract, which nothing in Medusa 2.21
    * calls; it runs the same audited pass as the scheduled purge.
    */
+  @inHand
   async clearExpiredExecutions(): Promise<void> {
     await this.parts.purge()
   }
 
+  @inHand
   async schedule(jobDefinition: string | { jobId: string }, schedulerOptions: SchedulerOptions): Promise<void> {
     const jobId = typeof jobDefinition === "string" ? jobDefinition : jobDefinition.jobId
     await this.parts.schedules.schedule(jobId, schedulerOptions)
   }
 
+  @inHand
   async remove(jobId: string): Promise<void> {
     await this.parts.schedules.remove(jobId)
   }
 
+  @inHand
   async removeAll(): Promise<void> {
     await this.parts.schedules.removeAll()
   }

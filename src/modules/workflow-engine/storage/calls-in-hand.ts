@@ -1,0 +1,52 @@
+import { Logger } from "@medusajs/framework/types"
+
+/** How long a shutdown waits for the storage calls in flight before it lets the pool go. */
+export const SHUTDOWN_DRAIN_MS = 10_000
+
+/**
+ * The storage calls in flight in this process. Medusa's orchestrator makes
+ * some from chains nobody awaits: an async step's end reported to a run that
+ * ended meanwhile, the clean-up after it. A shutdown waits for them, so they
+ * do not meet a closed pool (or, in tests, a dropped schema).
+ */
+export class CallsInHand {
+  private readonly calls = new Set<Promise<unknown>>()
+
+  track<T>(call: Promise<T>): Promise<T> {
+    this.calls.add(call)
+    const settle = () => void this.calls.delete(call)
+    call.then(settle, settle)
+    return call
+  }
+
+  /**
+   * Resolves once no call is in flight, looking again after each settles:
+   * the chain that made one makes its next as soon as it has the answer.
+   */
+  async drained(logger: Logger, timeoutMs = SHUTDOWN_DRAIN_MS): Promise<void> {
+    let timeout: NodeJS.Timeout | undefined
+    const deadline = new Promise<"late">((resolve) => {
+      timeout = setTimeout(() => resolve("late"), timeoutMs)
+      timeout.unref()
+    })
+    try {
+      while (this.calls.size) {
+        if ((await Promise.race([Promise.allSettled([...this.calls]), deadline])) === "late") {
+          logger.warn(`Workflow engine: ${this.calls.size} storage call(s) still in flight after ${timeoutMs} ms of shutdown`)
+          return
+        }
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+    } finally {
+      clearTimeout(timeout)
+    }
+  }
+}
+
+/** Counts a storage method's calls among the calls in hand of its `callsInHand`. */
+export function inHand(_target: object, _name: string, descriptor: PropertyDescriptor): void {
+  const method = descriptor.value as (...args: unknown[]) => Promise<unknown>
+  descriptor.value = function (this: { callsInHand: CallsInHand }, ...args: unknown[]) {
+    return this.callsInHand.track(method.apply(this, args))
+  }
+}
