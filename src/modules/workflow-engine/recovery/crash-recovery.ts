@@ -115,8 +115,8 @@ export class CrashRecovery {
       throw error
     }
     this.logger.info(
-      `Workflow engine: took over ${run.workflow_id} ${run.transaction_id} from dead instance ` +
-        `${run.owner_instance_id}: ${describe(adopted.plan)}`
+      `Workflow engine: took over ${run.workflow_id} ${run.transaction_id} from instance ` +
+        `${run.owner_instance_id}, whose lease ended (stopped or died): ${describe(adopted.plan)}`
     )
     return true
   }
