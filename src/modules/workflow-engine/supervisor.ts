@@ -11,11 +11,12 @@ import { OnlineUpgradeRunner } from "./upgrade/online-upgrade-runner"
 /**
  * Owns every background loop of the engine and their order: the lease first
  * (the others' claims rest on it), then the LISTEN connection, then what a
- * worker runs (timers, schedules, the recovery of dead instances' runs). Stops in the reverse order, and
- * waits for the work in hand and the storage calls in flight, so a deploy's
- * shutdown hands nothing over half-done. A `server` instance keeps its lease and listener (its runs still
- * set timers and its subscribers hear other instances) but runs no timer,
- * tick or recovery.
+ * worker runs (timers, schedules, the recovery of dead instances' runs).
+ * Stops in the reverse order, and waits for the work in hand and the storage
+ * calls in flight, so a deploy's shutdown hands nothing over half-done. A
+ * `server` instance keeps its lease and listener (its runs still set timers
+ * and its subscribers hear other instances) but runs no timer, tick or
+ * recovery.
  */
 export class Supervisor {
   private started = false

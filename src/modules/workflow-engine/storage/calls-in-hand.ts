@@ -23,16 +23,16 @@ export class CallsInHand {
    * Resolves once no call is in flight, looking again after each settles:
    * the chain that made one makes its next as soon as it has the answer.
    */
-  async drained(logger: Logger, timeoutMs = SHUTDOWN_DRAIN_MS): Promise<void> {
+  async drained(logger: Logger): Promise<void> {
     let timeout: NodeJS.Timeout | undefined
     const deadline = new Promise<"late">((resolve) => {
-      timeout = setTimeout(() => resolve("late"), timeoutMs)
+      timeout = setTimeout(() => resolve("late"), SHUTDOWN_DRAIN_MS)
       timeout.unref()
     })
     try {
       while (this.calls.size) {
         if ((await Promise.race([Promise.allSettled([...this.calls]), deadline])) === "late") {
-          logger.warn(`Workflow engine: ${this.calls.size} storage call(s) still in flight after ${timeoutMs} ms of shutdown`)
+          logger.warn(`Workflow engine: ${this.calls.size} storage call(s) still in flight after ${SHUTDOWN_DRAIN_MS} ms of shutdown`)
           return
         }
         await new Promise((resolve) => setImmediate(resolve))
