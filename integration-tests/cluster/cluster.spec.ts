@@ -10,6 +10,7 @@ import {
   withInsertsHeld,
   within,
 } from "../modules/__fixtures__/engine"
+import { CLUSTER_LOG_TABLE, readLog } from "./__fixtures__/cluster-log"
 import { ANSWERED_STEP, CLUSTER_WF } from "./__fixtures__/cluster-workflows-ids"
 import { RunReply } from "./__fixtures__/instance-commands"
 import { ask, Instance, kill, startInstance } from "./__fixtures__/instances"
@@ -34,19 +35,13 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       return instance
     }
     const db = () => knexOf(medusaApp)
-    const logOf = async (kind: string) =>
-      (await db().raw(`SELECT key, instance FROM cluster_log WHERE kind = ? ORDER BY id`, [kind])).rows as {
-        key: string
-        instance: string
-      }[]
+    const logOf = (kind: string) => readLog(db(), kind)
     const stateOf = async (transactionId: string) =>
       (await db().raw(`SELECT state, execution FROM workflow_execution WHERE transaction_id = ?`, [transactionId])).rows[0]
 
     beforeEach(async () => {
       await (engine as any).__hooks.onApplicationShutdown()
-      await db().raw(
-        `CREATE TABLE IF NOT EXISTS cluster_log (id serial PRIMARY KEY, kind text, key text, instance text, at timestamptz DEFAULT clock_timestamp())`
-      )
+      await db().raw(CLUSTER_LOG_TABLE)
     })
 
     afterEach(async () => {

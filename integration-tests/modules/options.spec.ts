@@ -142,6 +142,7 @@ describe("module options", () => {
       leaseDurationMs: 10000,
       pollIntervalMs: 5000,
       preparedStatements: true,
+      directDatabaseUrl: undefined,
     }
     expect(resolveOptions({})).toEqual(defaults)
     expect(resolveOptions(undefined)).toEqual(defaults)
@@ -182,6 +183,16 @@ describe("module options", () => {
   it("refuses a preparedStatements that is not a boolean, naming the option", () => {
     expect(message({ preparedStatements: "no" })).toMatch(/"preparedStatements" must be true or false/)
     expect(resolveOptions({ preparedStatements: false }).preparedStatements).toBe(false)
+  })
+
+  it("refuses a directDatabaseUrl that is not a Postgres URL, naming the option and never the value", () => {
+    expect(message({ directDatabaseUrl: "db.example.com:5432" })).toMatch(/"directDatabaseUrl" must be a postgres:\/\//)
+    const refused = message({ directDatabaseUrl: "mysql://admin:s3cret@db.example.com/store" })
+    expect(refused).toContain('"directDatabaseUrl"')
+    expect(refused).not.toContain("s3cret")
+    expect(message({ directDatabaseUrl: 5432 })).toContain('"directDatabaseUrl"')
+    const url = "postgresql://postgres.abc:s3cret@aws-0-eu-central-1.pooler.supabase.com:5432/postgres"
+    expect(resolveOptions({ directDatabaseUrl: url }).directDatabaseUrl).toBe(url)
   })
 
   it("refuses an unknown option, naming it", () => {

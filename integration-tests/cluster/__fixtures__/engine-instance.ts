@@ -8,7 +8,8 @@
  * (`<workflow id>:<transaction id>:<step id>`) answers that async step.
  * START_RUNS (`<workflow id>:<transaction id prefix>:<count>[,…]`) starts
  * that many runs and does not wait for them to end. With an IPC channel, it
- * also takes the test's commands (see instance-commands).
+ * also takes the test's commands (see instance-commands). POLL_MS and
+ * DIRECT_DATABASE_URL set the module's pollIntervalMs and directDatabaseUrl.
  */
 import { initModules } from "@medusajs/test-utils"
 import { ContainerRegistrationKeys, createPgConnection, Modules } from "@medusajs/framework/utils"
@@ -32,7 +33,11 @@ async function main() {
     modulesConfig: {
       [Modules.WORKFLOW_ENGINE]: {
         resolve: path.join(__dirname, "../../../src/modules/workflow-engine"),
-        options: { leaseDurationMs: Number(process.env.LEASE_MS ?? 2000) },
+        options: {
+          leaseDurationMs: Number(process.env.LEASE_MS ?? 2000),
+          ...(process.env.POLL_MS ? { pollIntervalMs: Number(process.env.POLL_MS) } : {}),
+          ...(process.env.DIRECT_DATABASE_URL ? { directDatabaseUrl: process.env.DIRECT_DATABASE_URL } : {}),
+        },
       },
     },
     databaseConfig: { clientUrl, schema: "public" },

@@ -1,6 +1,6 @@
 import { ChildProcess, fork } from "child_process"
 import fs from "fs"
-import net from "net"
+import { freePort } from "./free-port"
 import os from "os"
 import path from "path"
 import { Client } from "pg"
@@ -21,7 +21,7 @@ export class RestartablePostgres {
   ) {}
 
   static async start(): Promise<RestartablePostgres> {
-    const port = await freePort()
+    const port = await freePort(HOST)
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "medusa-wep-restart-pg-"))
     const child = fork(path.join(__dirname, "postgres-server.js"), [dataDir, String(port)], {
       stdio: ["ignore", "ignore", "inherit", "ipc"],
@@ -79,16 +79,4 @@ export class RestartablePostgres {
       this.child.send(command)
     })
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.unref()
-    server.once("error", reject)
-    server.listen(0, HOST, () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
 }

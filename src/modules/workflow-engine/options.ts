@@ -40,6 +40,14 @@ export type WorkflowEngineOptions = {
    * transaction mode.
    */
   preparedStatements?: boolean
+  /**
+   * A Postgres URL that reaches the database directly, not through a
+   * transaction pooler (PgBouncer, Supavisor, Neon's `-pooler` hosts). The
+   * LISTEN connection and the online upgrade's session use it; the pool stays
+   * Medusa's. Unset: they use the pool's own URL, and an engine that finds it
+   * cannot LISTEN there polls instead.
+   */
+  directDatabaseUrl?: string
 }
 
 export type ResolvedWorkflowEngineOptions = {
@@ -50,6 +58,7 @@ export type ResolvedWorkflowEngineOptions = {
   leaseDurationMs: number
   pollIntervalMs: number
   preparedStatements: boolean
+  directDatabaseUrl: string | undefined
 }
 
 export const DEFAULT_LEASE_DURATION_MS = 10_000
@@ -70,6 +79,7 @@ const KNOWN_OPTIONS = new Set<string>([
   "leaseDurationMs",
   "pollIntervalMs",
   "preparedStatements",
+  "directDatabaseUrl",
 ])
 
 // Medusa merges these into every module's options; they are not ours to validate.
@@ -107,6 +117,27 @@ function flag(field: string, value: unknown): boolean | undefined {
     throw invalid(field, `must be true or false, got ${JSON.stringify(value)}`)
   }
   return value
+}
+
+function postgresUrl(field: string, value: unknown): string | undefined {
+  if (value === undefined) {
+    return undefined
+  }
+  let url: URL | undefined
+  try {
+    url = typeof value === "string" ? new URL(value) : undefined
+  } catch {
+    url = undefined
+  }
+  if (!url || !["postgres:", "postgresql:"].includes(url.protocol) || !url.hostname) {
+    // The value may hold a password: only its shape is said.
+    throw invalid(field, `must be a postgres:// or postgresql:// URL with a host, got ${describeUrl(value)}`)
+  }
+  return value as string
+}
+
+function describeUrl(value: unknown): string {
+  return typeof value === "string" ? `a string of ${value.length} characters` : JSON.stringify(value)
 }
 
 /**
@@ -157,5 +188,6 @@ export function resolveOptions(
       wholeNumber("pollIntervalMs", options?.pollIntervalMs, { min: 100, max: MAX_INTERVAL_MS }) ??
       DEFAULT_POLL_INTERVAL_MS,
     preparedStatements: flag("preparedStatements", options?.preparedStatements) ?? true,
+    directDatabaseUrl: postgresUrl("directDatabaseUrl", options?.directDatabaseUrl),
   }
 }

@@ -29,13 +29,16 @@ export class Supervisor {
     private readonly schedules: ClusterSchedules,
     private readonly recovery: CrashRecovery,
     readonly upgrade: OnlineUpgradeRunner,
-    private readonly storageCalls: CallsInHand
+    private readonly storageCalls: CallsInHand,
+    /** What the start's log says of the connections (see db.ts): the pool's size, where sessions open. */
+    private readonly connections: { poolMax: number; session: string }
   ) {
     lease.onDeadInstances(() => recovery.wake())
+    lease.onRenewed((sentAt) => listener.heartbeatSent(sentAt))
     listener.on(TIMER_CHANNEL, () => timers.wake())
     listener.on(SCHEDULE_CHANNEL, () => void this.refreshSchedules())
-    listener.onConnected(() => {
-      // Whatever was announced while no connection listened is read from the tables.
+    listener.onCatchUp(() => {
+      // Whatever was announced while no connection listened (or, when polling, since the last poll) is read from the tables.
       timers.wake()
       void this.refreshSchedules()
     })
@@ -58,12 +61,16 @@ export class Supervisor {
     if (this.runsWork) {
       this.timers.start()
       await this.schedules.start()
-      // What the migrations left (index builds, back-fills), online, on a connection of its own.
-      this.upgrade.start()
+      // What the migrations left (index builds, back-fills), online, on a session of its own, which a pooler does not give.
+      this.upgrade.start({ sessionUsable: this.listener.mode === "listening" })
     }
     this.logger.info(
       `Workflow engine instance ${this.lease.id} started (${this.lease.workerMode} mode` +
-        `${this.runsWork ? ": runs timers, schedules and recovery" : ": runs no background work"})`
+        `${this.runsWork ? ": runs timers, schedules and recovery" : ": runs no background work"}; ` +
+        `${this.listener.mode === "listening" ? "listens for notifications" : "polls for changes"}). ` +
+        `Connections it holds: those of Medusa's pool (at most ${this.connections.poolMax}), ` +
+        `${this.listener.mode === "listening" ? `1 LISTEN connection to ${this.connections.session}, ` : ""}` +
+        `and 1 more to ${this.connections.session} while an online upgrade runs.`
     )
   }
 

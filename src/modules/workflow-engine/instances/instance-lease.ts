@@ -19,6 +19,7 @@ export class InstanceLease {
   private heartbeat?: NodeJS.Timeout
   private readonly row: InstanceRow
   private readonly deadInstanceHandlers: (() => void)[] = []
+  private readonly renewedHandlers: ((sentAt: number) => void)[] = []
   /** Since when this instance's own renewals have gone through without a gap (see tell). */
   private healthySince = Infinity
 
@@ -40,9 +41,15 @@ export class InstanceLease {
     this.deadInstanceHandlers.push(handler)
   }
 
+  /** Called after each renewal that went through, with when it was sent (its NOTIFY is the listener's heartbeat). */
+  onRenewed(handler: (sentAt: number) => void): void {
+    this.renewedHandlers.push(handler)
+  }
+
   async start(): Promise<void> {
     this.healthySince = Date.now()
-    this.tell(await renewInstance(this.db, this.row, this.leaseMs))
+    const sentAt = Date.now()
+    this.tell(await renewInstance(this.db, this.row, this.leaseMs), sentAt)
     this.heartbeat = setInterval(() => void this.renew(), this.renewEveryMs)
     this.heartbeat.unref()
   }
@@ -59,6 +66,7 @@ export class InstanceLease {
     if (!this.heartbeat) {
       return
     }
+    const sentAt = Date.now()
     try {
       const renewal = await renewInstance(this.db, this.row, this.leaseMs)
       if (!renewal.renewed) {
@@ -68,7 +76,7 @@ export class InstanceLease {
             `connection); it goes on with a new lease; timers and runs it held may have been taken over meanwhile.`
         )
       }
-      this.tell(renewal)
+      this.tell(renewal, sentAt)
     } catch (error) {
       this.healthySince = Infinity
       this.logger.warn(`Workflow engine instance ${this.id} could not renew its lease: ${error}`)
@@ -81,7 +89,8 @@ export class InstanceLease {
    * lease may have run out at once, and the living need one lease to renew
    * theirs before an expired one means a dead instance.
    */
-  private tell(renewal: Renewal): void {
+  private tell(renewal: Renewal, sentAt: number): void {
+    this.renewedHandlers.forEach((handler) => handler(sentAt))
     if (this.healthySince === Infinity) {
       this.healthySince = Date.now()
     }

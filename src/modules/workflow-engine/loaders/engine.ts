@@ -3,9 +3,9 @@ import { InternalModuleDeclaration, LoaderOptions, Logger, MedusaContainer } fro
 import { asValue } from "@medusajs/framework/awilix"
 import { ContainerRegistrationKeys } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
-import type { ClientConfig } from "pg"
 import { InstanceLease, WorkerMode } from "../instances/instance-lease"
-import { TRANSACTION_CHANNEL } from "../notifications/channels"
+import { describeConnection, poolMax, sessionConnection } from "../db"
+import { heartbeatChannel, TRANSACTION_CHANNEL } from "../notifications/channels"
 import { NotificationListener } from "../notifications/notification-listener"
 import { RemoteFinishes } from "../orchestrator/remote-finishes"
 import { resolveOptions } from "../options"
@@ -71,13 +71,21 @@ export default async function engineLoader(
   DistributedTransaction.setStorage(storage)
   WorkflowScheduler.setStorage(storage)
 
-  const listener = new NotificationListener(connectionOf(db), logger)
+  const session = sessionConnection(db, resolved.directDatabaseUrl)
+  const listener = new NotificationListener(session, db, logger, {
+    heartbeatChannel: heartbeatChannel(lease.id),
+    pollIntervalMs: resolved.pollIntervalMs,
+    direct: !!resolved.directDatabaseUrl,
+  })
   const remoteFinishes = new RemoteFinishes(db, logger, lease.id, orchestrator.subscribers)
   listener.on(TRANSACTION_CHANNEL, (payload) => remoteFinishes.handle(payload))
-  listener.onConnected(() => void remoteFinishes.catchUp())
+  listener.onCatchUp(() => void remoteFinishes.catchUp(listener.heardThrough))
   const recovery = new CrashRecovery(db, logger, lease.id, () => orchestrator)
-  const upgrade = new OnlineUpgradeRunner(connectionOf(db), db, logger)
-  const supervisor = new Supervisor(logger, lease, listener, timers, schedules, recovery, upgrade, storage.callsInHand)
+  const upgrade = new OnlineUpgradeRunner(session, db, logger)
+  const supervisor = new Supervisor(logger, lease, listener, timers, schedules, recovery, upgrade, storage.callsInHand, {
+    poolMax: poolMax(db),
+    session: describeConnection(session),
+  })
 
   container.register({
     workflowStorage: asValue(storage),
@@ -94,10 +102,4 @@ export default async function engineLoader(
 function resolveKnex(container: MedusaContainer): Knex {
   const shared = container.resolve<Knex>(ContainerRegistrationKeys.PG_CONNECTION, { allowUnregistered: true })
   return shared ?? container.resolve<any>("manager").getKnex()
-}
-
-// The LISTEN connection opens where the pool's connections open, with the same driver options.
-function connectionOf(db: Knex): ClientConfig {
-  const connection = (db as any).client.config.connection
-  return typeof connection === "string" ? { connectionString: connection } : { ...connection }
 }

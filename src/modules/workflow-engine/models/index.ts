@@ -1,2 +1,3 @@
 export { WorkflowExecution } from "./workflow-execution"
 export { WorkflowExecutionPurge } from "./workflow-execution-purge"
+export { WorkflowEngineFinish } from "./workflow-engine-finish"

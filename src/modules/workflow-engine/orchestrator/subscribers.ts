@@ -65,17 +65,9 @@ export class SubscriberRegistry {
     return !!ofWorkflow && (ofWorkflow.has(ANY_TRANSACTION) || ofWorkflow.has(transactionId))
   }
 
-  /** The transactions some subscriber here waits on by id. */
-  subscribedTransactions(): { workflowId: string; transactionId: string }[] {
-    const found: { workflowId: string; transactionId: string }[] = []
-    for (const [workflowId, ofWorkflow] of this.byWorkflow) {
-      for (const key of ofWorkflow.keys()) {
-        if (typeof key === "string") {
-          found.push({ workflowId, transactionId: key })
-        }
-      }
-    }
-    return found
+  /** The workflows someone here subscribes to, to one transaction or to all. */
+  subscribedWorkflows(): string[] {
+    return [...this.byWorkflow.entries()].filter(([, ofWorkflow]) => ofWorkflow.size > 0).map(([workflowId]) => workflowId)
   }
 
   notify(event: WorkflowEvent): void {

@@ -1,7 +1,8 @@
 import { Logger } from "@medusajs/framework/types"
 
-// SQLSTATE class 08 (connection exception), and the server shutting down or starting up.
-const LOST_SQLSTATES = new Set(["57P01", "57P02", "57P03"])
+// SQLSTATE class 08 (connection exception), the server shutting down or starting up, and a server that
+// turned read-only under a write (25006: a failover in progress, the old primary demoted).
+const LOST_SQLSTATES = new Set(["57P01", "57P02", "57P03", "25006"])
 const LOST_SOCKET_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "EAI_AGAIN"])
 // pg's own messages for a connection that ended, and knex's for a pool that could open none in time.
 const LOST_MESSAGES = /Connection terminated|Connection ended unexpectedly|Timeout acquiring a connection/i
@@ -27,7 +28,14 @@ export function isConnectionLoss(error: unknown): boolean {
 // knex puts the statement before the driver's message: only the message says what happened.
 function reasonOf(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error)
-  return message.split(" - ").pop()!.trim()
+  const reason = message.split(" - ").pop()!.trim()
+  if (/Timeout acquiring a connection/i.test(reason)) {
+    return (
+      `${reason} (the pool had no free connection: every one was busy, or none could be opened; raise the pool's ` +
+      `size in databaseDriverOptions.pool, or the pooler's pool_size, see "Connections" in docs/multi-instance.md)`
+    )
+  }
+  return reason
 }
 
 export class DatabaseUnreachableError extends Error {

@@ -35,7 +35,7 @@ import { loadLatestExecution } from "./sql/load-latest-execution"
 import { lockExecution } from "./sql/lock-execution"
 import { ExecutionRow, StoredCheckpointRow } from "./sql/types"
 import { updateExecution } from "./sql/update-execution"
-import { notifyFinished } from "../notifications/sql/notify-finished"
+import { finishId, notifyFinished } from "../notifications/sql/notify-finished"
 import { DurableTimers } from "../timers/durable-timers"
 import { timerToJudgeOnLoad, timerToJudgeOnWrite } from "../timers/firing-timer"
 import { staleReason } from "../timers/stale-timer"
@@ -72,7 +72,7 @@ export class PostgresWorkflowStorage
   /** What a shutdown waits for before the pool goes (see calls-in-hand). */
   readonly callsInHand = new CallsInHand()
   private readonly stepEnds = new StepEnds()
-  private readonly hot = { prepared: this.options.preparedStatements }
+  private readonly hot = { prepared: this.options.preparedStatements, logger: this.logger }
 
   /** Says, once at start, what the database cannot guarantee on this table. */
   async checkSchema(): Promise<void> {
@@ -200,6 +200,7 @@ export class PostgresWorkflowStorage
         // None of its timers applies any more, whatever the orchestrator cleared: none is left to fire after a restart.
         await this.parts.timers.clearRun(trx, data.flow.modelId, data.flow.transactionId, Object.keys(data.flow.steps))
         await notifyFinished(trx, {
+          id: finishId(),
           workflow_id: data.flow.modelId,
           transaction_id: data.flow.transactionId,
           state: data.flow.state,

@@ -25,8 +25,18 @@ export class OnlineUpgradeRunner {
     private readonly logger: Logger
   ) {}
 
-  start(): void {
+  /**
+   * `sessionUsable` false: the connection it would open goes through a
+   * transaction pooler (the listener found it cannot LISTEN there), where its
+   * advisory lock and settings would land on sessions other clients get; it
+   * then only says what waits, and how to run it.
+   */
+  start({ sessionUsable }: { sessionUsable: boolean }): void {
     this.abort = new AbortController()
+    if (!sessionUsable) {
+      this.running = this.sayWhatWaits()
+      return
+    }
     this.running = this.run(false).catch((error) => {
       // Cancelled by stop(), or our tables reverted under it: nothing is lost, the next start looks again.
       if (this.abort.signal.aborted || error?.code === UNDEFINED_TABLE) {
@@ -35,6 +45,20 @@ export class OnlineUpgradeRunner {
         this.logger.error(`Workflow engine upgrade stopped, the next start resumes it: ${error?.message ?? error}`)
       }
     })
+  }
+
+  private async sayWhatWaits(): Promise<void> {
+    try {
+      if (await anyTaskQueued(this.db)) {
+        this.logger.warn(
+          `Workflow engine: the online upgrade has work queued (back-fills or index builds left by the migrations), and it ` +
+            `needs a session of its own, which a transaction pooler does not give. Set the module option ` +
+            `directDatabaseUrl to a direct connection, and it runs at the next start (see "Behind a connection pooler" in the README).`
+        )
+      }
+    } catch (error) {
+      this.logger.warn(`Workflow engine: could not look for a queued online upgrade: ${error}`)
+    }
   }
 
   /** Runs what is left now, after a run in hand (the public "finish the upgrade now", for tests and operators). */

@@ -1,3 +1,4 @@
+import { heartbeatChannel } from "../../notifications/channels"
 import { Queryable } from "../../storage/sql/types"
 
 export type InstanceRow = { id: string; hostname: string; pid: number; worker_mode: string }
@@ -13,6 +14,9 @@ export type Renewal = {
  * Creates or renews this instance's lease, and counts the dead instances on
  * the way (the table is small). The sub-selects of RETURNING read the table
  * as it was before this statement: the lease being renewed, not the new one.
+ * It also notifies the instance's own channel with the database's time: the
+ * heartbeat by which its listener knows it still hears, and up to when (see
+ * notification-listener), at no statement of its own.
  */
 export async function renewInstance(db: Queryable, instance: InstanceRow, leaseMs: number): Promise<Renewal> {
   const result = await db.raw(
@@ -20,8 +24,9 @@ export async function renewInstance(db: Queryable, instance: InstanceRow, leaseM
      VALUES (?, ?, ?, ?, now() + make_interval(secs => ? / 1000.0))
      ON CONFLICT ("id") DO UPDATE SET "lease_expires_at" = EXCLUDED."lease_expires_at"
      RETURNING COALESCE((SELECT "lease_expires_at" > now() FROM "workflow_engine_instance" WHERE "id" = ?), false) AS "renewed",
-               (SELECT count(*)::int FROM "workflow_engine_instance" WHERE "lease_expires_at" <= now()) AS "dead_instances"`,
-    [instance.id, instance.hostname, instance.pid, instance.worker_mode, leaseMs, instance.id]
+               (SELECT count(*)::int FROM "workflow_engine_instance" WHERE "lease_expires_at" <= now()) AS "dead_instances",
+               pg_notify(?, now()::text)::text AS "heartbeat"`,
+    [instance.id, instance.hostname, instance.pid, instance.worker_mode, leaseMs, instance.id, heartbeatChannel(instance.id)]
   )
   const row = result.rows[0]
   return { renewed: !!row?.renewed, deadInstances: row?.dead_instances ?? 0 }

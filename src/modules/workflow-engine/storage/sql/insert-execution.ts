@@ -1,5 +1,5 @@
 import { executionId } from "../ids"
-import { HotStatement, runHot } from "./prepared-statement"
+import { HotOptions, HotStatement, runHot } from "./prepared-statement"
 import { ExecutionRow, Queryable } from "./types"
 
 const INSERT_EXECUTION: HotStatement = {
@@ -19,7 +19,7 @@ const INSERT_EXECUTION: HotStatement = {
 export async function insertExecution(
   db: Queryable,
   row: ExecutionRow,
-  { prepared }: { prepared: boolean }
+  hot: HotOptions
 ): Promise<boolean> {
   const result = await runHot(
     db,
@@ -36,7 +36,7 @@ export async function insertExecution(
       row.expires_in_seconds,
       row.owner_instance_id,
     ],
-    { prepared }
+    hot
   )
   return result.rowCount === 1
 }

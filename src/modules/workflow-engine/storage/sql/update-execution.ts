@@ -1,4 +1,4 @@
-import { HotStatement, runHot } from "./prepared-statement"
+import { HotOptions, HotStatement, runHot } from "./prepared-statement"
 import { ExecutionRow, Queryable } from "./types"
 import { UNTOUCHED_GUARD } from "./untouched-guard"
 
@@ -24,7 +24,7 @@ const UPDATE_UNTOUCHED_EXECUTION: HotStatement = {
 export async function updateExecution(
   db: Queryable,
   row: ExecutionRow,
-  { onlyIfUntouched, prepared }: { onlyIfUntouched: boolean; prepared: boolean }
+  { onlyIfUntouched, ...hot }: { onlyIfUntouched: boolean } & HotOptions
 ): Promise<boolean> {
   const result = await runHot(
     db,
@@ -40,7 +40,7 @@ export async function updateExecution(
       row.transaction_id,
       row.run_id,
     ],
-    { prepared }
+    hot
   )
   return result.rowCount === 1
 }
