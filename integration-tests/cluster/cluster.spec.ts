@@ -13,6 +13,7 @@ import {
 import { CLUSTER_LOG_TABLE, readLog } from "./__fixtures__/cluster-log"
 import { ANSWERED_STEP, CLUSTER_WF } from "./__fixtures__/cluster-workflows-ids"
 import { RunReply } from "./__fixtures__/instance-commands"
+import { FreezableProxy } from "./__fixtures__/freezable-proxy"
 import { ask, Instance, kill, startInstance } from "./__fixtures__/instances"
 
 jest.setTimeout(180000)
@@ -223,6 +224,29 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
 
       it("still delivers onFinish after its listening connection was cut (it reconnects by itself)", async () => {
         await answerOn("answered-during-gap", { dropListeners: true })
+      })
+
+      it("still delivers onFinish after its listening connection went silent (the heartbeat notices, it reconnects)", async () => {
+        // The listener's connection goes through a proxy that stops passing anything, with no error at either end.
+        const proxy = await FreezableProxy.start()
+        try {
+          const transactionId = "answered-while-deaf"
+          const listener = await start("listener", {
+            START_RUN: `${CLUSTER_WF.answer}:${transactionId}`,
+            SUBSCRIBE: `${CLUSTER_WF.answer}:${transactionId}`,
+            DIRECT_DATABASE_URL: proxy.url(TEST_DATABASE),
+          })
+          await waitUntil(async () => (await stateOf(transactionId))?.state === "invoking")
+          proxy.freeze()
+          await start("answerer", { STEP_SUCCESS: `${CLUSTER_WF.answer}:${transactionId}:${ANSWERED_STEP}` })
+          await waitUntil(async () => (await logOf("heard")).length === 1, 30000).catch((error) => {
+            throw new Error(`${error}\n${listener.output()}`)
+          })
+          expect(await logOf("heard")).toEqual([{ key: `${transactionId}:done`, instance: "listener" }])
+          expect(listener.output()).toMatch(/LISTEN connection was lost \(Error: no heartbeat within \d+ ms\)/)
+        } finally {
+          await proxy.close()
+        }
       })
     })
   },

@@ -115,7 +115,8 @@ describe("when Postgres restarts or cuts every connection under load", () => {
    */
   async function survives(
     disrupt: (whileAway: () => Promise<void>) => Promise<void>,
-    env: Record<string, string> = {}
+    env: Record<string, string> = {},
+    { cutsListeners = true }: { cutsListeners?: boolean } = {}
   ) {
     const [a, b] = await setUp(env)
 
@@ -168,7 +169,9 @@ describe("when Postgres restarts or cuts every connection under load", () => {
     await openPool()
     // The retry was not due before the database came back: its timer has to fire afterwards.
     expect(await logOf("attempt", "retry-later")).toHaveLength(1)
-    await waitUntil(() => instances.every((instance) => /LISTEN connection was lost/.test(instance.output())))
+    if (cutsListeners) {
+      await waitUntil(() => instances.every((instance) => /LISTEN connection was lost/.test(instance.output())))
+    }
 
     // Both LISTEN connections are back, opened again by the instances themselves; an answer
     // given on one instance now reaches the subscriber on the other.
@@ -240,6 +243,30 @@ describe("when Postgres restarts or cuts every connection under load", () => {
   it("goes on after a restart that outlasts the pool's wait for a connection", async () => {
     // Every query sent during the outage fails: the engine has to wait for the server itself.
     await survives(restart, { ACQUIRE_TIMEOUT_MS: String(ACQUIRE_TIMEOUT_MS) })
+  })
+
+  it("goes on after the database refuses writes for a while (read-only, 25006, as during a failover)", async () => {
+    const setReadOnly = async (readOnly: boolean) => {
+      const admin = new Client({ connectionString: postgres.url() })
+      await admin.connect()
+      try {
+        // Every session of the server, the instances' pooled ones included, starts its next transaction read-only.
+        await admin.query(readOnly ? `ALTER SYSTEM SET default_transaction_read_only = on` : `ALTER SYSTEM RESET default_transaction_read_only`)
+        await admin.query(`SELECT pg_reload_conf()`)
+      } finally {
+        await admin.end()
+      }
+    }
+    await survives(async (whileAway) => {
+      await setReadOnly(true)
+      try {
+        await waitUntil(async () => (await query(`SHOW default_transaction_read_only`))[0].default_transaction_read_only === "on")
+        await whileAway()
+        await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS))
+      } finally {
+        await setReadOnly(false)
+      }
+    }, {}, { cutsListeners: false })
   })
 
   it("goes on after every connection to the database is cut (pg_terminate_backend)", async () => {
