@@ -18,7 +18,8 @@ const USER = "postgres"
 const PASSWORD = "postgres"
 
 const log = fs.createWriteStream(logFile, { flags: "a" })
-const toLog = (message) => log.write(message instanceof Error ? `${message.stack}\n` : String(message))
+const logLine = (message) => (message instanceof Error ? `${message.stack}\n` : String(message))
+const toLog = (message) => log.write(logLine(message))
 
 let server
 
@@ -80,7 +81,8 @@ async function main() {
 }
 
 main().catch((error) => {
-  toLog(error)
+  // At once: the disconnect below ends this process before the stream would write it.
+  fs.appendFileSync(logFile, logLine(error))
   const message = error instanceof Error ? error.message : String(error)
   if (process.connected) {
     process.send({ status: "failed", message })
