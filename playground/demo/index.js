@@ -10,7 +10,7 @@ const fs = require("fs")
 const path = require("path")
 const { buildAdmin } = require("./admin-build")
 const credentials = require("./credentials")
-const { DATA, GENERATED, POSTGRES_DATA } = require("./layout")
+const { DATA, GENERATED, OUT_OF_REACH, POSTGRES_DATA } = require("./layout")
 const { installPlugin, packPlugin } = require("./plugin-package")
 const { createDatabaseIfMissing, startPostgres } = require("./postgres")
 const { step } = require("./progress")
@@ -81,7 +81,10 @@ async function main() {
       step("Created it")
     }
   } else {
-    step(`Starting the embedded Postgres (data in ${path.relative(process.cwd(), POSTGRES_DATA) || "."})`)
+    const where = OUT_OF_REACH
+      ? `${POSTGRES_DATA}: ${OUT_OF_REACH.replace(/\.$/, "")}, so not under playground/`
+      : path.relative(process.cwd(), POSTGRES_DATA) || "."
+    step(`Starting the embedded Postgres (data in ${where})`)
     postgres = await startPostgres((status) => {
       if (status === "initialising") {
         step("First run: creating the Postgres data folder (initdb)")

@@ -5,21 +5,34 @@
 
 "use strict"
 
+const crypto = require("crypto")
+const os = require("os")
 const path = require("path")
+const { postgresCannotEnter } = require("../../integration-tests/setup/embedded-postgres-as-root")
 
 const REPO = path.resolve(__dirname, "..", "..")
 const PLAYGROUND = path.join(REPO, "playground")
 const LOCAL = path.join(PLAYGROUND, ".data")
 // DEMO_DATA_DIR moves the database and the state file elsewhere (the demo's
 // smoke test runs on a throwaway one); the packed plugin stays in LOCAL,
-// where playground/package.json names it.
-const DATA = process.env.DEMO_DATA_DIR ? path.resolve(process.env.DEMO_DATA_DIR) : LOCAL
+// where playground/package.json names it. As root, Postgres runs as the OS
+// user postgres, which cannot enter a checkout in a root-only folder (a
+// `mktemp -d`): the data then lives in a folder of the temp dir named after
+// the checkout, so a second run still finds it.
+const OUT_OF_REACH = postgresCannotEnter(PLAYGROUND)
+const DATA = process.env.DEMO_DATA_DIR
+  ? path.resolve(process.env.DEMO_DATA_DIR)
+  : OUT_OF_REACH
+    ? path.join(os.tmpdir(), `medusa-wep-demo-${crypto.createHash("sha1").update(REPO).digest("hex").slice(0, 8)}`)
+    : LOCAL
 
 module.exports = {
   REPO,
   PLAYGROUND,
   LOCAL,
   DATA,
+  // Why the data is not in LOCAL, when it is not and DEMO_DATA_DIR did not say so.
+  OUT_OF_REACH: process.env.DEMO_DATA_DIR ? null : OUT_OF_REACH,
   POSTGRES_DATA: path.join(DATA, "postgres"),
   // playground/package.json names this file as its plugin dependency.
   PACKED_PLUGIN: path.join(LOCAL, "package", "medusa-workflow-engine-postgres.tgz"),
