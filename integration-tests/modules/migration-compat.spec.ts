@@ -27,6 +27,7 @@ import {
   OUR_STORAGE_MIGRATION,
   OUR_CLUSTER_MIGRATION,
   OUR_LEAN_INDEX_MIGRATION,
+  OUR_PURGE_SCHEDULE_DROP_MIGRATION,
   resetSchema,
   snapshotRows,
   sortCounts,
@@ -54,18 +55,21 @@ import { REDUNDANT_INDEXES } from "../../src/modules/workflow-engine/migrations/
  * migrator (as `medusa db:migrate` does), writes Medusa-shaped rows, then runs
  * our migrations on top and reads the result through our module.
  *
- * Our directory holds four migrations, applied in order: the first creates or
+ * Our directory holds seven migrations, applied in order: the first creates or
  * aligns `workflow_execution` and adds two indexes (created_at, the in-flight
  * guard); the second adds retention: the `expires_at` column (filled for the
  * finished rows already there), its index, and the tables
- * `workflow_execution_purge` (audit trail) and `workflow_execution_purge_schedule`;
+ * `workflow_execution_purge` (audit trail) and `workflow_execution_purge_schedule`
+ * (which the seventh drops again: nothing writes it since the purge became a cluster schedule);
  * the third adds what listing at scale reads: the table `workflow_execution_count`
  * (live runs by workflow and state, spread over slots), filled from the rows
  * already there and kept exact by four triggers on `workflow_execution` (and
  * their three functions), an index on (workflow_id, state, created_at) and,
  * where the server ships pg_trgm, the extension and a trigram index on
  * transaction_id; the fourth adds the partial index of finished runs without
- * retention or expiry ("kept forever") that the admin's storage card counts.
+ * retention or expiry ("kept forever") that the admin's storage card counts;
+ * the fifth the tables many instances share and the owner column; the sixth
+ * drops four indexes; the seventh the purge's schedule table.
  */
 
 jest.setTimeout(60000)
@@ -100,8 +104,10 @@ function ourIndexes(): string[] {
     KEPT_FOREVER_INDEX,
   ].sort()
 }
-/** The tables the second migration adds. */
-const RETENTION_TABLES = ["workflow_execution_purge", "workflow_execution_purge_schedule"]
+/** The table the second migration adds and the seventh keeps. */
+const RETENTION_TABLES = ["workflow_execution_purge"]
+/** The table the second migration adds and the seventh drops. */
+const PURGE_SCHEDULE_TABLE = "workflow_execution_purge_schedule"
 /** The table the third migration adds. */
 const COUNT_TABLE = "workflow_execution_count"
 /** The tables the fifth migration adds: what many instances share. */
@@ -251,7 +257,7 @@ function expectOurIndexes(shape: TableShape) {
   }
 }
 
-/** The audit trail and the schedule table, as the second migration creates them. */
+/** The audit trail, as the second migration creates it. */
 async function expectRetentionTables() {
   const tables = await tablesNow()
   for (const table of RETENTION_TABLES) {
@@ -288,11 +294,14 @@ async function expectRetentionTables() {
   expect(purge.indexes["IDX_workflow_execution_purge_created_at"]).toMatch(
     /ON public\.workflow_execution_purge USING btree \(created_at DESC\) WHERE \(deleted_at IS NULL\)/
   )
+}
 
-  const schedule = await withClient(DB, (client) => tableShape(client, "workflow_execution_purge_schedule"))
+/** The table of the scheduled purge as the second migration creates it (and the seventh's down() puts it back). */
+async function expectPurgeScheduleTable() {
+  const schedule = await withClient(DB, (client) => tableShape(client, PURGE_SCHEDULE_TABLE))
   expect(schedule.columns).toEqual({
-    name: column("text", false),
-    next_run_at: column("timestamp with time zone", false),
+    name: { type: "text", nullable: false, default: null },
+    next_run_at: { type: "timestamp with time zone", nullable: false, default: null },
   })
   expect(schedule.primaryKey).toEqual({ name: "workflow_execution_purge_schedule_pkey", columns: ["name"] })
   expect(Object.keys(schedule.indexes)).toEqual(["workflow_execution_purge_schedule_pkey"])
@@ -1260,12 +1269,28 @@ moduleIntegrationTestRunner<Engine>({
         const clusterTables = await tablesNow()
         const clusterRows = await rowsNow()
 
-        expect((await migrate(DB, MIGRATION_DIRS.ours)).executed).toEqual([OUR_LEAN_INDEX_MIGRATION])
+        expect((await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_LEAN_INDEX_MIGRATION })).executed).toEqual([OUR_LEAN_INDEX_MIGRATION])
+        const leanShape = await shapeOf()
+        const leanTables = await tablesNow()
+        const leanRows = await rowsNow()
+        expect(leanTables).toContain(PURGE_SCHEDULE_TABLE)
+        await expectPurgeScheduleTable()
+
+        expect((await migrate(DB, MIGRATION_DIRS.ours)).executed).toEqual([OUR_PURGE_SCHEDULE_DROP_MIGRATION])
+        expect(await tablesNow()).toEqual(leanTables.filter((table) => table !== PURGE_SCHEDULE_TABLE))
         await engine.purgeExpiredExecutions({ dryRun: true })
         await expectCounters()
         const extensions = await extensionsNow()
         const leanIndexes = Object.keys((await shapeOf()).indexes)
         expect(leanIndexes.filter((name) => REDUNDANT_INDEXES.includes(name))).toEqual([])
+
+        // The seventh one's down(): the table of the scheduled purge comes back, empty, as the second made it.
+        const seventh = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
+        expect(seventh).toEqual({ executed: [OUR_PURGE_SCHEDULE_DROP_MIGRATION], warnings: [] })
+        expect(await shapeOf()).toEqual(leanShape)
+        expect(await tablesNow()).toEqual(leanTables)
+        expect(await rowsNow()).toEqual(leanRows)
+        await expectPurgeScheduleTable()
 
         // The sixth one's down(): the four indexes come back, nothing else.
         const sixth = await migrate(DB, MIGRATION_DIRS.ours, { down: true })

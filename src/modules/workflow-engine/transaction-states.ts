@@ -7,7 +7,8 @@ export const FINISHED_STATES = new Set<string>([
   TransactionState.REVERTED,
 ])
 
-const IN_FLIGHT_STATES_SQL = [
+/** The states of a run in flight as a SQL list, as the in-flight unique index's predicate spells them. */
+export const IN_FLIGHT_STATES_SQL = [
   TransactionState.NOT_STARTED,
   TransactionState.INVOKING,
   TransactionState.WAITING_TO_COMPENSATE,

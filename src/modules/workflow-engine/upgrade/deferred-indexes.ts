@@ -1,4 +1,4 @@
-import { FINISHED_STATES_SQL } from "../transaction-states"
+import { FINISHED_STATES_SQL, IN_FLIGHT_STATES_SQL } from "../transaction-states"
 /**
  * The indexes our migrations leave to the online upgrade, by name: what each
  * covers, without `CREATE INDEX`. A migration queues a name (a row of
@@ -14,7 +14,7 @@ export const DEFERRED_INDEXES: Record<string, { unique?: boolean; on: (trgmSchem
   IDX_workflow_execution_in_flight_unique: {
     unique: true,
     on: () =>
-      `("workflow_id", "transaction_id") WHERE "deleted_at" IS NULL AND "state" IN ('not_started', 'invoking', 'waiting_to_compensate', 'compensating')`,
+      `("workflow_id", "transaction_id") WHERE "deleted_at" IS NULL AND "state" IN (${IN_FLIGHT_STATES_SQL})`,
   },
   // A purge pass reads only this index: what expired, oldest first.
   IDX_workflow_execution_expires_at: { on: () => `("expires_at") WHERE "expires_at" IS NOT NULL` },
