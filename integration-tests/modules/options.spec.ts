@@ -1,10 +1,10 @@
 import { moduleIntegrationTestRunner, TestDatabaseUtils } from "@medusajs/test-utils"
-import { IWorkflowEngineService, Logger } from "@medusajs/framework/types"
+import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { ContainerRegistrationKeys, MedusaError, Modules } from "@medusajs/framework/utils"
 import { spawn } from "child_process"
 import path from "path"
 import { resolveOptions } from "../../src/modules/workflow-engine/options"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, recordSql, rowsOf, TEST_DATABASE, withEngineShutdown } from "./__fixtures__/engine"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, recordingLogger, recordSql, rowsOf, TEST_DATABASE, withEngineShutdown } from "./__fixtures__/engine"
 import { WF } from "./__fixtures__/workflows"
 
 jest.setTimeout(60000)
@@ -54,19 +54,6 @@ const REDIS_ENGINE_OPTIONS = {
     jobQueueName: "medusa-workflows-jobs",
     workerOptions: { concurrency: 10 },
   },
-}
-
-/** A logger that keeps its warnings, and says nothing else. */
-function recordingLogger(): Logger & { warnings: string[] } {
-  const warnings: string[] = []
-  const quiet = () => undefined
-  return {
-    ...console,
-    info: quiet,
-    error: quiet,
-    warn: (message: string) => void warnings.push(String(message)),
-    warnings,
-  } as unknown as Logger & { warnings: string[] }
 }
 
 const logger = recordingLogger()

@@ -1,4 +1,4 @@
-import { IWorkflowEngineService, MedusaContainer } from "@medusajs/framework/types"
+import { IWorkflowEngineService, Logger, MedusaContainer } from "@medusajs/framework/types"
 import { ContainerRegistrationKeys } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { AsyncLocalStorage } from "async_hooks"
@@ -66,6 +66,25 @@ export async function recordSql<T>(db: Knex, work: () => Promise<T>): Promise<{ 
   const record: Recording = { statements: [], prepared: [] }
   const result = await recording.run(record, work)
   return { result, ...record }
+}
+
+export type RecordingLogger = Logger & { infos: string[]; warnings: string[]; errors: string[] }
+
+/** A logger that keeps what it is told at each level, and prints nothing. */
+export function recordingLogger(): RecordingLogger {
+  const infos: string[] = []
+  const warnings: string[] = []
+  const errors: string[] = []
+  return {
+    ...console,
+    debug: () => undefined,
+    info: (message: string) => void infos.push(String(message)),
+    warn: (message: string) => void warnings.push(String(message)),
+    error: (message: string) => void errors.push(String(message)),
+    infos,
+    warnings,
+    errors,
+  } as unknown as RecordingLogger
 }
 
 /** Resolves with the onFinish event of a transaction, however it gets there. */

@@ -91,7 +91,7 @@ export default async function engineLoader(
     workflowStorage: asValue(storage),
     workflowOrchestrator: asValue(orchestrator),
     workflowRetention: asValue(retention),
-    workflowListing: asValue(new ExecutionListing(db, logger)),
+    workflowListing: asValue(new ExecutionListing(db)),
     workflowSupervisor: asValue(supervisor),
     workflowRecovery: asValue(recovery),
     workflowExecutionStorage: asValue(new ExecutionStorage(db, resolved)),

@@ -1,4 +1,4 @@
-import { FilterableWorkflowExecutionProps, FindConfig, Logger, WorkflowExecutionDTO } from "@medusajs/framework/types"
+import { FilterableWorkflowExecutionProps, FindConfig, WorkflowExecutionDTO } from "@medusajs/framework/types"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { counterSelection } from "./counter-countable"
 import { DirectLookup } from "./direct-lookup"
@@ -23,9 +23,8 @@ const MAX_UNINDEXED_MATCHES = 1000
  */
 export class ExecutionListing {
   protected countersReady_ = false
-  protected warned_ = false
 
-  constructor(protected readonly db: Knex, protected readonly logger: Logger) {}
+  constructor(protected readonly db: Knex) {}
 
   /** The resolved `q`, or undefined when the counters are not there to resolve it. */
   async search(q: string): Promise<ExecutionSearch | undefined> {
@@ -97,22 +96,13 @@ export class ExecutionListing {
   }
 
   /*
-   * A store that upgraded the plugin but has not run `medusa db:migrate` yet
-   * still lists and counts correctly, by the query, until it does.
+   * Without counters that keep up (migrations not run yet, or a schema built
+   * from the models: the start says which, see storage/schema-check) lists
+   * still count correctly, by the query.
    */
   protected async countersReady(): Promise<boolean> {
-    if (this.countersReady_) {
-      return true
-    }
     // Ready is for good; while the upgrade still counts (see upgrade/), lists count their rows.
-    const state = await countersState(this.db)
-    this.countersReady_ = state === "ready"
-    if (state === "missing" && !this.warned_) {
-      this.warned_ = true
-      this.logger.warn(
-        "workflow_execution_count is missing: run `medusa db:migrate`. Until then, workflow execution lists count their rows and q reads the table."
-      )
-    }
+    this.countersReady_ ||= (await countersState(this.db)) === "ready"
     return this.countersReady_
   }
 }

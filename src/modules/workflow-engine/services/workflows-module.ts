@@ -88,8 +88,10 @@ export class WorkflowsModuleService
 
   __hooks = {
     onApplicationStart: async () => {
-      await this.storage_.checkSchema()
-      await this.supervisor_.start()
+      // On a schema it cannot work on, nothing starts in the background: the check has said why.
+      if (await this.storage_.checkSchema()) {
+        await this.supervisor_.start()
+      }
     },
     // Before the pool closes: in-hand timers and ticks finish, the lease ends.
     onApplicationPrepareShutdown: async () => this.supervisor_.stop(),

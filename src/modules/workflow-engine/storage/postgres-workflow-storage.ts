@@ -28,8 +28,8 @@ import { untilReachable } from "./connection-loss"
 import { StepEnds } from "./step-ends"
 import { currentAnswer, StepAnswer } from "./step-answers"
 import { alreadyStarted, NewTransactions } from "./new-transactions"
+import { checkSchema } from "./schema-check"
 import { deleteExecution } from "./sql/delete-execution"
-import { IN_FLIGHT_GUARD_INDEX, lacksInFlightGuard } from "./sql/lacks-in-flight-guard"
 import { insertExecution } from "./sql/insert-execution"
 import { loadLatestExecution } from "./sql/load-latest-execution"
 import { lockExecution } from "./sql/lock-execution"
@@ -74,16 +74,9 @@ export class PostgresWorkflowStorage
   private readonly stepEnds = new StepEnds()
   private readonly hot = { prepared: this.options.preparedStatements, logger: this.logger }
 
-  /** Says, once at start, what the database cannot guarantee on this table. */
-  async checkSchema(): Promise<void> {
-    if (await lacksInFlightGuard(this.db)) {
-      this.logger.warn(
-        `workflow_execution has no ${IN_FLIGHT_GUARD_INDEX}: two starts of one transaction id are not ` +
-          `kept apart by the database. The migration skipped it because the table holds several in-flight ` +
-          `runs of one transaction; remove those and run "npx medusa db:migrate" again after deleting ` +
-          `Migration20261125120000 from mikro_orm_migrations, or create the index by hand (see the migration).`
-      )
-    }
+  /** Says, once at start, what the database lacks for the engine; false when it cannot work on it at all. */
+  async checkSchema(): Promise<boolean> {
+    return await checkSchema(this.db, this.logger)
   }
 
   @inHand
