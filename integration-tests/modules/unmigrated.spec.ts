@@ -1,7 +1,8 @@
 import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { ContainerRegistrationKeys, Modules } from "@medusajs/framework/utils"
-import { MODULE_PATH, RecordingLogger, recordingLogger, TEST_DATABASE } from "./__fixtures__/engine"
+import type { MedusaAppOutput } from "@medusajs/framework/modules-sdk"
+import { knexOf, MODULE_PATH, RecordingLogger, recordingLogger, TEST_DATABASE, withInsertsHeld } from "./__fixtures__/engine"
 import {
   dropDatabase,
   ensureDatabase,
@@ -31,7 +32,7 @@ afterAll(async () => {
   await dropDatabase(DB)
 })
 
-type Started = { logger: RecordingLogger; engine: IWorkflowEngineService }
+type Started = { logger: RecordingLogger; engine: IWorkflowEngineService; medusaApp: MedusaAppOutput }
 
 /**
  * The module started by Medusa's runner on a schema `prepare` made from an
@@ -55,7 +56,7 @@ function startedOn(prepare: (() => Promise<unknown>) | "models", suite: (started
         }
       },
     },
-    testSuite: ({ service }) => suite({ logger, engine: service }),
+    testSuite: ({ service, medusaApp }) => suite({ logger, engine: service, medusaApp }),
   })
 }
 
@@ -76,7 +77,7 @@ describe("on a database where the migrations have not run", () => {
 
 describe("on a database migrated by an older version of the plugin", () => {
   // Everything before the tables many instances share and the owner column.
-  startedOn(() => migrate(DB, MIGRATION_DIRS.ours, { to: OUR_STORAGE_MIGRATION }), ({ logger }) => {
+  startedOn(() => migrate(DB, MIGRATION_DIRS.ours, { to: OUR_STORAGE_MIGRATION }), ({ logger, engine }) => {
     it("names the columns and tables the newer migrations add", () => {
       expect(logger.errors).toHaveLength(1)
       const [message] = logger.errors
@@ -92,11 +93,22 @@ describe("on a database migrated by an older version of the plugin", () => {
       expect(message).toContain("Run `npx medusa db:migrate`")
       expect(logger.infos.filter((message) => STARTED.test(message))).toEqual([])
     })
+
+    it("logs the database's answer to a stored run's first save, which Medusa reports as already started", async () => {
+      const transactionId = "before-db-migrate"
+      await expect(engine.run(WF.storedThreeSteps, { input: { value: 1 }, transactionId })).rejects.toThrow(
+        `Transaction already started for transactionId: ${transactionId}`
+      )
+      expect(logger.errors.filter((message) => message.startsWith(`Workflow ${WF.storedThreeSteps} `))).toEqual([
+        `Workflow ${WF.storedThreeSteps} (transaction ${transactionId}): storing the run (not_started) failed: ` +
+          `column "owner_instance_id" of relation "workflow_execution" does not exist (42703)`,
+      ])
+    })
   })
 })
 
 describe("on a schema built from the models", () => {
-  startedOn("models", ({ logger, engine }) => {
+  startedOn("models", ({ logger, engine, medusaApp }) => {
     it("warns that the counters are not kept, names `medusa db:migrate`, and starts", async () => {
       expect(logger.errors).toEqual([])
       expect(logger.warnings).toEqual([
@@ -107,6 +119,18 @@ describe("on a schema built from the models", () => {
       expect(logger.infos.filter((message) => STARTED.test(message))).toHaveLength(1)
       const { result } = await engine.run(WF.storedThreeSteps, { input: { value: 1 } })
       expect(result).toEqual({ "test-step-one": 1 })
+    })
+
+    it("logs no error for a start the storage refuses itself: two starts of one transaction id at once", async () => {
+      const transactionId = "started-twice"
+      const starts = await withInsertsHeld(knexOf(medusaApp), 2, () =>
+        Promise.allSettled([1, 2].map((value) => engine.run(WF.storedThreeSteps, { input: { value }, transactionId })))
+      )
+      expect(starts.map((start) => start.status).sort()).toEqual(["fulfilled", "rejected"])
+      expect(starts.find((start) => start.status === "rejected")).toEqual(
+        expect.objectContaining({ reason: expect.objectContaining({ message: `Transaction already started for transactionId: ${transactionId}` }) })
+      )
+      expect(logger.errors).toEqual([])
     })
   })
 })

@@ -6,10 +6,11 @@ import {
   SchedulerOptions,
   TransactionCheckpoint,
   TransactionOptions,
+  TransactionOrchestrator,
   TransactionStep,
 } from "@medusajs/framework/orchestration"
 import { Logger } from "@medusajs/framework/types"
-import { TransactionState } from "@medusajs/framework/utils"
+import { MedusaError, TransactionState } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { ResolvedWorkflowEngineOptions } from "../options"
 import { retentionSecondsFor } from "../retention/retention-policy"
@@ -18,6 +19,7 @@ import { mustPersist } from "./checkpoint-policy"
 import {
   assertNotOvertaken,
   assertNothingToMerge,
+  CheckpointConflictError,
   isOver,
   isPlainSynchronous,
   SaveOptions,
@@ -126,8 +128,34 @@ export class PostgresWorkflowStorage
     // as overtaken, a start is refused as already started (as Medusa's own retry of a save would have it).
     await untilReachable(this.logger, `storing run ${data.flow.modelId}:${data.flow.transactionId}`, () =>
       this.write(data, options)
-    )
+    ).catch((error) => {
+      this.logFailedSave(data, error)
+      throw error
+    })
     return data
+  }
+
+  /**
+   * Medusa's orchestrator reports any failed first save of a run as
+   * "Transaction already started", and retries a later one without saying
+   * why: what the database answered is logged here, before it is lost. The
+   * storage's own refusals (a run finished or overtaken elsewhere, a step
+   * answer refused, a concurrent save to merge) are the orchestrator's to handle.
+   */
+  private logFailedSave(data: TransactionCheckpoint, error: unknown): void {
+    if (
+      TransactionOrchestrator.isExpectedError(error as Error) ||
+      error instanceof CheckpointConflictError ||
+      MedusaError.isMedusaError(error)
+    ) {
+      return
+    }
+    const { modelId, transactionId, state } = data.flow
+    const code = (error as { code?: unknown })?.code
+    this.logger.error(
+      `Workflow ${modelId} (transaction ${transactionId}): storing the run (${state}) failed: ` +
+        `${error instanceof Error ? error.message : String(error)}${typeof code === "string" ? ` (${code})` : ""}`
+    )
   }
 
   private async write(data: TransactionCheckpoint, options?: SaveOptions): Promise<void> {
