@@ -20,6 +20,7 @@ import { OnlineUpgradeRunner } from "./upgrade/online-upgrade-runner"
  */
 export class Supervisor {
   private started = false
+  private starting?: Promise<void>
 
   constructor(
     private readonly logger: Logger,
@@ -52,18 +53,54 @@ export class Supervisor {
     if (this.started) {
       return
     }
+    this.starting ??= this.startParts().finally(() => (this.starting = undefined))
+    await this.starting
+  }
+
+  /*
+   * Started once every part has started. A part that cannot start stops the
+   * ones started before it, and the cause is logged here: Medusa swallows
+   * what a module's onApplicationStart throws, and an instance must not run
+   * half of its background work, or none of it, without saying so.
+   */
+  private async startParts(): Promise<void> {
+    type Part = { start(): unknown; stop(): Promise<void> }
+    const work = (parts: [string, Part][]) => (this.runsWork ? parts : [])
+    const parts: [string, Part][] = [
+      // Recovery first, so that dead instances the lease's first renewal sees are recovered.
+      ...work([["crash recovery", this.recovery]]),
+      ["its lease", this.lease],
+      ["its notification listener", this.listener],
+      ...work([
+        ["its timers", this.timers],
+        ["its schedules", this.schedules],
+        // What the migrations left (index builds, back-fills), online, on a session of its own, which a pooler does not give.
+        [
+          "the online upgrade",
+          {
+            start: () => this.upgrade.start({ sessionUsable: this.listener.mode === "listening" }),
+            stop: () => this.upgrade.stop(),
+          },
+        ],
+      ]),
+    ]
+    const started: Part[] = []
+    for (const [name, part] of parts) {
+      try {
+        await part.start()
+        started.push(part)
+      } catch (error) {
+        for (const startedPart of started.reverse()) {
+          await startedPart.stop().catch(() => undefined)
+        }
+        this.logger.error(
+          `Workflow engine instance ${this.lease.id} could not start ${name}, so none of its background work ` +
+            `runs (timers, schedules, recovery, notifications from other instances): ${error}`
+        )
+        throw error
+      }
+    }
     this.started = true
-    if (this.runsWork) {
-      this.recovery.start()
-    }
-    await this.lease.start()
-    await this.listener.start()
-    if (this.runsWork) {
-      this.timers.start()
-      await this.schedules.start()
-      // What the migrations left (index builds, back-fills), online, on a session of its own, which a pooler does not give.
-      this.upgrade.start({ sessionUsable: this.listener.mode === "listening" })
-    }
     this.logger.info(
       `Workflow engine instance ${this.lease.id} started (${this.lease.workerMode} mode` +
         `${this.runsWork ? ": runs timers, schedules and recovery" : ": runs no background work"}; ` +
@@ -76,6 +113,7 @@ export class Supervisor {
 
   /** Called at both of Medusa's shutdown hooks: the second only waits for what was called in between. */
   async stop(): Promise<void> {
+    await this.starting?.catch(() => undefined)
     const wasStarted = this.started
     this.started = false
     if (wasStarted) {
