@@ -3,11 +3,14 @@ import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { ContainerRegistrationKeys, Modules } from "@medusajs/framework/utils"
 import { MODULE_PATH, RecordingLogger, recordingLogger, TEST_DATABASE, waitUntil } from "./__fixtures__/engine"
 import { dropDatabase, ensureDatabase, withClient } from "./__fixtures__/migrations/database"
+import { WF } from "./__fixtures__/workflows"
 
 /*
  * The engine's background work as a whole: it starts entirely or not at all,
- * and says why not. Each block runs the module through Medusa's runner on a
- * database of its own, so that the connections counted are this file's.
+ * and says why not; one engine runs per process, whose storage the process's
+ * workflows use; an engine whose pool is closed stops. Each block runs the
+ * module through Medusa's runner, without shutdown hooks, on a database of
+ * this file's own, so that the connections counted are this file's.
  */
 
 jest.setTimeout(60000)
@@ -28,7 +31,7 @@ async function listeningConnections(): Promise<number> {
   })
 }
 
-function runner(logger: RecordingLogger, beforeModuleInit: () => Promise<unknown>, testSuite: (engine: IWorkflowEngineService) => void) {
+function runner(logger: RecordingLogger, beforeModuleInit: () => Promise<void>, testSuite: (engine: IWorkflowEngineService) => void) {
   moduleIntegrationTestRunner<IWorkflowEngineService>({
     dbName: DB,
     moduleName: Modules.WORKFLOW_ENGINE,
@@ -77,4 +80,37 @@ describe("when a part of the background work cannot start", () => {
       })
     }
   )
+})
+
+describe("loaded again in one process, as Medusa's runner loads it for every test without shutting it down", () => {
+  const logger = recordingLogger()
+  const instances: string[] = []
+  const startedInstance = () => logger.infos.map((message) => message.match(STARTED)?.[1]).filter(Boolean).pop()!
+
+  runner(logger, async () => undefined, (engine) => {
+    it("runs an engine", async () => {
+      instances.push(startedInstance())
+      expect(await listeningConnections()).toBe(1)
+    })
+
+    it("stops the previous engine's background work, and hands the process's storage to the new one", async () => {
+      instances.push(startedInstance())
+      expect(instances[1]).not.toBe(instances[0])
+      // Only the new engine listens: the previous one's connection closed before the new one started.
+      expect(await listeningConnections()).toBe(1)
+      // A run is stored by the new engine's storage, which writes its own instance as the run's owner.
+      const { transaction } = await engine.run(WF.asyncStep, { input: { value: 1 } })
+      const [execution] = await engine.listWorkflowExecutions({ transaction_id: transaction.transactionId })
+      expect(execution.state).toBe("invoking")
+      const owners = await withClient(DB, async (client) =>
+        (await client.query(`SELECT owner_instance_id FROM workflow_execution WHERE transaction_id = $1`, [transaction.transactionId])).rows
+      )
+      expect(owners).toEqual([{ owner_instance_id: instances[1] }])
+    })
+  })
+
+  // The runner closes its connection after the last test: the engine left running notices and stops.
+  afterAll(async () => {
+    await waitUntil(async () => (await listeningConnections()) === 0, 10000)
+  })
 })

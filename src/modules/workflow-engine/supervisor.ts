@@ -111,8 +111,12 @@ export class Supervisor {
     )
   }
 
-  /** Called at both of Medusa's shutdown hooks: the second only waits for what was called in between. */
-  async stop(): Promise<void> {
+  /**
+   * Called at both of Medusa's shutdown hooks: the second only waits for
+   * what was called in between. With `poolClosed` (the pool went without a
+   * shutdown, see current-engine.ts) the lease is left to run out.
+   */
+  async stop({ poolClosed = false }: { poolClosed?: boolean } = {}): Promise<void> {
     await this.starting?.catch(() => undefined)
     const wasStarted = this.started
     this.started = false
@@ -128,7 +132,9 @@ export class Supervisor {
       await Promise.allSettled(stopping)
     }
     await this.storageCalls.drained(this.logger)
-    if (wasStarted) {
+    if (wasStarted && poolClosed) {
+      this.lease.stopRenewing()
+    } else if (wasStarted) {
       await this.lease.stop()
     }
   }

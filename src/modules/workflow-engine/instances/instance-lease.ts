@@ -55,11 +55,16 @@ export class InstanceLease {
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.heartbeat)
-    this.heartbeat = undefined
+    this.stopRenewing()
     await endLease(this.db, this.id).catch((error) =>
       this.logger.warn(`Workflow engine: could not end the lease of ${this.id}: ${error}`)
     )
+  }
+
+  /** Stops the heartbeat and leaves the lease to run out: for a pool that is gone, where it cannot be ended. */
+  stopRenewing(): void {
+    clearInterval(this.heartbeat)
+    this.heartbeat = undefined
   }
 
   private async renew(): Promise<void> {

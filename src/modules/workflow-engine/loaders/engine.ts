@@ -19,6 +19,7 @@ import { schedulePurge } from "../schedules/purge-schedule"
 import { runScheduledWorkflow } from "../schedules/run-scheduled-workflow"
 import { NewTransactions } from "../storage/new-transactions"
 import { PostgresWorkflowStorage } from "../storage/postgres-workflow-storage"
+import { becomeProcessEngine } from "../current-engine"
 import { Supervisor } from "../supervisor"
 import { DurableTimers } from "../timers/durable-timers"
 import { fireTimer } from "../timers/fire-timer"
@@ -86,6 +87,7 @@ export default async function engineLoader(
     poolMax: poolMax(db),
     session: describeConnection(session),
   })
+  await becomeProcessEngine(supervisor, () => poolClosed(db))
 
   container.register({
     workflowStorage: asValue(storage),
@@ -102,4 +104,9 @@ export default async function engineLoader(
 function resolveKnex(container: MedusaContainer): Knex {
   const shared = container.resolve<Knex>(ContainerRegistrationKeys.PG_CONNECTION, { allowUnregistered: true })
   return shared ?? container.resolve<any>("manager").getKnex()
+}
+
+// knex's destroy() drops its pool for good: Medusa's module test runner destroys its connection after the last test.
+function poolClosed(db: Knex): boolean {
+  return !(db as any).client.pool
 }
