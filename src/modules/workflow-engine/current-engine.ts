@@ -1,11 +1,6 @@
 import { Supervisor } from "./supervisor"
 
-/** How often the engine of the process looks whether its pool was closed without a shutdown. */
-const POOL_CHECK_INTERVAL_MS = 1000
-
-type Engine = { supervisor: Supervisor; poolClosed: () => boolean; poolCheck: NodeJS.Timeout }
-
-let current: Engine | undefined
+let current: Supervisor | undefined
 
 /**
  * Makes `supervisor`'s engine the one of this process, whose storage Medusa's
@@ -15,30 +10,24 @@ let current: Engine | undefined
  * and never calls its shutdown hooks) stops the previous engine's background
  * work here, which would otherwise go on polling, listening and firing
  * timers beside the new one. An engine whose pool is closed without a
- * shutdown (the runner closes its connection after the last test) stops too.
+ * shutdown (the runner closes its connection after the last test) stops as
+ * the pool closes: `onPoolClosing` registers what runs then.
  */
-export async function becomeProcessEngine(supervisor: Supervisor, poolClosed: () => boolean): Promise<void> {
+export async function becomeProcessEngine(
+  supervisor: Supervisor,
+  onPoolClosing: (handler: () => void) => void
+): Promise<void> {
   const previous = current
-  const engine: Engine = {
-    supervisor,
-    poolClosed,
-    poolCheck: setInterval(() => {
-      if (poolClosed()) {
-        void retire(engine)
-      }
-    }, POOL_CHECK_INTERVAL_MS),
-  }
-  engine.poolCheck.unref()
-  current = engine
+  current = supervisor
+  onPoolClosing(() => void retire(supervisor, { poolClosed: true }))
   if (previous) {
-    await retire(previous)
+    await retire(previous, { poolClosed: false })
   }
 }
 
-async function retire(engine: Engine): Promise<void> {
-  clearInterval(engine.poolCheck)
-  if (current === engine) {
+async function retire(supervisor: Supervisor, options: { poolClosed: boolean }): Promise<void> {
+  if (current === supervisor) {
     current = undefined
   }
-  await engine.supervisor.stop({ poolClosed: engine.poolClosed() })
+  await supervisor.stop(options)
 }

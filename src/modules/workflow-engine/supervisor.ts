@@ -21,6 +21,7 @@ import { OnlineUpgradeRunner } from "./upgrade/online-upgrade-runner"
 export class Supervisor {
   private started = false
   private starting?: Promise<void>
+  private stopping?: Promise<void>
 
   constructor(
     private readonly logger: Logger,
@@ -113,28 +114,34 @@ export class Supervisor {
 
   /**
    * Called at both of Medusa's shutdown hooks: the second only waits for
-   * what was called in between. With `poolClosed` (the pool went without a
-   * shutdown, see current-engine.ts) the lease is left to run out.
+   * what was called in between; a stop while another is under way waits for
+   * it. With `poolClosed` (the pool closes without a shutdown, see
+   * current-engine.ts) the lease is left to run out.
    */
   async stop({ poolClosed = false }: { poolClosed?: boolean } = {}): Promise<void> {
     await this.starting?.catch(() => undefined)
-    const wasStarted = this.started
-    this.started = false
-    if (wasStarted) {
-      // Nothing new starts from here on; then the work in hand is waited for.
-      const stopping = [
-        this.upgrade.stop(),
-        this.recovery.stop(),
-        this.schedules.stop(),
-        this.timers.stop(),
-        this.listener.stop(),
-      ]
-      await Promise.allSettled(stopping)
+    if (this.started) {
+      this.started = false
+      this.stopping = this.stopParts(poolClosed)
     }
+    await this.stopping
     await this.storageCalls.drained(this.logger)
-    if (wasStarted && poolClosed) {
+  }
+
+  private async stopParts(poolClosed: boolean): Promise<void> {
+    // Nothing new starts from here on; then the work in hand is waited for.
+    const stopping = [
+      this.upgrade.stop(),
+      this.recovery.stop(),
+      this.schedules.stop(),
+      this.timers.stop(),
+      this.listener.stop(),
+    ]
+    await Promise.allSettled(stopping)
+    await this.storageCalls.drained(this.logger)
+    if (poolClosed) {
       this.lease.stopRenewing()
-    } else if (wasStarted) {
+    } else {
       await this.lease.stop()
     }
   }

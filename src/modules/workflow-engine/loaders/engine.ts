@@ -87,7 +87,7 @@ export default async function engineLoader(
     poolMax: poolMax(db),
     session: describeConnection(session),
   })
-  await becomeProcessEngine(supervisor, () => poolClosed(db))
+  await becomeProcessEngine(supervisor, (handler) => onPoolClosing(db, handler))
 
   container.register({
     workflowStorage: asValue(storage),
@@ -106,7 +106,7 @@ function resolveKnex(container: MedusaContainer): Knex {
   return shared ?? container.resolve<any>("manager").getKnex()
 }
 
-// knex's destroy() drops its pool for good: Medusa's module test runner destroys its connection after the last test.
-function poolClosed(db: Knex): boolean {
-  return !(db as any).client.pool
+// knex's destroy() ends its pool (tarn's) for good: Medusa's module test runner destroys its connection after the last test.
+function onPoolClosing(db: Knex, handler: () => void): void {
+  ;(db as any).client.pool?.on("poolDestroyRequest", handler)
 }
