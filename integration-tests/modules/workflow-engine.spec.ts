@@ -1,6 +1,6 @@
 import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService, Logger } from "@medusajs/framework/types"
-import { Modules, TransactionHandlerType } from "@medusajs/framework/utils"
+import { Modules } from "@medusajs/framework/utils"
 import { knex } from "@medusajs/framework/mikro-orm/knex"
 import { Client } from "pg"
 import { ClusterSchedules } from "../../src/modules/workflow-engine/schedules/cluster-schedules"
@@ -18,6 +18,7 @@ import {
 } from "./__fixtures__/engine"
 import {
   ASYNC_STEP,
+  asyncStepKey,
   attempts,
   compensations,
   idempotentRuns,
@@ -30,13 +31,6 @@ import {
 } from "./__fixtures__/workflows"
 
 jest.setTimeout(60000)
-
-const asyncKey = (transactionId: string) => ({
-  workflowId: WF.asyncStep,
-  transactionId,
-  stepId: ASYNC_STEP,
-  action: TransactionHandlerType.INVOKE,
-})
 
 moduleIntegrationTestRunner<IWorkflowEngineService>({
   dbName: TEST_DATABASE,
@@ -194,7 +188,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         expect(running.getFlow().state).toBe("invoking")
 
         const finished = waitForFinish(engine, WF.asyncStep, transactionId)
-        await engine.setStepSuccess({ idempotencyKey: asyncKey(transactionId), stepResponse: { ok: true } })
+        await engine.setStepSuccess({ idempotencyKey: asyncStepKey(transactionId), stepResponse: { ok: true } })
         expect((await finished).state).toBe("done")
 
         ;[execution] = await engine.listWorkflowExecutions({ transaction_id: transactionId })
@@ -213,7 +207,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       it("compensates when setStepFailure is called", async () => {
         const { transaction } = await engine.run(WF.asyncStep, { input: { value: 1 } })
         await engine.setStepFailure({
-          idempotencyKey: asyncKey(transaction.transactionId),
+          idempotencyKey: asyncStepKey(transaction.transactionId),
           stepResponse: new Error("rejected by the outside world"),
           options: { throwOnError: false },
         })
@@ -225,7 +219,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       it("fails permanently with forcePermanentFailure", async () => {
         const { transaction } = await engine.run(WF.asyncStep, { input: { value: 1 } })
         await engine.setStepFailure({
-          idempotencyKey: asyncKey(transaction.transactionId),
+          idempotencyKey: asyncStepKey(transaction.transactionId),
           stepResponse: new Error("no retry for you"),
           options: { throwOnError: false, forcePermanentFailure: true },
         })
@@ -468,7 +462,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
 
         await engine.run(WF.asyncStep, { input: { value: 1 }, transactionId })
         const finished = waitForFinish(engine, WF.asyncStep, transactionId)
-        await engine.setStepSuccess({ idempotencyKey: asyncKey(transactionId), stepResponse: {} })
+        await engine.setStepSuccess({ idempotencyKey: asyncStepKey(transactionId), stepResponse: {} })
         await finished
         await new Promise((resolve) => setImmediate(resolve))
 

@@ -5,6 +5,7 @@ import {
   StepResponse,
   WorkflowResponse,
 } from "@medusajs/framework/workflows-sdk"
+import { TransactionHandlerType } from "@medusajs/framework/utils"
 
 /** Names of the test workflows, shared by the specs. */
 export const WF = {
@@ -30,6 +31,14 @@ export const WF = {
 } as const
 
 export const ASYNC_STEP = "test-async-wait"
+
+/** The idempotency key that answers ASYNC_STEP of a run of WF.asyncStep. */
+export const asyncStepKey = (transactionId: string) => ({
+  workflowId: WF.asyncStep,
+  transactionId,
+  stepId: ASYNC_STEP,
+  action: TransactionHandlerType.INVOKE,
+})
 
 const echo = (name: string) =>
   createStep(name, async (input: { value: number }) => {

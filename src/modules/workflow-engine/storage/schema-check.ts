@@ -46,7 +46,8 @@ async function check(db: Knex, logger: Logger): Promise<boolean> {
     logger.error(
       `Workflow engine: the database lacks ${missing.join(", ")}: this module's migrations have not run on it. ` +
         "Run `npx medusa db:migrate`. Until then no stored workflow can be saved, and no timer, schedule or " +
-        "recovery runs on this instance."
+        "recovery runs on this instance. (Under Medusa's module test runner: `resolve` is the module's folder, " +
+        "whose models/ it builds the schema from, or give it `pathToMigrations`.)"
     )
     return false
   }
