@@ -12,6 +12,8 @@ export const COLUMNS = new Set([
   "execution",
   "context",
   "retention_time",
+  // The instance that last advanced the run (recovery's): read, never filtered by.
+  "owner_instance_id",
 ])
 const STATES = new Set<string>(Object.values(TransactionState))
 const LIST_OPERATORS = new Set(["$in", "$nin"])
