@@ -27,6 +27,7 @@ import {
   OUR_STORAGE_MIGRATION,
   OUR_CLUSTER_MIGRATION,
   OUR_LEAN_INDEX_MIGRATION,
+  OUR_FINISH_MIGRATION,
   OUR_PURGE_SCHEDULE_DROP_MIGRATION,
   resetSchema,
   snapshotRows,
@@ -55,7 +56,7 @@ import { REDUNDANT_INDEXES } from "../../src/modules/workflow-engine/migrations/
  * migrator (as `medusa db:migrate` does), writes Medusa-shaped rows, then runs
  * our migrations on top and reads the result through our module.
  *
- * Our directory holds seven migrations, applied in order: the first creates or
+ * Our directory holds eight migrations, applied in order: the first creates or
  * aligns `workflow_execution` and adds two indexes (created_at, the in-flight
  * guard); the second adds retention: the `expires_at` column (filled for the
  * finished rows already there), its index, and the tables
@@ -69,7 +70,8 @@ import { REDUNDANT_INDEXES } from "../../src/modules/workflow-engine/migrations/
  * transaction_id; the fourth adds the partial index of finished runs without
  * retention or expiry ("kept forever") that the admin's storage card counts;
  * the fifth the tables many instances share and the owner column; the sixth
- * drops four indexes; the seventh the purge's schedule table.
+ * drops four indexes; the seventh adds the log of finishes; the eighth drops
+ * the purge's schedule table.
  */
 
 jest.setTimeout(60000)
@@ -112,10 +114,12 @@ const PURGE_SCHEDULE_TABLE = "workflow_execution_purge_schedule"
 const COUNT_TABLE = "workflow_execution_count"
 /** The tables the fifth migration adds: what many instances share. */
 const CLUSTER_TABLES = ["workflow_engine_instance", "workflow_engine_schedule", "workflow_execution_timer"]
+/** The table the seventh migration adds: finishes, for instances that cannot LISTEN. */
+const FINISH_TABLE = "workflow_engine_finish"
 /** The table the first migration adds: the work it and the others leave to the online upgrade. */
 const UPGRADE_TASK_TABLE = "workflow_engine_upgrade_task"
 /** Every table our migrations add, by name. */
-const OUR_TABLES = [...CLUSTER_TABLES, COUNT_TABLE, ...RETENTION_TABLES, UPGRADE_TASK_TABLE].sort()
+const OUR_TABLES = [...CLUSTER_TABLES, FINISH_TABLE, COUNT_TABLE, ...RETENTION_TABLES, UPGRADE_TASK_TABLE].sort()
 /** The triggers the third migration puts on `workflow_execution`, and the functions they run. */
 const OUR_TRIGGERS = [
   "workflow_execution_count_delete",
@@ -1276,21 +1280,32 @@ moduleIntegrationTestRunner<Engine>({
         expect(leanTables).toContain(PURGE_SCHEDULE_TABLE)
         await expectPurgeScheduleTable()
 
+        expect((await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_FINISH_MIGRATION })).executed).toEqual([OUR_FINISH_MIGRATION])
+        const finishShape = await shapeOf()
+        const finishTables = await tablesNow()
+        expect(finishTables).toEqual([...leanTables, FINISH_TABLE].sort())
+
         expect((await migrate(DB, MIGRATION_DIRS.ours)).executed).toEqual([OUR_PURGE_SCHEDULE_DROP_MIGRATION])
-        expect(await tablesNow()).toEqual(leanTables.filter((table) => table !== PURGE_SCHEDULE_TABLE))
+        expect(await tablesNow()).toEqual(finishTables.filter((table) => table !== PURGE_SCHEDULE_TABLE))
         await engine.purgeExpiredExecutions({ dryRun: true })
         await expectCounters()
         const extensions = await extensionsNow()
         const leanIndexes = Object.keys((await shapeOf()).indexes)
         expect(leanIndexes.filter((name) => REDUNDANT_INDEXES.includes(name))).toEqual([])
 
-        // The seventh one's down(): the table of the scheduled purge comes back, empty, as the second made it.
+        // The eighth one's down(): the table of the scheduled purge comes back, empty, as the second made it.
+        const eighth = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
+        expect(eighth).toEqual({ executed: [OUR_PURGE_SCHEDULE_DROP_MIGRATION], warnings: [] })
+        expect(await shapeOf()).toEqual(finishShape)
+        expect(await tablesNow()).toEqual(finishTables)
+        await expectPurgeScheduleTable()
+
+        // The seventh one's down(): the log of finishes goes, nothing else.
         const seventh = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
-        expect(seventh).toEqual({ executed: [OUR_PURGE_SCHEDULE_DROP_MIGRATION], warnings: [] })
+        expect(seventh).toEqual({ executed: [OUR_FINISH_MIGRATION], warnings: [] })
         expect(await shapeOf()).toEqual(leanShape)
         expect(await tablesNow()).toEqual(leanTables)
         expect(await rowsNow()).toEqual(leanRows)
-        await expectPurgeScheduleTable()
 
         // The sixth one's down(): the four indexes come back, nothing else.
         const sixth = await migrate(DB, MIGRATION_DIRS.ours, { down: true })

@@ -25,8 +25,9 @@ export const MIGRATION_DIRS = {
  * can be created, the extension and a trigram index on transaction_id), the
  * fourth the partial index of finished runs kept forever, the fifth what many
  * instances share (instance leases, timers, schedules, and the owner of each
- * in-flight run), the sixth drops four indexes, the seventh the table of the
- * scheduled purge that nothing writes any more.
+ * in-flight run), the sixth drops four indexes, the seventh adds the log of
+ * finishes instances that cannot LISTEN read, the eighth drops the table of
+ * the scheduled purge that nothing writes any more.
  */
 export const OUR_FIRST_MIGRATION = "Migration20261125120000"
 export const OUR_RETENTION_MIGRATION = "Migration20261125140000"
@@ -37,7 +38,9 @@ export const OUR_STORAGE_MIGRATION = "Migration20261201200000"
 export const OUR_CLUSTER_MIGRATION = "Migration20261201210000"
 /** The sixth: drops four indexes that cost every write and serve no query the primary key does not. */
 export const OUR_LEAN_INDEX_MIGRATION = "Migration20261202090000"
-/** The seventh: drops workflow_execution_purge_schedule, unused since the purge became a cluster schedule. */
+/** The seventh: workflow_engine_finish, the finishes that instances which cannot LISTEN read. */
+export const OUR_FINISH_MIGRATION = "Migration20261206100000"
+/** The eighth: drops workflow_execution_purge_schedule, unused since the purge became a cluster schedule. */
 export const OUR_PURGE_SCHEDULE_DROP_MIGRATION = "Migration20261206120000"
 /** In the order the migrator applies them. */
 export const OUR_MIGRATIONS = [
@@ -47,6 +50,7 @@ export const OUR_MIGRATIONS = [
   OUR_STORAGE_MIGRATION,
   OUR_CLUSTER_MIGRATION,
   OUR_LEAN_INDEX_MIGRATION,
+  OUR_FINISH_MIGRATION,
   OUR_PURGE_SCHEDULE_DROP_MIGRATION,
 ]
 
