@@ -175,7 +175,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         ).rows as { transaction_id: string; errors: { action: string; error: { message: string } }[] }[]
         for (const run of notDone) {
           expect(run.errors.map((error) => error.error.message)).toEqual([
-            expect.stringMatching(/Connection terminated|server conn crashed|terminating connection|ECONNRESET/i),
+            expect.stringMatching(/Connection terminated|server conn crashed|terminating connection|ECONNRESET|ECONNREFUSED/i),
           ])
         }
         expect(instances.filter((instance) => !isRunning(instance)).map((instance) => instance.name)).toEqual([])
