@@ -7,7 +7,11 @@ import { fillMissingExpiry } from "../storage/sql/fill-missing-expiry"
 import { insertPurgeRecord, PurgeRecord } from "../storage/sql/insert-purge-record"
 import { oldestExecutionCreatedAt } from "../storage/sql/oldest-execution"
 import { purgeExpiredBatch } from "../storage/sql/purge-expired-batch"
+import { PendingUpgrade } from "../upgrade/pending-upgrade"
+import { EXPIRY_TASKS } from "../upgrade/upgrade-tasks"
+import { FIRST_BATCH_SIZE, MIN_BATCH_SIZE, nextBatchSize, PurgeProgress } from "./purge-batches"
 import { checkEraseInput, checkPurgeInput, EraseExecutionsInput, PurgeExpiredInput } from "./purge-input"
+import { purgeUnfilled } from "./unfilled-purge"
 
 export type PurgeTrigger = "job" | "admin" | "manual"
 
@@ -35,17 +39,21 @@ export type EraseResult = { id: string; deleted: number; transaction_ids: string
  * the audit trail, `workflow_execution_purge`.
  */
 export class ExecutionRetention {
+  private readonly upgrade: PendingUpgrade
+
   constructor(
     private readonly db: Knex,
     private readonly logger: Logger,
     private readonly options: ResolvedWorkflowEngineOptions
-  ) {}
+  ) {
+    this.upgrade = new PendingUpgrade(db)
+  }
 
   async purgeExpired(input: PurgeExpiredInput = {}, trigger: PurgeTrigger = "manual"): Promise<PurgeResult> {
     const { dryRun = false, batchSize = this.options.purgeBatchSize, maxRows, actor } = checkPurgeInput(input)
     const startedAt = new Date()
     const started = performance.now()
-    const progress = { deleted: 0, batches: 0, longest: 0 }
+    const progress: PurgeProgress = { deleted: 0, batches: 0, longest: 0 }
     let wouldDelete: number | undefined
 
     const record = (error: string | null): Omit<PurgeRecord, "trigger"> => ({
@@ -61,11 +69,21 @@ export class ExecutionRetention {
     })
 
     try {
-      await this.fillMissingExpiries(batchSize)
-      if (dryRun) {
-        wouldDelete = await countExpired(this.db, maxRows ?? null)
+      // Until the online upgrade has filled in every expiry and built its indexes, the table's rows are read instead.
+      const beforeBackfill = await this.upgrade.anyOf(EXPIRY_TASKS)
+      if (beforeBackfill) {
+        if (dryRun) {
+          wouldDelete = await countExpired(this.db, maxRows ?? null, true)
+        } else {
+          await purgeUnfilled(this.db, batchSize, maxRows, progress)
+        }
       } else {
-        await this.deleteInBatches(batchSize, maxRows, progress)
+        await this.fillMissingExpiries(batchSize)
+        if (dryRun) {
+          wouldDelete = await countExpired(this.db, maxRows ?? null)
+        } else {
+          await this.deleteInBatches(batchSize, maxRows, progress)
+        }
       }
     } catch (error) {
       const failed = record(describe(error))
@@ -119,16 +137,8 @@ export class ExecutionRetention {
     }
   }
 
-  /**
-   * Batches grow while they stay well under TARGET_BATCH_MS and shrink when
-   * one takes longer, between MIN_BATCH_SIZE and the caller's `batchSize`, so
-   * no batch holds its locks for long whatever the rows and the machine.
-   */
-  private async deleteInBatches(
-    maxBatchSize: number,
-    maxRows: number | undefined,
-    progress: { deleted: number; batches: number; longest: number }
-  ): Promise<void> {
+  /** Reads IDX_workflow_execution_expires_at from where the last batch got to, in batches sized by nextBatchSize. */
+  private async deleteInBatches(maxBatchSize: number, maxRows: number | undefined, progress: PurgeProgress): Promise<void> {
     let size = Math.min(maxBatchSize, FIRST_BATCH_SIZE)
     let from: Date | null = null
     while (maxRows === undefined || progress.deleted < maxRows) {
@@ -147,23 +157,9 @@ export class ExecutionRetention {
       if (deleted < limit) {
         return
       }
-      size = nextBatchSize(size, elapsed, maxBatchSize)
+      size = nextBatchSize(size, elapsed, Math.min(MIN_BATCH_SIZE, maxBatchSize), maxBatchSize)
     }
   }
-}
-
-const TARGET_BATCH_MS = 50
-const FIRST_BATCH_SIZE = 1000
-const MIN_BATCH_SIZE = 100
-
-function nextBatchSize(size: number, elapsedMs: number, max: number): number {
-  if (elapsedMs > TARGET_BATCH_MS) {
-    return Math.max(MIN_BATCH_SIZE, Math.floor((size * TARGET_BATCH_MS) / elapsedMs))
-  }
-  if (elapsedMs < TARGET_BATCH_MS / 2) {
-    return Math.min(max, size * 2)
-  }
-  return size
 }
 
 function describe(error: unknown): string {

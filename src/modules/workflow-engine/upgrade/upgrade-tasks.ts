@@ -30,6 +30,18 @@ export function indexTask(name: string): string {
   return `index:${name}`
 }
 
+/**
+ * What a purge's indexed path reads: every finished row's `expires_at`, its
+ * index, and the index of rows still without one. Until these are done, a
+ * purge reads the table's rows instead (see retention/unfilled-purge.ts).
+ */
+export const EXPIRY_TASKS = [
+  RETENTION_BACKFILL,
+  EXPIRY_BACKFILL,
+  indexTask("IDX_workflow_execution_expires_at"),
+  indexTask("IDX_workflow_execution_missing_expiry"),
+]
+
 /** The SQL a migration adds to queue tasks; queuing one already queued resets it. */
 export function queueTasksSql(names: string[]): string {
   const values = names.map((name) => `('${name.replace(/'/g, "''")}')`).join(", ")

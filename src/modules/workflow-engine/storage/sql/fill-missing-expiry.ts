@@ -1,3 +1,4 @@
+import { MEDUSA_EXPIRY_SQL } from "../../expiry"
 import { FINISHED_STATES_SQL } from "../../transaction-states"
 import { Queryable } from "./types"
 
@@ -12,7 +13,7 @@ import { Queryable } from "./types"
 export async function fillMissingExpiry(db: Queryable, limit: number): Promise<number> {
   const result = await db.raw(
     `UPDATE "workflow_execution"
-        SET "expires_at" = "updated_at" + make_interval(secs => "retention_time")
+        SET "expires_at" = ${MEDUSA_EXPIRY_SQL}
       WHERE ctid = ANY (ARRAY(
         SELECT ctid FROM "workflow_execution"
          WHERE "expires_at" IS NULL

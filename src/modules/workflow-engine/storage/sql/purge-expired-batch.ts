@@ -1,4 +1,5 @@
 import { FINISHED_STATES_SQL } from "../../transaction-states"
+import { deleteClaimedSql } from "./delete-claimed"
 import { Queryable } from "./types"
 
 /**
@@ -29,22 +30,17 @@ export async function purgeExpiredBatch(
   from: Date | null
 ): Promise<{ deleted: number; reached: Date | null }> {
   const result = await db.raw(
-    `WITH deleted AS (
-       DELETE FROM "workflow_execution"
-        WHERE ctid = ANY (ARRAY(
-          SELECT ctid FROM "workflow_execution"
-           WHERE "expires_at" <= now()
-             AND "expires_at" >= coalesce(?::timestamptz, '-infinity')
-             AND "state" IN (${FINISHED_STATES_SQL})
-           ORDER BY "expires_at"
-           LIMIT ?
-             FOR UPDATE SKIP LOCKED
-        ))
-       RETURNING "expires_at"
-     )
-     SELECT count(*)::int AS deleted, max("expires_at") AS reached,
-            set_config('synchronous_commit', 'off', true) AS commit_flush
-       FROM deleted`,
+    deleteClaimedSql(
+      `SELECT ctid FROM "workflow_execution"
+        WHERE "expires_at" <= now()
+          AND "expires_at" >= coalesce(?::timestamptz, '-infinity')
+          AND "state" IN (${FINISHED_STATES_SQL})
+        ORDER BY "expires_at"
+        LIMIT ?
+          FOR UPDATE SKIP LOCKED`,
+      `"expires_at"`,
+      `count(*)::int AS deleted, max("expires_at") AS reached`
+    ),
     [from, limit]
   )
   const { deleted, reached } = result.rows[0]

@@ -1,3 +1,4 @@
+import { MEDUSA_EXPIRY_SQL } from "../../expiry"
 import { FINISHED_STATES_SQL } from "../../transaction-states"
 import { ExecutionKey, keyRange, UpgradeConnection } from "./types"
 
@@ -9,7 +10,7 @@ import { ExecutionKey, keyRange, UpgradeConnection } from "./types"
  */
 export function backfillExpirySql(range: string): string {
   return `UPDATE "workflow_execution"
-        SET "expires_at" = "updated_at" + make_interval(secs => "retention_time")
+        SET "expires_at" = ${MEDUSA_EXPIRY_SQL}
       WHERE ${range}
         AND "expires_at" IS NULL
         AND "retention_time" IS NOT NULL

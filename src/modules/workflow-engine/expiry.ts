@@ -1,0 +1,18 @@
+import { FINISHED_STATES_SQL } from "./transaction-states"
+
+/**
+ * When Medusa's engines let a finished row go: `retention_time` seconds after
+ * its last update. The expiry back-fill gives the rows already in the table
+ * this expiry, and a purge gives it to the rows an instance still on Medusa's
+ * engine finished during a rolling deploy.
+ */
+export const MEDUSA_EXPIRY_SQL = `"updated_at" + make_interval(secs => "retention_time")`
+
+/**
+ * "The row is a finished run past its expiry" on a table whose expiry
+ * back-fill has not run yet (see upgrade/): a row without `expires_at`
+ * expires when the back-fill would make it expire. It holds for exactly the
+ * rows a purge deletes once the back-fill is done, and no index serves it:
+ * it is read from the table's rows, as Medusa's own purge reads them.
+ */
+export const EXPIRED_BEFORE_BACKFILL_SQL = `"state" IN (${FINISHED_STATES_SQL}) AND coalesce("expires_at", ${MEDUSA_EXPIRY_SQL}) <= now()`
