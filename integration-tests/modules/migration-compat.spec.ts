@@ -962,6 +962,51 @@ moduleIntegrationTestRunner<Engine>({
           // Nothing expired is left.
           expect(await engine.purgeExpiredExecutions({ dryRun: true })).toEqual(expect.objectContaining({ would_delete: 0 }))
         })
+
+        it("before the online upgrade, deletes exactly what a purge deletes after it, fills in no expiry, shares the work between two purges at once, and reports the upgrade pending", async () => {
+          const rows = medusaRowsAroundExpiry()
+          await prepare(rows.all)
+          expect(await migrate(DB, MIGRATION_DIRS.ours, { online: false, inlineMaxRows: 0 })).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
+          const queued = await queuedTasks()
+
+          // Since the switch: a run this engine finished (its own expiry), an expiry set by hand far
+          // ahead of Medusa's rule (a legal hold), and one set by hand already past while Medusa's rule is not.
+          const { transaction } = await engine.run(WF.storedThreeSteps, { input: { value: 3 } })
+          await withClient(DB, async (client) => {
+            await client.query(`UPDATE workflow_execution SET expires_at = '2099-01-01T00:00:00Z' WHERE id = $1`, [rows.expiredFailed.id])
+            await client.query(`UPDATE workflow_execution SET expires_at = now() - interval '1 minute' WHERE id = $1`, [rows.recentDone.id])
+          })
+          const expired = [rows.expiredDone, rows.expiredReverted, rows.recentDone]
+          const withExpiry = async () =>
+            (await rowsNow()).filter((r) => r.expires_at !== null).map((r) => r.id).sort()
+          const expiriesBefore = await withExpiry()
+          expect(expiriesBefore).toHaveLength(3)
+
+          const storage = await engine.retrieveExecutionStorage()
+          expect(storage.upgrade).toEqual({ tasks: queued, queued_at: expect.any(Date) })
+          expect(storage.expired).toEqual({ executions: expired.length, capped: false })
+          expect(storage.total_executions).toBe(rows.all.length + 1)
+          expect((await engine.purgeExpiredExecutions({ dryRun: true })).would_delete).toBe(expired.length)
+
+          // One row a batch, two passes at once: each row goes once, whichever pass locked it.
+          const passes = await Promise.all([
+            engine.purgeExpiredExecutions({ batchSize: 1 }),
+            engine.purgeExpiredExecutions({ batchSize: 1 }),
+          ])
+          expect(passes[0].deleted + passes[1].deleted).toBe(expired.length)
+          const gone = new Set(expired.map((r) => r.id))
+          expect((await rowsNow()).map((r) => r.id).sort()).toEqual(
+            [...rows.all.filter((r) => !gone.has(r.id)).map((r) => r.id), (await engine.listWorkflowExecutions({ transaction_id: transaction.transactionId }))[0].id].sort()
+          )
+          // Nothing filled in, nothing of the upgrade done.
+          expect(await withExpiry()).toEqual(expiriesBefore.filter((id) => !gone.has(id)))
+          expect(await queuedTasks()).toEqual(queued)
+
+          // Once the upgrade is done, its purge finds nothing more: the same rows were the expired ones.
+          await engine.finishUpgrade()
+          expect((await engine.retrieveExecutionStorage()).upgrade).toBeNull()
+          expect((await engine.purgeExpiredExecutions({})).deleted).toBe(0)
+        })
       })
     }
 

@@ -1,6 +1,7 @@
 import { defineWidgetConfig } from "@medusajs/admin-sdk"
 import { Container, Heading, Text } from "@medusajs/ui"
 import { Figure } from "../components/figure"
+import { PendingUpgradeNotice } from "../components/pending-upgrade-notice"
 import { PurgeActions } from "../components/purge-actions"
 import { PurgeHistory } from "../components/purge-history"
 import { QueryState } from "../components/query-state"
@@ -40,6 +41,11 @@ const StorageFigures = ({ storage }: { storage: ExecutionStorage }) => {
   const { retention, sizes } = storage
   return (
     <>
+      {storage.upgrade && (
+        <div className="px-6 py-4">
+          <PendingUpgradeNotice upgrade={storage.upgrade} />
+        </div>
+      )}
       <div className="grid grid-cols-2 gap-4 px-6 py-4 md:grid-cols-3">
         <Figure label="Executions">{formatCount(storage.total_executions)}</Figure>
         <Figure label="On disk" hint={`table ${formatBytes(sizes.table_bytes)} · JSON aside ${formatBytes(sizes.toast_bytes)}`}>

@@ -10,6 +10,8 @@ import { countersState } from "./sql/has-counters"
 import { estimateGroupBytes, ExecutionGroup } from "./sql/estimate-group-bytes"
 import { loadExecutionRetention } from "./sql/load-execution-retention"
 import { relationSizes, RelationSizes } from "./sql/relation-sizes"
+import { scanStorage } from "./sql/scan-storage"
+import { PendingUpgrade } from "../upgrade/pending-upgrade"
 
 /** Expired rows are counted up to this many; past it the count says "at least". */
 export const EXPIRED_COUNT_CAP = 10000
@@ -22,9 +24,17 @@ export type RetentionSettings = {
   purge_batch_size: number
 }
 
+/** What `medusa db:migrate` left to the module and is not done yet (see upgrade/). */
+export type PendingUpgradeReport = {
+  /** Its tasks, oldest first: back-fills (`backfill:…`) and index builds (`index:…`). */
+  tasks: string[]
+  /** When the oldest of them was queued. */
+  queued_at: Date
+}
+
 /** What workflow_execution holds and what it costs: the admin's storage card. */
 export type ExecutionStorageReport = {
-  /** Live executions per workflow and state (exact, from the counters). */
+  /** Live executions per workflow and state (exact, from the counters, or counted while the upgrade is pending). */
   groups: ExecutionGroup[]
   /** Per workflow: executions, estimated bytes, and finished runs no purge will delete. */
   workflows: { workflow_id: string; executions: number; estimated_bytes: number | null; kept_forever: number }[]
@@ -36,7 +46,15 @@ export type ExecutionStorageReport = {
   /** Finished runs with no retention and no expiry. */
   kept_forever: number
   retention: RetentionSettings
+  /**
+   * The upgrade `medusa db:migrate` left to the module, while it is not done;
+   * null once it is. Meanwhile every figure above is read from the table's
+   * rows (exact, each report one pass over the table), and purges read them too.
+   */
+  upgrade: PendingUpgradeReport | null
 }
+
+type Counted = Pick<ExecutionStorageReport, "groups" | "oldest_execution_at" | "expired"> & { keptForever: Map<string, number> }
 
 /** One execution's retention: when it goes, and which setting decided it. */
 export type ExecutionRetentionReport = {
@@ -61,32 +79,37 @@ export type ExecutionRetentionReport = {
   purge_interval_seconds: number
 }
 
-/** Reads what the storage card and the execution panel show; each query is bounded by groups, not rows. */
+/**
+ * Reads what the storage card and the execution panel show; once the online
+ * upgrade is done, each query is bounded by groups, not rows.
+ */
 export class ExecutionStorage {
+  private readonly upgrade: PendingUpgrade
+
   constructor(
     protected readonly db: Knex,
     protected readonly options: ResolvedWorkflowEngineOptions
-  ) {}
+  ) {
+    this.upgrade = new PendingUpgrade(db)
+  }
 
-  /** Set once the counters hold every row; until then groups are counted from the table (see estimateGroupBytes). */
+  /** Set once the upgrade is done and the counters hold every row; until then the report scans the table. */
   private countersReady_ = false
 
   async report(): Promise<ExecutionStorageReport> {
-    this.countersReady_ ||= (await countersState(this.db)) === "ready"
-    const [groups, keptForever, sizes, oldest, expired] = await Promise.all([
-      estimateGroupBytes(this.db, this.countersReady_),
-      countKeptForever(this.db),
+    const pending = await this.upgrade.tasks()
+    this.countersReady_ ||= !pending.length && (await countersState(this.db)) === "ready"
+    const [counted, sizes] = await Promise.all([
+      this.countersReady_ ? this.countIndexed() : this.countScanned(),
       relationSizes(this.db),
-      oldestExecutionCreatedAt(this.db),
-      countExpired(this.db, EXPIRED_COUNT_CAP),
     ])
     const workflows = new Map<string, ExecutionStorageReport["workflows"][number]>()
-    for (const group of groups) {
+    for (const group of counted.groups) {
       const workflow = workflows.get(group.workflow_id) ?? {
         workflow_id: group.workflow_id,
         executions: 0,
         estimated_bytes: null,
-        kept_forever: keptForever.get(group.workflow_id) ?? 0,
+        kept_forever: counted.keptForever.get(group.workflow_id) ?? 0,
       }
       workflow.executions += group.executions
       if (group.estimated_bytes !== null) {
@@ -95,14 +118,43 @@ export class ExecutionStorage {
       workflows.set(group.workflow_id, workflow)
     }
     return {
-      groups,
+      groups: counted.groups,
       workflows: [...workflows.values()].sort((a, b) => b.executions - a.executions),
-      total_executions: groups.reduce((sum, group) => sum + group.executions, 0),
+      total_executions: counted.groups.reduce((sum, group) => sum + group.executions, 0),
       sizes,
-      oldest_execution_at: oldest,
-      expired: { executions: expired, capped: expired >= EXPIRED_COUNT_CAP },
-      kept_forever: [...keptForever.values()].reduce((sum, count) => sum + count, 0),
+      oldest_execution_at: counted.oldest_execution_at,
+      expired: counted.expired,
+      kept_forever: [...counted.keptForever.values()].reduce((sum, count) => sum + count, 0),
       retention: this.settings(),
+      upgrade: pending.length ? { tasks: pending.map((task) => task.name), queued_at: pending[0].queued_at } : null,
+    }
+  }
+
+  // From the counters, the indexes and a bounded sample: what the upgrade left is done.
+  private async countIndexed(): Promise<Counted> {
+    const [groups, keptForever, oldest, expired] = await Promise.all([
+      estimateGroupBytes(this.db),
+      countKeptForever(this.db),
+      oldestExecutionCreatedAt(this.db),
+      countExpired(this.db, EXPIRED_COUNT_CAP),
+    ])
+    return { groups, keptForever, oldest_execution_at: oldest, expired: { executions: expired, capped: expired >= EXPIRED_COUNT_CAP } }
+  }
+
+  // One pass over the table, exact, while the upgrade is pending.
+  private async countScanned(): Promise<Counted> {
+    const scanned = await scanStorage(this.db)
+    const live = scanned.filter((group) => group.executions > 0)
+    const keptForever = new Map<string, number>()
+    for (const group of live) {
+      keptForever.set(group.workflow_id, (keptForever.get(group.workflow_id) ?? 0) + group.kept_forever)
+    }
+    const oldest = live.reduce<Date | null>((min, group) => (group.oldest && (!min || group.oldest < min) ? group.oldest : min), null)
+    return {
+      groups: live.map(({ workflow_id, state, executions, estimated_bytes }) => ({ workflow_id, state, executions, estimated_bytes })),
+      keptForever,
+      oldest_execution_at: oldest,
+      expired: { executions: scanned.reduce((sum, group) => sum + group.expired, 0), capped: false },
     }
   }
 

@@ -5,7 +5,10 @@ export type ExecutionGroup = {
   workflow_id: string
   state: string
   executions: number
-  /** Mean stored size of the sampled rows' values times `executions`; null when none was sampled. */
+  /**
+   * Mean stored size of the sampled rows' values times `executions`; null when
+   * none was sampled. While the upgrade is pending, the rows' exact sum (scanStorage).
+   */
   estimated_bytes: number | null
 }
 
@@ -13,38 +16,34 @@ export type ExecutionGroup = {
 export const SIZE_SAMPLE_ROWS = 20
 
 /**
+ * The stored size of a row `e` of workflow_execution, in bytes: pg_column_size
+ * of each value is its stored (compressed, possibly TOASTed) size, what the
+ * row takes on disk without page and index overhead.
+ */
+export function rowBytesSql(e: string): string {
+  return `pg_column_size(${e}."id") + pg_column_size(${e}."workflow_id") + pg_column_size(${e}."transaction_id")
+                  + pg_column_size(${e}."run_id") + pg_column_size(${e}."state")
+                  + coalesce(pg_column_size(${e}."execution"), 0) + coalesce(pg_column_size(${e}."context"), 0)
+                  -- retention_time, expires_at, created_at, updated_at, deleted_at, tuple header
+                  + 60`
+}
+
+/**
  * Every (workflow, state) group with its exact count, from the counters the
  * table's triggers keep, and its size estimated from its newest
  * SIZE_SAMPLE_ROWS rows (read through IDX_workflow_execution_workflow_id_state_created_at),
- * so the cost is bounded by the number of groups, never by the table.
- * pg_column_size is the stored (compressed, possibly TOASTed) size of each
- * value: what the rows take on disk without page and index overhead.
- *
- * `fromCounters` false (the counters missing, or still being filled by the
- * online upgrade, see upgrade/) counts the table's rows instead: exact, at
- * the cost of reading the table, as the admin's list totals do meanwhile.
+ * so the cost is bounded by the number of groups, never by the table. Needs
+ * the online upgrade done (see upgrade/); until then scanStorage reads the table.
  */
-export async function estimateGroupBytes(db: Queryable, fromCounters = true): Promise<ExecutionGroup[]> {
-  const counts = fromCounters
-    ? `SELECT "workflow_id", "state", sum("executions")::bigint AS "executions"
-         FROM "workflow_execution_count"
-        GROUP BY "workflow_id", "state"
-       HAVING sum("executions") > 0`
-    : `SELECT "workflow_id", "state"::text AS "state", count(*)::bigint AS "executions"
-         FROM "workflow_execution"
-        WHERE "deleted_at" IS NULL
-        GROUP BY "workflow_id", "state"`
+export async function estimateGroupBytes(db: Queryable): Promise<ExecutionGroup[]> {
   const { rows } = await db.raw(
     `SELECT c."workflow_id", c."state", c."executions", s."mean_bytes"
-       FROM (${counts}) AS c
+       FROM (SELECT "workflow_id", "state", sum("executions")::bigint AS "executions"
+               FROM "workflow_execution_count"
+              GROUP BY "workflow_id", "state"
+             HAVING sum("executions") > 0) AS c
        LEFT JOIN LATERAL (
-         SELECT avg(
-                  pg_column_size(e."id") + pg_column_size(e."workflow_id") + pg_column_size(e."transaction_id")
-                  + pg_column_size(e."run_id") + pg_column_size(e."state")
-                  + coalesce(pg_column_size(e."execution"), 0) + coalesce(pg_column_size(e."context"), 0)
-                  -- retention_time, expires_at, created_at, updated_at, deleted_at, tuple header
-                  + 60
-                )::float8 AS "mean_bytes"
+         SELECT avg(${rowBytesSql("e")})::float8 AS "mean_bytes"
            FROM (SELECT * FROM "workflow_execution" AS w
                   WHERE w."workflow_id" = c."workflow_id" AND w."state" = c."state" AND w."deleted_at" IS NULL
                   ORDER BY w."created_at" DESC
