@@ -110,6 +110,9 @@ export class Supervisor {
         `${this.listener.mode === "listening" ? `1 LISTEN connection to ${this.connections.session}, ` : ""}` +
         `and 1 more to ${this.connections.session} while an online upgrade runs.`
     )
+    if (!this.runsWork) {
+      await this.upgrade.warnIfPending()
+    }
   }
 
   /**

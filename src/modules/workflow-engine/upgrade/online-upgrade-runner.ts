@@ -2,6 +2,7 @@ import { Logger } from "@medusajs/framework/types"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import type { ClientConfig } from "pg"
 import { OnlineUpgradeResult, runOnlineUpgrade } from "./online-upgrade"
+import { warnOfPendingUpgrade } from "./pending-upgrade"
 import { anyTaskQueued } from "./sql/any-task-queued"
 
 const UNDEFINED_TABLE = "42P01"
@@ -67,6 +68,13 @@ export class OnlineUpgradeRunner {
     const now = this.run(true)
     this.running = now.catch(() => {})
     return await now
+  }
+
+  /** For a process that will not run it (see Supervisor): says what is pending and how to finish it. */
+  async warnIfPending(): Promise<void> {
+    await warnOfPendingUpgrade(this.db, this.logger).catch((error) =>
+      this.logger.warn(`Workflow engine: could not read whether an upgrade is pending: ${error?.message ?? error}`)
+    )
   }
 
   async stop(): Promise<void> {

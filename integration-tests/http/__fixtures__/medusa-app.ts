@@ -1,0 +1,54 @@
+import { spawn } from "child_process"
+import fs from "fs"
+import path from "path"
+
+/** The stock Medusa app of the HTTP tests, with this plugin installed by package name. */
+export const APP = path.join(__dirname, "../app")
+const REPO = path.join(__dirname, "../../..")
+const MEDUSA_CLI = require.resolve("@medusajs/cli/cli.js")
+/** A command that runs longer than this is stuck: it is killed and its output shown. */
+const COMMAND_TIMEOUT_MS = 10 * 60 * 1000
+
+/**
+ * Puts this repository (its built plugin in .medusa/server) into the app's
+ * node_modules by its package name, as `npm install` of the app's `file:`
+ * dependency would: the Medusa CLI resolves plugins and modules from there.
+ */
+export function linkPlugin(): void {
+  const link = path.join(APP, "node_modules", "medusa-workflow-engine-postgres")
+  if (fs.existsSync(link) && fs.realpathSync(link) === fs.realpathSync(REPO)) {
+    return
+  }
+  fs.mkdirSync(path.dirname(link), { recursive: true })
+  fs.rmSync(link, { force: true })
+  fs.symlinkSync(path.relative(path.dirname(link), REPO), link, "dir")
+}
+
+/**
+ * Runs `medusa <args>` in the app to its end, as a store's operator would, on
+ * the database `databaseUrl`. Resolves with everything it printed; rejects
+ * with it when the command fails.
+ */
+export function medusa(args: string[], databaseUrl: string, env: Record<string, string> = {}): Promise<string> {
+  linkPlugin()
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MEDUSA_CLI, ...args], {
+      cwd: APP,
+      env: { ...process.env, NODE_OPTIONS: "", MEDUSA_DISABLE_TELEMETRY: "true", DATABASE_URL: databaseUrl, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    })
+    let output = ""
+    child.stdout.on("data", (chunk) => (output += chunk))
+    child.stderr.on("data", (chunk) => (output += chunk))
+    const timer = setTimeout(() => child.kill("SIGKILL"), COMMAND_TIMEOUT_MS)
+    child.on("error", reject)
+    child.on("close", (code, signal) => {
+      clearTimeout(timer)
+      if (code === 0) {
+        resolve(output)
+      } else {
+        reject(new Error(`medusa ${args.join(" ")} ended with ${signal ?? `code ${code}`}:\n${output.slice(-8000)}`))
+      }
+    })
+  })
+}
