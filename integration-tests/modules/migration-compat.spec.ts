@@ -394,7 +394,7 @@ async function recordedMigrations(): Promise<string[]> {
 
 /** The module's service, with the retention methods the plugin adds to the interface. */
 type Engine = IWorkflowEngineService &
-  Pick<WorkflowsModuleService, "purgeExpiredExecutions" | "listWorkflowExecutionPurges" | "finishUpgrade" | "retrieveExecutionStorage">
+  Pick<WorkflowsModuleService, "purgeExpiredExecutions" | "listWorkflowExecutionPurges" | "finishUpgrade" | "retrieveExecutionStorage" | "retrieveExecutionRetention">
 
 /** Polls `check` until it holds, failing after `deadlineMs`: waits for something to happen, never for a fixed time. */
 async function eventually(check: () => Promise<boolean>, what: string, deadlineMs = 20000): Promise<void> {
@@ -987,13 +987,21 @@ moduleIntegrationTestRunner<Engine>({
           expect(storage.expired).toEqual({ executions: expired.length, capped: false })
           expect(storage.total_executions).toBe(rows.all.length + 1)
           expect((await engine.purgeExpiredExecutions({ dryRun: true })).would_delete).toBe(expired.length)
+          // The execution panel tells when an old row goes by the same rule.
+          expect(await engine.retrieveExecutionRetention(rows.expiredDone.id)).toEqual(
+            expect.objectContaining({ expires_at: new Date(Date.parse(rows.expiredDone.updated_at) + 3600 * 1000), expired: true })
+          )
+          expect(await engine.retrieveExecutionRetention(rows.longInFlight.id)).toEqual(
+            expect.objectContaining({ expires_at: null, expired: false })
+          )
 
-          // One row a batch, two passes at once: each row goes once, whichever pass locked it.
+          // maxRows stops a pass; then one row a batch, two passes at once: each row goes once, whichever pass locked it.
+          expect((await engine.purgeExpiredExecutions({ maxRows: 1 })).deleted).toBe(1)
           const passes = await Promise.all([
             engine.purgeExpiredExecutions({ batchSize: 1 }),
             engine.purgeExpiredExecutions({ batchSize: 1 }),
           ])
-          expect(passes[0].deleted + passes[1].deleted).toBe(expired.length)
+          expect(passes[0].deleted + passes[1].deleted).toBe(expired.length - 1)
           const gone = new Set(expired.map((r) => r.id))
           expect((await rowsNow()).map((r) => r.id).sort()).toEqual(
             [...rows.all.filter((r) => !gone.has(r.id)).map((r) => r.id), (await engine.listWorkflowExecutions({ transaction_id: transaction.transactionId }))[0].id].sort()

@@ -89,6 +89,8 @@ describe("the packed package", () => {
         ".medusa/server/src/api/admin/workflow-engine/storage/route.js",
         ".medusa/server/src/admin/index.js",
         ".medusa/server/src/admin/index.mjs",
+        // The README's command to finish the upgrade runs it by this path.
+        ".medusa/server/src/scripts/finish-workflow-engine-upgrade.js",
       ])
     )
     expect(shipped.some((file) => file.includes("/migrations/Migration"))).toBe(true)

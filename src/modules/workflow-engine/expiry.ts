@@ -9,10 +9,15 @@ import { FINISHED_STATES_SQL } from "./transaction-states"
 export const MEDUSA_EXPIRY_SQL = `"updated_at" + make_interval(secs => "retention_time")`
 
 /**
- * "The row is a finished run past its expiry" on a table whose expiry
- * back-fill has not run yet (see upgrade/): a row without `expires_at`
- * expires when the back-fill would make it expire. It holds for exactly the
- * rows a purge deletes once the back-fill is done, and no index serves it:
- * it is read from the table's rows, as Medusa's own purge reads them.
+ * A row's expiry on a table whose expiry back-fill has not run yet (see
+ * upgrade/), or that Medusa's engine wrote to since: its own `expires_at`,
+ * else, once finished, the one the back-fill (or a purge pass) will give it.
  */
-export const EXPIRED_BEFORE_BACKFILL_SQL = `"state" IN (${FINISHED_STATES_SQL}) AND coalesce("expires_at", ${MEDUSA_EXPIRY_SQL}) <= now()`
+export const EXPIRY_BEFORE_BACKFILL_SQL = `coalesce("expires_at", CASE WHEN "state" IN (${FINISHED_STATES_SQL}) THEN ${MEDUSA_EXPIRY_SQL} END)`
+
+/**
+ * "The row is a finished run past its expiry" on such a table. It holds for
+ * exactly the rows a purge deletes once the back-fill is done, and no index
+ * serves it: it is read from the table's rows, as Medusa's own purge reads them.
+ */
+export const EXPIRED_BEFORE_BACKFILL_SQL = `"state" IN (${FINISHED_STATES_SQL}) AND ${EXPIRY_BEFORE_BACKFILL_SQL} <= now()`
