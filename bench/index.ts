@@ -10,6 +10,7 @@ const BENCHMARKS: Record<string, () => Promise<{ run: () => Promise<void> }>> = 
   timers: async () => require("./timers"),
   idle: async () => require("./idle"),
   upgrade: async () => require("./upgrade"),
+  "pending-upgrade": async () => require("./pending-upgrade"),
 }
 
 async function main() {
