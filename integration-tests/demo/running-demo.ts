@@ -27,8 +27,7 @@ export type RunningDemo = {
   cleanUp(): void
 }
 
-/** A TCP port nothing listens on now. */
-export function freePort(): Promise<number> {
+function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer()
     server.once("error", reject)

@@ -1,7 +1,7 @@
 import { spawn } from "child_process"
 import fs from "fs"
 import path from "path"
-import { freePort } from "../../demo/running-demo"
+import { freePort } from "../../cluster/__fixtures__/free-port"
 
 /** The stock Medusa app of the HTTP tests, with this plugin installed by package name. */
 export const APP = path.join(__dirname, "../app")

@@ -51,7 +51,8 @@ export async function warnOfPendingUpgrade(db: Knex, logger: Pick<Logger, "warn"
       "left by `medusa db:migrate` to the module. This process runs no background work (workerMode \"server\", or " +
       "`medusa exec`), so it does not do them; until they are done, purges and the storage report read the whole " +
       "table, as Medusa's engine does, and lists count their rows. A worker or shared instance finishes them when it " +
-      `starts, or run: npx medusa exec ${path.relative(process.cwd(), FINISH_UPGRADE_SCRIPT)}`
+      "starts (behind a transaction pooler, once directDatabaseUrl is set), or run: " +
+      `npx medusa exec ${path.relative(process.cwd(), FINISH_UPGRADE_SCRIPT)}`
   )
 }
 
