@@ -23,6 +23,7 @@ const net = require("net")
 const os = require("os")
 const path = require("path")
 const { Client } = require("pg")
+const { linkPlugin } = require("./link-plugin")
 const { loadEmbeddedPostgres, postgresCannotEnter, runsAsRoot } = require("./embedded-postgres-as-root")
 
 const LOG_PREFIX = "[integration-tests]"
@@ -340,6 +341,7 @@ async function startEmbeddedPostgres(from = __dirname) {
 }
 
 async function globalSetup() {
+  linkPlugin()
   const configured = configuredDatabase()
   const where = `${configured.host}:${configured.port}`
 

@@ -1,29 +1,13 @@
 import { spawn } from "child_process"
-import fs from "fs"
 import path from "path"
 import { freePort } from "../../cluster/__fixtures__/free-port"
+import { linkPlugin } from "../../setup/link-plugin"
 
 /** The stock Medusa app of the HTTP tests, with this plugin installed by package name. */
 export const APP = path.join(__dirname, "../app")
-const REPO = path.join(__dirname, "../../..")
 const MEDUSA_CLI = require.resolve("@medusajs/cli/cli.js")
 /** A command that runs longer than this is stuck: it is killed and its output shown. */
 const COMMAND_TIMEOUT_MS = 10 * 60 * 1000
-
-/**
- * Puts this repository (its built plugin in .medusa/server) into the app's
- * node_modules by its package name, as `npm install` of the app's `file:`
- * dependency would: the Medusa CLI resolves plugins and modules from there.
- */
-export function linkPlugin(): void {
-  const link = path.join(APP, "node_modules", "medusa-workflow-engine-postgres")
-  if (fs.existsSync(link) && fs.realpathSync(link) === fs.realpathSync(REPO)) {
-    return
-  }
-  fs.mkdirSync(path.dirname(link), { recursive: true })
-  fs.rmSync(link, { force: true })
-  fs.symlinkSync(path.relative(path.dirname(link), REPO), link, "dir")
-}
 
 function spawnCli(args: string[], databaseUrl: string, env: Record<string, string>) {
   linkPlugin()

@@ -1,0 +1,2 @@
+/** See link-plugin.js. */
+export function linkPlugin(): void
