@@ -100,7 +100,7 @@ export class CrashRecovery {
       if (!stored) {
         return
       }
-      const plan = planRecovery(stored.execution, stored.has_timers)
+      const plan = planRecovery(stored.execution, stored.timers)
       await adoptRun(trx, run, plan.action === "disown" ? null : this.instanceId, plan.action === "fail" ? plan.flow : undefined)
       return { plan, stored }
     })
