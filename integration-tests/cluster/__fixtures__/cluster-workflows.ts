@@ -61,6 +61,8 @@ createWorkflow({ name: CLUSTER_WF.answer, store: true, retentionTime: 3600 }, (i
 
 /** Whether this is the instance named "doomed", which the test kills while it runs. */
 export const isDoomed = instance === "doomed"
+/** Whether this is the instance named "paused", which the test stops (SIGSTOP) while it runs, and lets go on later. */
+export const isPaused = instance === "paused"
 
 /** In the instance named "doomed", a step never ends: it is still running when the instance is killed. */
 export const hangsIfDoomed = () => (isDoomed ? new Promise<never>(() => undefined) : Promise.resolve())

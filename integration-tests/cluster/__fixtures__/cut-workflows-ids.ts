@@ -10,6 +10,8 @@ export const CUT_WF = {
   transactionTimeout: "cut-transaction-timeout",
   /** reserve, then a step that always fails: the run compensates the reservation */
   compensating: "cut-compensating",
+  /** three plain synchronous steps: stored at its start and its end only */
+  sync: "cut-sync",
 } as const
 
 /** Step names, as the cluster log and the idempotency keys name them. */
@@ -21,6 +23,8 @@ export const CUT_STEP = {
   askBeforeTimeout: "cut-ask-before-timeout",
   finish: "cut-finish",
   refuse: "cut-refuse",
+  hold: "cut-hold",
+  after: "cut-after",
 } as const
 
 /** Seconds between a failed charge and its retry: the test kills its instance before the retry is due. */
@@ -32,6 +36,7 @@ export const CUT_ASYNC_TIMEOUT_SECONDS = 15
  * What a step does is told by its run's transaction id, `<behaviour>-<anything>`:
  * - `hang-`: in the instance named "doomed", the cut step never ends (it is running when the instance dies);
  * - `failonce-`: the charge fails its first attempt (after the test releases its gate, in the doomed instance);
- * - `comphang-`: in the doomed instance, the reservation's compensation never ends.
+ * - `comphang-`: in the doomed instance, the reservation's compensation never ends;
+ * - `held-`: in the instance named "paused", the cut step waits until the test releases its gate.
  */
 export const behaviourOf = (key: string) => key.split("-")[0]

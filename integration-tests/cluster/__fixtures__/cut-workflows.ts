@@ -1,6 +1,6 @@
 import { createStep, createWorkflow, StepResponse, transform, WorkflowResponse } from "@medusajs/framework/workflows-sdk"
 
-import { hangsIfDoomed, isDoomed, log } from "./cluster-workflows"
+import { hangsIfDoomed, isDoomed, isPaused, log } from "./cluster-workflows"
 import { behaviourOf, CUT_ASYNC_TIMEOUT_SECONDS, CUT_RETRY_SECONDS, CUT_STEP, CUT_WF } from "./cut-workflows-ids"
 import { gate } from "./gates"
 
@@ -13,6 +13,11 @@ import { gate } from "./gates"
 
 type Input = { key: string }
 const invoked = (input: Input, step: string) => log("invoke", `${input.key}|${step}`)
+const heldIfPaused = async (input: Input) => {
+  if (isPaused && behaviourOf(input.key) === "held") {
+    await gate(input.key)
+  }
+}
 
 const reserve = createStep(
   CUT_STEP.reserve,
@@ -39,6 +44,7 @@ const charge = createStep(
     if (behaviour === "hang") {
       await hangsIfDoomed()
     }
+    await heldIfPaused(input)
     if (behaviour === "failonce" && before === 0) {
       if (isDoomed) {
         await gate(input.key)
@@ -93,4 +99,17 @@ const refuse = createStep(CUT_STEP.refuse, async (input: Input) => {
 })
 createWorkflow({ name: CUT_WF.compensating, store: true, retentionTime: 3600 }, (input: Input) => {
   refuse(reserve(input))
+})
+
+const hold = createStep(CUT_STEP.hold, async (input: Input) => {
+  await invoked(input, CUT_STEP.hold)
+  await heldIfPaused(input)
+  return new StepResponse(input)
+})
+const after = createStep(CUT_STEP.after, async (input: Input) => {
+  await invoked(input, CUT_STEP.after)
+  return new StepResponse(`after ${input.key}`)
+})
+createWorkflow({ name: CUT_WF.sync, store: true, retentionTime: 3600 }, (input: Input) => {
+  return new WorkflowResponse(after(hold(reserve(input))))
 })

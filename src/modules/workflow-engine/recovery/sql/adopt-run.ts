@@ -45,12 +45,15 @@ export async function lockOrphanedRun(trx: Queryable, run: OrphanedRun): Promise
  * Makes this instance the run's owner (so that no other instance recovers it
  * meanwhile, and that it is recovered again should this one die too), with
  * the checkpoint the recovery continues from; `owner` null when nobody needs
- * to: the run waits for something outside any instance.
+ * to: the run waits for something outside any instance. Bumps the run's
+ * epoch: whatever the instance judged dead still writes for the run is
+ * refused from now on (storage/fencing.ts), whichever way it goes on.
  */
 export async function adoptRun(trx: Queryable, run: RunKey, owner: string | null, execution?: { state: string }): Promise<void> {
   await trx.raw(
     `UPDATE "workflow_execution"
         SET "owner_instance_id" = ?,
+            "owner_epoch" = "owner_epoch" + 1,
             "execution" = COALESCE(?::jsonb, "execution"),
             "state" = COALESCE(?, "state")
       WHERE "workflow_id" = ? AND "transaction_id" = ? AND "run_id" = ?`,
