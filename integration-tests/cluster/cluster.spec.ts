@@ -10,11 +10,12 @@ import {
   withInsertsHeld,
   within,
 } from "../modules/__fixtures__/engine"
-import { CLUSTER_LOG_TABLE, readLog } from "./__fixtures__/cluster-log"
+import { readLog } from "./__fixtures__/cluster-log"
 import { ANSWERED_STEP, CLUSTER_WF } from "./__fixtures__/cluster-workflows-ids"
 import { RunReply } from "./__fixtures__/instance-commands"
 import { FreezableProxy } from "./__fixtures__/freezable-proxy"
-import { ask, Instance, kill, startInstance } from "./__fixtures__/instances"
+import { ask, Instance, kill } from "./__fixtures__/instances"
+import { instanceProcesses } from "./__fixtures__/instance-suite"
 
 jest.setTimeout(180000)
 
@@ -29,26 +30,11 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
   resolve: MODULE_PATH,
   pathToMigrations: MIGRATIONS_PATH,
   testSuite: ({ service: engine, medusaApp, dbConfig }) => {
-    let instances: Instance[] = []
-    const start = async (name: string, env: Record<string, string> = {}) => {
-      const instance = await startInstance(name, { DATABASE_URL: dbConfig.clientUrl, ...env })
-      instances.push(instance)
-      return instance
-    }
     const db = () => knexOf(medusaApp)
+    const start = instanceProcesses(engine, db, () => dbConfig.clientUrl)
     const logOf = (kind: string) => readLog(db(), kind)
     const stateOf = async (transactionId: string) =>
       (await db().raw(`SELECT state, execution FROM workflow_execution WHERE transaction_id = ?`, [transactionId])).rows[0]
-
-    beforeEach(async () => {
-      await (engine as any).__hooks.onApplicationShutdown()
-      await db().raw(CLUSTER_LOG_TABLE)
-    })
-
-    afterEach(async () => {
-      await Promise.all(instances.map(kill))
-      instances = []
-    })
 
     it("runs a per-second job once per tick across 3 instances, while one is SIGKILLed and another starts", async () => {
       const [a] = await Promise.all([start("a"), start("b"), start("c")])

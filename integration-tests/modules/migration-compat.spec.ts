@@ -29,6 +29,7 @@ import {
   OUR_LEAN_INDEX_MIGRATION,
   OUR_FINISH_MIGRATION,
   OUR_PURGE_SCHEDULE_DROP_MIGRATION,
+  OUR_FENCING_MIGRATION,
   resetSchema,
   snapshotRows,
   sortCounts,
@@ -56,7 +57,7 @@ import { REDUNDANT_INDEXES } from "../../src/modules/workflow-engine/migrations/
  * migrator (as `medusa db:migrate` does), writes Medusa-shaped rows, then runs
  * our migrations on top and reads the result through our module.
  *
- * Our directory holds eight migrations, applied in order: the first creates or
+ * Our directory holds nine migrations, applied in order: the first creates or
  * aligns `workflow_execution` and adds two indexes (created_at, the in-flight
  * guard); the second adds retention: the `expires_at` column (filled for the
  * finished rows already there), its index, and the tables
@@ -71,7 +72,7 @@ import { REDUNDANT_INDEXES } from "../../src/modules/workflow-engine/migrations/
  * retention or expiry ("kept forever") that the admin's storage card counts;
  * the fifth the tables many instances share and the owner column; the sixth
  * drops four indexes; the seventh adds the log of finishes; the eighth drops
- * the purge's schedule table.
+ * the purge's schedule table; the ninth adds the fencing epoch of runs.
  */
 
 jest.setTimeout(60000)
@@ -162,9 +163,9 @@ const queuedTasks = () =>
 
 type StoredRow = Record<string, any>
 
-/** Stored rows without the columns our second and fifth migrations add: what Medusa's engines wrote. */
+/** Stored rows without the columns our second, fifth and ninth migrations add: what Medusa's engines wrote. */
 function withoutExpiry(rows: StoredRow[]): StoredRow[] {
-  return rows.map(({ expires_at: _, owner_instance_id: __, ...rest }) => rest)
+  return rows.map(({ expires_at: _, owner_instance_id: __, owner_epoch: ___, ...rest }) => rest)
 }
 
 /**
@@ -214,16 +215,21 @@ function asRead(row: MedusaRow) {
   })
 }
 
-/** The columns the second and fifth migrations add: optional, no default, and the last ones of the table. */
+/**
+ * The columns the second, fifth and ninth migrations add, the last ones of
+ * the table: optional and without a default, but the epoch (0 for the rows
+ * already there, so that adding it rewrites nothing).
+ */
 function expectExpiryColumn(shape: TableShape) {
   expect(shape.columns.expires_at).toEqual({ type: "timestamp with time zone", nullable: true, default: null })
   expect(shape.columns.owner_instance_id).toEqual({ type: "text", nullable: true, default: null })
-  expect(Object.keys(shape.columns).slice(-2)).toEqual(["expires_at", "owner_instance_id"])
+  expect(shape.columns.owner_epoch).toEqual({ type: "integer", nullable: false, default: "0" })
+  expect(Object.keys(shape.columns).slice(-3)).toEqual(["expires_at", "owner_instance_id", "owner_epoch"])
 }
 
 /** Columns apart from the ones our migrations add. */
 function withoutExpiryColumn(columns: TableShape["columns"]): TableShape["columns"] {
-  const { expires_at: _, owner_instance_id: __, ...rest } = columns
+  const { expires_at: _, owner_instance_id: __, owner_epoch: ___, ...rest } = columns
   return rest
 }
 
@@ -1252,6 +1258,7 @@ moduleIntegrationTestRunner<Engine>({
         expect(Object.keys(shape.columns)).toEqual([
           "id", "workflow_id", "transaction_id", "run_id", "execution", "context",
           "state", "retention_time", "created_at", "updated_at", "deleted_at", "expires_at", "owner_instance_id",
+          "owner_epoch",
         ])
         expectExpiryColumn(shape)
         await expectRetentionTables()
@@ -1338,13 +1345,27 @@ moduleIntegrationTestRunner<Engine>({
         const finishTables = await tablesNow()
         expect(finishTables).toEqual([...leanTables, FINISH_TABLE].sort())
 
-        expect((await migrate(DB, MIGRATION_DIRS.ours)).executed).toEqual([OUR_PURGE_SCHEDULE_DROP_MIGRATION])
+        expect((await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_PURGE_SCHEDULE_DROP_MIGRATION })).executed).toEqual([
+          OUR_PURGE_SCHEDULE_DROP_MIGRATION,
+        ])
+        const droppedShape = await shapeOf()
+        const droppedRows = await rowsNow()
         expect(await tablesNow()).toEqual(finishTables.filter((table) => table !== PURGE_SCHEDULE_TABLE))
+
+        expect((await migrate(DB, MIGRATION_DIRS.ours)).executed).toEqual([OUR_FENCING_MIGRATION])
+        // Every row there starts at epoch 0, nothing else changes.
+        expect(await rowsNow()).toEqual(droppedRows.map((row: StoredRow) => ({ ...row, owner_epoch: 0 })))
         await engine.purgeExpiredExecutions({ dryRun: true })
         await expectCounters()
         const extensions = await extensionsNow()
         const leanIndexes = Object.keys((await shapeOf()).indexes)
         expect(leanIndexes.filter((name) => REDUNDANT_INDEXES.includes(name))).toEqual([])
+
+        // The ninth one's down(): the epoch goes, nothing else.
+        const ninth = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
+        expect(ninth).toEqual({ executed: [OUR_FENCING_MIGRATION], warnings: [] })
+        expect(await shapeOf()).toEqual(droppedShape)
+        expect(await rowsNow()).toEqual(droppedRows)
 
         // The eighth one's down(): the table of the scheduled purge comes back, empty, as the second made it.
         const eighth = await migrate(DB, MIGRATION_DIRS.ours, { down: true })

@@ -95,10 +95,11 @@ describe("on a database migrated by an older version of the plugin", () => {
     })
 
     it("logs the database's answer to a stored run's first save, which Medusa reports as already started", async () => {
-      const transactionId = "before-db-migrate"
-      await expect(engine.run(WF.storedThreeSteps, { input: { value: 1 }, transactionId })).rejects.toThrow(
-        `Transaction already started for transactionId: ${transactionId}`
-      )
+      // An id the engine generates: the run's first statement is its first save (a given id is looked up first,
+      // and that read already meets a missing column).
+      const thrown = await engine.run(WF.storedThreeSteps, { input: { value: 1 } }).catch((error: Error) => error)
+      const transactionId = String((thrown as Error).message).match(/^Transaction already started for transactionId: (\S+)$/)?.[1]
+      expect(transactionId).toBeDefined()
       expect(logger.errors.filter((message) => message.startsWith(`Workflow ${WF.storedThreeSteps} `))).toEqual([
         `Workflow ${WF.storedThreeSteps} (transaction ${transactionId}): storing the run (not_started) failed: ` +
           `column "owner_instance_id" of relation "workflow_execution" does not exist (42703)`,

@@ -59,8 +59,13 @@ createWorkflow({ name: CLUSTER_WF.answer, store: true, retentionTime: 3600 }, (i
   waitsForAnswer(input)
 })
 
+/** Whether this is the instance named "doomed", which the test kills while it runs. */
+export const isDoomed = instance === "doomed"
+/** Whether this is the instance named "paused", which the test stops (SIGSTOP) while it runs, and lets go on later. */
+export const isPaused = instance === "paused"
+
 /** In the instance named "doomed", a step never ends: it is still running when the instance is killed. */
-const hangsIfDoomed = () => (instance === "doomed" ? new Promise<never>(() => undefined) : Promise.resolve())
+export const hangsIfDoomed = () => (isDoomed ? new Promise<never>(() => undefined) : Promise.resolve())
 
 // A background step: its handler runs in the process, apart from the run, which waits for it.
 const inBackground = createStep(

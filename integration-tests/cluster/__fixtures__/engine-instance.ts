@@ -46,6 +46,7 @@ async function main() {
   // After the engine is installed, so that the schedule goes to its storage.
   const { log } = require("./cluster-workflows")
   require("./restart-workflows")
+  require("./cut-workflows")
   const engine = medusaApp.modules[Modules.WORKFLOW_ENGINE]
   if (process.env.SUBSCRIBE) {
     const [workflowId, transactionId] = process.env.SUBSCRIBE.split(":")

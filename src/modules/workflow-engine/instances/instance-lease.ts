@@ -4,6 +4,7 @@ import { hostname } from "os"
 import { ulid } from "ulid"
 import { endLease } from "./sql/end-lease"
 import { InstanceRow, Renewal, renewInstance } from "./sql/renew-instance"
+import { OwnLease } from "../storage/fencing"
 
 /** What Medusa's `workerMode` lets an instance do. */
 export type WorkerMode = "shared" | "worker" | "server"
@@ -14,7 +15,7 @@ export type WorkerMode = "shared" | "worker" | "server"
  * renewing, and once the lease ran out (database clock) its timers, ticks
  * and runs in flight are taken over.
  */
-export class InstanceLease {
+export class InstanceLease implements OwnLease {
   readonly id = `wf_inst_${ulid()}`
   private heartbeat?: NodeJS.Timeout
   private readonly row: InstanceRow
@@ -22,6 +23,11 @@ export class InstanceLease {
   private readonly renewedHandlers: ((sentAt: number) => void)[] = []
   /** Since when this instance's own renewals have gone through without a gap (see tell). */
   private healthySince = Infinity
+  /** When the last renewal that went through was sent: the lease holds for at least leaseMs after it. */
+  private renewedSentAt = 0
+  /** When this instance last found its lease gone (0: never): it was judged dead, its runs may have been taken over. */
+  private lapsedAt = 0
+  private renewing?: Promise<void>
 
   constructor(
     private readonly db: Knex,
@@ -44,6 +50,28 @@ export class InstanceLease {
   /** Called after each renewal that went through, with when it was sent (its NOTIFY is the listener's heartbeat). */
   onRenewed(handler: (sentAt: number) => void): void {
     this.renewedHandlers.push(handler)
+  }
+
+  /**
+   * Whether the lease may have run out at some moment since `since`: its last
+   * renewal is older than most of a lease (a pause, a cut connection), or a
+   * renewal since then found it gone. A lease never started is no one's to
+   * lose (nothing of this instance is judged by it).
+   */
+  lapsedSince(since: number): boolean {
+    if (!this.renewedSentAt) {
+      return false
+    }
+    return Date.now() - this.renewedSentAt >= (this.leaseMs * 3) / 4 || this.lapsedAt >= since
+  }
+
+  /** Renews the lease now when it may have run out (one renewal for every caller waiting on it). */
+  async confirm(): Promise<void> {
+    if (!this.renewedSentAt || Date.now() - this.renewedSentAt < (this.leaseMs * 3) / 4) {
+      return
+    }
+    this.renewing ??= this.renew().finally(() => (this.renewing = undefined))
+    await this.renewing
   }
 
   async start(): Promise<void> {
@@ -75,10 +103,11 @@ export class InstanceLease {
     try {
       const renewal = await renewInstance(this.db, this.row, this.leaseMs)
       if (!renewal.renewed) {
+        this.lapsedAt = Date.now()
         this.healthySince = Date.now()
         this.logger.warn(
           `Workflow engine instance ${this.id} found its lease gone (it was judged dead after a pause or a lost ` +
-            `connection); it goes on with a new lease; timers and runs it held may have been taken over meanwhile.`
+            `connection); it goes on with a new lease; timers and runs it held may have been taken over meanwhile, and its writes to those are refused.`
         )
       }
       this.tell(renewal, sentAt)
@@ -95,6 +124,7 @@ export class InstanceLease {
    * theirs before an expired one means a dead instance.
    */
   private tell(renewal: Renewal, sentAt: number): void {
+    this.renewedSentAt = Math.max(this.renewedSentAt, sentAt)
     this.renewedHandlers.forEach((handler) => handler(sentAt))
     if (this.healthySince === Infinity) {
       this.healthySince = Date.now()

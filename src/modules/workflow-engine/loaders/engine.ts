@@ -66,7 +66,7 @@ export default async function engineLoader(
     db,
     logger,
     resolved,
-    { instanceId: lease.id, timers, schedules, purge: () => retention.purgeExpired({}, "manual") },
+    { instanceId: lease.id, lease, timers, schedules, purge: () => retention.purgeExpired({}, "manual") },
     newTransactions
   )
   DistributedTransaction.setStorage(storage)

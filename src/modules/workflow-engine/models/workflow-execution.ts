@@ -19,6 +19,8 @@ export const WorkflowExecution = model
     expires_at: model.dateTime().nullable(),
     // The instance that last advanced a run in flight, so a dead one's runs are found (recovery/); null in rows Medusa's engines wrote.
     owner_instance_id: model.text().nullable(),
+    // How many times recovery took the run over: a write applies only at the epoch its execution loaded (storage/fencing.ts).
+    owner_epoch: model.number().default(0),
   })
   /*
    * The indexes the migrations leave, by their names. DML scopes every partial

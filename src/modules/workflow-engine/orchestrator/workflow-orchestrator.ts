@@ -13,6 +13,7 @@ import { isString, MedusaError, TransactionState } from "@medusajs/framework/uti
 import { MedusaWorkflow, resolveValue } from "@medusajs/framework/workflows-sdk"
 import { generatedTransactionId } from "../storage/ids"
 import { NewTransactions } from "../storage/new-transactions"
+import { refusingFencedOut } from "../storage/fencing"
 import { answeringStep, StepAnswerKey } from "../storage/step-answers"
 import { FAILED_STATES } from "../transaction-states"
 import { parseIdempotencyKey } from "./idempotency-key"
@@ -74,15 +75,17 @@ export class WorkflowOrchestrator {
     this.newTransactions.add(workflowId, transactionId, options.transactionId ? "given" : "generated")
     let outcome: WorkflowOutcome
     try {
-      outcome = await workflow.run({
-        input: options.input,
-        throwOnError: false,
-        logOnError: options.logOnError,
-        resultFrom: options.resultFrom,
-        context,
-        events: this.events(workflowId, transactionId, options.events),
-        container: options.container ?? this.container,
-      })
+      outcome = await refusingFencedOut(() =>
+        workflow.run({
+          input: options.input,
+          throwOnError: false,
+          logOnError: options.logOnError,
+          resultFrom: options.resultFrom,
+          context,
+          events: this.events(workflowId, transactionId, options.events),
+          container: options.container ?? this.container,
+        })
+      )
     } finally {
       this.newTransactions.forget(workflowId, transactionId)
     }
@@ -114,14 +117,16 @@ export class WorkflowOrchestrator {
       throw error
     }
 
-    const outcome: WorkflowOutcome = await workflow.cancel({
-      transaction,
-      throwOnError: false,
-      logOnError: options.logOnError,
-      context: options.context ?? {},
-      events: this.events(workflowId, transactionId, options.events),
-      container: options.container ?? this.container,
-    })
+    const outcome: WorkflowOutcome = await refusingFencedOut(() =>
+      workflow.cancel({
+        transaction,
+        throwOnError: false,
+        logOnError: options.logOnError,
+        context: options.context ?? {},
+        events: this.events(workflowId, transactionId, options.events),
+        container: options.container ?? this.container,
+      })
+    )
 
     await this.afterStep(workflowId, transactionId, outcome)
     throwIfAsked(outcome, options.throwOnError)
@@ -147,14 +152,16 @@ export class WorkflowOrchestrator {
 
   async retryStep({ idempotencyKey, options = {} }: Omit<StepResponseOptions, "stepResponse">) {
     const { key, parts } = parseIdempotencyKey(idempotencyKey)
-    const outcome: WorkflowOutcome = await this.workflow(parts.workflowId).retryStep({
-      idempotencyKey: key,
-      context: options.context,
-      throwOnError: false,
-      logOnError: options.logOnError,
-      events: this.events(parts.workflowId, parts.transactionId, options.events),
-      container: options.container ?? this.container,
-    })
+    const outcome: WorkflowOutcome = await refusingFencedOut(() =>
+      this.workflow(parts.workflowId).retryStep({
+        idempotencyKey: key,
+        context: options.context,
+        throwOnError: false,
+        logOnError: options.logOnError,
+        events: this.events(parts.workflowId, parts.transactionId, options.events),
+        container: options.container ?? this.container,
+      })
+    )
     await this.afterStep(parts.workflowId, parts.transactionId, outcome)
     throwIfAsked(outcome, options.throwOnError)
     return outcome
@@ -183,9 +190,11 @@ export class WorkflowOrchestrator {
       container: options.container ?? this.container,
     }
     const outcome: WorkflowOutcome = await answeringStep(answerKey(parts, kind), () =>
-      kind === "success"
-        ? workflow.registerStepSuccess(args)
-        : workflow.registerStepFailure({ ...args, forcePermanentFailure: options.forcePermanentFailure ?? false })
+      refusingFencedOut(() =>
+        kind === "success"
+          ? workflow.registerStepSuccess(args)
+          : workflow.registerStepFailure({ ...args, forcePermanentFailure: options.forcePermanentFailure ?? false })
+      )
     )
     await this.afterStep(parts.workflowId, parts.transactionId, outcome)
     throwIfAsked(outcome, options.throwOnError)

@@ -12,8 +12,9 @@ export const COLUMNS = new Set([
   "execution",
   "context",
   "retention_time",
-  // The instance that last advanced the run (recovery's): read, never filtered by.
+  // The instance that last advanced the run, and how many times recovery took it over: read, never filtered by.
   "owner_instance_id",
+  "owner_epoch",
 ])
 const STATES = new Set<string>(Object.values(TransactionState))
 const LIST_OPERATORS = new Set(["$in", "$nin"])

@@ -100,7 +100,7 @@ export class CrashRecovery {
       if (!stored) {
         return
       }
-      const plan = planRecovery(stored.execution, stored.has_timers)
+      const plan = planRecovery(stored.execution, stored.timers)
       await adoptRun(trx, run, plan.action === "disown" ? null : this.instanceId, plan.action === "fail" ? plan.flow : undefined)
       return { plan, stored }
     })
@@ -111,7 +111,11 @@ export class CrashRecovery {
       await this.carryOut(run, adopted.plan, adopted.stored)
     } catch (error) {
       // Handed back to the dead owner, so that the next pass tries again.
-      await adoptRun(this.db, run, run.owner_instance_id).catch(() => undefined)
+      await adoptRun(this.db, run, run.owner_instance_id).catch((handBack) =>
+        this.logger.warn(
+          `Workflow engine: could not hand ${run.workflow_id} ${run.transaction_id} back for another recovery pass: ${handBack}`
+        )
+      )
       throw error
     }
     this.logger.info(

@@ -1,18 +1,27 @@
 import { TransactionState, TransactionStepState, TransactionStepStatus } from "@medusajs/framework/utils"
+import { TimerKind } from "../timers/timer-spec"
+import { StoredTimer } from "./sql/adopt-run"
 
 /**
  * What to do with a stored run whose instance died, decided from its last
- * stored checkpoint alone:
+ * stored checkpoint and the timers stored for it:
  * - `retry`: a background step was running in the dead process; nobody else
  *   will ever answer it, and Medusa's own retryStep re-runs it.
  * - `disown`: nothing of the run was in the dead process's hands: it waits
- *   for an answer from outside, or for one of its durable timers.
- * - `resume`: the run was between steps (or compensating), which continuing
- *   the transaction does exactly as a timer would.
+ *   for an answer from outside, for a manual retry, or for a timer that
+ *   continues it (a retry interval, the continuation after async work).
+ * - `resume`: the run was between steps with nothing lost (compensating, or
+ *   a failed step whose retry the process died before scheduling), which
+ *   continuing the transaction does exactly as a timer would.
  * - `fail`: a step was running in the process (or about to, after the last
  *   checkpoint). What it did is unknown, so it is failed as if it had thrown,
  *   and Medusa's rules for a failed step follow: its retries if it has any
  *   left, else compensation of what was done.
+ *
+ * A step timeout or a transaction timeout is no continuation: it fires only
+ * when its time is up, and then times the run out (or, for a run stored
+ * before its first step, starts it anew). A run whose only timers are those
+ * is judged by its checkpoint alone.
  */
 export type RecoveryPlan =
   | { action: "retry"; stepId: string; stepName: string }
@@ -30,32 +39,46 @@ export type RecoveryPlan =
 type StoredStep = {
   id: string
   next?: string[]
-  definition?: { action?: string; async?: boolean; backgroundExecution?: boolean }
+  definition?: { action?: string; async?: boolean; backgroundExecution?: boolean; autoRetry?: boolean }
   invoke: { state: string; status: string }
 }
 
 const ROOT = "_root"
 
-export function planRecovery(flow: any, hasTimers: boolean): RecoveryPlan {
+/** Timers that continue the run when they fire; the others only end it. */
+const CONTINUATIONS = new Set<TimerKind>(["retry", "continue"])
+
+export function planRecovery(flow: any, timers: StoredTimer[]): RecoveryPlan {
   if (flow.state === TransactionState.WAITING_TO_COMPENSATE || flow.state === TransactionState.COMPENSATING) {
     return { action: "resume" }
   }
   const steps = Object.values(flow.steps ?? {}).filter((step: any) => step.id !== ROOT) as StoredStep[]
   const statusIs = (status: string) => (step: StoredStep) => step.invoke.status === status
+  const waiting = steps.filter(statusIs(TransactionStepStatus.WAITING))
 
-  const background = steps.find((step) => statusIs(TransactionStepStatus.WAITING)(step) && step.definition?.backgroundExecution)
+  const background = waiting.find((step) => step.definition?.backgroundExecution)
   if (background) {
     return { action: "retry", stepId: background.id, stepName: nameOf(background) }
   }
+  // A synchronous step is shown waiting for its response while it runs in the process (an async one, for an answer).
   const running = steps.find(
-    (step) => step.invoke.state === TransactionStepState.INVOKING && statusIs(TransactionStepStatus.IDLE)(step)
+    (step) =>
+      step.invoke.state === TransactionStepState.INVOKING &&
+      (statusIs(TransactionStepStatus.IDLE)(step) || (statusIs(TransactionStepStatus.WAITING)(step) && !step.definition?.async))
   )
   if (running) {
     return failPlan(flow, running, "running")
   }
-  // Whoever answers, or the timer, continues the run, and runs what comes next.
-  if (hasTimers || steps.some(statusIs(TransactionStepStatus.WAITING)) || steps.some(statusIs(TransactionStepStatus.TEMPORARY_FAILURE))) {
+  // Whoever answers, retries it by hand, or the timer, continues the run, and runs what comes next.
+  const heldForRetry = steps.some(
+    (step) => statusIs(TransactionStepStatus.TEMPORARY_FAILURE)(step) && step.definition?.autoRetry === false
+  )
+  if (waiting.length || heldForRetry || timers.some((timer) => CONTINUATIONS.has(timer.kind))) {
     return { action: "disown" }
+  }
+  // A failed attempt was stored, and the process died before it set the retry's timer: continuing sets it.
+  if (steps.some(statusIs(TransactionStepStatus.TEMPORARY_FAILURE))) {
+    return { action: "resume" }
   }
   const next = nextToRun(flow, steps)
   return next ? failPlan(flow, next, "next") : { action: "resume" }

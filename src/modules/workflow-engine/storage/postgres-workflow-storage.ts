@@ -30,12 +30,14 @@ import { untilReachable } from "./connection-loss"
 import { StepEnds } from "./step-ends"
 import { currentAnswer, StepAnswer } from "./step-answers"
 import { alreadyStarted, NewTransactions } from "./new-transactions"
+import { carryOwnership, fencedOut, fencedOutMessage, noteRefusal, Ownership, OwnLease, ownershipOf, takeOwnership } from "./fencing"
 import { checkSchema } from "./schema-check"
 import { deleteExecution } from "./sql/delete-execution"
 import { insertExecution } from "./sql/insert-execution"
 import { loadLatestExecution } from "./sql/load-latest-execution"
 import { lockExecution } from "./sql/lock-execution"
-import { ExecutionRow, StoredCheckpointRow } from "./sql/types"
+import { readOwner } from "./sql/read-owner"
+import { ExecutionRow, StoredCheckpointRow, StoredOwner } from "./sql/types"
 import { updateExecution } from "./sql/update-execution"
 import { finishId, notifyFinished } from "../notifications/sql/notify-finished"
 import { DurableTimers } from "../timers/durable-timers"
@@ -43,11 +45,14 @@ import { timerToJudgeOnLoad, timerToJudgeOnWrite } from "../timers/firing-timer"
 import { staleReason } from "../timers/stale-timer"
 import { timerFor, timerKey } from "../timers/timer-keys"
 import { TimerSpec } from "../timers/timer-spec"
+import { RunFence } from "../timers/sql/run-fence"
 import { ClusterSchedules } from "../schedules/cluster-schedules"
 
 /** What the storage hands work to: the cluster's timers and schedules, and the purge. */
 export type StorageParts = {
   instanceId: string
+  /** this instance's lease, as far as the fence needs it */
+  lease: OwnLease
   timers: DurableTimers
   schedules: ClusterSchedules
   purge: () => Promise<unknown>
@@ -112,7 +117,9 @@ export class PostgresWorkflowStorage
     if (isOver(row.execution.state, { idempotent: options?.idempotent, isCancelling: options?.isCancelling })) {
       return
     }
-    return toCheckpoint(row)
+    const checkpoint = toCheckpoint(row)
+    carryOwnership(checkpoint.flow, row.owner_epoch)
+    return checkpoint
   }
 
   @inHand
@@ -122,12 +129,13 @@ export class PostgresWorkflowStorage
     _ttl?: number,
     options?: SaveOptions
   ): Promise<TransactionCheckpoint> {
+    const ownership = takeOwnership(data.flow)
     this.stepEnds.stamp(data.flow)
     // A lost connection most often means the statement never ran, and the second try writes it. When the first
     // one did commit, the second finds it: an update writes the same checkpoint again, a locked write is refused
     // as overtaken, a start is refused as already started (as Medusa's own retry of a save would have it).
     await untilReachable(this.logger, `storing run ${data.flow.modelId}:${data.flow.transactionId}`, () =>
-      this.write(data, options)
+      this.write(data, ownership, options)
     ).catch((error) => {
       this.logFailedSave(data, error)
       throw error
@@ -158,20 +166,22 @@ export class PostgresWorkflowStorage
     )
   }
 
-  private async write(data: TransactionCheckpoint, options?: SaveOptions): Promise<void> {
+  private async write(data: TransactionCheckpoint, ownership: Ownership, options?: SaveOptions): Promise<void> {
     const flow = data.flow
+    const epoch = ownership.epoch
     if (flow.state === TransactionState.NOT_STARTED) {
-      const inserted = await insertExecution(this.db, this.toRow(data, options), this.hot)
+      const inserted = await insertExecution(this.db, this.toRow(data, epoch, options), this.hot)
       if (!inserted) {
         throw alreadyStarted(flow.transactionId)
       }
       return
     }
+    await this.assertStillOwned(data, ownership)
 
     // An answer to a waiting step is always checked under the lock, whatever else would be written.
     const answer = currentAnswer(flow.modelId, flow.transactionId)
     if (answer?.isAnswerSave(options?.stepId)) {
-      await this.writeLocked(data, options, answer)
+      await this.writeLocked(data, epoch, options, answer)
       answer.markSaved()
       return
     }
@@ -180,10 +190,43 @@ export class PostgresWorkflowStorage
       return
     }
 
-    if (isPlainSynchronous(data, options) && (await this.writeUnlocked(data, options))) {
+    if (isPlainSynchronous(data, options) && (await this.writeUnlocked(data, epoch, options))) {
       return
     }
-    await this.writeLocked(data, options)
+    await this.writeLocked(data, epoch, options)
+  }
+
+  /**
+   * The fence of a run's checkpoints that are not written (a synchronous run
+   * writes only its start and end, and runs every step in between): when this
+   * instance's lease may have lapsed since the execution loaded the run (a
+   * pause, a cut connection), it renews the lease, then reads whether the run
+   * is still at the execution's epoch before letting it run another step.
+   * Otherwise it costs nothing: a lease held since then means nobody can have
+   * taken the run over.
+   */
+  private async assertStillOwned(data: TransactionCheckpoint, ownership: Ownership): Promise<void> {
+    if (!this.parts.lease.lapsedSince(ownership.since)) {
+      return
+    }
+    await this.parts.lease.confirm()
+    const stored = await readOwner(this.db, runKeyOf(data))
+    if (stored && stored.owner_epoch !== ownership.epoch) {
+      throw this.refuse(data, ownership.epoch, stored, `storing its ${data.flow.state} checkpoint`)
+    }
+  }
+
+  /** Logs a write the fence refused, and what the orchestrator is to stop at. */
+  private refuse(data: TransactionCheckpoint, epoch: number, stored: StoredOwner | undefined, what: string): Error {
+    const message = fencedOutMessage(
+      { workflowId: data.flow.modelId, transactionId: data.flow.transactionId },
+      this.parts.instanceId,
+      what,
+      epoch,
+      stored
+    )
+    this.logger.warn(message)
+    return fencedOut(message)
   }
 
   /**
@@ -191,16 +234,24 @@ export class PostgresWorkflowStorage
    * execution advances. Declines (returns false) when the stored run was
    * finished or cancelled meanwhile, so the locked path can decide.
    */
-  private async writeUnlocked(data: TransactionCheckpoint, options?: SaveOptions): Promise<boolean> {
+  private async writeUnlocked(data: TransactionCheckpoint, epoch: number, options?: SaveOptions): Promise<boolean> {
     if (this.shouldKeep(data, options)) {
-      return await updateExecution(this.db, this.toRow(data, options), { ...this.hot, onlyIfUntouched: true })
+      return await updateExecution(this.db, this.toRow(data, epoch, options), { ...this.hot, onlyIfUntouched: true })
     }
-    return await deleteExecution(this.db, runKeyOf(data), { onlyIfUntouched: true })
+    return await deleteExecution(this.db, runKeyOf(data), { onlyIfUntouched: true, epoch })
   }
 
-  private async writeLocked(data: TransactionCheckpoint, options?: SaveOptions, answer?: StepAnswer): Promise<void> {
+  private async writeLocked(
+    data: TransactionCheckpoint,
+    epoch: number,
+    options?: SaveOptions,
+    answer?: StepAnswer
+  ): Promise<void> {
     await this.db.transaction(async (trx) => {
       const stored = await lockExecution(trx, runKeyOf(data))
+      if (stored && stored.owner_epoch !== epoch) {
+        throw this.refuse(data, epoch, stored, `storing its ${data.flow.state} checkpoint`)
+      }
       this.assertTimerApplies(timerToJudgeOnWrite(data.flow.modelId, data.flow.transactionId), stored)
       answer?.assertStillWaiting(stored)
       assertNotOvertaken(data, stored, options)
@@ -210,11 +261,11 @@ export class PostgresWorkflowStorage
       }
 
       if (!this.shouldKeep(data, options)) {
-        await deleteExecution(trx, runKeyOf(data), { onlyIfUntouched: false })
+        await deleteExecution(trx, runKeyOf(data), { onlyIfUntouched: false, epoch })
       } else if (stored) {
-        await updateExecution(trx, this.toRow(data, options), { ...this.hot, onlyIfUntouched: false })
+        await updateExecution(trx, this.toRow(data, epoch, options), { ...this.hot, onlyIfUntouched: false })
       } else {
-        await insertExecution(trx, this.toRow(data, options), this.hot)
+        await insertExecution(trx, this.toRow(data, epoch, options), this.hot)
       }
       // Runs that other instances advance may have subscribers there (the plain synchronous ones end in their caller).
       if (FINISHED_STATES.has(data.flow.state)) {
@@ -259,7 +310,7 @@ export class PostgresWorkflowStorage
     return retentionSecondsFor(data.flow.state, options?.retentionTime, this.options)
   }
 
-  private toRow(data: TransactionCheckpoint, options?: SaveOptions): ExecutionRow {
+  private toRow(data: TransactionCheckpoint, epoch: number, options?: SaveOptions): ExecutionRow {
     const retention = this.retentionSecondsOf(data, options) ?? null
     return {
       ...runKeyOf(data),
@@ -270,6 +321,7 @@ export class PostgresWorkflowStorage
       // The clock of a retention starts when the run finishes.
       expires_in_seconds: FINISHED_STATES.has(data.flow.state) ? retention : null,
       owner_instance_id: this.parts.instanceId,
+      owner_epoch: epoch,
     }
   }
 
@@ -281,17 +333,20 @@ export class PostgresWorkflowStorage
     intervalSeconds: number
   ): Promise<void> {
     const kind = intervalSeconds > 0 ? "retry" : "continue"
-    await this.timerWrite(transaction, () => this.parts.timers.set(timerFor(kind, transaction, step), intervalSeconds * 1000))
+    await this.timerWrite(transaction, `setting its ${kind} timer`, (fence) =>
+      this.parts.timers.set(timerFor(kind, transaction, step), intervalSeconds * 1000, fence)
+    )
   }
 
   @inHand
   async clearRetry(transaction: DistributedTransactionType, step: TransactionStep): Promise<void> {
     const { modelId, transactionId } = transaction
-    await this.timerWrite(transaction, () =>
-      this.parts.timers.clear([
-        timerKey("retry", modelId, transactionId, step),
-        timerKey("continue", modelId, transactionId, step),
-      ])
+    await this.timerWrite(transaction, "clearing its retry timers", (fence) =>
+      this.parts.timers.clear(
+        { workflowId: modelId, transactionId },
+        [timerKey("retry", modelId, transactionId, step), timerKey("continue", modelId, transactionId, step)],
+        fence
+      )
     )
   }
 
@@ -301,8 +356,8 @@ export class PostgresWorkflowStorage
     _timestamp: number,
     intervalSeconds: number
   ): Promise<void> {
-    await this.timerWrite(transaction, () =>
-      this.parts.timers.set(timerFor("transaction_timeout", transaction), intervalSeconds * 1000)
+    await this.timerWrite(transaction, "setting its transaction timeout", (fence) =>
+      this.parts.timers.set(timerFor("transaction_timeout", transaction), intervalSeconds * 1000, fence)
     )
   }
 
@@ -313,12 +368,15 @@ export class PostgresWorkflowStorage
    */
   @inHand
   async clearTransactionTimeout(transaction: DistributedTransactionType): Promise<void> {
-    await this.timerWrite(transaction, () =>
-      this.parts.timers.clear([timerKey("transaction_timeout", transaction.modelId, transaction.transactionId)])
-    ).catch((error) =>
-      this.logger.warn(
-        `Workflow ${transaction.modelId} (transaction ${transaction.transactionId}): could not clear its timeout: ${error}`
+    const { modelId, transactionId } = transaction
+    await this.timerWrite(transaction, "clearing its transaction timeout", (fence) =>
+      this.parts.timers.clear(
+        { workflowId: modelId, transactionId },
+        [timerKey("transaction_timeout", modelId, transactionId)],
+        fence
       )
+    ).catch((error) =>
+      this.logger.warn(`Workflow ${modelId} (transaction ${transactionId}): could not clear its timeout: ${error}`)
     )
   }
 
@@ -329,21 +387,47 @@ export class PostgresWorkflowStorage
     _timestamp: number,
     intervalSeconds: number
   ): Promise<void> {
-    await this.timerWrite(transaction, () =>
-      this.parts.timers.set(timerFor("step_timeout", transaction, step), intervalSeconds * 1000)
+    await this.timerWrite(transaction, "setting a step timeout", (fence) =>
+      this.parts.timers.set(timerFor("step_timeout", transaction, step), intervalSeconds * 1000, fence)
     )
   }
 
   @inHand
   async clearStepTimeout(transaction: DistributedTransactionType, step: TransactionStep): Promise<void> {
-    await this.timerWrite(transaction, () =>
-      this.parts.timers.clear([timerKey("step_timeout", transaction.modelId, transaction.transactionId, step)])
+    const { modelId, transactionId } = transaction
+    await this.timerWrite(transaction, "clearing a step timeout", (fence) =>
+      this.parts.timers.clear(
+        { workflowId: modelId, transactionId },
+        [timerKey("step_timeout", modelId, transactionId, step)],
+        fence
+      )
     )
   }
 
-  // Setting a timer again replaces it, clearing one twice clears it: both may be sent again after a lost connection.
-  private timerWrite(transaction: DistributedTransactionType, work: () => Promise<void>): Promise<void> {
-    return untilReachable(this.logger, `setting a timer of run ${transaction.modelId}:${transaction.transactionId}`, work)
+  /**
+   * A timer write for a run, fenced as its checkpoints are (a refused one is
+   * logged and told to the call, and changes nothing). Setting a timer again
+   * replaces it, clearing one twice clears it: both may be sent again after a
+   * lost connection.
+   */
+  private async timerWrite(
+    transaction: DistributedTransactionType,
+    what: string,
+    work: (fence: RunFence) => Promise<boolean>
+  ): Promise<void> {
+    const flow = transaction.getFlow()
+    const { epoch } = ownershipOf(flow)
+    const applied = await untilReachable(
+      this.logger,
+      `setting a timer of run ${transaction.modelId}:${transaction.transactionId}`,
+      () => work({ run_id: flow.runId, epoch })
+    )
+    if (!applied) {
+      const run = { workflowId: transaction.modelId, transactionId: transaction.transactionId }
+      const message = fencedOutMessage(run, this.parts.instanceId, what, epoch, undefined)
+      this.logger.warn(message)
+      noteRefusal(message)
+    }
   }
 
   /**

@@ -2,8 +2,10 @@ import { Logger } from "@medusajs/framework/types"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { Queryable } from "../storage/sql/types"
 import { claimDueTimers, claimTimer } from "./sql/claim-due-timers"
-import { completeTimer, deleteTimers } from "./sql/delete-timer"
+import { completeTimer, deleteRunTimers, deleteTimers } from "./sql/delete-timer"
 import { nextTimerWaitMs } from "./sql/next-timer-wait"
+import { RunFence } from "./sql/run-fence"
+import { releaseTimer } from "./sql/release-timer"
 import { upsertTimer } from "./sql/upsert-timer"
 import { runTimerKeys } from "./timer-keys"
 import { ClaimedTimer, TimerSpec } from "./timer-spec"
@@ -48,27 +50,34 @@ export class DurableTimers {
   ) {}
 
   /**
-   * Sets a timer `delayMs` from now. A timer due at once is born claimed by
-   * this instance and fired here straight away (one insert, one delete).
+   * Sets a timer `delayMs` from now, for a run still at the fence's epoch
+   * (false when it was refused: the run was taken over). A timer due at once
+   * is born claimed by this instance and fired here straight away (one
+   * insert, one delete).
    */
-  async set(timer: TimerSpec, delayMs: number): Promise<void> {
+  async set(timer: TimerSpec, delayMs: number, fence: RunFence): Promise<boolean> {
     const firesHere = this.config.claims && this.started
     const claimedNow = firesHere && delayMs <= 0
-    const dueAt = await upsertTimer(this.db, timer, delayMs, claimedNow ? this.config.instanceId : null)
-    if (!firesHere) {
-      return
+    const dueAt = await upsertTimer(this.db, timer, delayMs, claimedNow ? this.config.instanceId : null, fence)
+    if (!dueAt || !firesHere) {
+      return !!dueAt
     }
     if (claimedNow) {
       this.disarm(timer.key)
       this.track(this.runClaimed({ ...timer, due_at: dueAt }))
-      return
+      return true
     }
     this.arm(timer.key, delayMs)
+    return true
   }
 
-  async clear(keys: string[]): Promise<void> {
-    keys.forEach((key) => this.disarm(key))
-    await deleteTimers(this.db, keys)
+  /** Clears timers of a run still at the fence's epoch; false when it was refused (the run was taken over). */
+  async clear(run: { workflowId: string; transactionId: string }, keys: string[], fence: RunFence): Promise<boolean> {
+    const cleared = await deleteRunTimers(this.db, run, keys, fence)
+    if (cleared) {
+      keys.forEach((key) => this.disarm(key))
+    }
+    return cleared
   }
 
   /** Clears every timer of a run, on `db` (the transaction that stores its end). */
@@ -158,7 +167,9 @@ export class DurableTimers {
         `Workflow timer ${timer.key} (workflow ${timer.workflow_id}, transaction ${timer.transaction_id}) ` +
           `failed, trying again in ${this.config.releaseDelayMs} ms: ${describe(error)}`
       )
-      await upsertTimer(this.db, timer, this.config.releaseDelayMs, null).catch(() => undefined)
+      await releaseTimer(this.db, timer, this.config.releaseDelayMs, this.config.instanceId).catch((release) =>
+        this.logger.warn(`Workflow timer ${timer.key}: could not hand it back (${describe(release)}); its claim runs out with this instance's lease`)
+      )
       return
     }
     await completeTimer(this.db, timer.key, timer.due_at, this.config.instanceId)

@@ -2,10 +2,15 @@ import { isLive } from "../../instances/sql/live-instance"
 import { Queryable, RunKey } from "../../storage/sql/types"
 import { isInFlightRow } from "../../transaction-states"
 import { OrphanedRun } from "./find-orphaned-runs"
+import { TimerKind } from "../../timers/timer-spec"
+
+/** A timer stored for the run, as recovery sees it. */
+export type StoredTimer = { kind: TimerKind; step_id: string | null }
 
 export type AdoptedRun = {
   execution: any
-  has_timers: boolean
+  /** the timers stored for the run: whether one continues it decides its recovery */
+  timers: StoredTimer[]
   /** where the dead instance ran, when its lease row is still there */
   hostname: string | null
   pid: number | null
@@ -20,8 +25,9 @@ export type AdoptedRun = {
 export async function lockOrphanedRun(trx: Queryable, run: OrphanedRun): Promise<AdoptedRun | undefined> {
   const result = await trx.raw(
     `SELECT e."execution",
-            EXISTS (SELECT 1 FROM "workflow_execution_timer" t
-                     WHERE t."workflow_id" = e."workflow_id" AND t."transaction_id" = e."transaction_id") AS "has_timers",
+            COALESCE((SELECT json_agg(json_build_object('kind', t."kind", 'step_id', t."step_id"))
+                        FROM "workflow_execution_timer" t
+                       WHERE t."workflow_id" = e."workflow_id" AND t."transaction_id" = e."transaction_id"), '[]') AS "timers",
             i."hostname", i."pid"
        FROM "workflow_execution" e
        LEFT JOIN "workflow_engine_instance" i ON i."id" = e."owner_instance_id"
@@ -39,12 +45,15 @@ export async function lockOrphanedRun(trx: Queryable, run: OrphanedRun): Promise
  * Makes this instance the run's owner (so that no other instance recovers it
  * meanwhile, and that it is recovered again should this one die too), with
  * the checkpoint the recovery continues from; `owner` null when nobody needs
- * to: the run waits for something outside any instance.
+ * to: the run waits for something outside any instance. Bumps the run's
+ * epoch: whatever the instance judged dead still writes for the run is
+ * refused from now on (storage/fencing.ts), whichever way it goes on.
  */
 export async function adoptRun(trx: Queryable, run: RunKey, owner: string | null, execution?: { state: string }): Promise<void> {
   await trx.raw(
     `UPDATE "workflow_execution"
         SET "owner_instance_id" = ?,
+            "owner_epoch" = "owner_epoch" + 1,
             "execution" = COALESCE(?::jsonb, "execution"),
             "state" = COALESCE(?, "state")
       WHERE "workflow_id" = ? AND "transaction_id" = ? AND "run_id" = ?`,

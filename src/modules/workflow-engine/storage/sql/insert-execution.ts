@@ -5,8 +5,8 @@ import { ExecutionRow, Queryable } from "./types"
 const INSERT_EXECUTION: HotStatement = {
   name: "workflow_engine_insert_execution",
   sql: `INSERT INTO "workflow_execution"
-          ("id", "workflow_id", "transaction_id", "run_id", "execution", "context", "state", "retention_time", "expires_at", "owner_instance_id")
-        VALUES (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, now() + make_interval(secs => ?::int), ?)
+          ("id", "workflow_id", "transaction_id", "run_id", "execution", "context", "state", "retention_time", "expires_at", "owner_instance_id", "owner_epoch")
+        VALUES (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, now() + make_interval(secs => ?::int), ?, ?)
         ON CONFLICT DO NOTHING`,
 }
 
@@ -35,6 +35,7 @@ export async function insertExecution(
       row.retention_time,
       row.expires_in_seconds,
       row.owner_instance_id,
+      row.owner_epoch,
     ],
     hot
   )

@@ -16,13 +16,20 @@ export type ExecutionRow = {
   expires_in_seconds: number | null
   /** The instance that wrote this checkpoint while running the run; recovery looks for dead ones. */
   owner_instance_id: string
+  /** The epoch the writing execution loaded the run at: the write applies only while the row still has it (see fencing.ts). */
+  owner_epoch: number
 }
 
 /** The primary key of a run. */
 export type RunKey = Pick<ExecutionRow, "workflow_id" | "transaction_id" | "run_id">
 
+/** Who a run belongs to, as the fence reads it (see fencing.ts). */
+export type StoredOwner = { owner_epoch: number; owner_instance_id: string | null }
+
 export type StoredCheckpointRow = {
   execution: any
   context: any
   state: string
+  owner_epoch: number
+  owner_instance_id: string | null
 }

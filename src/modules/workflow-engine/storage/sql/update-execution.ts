@@ -8,7 +8,7 @@ const updateSql = (guard: string) => `
          "retention_time" = ?, "updated_at" = now(),
          "expires_at" = now() + make_interval(secs => ?::int), "owner_instance_id" = ?
    WHERE "workflow_id" = ? AND "transaction_id" = ? AND "run_id" = ?
-     AND "deleted_at" IS NULL ${guard}`
+     AND "deleted_at" IS NULL AND "owner_epoch" = ? ${guard}`
 
 const UPDATE_EXECUTION: HotStatement = { name: "workflow_engine_update_execution", sql: updateSql("") }
 const UPDATE_UNTOUCHED_EXECUTION: HotStatement = {
@@ -17,7 +17,9 @@ const UPDATE_UNTOUCHED_EXECUTION: HotStatement = {
 }
 
 /**
- * Writes the latest checkpoint of a run in place.
+ * Writes the latest checkpoint of a run in place, while the run is still at
+ * the epoch the writer loaded it at (the fence: see fencing.ts); a run taken
+ * over meanwhile is left as it is (rowCount 0), and the locked path says why.
  *
  * With `onlyIfUntouched`, see UNTOUCHED_GUARD. Returns whether a row was written.
  */
@@ -39,6 +41,7 @@ export async function updateExecution(
       row.workflow_id,
       row.transaction_id,
       row.run_id,
+      row.owner_epoch,
     ],
     hot
   )

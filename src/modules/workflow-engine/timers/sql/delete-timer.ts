@@ -1,8 +1,31 @@
 import { Queryable } from "../../storage/sql/types"
+import { RUN_FENCE_HOLDS, RunFence, runFenceBindings } from "./run-fence"
 
 /** Clears timers, claimed or not: the step or run they were set for moved on. */
 export async function deleteTimers(db: Queryable, keys: string[]): Promise<void> {
   await db.raw(`DELETE FROM "workflow_execution_timer" WHERE "key" = ANY(?::text[])`, [keys])
+}
+
+/**
+ * Clears timers of one run while the run is still at the writer's epoch (see
+ * run-fence): a late clear by an instance judged dead must not remove the
+ * timers the run's new owner set under the same keys. Returns whether the
+ * fence held (whether or not there was anything to clear).
+ */
+export async function deleteRunTimers(
+  db: Queryable,
+  run: { workflowId: string; transactionId: string },
+  keys: string[],
+  fence: RunFence
+): Promise<boolean> {
+  const result = await db.raw(
+    `WITH "fence" AS (SELECT ${RUN_FENCE_HOLDS} AS "holds"),
+          "cleared" AS (DELETE FROM "workflow_execution_timer"
+                         WHERE "key" = ANY(?::text[]) AND (SELECT "holds" FROM "fence"))
+     SELECT "holds" FROM "fence"`,
+    [...runFenceBindings(run.workflowId, run.transactionId, fence), keys]
+  )
+  return result.rows[0].holds
 }
 
 /**

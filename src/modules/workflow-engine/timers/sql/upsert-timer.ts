@@ -1,6 +1,7 @@
 import { Queryable } from "../../storage/sql/types"
 import { TimerSpec } from "../timer-spec"
 import { TIMER_CHANNEL } from "../../notifications/channels"
+import { RUN_FENCE_HOLDS, RunFence, runFenceBindings } from "./run-fence"
 
 /**
  * Sets a timer due `delayMs` from now on the database clock, replacing one of
@@ -8,18 +9,23 @@ import { TIMER_CHANNEL } from "../../notifications/channels"
  * `claimedBy`, the row is born claimed by the instance that will fire it
  * itself right away; should that instance die, the claim ends with its lease.
  * The NOTIFY wakes the other instances only for timers they may fire.
+ * With `fence`, the timer is set only while its run is still at the writer's
+ * epoch (see run-fence); undefined when it was refused.
  */
 export async function upsertTimer(
   db: Queryable,
   timer: TimerSpec,
   delayMs: number,
-  claimedBy: string | null
-): Promise<Date> {
+  claimedBy: string | null,
+  fence?: RunFence
+): Promise<Date | undefined> {
   const result = await db.raw(
     `WITH "timer" AS (
        INSERT INTO "workflow_execution_timer" AS t
          ("key", "kind", "workflow_id", "transaction_id", "step_id", "attempt", "metadata", "due_at", "claimed_by")
-       VALUES (?, ?, ?, ?, ?, ?, ?::jsonb, clock_timestamp() + make_interval(secs => ? / 1000.0), ?)
+       SELECT ?::text, ?::text, ?::text, ?::text, ?::text, ?::int, ?::jsonb,
+              clock_timestamp() + make_interval(secs => ? / 1000.0), ?::text
+        WHERE ${fence ? RUN_FENCE_HOLDS : "true"}
        ON CONFLICT ("key") DO UPDATE
          SET "kind" = EXCLUDED."kind", "attempt" = EXCLUDED."attempt", "metadata" = EXCLUDED."metadata",
              "due_at" = EXCLUDED."due_at", "claimed_by" = EXCLUDED."claimed_by"
@@ -36,8 +42,9 @@ export async function upsertTimer(
       JSON.stringify(timer.metadata ?? {}),
       Math.max(0, delayMs),
       claimedBy,
+      ...(fence ? runFenceBindings(timer.workflow_id, timer.transaction_id, fence) : []),
       TIMER_CHANNEL,
     ]
   )
-  return result.rows[0].due_at
+  return result.rows[0]?.due_at
 }

@@ -1,0 +1,20 @@
+import { Queryable } from "../../storage/sql/types"
+import { TIMER_CHANNEL } from "../../notifications/channels"
+import { ClaimedTimer } from "../timer-spec"
+
+/**
+ * Hands a claimed timer whose run failed to continue back, due again after
+ * `delayMs`. Only this claim: when the run set the same key again meanwhile,
+ * or another instance took the claim over (this one was judged dead while it
+ * fired) and completed it, nothing is brought back. Due times compare to the
+ * millisecond, as completeTimer's do.
+ */
+export async function releaseTimer(db: Queryable, timer: ClaimedTimer, delayMs: number, claimedBy: string): Promise<void> {
+  await db.raw(
+    `UPDATE "workflow_execution_timer"
+        SET "due_at" = clock_timestamp() + make_interval(secs => ? / 1000.0), "claimed_by" = NULL
+      WHERE "key" = ? AND date_trunc('milliseconds', "due_at") = ? AND "claimed_by" = ?
+      RETURNING pg_notify(?, '')`,
+    [Math.max(0, delayMs), timer.key, timer.due_at, claimedBy, TIMER_CHANNEL]
+  )
+}
