@@ -43,7 +43,7 @@ export const OUR_FINISH_MIGRATION = "Migration20261206100000"
 /** The eighth: drops workflow_execution_purge_schedule, unused since the purge became a cluster schedule. */
 export const OUR_PURGE_SCHEDULE_DROP_MIGRATION = "Migration20261206120000"
 /** The ninth: the fencing epoch of runs in flight. */
-export const OUR_FENCING_MIGRATION = "Migration20261210090000"
+export const OUR_FENCING_MIGRATION = "Migration20261206130000"
 /** In the order the migrator applies them. */
 export const OUR_MIGRATIONS = [
   OUR_FIRST_MIGRATION,

@@ -9,7 +9,7 @@ import { Migration } from "@medusajs/framework/mikro-orm/migrations"
  * owner. A constant default: Postgres adds the column without rewriting the
  * table, and the rows there (Medusa's, or older ones of ours) start at 0.
  */
-export class Migration20261210090000 extends Migration {
+export class Migration20261206130000 extends Migration {
   async up(): Promise<void> {
     this.addSql(`ALTER TABLE "workflow_execution" ADD COLUMN IF NOT EXISTS "owner_epoch" integer NOT NULL DEFAULT 0;`)
   }
