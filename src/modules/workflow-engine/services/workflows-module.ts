@@ -17,6 +17,7 @@ import {
 import { checkFields, describe, invalidField } from "../invalid-field"
 import { joinerConfig } from "../joiner-config"
 import { WorkflowExecution, WorkflowExecutionPurge } from "../models"
+import { checkCancelOptions, checkRunOptions, checkStepCall, checkSubscription } from "../orchestrator/call-input"
 import {
   CancelOptions,
   RunOptions,
@@ -290,6 +291,7 @@ export class WorkflowsModuleService
 
   @InjectSharedContext()
   async run(workflowIdOrWorkflow: any, options: RunOptions & { runId?: string } = {}, @MedusaContext() context: Context = {}) {
+    checkRunOptions(options)
     return await this.orchestrator_.run(workflowIdOrWorkflow, {
       ...options,
       context: runContext(options, context),
@@ -302,18 +304,16 @@ export class WorkflowsModuleService
   }
 
   @InjectSharedContext()
-  async retryStep(
-    { idempotencyKey, options }: Omit<StepResponseOptions, "stepResponse">,
-    @MedusaContext() context: Context = {}
-  ) {
+  async retryStep(call: Omit<StepResponseOptions, "stepResponse">, @MedusaContext() context: Context = {}) {
+    checkStepCall("Step retry", call, false)
+    const { idempotencyKey, options } = call
     return await this.orchestrator_.retryStep({ idempotencyKey, options: withCallerContext(options, context) })
   }
 
   @InjectSharedContext()
-  async setStepSuccess(
-    { idempotencyKey, stepResponse, options }: StepResponseOptions,
-    @MedusaContext() context: Context = {}
-  ) {
+  async setStepSuccess(answer: StepResponseOptions, @MedusaContext() context: Context = {}) {
+    checkStepCall("Step answer", answer, true)
+    const { idempotencyKey, stepResponse, options } = answer
     return await this.orchestrator_.setStepSuccess({
       idempotencyKey,
       stepResponse,
@@ -322,10 +322,9 @@ export class WorkflowsModuleService
   }
 
   @InjectSharedContext()
-  async setStepFailure(
-    { idempotencyKey, stepResponse, options }: StepResponseOptions,
-    @MedusaContext() context: Context = {}
-  ) {
+  async setStepFailure(answer: StepResponseOptions, @MedusaContext() context: Context = {}) {
+    checkStepCall("Step answer", answer, true)
+    const { idempotencyKey, stepResponse, options } = answer
     return await this.orchestrator_.setStepFailure({
       idempotencyKey,
       stepResponse,
@@ -334,14 +333,17 @@ export class WorkflowsModuleService
   }
 
   async subscribe(args: { workflowId: string; transactionId?: string; subscriber: Function; subscriberId?: string }) {
+    checkSubscription(args, true)
     this.orchestrator_.subscribe(args)
   }
 
   async unsubscribe(args: { workflowId: string; transactionId?: string; subscriberOrId: string | Function }) {
+    checkSubscription(args, false)
     this.orchestrator_.unsubscribe(args)
   }
 
   async cancel(workflowIdOrWorkflow: any, options: CancelOptions) {
+    checkCancelOptions(options)
     return await this.orchestrator_.cancel(workflowIdOrWorkflow, options)
   }
 }
