@@ -9,34 +9,20 @@ import { CancelOptions, RunOptions, StepResponseOptions } from "./workflow-orche
  * Each list is a record of the option type's keys, so the compiler keeps them
  * in step with the types.
  */
+const FLOW_OPTIONS = { context: true, throwOnError: true, logOnError: true, events: true, container: true } as const
 const RUN_OPTIONS: Record<keyof (RunOptions & { runId?: string }), true> = {
+  ...FLOW_OPTIONS,
   input: true,
   transactionId: true,
   runId: true,
-  context: true,
   resultFrom: true,
-  throwOnError: true,
-  logOnError: true,
-  events: true,
-  container: true,
 }
 const STEP_OPTIONS: Record<keyof NonNullable<StepResponseOptions["options"]>, true> = {
-  context: true,
+  ...FLOW_OPTIONS,
   resultFrom: true,
-  throwOnError: true,
-  logOnError: true,
-  events: true,
-  container: true,
   forcePermanentFailure: true,
 }
-const CANCEL_OPTIONS: Record<keyof CancelOptions, true> = {
-  transactionId: true,
-  context: true,
-  throwOnError: true,
-  logOnError: true,
-  events: true,
-  container: true,
-}
+const CANCEL_OPTIONS: Record<keyof CancelOptions, true> = { ...FLOW_OPTIONS, transactionId: true }
 
 type Kind = "string" | "object" | "boolean" | "function"
 
