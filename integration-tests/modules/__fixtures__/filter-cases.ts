@@ -87,11 +87,19 @@ const anyText = fc.oneof(
   fc.string({ unit: fc.constantFrom(...CHARS), maxLength: 8 })
 )
 
-/** A LIKE pattern: literal pieces, wildcards and escapes; never ending in a lone `\`. */
+/**
+ * A LIKE pattern: wildcards, escapes, and pieces of the rows' values as
+ * literals; each piece is whole (no escape left open), so none ends in a lone `\`.
+ */
 const likePattern = fc
-  .array(fc.oneof(fc.constantFrom("%", "_", "\\%", "\\_", "\\\\", "\\a"), substringOf(TEXT_POOL), fc.constantFrom(...CHARS.filter((c) => c !== "\\"))), {
-    maxLength: 5,
-  })
+  .array(
+    fc.oneof(
+      fc.constantFrom("%", "_", "\\%", "\\_", "\\\\", "\\a"),
+      substringOf(TEXT_POOL).map((text) => text.replace(/[\\%_]/g, (c) => `\\${c}`)),
+      fc.constantFrom(...CHARS.filter((c) => c !== "\\"))
+    ),
+    { maxLength: 5 }
+  )
   .map((pieces) => pieces.join(""))
 
 const patternOperand = (path: string): fc.Arbitrary<Gen> =>
