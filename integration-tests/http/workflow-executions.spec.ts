@@ -245,6 +245,21 @@ medusaIntegrationTestRunner({
         expect(await list("q=%25")).toEqual({ count: 0, transactionIds: [] })
       })
 
+      it.each([
+        ["created_at[$gt]=yesterday-ish", "created_at.$gt"],
+        ["created_at[$like]=2026%25", "created_at.$like"],
+        ["state=exploded", "state"],
+        ["state[]=done&state[]=sideways", "state[1]"],
+        ["q=tx%00", "q"],
+        // Query hands a key field on as a list.
+        ["transaction_id=tx%00", "transaction_id[0]"],
+      ])("answers 400 naming the field of a filter the engine refuses: ?%s", async (query, field) => {
+        await helloWorkflow(container).run()
+        const response = await api.get(`/admin/workflows-executions?${query}`, { ...adminHeaders, ...anyStatus })
+        expect([response.status, response.data.type]).toEqual([400, "invalid_data"])
+        expect(response.data.message).toContain(`"${field}"`)
+      })
+
       it("answers 401 without a token", async () => {
         await helloWorkflow(container).run()
         const response = await api.get("/admin/workflows-executions", anyStatus)

@@ -1,5 +1,5 @@
 import { Logger } from "@medusajs/framework/types"
-import { MedusaError } from "@medusajs/framework/utils"
+import { describe, invalidField } from "./invalid-field"
 
 /** A finished run's outcome, for retention by outcome. */
 export type FinishedState = "done" | "failed" | "reverted"
@@ -90,10 +90,11 @@ const FRAMEWORK_OPTIONS = new Set<string>(["database", "redisUrl"])
 // store switching engines can keep its config; this engine needs none of it.
 const MEDUSA_ENGINE_OPTIONS = new Set<string>(["redis"])
 
-function invalid(field: string, message: string): MedusaError {
-  return new MedusaError(
-    MedusaError.Types.INVALID_DATA,
-    `Workflow engine (postgres) option "${field}" ${message} (see "Options" in the README of medusa-workflow-engine-postgres)`
+function invalid(field: string, problem: string) {
+  return invalidField(
+    "Workflow engine (postgres) option",
+    field,
+    `${problem} (see "Options" in the README of medusa-workflow-engine-postgres)`
   )
 }
 
@@ -107,14 +108,14 @@ function wholeNumber(
   }
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || (max !== undefined && value > max)) {
     const range = max === undefined ? `>= ${min}` : `from ${min} to ${max}`
-    throw invalid(field, `must be a whole number ${range}, got ${JSON.stringify(value)}`)
+    throw invalid(field, `must be a whole number ${range}, got ${describe(value)}`)
   }
   return value
 }
 
 function flag(field: string, value: unknown): boolean | undefined {
   if (value !== undefined && typeof value !== "boolean") {
-    throw invalid(field, `must be true or false, got ${JSON.stringify(value)}`)
+    throw invalid(field, `must be true or false, got ${describe(value)}`)
   }
   return value
 }
@@ -137,7 +138,7 @@ function postgresUrl(field: string, value: unknown): string | undefined {
 }
 
 function describeUrl(value: unknown): string {
-  return typeof value === "string" ? `a string of ${value.length} characters` : JSON.stringify(value)
+  return typeof value === "string" ? `a string of ${value.length} characters` : describe(value)
 }
 
 /**

@@ -1,5 +1,8 @@
 import { IdempotencyKeyParts } from "@medusajs/framework/types"
-import { MedusaError } from "@medusajs/framework/utils"
+import { checkFields, describe, invalidField } from "../invalid-field"
+
+const SUBJECT = "Step"
+const ACTIONS = ["invoke", "compensate"]
 
 /**
  * An async step is addressed by `<workflow id>:<transaction id>:<step id>:<action>`,
@@ -9,23 +12,28 @@ export function parseIdempotencyKey(
   key: string | IdempotencyKeyParts
 ): { key: string; parts: IdempotencyKeyParts } {
   if (typeof key !== "string") {
-    const { workflowId, transactionId, stepId, action } = key ?? ({} as IdempotencyKeyParts)
+    const parts = checkFields(SUBJECT, key, ["workflowId", "transactionId", "stepId", "action"], {
+      name: "idempotencyKey",
+      path: "idempotencyKey.",
+    }) as IdempotencyKeyParts
+    const { workflowId, transactionId, stepId, action } = parts
     for (const [field, value] of Object.entries({ workflowId, transactionId, stepId })) {
       if (typeof value !== "string" || !value) {
-        throw new MedusaError(
-          MedusaError.Types.INVALID_DATA,
-          `idempotencyKey.${field} must be a non-empty string`
-        )
+        throw invalidField(SUBJECT, `idempotencyKey.${field}`, `must be a non-empty string, got ${describe(value)}`)
       }
     }
-    return { key: [workflowId, transactionId, stepId, action].join(":"), parts: key }
+    if (action !== undefined && !ACTIONS.includes(action)) {
+      throw invalidField(SUBJECT, "idempotencyKey.action", `must be ${ACTIONS.join(" or ")}, got ${describe(action)}`)
+    }
+    return { key: [workflowId, transactionId, stepId, action].join(":"), parts }
   }
 
   const [workflowId, transactionId, stepId, action] = key.split(":")
-  if (!workflowId || !transactionId || !stepId) {
-    throw new MedusaError(
-      MedusaError.Types.INVALID_DATA,
-      `idempotencyKey must look like "<workflowId>:<transactionId>:<stepId>:<action>", got "${key}"`
+  if (!workflowId || !transactionId || !stepId || (action !== undefined && !ACTIONS.includes(action))) {
+    throw invalidField(
+      SUBJECT,
+      "idempotencyKey",
+      `must look like "<workflowId>:<transactionId>:<stepId>:<${ACTIONS.join("|")}>", got ${describe(key)}`
     )
   }
   return {
@@ -33,3 +41,4 @@ export function parseIdempotencyKey(
     parts: { workflowId, transactionId, stepId, action: (action ?? "invoke") as IdempotencyKeyParts["action"] },
   }
 }
+

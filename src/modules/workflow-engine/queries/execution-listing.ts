@@ -26,9 +26,14 @@ export class ExecutionListing {
 
   constructor(protected readonly db: Knex) {}
 
-  /** The resolved `q`, or undefined when the counters are not there to resolve it. */
-  async search(q: string): Promise<ExecutionSearch | undefined> {
-    if (!(await this.countersReady())) {
+  /**
+   * The resolved `q`, or undefined when the counters are not there to resolve
+   * it, or when the list asks for soft-deleted rows too: a resolved search
+   * knows live executions only (the counters count those, and the pass over
+   * transaction ids reads those), so then the list query matches `q` itself.
+   */
+  async search(q: string, config: FindConfig<WorkflowExecutionDTO> = {}): Promise<ExecutionSearch | undefined> {
+    if ((config as { withDeleted?: boolean }).withDeleted || !(await this.countersReady())) {
       return undefined
     }
     const { pattern, states } = searchPattern(q)

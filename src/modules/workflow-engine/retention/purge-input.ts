@@ -1,4 +1,4 @@
-import { MedusaError } from "@medusajs/framework/utils"
+import { checkFields, describe, invalidField } from "../invalid-field"
 import { MAX_PURGE_BATCH_SIZE } from "../options"
 
 /** What a caller may ask of a purge pass. */
@@ -25,65 +25,64 @@ export const MAX_ERASE_TRANSACTIONS = 1000
 /** What a caller of `purgeExpiredExecutions` may say started the pass; the scheduled job has its own method. */
 export type RequestedPurgeTrigger = "manual" | "admin"
 
-function invalid(field: string, message: string): MedusaError {
-  return new MedusaError(MedusaError.Types.INVALID_DATA, `Invalid "${field}": ${message}`)
-}
+const PURGE = "Purge input"
+const ERASE = "Erase input"
 
 function positiveInteger(field: string, value: unknown, max?: number): void {
   if (value === undefined) {
     return
   }
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || (max !== undefined && value > max)) {
-    throw invalid(field, `must be a whole number from 1${max ? ` to ${max}` : ""}, got ${JSON.stringify(value)}`)
+    throw invalidField(PURGE, field, `must be a whole number from 1${max ? ` to ${max}` : ""}, got ${describe(value)}`)
   }
 }
 
-function optionalText(field: string, value: unknown): void {
+function optionalText(subject: string, field: string, value: unknown): void {
   if (value !== undefined && value !== null && typeof value !== "string") {
-    throw invalid(field, `must be a string, got ${JSON.stringify(value)}`)
+    throw invalidField(subject, field, `must be a string, got ${describe(value)}`)
   }
+}
+
+const PURGE_INPUT_KEYS = ["dryRun", "batchSize", "maxRows", "actor"]
+
+/** A call of `purgeExpiredExecutions`: the pass's input, and who says they started it. */
+export function checkPurgeRequest(input: unknown): { pass: PurgeExpiredInput; trigger: RequestedPurgeTrigger } {
+  const { trigger, ...pass } = checkFields(PURGE, input ?? {}, [...PURGE_INPUT_KEYS, "trigger"])
+  return { pass: checkPurgeInput(pass), trigger: checkPurgeTrigger(trigger) }
 }
 
 export function checkPurgeInput(input: unknown): PurgeExpiredInput {
-  const value = (input ?? {}) as Record<string, unknown>
-  if (typeof value !== "object" || Array.isArray(value)) {
-    throw invalid("input", "must be an object")
-  }
-  for (const key of Object.keys(value)) {
-    if (!["dryRun", "batchSize", "maxRows", "actor"].includes(key)) {
-      throw invalid(key, "is not a purge option (dryRun, batchSize, maxRows, actor)")
-    }
-  }
+  const value = checkFields(PURGE, input ?? {}, PURGE_INPUT_KEYS)
   if (value.dryRun !== undefined && typeof value.dryRun !== "boolean") {
-    throw invalid("dryRun", `must be true or false, got ${JSON.stringify(value.dryRun)}`)
+    throw invalidField(PURGE, "dryRun", `must be true or false, got ${describe(value.dryRun)}`)
   }
   positiveInteger("batchSize", value.batchSize, MAX_PURGE_BATCH_SIZE)
   positiveInteger("maxRows", value.maxRows)
-  optionalText("actor", value.actor)
+  optionalText(PURGE, "actor", value.actor)
   return value as PurgeExpiredInput
 }
 
 export function checkEraseInput(input: unknown): EraseExecutionsInput {
-  const value = (input ?? {}) as Record<string, unknown>
+  const value = checkFields(ERASE, input, ["transaction_ids", "actor"])
   const ids = value.transaction_ids
   if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_ERASE_TRANSACTIONS) {
-    throw invalid("transaction_ids", `must be an array of 1 to ${MAX_ERASE_TRANSACTIONS} transaction ids`)
+    throw invalidField(ERASE, "transaction_ids", `must be an array of 1 to ${MAX_ERASE_TRANSACTIONS} transaction ids`)
   }
   ids.forEach((id, i) => {
     if (typeof id !== "string" || !id) {
-      throw invalid(`transaction_ids[${i}]`, `must be a non-empty string, got ${JSON.stringify(id)}`)
+      throw invalidField(ERASE, `transaction_ids[${i}]`, `must be a non-empty string, got ${describe(id)}`)
     }
   })
-  optionalText("actor", value.actor)
+  optionalText(ERASE, "actor", value.actor)
   return value as EraseExecutionsInput
 }
 
-export function checkPurgeTrigger(trigger: unknown): RequestedPurgeTrigger {
+function checkPurgeTrigger(trigger: unknown): RequestedPurgeTrigger {
   if (trigger === undefined) {
     return "manual"
   }
   if (trigger !== "manual" && trigger !== "admin") {
-    throw invalid("trigger", `must be "manual" or "admin", got ${JSON.stringify(trigger)}`)
+    throw invalidField(PURGE, "trigger", `must be "manual" or "admin", got ${describe(trigger)}`)
   }
   return trigger
 }

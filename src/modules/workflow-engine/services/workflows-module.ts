@@ -14,8 +14,10 @@ import {
   MedusaError,
   MedusaService,
 } from "@medusajs/framework/utils"
+import { checkFields, describe, invalidField } from "../invalid-field"
 import { joinerConfig } from "../joiner-config"
 import { WorkflowExecution, WorkflowExecutionPurge } from "../models"
+import { checkCancelOptions, checkRunOptions, checkStepCall, checkSubscription } from "../orchestrator/call-input"
 import {
   CancelOptions,
   RunOptions,
@@ -27,8 +29,9 @@ import { directLookupOf } from "../queries/direct-lookup"
 import { ExecutionListing } from "../queries/execution-listing"
 import { ExecutionRetentionReport, ExecutionStorage, ExecutionStorageReport } from "../queries/execution-storage"
 import { isSelective, totalOfPage } from "../queries/page-total"
+import { preparePurgeList } from "../queries/purge-filters"
 import { EraseResult, ExecutionRetention, PurgeResult } from "../retention/execution-retention"
-import { checkPurgeTrigger, EraseExecutionsInput, PurgeExpiredInput, RequestedPurgeTrigger } from "../retention/purge-input"
+import { checkPurgeRequest, EraseExecutionsInput, PurgeExpiredInput, RequestedPurgeTrigger } from "../retention/purge-input"
 import { PostgresWorkflowStorage } from "../storage/postgres-workflow-storage"
 import { Supervisor } from "../supervisor"
 import { PurgeRecord } from "../storage/sql/insert-purge-record"
@@ -107,7 +110,7 @@ export class WorkflowsModuleService
     @MedusaContext() sharedContext: Context = {}
   ): Promise<WorkflowExecutionDTO[]> {
     const checked = checkConfig(config)
-    const { prepared } = await this.prepareList_(filters, sharedContext)
+    const { prepared } = await this.prepareList_(filters, checked, sharedContext)
     return await this.listRows_(prepared, checked, sharedContext)
   }
 
@@ -132,7 +135,7 @@ export class WorkflowsModuleService
     @MedusaContext() sharedContext: Context = {}
   ): Promise<[WorkflowExecutionDTO[], number]> {
     const checked = checkConfig(config)
-    const { prepared, search } = await this.prepareList_(filters, sharedContext)
+    const { prepared, search } = await this.prepareList_(filters, checked, sharedContext)
     // Inside a caller's transaction, its own uncommitted rows count too: only the query sees them.
     const total = sharedContext.transactionManager ? null : await this.listing_.totalOf(filters, checked, search)
     if (!total) {
@@ -176,6 +179,7 @@ export class WorkflowsModuleService
   // Validates first, so a bad filter never costs a query; then resolves `q`.
   protected async prepareList_(
     filters: FilterableWorkflowExecutionProps,
+    config: FindConfig<WorkflowExecutionDTO>,
     sharedContext: Context
   ): Promise<{ prepared: Record<string, unknown>; search?: ExecutionSearch }> {
     const prepared = prepareFilters(filters)
@@ -183,7 +187,7 @@ export class WorkflowsModuleService
     if (q === undefined || sharedContext.transactionManager) {
       return { prepared }
     }
-    const search = await this.listing_.search(q)
+    const search = await this.listing_.search(q, config)
     return search ? { prepared: prepareFilters(filters, search), search } : { prepared }
   }
 
@@ -219,8 +223,8 @@ export class WorkflowsModuleService
   async purgeExpiredExecutions(
     input: PurgeExpiredInput & { trigger?: RequestedPurgeTrigger } = {}
   ): Promise<PurgeResult> {
-    const { trigger, ...pass } = input ?? {}
-    return await this.retention_.purgeExpired(pass, checkPurgeTrigger(trigger))
+    const { pass, trigger } = checkPurgeRequest(input)
+    return await this.retention_.purgeExpired(pass, trigger)
   }
 
   /**
@@ -248,8 +252,32 @@ export class WorkflowsModuleService
     return { ...report, last_purges }
   }
 
+  /** The purge audit trail; filters and config are checked like those of the execution lists. */
+  // @ts-expect-error the generated method's filter type is the model's, ours takes any input to check
+  async listWorkflowExecutionPurges(
+    filters: Record<string, unknown> = {},
+    config?: FindConfig<WorkflowExecutionPurgeDTO>,
+    @MedusaContext() sharedContext: Context = {}
+  ): Promise<WorkflowExecutionPurgeDTO[]> {
+    const checked = preparePurgeList(filters, config)
+    return await super.listWorkflowExecutionPurges(checked.filters, checked.config, sharedContext)
+  }
+
+  // @ts-expect-error as listWorkflowExecutionPurges
+  async listAndCountWorkflowExecutionPurges(
+    filters: Record<string, unknown> = {},
+    config?: FindConfig<WorkflowExecutionPurgeDTO>,
+    @MedusaContext() sharedContext: Context = {}
+  ): Promise<[WorkflowExecutionPurgeDTO[], number]> {
+    const checked = preparePurgeList(filters, config)
+    return await super.listAndCountWorkflowExecutionPurges(checked.filters, checked.config, sharedContext)
+  }
+
   /** When the execution of this `wf_exec_…` id will be purged, and which retention decided it. */
   async retrieveExecutionRetention(id: string): Promise<ExecutionRetentionReport> {
+    if (typeof id !== "string" || !id) {
+      throw invalidField("Workflow execution", "id", `must be a wf_exec_… id, got ${describe(id)}`)
+    }
     return await this.executionStorage_.retentionOf(id)
   }
 
@@ -263,6 +291,7 @@ export class WorkflowsModuleService
 
   @InjectSharedContext()
   async run(workflowIdOrWorkflow: any, options: RunOptions & { runId?: string } = {}, @MedusaContext() context: Context = {}) {
+    checkRunOptions(options)
     return await this.orchestrator_.run(workflowIdOrWorkflow, {
       ...options,
       context: runContext(options, context),
@@ -275,18 +304,16 @@ export class WorkflowsModuleService
   }
 
   @InjectSharedContext()
-  async retryStep(
-    { idempotencyKey, options }: Omit<StepResponseOptions, "stepResponse">,
-    @MedusaContext() context: Context = {}
-  ) {
+  async retryStep(call: Omit<StepResponseOptions, "stepResponse">, @MedusaContext() context: Context = {}) {
+    checkStepCall("Step retry", call, false)
+    const { idempotencyKey, options } = call
     return await this.orchestrator_.retryStep({ idempotencyKey, options: withCallerContext(options, context) })
   }
 
   @InjectSharedContext()
-  async setStepSuccess(
-    { idempotencyKey, stepResponse, options }: StepResponseOptions,
-    @MedusaContext() context: Context = {}
-  ) {
+  async setStepSuccess(answer: StepResponseOptions, @MedusaContext() context: Context = {}) {
+    checkStepCall("Step answer", answer, true)
+    const { idempotencyKey, stepResponse, options } = answer
     return await this.orchestrator_.setStepSuccess({
       idempotencyKey,
       stepResponse,
@@ -295,10 +322,9 @@ export class WorkflowsModuleService
   }
 
   @InjectSharedContext()
-  async setStepFailure(
-    { idempotencyKey, stepResponse, options }: StepResponseOptions,
-    @MedusaContext() context: Context = {}
-  ) {
+  async setStepFailure(answer: StepResponseOptions, @MedusaContext() context: Context = {}) {
+    checkStepCall("Step answer", answer, true)
+    const { idempotencyKey, stepResponse, options } = answer
     return await this.orchestrator_.setStepFailure({
       idempotencyKey,
       stepResponse,
@@ -307,14 +333,17 @@ export class WorkflowsModuleService
   }
 
   async subscribe(args: { workflowId: string; transactionId?: string; subscriber: Function; subscriberId?: string }) {
+    checkSubscription(args, true)
     this.orchestrator_.subscribe(args)
   }
 
   async unsubscribe(args: { workflowId: string; transactionId?: string; subscriberOrId: string | Function }) {
+    checkSubscription(args, false)
     this.orchestrator_.unsubscribe(args)
   }
 
   async cancel(workflowIdOrWorkflow: any, options: CancelOptions) {
+    checkCancelOptions(options)
     return await this.orchestrator_.cancel(workflowIdOrWorkflow, options)
   }
 }
@@ -323,14 +352,19 @@ function lookupFilters(idOrObject: ExecutionLookup): Record<string, string> {
   if (typeof idOrObject === "string" && idOrObject) {
     return { id: idOrObject }
   }
-  const { workflow_id, transaction_id } = (idOrObject ?? {}) as Record<string, unknown>
-  if (typeof workflow_id !== "string" || typeof transaction_id !== "string") {
-    throw new MedusaError(
-      MedusaError.Types.INVALID_DATA,
-      "retrieveWorkflowExecution takes a wf_exec_… id or { workflow_id, transaction_id } as strings"
-    )
+  const lookup = checkFields("Workflow execution lookup", idOrObject, ["workflow_id", "transaction_id"], {
+    name: "idOrObject",
+  })
+  for (const field of ["workflow_id", "transaction_id"]) {
+    if (typeof lookup[field] !== "string") {
+      throw invalidField(
+        "Workflow execution lookup",
+        field,
+        `must be a string (retrieveWorkflowExecution takes a wf_exec_… id or { workflow_id, transaction_id }), got ${describe(lookup[field])}`
+      )
+    }
   }
-  return { workflow_id, transaction_id }
+  return lookup as Record<string, string>
 }
 
 // The caller's transaction and entity manager never travel into a workflow run.
