@@ -1,5 +1,6 @@
 import { Logger } from "@medusajs/framework/types"
 import { CallsInHand } from "./storage/calls-in-hand"
+import { untilReachable } from "./storage/connection-loss"
 import { InstanceLease } from "./instances/instance-lease"
 import { SCHEDULE_CHANNEL, TIMER_CHANNEL } from "./notifications/channels"
 import { NotificationListener } from "./notifications/notification-listener"
@@ -59,10 +60,15 @@ export class Supervisor {
   }
 
   /*
-   * Started once every part has started. A part that cannot start stops the
-   * ones started before it, and the cause is logged here: Medusa swallows
-   * what a module's onApplicationStart throws, and an instance must not run
-   * half of its background work, or none of it, without saying so.
+   * Started once every part has started. A part that cannot start because
+   * Postgres cannot be reached (an instance started while the database
+   * restarts) waits for it, as a run's checkpoint does: an instance that
+   * served runs without a lease would have them taken over under it, and
+   * nothing would look for them once it died. A part that cannot start for
+   * any other reason stops the ones started before it, and the cause is
+   * logged here: Medusa swallows what a module's onApplicationStart throws,
+   * and an instance must not run half of its background work, or none of
+   * it, without saying so.
    */
   private async startParts(): Promise<void> {
     type Part = { start(): unknown; stop(): Promise<void> }
@@ -88,7 +94,7 @@ export class Supervisor {
     const started: Part[] = []
     for (const [name, part] of parts) {
       try {
-        await part.start()
+        await untilReachable(this.logger, `starting ${name}`, async () => await part.start())
         started.push(part)
       } catch (error) {
         for (const startedPart of started.reverse()) {

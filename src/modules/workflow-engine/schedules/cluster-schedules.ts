@@ -72,8 +72,14 @@ export class ClusterSchedules {
       return
     }
     this.started = true
-    for (const [jobId, job] of this.jobs) {
-      await this.register(jobId, job, nextRunAt(job.options, new Date()))
+    try {
+      for (const [jobId, job] of this.jobs) {
+        await this.register(jobId, job, nextRunAt(job.options, new Date()))
+      }
+    } catch (error) {
+      // Not started: a start tried again (the database came back) registers them all.
+      this.started = false
+      throw error
     }
   }
 

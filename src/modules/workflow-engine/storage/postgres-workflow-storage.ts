@@ -83,7 +83,8 @@ export class PostgresWorkflowStorage
 
   /** Says, once at start, what the database lacks for the engine; false when it cannot work on it at all. */
   async checkSchema(): Promise<boolean> {
-    return await checkSchema(this.db, this.logger)
+    // At start the database may be restarting: waited for, as the background work's start is (see supervisor).
+    return await untilReachable(this.logger, "checking the schema", () => checkSchema(this.db, this.logger))
   }
 
   @inHand
