@@ -36,8 +36,11 @@ const POLL_MS = 300
 const SAMPLE_EVERY_MS = 1000
 
 const CUT = /exited before it answered|not within \d+ ms/
-// The first line: a killed instance's error goes on with everything the process printed.
-const messageOf = (error: unknown) => String((error as Error)?.message ?? error).split("\n")[0].replace(/:$/, "")
+// A killed instance's error goes on with everything the process printed: its first line says it all.
+const messageOf = (error: unknown) => {
+  const message = String((error as Error)?.message ?? error)
+  return CUT.test(message) ? message.split("\n")[0].replace(/:$/, "") : message.replace(/\s+/g, " ").slice(0, 500)
+}
 
 /** The paced moments of the load (an answer's delay, the list cadence); not a wait for anything to happen. */
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

@@ -1,7 +1,7 @@
 import { FAILED_STATES, FINISHED_STATES } from "../../src/modules/workflow-engine/transaction-states"
 import { SOAK_WF, TIMED_OUT_STEP } from "./__fixtures__/soak-workflows-ids"
 import { groupBy, Row, SoakEvidence } from "./soak-evidence"
-import { isAcknowledged, SoakRun } from "./soak-records"
+import { isAcknowledged, RequestSample, SoakRun } from "./soak-records"
 
 /** One thing the soak found wrong, with what a reader needs to find it again (the run's timeline). */
 export type Finding = { transactionId?: string; workflowId?: string; what: string }
@@ -47,8 +47,11 @@ export function kindOf(message: string): string {
     [/TransactionStepTimeoutError|timed? ?out|timeout/i, "step timeout"],
     [/first attempt fails/, "first attempt failed (retried)"],
     [/could not be reached/, "database unreachable"],
+    [/Connection terminated|Connection ended|ECONNREFUSED|shutting down|administrator command/, "database connection lost (the restart)"],
     [/already started/i, "transaction already started"],
+    [/Already finished by another execution/, "refused: the run was already finished by another execution"],
     [/Cannot set step success.*is not waiting/, "answer refused: the step no longer waits"],
+    [/Cannot set step success.*(has already finished|was already answered)/, "answer refused: already applied (an answer cut by a kill went through)"],
   ]
   return kinds.find(([pattern]) => pattern.test(message))?.[1] ?? `other: ${message.slice(0, 100)}`
 }
@@ -59,7 +62,7 @@ const reasonOf = (entry: NonNullable<Row["errors"]>[number]) =>
   entry.error?.message || (entry.error?.name === "Error" ? "" : entry.error?.name) || ""
 
 /** What the database holds after the soak, checked against what its clients were told. */
-export function checkSoak(evidence: SoakEvidence, runs: SoakRun[], failedRequests: string[], leaseMs: number): SoakVerdict {
+export function checkSoak(evidence: SoakEvidence, runs: SoakRun[], requests: RequestSample[], leaseMs: number): SoakVerdict {
   const verdict: SoakVerdict = {
     started: runs.length,
     acknowledged: 0,
@@ -80,6 +83,7 @@ export function checkSoak(evidence: SoakEvidence, runs: SoakRun[], failedRequest
     timersLeft: evidence.timersLeft,
   }
   const byTransaction = new Map(runs.map((run) => [run.transactionId, run]))
+  const failedRequests = requests.filter((sample) => sample.error !== undefined)
 
   for (const run of runs) {
     const row = evidence.rowOf.get(run.transactionId)
@@ -187,11 +191,11 @@ export function checkSoak(evidence: SoakEvidence, runs: SoakRun[], failedRequest
     skippedSeconds: seconds.length ? seconds[seconds.length - 1] - seconds[0] + 1 - seconds.length : 0,
   }
 
-  for (const error of failedRequests) {
-    if (error.trim() === "") {
-      verdict.failuresWithoutReason.push({ what: "a request failed with an empty error" })
+  for (const { kind, instance, error } of failedRequests) {
+    if (error!.trim() === "") {
+      verdict.failuresWithoutReason.push({ what: `a ${kind} request to ${instance} failed with an empty error` })
     }
-    increment(verdict.errorsByKind, `request: ${kindOf(error)}`)
+    increment(verdict.errorsByKind, `${kind} request: ${kindOf(error!)}`)
   }
   return verdict
 }

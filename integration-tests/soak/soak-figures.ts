@@ -37,29 +37,29 @@ const nameOf = (fault: Fault) => (fault.kind === "kill" ? `kill of ${fault.proce
 
 /**
  * The load cut at each fault: before the first, then for each fault the
- * stretch "during" (from the fault until what it took away is back and one
- * lease has passed, by when its work is taken over) and "after" (until the
- * next fault or the end of the load). Each request counts in the stretch it
- * was sent in; failed requests count as failed, not in the latency.
+ * stretch "during" (from the fault until what it took away is back: the
+ * replacement process ready, or the database up again) and "after" (until
+ * the next fault or the end of the load). The takeover of a killed
+ * instance's work, up to one lease after the kill, falls in either. Each
+ * request counts in the stretch it was sent in; failed requests count as
+ * failed, not in the latency.
  */
 export function latencyWindows(
   requests: RequestSample[],
   faults: Fault[],
   loadStartedAt: number,
-  loadEndsAt: number,
-  leaseMs: number
+  loadEndsAt: number
 ): LatencyWindow[] {
   const ordered = [...faults].sort((x, y) => x.at - y.at)
   const stretches: { label: string; from: number; to: number }[] = []
   stretches.push({ label: "before any fault", from: loadStartedAt, to: ordered[0]?.at ?? loadEndsAt })
   ordered.forEach((fault, i) => {
     const next = ordered[i + 1]?.at ?? loadEndsAt
-    const recovered = Math.min(next, (fault.back ?? next) + leaseMs)
-    stretches.push({ label: `during ${nameOf(fault)}`, from: fault.at, to: recovered })
-    stretches.push({ label: `after ${nameOf(fault)}`, from: recovered, to: next })
+    const back = Math.min(next, fault.back ?? next)
+    stretches.push({ label: `during ${nameOf(fault)}`, from: fault.at, to: back })
+    stretches.push({ label: `after ${nameOf(fault)}`, from: back, to: next })
   })
   return stretches
-    .filter(({ from, to }) => to > from)
     .map(({ label, from, to }) => {
       const sent = requests.filter((sample) => sample.sentAt >= from && sample.sentAt < to)
       const p99Ms = Object.fromEntries(
@@ -80,6 +80,7 @@ export function latencyWindows(
         p99Ms,
       }
     })
+    .filter((window) => window.requests > 0)
 }
 
 /** Per slot, the median of the runs its clients had in flight, sampled each second of the load. */

@@ -30,7 +30,7 @@ export function formatReport(report: SoakReport): string {
     `| **failures without a reason** | **${verdict.failuresWithoutReason.length}** |`,
     `| **unexpected outcomes** (no kill in the run) | **${verdict.unexpectedOutcomes.length}** |`,
     `| timers left | ${verdict.timersLeft} |`,
-    `| leases found gone while alive | ${report.leasesLostWhileAlive} |`,
+    `| leases found run out by a live instance (a pause, or the database away longer than a lease) | ${report.leasesLostWhileAlive} |`,
     `| every run ended | ${report.settleSeconds === undefined ? `not within ${config.settleSeconds} s` : `${report.settleSeconds} s`} after the load |`,
     "",
     "Outcomes by workflow:",
@@ -47,7 +47,8 @@ export function formatReport(report: SoakReport): string {
       .sort(([, x], [, y]) => y - x)
       .map(([kind, n]) => `| ${kind.replace(/\|/g, "\\|")} | ${n} |`),
     "",
-    "p99 latency (ms) of the requests sent in each stretch (failed requests not counted):",
+    "p99 latency (ms) of the requests sent in each stretch: during a fault = until the replacement process is ready or " +
+      "the database is up again; after = until the next fault (failed requests not counted):",
     "",
     "| stretch | s | requests | failed | sync run | async start | answer | admin list |",
     "| --- | --- | --- | --- | --- | --- | --- | --- |",

@@ -71,9 +71,8 @@ export async function runSoak(config: SoakConfig, progress: (line: string) => vo
       ),
     ])
     progress(`load over: ${load.runs.length} runs started, ${settledAt ? "every run ended" : "runs still in flight at the deadline"}`)
-    const failedRequests = load.requests.flatMap((sample) => (sample.error === undefined ? [] : [sample.error]))
     const evidence = await SoakEvidence.read(db, new Map(lives.map((life) => [life.pid, life.name])), faults)
-    const verdict = checkSoak(evidence, load.runs, failedRequests, config.leaseMs)
+    const verdict = checkSoak(evidence, load.runs, load.requests, config.leaseMs)
     const logDir = writeLogs(lives)
     const kills = faults.filter((fault) => fault.kind === "kill").length
     return {
@@ -91,7 +90,7 @@ export async function runSoak(config: SoakConfig, progress: (line: string) => vo
         backS: fault.back === undefined ? undefined : Math.round((fault.back - loadStartedAt) / 100) / 10,
       })),
       inFlightMedian: medianInFlight(load.inFlight),
-      latency: latencyWindows(load.requests, faults, loadStartedAt, loadEndsAt, config.leaseMs),
+      latency: latencyWindows(load.requests, faults, loadStartedAt, loadEndsAt),
       takeover: takeoverMs(load.runs, faults),
       leasesLostWhileAlive: lives.reduce((sum, life) => sum + (life.output().match(LEASE_LOST)?.length ?? 0), 0),
       listMismatches: load.listMismatches,
