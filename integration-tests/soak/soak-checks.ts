@@ -48,6 +48,7 @@ export function kindOf(message: string): string {
     [/first attempt fails/, "first attempt failed (retried)"],
     [/could not be reached/, "database unreachable"],
     [/Connection terminated|Connection ended|ECONNREFUSED|shutting down|administrator command/, "database connection lost (the restart)"],
+    [/was refused: the run was taken over/, "write refused by the fence (the run was taken over)"],
     [/already started/i, "transaction already started"],
     [/Already finished by another execution/, "refused: the run was already finished by another execution"],
     [/Cannot set step success.*is not waiting/, "answer refused: the step no longer waits"],

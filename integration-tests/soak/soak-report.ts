@@ -31,6 +31,7 @@ export function formatReport(report: SoakReport): string {
     `| **unexpected outcomes** (no kill in the run) | **${verdict.unexpectedOutcomes.length}** |`,
     `| timers left | ${verdict.timersLeft} |`,
     `| leases found run out by a live instance (a pause, or the database away longer than a lease) | ${report.leasesLostWhileAlive} |`,
+    `| writes refused by the fence | ${report.fencedWrites} |`,
     `| every run ended | ${report.settleSeconds === undefined ? `not within ${config.settleSeconds} s` : `${report.settleSeconds} s`} after the load |`,
     "",
     "Outcomes by workflow:",

@@ -12,8 +12,10 @@ import { LatencyWindow, latencyWindows, medianInFlight, takeoverMs } from "./soa
 import { Fault } from "./soak-records"
 
 const SLOT_NAMES = "abcdefghij"
-// What an instance logs when it finds it was judged dead while it was alive (a pause past its lease).
+// What an instance logs when it finds it was judged dead while it was alive (a pause past its lease),
+// and when the fence refused one of its writes to a run taken over meanwhile.
 const LEASE_LOST = /found its lease gone/g
+const FENCED_OUT = /was refused: the run was taken over/g
 
 export type SoakReport = {
   config: SoakConfig
@@ -34,6 +36,8 @@ export type SoakReport = {
   takeover: { process: string; runs: number; ms?: number }[]
   /** Times a live instance found its lease gone (judged dead while alive): a pause, or the database away. */
   leasesLostWhileAlive: number
+  /** Writes the fence refused (logged by the instance that tried them). */
+  fencedWrites: number
   listMismatches: string[]
   /** Where each engine process's output was written (`<process>.log`). */
   logDir: string
@@ -92,7 +96,8 @@ export async function runSoak(config: SoakConfig, progress: (line: string) => vo
       inFlightMedian: medianInFlight(load.inFlight),
       latency: latencyWindows(load.requests, faults, loadStartedAt, loadEndsAt),
       takeover: takeoverMs(load.runs, faults),
-      leasesLostWhileAlive: lives.reduce((sum, life) => sum + (life.output().match(LEASE_LOST)?.length ?? 0), 0),
+      leasesLostWhileAlive: countInOutputs(lives, LEASE_LOST),
+      fencedWrites: countInOutputs(lives, FENCED_OUT),
       listMismatches: load.listMismatches,
       logDir,
       verdict,
@@ -110,4 +115,8 @@ function writeLogs(lives: ProcessLife[]): string {
     fs.writeFileSync(path.join(dir, `${life.name}.log`), `pid ${life.pid}\n${life.output()}`)
   }
   return dir
+}
+
+function countInOutputs(lives: ProcessLife[], pattern: RegExp): number {
+  return lives.reduce((sum, life) => sum + (life.output().match(pattern)?.length ?? 0), 0)
 }

@@ -2,7 +2,7 @@
  * One engine instance of the soak as its own OS process: the workflow engine
  * module on DATABASE_URL with a short purge interval, the soak workflows
  * registered, taking the harness's commands over IPC (see instance-commands).
- * Prints "ready" once started, and runs until killed. LEASE_MS sets the
+ * Prints "ready" once started, and runs until killed or the harness goes. LEASE_MS sets the
  * module's leaseDurationMs, PURGE_INTERVAL_SECONDS its purgeIntervalSeconds.
  */
 import { initModules } from "@medusajs/test-utils"
@@ -28,6 +28,8 @@ async function main() {
   // After the engine is installed, so that the schedule goes to its storage.
   require("./soak-workflows")
   answerCommands(medusaApp.modules[Modules.WORKFLOW_ENGINE])
+  // The harness is gone (it was interrupted): so is its soak, whose database goes with it.
+  process.once("disconnect", () => process.exit(1))
   process.stdout.write("ready\n")
 }
 
