@@ -7,9 +7,13 @@ export type Command =
   | { stepSuccess: { workflowId: string; transactionId: string; stepId: string } }
   | { subscribe: { workflowId: string; transactionId: string } }
   | { release: string }
+  | { list: { filters: Record<string, unknown>; config: Record<string, unknown> } }
 
 /** How a run ended for its caller: the state it returned, or the error it threw. */
 export type RunReply = { state?: string; errors?: string[]; thrown?: string }
+
+/** What a list command found: the rows of the page and the total. */
+export type ListReply = { rows: number; count: number }
 
 /** An onFinish a subscriber in the instance heard. */
 export type Heard = { transactionId: string; state: string; errors: string[] }
@@ -57,6 +61,11 @@ export function answerCommands(engine: IWorkflowEngineService): void {
         },
       })
       return {}
+    }
+    if ("list" in command) {
+      // What the admin's Settings → Workflows page asks of the module.
+      const [executions, count] = await engine.listAndCountWorkflowExecutions(command.list.filters, command.list.config)
+      return { rows: executions.length, count } satisfies ListReply
     }
     release(command.release)
     return {}

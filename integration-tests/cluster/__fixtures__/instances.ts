@@ -10,11 +10,11 @@ export type Instance = {
   heard: Heard[]
 }
 
-/** Starts an engine instance process (engine-instance.ts unless told) and resolves once it printed "ready". It takes commands: see `ask`. */
+/** Starts an engine instance process (engine-instance.ts unless told: a name in this folder, or an absolute path) and resolves once it printed "ready". It takes commands: see `ask`. */
 export function startInstance(name: string, env: Record<string, string>, script = "engine-instance.ts"): Promise<Instance> {
   const child = spawn(
     process.execPath,
-    ["-r", "ts-node/register/transpile-only", path.join(__dirname, script)],
+    ["-r", "ts-node/register/transpile-only", path.resolve(__dirname, script)],
     {
       env: { ...process.env, NODE_OPTIONS: "", INSTANCE_NAME: name, ...env },
       cwd: path.join(__dirname, "../../.."),
