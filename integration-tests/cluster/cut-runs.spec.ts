@@ -92,7 +92,8 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       try {
         await lock.raw(`LOCK TABLE "${table}" IN SHARE MODE`)
         await work()
-        await waitUntil(async () => (await waitingOn(pattern)) === statements)
+        // The doomed instance gets to its write in its own time: on a loaded machine that has taken over 30 s.
+        await waitUntil(async () => (await waitingOn(pattern)) === statements, 90000)
         await kill(doomed)
         if (before) {
           await db().raw(
