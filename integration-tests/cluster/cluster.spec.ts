@@ -34,7 +34,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
     const start = instanceProcesses(engine, db, () => dbConfig.clientUrl)
     const logOf = (kind: string) => readLog(db(), kind)
     const stateOf = async (transactionId: string) =>
-      (await db().raw(`SELECT state, execution FROM workflow_execution WHERE transaction_id = ?`, [transactionId])).rows[0]
+      (await db().raw(`SELECT state, execution, awaited_steps FROM workflow_execution WHERE transaction_id = ?`, [transactionId])).rows[0]
 
     it("runs a per-second job once per tick across 3 instances, while one is SIGKILLed and another starts", async () => {
       const [a] = await Promise.all([start("a"), start("b"), start("c")])
@@ -74,6 +74,8 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       await start("survivor")
       const starter = await start("starter", { START_RUN: `${CLUSTER_WF.timeout}:timeout-after-kill` })
       await waitUntil(async () => (await logOf("started")).length === 1)
+      // Its handler returned and was noted: the step awaits its answer, and its timeout applies (see storage/awaited-steps).
+      await waitUntil(async () => (await stateOf("timeout-after-kill"))?.awaited_steps?.length === 1)
       await kill(starter)
 
       await waitUntil(async () => ["reverted", "failed"].includes((await stateOf("timeout-after-kill"))?.state), 30000)
@@ -86,6 +88,15 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         START_RUNS: `${CLUSTER_WF.background}:bg:25,${CLUSTER_WF.sync}:sync:25,${CLUSTER_WF.answer}:waits:3`,
       })
       await waitUntil(async () => (await logOf("started")).length === 53, 60000)
+      // The answered workflow's handlers returned and were noted: those runs wait for their answers (see storage/awaited-steps).
+      const awaiting = async () =>
+        (
+          await db().raw(
+            `SELECT count(*)::int AS n FROM workflow_execution WHERE workflow_id = ? AND cardinality(awaited_steps) = 1`,
+            [CLUSTER_WF.answer]
+          )
+        ).rows[0].n
+      await waitUntil(async () => (await awaiting()) === 3)
       await kill(doomed)
       await start("survivor")
 

@@ -33,7 +33,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
     const rowOf = async (transactionId: string) =>
       (
         await db().raw(
-          `SELECT state, context, owner_epoch, owner_instance_id FROM workflow_execution WHERE transaction_id = ?`,
+          `SELECT state, context, owner_epoch, owner_instance_id, awaited_steps FROM workflow_execution WHERE transaction_id = ?`,
           [transactionId]
         )
       ).rows[0]
@@ -57,6 +57,8 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       await waitUntil(async () => (await invocations(sync, CUT_STEP.hold)).length === 1)
       await waitUntil(async () => (await invocations(charge, CUT_STEP.charge)).length === 1)
       await waitUntil(async () => (await invocations(waiting, CUT_STEP.ask)).length === 1)
+      // Its handler returned and was noted: the run waits for its answer (see storage/awaited-steps).
+      await waitUntil(async () => (await rowOf(waiting))?.awaited_steps?.length === 1)
 
       signal(paused, "SIGSTOP")
       try {

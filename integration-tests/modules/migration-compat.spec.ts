@@ -30,6 +30,7 @@ import {
   OUR_FINISH_MIGRATION,
   OUR_PURGE_SCHEDULE_DROP_MIGRATION,
   OUR_FENCING_MIGRATION,
+  OUR_AWAITED_MIGRATION,
   resetSchema,
   snapshotRows,
   sortCounts,
@@ -163,9 +164,9 @@ const queuedTasks = () =>
 
 type StoredRow = Record<string, any>
 
-/** Stored rows without the columns our second, fifth and ninth migrations add: what Medusa's engines wrote. */
+/** Stored rows without the columns our second, fifth, ninth and tenth migrations add: what Medusa's engines wrote. */
 function withoutExpiry(rows: StoredRow[]): StoredRow[] {
-  return rows.map(({ expires_at: _, owner_instance_id: __, owner_epoch: ___, ...rest }) => rest)
+  return rows.map(({ expires_at: _, owner_instance_id: __, owner_epoch: ___, awaited_steps: ____, ...rest }) => rest)
 }
 
 /**
@@ -216,20 +217,21 @@ function asRead(row: MedusaRow) {
 }
 
 /**
- * The columns the second, fifth and ninth migrations add, the last ones of
- * the table: optional and without a default, but the epoch (0 for the rows
- * already there, so that adding it rewrites nothing).
+ * The columns the second, fifth, ninth and tenth migrations add, the last
+ * ones of the table: optional and without a default, but the epoch (0 for
+ * the rows already there, so that adding it rewrites nothing).
  */
 function expectExpiryColumn(shape: TableShape) {
   expect(shape.columns.expires_at).toEqual({ type: "timestamp with time zone", nullable: true, default: null })
   expect(shape.columns.owner_instance_id).toEqual({ type: "text", nullable: true, default: null })
   expect(shape.columns.owner_epoch).toEqual({ type: "integer", nullable: false, default: "0" })
-  expect(Object.keys(shape.columns).slice(-3)).toEqual(["expires_at", "owner_instance_id", "owner_epoch"])
+  expect(shape.columns.awaited_steps).toEqual({ type: "ARRAY", nullable: true, default: null })
+  expect(Object.keys(shape.columns).slice(-4)).toEqual(["expires_at", "owner_instance_id", "owner_epoch", "awaited_steps"])
 }
 
 /** Columns apart from the ones our migrations add. */
 function withoutExpiryColumn(columns: TableShape["columns"]): TableShape["columns"] {
-  const { expires_at: _, owner_instance_id: __, owner_epoch: ___, ...rest } = columns
+  const { expires_at: _, owner_instance_id: __, owner_epoch: ___, awaited_steps: ____, ...rest } = columns
   return rest
 }
 
@@ -1258,7 +1260,7 @@ moduleIntegrationTestRunner<Engine>({
         expect(Object.keys(shape.columns)).toEqual([
           "id", "workflow_id", "transaction_id", "run_id", "execution", "context",
           "state", "retention_time", "created_at", "updated_at", "deleted_at", "expires_at", "owner_instance_id",
-          "owner_epoch",
+          "owner_epoch", "awaited_steps",
         ])
         expectExpiryColumn(shape)
         await expectRetentionTables()
@@ -1352,14 +1354,26 @@ moduleIntegrationTestRunner<Engine>({
         const droppedRows = await rowsNow()
         expect(await tablesNow()).toEqual(finishTables.filter((table) => table !== PURGE_SCHEDULE_TABLE))
 
-        expect((await migrate(DB, MIGRATION_DIRS.ours)).executed).toEqual([OUR_FENCING_MIGRATION])
+        expect((await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_FENCING_MIGRATION })).executed).toEqual([OUR_FENCING_MIGRATION])
         // Every row there starts at epoch 0, nothing else changes.
-        expect(await rowsNow()).toEqual(droppedRows.map((row: StoredRow) => ({ ...row, owner_epoch: 0 })))
+        const fencedShape = await shapeOf()
+        const fencedRows = await rowsNow()
+        expect(fencedRows).toEqual(droppedRows.map((row: StoredRow) => ({ ...row, owner_epoch: 0 })))
+
+        expect((await migrate(DB, MIGRATION_DIRS.ours)).executed).toEqual([OUR_AWAITED_MIGRATION])
+        // The rows there do not say which handlers returned (NULL, "not known"), nothing else changes.
+        expect(await rowsNow()).toEqual(fencedRows.map((row: StoredRow) => ({ ...row, awaited_steps: null })))
         await engine.purgeExpiredExecutions({ dryRun: true })
         await expectCounters()
         const extensions = await extensionsNow()
         const leanIndexes = Object.keys((await shapeOf()).indexes)
         expect(leanIndexes.filter((name) => REDUNDANT_INDEXES.includes(name))).toEqual([])
+
+        // The tenth one's down(): awaited_steps goes, nothing else.
+        const tenth = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
+        expect(tenth).toEqual({ executed: [OUR_AWAITED_MIGRATION], warnings: [] })
+        expect(await shapeOf()).toEqual(fencedShape)
+        expect(await rowsNow()).toEqual(fencedRows)
 
         // The ninth one's down(): the epoch goes, nothing else.
         const ninth = await migrate(DB, MIGRATION_DIRS.ours, { down: true })

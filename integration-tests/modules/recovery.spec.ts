@@ -3,7 +3,7 @@ import { IWorkflowEngineService, Logger } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { CrashRecovery } from "../../src/modules/workflow-engine/recovery/crash-recovery"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, TEST_DATABASE, withEngineShutdown } from "./__fixtures__/engine"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, TEST_DATABASE, waitUntil, withEngineShutdown } from "./__fixtures__/engine"
 import { ASYNC_STEP, WF } from "./__fixtures__/workflows"
 
 jest.setTimeout(60000)
@@ -48,11 +48,19 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
     const rowOf = async (transactionId: string) =>
       (await db().raw(`SELECT state, owner_instance_id, context, execution FROM workflow_execution WHERE transaction_id = ?`, [transactionId]))
         .rows[0]
+    const awaitedSteps = async (transactionId: string): Promise<string[] | null> =>
+      (await db().raw(`SELECT awaited_steps FROM workflow_execution WHERE transaction_id = ?`, [transactionId])).rows[0].awaited_steps
+    /** Runs until its async step awaits its answer: the handler returned, and the storage noted it. */
+    const runUntilAwaiting = async (workflowId: string, transactionId: string) => {
+      await engine.run(workflowId, { transactionId, input: { value: 1 } })
+      await waitUntil(async () => ((await awaitedSteps(transactionId)) ?? []).length === 1)
+    }
     const deadLeases = async () =>
       (await db().raw(`SELECT count(*)::int AS n FROM workflow_engine_instance WHERE id = ?`, [DEAD])).rows[0].n
 
     it("leaves a run waiting for an answer to whoever answers, owned by nobody, and removes the dead lease", async () => {
-      await engine.run(WF.asyncStep, { transactionId: "waits", input: { value: 1 } })
+      await runUntilAwaiting(WF.asyncStep, "waits")
+      expect(await awaitedSteps("waits")).toEqual([`_root.test-before-async.${ASYNC_STEP}#1`])
       await leftByDeadInstance("waits")
 
       expect(await recovery().recoverNow()).toBe(1)
@@ -97,6 +105,55 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       expect(row.state).toBe("done")
       const step = row.execution.steps["_root.test-wait-before-retried.test-may-run-again"]
       expect([step.invoke.state, step.failures]).toEqual(["done", 1])
+    })
+
+    it("fails an async step whose handler had not returned: nobody outside may have been asked to answer it", async () => {
+      await runUntilAwaiting(WF.asyncStep, "never-asked")
+      await leftByDeadInstance("never-asked")
+      await db().raw(`UPDATE workflow_execution SET awaited_steps = '{}' WHERE transaction_id = 'never-asked'`)
+
+      await recovery().recoverNow()
+      const row = await rowOf("never-asked")
+      expect(row.state).toBe("reverted")
+      expect(row.context.errors).toEqual([
+        expect.objectContaining({
+          action: ASYNC_STEP,
+          error: expect.objectContaining({ name: "InstanceDiedError", message: expect.stringContaining(`step "${ASYNC_STEP}" was running`) }),
+        }),
+      ])
+    })
+
+    it("leaves waiting the async steps of a row stored before handlers were noted (awaited_steps NULL)", async () => {
+      await runUntilAwaiting(WF.asyncStep, "stored-earlier")
+      await leftByDeadInstance("stored-earlier")
+      await db().raw(`UPDATE workflow_execution SET awaited_steps = NULL WHERE transaction_id = 'stored-earlier'`)
+
+      expect(await recovery().recoverNow()).toBe(1)
+      expect(await rowOf("stored-earlier")).toMatchObject({ state: "invoking", owner_instance_id: null })
+    })
+
+    it("retries after its interval a step failed by recovery before it ever ran", async () => {
+      await runUntilAwaiting(WF.retriedLaterAfterDeath, "retried-later")
+      // The first row of a start cut by the kill: the step after the answered one shown as the next to run, never attempted.
+      await leftByDeadInstance("retried-later", {
+        "_root.test-wait-before-retried-later": { state: "done", status: "ok" },
+        "_root.test-wait-before-retried-later.test-may-run-later": { state: "not_started", status: "idle" },
+      })
+
+      await recovery().recoverNow()
+      await waitUntil(async () => (await rowOf("retried-later")).state === "done", 30000)
+      const step = (await rowOf("retried-later")).execution.steps["_root.test-wait-before-retried-later.test-may-run-later"]
+      expect([step.invoke.state, step.failures, step.attempts]).toEqual(["done", 1, 1])
+    })
+
+    it("sets again a waiting step's timeout whose timer the dead instance had taken, and the run times out", async () => {
+      await runUntilAwaiting(WF.timeoutAfterDeath, "timeout-taken")
+      await leftByDeadInstance("timeout-taken")
+      await db().raw(`DELETE FROM workflow_execution_timer WHERE transaction_id = 'timeout-taken'`)
+
+      expect(await recovery().recoverNow()).toBe(1)
+      await waitUntil(async () => (await rowOf("timeout-taken")).state === "reverted", 30000)
+      expect((await rowOf("timeout-taken")).execution.steps["_root.test-answered-by-nobody"].invoke.state).toBe("timeout")
     })
 
     it("leaves the runs of a workflow this instance does not have, and the dead lease with them", async () => {

@@ -300,6 +300,41 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         expect(execution.state).toBe("done")
       })
 
+      it("compensates a run whose step timed out just before it ran (its checkpoint waited past the deadline)", async () => {
+        const db = knexOf(medusaApp)
+        const transactionId = "timed-out-before-it-ran"
+        // The checkpoint that starts the step waits for a lock this test holds (a database slow or restarting), past the step's 1 s timeout.
+        await db.raw(`
+          CREATE OR REPLACE FUNCTION test_hold_update() RETURNS trigger AS $$
+          BEGIN PERFORM pg_advisory_xact_lock(4242); RETURN NEW; END $$ LANGUAGE plpgsql;
+          CREATE TRIGGER test_hold_update BEFORE UPDATE ON workflow_execution
+            FOR EACH ROW WHEN (NEW.transaction_id = '${transactionId}') EXECUTE FUNCTION test_hold_update();`)
+        const updatesWaiting = async () =>
+          (
+            await db.raw(
+              `SELECT count(*)::int AS n FROM pg_stat_activity
+                WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%UPDATE "workflow_execution"%'`
+            )
+          ).rows[0].n
+        const lock = await db.transaction()
+        let running: ReturnType<typeof engine.run> | undefined
+        try {
+          await lock.raw(`SELECT pg_advisory_xact_lock(4242)`)
+          const startedAt = Date.now()
+          running = engine.run(WF.stepTimeout, { transactionId, throwOnError: false })
+          await waitUntil(async () => (await updatesWaiting()) === 1)
+          await waitUntil(() => Date.now() - startedAt > 1500)
+        } finally {
+          await lock.commit()
+          await db.raw(`DROP TRIGGER test_hold_update ON workflow_execution; DROP FUNCTION test_hold_update();`)
+        }
+        const { transaction } = await running!
+        expect(transaction.getFlow().state).toBe("reverted")
+        const [execution] = await engine.listWorkflowExecutions({ transaction_id: transactionId })
+        expect(execution.state).toBe("reverted")
+        expect(execution.execution!.steps["_root.test-slow-async"].invoke.state).toBe("timeout")
+      })
+
       it("times out an async step that nobody completes", async () => {
         const { transaction } = await engine.run(WF.stepTimeout, { throwOnError: false })
         const event = await waitForFinish(engine, WF.stepTimeout, transaction.transactionId)

@@ -28,6 +28,8 @@ export const WF = {
   interrupted: "test-interrupted",
   failsWithoutRetention: "test-fails-without-retention",
   retriedAfterDeath: "test-retried-after-death",
+  retriedLaterAfterDeath: "test-retried-later-after-death",
+  timeoutAfterDeath: "test-timeout-after-death",
 } as const
 
 export const ASYNC_STEP = "test-async-wait"
@@ -257,3 +259,23 @@ export const retriedAfterDeath = createWorkflow(
     return new WorkflowResponse(mayRunAgain())
   }
 )
+
+// The same, with the retry after an interval (a durable timer) instead of at once.
+const waitBeforeRetriedLater = createStep({ name: "test-wait-before-retried-later", async: true }, async () => {})
+const mayRunLater = createStep(
+  { name: "test-may-run-later", maxRetries: 1, retryInterval: 1 },
+  async () => new StepResponse("ran later")
+)
+export const retriedLaterAfterDeath = createWorkflow(
+  { name: WF.retriedLaterAfterDeath, store: true, retentionTime: 3600 },
+  () => {
+    waitBeforeRetriedLater()
+    return new WorkflowResponse(mayRunLater())
+  }
+)
+
+// An async step nobody answers, whose timeout leaves a test time to take its timer away first.
+const answeredByNobody = createStep({ name: "test-answered-by-nobody", async: true, timeout: 4 }, async () => {})
+export const timeoutAfterDeath = createWorkflow({ name: WF.timeoutAfterDeath, store: true, retentionTime: 3600 }, () => {
+  answeredByNobody()
+})

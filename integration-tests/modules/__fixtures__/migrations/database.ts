@@ -27,7 +27,8 @@ export const MIGRATION_DIRS = {
  * instances share (instance leases, timers, schedules, and the owner of each
  * in-flight run), the sixth drops four indexes, the seventh adds the log of
  * finishes instances that cannot LISTEN read, the eighth drops the table of
- * the scheduled purge that nothing writes any more.
+ * the scheduled purge that nothing writes any more, the ninth adds the
+ * fencing epoch, the tenth the async steps whose handler returned.
  */
 export const OUR_FIRST_MIGRATION = "Migration20261125120000"
 export const OUR_RETENTION_MIGRATION = "Migration20261125140000"
@@ -44,6 +45,8 @@ export const OUR_FINISH_MIGRATION = "Migration20261206100000"
 export const OUR_PURGE_SCHEDULE_DROP_MIGRATION = "Migration20261206120000"
 /** The ninth: the fencing epoch of runs in flight. */
 export const OUR_FENCING_MIGRATION = "Migration20261206130000"
+/** The tenth: awaited_steps, the async steps whose handler returned (recovery reads them). */
+export const OUR_AWAITED_MIGRATION = "Migration20261206140000"
 /** In the order the migrator applies them. */
 export const OUR_MIGRATIONS = [
   OUR_FIRST_MIGRATION,
@@ -55,6 +58,7 @@ export const OUR_MIGRATIONS = [
   OUR_FINISH_MIGRATION,
   OUR_PURGE_SCHEDULE_DROP_MIGRATION,
   OUR_FENCING_MIGRATION,
+  OUR_AWAITED_MIGRATION,
 ]
 
 /** The name Medusa's first migration (2023-12-28) has in both engines. */

@@ -46,7 +46,9 @@ export default async function engineLoader(
   const lease = new InstanceLease(db, logger, workerMode, resolved.leaseDurationMs)
   const runsWork = workerMode !== "server"
   const newTransactions = new NewTransactions()
-  const orchestrator = new WorkflowOrchestrator(sharedContainer, logger, newTransactions)
+  const orchestrator = new WorkflowOrchestrator(sharedContainer, logger, newTransactions, (transaction, step) =>
+    void storage.noteAwaiting(transaction, step)
+  )
   const timers = new DurableTimers(
     db,
     logger,

@@ -21,6 +21,8 @@ export const WorkflowExecution = model
     owner_instance_id: model.text().nullable(),
     // How many times recovery took the run over: a write applies only at the epoch its execution loaded (storage/fencing.ts).
     owner_epoch: model.number().default(0),
+    // The async steps whose handler returned, `<step id>#<attempt>`; null in rows stored before it was kept (storage/awaited-steps.ts).
+    awaited_steps: model.array().nullable(),
   })
   /*
    * The indexes the migrations leave, by their names. DML scopes every partial

@@ -2,6 +2,7 @@ import {
   DistributedTransactionEvents,
   DistributedTransactionType,
   TransactionHandlerType,
+  TransactionStep,
 } from "@medusajs/framework/orchestration"
 import {
   Context,
@@ -9,7 +10,7 @@ import {
   Logger,
   MedusaContainer,
 } from "@medusajs/framework/types"
-import { isString, MedusaError, TransactionState } from "@medusajs/framework/utils"
+import { isString, MedusaError, TransactionState, TransactionStepState } from "@medusajs/framework/utils"
 import { MedusaWorkflow, resolveValue } from "@medusajs/framework/workflows-sdk"
 import { generatedTransactionId } from "../storage/ids"
 import { NewTransactions } from "../storage/new-transactions"
@@ -42,6 +43,9 @@ export type StepResponseOptions = {
 
 export type CancelOptions = Omit<RunOptions, "input" | "resultFrom"> & { transactionId: string }
 
+/** Told when an async step's handler returned and the step awaits its answer (see storage/awaited-steps). */
+export type StepAwaiting = (transaction: DistributedTransactionType, step: TransactionStep) => void
+
 type WorkflowOutcome = {
   transaction: DistributedTransactionType
   result?: unknown
@@ -56,11 +60,14 @@ type WorkflowOutcome = {
  */
 export class WorkflowOrchestrator {
   readonly subscribers: SubscriberRegistry
+  /** runs being continued after a stall (see continueIfStalled), so that a continuation that stalls again is not continued forever */
+  private readonly continuing = new Set<string>()
 
   constructor(
     private readonly container: MedusaContainer,
     logger: Logger,
-    private readonly newTransactions: NewTransactions = new NewTransactions()
+    private readonly newTransactions: NewTransactions = new NewTransactions(),
+    private readonly stepAwaiting: StepAwaiting = () => undefined
   ) {
     this.subscribers = new SubscriberRegistry(logger)
   }
@@ -90,7 +97,7 @@ export class WorkflowOrchestrator {
       this.newTransactions.forget(workflowId, transactionId)
     }
 
-    await this.afterStep(workflowId, transactionId, outcome)
+    outcome = await this.afterStep(workflowId, transactionId, outcome)
     throwIfAsked(outcome, options.throwOnError)
     return { acknowledgement: this.acknowledge(workflowId, transactionId, outcome), ...outcome }
   }
@@ -117,7 +124,7 @@ export class WorkflowOrchestrator {
       throw error
     }
 
-    const outcome: WorkflowOutcome = await refusingFencedOut(() =>
+    let outcome: WorkflowOutcome = await refusingFencedOut(() =>
       workflow.cancel({
         transaction,
         throwOnError: false,
@@ -128,7 +135,7 @@ export class WorkflowOrchestrator {
       })
     )
 
-    await this.afterStep(workflowId, transactionId, outcome)
+    outcome = await this.afterStep(workflowId, transactionId, outcome)
     throwIfAsked(outcome, options.throwOnError)
     const acknowledgement = {
       ...this.acknowledge(workflowId, transactionId, outcome),
@@ -152,7 +159,7 @@ export class WorkflowOrchestrator {
 
   async retryStep({ idempotencyKey, options = {} }: Omit<StepResponseOptions, "stepResponse">) {
     const { key, parts } = parseIdempotencyKey(idempotencyKey)
-    const outcome: WorkflowOutcome = await refusingFencedOut(() =>
+    let outcome: WorkflowOutcome = await refusingFencedOut(() =>
       this.workflow(parts.workflowId).retryStep({
         idempotencyKey: key,
         context: options.context,
@@ -162,7 +169,7 @@ export class WorkflowOrchestrator {
         container: options.container ?? this.container,
       })
     )
-    await this.afterStep(parts.workflowId, parts.transactionId, outcome)
+    outcome = await this.afterStep(parts.workflowId, parts.transactionId, outcome)
     throwIfAsked(outcome, options.throwOnError)
     return outcome
   }
@@ -189,14 +196,14 @@ export class WorkflowOrchestrator {
       events: this.events(parts.workflowId, parts.transactionId, options.events),
       container: options.container ?? this.container,
     }
-    const outcome: WorkflowOutcome = await answeringStep(answerKey(parts, kind), () =>
+    let outcome: WorkflowOutcome = await answeringStep(answerKey(parts, kind), () =>
       refusingFencedOut(() =>
         kind === "success"
           ? workflow.registerStepSuccess(args)
           : workflow.registerStepFailure({ ...args, forcePermanentFailure: options.forcePermanentFailure ?? false })
       )
     )
-    await this.afterStep(parts.workflowId, parts.transactionId, outcome)
+    outcome = await this.afterStep(parts.workflowId, parts.transactionId, outcome)
     throwIfAsked(outcome, options.throwOnError)
     return outcome
   }
@@ -234,25 +241,57 @@ export class WorkflowOrchestrator {
   /**
    * When a transaction finished: tell subscribers, and complete the step of
    * the parent workflow that waits for it (unless the parent is the one
-   * cancelling it).
+   * cancelling it). Returns the outcome the caller is told: that of the
+   * continued run when it had stalled (see continueIfStalled).
    */
-  private async afterStep(workflowId: string, transactionId: string, outcome: WorkflowOutcome) {
+  private async afterStep(workflowId: string, transactionId: string, given: WorkflowOutcome): Promise<WorkflowOutcome> {
+    const outcome = await this.continueIfStalled(workflowId, transactionId, given)
     const { transaction, result, errors } = outcome
     if (!transaction.hasFinished()) {
-      return
+      return outcome
     }
     const flow = transaction.getFlow()
     this.subscribers.notify({ eventType: "onFinish", workflowId, transactionId, state: flow.state, result, errors })
 
     const { parentStepIdempotencyKey, cancelingFromParentStep } = flow.metadata ?? {}
     if (!parentStepIdempotencyKey || cancelingFromParentStep) {
-      return
+      return outcome
     }
     const options = { logOnError: true }
     if (FAILED_STATES.has(flow.state)) {
       await this.setStepFailure({ idempotencyKey: parentStepIdempotencyKey, stepResponse: errors, options })
     } else {
       await this.setStepSuccess({ idempotencyKey: parentStepIdempotencyKey, stepResponse: result, options })
+    }
+    return outcome
+  }
+
+  /**
+   * Medusa's orchestrator checks a step's timeout once more just before it
+   * runs the step; when the deadline passed while the checkpoint before it
+   * was written (a slow or restarting database), the step times out there,
+   * the run is left waiting to compensate, and the loop ends without
+   * compensating: nothing would continue the run. Continue it once, as its
+   * timeout's timer would have.
+   */
+  private async continueIfStalled(workflowId: string, transactionId: string, outcome: WorkflowOutcome): Promise<WorkflowOutcome> {
+    const flow = outcome.transaction.getFlow()
+    const timedOut = Object.values(flow.steps ?? {}).some((step) => step.invoke?.state === TransactionStepState.TIMEOUT)
+    const key = `${workflowId}:${transactionId}`
+    if (
+      flow.state !== TransactionState.WAITING_TO_COMPENSATE ||
+      flow.hasWaitingSteps ||
+      flow.cancelledAt ||
+      !timedOut ||
+      this.continuing.has(key)
+    ) {
+      return outcome
+    }
+    this.continuing.add(key)
+    try {
+      return await this.run(workflowId, { transactionId, throwOnError: false, logOnError: true })
+    } finally {
+      this.continuing.delete(key)
     }
   }
 
@@ -285,7 +324,10 @@ export class WorkflowOrchestrator {
         handlers?.onFinish?.({ transaction, result, errors })
       },
       onStepBegin: forwardStep("onStepBegin"),
-      onStepAwaiting: forwardStep("onStepAwaiting"),
+      onStepAwaiting: ({ step, transaction }: any) => {
+        this.stepAwaiting(transaction, step)
+        forwardStep("onStepAwaiting")({ step, transaction })
+      },
       onStepSuccess: async ({ step, transaction }: any) => {
         const response = await resolveValue(transaction.getContext().invoke[step.definition.action], transaction)
         handlers?.onStepSuccess?.({ step, transaction, response })

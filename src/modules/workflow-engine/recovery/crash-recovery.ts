@@ -7,6 +7,9 @@ import { RecoveryPlan, planRecovery } from "./recovery-plan"
 import { adoptRun, AdoptedRun, lockOrphanedRun } from "./sql/adopt-run"
 import { findOrphanedRuns, OrphanedRun } from "./sql/find-orphaned-runs"
 import { reapInstances } from "./sql/reap-instances"
+import { upsertTimer } from "../timers/sql/upsert-timer"
+import { stepTimerKey, timerMetadata } from "../timers/timer-keys"
+import { TimerSpec } from "../timers/timer-spec"
 
 const BATCH = 50
 
@@ -100,8 +103,11 @@ export class CrashRecovery {
       if (!stored) {
         return
       }
-      const plan = planRecovery(stored.execution, stored.timers)
+      const plan = planRecovery(stored.execution, stored.timers, stored.awaited_steps)
       await adoptRun(trx, run, plan.action === "disown" ? null : this.instanceId, plan.action === "fail" ? plan.flow : undefined)
+      if (plan.action === "disown") {
+        await restoreTimeouts(trx, run, stored, plan.timeouts)
+      }
       return { plan, stored }
     })
     if (!adopted) {
@@ -167,10 +173,34 @@ function instanceDied(run: OrphanedRun, plan: RecoveryPlan & { action: "fail" },
   return error
 }
 
+/** Sets again the step timeouts whose timers the dead instance took (see recovery-plan). */
+async function restoreTimeouts(
+  trx: Knex.Transaction,
+  run: OrphanedRun,
+  stored: AdoptedRun,
+  timeouts: (RecoveryPlan & { action: "disown" })["timeouts"]
+): Promise<void> {
+  for (const timeout of timeouts) {
+    const timer: TimerSpec = {
+      key: stepTimerKey("step_timeout", run.workflow_id, run.transaction_id, timeout.stepId),
+      kind: "step_timeout",
+      workflow_id: run.workflow_id,
+      transaction_id: run.transaction_id,
+      step_id: timeout.stepId,
+      attempt: timeout.attempt,
+      metadata: timerMetadata(stored.execution.metadata),
+    }
+    await upsertTimer(trx, timer, timeout.inMs, null)
+  }
+}
+
 function describe(plan: RecoveryPlan): string {
   switch (plan.action) {
     case "disown":
-      return "it waits for an answer or a timer, which any instance handles"
+      return (
+        "it waits for an answer or a timer, which any instance handles" +
+        (plan.timeouts.length ? ` (${plan.timeouts.length} step timeout set again)` : "")
+      )
     case "resume":
       return "continued from its last checkpoint"
     case "retry":

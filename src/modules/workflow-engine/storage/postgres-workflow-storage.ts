@@ -39,6 +39,8 @@ import { lockExecution } from "./sql/lock-execution"
 import { readOwner } from "./sql/read-owner"
 import { ExecutionRow, StoredCheckpointRow, StoredOwner } from "./sql/types"
 import { updateExecution } from "./sql/update-execution"
+import { noteAwaitedStep } from "./sql/note-awaited-step"
+import { awaitedMarker } from "./awaited-steps"
 import { finishId, notifyFinished } from "../notifications/sql/notify-finished"
 import { DurableTimers } from "../timers/durable-timers"
 import { timerToJudgeOnLoad, timerToJudgeOnWrite } from "../timers/firing-timer"
@@ -401,6 +403,25 @@ export class PostgresWorkflowStorage
         { workflowId: modelId, transactionId },
         [timerKey("step_timeout", modelId, transactionId, step)],
         fence
+      )
+    )
+  }
+
+  /**
+   * Notes that an async step's handler returned, so that a recovery leaves
+   * the step waiting for its answer (see awaited-steps). Called without
+   * being waited for, when the orchestrator tells the step awaits: a failure
+   * is logged.
+   */
+  @inHand
+  async noteAwaiting(transaction: DistributedTransactionType, step: TransactionStep): Promise<void> {
+    const run = { workflow_id: transaction.modelId, transaction_id: transaction.transactionId, run_id: transaction.getFlow().runId }
+    await untilReachable(this.logger, `noting the handler of step ${step.id} returned`, () =>
+      noteAwaitedStep(this.db, run, awaitedMarker(step.id, step.attempts))
+    ).catch((error) =>
+      this.logger.warn(
+        `Workflow ${run.workflow_id} (transaction ${run.transaction_id}): could not note that step ${step.id} awaits its answer; ` +
+          `should this instance die before the answer, the step is failed: ${error}`
       )
     )
   }

@@ -12,7 +12,6 @@ export function timerFor(
   step?: TransactionStep
 ): TimerSpec {
   const { modelId: workflow_id, transactionId: transaction_id } = transaction
-  const metadata = transaction.getFlow().metadata ?? {}
   return {
     key: timerKey(kind, workflow_id, transaction_id, step),
     kind,
@@ -20,11 +19,16 @@ export function timerFor(
     transaction_id,
     step_id: step?.id ?? null,
     attempt: step ? step.attempts : null,
-    metadata: {
-      eventGroupId: metadata.eventGroupId,
-      parentStepIdempotencyKey: metadata.parentStepIdempotencyKey,
-      preventReleaseEvents: metadata.preventReleaseEvents,
-    },
+    metadata: timerMetadata(transaction.getFlow().metadata),
+  }
+}
+
+/** What of a run's flow metadata a timer carries to the run it continues. */
+export function timerMetadata(metadata: Record<string, any> | undefined): TimerSpec["metadata"] {
+  return {
+    eventGroupId: metadata?.eventGroupId,
+    parentStepIdempotencyKey: metadata?.parentStepIdempotencyKey,
+    preventReleaseEvents: metadata?.preventReleaseEvents,
   }
 }
 
@@ -42,6 +46,11 @@ export function timerKey(
   step?: TransactionStep
 ): string {
   return keyOf(kind, workflowId, transactionId, step?.id, step?.isCompensating())
+}
+
+/** The key of a timer of a step's invoke, by the step's id (a run as stored, not a live transaction). */
+export function stepTimerKey(kind: TimerKind, workflowId: string, transactionId: string, stepId: string): string {
+  return keyOf(kind, workflowId, transactionId, stepId)
 }
 
 const STEP_TIMER_KINDS: TimerKind[] = ["retry", "continue", "step_timeout"]

@@ -11,6 +11,8 @@ export type AdoptedRun = {
   execution: any
   /** the timers stored for the run: whether one continues it decides its recovery */
   timers: StoredTimer[]
+  /** the async steps whose handler returned (storage/awaited-steps); null in rows of an engine that did not note them */
+  awaited_steps: string[] | null
   /** where the dead instance ran, when its lease row is still there */
   hostname: string | null
   pid: number | null
@@ -24,7 +26,7 @@ export type AdoptedRun = {
  */
 export async function lockOrphanedRun(trx: Queryable, run: OrphanedRun): Promise<AdoptedRun | undefined> {
   const result = await trx.raw(
-    `SELECT e."execution",
+    `SELECT e."execution", e."awaited_steps",
             COALESCE((SELECT json_agg(json_build_object('kind', t."kind", 'step_id', t."step_id"))
                         FROM "workflow_execution_timer" t
                        WHERE t."workflow_id" = e."workflow_id" AND t."transaction_id" = e."transaction_id"), '[]') AS "timers",
