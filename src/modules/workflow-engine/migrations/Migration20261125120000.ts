@@ -1,13 +1,5 @@
 import { Migration } from "@medusajs/framework/mikro-orm/migrations"
-import { inlineIndexSql } from "../upgrade/deferred-indexes"
-import { backfillRetentionSql } from "../upgrade/sql/backfill-retention-batch"
-import {
-  forgetTasksSql,
-  indexTask,
-  inlineOrQueueSql,
-  RETENTION_BACKFILL,
-  UPGRADE_TASK_TABLE,
-} from "../upgrade/upgrade-tasks"
+import { forgetTasksSql, indexTask, inlineOrQueueSql } from "./frozen/upgrade-task-queue"
 
 /**
  * Creates `workflow_execution` as Medusa's engines leave it, or aligns a table
@@ -18,7 +10,7 @@ import {
  * migrations in one transaction that holds the table's exclusive lock from
  * the first ALTER to its commit. What reads every row (the retention
  * back-fill, our index builds) is queued in `workflow_engine_upgrade_task`
- * and done by the module after start, online (see upgrade/upgrade-tasks.ts),
+ * and done by the module after start, online (see frozen/upgrade-task-queue.ts),
  * unless the table is small enough to do it here at once (an empty table on
  * a fresh install: then nothing is queued).
  * Only a table from an engine before 2.5 (no run_id) gets its primary key
@@ -28,11 +20,11 @@ export class Migration20261125120000 extends Migration {
   async up(): Promise<void> {
     // One row per piece of work left to the online upgrade; after_key is how far a back-fill got.
     this.addSql(`
-      CREATE TABLE IF NOT EXISTS "${UPGRADE_TASK_TABLE}" (
+      CREATE TABLE IF NOT EXISTS "workflow_engine_upgrade_task" (
         "name" text NOT NULL,
         "after_key" text[] NULL,
         "queued_at" timestamptz NOT NULL DEFAULT now(),
-        CONSTRAINT "${UPGRADE_TASK_TABLE}_pkey" PRIMARY KEY ("name")
+        CONSTRAINT "workflow_engine_upgrade_task_pkey" PRIMARY KEY ("name")
       );
     `)
 
@@ -58,7 +50,18 @@ export class Migration20261125120000 extends Migration {
       `ALTER TABLE "workflow_execution" ADD COLUMN IF NOT EXISTS "retention_time" integer NULL;`
     )
     // Rows from before the column kept their retention only in the flow's options: filled online, in batches.
-    this.addSql(inlineOrQueueSql([RETENTION_BACKFILL], [`${backfillRetentionSql("true")};`]))
+    this.addSql(
+      inlineOrQueueSql(
+        [RETENTION_BACKFILL],
+        [
+          `UPDATE "workflow_execution"
+        SET "retention_time" = ("execution" -> 'options' ->> 'retentionTime')::integer
+      WHERE true
+        AND "retention_time" IS NULL
+        AND ("execution" -> 'options' ->> 'retentionTime') ~ '^[0-9]+$';`,
+        ]
+      )
+    )
     this.addSql(
       `ALTER TABLE "workflow_execution" ADD COLUMN IF NOT EXISTS "run_id" text NOT NULL DEFAULT 'legacy';`
     )
@@ -110,11 +113,17 @@ export class Migration20261125120000 extends Migration {
      * The admin's list, newest first, and at most one in-flight run per
      * (workflow_id, transaction_id): two callers starting the same
      * transaction id at once are told apart by the database, not by a flag in
-     * one process. Built CONCURRENTLY after start (see upgrade/deferred-indexes.ts);
-     * a table left by another engine may already hold duplicates, and the
-     * guard is then skipped with a warning rather than touching the rows.
+     * one process. Built CONCURRENTLY after start (see upgrade/deferred-indexes.ts),
+     * or here on a small table; a table left by another engine may already
+     * hold duplicates, and the guard is then skipped with a warning rather
+     * than touching the rows (the online build warns alike).
      */
-    this.addSql(inlineOrQueueSql(FIRST_INDEXES.map(indexTask), FIRST_INDEXES.map(inlineIndexSql)))
+    this.addSql(
+      inlineOrQueueSql(FIRST_INDEXES.map(indexTask), [
+        `CREATE INDEX IF NOT EXISTS "IDX_workflow_execution_created_at" ON "workflow_execution" ("created_at" DESC) WHERE "deleted_at" IS NULL;`,
+        `BEGIN CREATE UNIQUE INDEX IF NOT EXISTS "IDX_workflow_execution_in_flight_unique" ON "workflow_execution" ("workflow_id", "transaction_id") WHERE "deleted_at" IS NULL AND "state" IN ('not_started', 'invoking', 'waiting_to_compensate', 'compensating'); EXCEPTION WHEN unique_violation THEN RAISE WARNING 'workflow_execution holds several in-flight runs of one transaction; IDX_workflow_execution_in_flight_unique was not created'; END;`,
+      ])
+    )
   }
 
   /**
@@ -125,9 +134,12 @@ export class Migration20261125120000 extends Migration {
     this.addSql(forgetTasksSql([RETENTION_BACKFILL, ...FIRST_INDEXES.map(indexTask)]))
     this.addSql(`DROP INDEX IF EXISTS "IDX_workflow_execution_in_flight_unique";`)
     this.addSql(`DROP INDEX IF EXISTS "IDX_workflow_execution_created_at";`)
-    this.addSql(`DROP TABLE IF EXISTS "${UPGRADE_TASK_TABLE}";`)
+    this.addSql(`DROP TABLE IF EXISTS "workflow_engine_upgrade_task";`)
   }
 }
+
+/** The back-fill this migration leaves to the online upgrade (a task name: see frozen/upgrade-task-queue.ts). */
+const RETENTION_BACKFILL = "backfill:retention_time"
 
 /** The indexes this migration leaves to the online upgrade. */
 const FIRST_INDEXES = ["IDX_workflow_execution_created_at", "IDX_workflow_execution_in_flight_unique"]

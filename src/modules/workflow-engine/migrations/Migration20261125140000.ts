@@ -1,7 +1,5 @@
 import { Migration } from "@medusajs/framework/mikro-orm/migrations"
-import { inlineIndexSql } from "../upgrade/deferred-indexes"
-import { backfillExpirySql } from "../upgrade/sql/backfill-expiry-batch"
-import { EXPIRY_BACKFILL, forgetTasksSql, indexTask, inlineOrQueueSql } from "../upgrade/upgrade-tasks"
+import { forgetTasksSql, indexTask, inlineOrQueueSql } from "./frozen/upgrade-task-queue"
 
 /**
  * Retention that bounds the table: an indexed expiry on finished runs, the
@@ -17,7 +15,7 @@ export class Migration20261125140000 extends Migration {
     /*
      * Finished rows already in the table, whoever wrote them, expire as
      * Medusa's engines would have expired them: updated_at + retention_time,
-     * filled after start in batches (see upgrade/upgrade-tasks.ts). Rows
+     * filled after start in batches (see frozen/upgrade-task-queue.ts). Rows
      * Medusa's engine writes later (a rolling deploy) are filled in by each
      * purge pass, through IDX_workflow_execution_missing_expiry. The purge
      * reads IDX_workflow_execution_expires_at, what expired, oldest first;
@@ -27,7 +25,16 @@ export class Migration20261125140000 extends Migration {
     this.addSql(
       inlineOrQueueSql(
         [EXPIRY_BACKFILL, ...RETENTION_INDEXES.map(indexTask)],
-        [`${backfillExpirySql("true")};`, ...RETENTION_INDEXES.map(inlineIndexSql)]
+        [
+          `UPDATE "workflow_execution"
+        SET "expires_at" = "updated_at" + make_interval(secs => "retention_time")
+      WHERE true
+        AND "expires_at" IS NULL
+        AND "retention_time" IS NOT NULL
+        AND "state" IN ('done', 'failed', 'reverted');`,
+          `CREATE INDEX IF NOT EXISTS "IDX_workflow_execution_expires_at" ON "workflow_execution" ("expires_at") WHERE "expires_at" IS NOT NULL;`,
+          `CREATE INDEX IF NOT EXISTS "IDX_workflow_execution_missing_expiry" ON "workflow_execution" ("updated_at") WHERE "expires_at" IS NULL AND "retention_time" IS NOT NULL AND "state" IN ('done', 'failed', 'reverted');`,
+        ]
       )
     )
 
@@ -72,6 +79,9 @@ export class Migration20261125140000 extends Migration {
     this.addSql(`ALTER TABLE "workflow_execution" DROP COLUMN IF EXISTS "expires_at";`)
   }
 }
+
+/** The back-fill this migration leaves to the online upgrade (a task name: see frozen/upgrade-task-queue.ts). */
+const EXPIRY_BACKFILL = "backfill:expires_at"
 
 /** The indexes this migration leaves to the online upgrade. */
 const RETENTION_INDEXES = ["IDX_workflow_execution_expires_at", "IDX_workflow_execution_missing_expiry"]

@@ -1,7 +1,11 @@
 import { Migration } from "@medusajs/framework/mikro-orm/migrations"
-import { BOUNDED_COUNT_FUNCTIONS_SQL, COUNTED_THROUGH_FUNCTION, PLAIN_COUNT_FUNCTIONS_SQL } from "../upgrade/count-trigger-functions"
-import { inlineIndexSql } from "../upgrade/deferred-indexes"
-import { COUNT_BACKFILL, forgetTasksSql, indexTask, inlineOrQueueSql, queuedSql } from "../upgrade/upgrade-tasks"
+import {
+  BOUNDED_COUNT_FUNCTIONS_SQL,
+  COUNT_BACKFILL,
+  COUNTED_THROUGH_FUNCTION,
+  PLAIN_COUNT_FUNCTIONS_SQL,
+} from "./frozen/Migration20261126090000-count-functions"
+import { forgetTasksSql, indexTask, inlineOrQueueSql, queuedSql } from "./frozen/upgrade-task-queue"
 
 /**
  * Listing at scale: an exact count of live executions per workflow and state
@@ -27,7 +31,7 @@ export class Migration20261126090000 extends Migration {
     `)
 
     /*
-     * The functions the triggers run (see upgrade/count-trigger-functions.ts):
+     * The functions the triggers run (see frozen/Migration20261126090000-count-functions.ts):
      * on a small table the plain ones, and the rows are counted below; on a
      * large one those that count only what the online back-fill reached,
      * which swaps them for the plain ones when it is done.
@@ -94,7 +98,7 @@ export class Migration20261126090000 extends Migration {
     // Built CONCURRENTLY after start, or here on a small table (the trigram one only where pg_trgm exists).
     this.addSql(
       inlineOrQueueSql(COUNT_INDEXES.map(indexTask), [
-        inlineIndexSql("IDX_workflow_execution_workflow_id_state_created_at"),
+        `CREATE INDEX IF NOT EXISTS "IDX_workflow_execution_workflow_id_state_created_at" ON "workflow_execution" ("workflow_id", "state", "created_at") WHERE "deleted_at" IS NULL;`,
         `IF ${TRGM_SCHEMA_SQL} IS NOT NULL THEN
           EXECUTE format(
             'CREATE INDEX IF NOT EXISTS "IDX_workflow_execution_transaction_id_trgm" ON "workflow_execution" USING gin ("transaction_id" %I.gin_trgm_ops) WHERE "deleted_at" IS NULL',

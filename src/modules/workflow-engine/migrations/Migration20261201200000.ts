@@ -1,6 +1,5 @@
 import { Migration } from "@medusajs/framework/mikro-orm/migrations"
-import { inlineIndexSql } from "../upgrade/deferred-indexes"
-import { forgetTasksSql, indexTask, inlineOrQueueSql } from "../upgrade/upgrade-tasks"
+import { forgetTasksSql, indexTask, inlineOrQueueSql } from "./frozen/upgrade-task-queue"
 
 /**
  * Finished runs that no purge will ever delete (no retention, no expiry):
@@ -12,7 +11,14 @@ import { forgetTasksSql, indexTask, inlineOrQueueSql } from "../upgrade/upgrade-
  */
 export class Migration20261201200000 extends Migration {
   async up(): Promise<void> {
-    this.addSql(inlineOrQueueSql([indexTask(KEPT_FOREVER_INDEX)], [inlineIndexSql(KEPT_FOREVER_INDEX)]))
+    this.addSql(
+      inlineOrQueueSql(
+        [indexTask(KEPT_FOREVER_INDEX)],
+        [
+          `CREATE INDEX IF NOT EXISTS "IDX_workflow_execution_kept_forever" ON "workflow_execution" ("workflow_id") WHERE "expires_at" IS NULL AND "retention_time" IS NULL AND "state" IN ('done', 'failed', 'reverted') AND "deleted_at" IS NULL;`,
+        ]
+      )
+    )
   }
 
   async down(): Promise<void> {
