@@ -2,6 +2,8 @@ import { createHash } from "crypto"
 import fs from "fs"
 import path from "path"
 import { FINISH_COUNTING_SQL } from "../../src/modules/workflow-engine/upgrade/count-trigger-functions"
+import { backfillExpirySql } from "../../src/modules/workflow-engine/upgrade/sql/backfill-expiry-batch"
+import { backfillRetentionSql } from "../../src/modules/workflow-engine/upgrade/sql/backfill-retention-batch"
 import { DEFERRED_INDEXES } from "../../src/modules/workflow-engine/upgrade/deferred-indexes"
 import {
   COUNT_BACKFILL,
@@ -146,6 +148,23 @@ describe("the online upgrade, against what the migrations queue", () => {
     }
     expect(queued.length).toBeGreaterThan(0)
     expect(queued.filter((name) => !known.includes(name))).toEqual([])
+  })
+
+  it("fills each back-fill's rows as the migration that queued it fills a small table's", async () => {
+    for (const [task, online] of [
+      [RETENTION_BACKFILL, backfillRetentionSql("true")],
+      [EXPIRY_BACKFILL, backfillExpirySql("true")],
+    ]) {
+      const queuing: { migration: string; sql: string }[] = []
+      for (const file of migrationFiles()) {
+        const sql = (await sqlOf(file, "up")).join("\n")
+        if (sql.includes(`'${task}'`)) {
+          queuing.push({ migration: file, sql: squeezed(/UPDATE "workflow_execution"[^;]+;/.exec(sql)?.[0] ?? "(no back-fill)") })
+        }
+      }
+      expect(queuing).toHaveLength(1)
+      expect({ migration: queuing[0].migration, sql: squeezed(`${online};`) }).toEqual(queuing[0])
+    }
   })
 
   it("builds each queued index as the migration that queued it builds it on a small table", async () => {

@@ -4,7 +4,7 @@ import { TestDatabaseUtils } from "@medusajs/test-utils"
 import path from "path"
 import { Client } from "pg"
 import { runOnlineUpgrade } from "../../../../src/modules/workflow-engine/upgrade/online-upgrade"
-import { INLINE_UPGRADE_MAX_ROWS_SETTING } from "../../../../src/modules/workflow-engine/upgrade/upgrade-tasks"
+import { INLINE_UPGRADE_MAX_ROWS_SETTING } from "../../../../src/modules/workflow-engine/migrations/frozen/upgrade-task-queue"
 
 const { getDatabaseURL } = TestDatabaseUtils
 

@@ -1,19 +1,18 @@
-import { COUNT_BACKFILL, UPGRADE_TASK_TABLE } from "./upgrade-tasks"
+/** Reads how far the counting back-fill got; only the bounded functions call it. */
+const COUNTED_THROUGH_FUNCTION = "workflow_execution_counted_through"
 
 /*
- * The functions the count triggers run (see the counting migration). Two
- * sets: the plain ones, which every write runs once the counts are whole,
- * and the bounded ones, which count only rows up to the key the online
- * counting back-fill reached, while it runs. A small table (a fresh install)
- * only ever has the plain ones; a large one has the bounded ones from the
- * migration until the back-fill's last batch swaps them for the plain ones,
- * so once the upgrade is done no write reads ${UPGRADE_TASK_TABLE}.
- */
-
-/** Reads how far the counting back-fill got; only the bounded functions call it. */
-export const COUNTED_THROUGH_FUNCTION = "workflow_execution_counted_through"
-
-/**
+ * The functions the count triggers run, once the counts are whole. The
+ * counting migration (Migration20261126090000) installs them itself on a
+ * small table; on a large one it installs bounded ones, which count only
+ * the rows up to the key the counting back-fill reached, and read that key
+ * from workflow_engine_upgrade_task on every write. The back-fill's last
+ * batch swaps them for these. The migration's copy
+ * (migrations/frozen/Migration20261126090000-count-functions.ts) is history:
+ * these must stay what it installs (frozen-migrations.spec.ts compares them)
+ * until a new migration redefines the functions, and then what that one
+ * installs.
+ *
  * Counts move in the same transaction as the rows they count, whichever
  * engine or statement writes them, so a committed count is always exact.
  * Inserts and deletes are counted per statement (one purge batch is one
@@ -22,36 +21,16 @@ export const COUNTED_THROUGH_FUNCTION = "workflow_execution_counted_through"
  * changes state, on the hot path: two plain upserts, the group that sorts
  * first first, so two writers moving runs between the same two groups in
  * opposite directions never deadlock.
- *
- * Bounded (while the counting back-fill runs), a row counts only once the
- * back-fill has reached its key; the back-fill counts the rest as it gets
- * there. Each counting batch holds the table's SHARE ROW EXCLUSIVE lock, so
- * no trigger runs while the boundary moves, and a trigger (READ COMMITTED:
- * each statement of a volatile function reads anew) sees the boundary of the
- * last committed batch. FOR KEY SHARE makes a writer whose snapshot is older
- * than that batch (REPEATABLE READ) fail with a serialization error instead
- * of counting against a stale boundary.
  */
-function countFunctionsSql(bounded: boolean): string[] {
-  const declareBackfill = bounded ? `backfill record := "${COUNTED_THROUGH_FUNCTION}"();` : ""
-  const reached = (key: string) =>
-    bounded
-      ? ` AND (NOT backfill.pending OR coalesce(${key} <= (backfill.through[1], backfill.through[2], backfill.through[3]), false))`
-      : ""
-  const rowKey = `("workflow_id", "transaction_id", "run_id")`
-  const counted = (row: "OLD" | "NEW") =>
-    `${row}."deleted_at" IS NULL${reached(`(${row}."workflow_id", ${row}."transaction_id", ${row}."run_id")`)}`
-  return [
-    `
+const PLAIN_COUNT_FUNCTIONS_SQL: string[] = [
+  `
   CREATE OR REPLACE FUNCTION "workflow_execution_count_rows"() RETURNS trigger
   LANGUAGE plpgsql AS $$
-  ${bounded ? `DECLARE
-    ${declareBackfill}` : ""}
   BEGIN
     IF TG_OP = 'INSERT' THEN
       INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
       SELECT "workflow_id", "state", pg_backend_pid() % 8, count(*)
-        FROM new_rows WHERE "deleted_at" IS NULL${reached(rowKey)}
+        FROM new_rows WHERE "deleted_at" IS NULL
        GROUP BY "workflow_id", "state"
        -- One lock order for every writer, so two statements never deadlock on counters.
        ORDER BY "workflow_id", "state"
@@ -60,7 +39,7 @@ function countFunctionsSql(bounded: boolean): string[] {
     ELSE
       INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
       SELECT "workflow_id", "state", pg_backend_pid() % 8, -count(*)
-        FROM old_rows WHERE "deleted_at" IS NULL${reached(rowKey)}
+        FROM old_rows WHERE "deleted_at" IS NULL
        GROUP BY "workflow_id", "state"
        ORDER BY "workflow_id", "state"
       ON CONFLICT ("workflow_id", "state", "slot")
@@ -69,15 +48,14 @@ function countFunctionsSql(bounded: boolean): string[] {
     RETURN NULL;
   END $$;
   `,
-    `
+  `
   CREATE OR REPLACE FUNCTION "workflow_execution_count_update"() RETURNS trigger
   LANGUAGE plpgsql AS $$
   DECLARE
     writer_slot smallint := pg_backend_pid() % 8;
     old_first boolean := (OLD."workflow_id", OLD."state"::text) <= (NEW."workflow_id", NEW."state"::text);
-    ${declareBackfill}
-    old_counted boolean := ${counted("OLD")};
-    new_counted boolean := ${counted("NEW")};
+    old_counted boolean := OLD."deleted_at" IS NULL;
+    new_counted boolean := NEW."deleted_at" IS NULL;
   BEGIN
     IF old_first AND old_counted THEN
       INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")
@@ -97,22 +75,6 @@ function countFunctionsSql(bounded: boolean): string[] {
     RETURN NULL;
   END $$;
   `,
-  ]
-}
-
-export const PLAIN_COUNT_FUNCTIONS_SQL: string[] = countFunctionsSql(false)
-
-export const BOUNDED_COUNT_FUNCTIONS_SQL: string[] = [
-  `
-  CREATE OR REPLACE FUNCTION "${COUNTED_THROUGH_FUNCTION}"(OUT pending boolean, OUT through text[])
-  LANGUAGE plpgsql AS $$
-  BEGIN
-    SELECT true, t."after_key" INTO pending, through
-      FROM "${UPGRADE_TASK_TABLE}" t WHERE t."name" = '${COUNT_BACKFILL}' FOR KEY SHARE;
-    pending := coalesce(pending, false);
-  END $$;
-  `,
-  ...countFunctionsSql(true),
 ]
 
 /** Run by the counting back-fill's last batch, in its transaction: every row is counted from then on. */

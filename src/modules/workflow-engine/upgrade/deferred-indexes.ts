@@ -6,6 +6,11 @@ import { FINISHED_STATES_SQL, IN_FLIGHT_STATES_SQL } from "../transaction-states
  * builds it CONCURRENTLY, so writers of the table never wait for the build.
  * Until it is built, the queries it serves read the table instead: slower,
  * never wrong.
+ *
+ * The migration that queues a name builds the same index itself on a small
+ * table, from the SQL written in it; that is history, and each definition
+ * here must stay what that migration builds (frozen-migrations.spec.ts
+ * compares them). Another index is a new name, queued by a new migration.
  */
 export const DEFERRED_INDEXES: Record<string, { unique?: boolean; on: (trgmSchema: string | null) => string | null }> = {
   // The admin's list, newest first.
@@ -44,22 +49,3 @@ export const DEFERRED_INDEXES: Record<string, { unique?: boolean; on: (trgmSchem
 /** Logged (and raised as a WARNING) when the table holds several in-flight runs of one transaction. */
 export const IN_FLIGHT_DUPLICATES_WARNING =
   "workflow_execution holds several in-flight runs of one transaction; IDX_workflow_execution_in_flight_unique was not created"
-
-/**
- * The PL/pgSQL statement a migration runs to build a deferred index itself,
- * on a small table under its lock (see inlineOrQueueSql). A unique index the
- * rows already break is skipped with IN_FLIGHT_DUPLICATES_WARNING, as the
- * online build does. The trigram index is built by its migration, which knows
- * pg_trgm's schema only at run time.
- */
-export function inlineIndexSql(name: string): string {
-  const definition = DEFERRED_INDEXES[name]
-  const on = definition.on(null)
-  if (on === null) {
-    throw new Error(`${name} is built by its migration`)
-  }
-  const create = `CREATE ${definition.unique ? "UNIQUE " : ""}INDEX IF NOT EXISTS "${name}" ON "workflow_execution" ${on};`
-  return definition.unique
-    ? `BEGIN ${create} EXCEPTION WHEN unique_violation THEN RAISE WARNING '${IN_FLIGHT_DUPLICATES_WARNING}'; END;`
-    : create
-}

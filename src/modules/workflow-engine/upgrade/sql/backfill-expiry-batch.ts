@@ -5,8 +5,10 @@ import { ExecutionKey, keyRange, UpgradeConnection } from "./types"
 /**
  * Finished rows (of the key range `range`, an SQL condition) expire as
  * Medusa's engines would have expired them: updated_at + retention_time. An
- * expiry already set (by this engine, or by hand) is left as it is. A
- * migration on a small table runs it on every row ("true").
+ * expiry already set (by this engine, or by hand) is left as it is. The
+ * migration that queues this back-fill runs the same on every row of a small
+ * table ("true"), from its own SQL: this must stay what that runs
+ * (frozen-migrations.spec.ts compares them).
  */
 export function backfillExpirySql(range: string): string {
   return `UPDATE "workflow_execution"

@@ -3,8 +3,10 @@ import { ExecutionKey, keyRange, UpgradeConnection } from "./types"
 /**
  * Rows (of the key range `range`, an SQL condition) from engines before
  * 2.8 get the retention that they kept only in the flow's options; rows
- * written since carry their retention_time already and are left alone. A
- * migration on a small table runs it on every row ("true").
+ * written since carry their retention_time already and are left alone. The
+ * migration that queues this back-fill runs the same on every row of a small
+ * table ("true"), from its own SQL: this must stay what that runs
+ * (frozen-migrations.spec.ts compares them).
  */
 export function backfillRetentionSql(range: string): string {
   return `UPDATE "workflow_execution"
