@@ -58,7 +58,7 @@ import { REDUNDANT_INDEXES } from "../../src/modules/workflow-engine/migrations/
  * migrator (as `medusa db:migrate` does), writes Medusa-shaped rows, then runs
  * our migrations on top and reads the result through our module.
  *
- * Our directory holds nine migrations, applied in order: the first creates or
+ * Our directory holds ten migrations, applied in order: the first creates or
  * aligns `workflow_execution` and adds two indexes (created_at, the in-flight
  * guard); the second adds retention: the `expires_at` column (filled for the
  * finished rows already there), its index, and the tables
