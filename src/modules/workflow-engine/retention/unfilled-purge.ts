@@ -1,6 +1,6 @@
 import { pageOf, pageStart, purgeExpiredPages } from "../storage/sql/purge-expired-pages"
 import { tablePages } from "../storage/sql/table-pages"
-import { Queryable } from "../storage/sql/types"
+import { Queryable } from "../db"
 import { FIRST_BATCH_SIZE, nextBatchSize, PurgeProgress } from "./purge-batches"
 
 /** Fewest pages a batch reads. */
