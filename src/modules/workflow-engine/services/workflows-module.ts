@@ -34,7 +34,7 @@ import { EraseResult, ExecutionRetention, PurgeResult } from "../retention/execu
 import { checkPurgeRequest, EraseExecutionsInput, PurgeExpiredInput, RequestedPurgeTrigger } from "../retention/purge-input"
 import { PostgresWorkflowStorage } from "../storage/postgres-workflow-storage"
 import { Supervisor } from "../supervisor"
-import { PurgeRecord } from "../storage/sql/insert-purge-record"
+import { PurgeRecord } from "../retention/sql/insert-purge-record"
 
 type InjectedDependencies = {
   workflowOrchestrator: WorkflowOrchestrator
