@@ -26,7 +26,7 @@ import { becomeProcessEngine } from "../current-engine"
 import { Supervisor } from "../supervisor"
 import { DurableTimers } from "../timers/durable-timers"
 import { fireTimer } from "../timers/fire-timer"
-import { judgeFiringTimer } from "../timers/timer-judge"
+import { timerJudge } from "../timers/timer-judge"
 import { OnlineUpgradeRunner } from "../upgrade/online-upgrade-runner"
 
 /**
@@ -76,7 +76,7 @@ export default async function engineLoader(
       lease,
       preparedStatements: resolved.preparedStatements,
       retentionSeconds: (state, workflowRetentionSeconds) => retentionSecondsFor(state, workflowRetentionSeconds, resolved),
-      judgeTimer: judgeFiringTimer(logger),
+      judgeTimer: timerJudge(logger),
       onRunEnd: async (trx, run) => {
         // None of its timers applies any more, whatever the orchestrator cleared: none is left to fire after a restart.
         await timers.clearRun(trx, run.workflowId, run.transactionId, run.stepIds)

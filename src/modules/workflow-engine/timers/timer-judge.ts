@@ -9,7 +9,7 @@ import { staleReason } from "./stale-timer"
  * locked write, the timer is judged against the run as stored (see
  * stale-timer); one that no longer applies stops the run, before it acts on it.
  */
-export function judgeFiringTimer(logger: Logger) {
+export function timerJudge(logger: Logger) {
   return (
     moment: "load" | "write",
     run: { workflowId: string; transactionId: string },
