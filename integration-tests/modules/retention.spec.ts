@@ -11,7 +11,7 @@ import { knex } from "@medusajs/framework/mikro-orm/knex"
 import { resolveOptions } from "../../src/modules/workflow-engine/options"
 import { ExecutionRetention } from "../../src/modules/workflow-engine/retention/execution-retention"
 import { SCHEDULE_CHANNEL } from "../../src/modules/workflow-engine/notifications/channels"
-import { PURGE_SCHEDULE_ID } from "../../src/modules/workflow-engine/schedules/purge-schedule"
+import { PURGE_SCHEDULE_ID } from "../../src/modules/workflow-engine/retention/purge-schedule"
 
 jest.setTimeout(120000)
 

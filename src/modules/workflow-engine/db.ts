@@ -1,6 +1,12 @@
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import type { ClientConfig } from "pg"
 
+/** A connection or an open transaction: every query of the engine runs on either. */
+export type Queryable = Knex | Knex.Transaction
+
+/** The primary key of a run in `workflow_execution`. */
+export type RunKey = { workflow_id: string; transaction_id: string; run_id: string }
+
 /**
  * Where the engine's session connections open: the LISTEN connection and the
  * online upgrade's session need a server session of their own for as long as

@@ -4,7 +4,6 @@ import { hostname } from "os"
 import { ulid } from "ulid"
 import { endLease } from "./sql/end-lease"
 import { InstanceRow, Renewal, renewInstance } from "./sql/renew-instance"
-import { OwnLease } from "../storage/fencing"
 
 /** What Medusa's `workerMode` lets an instance do. */
 export type WorkerMode = "shared" | "worker" | "server"
@@ -13,9 +12,11 @@ export type WorkerMode = "shared" | "worker" | "server"
  * This instance's liveness, as the others see it: a row whose lease the
  * heartbeat renews several times per lease. An instance that dies stops
  * renewing, and once the lease ran out (database clock) its timers, ticks
- * and runs in flight are taken over.
+ * and runs in flight are taken over. The fence of a run's writes asks it
+ * whether it may have lapsed (OwnLease in storage/fencing; the loader's
+ * wiring checks that it fits, so this lower part need not import storage/).
  */
-export class InstanceLease implements OwnLease {
+export class InstanceLease {
   readonly id = `wf_inst_${ulid()}`
   private heartbeat?: NodeJS.Timeout
   private readonly row: InstanceRow

@@ -7,6 +7,7 @@ import { InstanceLease, WorkerMode } from "../instances/instance-lease"
 import { describeConnection, poolMax, sessionConnection } from "../db"
 import { heartbeatChannel, TRANSACTION_CHANNEL } from "../notifications/channels"
 import { NotificationListener } from "../notifications/notification-listener"
+import { finishId, notifyFinished } from "../notifications/sql/notify-finished"
 import { RemoteFinishes } from "../orchestrator/remote-finishes"
 import { resolveOptions } from "../options"
 import { ExecutionListing } from "../queries/execution-listing"
@@ -14,20 +15,23 @@ import { ExecutionStorage } from "../queries/execution-storage"
 import { WorkflowOrchestrator } from "../orchestrator/workflow-orchestrator"
 import { CrashRecovery } from "../recovery/crash-recovery"
 import { ExecutionRetention } from "../retention/execution-retention"
+import { retentionSecondsFor } from "../retention/retention-policy"
 import { ClusterSchedules } from "../schedules/cluster-schedules"
-import { schedulePurge } from "../schedules/purge-schedule"
+import { schedulePurge } from "../retention/purge-schedule"
 import { runScheduledWorkflow } from "../schedules/run-scheduled-workflow"
+import { CheckpointStore } from "../storage/checkpoint-store"
 import { NewTransactions } from "../storage/new-transactions"
-import { PostgresWorkflowStorage } from "../storage/postgres-workflow-storage"
+import { StorageAdapter } from "../storage-adapter"
 import { becomeProcessEngine } from "../current-engine"
 import { Supervisor } from "../supervisor"
 import { DurableTimers } from "../timers/durable-timers"
 import { fireTimer } from "../timers/fire-timer"
+import { timerJudge } from "../timers/timer-judge"
 import { OnlineUpgradeRunner } from "../upgrade/online-upgrade-runner"
 
 /**
  * Builds the engine once per module and wires its parts: the only place that
- * knows them all. Validates the options, installs the Postgres storage behind
+ * knows them all. Validates the options, installs the storage adapter behind
  * every DistributedTransaction and WorkflowScheduler of the process, and
  * registers what the module service uses. Nothing starts here: the
  * supervisor starts the background work when the application starts.
@@ -64,13 +68,36 @@ export default async function engineLoader(
   const retention = new ExecutionRetention(db, logger, resolved)
   await schedulePurge(schedules, retention, logger, resolved.purgeIntervalSeconds)
 
-  const storage = new PostgresWorkflowStorage(
+  const checkpoints = new CheckpointStore(
     db,
     logger,
-    resolved,
-    { instanceId: lease.id, lease, timers, schedules, purge: () => retention.purgeExpired({}, "manual") },
+    {
+      instanceId: lease.id,
+      lease,
+      preparedStatements: resolved.preparedStatements,
+      retentionSeconds: (state, workflowRetentionSeconds) => retentionSecondsFor(state, workflowRetentionSeconds, resolved),
+      judgeTimer: timerJudge(logger),
+      onRunEnd: async (trx, run) => {
+        // None of its timers applies any more, whatever the orchestrator cleared: none is left to fire after a restart.
+        await timers.clearRun(trx, run.workflowId, run.transactionId, run.stepIds)
+        await notifyFinished(trx, {
+          id: finishId(),
+          workflow_id: run.workflowId,
+          transaction_id: run.transactionId,
+          state: run.state,
+          instance_id: lease.id,
+        })
+      },
+    },
     newTransactions
   )
+  const storage = new StorageAdapter(logger, {
+    instanceId: lease.id,
+    checkpoints,
+    timers,
+    schedules,
+    purge: () => retention.purgeExpired({}, "manual"),
+  })
   DistributedTransaction.setStorage(storage)
   WorkflowScheduler.setStorage(storage)
 

@@ -1,6 +1,6 @@
 import { Logger } from "@medusajs/framework/types"
 import { Client, ClientConfig } from "pg"
-import { Queryable } from "../storage/sql/types"
+import { Queryable } from "../db"
 
 type Handler = (payload: string) => void
 

@@ -1,6 +1,6 @@
-import { pageOf, pageStart, purgeExpiredPages } from "../storage/sql/purge-expired-pages"
-import { tablePages } from "../storage/sql/table-pages"
-import { Queryable } from "../storage/sql/types"
+import { pageOf, pageStart, purgeExpiredPages } from "./sql/purge-expired-pages"
+import { tablePages } from "./sql/table-pages"
+import { Queryable } from "../db"
 import { FIRST_BATCH_SIZE, nextBatchSize, PurgeProgress } from "./purge-batches"
 
 /** Fewest pages a batch reads. */
@@ -12,7 +12,7 @@ const MIN_SPAN_PAGES = 8
  * every old row, and neither of its indexes built; see upgrade/). It walks
  * the table's pages once, from the first to the last there was when it
  * started, deleting in each span of pages the rows that expired by the rule
- * the back-fill will apply (storage/sql/purge-expired-pages.ts): what
+ * the back-fill will apply (sql/purge-expired-pages.ts): what
  * Medusa's own purge reads, in batches of short transactions.
  *
  * A span holds about FIRST_BATCH_SIZE rows at first (from the table's

@@ -32,13 +32,13 @@ import { isSelective, totalOfPage } from "../queries/page-total"
 import { preparePurgeList } from "../queries/purge-filters"
 import { EraseResult, ExecutionRetention, PurgeResult } from "../retention/execution-retention"
 import { checkPurgeRequest, EraseExecutionsInput, PurgeExpiredInput, RequestedPurgeTrigger } from "../retention/purge-input"
-import { PostgresWorkflowStorage } from "../storage/postgres-workflow-storage"
+import { StorageAdapter } from "../storage-adapter"
 import { Supervisor } from "../supervisor"
-import { PurgeRecord } from "../storage/sql/insert-purge-record"
+import { PurgeRecord } from "../retention/sql/insert-purge-record"
 
 type InjectedDependencies = {
   workflowOrchestrator: WorkflowOrchestrator
-  workflowStorage: PostgresWorkflowStorage
+  workflowStorage: StorageAdapter
   workflowRetention: ExecutionRetention
   workflowListing: ExecutionListing
   workflowSupervisor: Supervisor
@@ -68,7 +68,7 @@ export class WorkflowsModuleService
   implements IWorkflowEngineService
 {
   protected readonly orchestrator_: WorkflowOrchestrator
-  protected readonly storage_: PostgresWorkflowStorage
+  protected readonly storage_: StorageAdapter
   protected readonly retention_: ExecutionRetention
   protected readonly listing_: ExecutionListing
   protected readonly supervisor_: Supervisor

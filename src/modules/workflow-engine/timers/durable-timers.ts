@@ -1,6 +1,6 @@
 import { Logger } from "@medusajs/framework/types"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
-import { Queryable } from "../storage/sql/types"
+import { Queryable } from "../db"
 import { claimDueTimers, claimTimer } from "./sql/claim-due-timers"
 import { completeTimer, deleteRunTimers, deleteTimers } from "./sql/delete-timer"
 import { nextTimerWaitMs } from "./sql/next-timer-wait"

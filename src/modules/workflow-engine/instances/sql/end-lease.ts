@@ -1,4 +1,4 @@
-import { Queryable } from "../../storage/sql/types"
+import { Queryable } from "../../db"
 
 /**
  * Ends a lease at once, on a clean shutdown. The row stays, dead, until an

@@ -1,5 +1,5 @@
 import { heartbeatChannel } from "../../notifications/channels"
-import { Queryable } from "../../storage/sql/types"
+import { Queryable } from "../../db"
 
 export type InstanceRow = { id: string; hostname: string; pid: number; worker_mode: string }
 

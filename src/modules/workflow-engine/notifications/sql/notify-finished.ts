@@ -1,5 +1,5 @@
 import { ulid } from "ulid"
-import { Queryable } from "../../storage/sql/types"
+import { Queryable } from "../../db"
 import { TRANSACTION_CHANNEL } from "../channels"
 
 /** What a finished-transaction notification carries: ids only (NOTIFY payloads stop at 8 kB). */

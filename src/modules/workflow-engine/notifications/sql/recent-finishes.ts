@@ -1,4 +1,4 @@
-import { Queryable } from "../../storage/sql/types"
+import { Queryable } from "../../db"
 import { FinishedNotice } from "./notify-finished"
 
 export type LoggedFinish = FinishedNotice & { id: string }

@@ -1,5 +1,5 @@
 import { FINISHED_STATES_SQL } from "../../transaction-states"
-import { Queryable } from "../../storage/sql/types"
+import { Queryable } from "../../db"
 
 /**
  * "The row is a finished run no purge deletes": neither a retention nor an

@@ -1,4 +1,4 @@
-import { Queryable } from "../../storage/sql/types"
+import { Queryable } from "../../db"
 
 /** Live executions of one workflow in one state, and an estimate of the bytes they take. */
 export type ExecutionGroup = {

@@ -1,5 +1,5 @@
 import { COUNT_TRIGGERS, ENABLED_COUNT_TRIGGERS_SQL } from "../../storage/sql/count-triggers"
-import { Queryable } from "../../storage/sql/types"
+import { Queryable } from "../../db"
 import { COUNT_BACKFILL, UPGRADE_TASK_TABLE } from "../../upgrade/upgrade-tasks"
 
 /**

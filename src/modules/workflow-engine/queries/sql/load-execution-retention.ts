@@ -1,5 +1,5 @@
 import { EXPIRY_BEFORE_BACKFILL_SQL } from "../../expiry"
-import { Queryable } from "../../storage/sql/types"
+import { Queryable } from "../../db"
 
 export type ExecutionRetentionRow = {
   id: string

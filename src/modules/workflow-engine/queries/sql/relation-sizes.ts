@@ -1,4 +1,4 @@
-import { Queryable } from "../../storage/sql/types"
+import { Queryable } from "../../db"
 
 /** Bytes on disk of workflow_execution, from Postgres' catalog (no row is read). */
 export type RelationSizes = {

@@ -1,5 +1,5 @@
 import { EXPIRED_BEFORE_BACKFILL_SQL } from "../../expiry"
-import { Queryable } from "../../storage/sql/types"
+import { Queryable } from "../../db"
 import { KEPT_FOREVER_SQL } from "./count-kept-forever"
 import { ExecutionGroup, rowBytesSql } from "./estimate-group-bytes"
 

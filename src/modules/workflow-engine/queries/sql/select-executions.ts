@@ -1,4 +1,4 @@
-import { Queryable } from "../../storage/sql/types"
+import { Queryable } from "../../db"
 import { DirectLookup } from "../direct-lookup"
 import { COLUMNS } from "../execution-filters"
 

@@ -1,4 +1,4 @@
-import { Queryable } from "../../storage/sql/types"
+import { Queryable } from "../../db"
 
 /**
  * Live executions (not soft-deleted) of the given workflows and states, from

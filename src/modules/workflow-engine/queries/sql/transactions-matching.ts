@@ -1,4 +1,4 @@
-import { Queryable } from "../../storage/sql/types"
+import { Queryable } from "../../db"
 
 export type TransactionMatch = { id: string; workflow_id: string; state: string }
 

@@ -1,4 +1,4 @@
-import { Queryable } from "../../storage/sql/types"
+import { Queryable } from "../../db"
 
 /**
  * The workflow ids of live executions that contain `pattern`, and whether

@@ -1,5 +1,5 @@
 import { isLive } from "../../instances/sql/live-instance"
-import { Queryable, RunKey } from "../../storage/sql/types"
+import { Queryable, RunKey } from "../../db"
 import { isInFlightRow } from "../../transaction-states"
 import { OrphanedRun } from "./find-orphaned-runs"
 import { TimerKind } from "../../timers/timer-spec"

@@ -1,5 +1,5 @@
 import { isLive } from "../../instances/sql/live-instance"
-import { Queryable, RunKey } from "../../storage/sql/types"
+import { Queryable, RunKey } from "../../db"
 import { isInFlightRow } from "../../transaction-states"
 
 /** A run in flight whose last checkpoint was written by an instance that is no longer alive. */

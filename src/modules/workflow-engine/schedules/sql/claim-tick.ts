@@ -1,5 +1,5 @@
 import { isLive } from "../../instances/sql/live-instance"
-import { Queryable } from "../../storage/sql/types"
+import { Queryable } from "../../db"
 
 export type TickClaim = {
   /** When the claimed tick was due; null when this instance did not move the schedule. */

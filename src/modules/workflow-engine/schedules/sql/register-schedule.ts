@@ -1,4 +1,4 @@
-import { Queryable } from "../../storage/sql/types"
+import { Queryable } from "../../db"
 import { SCHEDULE_CHANNEL } from "../../notifications/channels"
 
 /**

@@ -1,4 +1,4 @@
-import { Queryable, RunKey } from "./types"
+import { Queryable, RunKey } from "../../db"
 import { UNTOUCHED_GUARD } from "./untouched-guard"
 
 /**

@@ -1,6 +1,7 @@
 import { executionId } from "../ids"
 import { HotOptions, HotStatement, runHot } from "./prepared-statement"
-import { ExecutionRow, Queryable } from "./types"
+import { Queryable } from "../../db"
+import { ExecutionRow } from "./types"
 
 const INSERT_EXECUTION: HotStatement = {
   name: "workflow_engine_insert_execution",

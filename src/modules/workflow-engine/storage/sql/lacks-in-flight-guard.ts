@@ -1,4 +1,4 @@
-import { Queryable } from "./types"
+import { Queryable } from "../../db"
 
 export const IN_FLIGHT_GUARD_INDEX = "IDX_workflow_execution_in_flight_unique"
 

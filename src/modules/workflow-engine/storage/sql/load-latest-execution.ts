@@ -1,4 +1,5 @@
-import { Queryable, StoredCheckpointRow } from "./types"
+import { Queryable } from "../../db"
+import { StoredCheckpointRow } from "./types"
 
 /**
  * The newest run of a transaction: a transaction id can be run again once its

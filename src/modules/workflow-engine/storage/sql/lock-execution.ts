@@ -1,4 +1,5 @@
-import { Queryable, RunKey, StoredCheckpointRow } from "./types"
+import { Queryable, RunKey } from "../../db"
+import { StoredCheckpointRow } from "./types"
 
 /**
  * Reads a run and holds its row lock until the surrounding transaction ends,

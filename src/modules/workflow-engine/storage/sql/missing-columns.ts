@@ -1,4 +1,4 @@
-import { Queryable } from "./types"
+import { Queryable } from "../../db"
 
 /**
  * Of the given tables and their columns, those the current schema lacks, in

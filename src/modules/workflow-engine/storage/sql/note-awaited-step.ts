@@ -1,4 +1,4 @@
-import { Queryable, RunKey } from "./types"
+import { Queryable, RunKey } from "../../db"
 
 /**
  * Notes on the run's row that an async step's handler returned (see

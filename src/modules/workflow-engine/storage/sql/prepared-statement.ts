@@ -1,6 +1,6 @@
 import { Logger } from "@medusajs/framework/types"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
-import { Queryable } from "./types"
+import { Queryable } from "../../db"
 
 /** A statement that runs on every stored run, written with knex's `?` placeholders. */
 export type HotStatement = {

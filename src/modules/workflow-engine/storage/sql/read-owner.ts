@@ -1,4 +1,5 @@
-import { Queryable, RunKey, StoredOwner } from "./types"
+import { Queryable, RunKey } from "../../db"
+import { StoredOwner } from "./types"
 
 /**
  * The run's epoch and owner, for an execution that must know it still owns

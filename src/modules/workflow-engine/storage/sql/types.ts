@@ -1,13 +1,7 @@
-import type { Knex } from "@medusajs/framework/mikro-orm/knex"
-
-/** A connection or an open transaction: every query below runs on either. */
-export type Queryable = Knex | Knex.Transaction
+import { RunKey } from "../../db"
 
 /** One row of `workflow_execution` as the storage writes it. */
-export type ExecutionRow = {
-  workflow_id: string
-  transaction_id: string
-  run_id: string
+export type ExecutionRow = RunKey & {
   execution: unknown
   context: unknown
   state: string
@@ -19,9 +13,6 @@ export type ExecutionRow = {
   /** The epoch the writing execution loaded the run at: the write applies only while the row still has it (see fencing.ts). */
   owner_epoch: number
 }
-
-/** The primary key of a run. */
-export type RunKey = Pick<ExecutionRow, "workflow_id" | "transaction_id" | "run_id">
 
 /** Who a run belongs to, as the fence reads it (see fencing.ts). */
 export type StoredOwner = { owner_epoch: number; owner_instance_id: string | null }

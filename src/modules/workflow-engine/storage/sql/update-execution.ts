@@ -1,5 +1,6 @@
 import { HotOptions, HotStatement, runHot } from "./prepared-statement"
-import { ExecutionRow, Queryable } from "./types"
+import { Queryable } from "../../db"
+import { ExecutionRow } from "./types"
 import { UNTOUCHED_GUARD } from "./untouched-guard"
 
 const updateSql = (guard: string) => `

@@ -1,5 +1,5 @@
 import { isLive } from "../../instances/sql/live-instance"
-import { Queryable } from "../../storage/sql/types"
+import { Queryable } from "../../db"
 import { ClaimedTimer } from "../timer-spec"
 
 /**

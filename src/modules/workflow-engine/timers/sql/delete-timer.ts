@@ -1,4 +1,4 @@
-import { Queryable } from "../../storage/sql/types"
+import { Queryable } from "../../db"
 import { RUN_FENCE_HOLDS, RunFence, runFenceBindings } from "./run-fence"
 
 /** Clears timers, claimed or not: the step or run they were set for moved on. */

@@ -1,4 +1,4 @@
-import { Queryable } from "../../storage/sql/types"
+import { Queryable } from "../../db"
 
 /**
  * Milliseconds until some timer may become claimable: a free one's due time,

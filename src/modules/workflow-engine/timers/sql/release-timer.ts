@@ -1,4 +1,4 @@
-import { Queryable } from "../../storage/sql/types"
+import { Queryable } from "../../db"
 import { TIMER_CHANNEL } from "../../notifications/channels"
 import { ClaimedTimer } from "../timer-spec"
 

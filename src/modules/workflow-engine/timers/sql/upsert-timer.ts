@@ -1,4 +1,4 @@
-import { Queryable } from "../../storage/sql/types"
+import { Queryable } from "../../db"
 import { TimerSpec } from "../timer-spec"
 import { TIMER_CHANNEL } from "../../notifications/channels"
 import { RUN_FENCE_HOLDS, RunFence, runFenceBindings } from "./run-fence"

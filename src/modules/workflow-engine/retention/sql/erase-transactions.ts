@@ -1,4 +1,4 @@
-import { Queryable } from "./types"
+import { Queryable } from "../../db"
 
 /** Deletes every stored run of the given transactions, whatever their state or retention. */
 export async function eraseTransactions(db: Queryable, transactionIds: string[]): Promise<number> {

@@ -1,4 +1,4 @@
-import { Queryable } from "./types"
+import { Queryable } from "../../db"
 
 /**
  * How many pages `workflow_execution` has now, and about how many rows a page

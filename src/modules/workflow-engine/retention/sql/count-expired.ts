@@ -1,6 +1,6 @@
 import { EXPIRED_BEFORE_BACKFILL_SQL } from "../../expiry"
 import { FINISHED_STATES_SQL } from "../../transaction-states"
-import { Queryable } from "./types"
+import { Queryable } from "../../db"
 
 /**
  * How many finished runs a purge would delete now, counting at most `limit`.

@@ -1,6 +1,6 @@
 import { EXPIRED_BEFORE_BACKFILL_SQL } from "../../expiry"
 import { deleteClaimedSql } from "./delete-claimed"
-import { Queryable } from "./types"
+import { Queryable } from "../../db"
 
 /**
  * Deletes up to `limit` finished runs past their expiry (EXPIRED_BEFORE_BACKFILL_SQL)

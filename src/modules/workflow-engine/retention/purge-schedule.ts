@@ -1,6 +1,6 @@
 import { Logger } from "@medusajs/framework/types"
-import { ExecutionRetention } from "../retention/execution-retention"
-import { ClusterSchedules } from "./cluster-schedules"
+import { ExecutionRetention } from "./execution-retention"
+import { ClusterSchedules } from "../schedules/cluster-schedules"
 
 /** The cluster schedule of the expired-execution purge; a name no workflow can have. */
 export const PURGE_SCHEDULE_ID = "workflow-engine:purge-expired-executions"

@@ -1,6 +1,6 @@
 import { MEDUSA_EXPIRY_SQL } from "../../expiry"
 import { FINISHED_STATES_SQL } from "../../transaction-states"
-import { Queryable } from "./types"
+import { Queryable } from "../../db"
 
 /**
  * Gives up to `limit` finished rows that have a retention but no expiry the

@@ -1,10 +1,7 @@
 import {
   DistributedTransactionType,
-  SkipExecutionError,
-  IDistributedSchedulerStorage,
-  IDistributedTransactionStorage,
-  SchedulerOptions,
   TransactionCheckpoint,
+  TransactionFlow,
   TransactionOptions,
   TransactionOrchestrator,
   TransactionStep,
@@ -12,8 +9,7 @@ import {
 import { Logger } from "@medusajs/framework/types"
 import { MedusaError, TransactionState } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
-import { ResolvedWorkflowEngineOptions } from "../options"
-import { retentionSecondsFor } from "../retention/retention-policy"
+import { Queryable } from "../db"
 import { FINISHED_STATES } from "../transaction-states"
 import { mustPersist } from "./checkpoint-policy"
 import {
@@ -25,63 +21,75 @@ import {
   SaveOptions,
   toCheckpoint,
 } from "./concurrent-saves"
-import { CallsInHand, inHand } from "./calls-in-hand"
 import { untilReachable } from "./connection-loss"
 import { StepEnds } from "./step-ends"
 import { currentAnswer, StepAnswer } from "./step-answers"
 import { alreadyStarted, NewTransactions } from "./new-transactions"
-import { carryOwnership, fencedOut, fencedOutMessage, noteRefusal, Ownership, OwnLease, ownershipOf, takeOwnership } from "./fencing"
+import { carryOwnership, fencedOut, fencedOutMessage, Ownership, OwnLease, takeOwnership } from "./fencing"
 import { checkSchema } from "./schema-check"
 import { deleteExecution } from "./sql/delete-execution"
 import { insertExecution } from "./sql/insert-execution"
 import { loadLatestExecution } from "./sql/load-latest-execution"
 import { lockExecution } from "./sql/lock-execution"
 import { readOwner } from "./sql/read-owner"
-import { ExecutionRow, StoredCheckpointRow, StoredOwner } from "./sql/types"
+import { ExecutionRow, StoredOwner } from "./sql/types"
 import { updateExecution } from "./sql/update-execution"
 import { noteAwaitedStep } from "./sql/note-awaited-step"
 import { awaitedMarker } from "./awaited-steps"
-import { finishId, notifyFinished } from "../notifications/sql/notify-finished"
-import { DurableTimers } from "../timers/durable-timers"
-import { timerToJudgeOnLoad, timerToJudgeOnWrite } from "../timers/firing-timer"
-import { staleReason } from "../timers/stale-timer"
-import { timerFor, timerKey } from "../timers/timer-keys"
-import { TimerSpec } from "../timers/timer-spec"
-import { RunFence } from "../timers/sql/run-fence"
-import { ClusterSchedules } from "../schedules/cluster-schedules"
 
-/** What the storage hands work to: the cluster's timers and schedules, and the purge. */
-export type StorageParts = {
+/**
+ * Throws to stop a run started for a timer that no longer applies to the run
+ * as stored (`stored`: undefined when nothing in flight is), before the run
+ * acts on it. Called when a run loads its transaction, and under the row lock
+ * of each locked write; the judge knows whether the call belongs to a timer's
+ * run, and judges each moment once (timers/timer-judge).
+ */
+export type TimerJudge = (
+  moment: "load" | "write",
+  run: { workflowId: string; transactionId: string },
+  stored: TransactionFlow | undefined
+) => void
+
+/** A run whose end is being stored. */
+export type RunEnd = { workflowId: string; transactionId: string; state: TransactionState; stepIds: string[] }
+
+/**
+ * What the checkpoints need from the parts above them, handed in by the
+ * loader (loaders/engine.ts): storage/ imports none of them.
+ */
+export type CheckpointParts = {
   instanceId: string
   /** this instance's lease, as far as the fence needs it */
   lease: OwnLease
-  timers: DurableTimers
-  schedules: ClusterSchedules
-  purge: () => Promise<unknown>
+  /** named statements for the hot writes (the `preparedStatements` option) */
+  preparedStatements: boolean
+  /**
+   * Seconds a run finished in `state` is kept, or undefined to remove it when
+   * it finishes: the retention rule (retention/retention-policy).
+   */
+  retentionSeconds: (state: string, workflowRetentionSeconds: number | undefined) => number | undefined
+  judgeTimer: TimerJudge
+  /** What else a run's end changes, in the open transaction that stores it, so that both commit together. */
+  onRunEnd: (trx: Queryable, run: RunEnd) => Promise<void>
 }
 
 /**
  * Keeps the checkpoints of stored and long-running workflows in
- * `workflow_execution`, and hands their timers and the workflow schedules to
- * the cluster's (timers/, schedules/). Installed as the storage of
- * DistributedTransaction and WorkflowScheduler, so every workflow run in the
- * process goes through it.
+ * `workflow_execution`: loads and saves them under the concurrency guards
+ * and the fence. Medusa's orchestrator reaches it through the storage
+ * adapter (storage-adapter.ts), which hands timers and schedules to their
+ * parts.
  */
-export class PostgresWorkflowStorage
-  implements IDistributedTransactionStorage, IDistributedSchedulerStorage
-{
+export class CheckpointStore {
   constructor(
     private readonly db: Knex,
     private readonly logger: Logger,
-    private readonly options: ResolvedWorkflowEngineOptions,
-    private readonly parts: StorageParts,
+    private readonly parts: CheckpointParts,
     private readonly newTransactions: NewTransactions = new NewTransactions()
   ) {}
 
-  /** What a shutdown waits for before the pool goes (see calls-in-hand). */
-  readonly callsInHand = new CallsInHand()
   private readonly stepEnds = new StepEnds()
-  private readonly hot = { prepared: this.options.preparedStatements, logger: this.logger }
+  private readonly hot = { prepared: this.parts.preparedStatements, logger: this.logger }
 
   /** Says, once at start, what the database lacks for the engine; false when it cannot work on it at all. */
   async checkSchema(): Promise<boolean> {
@@ -89,7 +97,6 @@ export class PostgresWorkflowStorage
     return await untilReachable(this.logger, "checking the schema", () => checkSchema(this.db, this.logger))
   }
 
-  @inHand
   async get(
     key: string,
     options?: TransactionOptions & { isCancelling?: boolean }
@@ -109,7 +116,7 @@ export class PostgresWorkflowStorage
       loadLatestExecution(this.db, workflowId, transactionId)
     )
     currentAnswer(workflowId, transactionId)?.loaded(row, { idempotent: options?.idempotent })
-    this.assertTimerApplies(timerToJudgeOnLoad(workflowId, transactionId), row)
+    this.parts.judgeTimer("load", { workflowId, transactionId }, row?.execution)
     if (!row?.execution) {
       return
     }
@@ -125,7 +132,6 @@ export class PostgresWorkflowStorage
     return checkpoint
   }
 
-  @inHand
   async save(
     _key: string,
     data: TransactionCheckpoint,
@@ -255,7 +261,7 @@ export class PostgresWorkflowStorage
       if (stored && stored.owner_epoch !== epoch) {
         throw this.refuse(data, epoch, stored, `storing its ${data.flow.state} checkpoint`)
       }
-      this.assertTimerApplies(timerToJudgeOnWrite(data.flow.modelId, data.flow.transactionId), stored)
+      this.parts.judgeTimer("write", { workflowId: data.flow.modelId, transactionId: data.flow.transactionId }, stored?.execution)
       answer?.assertStillWaiting(stored)
       assertNotOvertaken(data, stored, options)
 
@@ -272,33 +278,18 @@ export class PostgresWorkflowStorage
       }
       // Runs that other instances advance may have subscribers there (the plain synchronous ones end in their caller).
       if (FINISHED_STATES.has(data.flow.state)) {
-        // None of its timers applies any more, whatever the orchestrator cleared: none is left to fire after a restart.
-        await this.parts.timers.clearRun(trx, data.flow.modelId, data.flow.transactionId, Object.keys(data.flow.steps))
-        await notifyFinished(trx, {
-          id: finishId(),
-          workflow_id: data.flow.modelId,
-          transaction_id: data.flow.transactionId,
+        await this.parts.onRunEnd(trx, {
+          workflowId: data.flow.modelId,
+          transactionId: data.flow.transactionId,
           state: data.flow.state,
-          instance_id: this.parts.instanceId,
+          stepIds: Object.keys(data.flow.steps),
         })
       }
     })
   }
 
   /**
-   * Stops the run of a timer that no longer applies to what the run found
-   * stored (see stale-timer), before the run acts on it.
-   */
-  private assertTimerApplies(timer: TimerSpec | undefined, row: StoredCheckpointRow | undefined): void {
-    const reason = timer && staleReason(timer, row?.execution)
-    if (reason) {
-      this.logger.debug(`Workflow timer ${timer.key} dropped: ${reason}`)
-      throw new SkipExecutionError(`Workflow timer ${timer.key} no longer applies: ${reason}`)
-    }
-  }
-
-  /**
-   * A finished run stays when it has a retention (see retention-policy), or
+   * A finished run stays when it has a retention (the injected rule), or
    * when it is a sub-workflow whose parent step still waits for it.
    */
   private shouldKeep(data: TransactionCheckpoint, options?: SaveOptions): boolean {
@@ -310,7 +301,7 @@ export class PostgresWorkflowStorage
   }
 
   private retentionSecondsOf(data: TransactionCheckpoint, options?: SaveOptions): number | undefined {
-    return retentionSecondsFor(data.flow.state, options?.retentionTime, this.options)
+    return this.parts.retentionSeconds(data.flow.state, options?.retentionTime)
   }
 
   private toRow(data: TransactionCheckpoint, epoch: number, options?: SaveOptions): ExecutionRow {
@@ -328,92 +319,12 @@ export class PostgresWorkflowStorage
     }
   }
 
-  @inHand
-  async scheduleRetry(
-    transaction: DistributedTransactionType,
-    step: TransactionStep,
-    _timestamp: number,
-    intervalSeconds: number
-  ): Promise<void> {
-    const kind = intervalSeconds > 0 ? "retry" : "continue"
-    await this.timerWrite(transaction, `setting its ${kind} timer`, (fence) =>
-      this.parts.timers.set(timerFor(kind, transaction, step), intervalSeconds * 1000, fence)
-    )
-  }
-
-  @inHand
-  async clearRetry(transaction: DistributedTransactionType, step: TransactionStep): Promise<void> {
-    const { modelId, transactionId } = transaction
-    await this.timerWrite(transaction, "clearing its retry timers", (fence) =>
-      this.parts.timers.clear(
-        { workflowId: modelId, transactionId },
-        [timerKey("retry", modelId, transactionId, step), timerKey("continue", modelId, transactionId, step)],
-        fence
-      )
-    )
-  }
-
-  @inHand
-  async scheduleTransactionTimeout(
-    transaction: DistributedTransactionType,
-    _timestamp: number,
-    intervalSeconds: number
-  ): Promise<void> {
-    await this.timerWrite(transaction, "setting its transaction timeout", (fence) =>
-      this.parts.timers.set(timerFor("transaction_timeout", transaction), intervalSeconds * 1000, fence)
-    )
-  }
-
-  /**
-   * The orchestrator calls this without waiting for it (a rejection would end
-   * the process), so a failure is logged here; the timer left behind is
-   * dropped when it fires, its run being over (see stale-timer).
-   */
-  @inHand
-  async clearTransactionTimeout(transaction: DistributedTransactionType): Promise<void> {
-    const { modelId, transactionId } = transaction
-    await this.timerWrite(transaction, "clearing its transaction timeout", (fence) =>
-      this.parts.timers.clear(
-        { workflowId: modelId, transactionId },
-        [timerKey("transaction_timeout", modelId, transactionId)],
-        fence
-      )
-    ).catch((error) =>
-      this.logger.warn(`Workflow ${modelId} (transaction ${transactionId}): could not clear its timeout: ${error}`)
-    )
-  }
-
-  @inHand
-  async scheduleStepTimeout(
-    transaction: DistributedTransactionType,
-    step: TransactionStep,
-    _timestamp: number,
-    intervalSeconds: number
-  ): Promise<void> {
-    await this.timerWrite(transaction, "setting a step timeout", (fence) =>
-      this.parts.timers.set(timerFor("step_timeout", transaction, step), intervalSeconds * 1000, fence)
-    )
-  }
-
-  @inHand
-  async clearStepTimeout(transaction: DistributedTransactionType, step: TransactionStep): Promise<void> {
-    const { modelId, transactionId } = transaction
-    await this.timerWrite(transaction, "clearing a step timeout", (fence) =>
-      this.parts.timers.clear(
-        { workflowId: modelId, transactionId },
-        [timerKey("step_timeout", modelId, transactionId, step)],
-        fence
-      )
-    )
-  }
-
   /**
    * Notes that an async step's handler returned, so that a recovery leaves
    * the step waiting for its answer (see awaited-steps). Called without
    * being waited for, when the orchestrator tells the step awaits: a failure
    * is logged.
    */
-  @inHand
   async noteAwaiting(transaction: DistributedTransactionType, step: TransactionStep): Promise<void> {
     const run = { workflow_id: transaction.modelId, transaction_id: transaction.transactionId, run_id: transaction.getFlow().runId }
     await untilReachable(this.logger, `noting the handler of step ${step.id} returned`, () =>
@@ -424,57 +335,6 @@ export class PostgresWorkflowStorage
           `should this instance die before the answer, the step is failed: ${error}`
       )
     )
-  }
-
-  /**
-   * A timer write for a run, fenced as its checkpoints are (a refused one is
-   * logged and told to the call, and changes nothing). Setting a timer again
-   * replaces it, clearing one twice clears it: both may be sent again after a
-   * lost connection.
-   */
-  private async timerWrite(
-    transaction: DistributedTransactionType,
-    what: string,
-    work: (fence: RunFence) => Promise<boolean>
-  ): Promise<void> {
-    const flow = transaction.getFlow()
-    const { epoch } = ownershipOf(flow)
-    const applied = await untilReachable(
-      this.logger,
-      `setting a timer of run ${transaction.modelId}:${transaction.transactionId}`,
-      () => work({ run_id: flow.runId, epoch })
-    )
-    if (!applied) {
-      const run = { workflowId: transaction.modelId, transactionId: transaction.transactionId }
-      const message = fencedOutMessage(run, this.parts.instanceId, what, epoch, undefined)
-      this.logger.warn(message)
-      noteRefusal(message)
-    }
-  }
-
-  /**
-   * Part of the orchestrator's storage contract, which nothing in Medusa 2.21
-   * calls; it runs the same audited pass as the scheduled purge.
-   */
-  @inHand
-  async clearExpiredExecutions(): Promise<void> {
-    await this.parts.purge()
-  }
-
-  @inHand
-  async schedule(jobDefinition: string | { jobId: string }, schedulerOptions: SchedulerOptions): Promise<void> {
-    const jobId = typeof jobDefinition === "string" ? jobDefinition : jobDefinition.jobId
-    await this.parts.schedules.schedule(jobId, schedulerOptions)
-  }
-
-  @inHand
-  async remove(jobId: string): Promise<void> {
-    await this.parts.schedules.remove(jobId)
-  }
-
-  @inHand
-  async removeAll(): Promise<void> {
-    await this.parts.schedules.removeAll()
   }
 }
 

@@ -1,4 +1,4 @@
-import { Queryable } from "./types"
+import { Queryable } from "../../db"
 
 /** When the oldest stored run was created; read from IDX_workflow_execution_created_at. */
 export async function oldestExecutionCreatedAt(db: Queryable): Promise<Date | null> {

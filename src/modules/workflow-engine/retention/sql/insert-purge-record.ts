@@ -1,5 +1,5 @@
 import { generateEntityId } from "@medusajs/framework/utils"
-import { Queryable } from "./types"
+import { Queryable } from "../../db"
 
 export type PurgeRecord = {
   trigger: "job" | "admin" | "manual" | "erase"

@@ -1,6 +1,6 @@
 import { FINISHED_STATES_SQL } from "../../transaction-states"
 import { deleteClaimedSql } from "./delete-claimed"
-import { Queryable } from "./types"
+import { Queryable } from "../../db"
 
 /**
  * Deletes up to `limit` finished runs whose expiry has passed by the database

@@ -1,0 +1,201 @@
+import {
+  DistributedTransactionType,
+  IDistributedSchedulerStorage,
+  IDistributedTransactionStorage,
+  SchedulerOptions,
+  TransactionCheckpoint,
+  TransactionOptions,
+  TransactionStep,
+} from "@medusajs/framework/orchestration"
+import { Logger } from "@medusajs/framework/types"
+import { ClusterSchedules } from "./schedules/cluster-schedules"
+import { CallsInHand, inHand } from "./storage/calls-in-hand"
+import { CheckpointStore } from "./storage/checkpoint-store"
+import { SaveOptions } from "./storage/concurrent-saves"
+import { untilReachable } from "./storage/connection-loss"
+import { fencedOutMessage, noteRefusal, ownershipOf } from "./storage/fencing"
+import { DurableTimers } from "./timers/durable-timers"
+import { RunFence } from "./timers/sql/run-fence"
+import { timerFor, timerKey } from "./timers/timer-keys"
+
+/** What the adapter hands Medusa's calls to. */
+export type AdapterParts = {
+  instanceId: string
+  checkpoints: CheckpointStore
+  timers: DurableTimers
+  schedules: ClusterSchedules
+  /** The audited purge pass (retention/), for the contract's clearExpiredExecutions. */
+  purge: () => Promise<unknown>
+}
+
+/**
+ * Medusa's storage interface for workflows, installed as the storage of
+ * DistributedTransaction and WorkflowScheduler, so every workflow run in the
+ * process goes through it: checkpoints go to storage/, their timers to the
+ * cluster's timers (timers/), the workflow schedules to the cluster's
+ * schedules (schedules/). Each call is in hand until it settles, so a
+ * shutdown waits for it.
+ */
+export class StorageAdapter implements IDistributedTransactionStorage, IDistributedSchedulerStorage {
+  constructor(
+    private readonly logger: Logger,
+    private readonly parts: AdapterParts
+  ) {}
+
+  /** What a shutdown waits for before the pool goes (see calls-in-hand). */
+  readonly callsInHand = new CallsInHand()
+
+  /** Says, once at start, what the database lacks for the engine; false when it cannot work on it at all. */
+  async checkSchema(): Promise<boolean> {
+    return await this.parts.checkpoints.checkSchema()
+  }
+
+  @inHand
+  async get(
+    key: string,
+    options?: TransactionOptions & { isCancelling?: boolean }
+  ): Promise<TransactionCheckpoint | undefined> {
+    return await this.parts.checkpoints.get(key, options)
+  }
+
+  @inHand
+  async save(key: string, data: TransactionCheckpoint, ttl?: number, options?: SaveOptions): Promise<TransactionCheckpoint> {
+    return await this.parts.checkpoints.save(key, data, ttl, options)
+  }
+
+  /** Not Medusa's: the orchestrator tells it that an async step's handler returned (see awaited-steps). */
+  @inHand
+  async noteAwaiting(transaction: DistributedTransactionType, step: TransactionStep): Promise<void> {
+    await this.parts.checkpoints.noteAwaiting(transaction, step)
+  }
+
+  @inHand
+  async scheduleRetry(
+    transaction: DistributedTransactionType,
+    step: TransactionStep,
+    _timestamp: number,
+    intervalSeconds: number
+  ): Promise<void> {
+    const kind = intervalSeconds > 0 ? "retry" : "continue"
+    await this.timerWrite(transaction, `setting its ${kind} timer`, (fence) =>
+      this.parts.timers.set(timerFor(kind, transaction, step), intervalSeconds * 1000, fence)
+    )
+  }
+
+  @inHand
+  async clearRetry(transaction: DistributedTransactionType, step: TransactionStep): Promise<void> {
+    const { modelId, transactionId } = transaction
+    await this.timerWrite(transaction, "clearing its retry timers", (fence) =>
+      this.parts.timers.clear(
+        { workflowId: modelId, transactionId },
+        [timerKey("retry", modelId, transactionId, step), timerKey("continue", modelId, transactionId, step)],
+        fence
+      )
+    )
+  }
+
+  @inHand
+  async scheduleTransactionTimeout(
+    transaction: DistributedTransactionType,
+    _timestamp: number,
+    intervalSeconds: number
+  ): Promise<void> {
+    await this.timerWrite(transaction, "setting its transaction timeout", (fence) =>
+      this.parts.timers.set(timerFor("transaction_timeout", transaction), intervalSeconds * 1000, fence)
+    )
+  }
+
+  /**
+   * The orchestrator calls this without waiting for it (a rejection would end
+   * the process), so a failure is logged here; the timer left behind is
+   * dropped when it fires, its run being over (see stale-timer).
+   */
+  @inHand
+  async clearTransactionTimeout(transaction: DistributedTransactionType): Promise<void> {
+    const { modelId, transactionId } = transaction
+    await this.timerWrite(transaction, "clearing its transaction timeout", (fence) =>
+      this.parts.timers.clear(
+        { workflowId: modelId, transactionId },
+        [timerKey("transaction_timeout", modelId, transactionId)],
+        fence
+      )
+    ).catch((error) =>
+      this.logger.warn(`Workflow ${modelId} (transaction ${transactionId}): could not clear its timeout: ${error}`)
+    )
+  }
+
+  @inHand
+  async scheduleStepTimeout(
+    transaction: DistributedTransactionType,
+    step: TransactionStep,
+    _timestamp: number,
+    intervalSeconds: number
+  ): Promise<void> {
+    await this.timerWrite(transaction, "setting a step timeout", (fence) =>
+      this.parts.timers.set(timerFor("step_timeout", transaction, step), intervalSeconds * 1000, fence)
+    )
+  }
+
+  @inHand
+  async clearStepTimeout(transaction: DistributedTransactionType, step: TransactionStep): Promise<void> {
+    const { modelId, transactionId } = transaction
+    await this.timerWrite(transaction, "clearing a step timeout", (fence) =>
+      this.parts.timers.clear(
+        { workflowId: modelId, transactionId },
+        [timerKey("step_timeout", modelId, transactionId, step)],
+        fence
+      )
+    )
+  }
+
+  /**
+   * A timer write for a run, fenced as its checkpoints are (a refused one is
+   * logged and told to the call, and changes nothing). Setting a timer again
+   * replaces it, clearing one twice clears it: both may be sent again after a
+   * lost connection.
+   */
+  private async timerWrite(
+    transaction: DistributedTransactionType,
+    what: string,
+    work: (fence: RunFence) => Promise<boolean>
+  ): Promise<void> {
+    const flow = transaction.getFlow()
+    const { epoch } = ownershipOf(flow)
+    const applied = await untilReachable(
+      this.logger,
+      `setting a timer of run ${transaction.modelId}:${transaction.transactionId}`,
+      () => work({ run_id: flow.runId, epoch })
+    )
+    if (!applied) {
+      const run = { workflowId: transaction.modelId, transactionId: transaction.transactionId }
+      const message = fencedOutMessage(run, this.parts.instanceId, what, epoch, undefined)
+      this.logger.warn(message)
+      noteRefusal(message)
+    }
+  }
+
+  /**
+   * Part of the orchestrator's storage contract, which nothing in Medusa 2.21
+   * calls; it runs the same audited pass as the scheduled purge.
+   */
+  @inHand
+  async clearExpiredExecutions(): Promise<void> {
+    await this.parts.purge()
+  }
+
+  @inHand
+  async schedule(jobDefinition: string | { jobId: string }, schedulerOptions: SchedulerOptions): Promise<void> {
+    const jobId = typeof jobDefinition === "string" ? jobDefinition : jobDefinition.jobId
+    await this.parts.schedules.schedule(jobId, schedulerOptions)
+  }
+
+  @inHand
+  async remove(jobId: string): Promise<void> {
+    await this.parts.schedules.remove(jobId)
+  }
+
+  @inHand
+  async removeAll(): Promise<void> {
+    await this.parts.schedules.removeAll()
+  }
+}

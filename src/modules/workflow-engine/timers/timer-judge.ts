@@ -1,0 +1,28 @@
+import { SkipExecutionError, TransactionFlow } from "@medusajs/framework/orchestration"
+import { Logger } from "@medusajs/framework/types"
+import { timerToJudgeOnLoad, timerToJudgeOnWrite } from "./firing-timer"
+import { staleReason } from "./stale-timer"
+
+/**
+ * The check the checkpoints make of a run started for a timer (see
+ * firing-timer): at the run's first load of its transaction and at its first
+ * locked write, the timer is judged against the run as stored (see
+ * stale-timer); one that no longer applies stops the run, before it acts on it.
+ */
+export function timerJudge(logger: Logger) {
+  return (
+    moment: "load" | "write",
+    run: { workflowId: string; transactionId: string },
+    stored: TransactionFlow | undefined
+  ): void => {
+    const timer =
+      moment === "load"
+        ? timerToJudgeOnLoad(run.workflowId, run.transactionId)
+        : timerToJudgeOnWrite(run.workflowId, run.transactionId)
+    const reason = timer && staleReason(timer, stored)
+    if (reason) {
+      logger.debug(`Workflow timer ${timer.key} dropped: ${reason}`)
+      throw new SkipExecutionError(`Workflow timer ${timer.key} no longer applies: ${reason}`)
+    }
+  }
+}
