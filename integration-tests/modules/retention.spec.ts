@@ -240,10 +240,9 @@ moduleIntegrationTestRunner<RetentionEngine>({
     describe("eraseWorkflowExecutions", () => {
       it("deletes every run of the given transactions now, whatever the retention, and records it", async () => {
         const db = knexOf(medusaApp)
-        const kept = await engine.run(WF.storedThreeSteps, { input: { value: 1 }, transactionId: "customer-42" })
+        await engine.run(WF.storedThreeSteps, { input: { value: 1 }, transactionId: "customer-42" })
         await engine.run(WF.storedThreeSteps, { input: { value: 2 }, transactionId: "customer-42" })
         const other = await engine.run(WF.storedThreeSteps, { input: { value: 3 } })
-        expect(kept).toBeDefined()
 
         const result = await engine.eraseWorkflowExecutions({ transaction_ids: ["customer-42"], actor: "dpo@shop" })
         expect(result).toEqual({ id: expect.stringMatching(/^wf_purge_/), deleted: 2, transaction_ids: ["customer-42"] })
