@@ -2,7 +2,7 @@ import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
 import { WorkflowsModuleService } from "../../src/modules/workflow-engine/services/workflows-module"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, TEST_DATABASE, recordSql, withEngineShutdown } from "./__fixtures__/engine"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, TEST_DATABASE, recordSql, waitUntil, withEngineShutdown } from "./__fixtures__/engine"
 import { WF } from "./__fixtures__/workflows"
 
 jest.setTimeout(60000)
@@ -18,7 +18,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
   moduleName: Modules.WORKFLOW_ENGINE,
   resolve: MODULE_PATH,
   pathToMigrations: MIGRATIONS_PATH,
-  testSuite: withEngineShutdown(({ service: engine, medusaApp }) => {
+  testSuite: withEngineShutdown(({ service: engine, medusaApp, MikroOrmWrapper }) => {
     beforeAll(() => require("./__fixtures__/workflows"))
 
     // The generated method the module overrides: the ORM's answer.
@@ -32,6 +32,10 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       await engine.run(WF.compensated, { transactionId: "lookup-reverted", throwOnError: false })
       await engine.run(WF.asyncStep, { transactionId: "lookup-waiting", input: { value: 1 } })
       const db = knexOf(medusaApp)
+      // The run's row notes its awaited step once the step's handler returned, after run() resolved.
+      await waitUntil(
+        async () => (await db.raw(`SELECT 1 FROM workflow_execution WHERE transaction_id = 'lookup-waiting' AND awaited_steps <> '{}'`)).rows.length === 1
+      )
       // A second run of one transaction, a soft-deleted row, and a row with no checkpoint at all.
       await db.raw(
         `INSERT INTO workflow_execution (id, workflow_id, transaction_id, run_id, state, execution, context, retention_time, created_at, updated_at, deleted_at)
@@ -82,8 +86,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       const withDeleted = await engine.listWorkflowExecutions({ transaction_id: "lookup-2" }, { withDeleted: true } as any)
       expect(withDeleted.map((row) => row.id).sort()).toContain("wf_exec_deleted")
       // Inside a caller's transaction, its own uncommitted rows are seen: only its connection sees them.
-      const manager = (engine as any).baseRepository_.getFreshManager()
-      const inTransaction = await manager.transactional(async (transactionManager: any) => {
+      const inTransaction = await MikroOrmWrapper.forkManager().transactional(async (transactionManager) => {
         await transactionManager
           .getConnection()
           .execute(
@@ -92,7 +95,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
           )
         return await engine.listWorkflowExecutions({ transaction_id: "lookup-1" }, {}, { transactionManager } as any)
       })
-      expect(inTransaction.map((row: { run_id: string }) => row.run_id)).toContain("run-uncommitted")
+      expect(inTransaction.map((row) => row.id)).toContain("wf_exec_uncommitted")
     })
 
     it("refuses a bad filter before any query, as before", async () => {
