@@ -1,8 +1,8 @@
 import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { Modules, TransactionHandlerType } from "@medusajs/framework/utils"
-import { asStepTransaction, knexOf, MIGRATIONS_PATH, MODULE_PATH, TEST_DATABASE, waitForFinish, waitUntil, withEngineShutdown } from "./__fixtures__/engine"
-import { ANSWERED_STEP, AWAITING_STEP, counts, PARITY_ASYNC, resetCounts } from "./__fixtures__/parity-async-workflows"
+import { knexOf, MIGRATIONS_PATH, MODULE_PATH, TEST_DATABASE, waitForFinish, waitUntil, withEngineShutdown } from "./__fixtures__/engine"
+import { ANSWERED_STEP, AWAITING_STEP, backgroundAttempts, counts, PARITY, resetCounts } from "./__fixtures__/parity-workflows"
 
 jest.setTimeout(60000)
 
@@ -24,9 +24,9 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
     const answer = (transactionId: string) =>
       engine.setStepSuccess({
         idempotencyKey: {
-          workflowId: PARITY_ASYNC.answered,
+          workflowId: PARITY.answered,
           transactionId,
-          stepId: "pa-answered-step",
+          stepId: "parity-answered-step",
           action: TransactionHandlerType.INVOKE,
         },
         stepResponse: "answer",
@@ -45,11 +45,11 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
     it("does not invoke an awaiting step again when it was answered while its retry was firing", async () => {
       const db = knexOf(medusaApp)
       const transactionId = "pa-awaiting-1"
-      const retryKey = `retry:${PARITY_ASYNC.awaiting}:${transactionId}:${AWAITING_STEP}`
+      const retryKey = `retry:${PARITY.awaiting}:${transactionId}:${AWAITING_STEP}`
       const timerRows = async () =>
         (await db.raw(`SELECT "claimed_by" FROM "workflow_execution_timer" WHERE "key" = ?`, [retryKey])).rows
 
-      await engine.run(PARITY_ASYNC.awaiting, { transactionId })
+      await engine.run(PARITY.awaiting, { transactionId })
       expect(counts.awaiting).toBe(1)
       expect(await timerRows()).toHaveLength(1)
 
@@ -58,14 +58,14 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       try {
         await answer.raw(
           `SELECT 1 FROM "workflow_execution" WHERE "workflow_id" = ? AND "transaction_id" = ? FOR UPDATE`,
-          [PARITY_ASYNC.awaiting, transactionId]
+          [PARITY.awaiting, transactionId]
         )
         await waitForRowLockWait()
         await answer.raw(
           `UPDATE "workflow_execution"
               SET "execution" = jsonb_set(jsonb_set("execution", ?::text[], '"done"'), ?::text[], '"ok"')
             WHERE "workflow_id" = ? AND "transaction_id" = ?`,
-          [`{steps,${AWAITING_STEP},invoke,state}`, `{steps,${AWAITING_STEP},invoke,status}`, PARITY_ASYNC.awaiting, transactionId]
+          [`{steps,${AWAITING_STEP},invoke,state}`, `{steps,${AWAITING_STEP},invoke,status}`, PARITY.awaiting, transactionId]
         )
         await answer.commit()
       } catch (error) {
@@ -80,16 +80,16 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
     it("takes a finished run's timers with it, including one its orchestrator never cleared", async () => {
       const db = knexOf(medusaApp)
       const transactionId = "pa-answered-1"
-      await engine.run(PARITY_ASYNC.answered, { transactionId })
+      await engine.run(PARITY.answered, { transactionId })
       // Left by an instance that stored the step's answer and died before clearing the retry it had set.
-      const leftKey = `retry:${PARITY_ASYNC.answered}:${transactionId}:${ANSWERED_STEP}`
+      const leftKey = `retry:${PARITY.answered}:${transactionId}:${ANSWERED_STEP}`
       await db.raw(
         `INSERT INTO "workflow_execution_timer" ("key", "kind", "workflow_id", "transaction_id", "step_id", "attempt", "metadata", "due_at")
          VALUES (?, 'retry', ?, ?, ?, 1, '{}'::jsonb, now() + interval '1 hour')`,
-        [leftKey, PARITY_ASYNC.answered, transactionId, ANSWERED_STEP]
+        [leftKey, PARITY.answered, transactionId, ANSWERED_STEP]
       )
 
-      const finished = waitForFinish(engine, PARITY_ASYNC.answered, transactionId)
+      const finished = waitForFinish(engine, PARITY.answered, transactionId)
       await answer(transactionId)
       expect((await finished).state).toBe("done")
 
@@ -102,7 +102,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       const transactionId = "pa-draining-1"
       const shutdown = (engine as { __hooks?: { onApplicationShutdown?: () => Promise<void> } }).__hooks!
         .onApplicationShutdown!
-      await engine.run(PARITY_ASYNC.answered, { transactionId })
+      await engine.run(PARITY.answered, { transactionId })
       // The first of Medusa's two shutdown hooks: the background loops stop, nothing is in flight yet.
       await shutdown()
 
@@ -112,7 +112,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       try {
         await holder.raw(
           `SELECT 1 FROM "workflow_execution" WHERE "workflow_id" = ? AND "transaction_id" = ? FOR UPDATE`,
-          [PARITY_ASYNC.answered, transactionId]
+          [PARITY.answered, transactionId]
         )
         answered = answer(transactionId)
         await waitForRowLockWait()
@@ -130,7 +130,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       // Everything the answer wrote was written before the shutdown ended.
       const { rows } = await db.raw(
         `SELECT "state" FROM "workflow_execution" WHERE "workflow_id" = ? AND "transaction_id" = ?`,
-        [PARITY_ASYNC.answered, transactionId]
+        [PARITY.answered, transactionId]
       )
       expect(rows).toEqual([{ state: "done" }])
       await answered
@@ -138,16 +138,14 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
 
     it("compensates step0 once when a background sub-workflow with awaiting retries fails, as Medusa's engine does", async () => {
       const transactionId = "pa-background-1"
-      const childRun = asStepTransaction(PARITY_ASYNC.backgroundChild, transactionId)
-      const finished = waitForFinish(engine, PARITY_ASYNC.backgroundParent, transactionId)
-      const attempts = [childRun, `${childRun}-attempt-2`, `${childRun}-attempt-3`].map((id) =>
-        waitForFinish(engine, PARITY_ASYNC.backgroundChild, id)
-      )
-      const { result } = await engine.run(PARITY_ASYNC.backgroundParent, { transactionId, throwOnError: false })
+      const finished = waitForFinish(engine, PARITY.backgroundParent, transactionId)
+      const attempts = backgroundAttempts(engine, transactionId)
+      const { result } = await engine.run(PARITY.backgroundParent, { transactionId, throwOnError: false })
       expect(result).toBeUndefined()
+      await attempts.failInTurn()
 
       expect((await finished).state).toBe("failed")
-      expect((await Promise.all(attempts)).map((child) => child.state)).toEqual(["reverted", "reverted", "reverted"])
+      expect((await attempts.finished).map((child) => child.state)).toEqual(["reverted", "reverted", "reverted"])
       // Two continues drive the compensation: the one the sub-workflow step's compensation sets, and the one
       // the parent's first execution sets when its own report of the sub-workflow is refused. One ran step0's.
       expect(counts).toEqual(expect.objectContaining({ step0: 1, step0Compensated: 1, childStep: 3, shaped: 0, step2: 0 }))

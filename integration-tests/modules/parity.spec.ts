@@ -16,7 +16,8 @@ import {
   within,
   asStepTransaction,
 } from "./__fixtures__/engine"
-import { nextParityEvent, PARITY, parityEvents, slowStep } from "./__fixtures__/parity-workflows"
+import { release } from "../cluster/__fixtures__/gates"
+import { backgroundAttempts, counts, nextParityEvent, PARITY, parityEvents } from "./__fixtures__/parity-workflows"
 
 jest.setTimeout(60000)
 
@@ -33,14 +34,21 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
   testSuite: withEngineShutdown(({ service: engine, medusaApp }) => {
     describe("two starts of one transaction id", () => {
       it("runs one of two simultaneous starts and refuses the other, as Medusa's engine does", async () => {
-        const before = slowStep.runs
+        const before = counts.slowStep
         // Both starts find no run and try to insert one: the unique in-flight index decides.
-        const settled = await withInsertsHeld(knexOf(medusaApp), 2, () =>
-          Promise.allSettled([
+        const settled = await withInsertsHeld(knexOf(medusaApp), 2, async () => {
+          const starts = [
             engine.run(PARITY.slowStart, { transactionId: "parity-twice" }),
             engine.run(PARITY.slowStart, { transactionId: "parity-twice" }),
-          ])
-        )
+          ]
+          // The refused start ends while the other's step still runs; then that step may end.
+          try {
+            await within(Promise.race(starts.map((start) => start.catch(() => undefined))), 10000, "a refusal")
+          } finally {
+            release("parity-twice")
+          }
+          return await Promise.allSettled(starts)
+        })
 
         const ran = settled.filter((outcome) => outcome.status === "fulfilled") as PromiseFulfilledResult<any>[]
         const refused = settled.filter((outcome) => outcome.status === "rejected") as PromiseRejectedResult[]
@@ -50,14 +58,12 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         ])
         // The orchestration's own error type, as Medusa's engines throw it, so callers' checks keep working.
         expect(SkipExecutionError.isSkipExecutionError(refused[0].reason)).toBe(true)
-        expect(slowStep.runs - before).toBe(1)
+        expect(counts.slowStep - before).toBe(1)
         expect((await rowsOf(knexOf(medusaApp), "parity-twice")).map((row: any) => row.state)).toEqual(["done"])
       })
 
       it("refuses a start that arrives while the first start's steps still run, without running them again", async () => {
-        let release!: () => void
-        slowStep.held = new Promise<void>((resolve) => (release = resolve))
-        const before = slowStep.runs
+        const before = counts.slowStep
         try {
           const started = nextParityEvent("slow-step-started")
           const first = engine.run(PARITY.slowStart, { transactionId: "parity-overlap" })
@@ -71,13 +77,12 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
           )
           expect(refusal?.message).toBe("Transaction already started for transactionId: parity-overlap")
           expect(SkipExecutionError.isSkipExecutionError(refusal)).toBe(true)
-          release()
+          release("parity-overlap")
           expect((await first).result).toBe("slow-done")
         } finally {
-          release()
-          slowStep.held = Promise.resolve()
+          release("parity-overlap")
         }
-        expect(slowStep.runs - before).toBe(1)
+        expect(counts.slowStep - before).toBe(1)
         expect((await rowsOf(knexOf(medusaApp), "parity-overlap")).map((row: any) => row.state)).toEqual(["done"])
       })
     })
@@ -100,13 +105,16 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       const parentFinished = waitForFinish(engine, PARITY.cancelParent, transactionId)
       const childWorked = nextParityEvent("cancel-child-worked")
       await engine.cancel(PARITY.cancelParent, { transactionId })
+      // The cancel is through; the sub-workflow's step, still running, ends now.
+      release(childTransactionId)
       await childWorked
       expect((await parentFinished).state).toBe("reverted")
 
       // What is being checked is that nothing more happens: the stale execution
       // that started the sub-workflow stops without starting the parent again.
       // A new start would begin the sub-workflow's step again within its first
-      // milliseconds; one step length is the window in which it would show.
+      // milliseconds; 500 ms (the step's length when it slept) is the window in
+      // which it would show.
       const restarted = await within(nextParityEvent("cancel-child-started"), 500, "restart").then(
         () => true,
         () => false
@@ -128,20 +136,18 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       const finished = waitForFinish(engine, PARITY.backgroundParent, transactionId)
       const compensated = nextParityEvent("step0-compensated")
       // Each awaiting retry starts the sub-workflow again, as `-attempt-<n>`; all three fail.
-      const childRun = asStepTransaction(PARITY.backgroundChild, transactionId)
-      const attempts = [childRun, `${childRun}-attempt-2`, `${childRun}-attempt-3`].map((id) =>
-        waitForFinish(engine, PARITY.backgroundChild, id)
-      )
+      const attempts = backgroundAttempts(engine, transactionId)
 
       await engine.run(PARITY.backgroundParent, { transactionId, throwOnError: false })
+      await within(attempts.failInTurn(), 20000, "the sub-workflow attempts")
 
       expect(await within(compensated, 20000, "step0's compensation")).toBe("undo-step0")
       const event = await within(finished, 20000, "the parent's onFinish")
       // Medusa's engine ends it "failed": compensating the sub-workflow step finds the sub-workflow already reverted.
       expect(event.state).toBe("failed")
 
-      // The later attempts end after the parent; their reports find it gone and change nothing.
-      const children = await within(Promise.all(attempts), 20000, "the sub-workflow attempts")
+      // The later attempts ended while the parent compensated; their reports changed nothing.
+      const children = await attempts.finished
       expect(children.map((child) => child.state)).toEqual(["reverted", "reverted", "reverted"])
       expect(await rowsOf(knexOf(medusaApp), transactionId)).toEqual([])
     })

@@ -1,7 +1,9 @@
 /**
- * Steps that wait, in their own process, until the test lets them go (see
- * instance-commands): how a test makes a step end at a moment of its choosing,
- * such as while the database is away.
+ * Steps that wait until the test lets them go: how a test makes a step end at
+ * a moment of its choosing, such as while the database is away. In an
+ * instance's process the test releases them through instance-commands; the
+ * module suites' steps (modules/__fixtures__/parity-workflows) run in the
+ * test's own process, which releases them directly.
  */
 const waiting = new Map<string, () => void>()
 const released = new Set<string>()
