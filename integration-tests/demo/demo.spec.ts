@@ -1,6 +1,7 @@
 import path from "path"
 import { Client } from "pg"
 import { alive, processesMentioning, processTree } from "./processes"
+import { waitUntil } from "../modules/__fixtures__/engine"
 import { DEMO_TEST_TIMEOUT_MS, RunningDemo, startDemo } from "./running-demo"
 
 /**
@@ -19,20 +20,6 @@ jest.setTimeout(DEMO_TEST_TIMEOUT_MS)
 type Execution = { workflow_id: string; transaction_id: string; state: string }
 
 let demo: RunningDemo | undefined
-
-async function withDeadline<T>(what: string, deadlineMs: number, attempt: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + deadlineMs
-  for (;;) {
-    const result = await attempt()
-    if (result !== undefined) {
-      return result
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`${what} did not happen within ${deadlineMs / 1000}s`)
-    }
-    await new Promise((resolve) => setTimeout(resolve, 1000))
-  }
-}
 
 afterAll(() => demo?.cleanUp())
 
@@ -104,10 +91,12 @@ it("npm run demo serves the seeded store's admin, and Ctrl-C leaves no process b
     await db.end()
   }
 
-  const heartbeats = await withDeadline("A store-heartbeat tick", TICK_DEADLINE_MS, async () => {
-    const ticks = (await listExecutions()).filter((execution) => execution.workflow_id === "store-heartbeat")
-    return ticks.length ? ticks : undefined
-  })
+  let heartbeats: Execution[] = []
+  await waitUntil(
+    async () => (heartbeats = (await listExecutions()).filter((execution) => execution.workflow_id === "store-heartbeat")).length > 0,
+    TICK_DEADLINE_MS,
+    { what: "A store-heartbeat tick", everyMs: 1000 }
+  )
   expect(heartbeats[0].state).toBe("done")
 
   const child = demo.process

@@ -14,6 +14,7 @@ import {
   helloWorkflow,
 } from "./app/src/workflows/hello-workflow"
 import { anyStatus, createAdminAndLogin } from "./__fixtures__/admin-login"
+import { waitUntil } from "../modules/__fixtures__/engine"
 
 /*
  * Boots the Medusa app in ./app (a stock Medusa setup whose Workflow Engine is
@@ -66,13 +67,11 @@ medusaIntegrationTestRunner({
         )
         await dbConnection.raw(`SELECT pg_notify('workflow_engine_schedule', '')`)
         const engine = container.resolve<IWorkflowEngineService & Record<string, any>>(Modules.WORKFLOW_ENGINE)
-        const deadline = Date.now() + 30000
-        while ((await dbConnection.raw(`SELECT id FROM workflow_execution WHERE id = 'wf_exec_expired'`)).rows.length) {
-          if (Date.now() > deadline) {
-            throw new Error("the scheduled purge did not run")
-          }
-          await new Promise((resolve) => setTimeout(resolve, 50))
-        }
+        await waitUntil(
+          async () => !(await dbConnection.raw(`SELECT id FROM workflow_execution WHERE id = 'wf_exec_expired'`)).rows.length,
+          30000,
+          { what: "the scheduled purge" }
+        )
         const entries = await engine.listWorkflowExecutionPurges({ trigger: "job" })
         expect(entries).toContainEqual(expect.objectContaining({ deleted: 1, dry_run: false }))
       })

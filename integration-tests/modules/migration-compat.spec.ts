@@ -6,7 +6,7 @@ import { Client } from "pg"
 import { TestDatabaseUtils } from "@medusajs/test-utils"
 import { runOnlineUpgrade } from "../../src/modules/workflow-engine/upgrade/online-upgrade"
 import type { WorkflowsModuleService } from "../../src/modules/workflow-engine/services/workflows-module"
-import { MODULE_PATH, TEST_DATABASE, withEngineShutdown } from "./__fixtures__/engine"
+import { MODULE_PATH, TEST_DATABASE, waitUntil, withEngineShutdown } from "./__fixtures__/engine"
 import { WF } from "./__fixtures__/workflows"
 import {
   dropDatabase,
@@ -404,17 +404,6 @@ async function recordedMigrations(): Promise<string[]> {
 type Engine = IWorkflowEngineService &
   Pick<WorkflowsModuleService, "purgeExpiredExecutions" | "listWorkflowExecutionPurges" | "finishUpgrade" | "retrieveExecutionStorage" | "retrieveExecutionRetention">
 
-/** Polls `check` until it holds, failing after `deadlineMs`: waits for something to happen, never for a fixed time. */
-async function eventually(check: () => Promise<boolean>, what: string, deadlineMs = 20000): Promise<void> {
-  const deadline = Date.now() + deadlineMs
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out waiting for ${what}`)
-    }
-    await new Promise((resolve) => setImmediate(resolve))
-  }
-}
-
 beforeAll(async () => {
   await ensureDatabase(DB)
   trigrams = await trigramsAvailable(DB)
@@ -598,7 +587,7 @@ moduleIntegrationTestRunner<Engine>({
             await holder.query("BEGIN")
             await holder.query(`SELECT 1 FROM workflow_execution WHERE id = $1 FOR UPDATE`, [finished.id])
             const upgrade = runOnlineUpgrade(getDatabaseURL(DB), { batchSize: 1, onConnected: (pid) => (upgradePid = pid) })
-            await eventually(
+            await waitUntil(
               () =>
                 withClient(DB, async (client) => {
                   const { rows: waiting } = await client.query(
@@ -607,7 +596,8 @@ moduleIntegrationTestRunner<Engine>({
                   )
                   return waiting.length > 0
                 }),
-              "the back-fill to wait for the held row"
+              20000,
+              { what: "the back-fill waiting for the held row" }
             )
 
             // Meanwhile a writer inserts a run and finishes it, as checkout does, without waiting for the upgrade.

@@ -4,6 +4,7 @@ import { freePort } from "./free-port"
 import os from "os"
 import path from "path"
 import { Client } from "pg"
+import { waitUntil } from "../../modules/__fixtures__/engine"
 
 const BINARY = "/usr/sbin/pgbouncer"
 const READY_TIMEOUT_MS = 20000
@@ -105,22 +106,23 @@ export class PgBouncer {
   }
 
   private async ready(): Promise<void> {
-    const deadline = Date.now() + READY_TIMEOUT_MS
-    for (;;) {
+    let refusal: unknown
+    const answers = async () => {
       const client = new Client({ connectionString: this.url("postgres") })
       client.on("error", () => undefined)
       try {
         await client.connect()
         await client.query("SELECT 1")
-        return
+        return true
       } catch (error) {
-        if (Date.now() > deadline) {
-          throw new Error(`pgbouncer did not answer within ${READY_TIMEOUT_MS} ms: ${error}\n${this.log}`)
-        }
-        await new Promise((resolve) => setTimeout(resolve, 100))
+        refusal = error
+        return false
       } finally {
         await client.end().catch(() => undefined)
       }
     }
+    await waitUntil(answers, READY_TIMEOUT_MS, { what: "pgbouncer answering", everyMs: 100 }).catch((error) => {
+      throw new Error(`${error.message}: ${refusal}\n${this.log}`)
+    })
   }
 }

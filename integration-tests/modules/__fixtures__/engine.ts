@@ -115,14 +115,22 @@ export async function rowsOf(db: Knex, transactionId: string) {
   return rows
 }
 
-/** Polls `check` until it holds; for conditions the database reports, not for time to pass. */
-export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 30000): Promise<void> {
+/**
+ * Polls `check` every `everyMs` until it holds, failing with `what` once
+ * `timeoutMs` passed: for something to happen that the database or a process
+ * reports, never for time to pass. The one poll of the test suites.
+ */
+export async function waitUntil(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 30000,
+  { what = "condition", everyMs = 20 }: { what?: string; everyMs?: number } = {}
+): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!(await check())) {
     if (Date.now() > deadline) {
-      throw new Error("condition not met in time")
+      throw new Error(`${what}: not met within ${timeoutMs} ms`)
     }
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    await new Promise((resolve) => setTimeout(resolve, everyMs))
   }
 }
 
