@@ -1,5 +1,6 @@
 import { Logger } from "@medusajs/framework/types"
 import { describe, invalidField } from "./invalid-field"
+import { WholeNumberRange, wholeNumberProblem } from "./whole-number"
 
 /** A finished run's outcome, for retention by outcome. */
 export type FinishedState = "done" | "failed" | "reverted"
@@ -98,19 +99,12 @@ function invalid(field: string, problem: string) {
   )
 }
 
-function wholeNumber(
-  field: string,
-  value: unknown,
-  { min, max }: { min: number; max?: number }
-): number | undefined {
-  if (value === undefined) {
-    return undefined
+function wholeNumber(field: string, value: unknown, range: WholeNumberRange): number | undefined {
+  const problem = value === undefined ? undefined : wholeNumberProblem(value, range)
+  if (problem) {
+    throw invalid(field, problem)
   }
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || (max !== undefined && value > max)) {
-    const range = max === undefined ? `>= ${min}` : `from ${min} to ${max}`
-    throw invalid(field, `must be a whole number ${range}, got ${describe(value)}`)
-  }
-  return value
+  return value as number | undefined
 }
 
 function flag(field: string, value: unknown): boolean | undefined {

@@ -1,5 +1,6 @@
 import { FindConfig } from "@medusajs/framework/types"
 import { describe, invalidField } from "../invalid-field"
+import { wholeNumber, wholeNumberProblem } from "../whole-number"
 
 /** What a filterable column holds, which decides the values and operators a filter on it may use. */
 export type FieldKind =
@@ -206,11 +207,13 @@ function checkOperand(subject: string, name: string, kind: FieldKind, value: unk
         throw fail(`one of ${[...kind.values].join(", ")}`)
       }
       return value
-    case "integer":
-      if (typeof value !== "number" || !Number.isInteger(value) || value < MIN_INTEGER || value > MAX_INTEGER) {
-        throw fail(`a whole number from ${MIN_INTEGER} to ${MAX_INTEGER}`)
+    case "integer": {
+      const problem = wholeNumberProblem(value, { min: MIN_INTEGER, max: MAX_INTEGER })
+      if (problem) {
+        throw invalidField(subject, name, problem)
       }
       return value
+    }
     case "boolean":
       if (typeof value !== "boolean") {
         throw fail("true or false")
@@ -280,13 +283,11 @@ export function checkConfig<T>(schema: FilterSchema, config: FindConfig<T> = {})
       throw invalidField(subject, key, `is not a list option (use ${CONFIG_KEYS.join(", ")})`)
     }
   }
-  if (take !== undefined && take !== null) {
-    if (!Number.isInteger(take) || take < 0 || take > MAX_TAKE) {
-      throw invalidField(subject, "take", `must be a whole number from 0 to ${MAX_TAKE}, got ${describe(take)}`)
-    }
+  if (take !== null) {
+    wholeNumber(subject, "take", take, { min: 0, max: MAX_TAKE })
   }
-  if (skip !== undefined && skip !== null && (!Number.isSafeInteger(skip) || skip < 0)) {
-    throw invalidField(subject, "skip", `must be a whole number >= 0, got ${describe(skip)}`)
+  if (skip !== null) {
+    wholeNumber(subject, "skip", skip, { min: 0 })
   }
   if (withDeleted !== undefined && typeof withDeleted !== "boolean") {
     throw invalidField(subject, "withDeleted", `must be true or false, got ${describe(withDeleted)}`)

@@ -1,5 +1,6 @@
 import { checkFields, describe, invalidField } from "../invalid-field"
 import { MAX_PURGE_BATCH_SIZE } from "../options"
+import { wholeNumber } from "../whole-number"
 
 /** What a caller may ask of a purge pass. */
 export type PurgeExpiredInput = {
@@ -28,15 +29,6 @@ export type RequestedPurgeTrigger = "manual" | "admin"
 const PURGE = "Purge input"
 const ERASE = "Erase input"
 
-function positiveInteger(field: string, value: unknown, max?: number): void {
-  if (value === undefined) {
-    return
-  }
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || (max !== undefined && value > max)) {
-    throw invalidField(PURGE, field, `must be a whole number from 1${max ? ` to ${max}` : ""}, got ${describe(value)}`)
-  }
-}
-
 function optionalText(subject: string, field: string, value: unknown): void {
   if (value !== undefined && value !== null && typeof value !== "string") {
     throw invalidField(subject, field, `must be a string, got ${describe(value)}`)
@@ -56,8 +48,8 @@ export function checkPurgeInput(input: unknown): PurgeExpiredInput {
   if (value.dryRun !== undefined && typeof value.dryRun !== "boolean") {
     throw invalidField(PURGE, "dryRun", `must be true or false, got ${describe(value.dryRun)}`)
   }
-  positiveInteger("batchSize", value.batchSize, MAX_PURGE_BATCH_SIZE)
-  positiveInteger("maxRows", value.maxRows)
+  wholeNumber(PURGE, "batchSize", value.batchSize, { min: 1, max: MAX_PURGE_BATCH_SIZE })
+  wholeNumber(PURGE, "maxRows", value.maxRows, { min: 1 })
   optionalText(PURGE, "actor", value.actor)
   return value as PurgeExpiredInput
 }
