@@ -1,6 +1,6 @@
 import { FilterableWorkflowExecutionProps, FindConfig, WorkflowExecutionDTO } from "@medusajs/framework/types"
 import { isObject } from "@medusajs/framework/utils"
-import { searchText } from "./execution-filters"
+import { searchText } from "./execution-search"
 
 /** Which counters add up to a list's total: null for "any" workflow or state. */
 export type CounterSelection = { workflowIds: string[] | null; states: string[] | null }

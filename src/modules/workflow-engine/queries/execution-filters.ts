@@ -1,65 +1,13 @@
-import { FilterableWorkflowExecutionProps, FindConfig, WorkflowExecutionDTO } from "@medusajs/framework/types"
-import { TransactionState } from "@medusajs/framework/utils"
+import { FilterableWorkflowExecutionProps } from "@medusajs/framework/types"
 import { describe, invalidField } from "../invalid-field"
-import { WorkflowExecution } from "../models/workflow-execution"
-import { checkConfig as checkListConfig, checkFilters, checkText, filterSchemaOf, isRecord } from "./filter-check"
-import type { TransactionMatch } from "./sql/transactions-matching"
+import { EXECUTION_FILTERS } from "./execution-fields"
+import { ExecutionSearch, searchFilter, searchText } from "./execution-search"
+import { checkFilters, isRecord } from "./filter-check"
 
 /**
- * What a caller may filter executions by (README "Filters"), besides the
- * top-level `q`; owner_instance_id and owner_epoch (recovery's and fencing's)
- * are read, never filtered by.
- */
-const EXECUTION_FILTERS = filterSchemaOf("Workflow execution", WorkflowExecution, {
-  unfiltered: ["owner_instance_id", "owner_epoch"],
-})
-
-const STATES = new Set<string>(Object.values(TransactionState))
-
-/** The model's columns, the only ones a caller may order or select by. */
-export const COLUMNS = EXECUTION_FILTERS.columns
-
-/**
- * What `q` matches, resolved before the list query: the workflow ids and
- * states that contain the text become exact `IN` lists (indexed, and
- * countable from the counters), so only transaction_id needs a pattern match.
- */
-export type ExecutionSearch = {
-  /** `q` as an ILIKE pattern: a literal substring, case-insensitive. */
-  pattern: string
-  /** Workflow ids of live executions that contain `q`. */
-  workflowIds: string[]
-  /** Transaction states that contain `q`. */
-  states: string[]
-  /**
-   * Without the trigram index: the executions whose transaction id contains
-   * `q`, found beforehand in one pass over the table, so the list matches
-   * them by id and the total counts them without another pass.
-   */
-  transactionMatches?: TransactionMatch[]
-}
-
-/** The `q` of a list call, or undefined when there is none; refuses anything but text. */
-export function searchText(filters: FilterableWorkflowExecutionProps = {}): string | undefined {
-  const q = isRecord(filters) ? (filters as Record<string, unknown>).q : undefined
-  if (q === undefined || q === null || q === "") {
-    return undefined
-  }
-  return checkText(EXECUTION_FILTERS.subject, "q", q)
-}
-
-/** `q` as an ILIKE pattern, and the states it matches. */
-export function searchPattern(q: string): { pattern: string; states: string[] } {
-  const lower = q.toLowerCase()
-  return { pattern: `%${escapeLike(q)}%`, states: [...STATES].filter((state) => state.includes(lower)) }
-}
-
-/**
- * Checks a caller's filters and turns `q` into a case-insensitive substring
- * match on transaction_id, workflow_id and state, combined with every other
- * filter. With a resolved `search`, workflow_id and state are matched through
- * its lists instead of a pattern. Anything unknown or of the wrong type is
- * refused with the field named, before it gets near SQL.
+ * Checks a caller's filters and combines them with `q` (see
+ * execution-search). Anything unknown or of the wrong type is refused with
+ * the field named, before it gets near SQL.
  */
 export function prepareFilters(
   filters: FilterableWorkflowExecutionProps = {},
@@ -75,27 +23,6 @@ export function prepareFilters(
   if (q === undefined) {
     return checked
   }
-  const { pattern, states } = search ?? searchPattern(q)
-  const textMatch = { $ilike: pattern }
-  const alternatives: Record<string, unknown>[] = search
-    ? [
-        search.transactionMatches
-          ? { id: { $in: search.transactionMatches.map((match) => match.id) } }
-          : { transaction_id: textMatch },
-        ...(search.workflowIds.length ? [{ workflow_id: { $in: search.workflowIds } }] : []),
-        ...(states.length ? [{ state: { $in: states } }] : []),
-      ]
-    : [{ transaction_id: textMatch }, { workflow_id: textMatch }, { state: textMatch }]
-  const matched = alternatives.length === 1 ? alternatives[0] : { $or: alternatives }
+  const matched = searchFilter(q, search)
   return Object.keys(checked).length ? { $and: [checked, matched] } : matched
-}
-
-/** Validates paging, order, select and the other keys of a list call. */
-export function checkConfig(config?: FindConfig<WorkflowExecutionDTO>): FindConfig<WorkflowExecutionDTO> {
-  return checkListConfig(EXECUTION_FILTERS, config)
-}
-
-// `q` is a literal substring: its own % and _ must not act as wildcards.
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`)
 }

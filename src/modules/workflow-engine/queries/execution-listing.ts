@@ -2,7 +2,7 @@ import { FilterableWorkflowExecutionProps, FindConfig, WorkflowExecutionDTO } fr
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { counterSelection } from "./counter-countable"
 import { DirectLookup } from "./direct-lookup"
-import { ExecutionSearch, searchPattern } from "./execution-filters"
+import { ExecutionSearch, searchPattern } from "./execution-search"
 import { countSearch } from "./sql/count-search"
 import { selectExecutions } from "./sql/select-executions"
 import { countersState } from "./sql/has-counters"

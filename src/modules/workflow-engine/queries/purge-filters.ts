@@ -1,7 +1,8 @@
 import { FindConfig } from "@medusajs/framework/types"
 import { describe, invalidField } from "../invalid-field"
 import { WorkflowExecutionPurge } from "../models/workflow-execution-purge"
-import { checkConfig, checkFilters, filterSchemaOf, isRecord } from "./filter-check"
+import { checkFilters, filterSchemaOf, isRecord } from "./filter-check"
+import { checkListConfig } from "./list-config"
 
 const PURGE_FILTERS = filterSchemaOf("Workflow execution purge", WorkflowExecutionPurge)
 
@@ -13,5 +14,5 @@ export function preparePurgeList<T>(
   if (!isRecord(filters)) {
     throw invalidField(PURGE_FILTERS.subject, "filters", `must be an object, got ${describe(filters)}`)
   }
-  return { filters: checkFilters(PURGE_FILTERS, filters as Record<string, unknown>), config: checkConfig(PURGE_FILTERS, config) }
+  return { filters: checkFilters(PURGE_FILTERS, filters as Record<string, unknown>), config: checkListConfig(PURGE_FILTERS, config) }
 }

@@ -24,7 +24,10 @@ import {
   StepResponseOptions,
   WorkflowOrchestrator,
 } from "../orchestrator/workflow-orchestrator"
-import { checkConfig, ExecutionSearch, prepareFilters, searchText } from "../queries/execution-filters"
+import { EXECUTION_FILTERS } from "../queries/execution-fields"
+import { prepareFilters } from "../queries/execution-filters"
+import { ExecutionSearch, searchText } from "../queries/execution-search"
+import { checkListConfig } from "../queries/list-config"
 import { directLookupOf } from "../queries/direct-lookup"
 import { ExecutionListing } from "../queries/execution-listing"
 import { ExecutionRetentionReport, ExecutionStorage, ExecutionStorageReport } from "../queries/execution-storage"
@@ -109,7 +112,7 @@ export class WorkflowsModuleService
     config?: FindConfig<WorkflowExecutionDTO>,
     @MedusaContext() sharedContext: Context = {}
   ): Promise<WorkflowExecutionDTO[]> {
-    const checked = checkConfig(config)
+    const checked = checkListConfig(EXECUTION_FILTERS, config)
     const { prepared } = await this.prepareList_(filters, checked, sharedContext)
     return await this.listRows_(prepared, checked, sharedContext)
   }
@@ -134,7 +137,7 @@ export class WorkflowsModuleService
     config?: FindConfig<WorkflowExecutionDTO>,
     @MedusaContext() sharedContext: Context = {}
   ): Promise<[WorkflowExecutionDTO[], number]> {
-    const checked = checkConfig(config)
+    const checked = checkListConfig(EXECUTION_FILTERS, config)
     const { prepared, search } = await this.prepareList_(filters, checked, sharedContext)
     // Inside a caller's transaction, its own uncommitted rows count too: only the query sees them.
     const total = sharedContext.transactionManager ? null : await this.listing_.totalOf(filters, checked, search)

@@ -1,6 +1,6 @@
 import { Queryable } from "../../db"
 import { DirectLookup } from "../direct-lookup"
-import { COLUMNS } from "../execution-filters"
+import { COLUMNS } from "../execution-fields"
 
 /**
  * The rows of a direct lookup, live ones only, as plain objects of the model's
