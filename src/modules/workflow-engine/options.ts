@@ -1,9 +1,7 @@
 import { Logger } from "@medusajs/framework/types"
 import { describe, invalidField } from "./invalid-field"
+import { FINISHED_STATE_LIST, FinishedState, isFinishedState } from "./transaction-states"
 import { WholeNumberRange, wholeNumberProblem } from "./whole-number"
-
-/** A finished run's outcome, for retention by outcome. */
-export type FinishedState = "done" | "failed" | "reverted"
 
 /** Options of the module, as given in medusa-config under `modules[].options`. */
 export type WorkflowEngineOptions = {
@@ -69,8 +67,6 @@ const MAX_INTERVAL_MS = 10 * 60 * 1000
 export const DEFAULT_PURGE_INTERVAL_SECONDS = 15 * 60
 export const DEFAULT_PURGE_BATCH_SIZE = 5000
 export const MAX_PURGE_BATCH_SIZE = 50000
-
-const FINISHED_STATES: FinishedState[] = ["done", "failed", "reverted"]
 
 const KNOWN_OPTIONS = new Set<string>([
   "defaultRetentionTime",
@@ -158,13 +154,13 @@ export function resolveOptions(
   const retentionSecondsByState: Partial<Record<FinishedState, number>> = {}
   if (byState !== undefined) {
     if (typeof byState !== "object" || byState === null || Array.isArray(byState)) {
-      throw invalid("retentionTimeByState", `must be an object of ${FINISHED_STATES.join(", ")} to seconds`)
+      throw invalid("retentionTimeByState", `must be an object of ${FINISHED_STATE_LIST.join(", ")} to seconds`)
     }
     for (const [state, seconds] of Object.entries(byState)) {
-      if (!FINISHED_STATES.includes(state as FinishedState)) {
-        throw invalid(`retentionTimeByState.${state}`, `is not a finished state (use ${FINISHED_STATES.join(", ")})`)
+      if (!isFinishedState(state)) {
+        throw invalid(`retentionTimeByState.${state}`, `is not a finished state (use ${FINISHED_STATE_LIST.join(", ")})`)
       }
-      retentionSecondsByState[state as FinishedState] = wholeNumber(`retentionTimeByState.${state}`, seconds, { min: 0 })
+      retentionSecondsByState[state] = wholeNumber(`retentionTimeByState.${state}`, seconds, { min: 0 })
     }
   }
 

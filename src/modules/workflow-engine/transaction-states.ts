@@ -1,11 +1,21 @@
 import { TransactionState, TransactionStepState } from "@medusajs/framework/utils"
 
-/** States a run does not leave by itself: only these are ever given an expiry or purged. */
-export const FINISHED_STATES = new Set<string>([
+/** A run's finished state by name, as `retentionTimeByState` and the retention report spell it. */
+export type FinishedState = `${TransactionState.DONE}` | `${TransactionState.FAILED}` | `${TransactionState.REVERTED}`
+
+/** The finished states in the order options and reports list them. */
+export const FINISHED_STATE_LIST: readonly FinishedState[] = [
   TransactionState.DONE,
   TransactionState.FAILED,
   TransactionState.REVERTED,
-])
+]
+
+/** States a run does not leave by itself: only these are ever given an expiry or purged. */
+export const FINISHED_STATES: ReadonlySet<string> = new Set<string>(FINISHED_STATE_LIST)
+
+export function isFinishedState(state: string): state is FinishedState {
+  return FINISHED_STATES.has(state)
+}
 
 /** The states of a run in flight as a SQL list, as the in-flight unique index's predicate spells them. */
 export const IN_FLIGHT_STATES_SQL = [

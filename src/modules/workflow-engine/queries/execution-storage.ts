@@ -1,10 +1,10 @@
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { MedusaError } from "@medusajs/framework/utils"
-import { FinishedState, ResolvedWorkflowEngineOptions } from "../options"
+import { ResolvedWorkflowEngineOptions } from "../options"
 import { decideRetention, RetentionDecision, RetentionSource } from "../retention/retention-policy"
 import { countExpired } from "../retention/sql/count-expired"
 import { oldestExecutionCreatedAt } from "../retention/sql/oldest-execution"
-import { FINISHED_STATES } from "../transaction-states"
+import { FINISHED_STATE_LIST, FINISHED_STATES, FinishedState } from "../transaction-states"
 import { countKeptForever } from "./sql/count-kept-forever"
 import { countersState } from "./sql/has-counters"
 import { estimateGroupBytes, ExecutionGroup } from "./sql/estimate-group-bytes"
@@ -183,7 +183,9 @@ export class ExecutionStorage {
       retention_seconds: row.retention_time,
       source,
       kept_forever: finished && row.retention_time === null && row.expires_at === null,
-      on_finish: finished ? null : { done: outcome("done"), failed: outcome("failed"), reverted: outcome("reverted") },
+      on_finish: finished
+        ? null
+        : (Object.fromEntries(FINISHED_STATE_LIST.map((state) => [state, outcome(state)])) as ExecutionRetentionReport["on_finish"]),
       purge_interval_seconds: this.options.purgeIntervalSeconds,
     }
   }

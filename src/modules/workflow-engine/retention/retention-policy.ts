@@ -1,5 +1,5 @@
-import { FinishedState, ResolvedWorkflowEngineOptions } from "../options"
-import { FINISHED_STATES } from "../transaction-states"
+import { ResolvedWorkflowEngineOptions } from "../options"
+import { isFinishedState } from "../transaction-states"
 
 /** Where the retention of a finished run comes from. */
 export type RetentionSource =
@@ -31,7 +31,7 @@ export function decideRetention(
     : options.defaultRetentionSeconds !== undefined
       ? { seconds: options.defaultRetentionSeconds, source: "default_retention_time" }
       : undefined
-  const floorSeconds = FINISHED_STATES.has(state) ? options.retentionSecondsByState[state as FinishedState] : undefined
+  const floorSeconds = isFinishedState(state) ? options.retentionSecondsByState[state] : undefined
   if (floorSeconds === undefined || (own && own.seconds >= floorSeconds)) {
     return own
   }
