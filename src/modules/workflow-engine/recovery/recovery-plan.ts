@@ -1,4 +1,5 @@
 import { TransactionState, TransactionStepState, TransactionStepStatus } from "@medusajs/framework/utils"
+import { ROOT_STEP_ID, StoredStep, stepsOf, workflowSteps } from "../stored-flow"
 import { TimerKind } from "../timers/timer-spec"
 import { awaitedMarker } from "../storage/awaited-steps"
 import { StoredTimer } from "./sql/adopt-run"
@@ -45,18 +46,6 @@ export type RecoveryPlan =
       flow: any
     }
 
-type StoredStep = {
-  id: string
-  next?: string[]
-  attempts: number
-  startedAt?: number
-  lastAttempt?: number | null
-  definition?: { action?: string; async?: boolean; backgroundExecution?: boolean; autoRetry?: boolean; timeout?: number }
-  invoke: { state: string; status: string }
-}
-
-const ROOT = "_root"
-
 /** Timers that continue the run when they fire; the others only end it. */
 const CONTINUATIONS = new Set<TimerKind>(["retry", "continue"])
 
@@ -68,7 +57,7 @@ export function planRecovery(flow: any, timers: StoredTimer[], awaited: string[]
   if (flow.state === TransactionState.WAITING_TO_COMPENSATE || flow.state === TransactionState.COMPENSATING) {
     return { action: "resume" }
   }
-  const steps = Object.values(flow.steps ?? {}).filter((step: any) => step.id !== ROOT) as StoredStep[]
+  const steps = workflowSteps(flow)
   const statusIs = (status: string) => (step: StoredStep) => step.invoke.status === status
   const waiting = steps.filter(statusIs(TransactionStepStatus.WAITING))
 
@@ -125,7 +114,7 @@ function lostTimeouts(waiting: StoredStep[], timers: StoredTimer[], now: number)
 /** The first step the checkpoint shows as not started while all before it are done. */
 function nextToRun(flow: any, steps: StoredStep[]): StoredStep | undefined {
   const parentOf = new Map<string, string>()
-  for (const step of Object.values(flow.steps ?? {}) as StoredStep[]) {
+  for (const step of Object.values(stepsOf(flow))) {
     for (const child of step.next ?? []) {
       parentOf.set(child, step.id)
     }
@@ -134,8 +123,8 @@ function nextToRun(flow: any, steps: StoredStep[]): StoredStep | undefined {
     if (step.invoke.state !== TransactionStepState.NOT_STARTED) {
       return false
     }
-    const parent = flow.steps[parentOf.get(step.id) ?? ROOT]
-    return parent.id === ROOT || parent.invoke.state === TransactionStepState.DONE
+    const parent = stepsOf(flow)[parentOf.get(step.id) ?? ROOT_STEP_ID]
+    return parent.id === ROOT_STEP_ID || parent.invoke.state === TransactionStepState.DONE
   })
 }
 

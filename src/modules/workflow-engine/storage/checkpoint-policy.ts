@@ -1,5 +1,6 @@
-import { TransactionCheckpoint, TransactionStep } from "@medusajs/framework/orchestration"
+import { TransactionCheckpoint } from "@medusajs/framework/orchestration"
 import { TransactionState, TransactionStepState, TransactionStepStatus } from "@medusajs/framework/utils"
+import { StoredStep, workflowSteps } from "../stored-flow"
 import { FINISHED_STATES } from "../transaction-states"
 
 const INVOKING_STEP_STATES = new Set<string>([
@@ -28,7 +29,7 @@ export function mustPersist(checkpoint: TransactionCheckpoint): boolean {
     return true
   }
 
-  const steps = Object.values(flow.steps).filter((step) => step.id !== "_root")
+  const steps = workflowSteps(flow)
   if (steps.some(isHeldForRetry)) {
     return true
   }
@@ -40,7 +41,7 @@ export function mustPersist(checkpoint: TransactionCheckpoint): boolean {
 }
 
 // The run stops there; only running the transaction again (from any instance) retries the step.
-function isHeldForRetry(step: TransactionStep): boolean {
+function isHeldForRetry(step: StoredStep): boolean {
   if (step.definition?.autoRetry !== false) {
     return false
   }
@@ -50,9 +51,9 @@ function isHeldForRetry(step: TransactionStep): boolean {
 
 // The step furthest along the flow that is being invoked or compensated.
 function findActiveStep(
-  steps: TransactionStep[],
+  steps: StoredStep[],
   invoking: boolean
-): TransactionStep | undefined {
+): StoredStep | undefined {
   for (let i = steps.length - 1; i >= 0; i--) {
     const step = steps[i]
     const state = step.invoke?.state

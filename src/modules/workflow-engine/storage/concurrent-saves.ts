@@ -6,6 +6,7 @@ import {
   TransactionOptions,
 } from "@medusajs/framework/orchestration"
 import { TransactionState } from "@medusajs/framework/utils"
+import { StoredStep, stepsOf } from "../stored-flow"
 import { FAILED_STATES, FINISHED_STATES, STEP_FINISHED_STATES } from "../transaction-states"
 import { StoredCheckpointRow } from "./sql/types"
 
@@ -83,7 +84,7 @@ export function assertNotOvertaken(
 
   const storedFlow = stored!.execution
   if (options?.stepId) {
-    const storedStep = storedFlow.steps?.[options.stepId]
+    const storedStep = stepsOf(storedFlow)[options.stepId] as StoredStep | undefined
     if (storedStep && flow.steps[options.stepId]) {
       const storedState =
         flow.state === TransactionState.COMPENSATING
@@ -129,23 +130,21 @@ export function assertNothingToMerge(data: TransactionCheckpoint, stored: Stored
  * checkpoint that is not written), and taking it would turn a compensating
  * step back into an invoked one, which the run then never compensates.
  */
-const LIVE_FLAGS = ["stepFailed", "hasScheduledRetry"]
+const LIVE_FLAGS = ["stepFailed", "hasScheduledRetry"] as const
 
-// The checkpoint's steps are plain copies; these flags are private on TransactionStep.
-type StepFields = Record<string, unknown>
+type LiveFlags = Partial<Pick<StoredStep, (typeof LIVE_FLAGS)[number]>>
 
-function flagsOf({ flow }: TransactionCheckpoint): Map<string, StepFields> {
-  const flags = new Map<string, StepFields>()
-  for (const [id, step] of Object.entries(flow.steps)) {
-    const fields = step as unknown as StepFields
-    flags.set(id, Object.fromEntries(LIVE_FLAGS.map((flag) => [flag, fields[flag]])))
+function flagsOf({ flow }: TransactionCheckpoint): Map<string, LiveFlags> {
+  const flags = new Map<string, LiveFlags>()
+  for (const [id, step] of Object.entries(stepsOf(flow))) {
+    flags.set(id, Object.fromEntries(LIVE_FLAGS.map((flag) => [flag, step[flag]])))
   }
   return flags
 }
 
-function restoreFlags({ flow }: TransactionCheckpoint, flags: Map<string, StepFields>): void {
-  for (const [id, step] of Object.entries(flow.steps)) {
-    Object.assign(step as unknown as StepFields, flags.get(id) ?? {})
+function restoreFlags({ flow }: TransactionCheckpoint, flags: Map<string, LiveFlags>): void {
+  for (const [id, step] of Object.entries(stepsOf(flow))) {
+    Object.assign(step, flags.get(id) ?? {})
   }
 }
 

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "async_hooks"
 import { MedusaError, TransactionStepStatus } from "@medusajs/framework/utils"
+import { StoredStep, stepsOf } from "../stored-flow"
 import { FINISHED_STATES } from "../transaction-states"
 import { StoredCheckpointRow } from "./sql/types"
 
@@ -31,14 +32,6 @@ export type StepAnswerKey = {
 
 /** The answered step as the answer found it when it loaded the run. */
 type BasedOn = { stepId: string; state: string; status: string; attempts: number }
-
-type StoredStep = {
-  id: string
-  attempts?: number
-  definition?: { action?: string }
-  invoke?: { state: string; status: string }
-  compensate?: { state: string; status: string }
-}
 
 export class StepAnswer {
   private basedOn: BasedOn | undefined
@@ -83,7 +76,7 @@ export class StepAnswer {
   /** Under the row lock: refuses the answer when the stored step is no longer as the answer found it. */
   assertStillWaiting(stored: StoredCheckpointRow | undefined): void {
     const basedOn = this.basedOn!
-    const step: StoredStep | undefined = stored?.execution?.steps?.[basedOn.stepId]
+    const step = stored?.execution ? (stepsOf(stored.execution)[basedOn.stepId] as StoredStep | undefined) : undefined
     if (!step) {
       throw this.refuse(`${this.stepName()} was already answered by another caller (the run has finished)`)
     }
@@ -124,8 +117,8 @@ export function currentAnswer(workflowId: string, transactionId: string): StepAn
   return answer?.key.workflowId === workflowId && answer.key.transactionId === transactionId ? answer : undefined
 }
 
-function stepOf(flow: { steps?: Record<string, StoredStep> }, action: string): StoredStep | undefined {
-  return Object.values(flow.steps ?? {}).find((step) => step.definition?.action === action)
+function stepOf(flow: { steps?: object }, action: string): StoredStep | undefined {
+  return Object.values(stepsOf(flow)).find((step) => step.definition?.action === action)
 }
 
 function answeredHint(status: string): string {

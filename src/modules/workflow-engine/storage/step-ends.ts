@@ -1,10 +1,6 @@
 import { TransactionFlow } from "@medusajs/framework/orchestration"
+import { workflowSteps } from "../stored-flow"
 import { FINISHED_STATES, STEP_FINISHED_STATES } from "../transaction-states"
-
-/** Medusa's flow records when a step started but not when it ended: this engine adds `endedAt`. */
-export const STEP_ENDED_AT = "endedAt"
-
-type StoredStep = TransactionFlow["steps"][string] & { [STEP_ENDED_AT]?: number }
 
 // Runs whose end this process never sees (continued elsewhere) must not grow the map without bound.
 const MAX_TRACKED_RUNS = 10_000
@@ -24,16 +20,13 @@ export class StepEnds {
   stamp(flow: TransactionFlow, now = Date.now()): void {
     const key = `${flow.modelId}:${flow.transactionId}:${flow.runId}`
     const ends = this.byRun.get(key) ?? new Map<string, number>()
-    for (const step of Object.values(flow.steps) as StoredStep[]) {
-      if (step.id === "_root") {
-        continue
-      }
-      const known = step[STEP_ENDED_AT] ?? ends.get(step.id)
+    for (const step of workflowSteps(flow)) {
+      const known = step.endedAt ?? ends.get(step.id)
       if (known !== undefined) {
-        step[STEP_ENDED_AT] = known
+        step.endedAt = known
         ends.set(step.id, known)
       } else if (STEP_FINISHED_STATES.has(step.invoke?.state)) {
-        step[STEP_ENDED_AT] = now
+        step.endedAt = now
         ends.set(step.id, now)
       }
     }

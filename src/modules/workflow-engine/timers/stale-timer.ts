@@ -1,10 +1,8 @@
 import { TransactionFlow } from "@medusajs/framework/orchestration"
+import { StoredStep, stepsOf } from "../stored-flow"
 import { FINISHED_STATES, STEP_FINISHED_STATES } from "../transaction-states"
 import { isCompensationTimer } from "./timer-keys"
 import { TimerSpec } from "./timer-spec"
-
-// A step as the checkpoint stores it: `stepFailed` (private on TransactionStep) says it is being compensated.
-type StoredStep = Pick<TransactionFlow["steps"][string], "invoke" | "compensate" | "attempts"> & { stepFailed?: boolean }
 
 /**
  * Why a timer no longer applies to the run it was set for, or null when it
@@ -25,7 +23,7 @@ export function staleReason(timer: TimerSpec, flow: TransactionFlow | undefined)
     return null
   }
 
-  const step = flow.steps?.[timer.step_id] as unknown as StoredStep | undefined
+  const step = stepsOf(flow)[timer.step_id] as StoredStep | undefined
   if (!step) {
     return `step ${timer.step_id} is not in the run`
   }
