@@ -1,6 +1,7 @@
 import { SchedulerOptions } from "@medusajs/framework/orchestration"
 import { Logger } from "@medusajs/framework/types"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
+import { InFlight } from "../in-flight"
 import { nextRunAt } from "./next-run-at"
 import { claimTick, deleteSchedule, finishTick, loadNextRuns } from "./sql/claim-tick"
 import { registerSchedule } from "./sql/register-schedule"
@@ -32,7 +33,7 @@ const CONTENDED_RETRY_MS = 50
  */
 export class ClusterSchedules {
   private readonly jobs = new Map<string, Job>()
-  private readonly running = new Set<Promise<void>>()
+  private readonly running = new InFlight()
   // Jobs (concurrency "forbid") whose tick this instance is running now.
   private readonly ticking = new Set<string>()
   private started = false
@@ -108,7 +109,7 @@ export class ClusterSchedules {
     for (const jobId of this.jobs.keys()) {
       this.disarm(jobId)
     }
-    await Promise.allSettled([...this.running])
+    await this.running.settled()
   }
 
   private async register(jobId: string, job: Job, firstRunAt: Date): Promise<void> {
@@ -125,9 +126,9 @@ export class ClusterSchedules {
     const delay = Math.max(0, dueAt.getTime() - Date.now()) + EARLY_FIRE_MARGIN_MS
     job.timer = setTimeout(() => {
       job.timer = undefined
-      const work = this.tick(jobId, job)
-      this.running.add(work)
-      void work.finally(() => this.running.delete(work))
+      void this.running.track(
+        this.tick(jobId, job).catch((error) => this.logger.error(`Scheduled workflow ${jobId}: its tick failed: ${error}`))
+      )
     }, delay)
     job.timer.unref()
   }

@@ -1,4 +1,5 @@
 import { Logger } from "@medusajs/framework/types"
+import { InFlight } from "../in-flight"
 
 /** How long a shutdown waits for the storage calls in flight before it lets the pool go. */
 export const SHUTDOWN_DRAIN_MS = 10_000
@@ -10,13 +11,10 @@ export const SHUTDOWN_DRAIN_MS = 10_000
  * do not meet a closed pool (or, in tests, a dropped schema).
  */
 export class CallsInHand {
-  private readonly calls = new Set<Promise<unknown>>()
+  private readonly calls = new InFlight()
 
   track<T>(call: Promise<T>): Promise<T> {
-    this.calls.add(call)
-    const settle = () => void this.calls.delete(call)
-    call.then(settle, settle)
-    return call
+    return this.calls.track(call)
   }
 
   /**
@@ -31,7 +29,7 @@ export class CallsInHand {
     })
     try {
       while (this.calls.size) {
-        if ((await Promise.race([Promise.allSettled([...this.calls]), deadline])) === "late") {
+        if ((await Promise.race([this.calls.settled(), deadline])) === "late") {
           logger.warn(`Workflow engine: ${this.calls.size} storage call(s) still in flight after ${SHUTDOWN_DRAIN_MS} ms of shutdown`)
           return
         }

@@ -1,6 +1,7 @@
 import { Logger } from "@medusajs/framework/types"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { Queryable } from "../db"
+import { InFlight } from "../in-flight"
 import { claimDueTimers, claimTimer } from "./sql/claim-due-timers"
 import { completeTimer, deleteRunTimers, deleteTimers } from "./sql/delete-timer"
 import { nextTimerWaitMs } from "./sql/next-timer-wait"
@@ -34,7 +35,7 @@ const CLAIM_BATCH = 50
  */
 export class DurableTimers {
   private readonly armed = new Map<string, NodeJS.Timeout>()
-  private readonly running = new Set<Promise<void>>()
+  private readonly running = new InFlight()
   private readonly firing = new Map<string, Promise<void>>()
   private pumpTimer?: NodeJS.Timeout
   private pumpAt = Infinity
@@ -108,7 +109,7 @@ export class DurableTimers {
     for (const key of [...this.armed.keys()]) {
       this.disarm(key)
     }
-    await Promise.allSettled([...this.running])
+    await this.running.settled()
   }
 
   private arm(key: string, delayMs: number): void {
@@ -226,9 +227,7 @@ export class DurableTimers {
   }
 
   private track(work: Promise<void>): void {
-    const tracked = work.catch((error) => this.logger.error(`Workflow timers: ${describe(error)}`))
-    this.running.add(tracked)
-    void tracked.finally(() => this.running.delete(tracked))
+    void this.running.track(work.catch((error) => this.logger.error(`Workflow timers: ${describe(error)}`)))
   }
 }
 
