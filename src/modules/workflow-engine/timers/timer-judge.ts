@@ -1,11 +1,11 @@
 import { SkipExecutionError, TransactionFlow } from "@medusajs/framework/orchestration"
 import { Logger } from "@medusajs/framework/types"
-import { timerToJudgeOnLoad, timerToJudgeOnWrite } from "./firing-timer"
+import { timerToJudgeOnLoad, timerToJudgeOnWrite } from "./fire-timer"
 import { staleReason } from "./stale-timer"
 
 /**
  * The check the checkpoints make of a run started for a timer (see
- * firing-timer): at the run's first load of its transaction and at its first
+ * fire-timer): at the run's first load of its transaction and at its first
  * locked write, the timer is judged against the run as stored (see
  * stale-timer); one that no longer applies stops the run, before it acts on it.
  */
