@@ -181,7 +181,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         const holder = new Client({ connectionString: dbConfig.clientUrl })
         await holder.connect()
         const ran: Date[] = []
-        const schedules = new ClusterSchedules(db, logger, { instanceId, runs: true, pollIntervalMs: 100 }, async (_, at) => {
+        const schedules = new ClusterSchedules(db, logger, { instanceId, runsWork: true, pollIntervalMs: 100 }, async (_, at) => {
           ran.push(at)
           if (ran.length === 1) {
             // Someone else holds the schedule's row, so the finish that follows this tick fails.

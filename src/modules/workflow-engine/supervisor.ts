@@ -1,7 +1,7 @@
 import { Logger } from "@medusajs/framework/types"
 import { CallsInHand } from "./storage/calls-in-hand"
 import { untilReachable } from "./storage/connection-loss"
-import { InstanceLease } from "./instances/instance-lease"
+import { InstanceLease, runsWork } from "./instances/instance-lease"
 import { SCHEDULE_CHANNEL, TIMER_CHANNEL } from "./notifications/channels"
 import { NotificationListener } from "./notifications/notification-listener"
 import { CrashRecovery } from "./recovery/crash-recovery"
@@ -48,7 +48,7 @@ export class Supervisor {
   }
 
   get runsWork(): boolean {
-    return this.lease.workerMode !== "server"
+    return runsWork(this.lease.workerMode)
   }
 
   async start(): Promise<void> {

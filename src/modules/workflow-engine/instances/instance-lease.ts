@@ -9,6 +9,15 @@ import { InstanceRow, Renewal, renewInstance } from "./sql/renew-instance"
 export type WorkerMode = "shared" | "worker" | "server"
 
 /**
+ * Whether an instance runs the engine's background work: fires timers, runs
+ * schedule ticks, recovers dead instances' runs, runs the online upgrade. A
+ * `server` instance runs none of it (it still sets timers for its runs).
+ */
+export function runsWork(workerMode: WorkerMode): boolean {
+  return workerMode !== "server"
+}
+
+/**
  * This instance's liveness, as the others see it: a row whose lease the
  * heartbeat renews several times per lease. An instance that dies stops
  * renewing, and once the lease ran out (database clock) its timers, ticks

@@ -3,7 +3,7 @@ import { InternalModuleDeclaration, LoaderOptions, Logger, MedusaContainer } fro
 import { asValue } from "@medusajs/framework/awilix"
 import { ContainerRegistrationKeys } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
-import { InstanceLease, WorkerMode } from "../instances/instance-lease"
+import { InstanceLease, runsWork, WorkerMode } from "../instances/instance-lease"
 import { describeConnection, poolMax, sessionConnection } from "../db"
 import { heartbeatChannel, TRANSACTION_CHANNEL } from "../notifications/channels"
 import { NotificationListener } from "../notifications/notification-listener"
@@ -48,7 +48,6 @@ export default async function engineLoader(
   const workerMode = (moduleDeclaration?.worker_mode ?? "shared") as WorkerMode
 
   const lease = new InstanceLease(db, logger, workerMode, resolved.leaseDurationMs)
-  const runsWork = workerMode !== "server"
   const newTransactions = new NewTransactions()
   const orchestrator = new WorkflowOrchestrator(sharedContainer, logger, newTransactions, (transaction, step) =>
     void storage.noteAwaiting(transaction, step)
@@ -56,13 +55,13 @@ export default async function engineLoader(
   const timers = new DurableTimers(
     db,
     logger,
-    { instanceId: lease.id, claims: runsWork, pollIntervalMs: resolved.pollIntervalMs, releaseDelayMs: resolved.pollIntervalMs },
+    { instanceId: lease.id, runsWork: runsWork(workerMode), pollIntervalMs: resolved.pollIntervalMs, releaseDelayMs: resolved.pollIntervalMs },
     fireTimer(() => orchestrator)
   )
   const schedules = new ClusterSchedules(
     db,
     logger,
-    { instanceId: lease.id, runs: runsWork, pollIntervalMs: resolved.pollIntervalMs },
+    { instanceId: lease.id, runsWork: runsWork(workerMode), pollIntervalMs: resolved.pollIntervalMs },
     runScheduledWorkflow(logger, () => orchestrator)
   )
   const retention = new ExecutionRetention(db, logger, resolved)

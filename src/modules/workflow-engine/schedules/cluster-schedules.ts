@@ -13,8 +13,8 @@ type Job = { options: SchedulerOptions; handler: TickHandler; timer?: NodeJS.Tim
 
 export type ClusterSchedulesConfig = {
   instanceId: string
-  /** false on a `server` instance: it runs no ticks */
-  runs: boolean
+  /** false on a `server` instance (see runsWork): it runs no ticks */
+  runsWork: boolean
   /** how long to wait before claiming again after the database failed a claim */
   pollIntervalMs: number
 }
@@ -69,7 +69,7 @@ export class ClusterSchedules {
   }
 
   async start(): Promise<void> {
-    if (!this.config.runs || this.started) {
+    if (!this.config.runsWork || this.started) {
       return
     }
     this.started = true

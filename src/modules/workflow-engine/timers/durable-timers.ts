@@ -16,8 +16,8 @@ export type TimerHandler = (timer: ClaimedTimer) => Promise<void>
 
 export type DurableTimersConfig = {
   instanceId: string
-  /** false on a `server` instance: it sets timers but leaves firing them to workers */
-  claims: boolean
+  /** false on a `server` instance (see runsWork): it sets timers but leaves firing them to workers */
+  runsWork: boolean
   /** the longest wait between two looks at the table when nothing wakes this instance */
   pollIntervalMs: number
   /** how long to wait before another try of a timer whose run failed to continue */
@@ -57,7 +57,7 @@ export class DurableTimers {
    * insert, one delete).
    */
   async set(timer: TimerSpec, delayMs: number, fence: RunFence): Promise<boolean> {
-    const firesHere = this.config.claims && this.started
+    const firesHere = this.config.runsWork && this.started
     const claimedNow = firesHere && delayMs <= 0
     const dueAt = await upsertTimer(this.db, timer, delayMs, claimedNow ? this.config.instanceId : null, fence)
     if (!dueAt || !firesHere) {
@@ -89,7 +89,7 @@ export class DurableTimers {
   }
 
   start(): void {
-    if (!this.config.claims || this.started) {
+    if (!this.config.runsWork || this.started) {
       return
     }
     this.started = true
