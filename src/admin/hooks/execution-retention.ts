@@ -1,5 +1,5 @@
 import { useQuery } from "@tanstack/react-query"
-import type { ExecutionRetentionReport } from "../../modules/workflow-engine/queries/execution-storage"
+import type { ExecutionRetentionReport } from "../../modules/workflow-engine/queries/storage-report"
 import { sdk } from "../lib/sdk"
 import { Serialized } from "../lib/serialized"
 import { queryKeys } from "./query-keys"

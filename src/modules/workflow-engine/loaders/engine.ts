@@ -11,7 +11,7 @@ import { finishId, notifyFinished } from "../notifications/sql/notify-finished"
 import { RemoteFinishes } from "../orchestrator/remote-finishes"
 import { resolveOptions } from "../options"
 import { ExecutionListing } from "../queries/execution-listing"
-import { ExecutionStorage } from "../queries/execution-storage"
+import { StorageReport } from "../queries/storage-report"
 import { WorkflowOrchestrator } from "../orchestrator/workflow-orchestrator"
 import { CrashRecovery } from "../recovery/crash-recovery"
 import { ExecutionRetention } from "../retention/execution-retention"
@@ -124,7 +124,7 @@ export default async function engineLoader(
     workflowListing: asValue(new ExecutionListing(db)),
     workflowSupervisor: asValue(supervisor),
     workflowRecovery: asValue(recovery),
-    workflowExecutionStorage: asValue(new ExecutionStorage(db, resolved)),
+    workflowStorageReport: asValue(new StorageReport(db, resolved)),
   })
 }
 

@@ -30,7 +30,7 @@ import { ExecutionSearch, searchText } from "../queries/execution-search"
 import { checkListConfig } from "../queries/list-config"
 import { directLookupOf } from "../queries/direct-lookup"
 import { ExecutionListing } from "../queries/execution-listing"
-import { ExecutionRetentionReport, ExecutionStorage, ExecutionStorageReport } from "../queries/execution-storage"
+import { ExecutionRetentionReport, ExecutionStorageReport, StorageReport } from "../queries/storage-report"
 import { isSelective, totalOfPage } from "../queries/page-total"
 import { preparePurgeList } from "../queries/purge-filters"
 import { EraseResult, ExecutionRetention, PurgeResult } from "../retention/execution-retention"
@@ -45,7 +45,7 @@ type InjectedDependencies = {
   workflowRetention: ExecutionRetention
   workflowListing: ExecutionListing
   workflowSupervisor: Supervisor
-  workflowExecutionStorage: ExecutionStorage
+  workflowStorageReport: StorageReport
 }
 
 /** A purge audit entry, as `listWorkflowExecutionPurges` returns it. */
@@ -75,7 +75,7 @@ export class WorkflowsModuleService
   protected readonly retention_: ExecutionRetention
   protected readonly listing_: ExecutionListing
   protected readonly supervisor_: Supervisor
-  protected readonly executionStorage_: ExecutionStorage
+  protected readonly storageReport_: StorageReport
 
   constructor(dependencies: InjectedDependencies, ...rest: unknown[]) {
     // MedusaService reads the model services it generates from the same cradle.
@@ -85,7 +85,7 @@ export class WorkflowsModuleService
     this.retention_ = dependencies.workflowRetention
     this.listing_ = dependencies.workflowListing
     this.supervisor_ = dependencies.workflowSupervisor
-    this.executionStorage_ = dependencies.workflowExecutionStorage
+    this.storageReport_ = dependencies.workflowStorageReport
   }
 
   __joinerConfig(): ModuleJoinerConfig {
@@ -249,7 +249,7 @@ export class WorkflowsModuleService
    */
   async retrieveExecutionStorage(): Promise<ExecutionStorageDTO> {
     const [report, last_purges] = await Promise.all([
-      this.executionStorage_.report(),
+      this.storageReport_.report(),
       this.listWorkflowExecutionPurges({}, { order: { created_at: "DESC" }, take: STORAGE_REPORT_PURGES }),
     ])
     return { ...report, last_purges }
@@ -281,7 +281,7 @@ export class WorkflowsModuleService
     if (typeof id !== "string" || !id) {
       throw invalidField("Workflow execution", "id", `must be a wf_exec_… id, got ${describe(id)}`)
     }
-    return await this.executionStorage_.retentionOf(id)
+    return await this.storageReport_.retentionOf(id)
   }
 
   /**

@@ -83,7 +83,7 @@ export type ExecutionRetentionReport = {
  * Reads what the storage card and the execution panel show; once the online
  * upgrade is done, each query is bounded by groups, not rows.
  */
-export class ExecutionStorage {
+export class StorageReport {
   private readonly upgrade: PendingUpgrade
 
   constructor(
