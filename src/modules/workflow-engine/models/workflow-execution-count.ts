@@ -11,7 +11,7 @@ type WorkflowExecutionCountRow = {
  * Live executions per workflow and state, spread over a few slots: the sum
  * of a group's slots is its count. Triggers that the counting migration puts
  * on `workflow_execution` keep it; a schema built from these models has no
- * triggers, and list totals then count rows (queries/sql/has-counters.ts).
+ * triggers, and list totals then count rows (queries/sql/counters-state.ts).
  */
 export const WorkflowExecutionCount = new EntitySchema<WorkflowExecutionCountRow>({
   name: "WorkflowExecutionCount",
