@@ -3,7 +3,10 @@ import { Logger } from "@medusajs/framework/types"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { InFlight } from "../in-flight"
 import { nextRunAt } from "./next-run-at"
-import { claimTick, deleteSchedule, finishTick, loadNextRuns } from "./sql/claim-tick"
+import { claimTick } from "./sql/claim-tick"
+import { deleteSchedule } from "./sql/delete-schedule"
+import { finishTick } from "./sql/finish-tick"
+import { loadNextRuns } from "./sql/load-next-runs"
 import { registerSchedule } from "./sql/register-schedule"
 
 /** Runs one tick; "gone" removes the schedule (its workflow does not exist any more). */

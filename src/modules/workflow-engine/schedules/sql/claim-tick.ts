@@ -72,28 +72,3 @@ export async function claimTick(
   )
   return result.rows[0]
 }
-
-/** The tick this instance ran is over: the next may run (concurrency "forbid"). */
-export async function finishTick(db: Queryable, jobId: string, instanceId: string): Promise<void> {
-  await db.raw(
-    `UPDATE "workflow_engine_schedule" SET "running_by" = NULL WHERE "job_id" = ? AND "running_by" = ?`,
-    [jobId, instanceId]
-  )
-}
-
-/** Removes a schedule for the whole cluster. */
-export async function deleteSchedule(db: Queryable, jobId: string): Promise<void> {
-  await db.raw(`DELETE FROM "workflow_engine_schedule" WHERE "job_id" = ?`, [jobId])
-}
-
-/** The next tick of the given schedules, as the cluster has them; used-up schedules are left out. */
-export async function loadNextRuns(db: Queryable, jobIds: string[]): Promise<{ job_id: string; next_run_at: Date; exhausted: boolean }[]> {
-  const result = await db.raw(
-    `SELECT "job_id", "next_run_at",
-            ("options" ->> 'numberOfExecutions') IS NOT NULL
-              AND "executions" >= ("options" ->> 'numberOfExecutions')::int AS "exhausted"
-       FROM "workflow_engine_schedule" WHERE "job_id" = ANY(?::text[])`,
-    [jobIds]
-  )
-  return result.rows
-}
