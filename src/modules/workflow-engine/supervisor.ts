@@ -91,14 +91,16 @@ export class Supervisor {
         ],
       ]),
     ]
-    const started: Part[] = []
+    const started: [string, Part][] = []
     for (const [name, part] of parts) {
       try {
         await untilReachable(this.logger, `starting ${name}`, async () => await part.start())
-        started.push(part)
+        started.push([name, part])
       } catch (error) {
-        for (const startedPart of started.reverse()) {
-          await startedPart.stop().catch(() => undefined)
+        for (const [startedName, startedPart] of started.reverse()) {
+          await startedPart
+            .stop()
+            .catch((stopError) => this.logger.warn(`Workflow engine instance ${this.lease.id} could not stop ${startedName}: ${stopError}`))
         }
         this.logger.error(
           `Workflow engine instance ${this.lease.id} could not start ${name}, so none of its background work ` +
@@ -128,6 +130,7 @@ export class Supervisor {
    * current-engine.ts) the lease is left to run out.
    */
   async stop({ poolClosed = false }: { poolClosed?: boolean } = {}): Promise<void> {
+    // A start that failed said why (startParts); the stop goes on regardless.
     await this.starting?.catch(() => undefined)
     if (this.started) {
       this.started = false

@@ -138,7 +138,7 @@ export class NotificationListener {
       return
     }
     if (this.stopped) {
-      await client.end().catch(() => undefined)
+      await client.end().catch((error) => this.logger.debug(`Workflow engine: closing the LISTEN connection: ${error}`))
       return
     }
     if (!heard && this.everHeard) {
@@ -227,8 +227,9 @@ export class NotificationListener {
     clearTimeout(this.heartbeatDeadline)
     this.heartbeatDeadline = undefined
     client.removeAllListeners()
+    // What broke it was reported by lost(); what closing it says is only worth a debug line.
     client.on("error", () => undefined)
-    void client.end().catch(() => undefined)
+    void client.end().catch((error) => this.logger.debug(`Workflow engine: closing a LISTEN connection it gave up: ${error}`))
   }
 
   private lost(client: Client, error?: unknown): void {

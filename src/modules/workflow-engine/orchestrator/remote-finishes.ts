@@ -35,7 +35,8 @@ export class RemoteFinishes {
     let notice: FinishedNotice
     try {
       notice = JSON.parse(payload)
-    } catch {
+    } catch (error) {
+      this.logger.warn(`Workflow engine: a finish notification that is no JSON was ignored (${error}): ${payload.slice(0, 200)}`)
       return
     }
     // This instance told its own subscribers when it stored the finish.

@@ -81,7 +81,7 @@ export class CrashRecovery {
     do {
       this.passAgain = false
       await this.recoverNow().catch((error) =>
-        this.logger.warn(`Workflow engine: recovering the runs of dead instances failed: ${error}`)
+        this.logger.warn(`Workflow engine: a pass recovering the runs of dead instances stopped, the next one tries again: ${error}`)
       )
     } while (this.passAgain && this.started)
   }
@@ -116,6 +116,10 @@ export class CrashRecovery {
     try {
       await this.carryOut(run, adopted.plan, adopted.stored)
     } catch (error) {
+      this.logger.warn(
+        `Workflow engine: could not take over ${run.workflow_id} ${run.transaction_id} from instance ` +
+          `${run.owner_instance_id} (${describe(adopted.plan)}): ${error}`
+      )
       // Handed back to the dead owner, so that the next pass tries again.
       await adoptRun(this.db, run, run.owner_instance_id).catch((handBack) =>
         this.logger.warn(

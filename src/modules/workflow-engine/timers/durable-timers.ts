@@ -148,6 +148,7 @@ export class DurableTimers {
    */
   private runClaimed(timer: ClaimedTimer): Promise<void> {
     const run = `${timer.workflow_id}\u0000${timer.transaction_id}`
+    // The one before fires this one's run whatever became of it (fireClaimed reports its own failures).
     const previous = (this.firing.get(run) ?? Promise.resolve()).catch(() => undefined)
     const next = previous.then(() => this.fireClaimed(timer))
     this.firing.set(run, next)
@@ -173,7 +174,12 @@ export class DurableTimers {
       )
       return
     }
-    await completeTimer(this.db, timer.key, timer.due_at, this.config.instanceId)
+    await completeTimer(this.db, timer.key, timer.due_at, this.config.instanceId).catch((error) =>
+      this.logger.warn(
+        `Workflow timer ${timer.key} (workflow ${timer.workflow_id}, transaction ${timer.transaction_id}) fired, ` +
+          `but could not be removed (${describe(error)}); it stays claimed by this instance until its lease ends`
+      )
+    )
   }
 
   private schedulePump(delayMs: number): void {

@@ -66,7 +66,8 @@ export class OnlineUpgradeRunner {
   async runNow(): Promise<OnlineUpgradeResult> {
     await this.running
     const now = this.run(true)
-    this.running = now.catch(() => {})
+    // Its failure is the caller's, below; a stop or the next runNow only waits for it.
+    this.running = now.catch(() => undefined)
     return await now
   }
 
@@ -85,7 +86,12 @@ export class OnlineUpgradeRunner {
        * the shutdown (nor the schema it works on). Terminated, not cancelled:
        * a cancel that reaches the session between two statements is lost.
        */
-      await this.db.raw(`SELECT pg_terminate_backend(?)`, [this.pid]).catch(() => {})
+      const pid = this.pid
+      await this.db
+        .raw(`SELECT pg_terminate_backend(?)`, [pid])
+        .catch((error) =>
+          this.logger.warn(`Workflow engine upgrade: could not end its session (pid ${pid}), the stop waits for its statement: ${error}`)
+        )
     }
     await this.running
   }

@@ -120,7 +120,7 @@ export async function runOnlineUpgrade(
     return result
   } finally {
     result.ms = performance.now() - started
-    await db.end().catch(() => {})
+    await db.end().catch((error) => logger.warn(`Workflow engine upgrade: could not close its session: ${error}`))
   }
 }
 
