@@ -1,5 +1,7 @@
 import { EntitySchema } from "@medusajs/framework/mikro-orm/core"
-import { UPGRADE_TASK_TABLE } from "../upgrade/upgrade-tasks"
+
+/** The queue of the online upgrade (upgrade/): the one spelling of its name. */
+export const UPGRADE_TASK_TABLE = "workflow_engine_upgrade_task"
 
 type WorkflowEngineUpgradeTaskRow = {
   name: string

@@ -17,7 +17,7 @@
  * never changed, only added to, and the runner knows every one of them
  * (integration-tests/modules/frozen-migrations.spec.ts holds both sides to it).
  */
-export const UPGRADE_TASK_TABLE = "workflow_engine_upgrade_task"
+export { UPGRADE_TASK_TABLE } from "../models/workflow-engine-upgrade-task"
 
 /** retention_time of rows from engines before 2.8, which kept it only in the flow's options. */
 export const RETENTION_BACKFILL = "backfill:retention_time"
