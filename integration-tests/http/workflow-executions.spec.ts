@@ -4,7 +4,6 @@ import { Modules } from "@medusajs/framework/utils"
 import { MedusaWorkflow } from "@medusajs/framework/workflows-sdk"
 import path from "path"
 // The app installs the plugin by package name, so its engine is the built module.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const builtModule = require("medusa-workflow-engine-postgres/modules/workflow-engine").default
 import {
   HELLO_FAILING_WORKFLOW,

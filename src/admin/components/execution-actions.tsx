@@ -29,7 +29,7 @@ export const ExecutionActions = ({ execution, retention }: Props) => {
     try {
       const result = await erase.mutateAsync([execution.transaction_id])
       toast.success("Erased", { description: `${result.deleted} executions deleted.` })
-      navigate("/settings/workflows")
+      void navigate("/settings/workflows")
     } catch (error) {
       toast.error("Erase failed", { description: (error as Error).message })
     }
