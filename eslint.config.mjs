@@ -3,20 +3,32 @@ import tseslint from "typescript-eslint"
 
 export default tseslint.config(
   {
-    ignores: [".medusa/**", "node_modules/**", "**/*.js", "**/*.mjs", "playground/demo/.medusa/**"],
+    ignores: [
+      ".medusa/**",
+      "node_modules/**",
+      "**/*.js",
+      "**/*.mjs",
+      "playground/demo/.medusa/**",
+    ],
   },
   {
     files: ["**/*.ts", "**/*.tsx"],
     languageOptions: {
       parser: tseslint.parser,
-      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: true,
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     plugins: { "@typescript-eslint": tseslint.plugin },
     linterOptions: { reportUnusedDisableDirectives: "error" },
     rules: {
       // A promise nobody awaits fails unseen: await it, or say `void` where running on is the point.
       "@typescript-eslint/no-floating-promises": "error",
-      "@typescript-eslint/no-misused-promises": ["error", { checksVoidReturn: false }],
+      "@typescript-eslint/no-misused-promises": [
+        "error",
+        { checksVoidReturn: false },
+      ],
       // An empty catch swallows the error: log it, or say why nothing is to be done.
       "no-empty": ["error", { allowEmptyCatch: false }],
       "@typescript-eslint/no-explicit-any": "warn",

@@ -20,7 +20,11 @@ const swcTransform = [
 module.exports = {
   testEnvironment: "node",
   moduleFileExtensions: ["js", "ts", "json"],
-  modulePathIgnorePatterns: ["<rootDir>/.medusa/", "<rootDir>/node_modules/", "<rootDir>/playground/"],
+  modulePathIgnorePatterns: [
+    "<rootDir>/.medusa/",
+    "<rootDir>/node_modules/",
+    "<rootDir>/playground/",
+  ],
   testMatch: ["**/integration-tests/**/*.spec.ts"],
   transform: {
     "^.+\\.[jt]s$": swcTransform,
@@ -36,8 +40,10 @@ module.exports = {
   // The HTTP tests' app installs this package by name, like a store does; Node
   // resolves a package's own name, Jest's resolver needs telling.
   moduleNameMapper: {
-    "^medusa-workflow-engine-postgres/package\\.json$": "<rootDir>/package.json",
-    "^medusa-workflow-engine-postgres/modules/(.*)$": "<rootDir>/.medusa/server/src/modules/$1",
+    "^medusa-workflow-engine-postgres/package\\.json$":
+      "<rootDir>/package.json",
+    "^medusa-workflow-engine-postgres/modules/(.*)$":
+      "<rootDir>/.medusa/server/src/modules/$1",
   },
   globalSetup: "<rootDir>/integration-tests/setup/global-setup.js",
   globalTeardown: "<rootDir>/integration-tests/setup/global-teardown.js",

@@ -8,9 +8,16 @@
  *   BENCH_RUNS (500), BENCH_CONCURRENT_RUNS (1000), BENCH_WARMUP (300), BENCH_WORKFLOWS (all),
  *   BENCH_PHASES (all), BENCH_BARRIER (an advisory lock key: wait on it before the measured phases)
  */
-import type { IWorkflowEngineService, MedusaContainer } from "@medusajs/framework/types"
+import type {
+  IWorkflowEngineService,
+  MedusaContainer,
+} from "@medusajs/framework/types"
 import { ContainerRegistrationKeys, Modules } from "@medusajs/framework/utils"
-import { createStep, createWorkflow, StepResponse } from "@medusajs/framework/workflows-sdk"
+import {
+  createStep,
+  createWorkflow,
+  StepResponse,
+} from "@medusajs/framework/workflows-sdk"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { randomUUID } from "crypto"
 import express from "express"
@@ -24,7 +31,14 @@ export const RESULT_MARKER = "ENGINE_BENCH_RESULT "
 // workflow run under an id the caller picks (an idempotency key, say).
 // "floor" is no workflow: a committed INSERT then a committed UPDATE of a stored run's row (its real
 // checkpoint JSON) through the app's pool, what storing a run cannot go below.
-export const WORKFLOWS = ["stored", "stored, caller's id", "plain", "compensate", "async", "floor"] as const
+export const WORKFLOWS = [
+  "stored",
+  "stored, caller's id",
+  "plain",
+  "compensate",
+  "async",
+  "floor",
+] as const
 export const PHASES = ["sequential", "16 in flight", "64 in flight"] as const
 export type WorkflowName = (typeof WORKFLOWS)[number]
 export type PhaseName = (typeof PHASES)[number]
@@ -47,7 +61,11 @@ export type EngineRound = {
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 500)
 const CONCURRENT_RUNS = Number(process.env.BENCH_CONCURRENT_RUNS ?? 1000)
-const CONCURRENCY: Record<PhaseName, number> = { sequential: 1, "16 in flight": 16, "64 in flight": 64 }
+const CONCURRENCY: Record<PhaseName, number> = {
+  sequential: 1,
+  "16 in flight": 16,
+  "64 in flight": 64,
+}
 // 64 in flight only where the goals ask for it: the stored run, against the plain run and the floor.
 const PHASES_OF: Partial<Record<WorkflowName, readonly PhaseName[]>> = {
   "stored, caller's id": ["sequential", "16 in flight"],
@@ -75,9 +93,18 @@ const WORKFLOW_IDS: Record<WorkflowName, string> = {
 
 /** Registers the four workflows in Medusa's workflow registry of this process. */
 function defineWorkflows(): void {
-  const one = createStep("bench-one", async (input: { n: number }) => new StepResponse({ one: input.n }))
-  const two = createStep("bench-two", async () => new StepResponse({ two: true }))
-  const three = createStep("bench-three", async () => new StepResponse({ three: "done" }))
+  const one = createStep(
+    "bench-one",
+    async (input: { n: number }) => new StepResponse({ one: input.n })
+  )
+  const two = createStep(
+    "bench-two",
+    async () => new StepResponse({ two: true })
+  )
+  const three = createStep(
+    "bench-three",
+    async () => new StepResponse({ three: "done" })
+  )
   const reserve = createStep(
     "bench-reserve",
     async () => new StepResponse({ reserved: true }, "reservation"),
@@ -90,25 +117,34 @@ function defineWorkflows(): void {
   })
   const wait = createStep({ name: WAIT_STEP, async: true }, async () => {})
 
-  createWorkflow({ name: WORKFLOW_IDS.stored, store: true, retentionTime: RETENTION }, (input: { n: number }) => {
-    one(input)
-    two()
-    three()
-  })
+  createWorkflow(
+    { name: WORKFLOW_IDS.stored, store: true, retentionTime: RETENTION },
+    (input: { n: number }) => {
+      one(input)
+      two()
+      three()
+    }
+  )
   createWorkflow(WORKFLOW_IDS.plain, (input: { n: number }) => {
     one(input)
     two()
     three()
   })
-  createWorkflow({ name: WORKFLOW_IDS.compensate, store: true, retentionTime: RETENTION }, () => {
-    reserve()
-    explode()
-  })
-  createWorkflow({ name: WORKFLOW_IDS.async, store: true, retentionTime: RETENTION }, (input: { n: number }) => {
-    one(input)
-    wait()
-    three()
-  })
+  createWorkflow(
+    { name: WORKFLOW_IDS.compensate, store: true, retentionTime: RETENTION },
+    () => {
+      reserve()
+      explode()
+    }
+  )
+  createWorkflow(
+    { name: WORKFLOW_IDS.async, store: true, retentionTime: RETENTION },
+    (input: { n: number }) => {
+      one(input)
+      wait()
+      three()
+    }
+  )
 }
 
 type FinishEvent = { eventType: string; transactionId?: string; state?: string }
@@ -136,10 +172,18 @@ async function storedRowOf(db: Knex): Promise<StoredRow> {
     [WORKFLOW_IDS.stored]
   )
   const last = JSON.parse(rows[0].last)
-  return { first: JSON.stringify({ ...last, state: "not_started" }), last: rows[0].last, context: rows[0].context }
+  return {
+    first: JSON.stringify({ ...last, state: "not_started" }),
+    last: rows[0].last,
+    context: rows[0].context,
+  }
 }
 
-async function floorRun(db: Knex, row: StoredRow, transactionId: string): Promise<void> {
+async function floorRun(
+  db: Knex,
+  row: StoredRow,
+  transactionId: string
+): Promise<void> {
   const key = [WORKFLOW_IDS.floor, transactionId, "run-1"]
   await db.raw(
     `INSERT INTO workflow_execution (id, workflow_id, transaction_id, run_id, state, execution, context, retention_time, created_at, updated_at)
@@ -159,7 +203,10 @@ function runner(
   floor: () => { db: Knex; row?: StoredRow }
 ) {
   // Resolves with the id the run had, whoever picked it.
-  return async (workflow: WorkflowName, transactionId: string): Promise<string> => {
+  return async (
+    workflow: WorkflowName,
+    transactionId: string
+  ): Promise<string> => {
     const workflowId = WORKFLOW_IDS[workflow]
     if (workflow === "floor") {
       const { db, row } = floor()
@@ -171,7 +218,12 @@ function runner(
     if (workflow === "async") {
       const finish = new Promise<FinishEvent>((resolve, reject) => {
         const timer = setTimeout(
-          () => reject(new Error(`${workflowId} ${transactionId}: no onFinish within ${FINISH_TIMEOUT_MS} ms`)),
+          () =>
+            reject(
+              new Error(
+                `${workflowId} ${transactionId}: no onFinish within ${FINISH_TIMEOUT_MS} ms`
+              )
+            ),
           FINISH_TIMEOUT_MS
         )
         finished.set(transactionId, (event) => {
@@ -179,12 +231,23 @@ function runner(
           resolve(event)
         })
       })
-      const started = await engine.run(workflowId, { input, transactionId, throwOnError: true })
+      const started = await engine.run(workflowId, {
+        input,
+        transactionId,
+        throwOnError: true,
+      })
       if (stateOf(started) !== "invoking") {
-        throw new Error(`${workflowId} ${transactionId} should wait on ${WAIT_STEP}, is ${stateOf(started)}`)
+        throw new Error(
+          `${workflowId} ${transactionId} should wait on ${WAIT_STEP}, is ${stateOf(started)}`
+        )
       }
       await engine.setStepSuccess({
-        idempotencyKey: { action: "invoke", transactionId, stepId: WAIT_STEP, workflowId },
+        idempotencyKey: {
+          action: "invoke",
+          transactionId,
+          stepId: WAIT_STEP,
+          workflowId,
+        },
         stepResponse: { waited: true },
       })
       state = (await finish).state ?? "unknown"
@@ -199,7 +262,9 @@ function runner(
       state = stateOf(result)
     }
     if (state !== EXPECTED_STATE[workflow]) {
-      throw new Error(`${workflowId} ${transactionId} ended ${state}, expected ${EXPECTED_STATE[workflow]}`)
+      throw new Error(
+        `${workflowId} ${transactionId} ended ${state}, expected ${EXPECTED_STATE[workflow]}`
+      )
     }
     return transactionId
   }
@@ -212,7 +277,10 @@ function runner(
  * prepared statements), past knex's events. So the count is taken where they
  * all meet, the driver's client class; `wal`'s own reads are left out.
  */
-async function countStatements(db: Knex, wal: Client): Promise<{ queries: number }> {
+async function countStatements(
+  db: Knex,
+  wal: Client
+): Promise<{ queries: number }> {
   const counter = { queries: 0 }
   const connection = await db.client.acquireConnection()
   const prototype = Object.getPrototypeOf(connection)
@@ -241,12 +309,16 @@ async function barrier(wal: Client): Promise<void> {
 }
 
 function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
+  return sorted[
+    Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)
+  ]
 }
 
 /** The server's WAL insert position, in bytes, read on a connection of its own (not counted as the engine's SQL). */
 async function walPosition(wal: Client): Promise<bigint> {
-  const { rows } = await wal.query(`SELECT pg_current_wal_insert_lsn()::text AS lsn`)
+  const { rows } = await wal.query(
+    `SELECT pg_current_wal_insert_lsn()::text AS lsn`
+  )
   const [high, low] = rows[0].lsn.split("/")
   return (BigInt(`0x${high}`) << 32n) + BigInt(`0x${low}`)
 }
@@ -301,7 +373,9 @@ async function main(): Promise<void> {
     expressApp: express(),
     skipLoadingEntryPoints: true,
   })
-  const engine = container.resolve<IWorkflowEngineService>(Modules.WORKFLOW_ENGINE)
+  const engine = container.resolve<IWorkflowEngineService>(
+    Modules.WORKFLOW_ENGINE
+  )
   defineWorkflows()
 
   const db = container.resolve<Knex>(ContainerRegistrationKeys.PG_CONNECTION)
@@ -325,7 +399,9 @@ async function main(): Promise<void> {
 
   const run = runner(engine, finished, () => ({ db, row: storedRow }))
   const phases = {} as EngineRound["phases"]
-  for (const workflow of WORKFLOWS.filter((name) => !ONLY || ONLY.includes(name))) {
+  for (const workflow of WORKFLOWS.filter(
+    (name) => !ONLY || ONLY.includes(name)
+  )) {
     // Warm both ways: concurrent runs open the pool's other connections, and
     // each new connection compiles its statements and triggers once.
     if (workflow === "floor") {
@@ -336,7 +412,9 @@ async function main(): Promise<void> {
     await barrier(wal)
     phases[workflow] = {}
     let lastTransactionId = ""
-    for (const name of (PHASES_OF[workflow] ?? PHASES).filter((p) => !ONLY_PHASES || ONLY_PHASES.includes(p))) {
+    for (const name of (PHASES_OF[workflow] ?? PHASES).filter(
+      (p) => !ONLY_PHASES || ONLY_PHASES.includes(p)
+    )) {
       const measured = await phase(
         (id) => run(workflow, id),
         CONCURRENCY[name],
@@ -355,12 +433,18 @@ async function main(): Promise<void> {
         transaction_id: lastTransactionId,
       })
       if (execution.state !== EXPECTED_STATE[workflow]) {
-        throw new Error(`${engineName} stored ${WORKFLOW_IDS[workflow]} as ${execution.state}, expected ${EXPECTED_STATE[workflow]}`)
+        throw new Error(
+          `${engineName} stored ${WORKFLOW_IDS[workflow]} as ${execution.state}, expected ${EXPECTED_STATE[workflow]}`
+        )
       }
     }
   }
 
-  const round: EngineRound = { engine: engineName, phases, peakRssKb: process.resourceUsage().maxRSS }
+  const round: EngineRound = {
+    engine: engineName,
+    phases,
+    peakRssKb: process.resourceUsage().maxRSS,
+  }
   process.stdout.write(`${RESULT_MARKER}${JSON.stringify(round)}\n`)
 }
 

@@ -26,7 +26,15 @@
 import { knex } from "@medusajs/framework/mikro-orm/knex"
 import fs from "fs"
 import path from "path"
-import { EngineRound, PHASES, PhaseName, PhaseResult, RESULT_MARKER, WorkflowName, WORKFLOWS } from "./engine-process"
+import {
+  EngineRound,
+  PHASES,
+  PhaseName,
+  PhaseResult,
+  RESULT_MARKER,
+  WorkflowName,
+  WORKFLOWS,
+} from "./engine-process"
 import { generateRows, loadRows } from "./scale-data"
 import { benchDatabase, exec, median, table } from "./support"
 
@@ -38,7 +46,11 @@ const REPO = path.join(__dirname, "..")
 const MEDUSA_CLI = require.resolve("@medusajs/cli/cli.js")
 const TS_NODE = require.resolve("ts-node/register/transpile-only")
 
-const ENGINES = ["ours", "inmemory", ...(process.env.REDIS_URL ? ["redis"] : [])]
+const ENGINES = [
+  "ours",
+  "inmemory",
+  ...(process.env.REDIS_URL ? ["redis"] : []),
+]
 
 /**
  * A store installs the plugin into its node_modules; for the app here that is
@@ -58,7 +70,10 @@ function linkPlugin(): void {
 async function prepareDatabase(engine: string): Promise<string> {
   const { url, db } = await benchDatabase(`medusa_wep_bench_engines_${engine}`)
   try {
-    await exec(process.execPath, [MEDUSA_CLI, "db:migrate"], { cwd: APP, env: { BENCH_ENGINE: engine, DATABASE_URL: url } })
+    await exec(process.execPath, [MEDUSA_CLI, "db:migrate"], {
+      cwd: APP,
+      env: { BENCH_ENGINE: engine, DATABASE_URL: url },
+    })
     if (TABLE_ROWS > 0) {
       // The same rows in every engine's table; ours also gets their expiry, as its migrations would give them.
       await generateRows(db, TABLE_ROWS)
@@ -92,7 +107,12 @@ async function settle(url: string): Promise<void> {
   }
 }
 
-async function runRound(engine: string, url: string, env: NodeJS.ProcessEnv = {}, settleFirst = true): Promise<EngineRound> {
+async function runRound(
+  engine: string,
+  url: string,
+  env: NodeJS.ProcessEnv = {},
+  settleFirst = true
+): Promise<EngineRound> {
   if (settleFirst) {
     await settle(url)
   }
@@ -100,11 +120,21 @@ async function runRound(engine: string, url: string, env: NodeJS.ProcessEnv = {}
     process.execPath,
     ["--expose-gc", "-r", TS_NODE, path.join(__dirname, "engine-process.ts")],
     // Medusa resolves the modules of medusa-config from the working directory, as `medusa start` does.
-    { cwd: APP, env: { BENCH_ENGINE: engine, DATABASE_URL: url, LOG_LEVEL: "error", ...env } }
+    {
+      cwd: APP,
+      env: {
+        BENCH_ENGINE: engine,
+        DATABASE_URL: url,
+        LOG_LEVEL: "error",
+        ...env,
+      },
+    }
   )
   const line = output.split("\n").find((l) => l.startsWith(RESULT_MARKER))
   if (!line) {
-    throw new Error(`The ${engine} process printed no result:\n${output.slice(-8000)}`)
+    throw new Error(
+      `The ${engine} process printed no result:\n${output.slice(-8000)}`
+    )
   }
   return JSON.parse(line.slice(RESULT_MARKER.length))
 }
@@ -122,8 +152,15 @@ async function runCluster(engine: string, url: string): Promise<EngineRound[]> {
   const trx = await db.transaction()
   try {
     await trx.raw(`SELECT pg_advisory_lock(?::bigint)`, [CLUSTER_BARRIER])
-    const env = { BENCH_WORKFLOWS: "stored", BENCH_PHASES: "16 in flight", BENCH_BARRIER: String(CLUSTER_BARRIER) }
-    const processes = [runRound(engine, url, env, false), runRound(engine, url, env, false)]
+    const env = {
+      BENCH_WORKFLOWS: "stored",
+      BENCH_PHASES: "16 in flight",
+      BENCH_BARRIER: String(CLUSTER_BARRIER),
+    }
+    const processes = [
+      runRound(engine, url, env, false),
+      runRound(engine, url, env, false),
+    ]
     processes.forEach((p) => p.catch(() => {}))
     // Both wait on the lock once warmed up: then they start together.
     for (;;) {
@@ -134,7 +171,10 @@ async function runCluster(engine: string, url: string): Promise<EngineRound[]> {
       if (rows[0].waiting >= processes.length) {
         break
       }
-      await Promise.race([new Promise((resolve) => setTimeout(resolve, 200)), ...processes])
+      await Promise.race([
+        new Promise((resolve) => setTimeout(resolve, 200)),
+        ...processes,
+      ])
     }
     await trx.raw(`SELECT pg_advisory_unlock(?::bigint)`, [CLUSTER_BARRIER])
     return await Promise.all(processes)
@@ -155,7 +195,9 @@ export async function run(): Promise<void> {
   const urls: Record<string, string> = {}
   for (const engine of ENGINES) {
     urls[engine] = await prepareDatabase(engine)
-    console.log(`${engine}: database ${new URL(urls[engine]).pathname.slice(1)} migrated (medusa db:migrate)`)
+    console.log(
+      `${engine}: database ${new URL(urls[engine]).pathname.slice(1)} migrated (medusa db:migrate)`
+    )
   }
 
   /*
@@ -164,13 +206,21 @@ export async function run(): Promise<void> {
    * every engine runs one short round that is not recorded.
    */
   for (const engine of ENGINES) {
-    await runRound(engine, urls[engine], { BENCH_RUNS: "100", BENCH_WARMUP: "100" })
+    await runRound(engine, urls[engine], {
+      BENCH_RUNS: "100",
+      BENCH_WARMUP: "100",
+    })
   }
   console.log("warm-up round done (not recorded)")
 
-  const rounds: Record<string, EngineRound[]> = Object.fromEntries(ENGINES.map((engine) => [engine, []]))
+  const rounds: Record<string, EngineRound[]> = Object.fromEntries(
+    ENGINES.map((engine) => [engine, []])
+  )
   for (let round = 0; round < ROUNDS; round++) {
-    const order = [...ENGINES.slice(round % ENGINES.length), ...ENGINES.slice(0, round % ENGINES.length)]
+    const order = [
+      ...ENGINES.slice(round % ENGINES.length),
+      ...ENGINES.slice(0, round % ENGINES.length),
+    ]
     for (const engine of order) {
       const result = await runRound(engine, urls[engine])
       rounds[engine].push(result)
@@ -183,22 +233,41 @@ export async function run(): Promise<void> {
   }
 
   // Two apps per engine on one database, the engines interleaved and rotated as above.
-  const clusters: Record<string, number[]> = Object.fromEntries(ENGINES.map((engine) => [engine, []]))
+  const clusters: Record<string, number[]> = Object.fromEntries(
+    ENGINES.map((engine) => [engine, []])
+  )
   for (let round = 0; round < CLUSTER_ROUNDS; round++) {
-    const order = [...ENGINES.slice(round % ENGINES.length), ...ENGINES.slice(0, round % ENGINES.length)]
+    const order = [
+      ...ENGINES.slice(round % ENGINES.length),
+      ...ENGINES.slice(0, round % ENGINES.length),
+    ]
     for (const engine of order) {
       const apps = await runCluster(engine, urls[engine])
-      const runsPerSecond = apps.reduce((sum, app) => sum + app.phases.stored["16 in flight"]!.runsPerSecond, 0)
+      const runsPerSecond = apps.reduce(
+        (sum, app) => sum + app.phases.stored["16 in flight"]!.runsPerSecond,
+        0
+      )
       clusters[engine].push(runsPerSecond)
-      console.log(`cluster round ${round + 1} ${engine}: two apps, stored at 16 in flight each, ${Math.round(runsPerSecond)} runs/s together`)
+      console.log(
+        `cluster round ${round + 1} ${engine}: two apps, stored at 16 in flight each, ${Math.round(runsPerSecond)} runs/s together`
+      )
     }
   }
 
   /** The median over rounds of one engine's metric; NaN where the phase was not run. */
-  const m = (engine: string, workflow: WorkflowName, phase: PhaseName, metric: keyof PhaseResult) =>
-    median(rounds[engine].map((r) => r.phases[workflow][phase]?.[metric] ?? NaN))
-  const ran = (workflow: WorkflowName, phase: PhaseName) => rounds.ours[0].phases[workflow][phase] !== undefined
-  const peakRssMb = (engine: string) => median(rounds[engine].map((r) => r.peakRssKb)) / 1024
+  const m = (
+    engine: string,
+    workflow: WorkflowName,
+    phase: PhaseName,
+    metric: keyof PhaseResult
+  ) =>
+    median(
+      rounds[engine].map((r) => r.phases[workflow][phase]?.[metric] ?? NaN)
+    )
+  const ran = (workflow: WorkflowName, phase: PhaseName) =>
+    rounds.ours[0].phases[workflow][phase] !== undefined
+  const peakRssMb = (engine: string) =>
+    median(rounds[engine].map((r) => r.peakRssKb)) / 1024
   const others = ENGINES.filter((engine) => engine !== "ours")
 
   console.log(
@@ -210,7 +279,14 @@ export async function run(): Promise<void> {
       [
         "workflow",
         "phase",
-        ...ENGINES.flatMap((e) => [`${e} runs/s`, `${e} p50 ms`, `${e} p95 ms`, `${e} CPU ms/run`, `${e} SQL/run`, `${e} WAL kB/run`]),
+        ...ENGINES.flatMap((e) => [
+          `${e} runs/s`,
+          `${e} p50 ms`,
+          `${e} p95 ms`,
+          `${e} CPU ms/run`,
+          `${e} SQL/run`,
+          `${e} WAL kB/run`,
+        ]),
         ...others.map((e) => `ours/${e} runs/s`),
       ],
       WORKFLOWS.flatMap((workflow) =>
@@ -226,7 +302,8 @@ export async function run(): Promise<void> {
             fixed(m(e, workflow, phase, "walBytesPerRun") / 1024, 1),
           ]),
           ...others.map(
-            (e) => `${fixed(m("ours", workflow, phase, "runsPerSecond") / m(e, workflow, phase, "runsPerSecond"), 2)}x`
+            (e) =>
+              `${fixed(m("ours", workflow, phase, "runsPerSecond") / m(e, workflow, phase, "runsPerSecond"), 2)}x`
           ),
         ])
       )
@@ -234,20 +311,33 @@ export async function run(): Promise<void> {
   )
   console.log("")
   for (const engine of ENGINES) {
-    console.log(`${engine}: peak RSS ${fixed(peakRssMb(engine), 0)} MB (median of the processes' maxRSS)`)
+    console.log(
+      `${engine}: peak RSS ${fixed(peakRssMb(engine), 0)} MB (median of the processes' maxRSS)`
+    )
   }
 
   // BENCH_CLUSTER_ROUNDS=0 skips the two-app rounds: no table and no goal for them then.
   if (CLUSTER_ROUNDS > 0) {
-    console.log(`\nTwo app processes on one database, stored runs at 16 in flight each, median of ${CLUSTER_ROUNDS} rounds\n`)
+    console.log(
+      `\nTwo app processes on one database, stored runs at 16 in flight each, median of ${CLUSTER_ROUNDS} rounds\n`
+    )
     console.log(
       table(
-        ["engine", "runs/s together", "one app at 16 in flight runs/s", ...others.map((e) => `ours/${e}`)],
+        [
+          "engine",
+          "runs/s together",
+          "one app at 16 in flight runs/s",
+          ...others.map((e) => `ours/${e}`),
+        ],
         ENGINES.map((engine) => [
           engine,
           Math.round(median(clusters[engine])),
           Math.round(m(engine, "stored", "16 in flight", "runsPerSecond")),
-          ...others.map((e) => (engine === "ours" ? `${fixed(median(clusters.ours) / median(clusters[e]), 2)}x` : "")),
+          ...others.map((e) =>
+            engine === "ours"
+              ? `${fixed(median(clusters.ours) / median(clusters[e]), 2)}x`
+              : ""
+          ),
         ])
       )
     )
@@ -259,14 +349,24 @@ export async function run(): Promise<void> {
    * engine's database is Medusa's table as it stands (its indexes, no
    * triggers); on ours, our table (our indexes, the counters' trigger).
    */
-  const adds = (engine: string, phase: PhaseName) => m(engine, "stored", phase, "p50Ms") - m(engine, "plain", phase, "p50Ms")
-  console.log("\nWhat storing adds (stored p50 - plain p50) against the floor (INSERT + UPDATE of the same row, p50)\n")
+  const adds = (engine: string, phase: PhaseName) =>
+    m(engine, "stored", phase, "p50Ms") - m(engine, "plain", phase, "p50Ms")
+  console.log(
+    "\nWhat storing adds (stored p50 - plain p50) against the floor (INSERT + UPDATE of the same row, p50)\n"
+  )
   console.log(
     table(
-      ["phase", ...ENGINES.flatMap((e) => [`${e} adds ms`, `floor on ${e}'s table ms`]), "ours adds / floor (Medusa's table)"],
+      [
+        "phase",
+        ...ENGINES.flatMap((e) => [`${e} adds ms`, `floor on ${e}'s table ms`]),
+        "ours adds / floor (Medusa's table)",
+      ],
       PHASES.map((phase) => [
         phase,
-        ...ENGINES.flatMap((e) => [fixed(adds(e, phase), 2), fixed(m(e, "floor", phase, "p50Ms"), 2)]),
+        ...ENGINES.flatMap((e) => [
+          fixed(adds(e, phase), 2),
+          fixed(m(e, "floor", phase, "p50Ms"), 2),
+        ]),
         `${fixed(adds("ours", phase) / m("inmemory", "floor", phase, "p50Ms"), 2)}x`,
       ])
     )
@@ -274,7 +374,8 @@ export async function run(): Promise<void> {
 
   // Counted at the driver, the SQL per run includes the instance's own background statements
   // (lease renewals, timer polls: under one a second), spread over the runs; a tenth is within them.
-  const sqlWithin = (sql: number, limit: number) => Math.round(sql * 10) / 10 <= limit
+  const sqlWithin = (sql: number, limit: number) =>
+    Math.round(sql * 10) / 10 <= limit
   const goals: [string, boolean, string][] = []
   for (const phase of PHASES) {
     const ours = m("ours", "stored", phase, "runsPerSecond")
@@ -302,20 +403,36 @@ export async function run(): Promise<void> {
   }
   for (const phase of PHASES) {
     const sql = m("ours", "stored", phase, "sqlPerRun")
-    goals.push([`ours SQL per stored 3-step run <= 2 (${phase})`, sqlWithin(sql, 2), fixed(sql, 2)])
+    goals.push([
+      `ours SQL per stored 3-step run <= 2 (${phase})`,
+      sqlWithin(sql, 2),
+      fixed(sql, 2),
+    ])
   }
   for (const phase of ["sequential", "16 in flight"] as const) {
     const sql = m("ours", "stored, caller's id", phase, "sqlPerRun")
-    goals.push([`ours SQL per stored run with the caller's id <= 3 (${phase})`, sqlWithin(sql, 3), fixed(sql, 2)])
+    goals.push([
+      `ours SQL per stored run with the caller's id <= 3 (${phase})`,
+      sqlWithin(sql, 3),
+      fixed(sql, 2),
+    ])
   }
   for (const phase of PHASES) {
     const stored = m("ours", "stored", phase, "p50Ms")
     const plain = m("ours", "plain", phase, "p50Ms")
-    goals.push([`ours stored p50 <= 2x plain p50 (${phase}, issue #4)`, stored <= 2 * plain, `${fixed(stored, 2)} vs ${fixed(plain, 2)} ms`])
+    goals.push([
+      `ours stored p50 <= 2x plain p50 (${phase}, issue #4)`,
+      stored <= 2 * plain,
+      `${fixed(stored, 2)} vs ${fixed(plain, 2)} ms`,
+    ])
   }
   for (const phase of PHASES) {
     const sql = m("ours", "plain", phase, "sqlPerRun")
-    goals.push([`ours SQL per plain run = 0 (${phase})`, sqlWithin(sql, 0), fixed(sql, 2)])
+    goals.push([
+      `ours SQL per plain run = 0 (${phase})`,
+      sqlWithin(sql, 0),
+      fixed(sql, 2),
+    ])
   }
   goals.push([
     "ours peak RSS <= inmemory's",

@@ -27,9 +27,17 @@ function countStatements(own: WeakSet<object>) {
   const prototype = Client.prototype as any
   const original = prototype.query
   let sent: string[] = []
-  prototype.query = function (this: Client, config: unknown, ...rest: unknown[]) {
+  prototype.query = function (
+    this: Client,
+    config: unknown,
+    ...rest: unknown[]
+  ) {
     if (!own.has(this)) {
-      sent.push(typeof config === "string" ? config : ((config as { text?: string })?.text ?? "?"))
+      sent.push(
+        typeof config === "string"
+          ? config
+          : ((config as { text?: string })?.text ?? "?")
+      )
     }
     return original.call(this, config, ...rest)
   }
@@ -46,12 +54,19 @@ function countStatements(own: WeakSet<object>) {
 }
 
 /** The server's own count, if pg_stat_statements is loaded; undefined otherwise. */
-async function serverStatements(probe: Client): Promise<{ reset: () => Promise<void>; read: () => Promise<Map<string, number>> } | undefined> {
+async function serverStatements(
+  probe: Client
+): Promise<
+  | { reset: () => Promise<void>; read: () => Promise<Map<string, number>> }
+  | undefined
+> {
   try {
     await probe.query(`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`)
     await probe.query(`SELECT 1 FROM pg_stat_statements LIMIT 1`)
   } catch (error) {
-    console.log(`pg_stat_statements is not available (${(error as Error).message}); counting in the process only`)
+    console.log(
+      `pg_stat_statements is not available (${(error as Error).message}); counting in the process only`
+    )
     return undefined
   }
   return {
@@ -64,13 +79,17 @@ async function serverStatements(probe: Client): Promise<{ reset: () => Promise<v
           WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
             AND query NOT ILIKE '%pg_stat_statements%'`
       )
-      return new Map(rows.map((row) => [row.query as string, row.calls as number]))
+      return new Map(
+        rows.map((row) => [row.query as string, row.calls as number])
+      )
     },
   }
 }
 
-const wait = (seconds: number) => new Promise((resolve) => setTimeout(resolve, seconds * 1000))
-const sum = (counts: Iterable<number>) => [...counts].reduce((total, n) => total + n, 0)
+const wait = (seconds: number) =>
+  new Promise((resolve) => setTimeout(resolve, seconds * 1000))
+const sum = (counts: Iterable<number>) =>
+  [...counts].reduce((total, n) => total + n, 0)
 
 function byStatement(statements: string[]): Map<string, number> {
   const counts = new Map<string, number>()
@@ -100,9 +119,14 @@ export async function run(): Promise<void> {
     const { shutdown } = await initModules({
       databaseConfig: { clientUrl: url, schema: "public" },
       modulesConfig: {
-        [Modules.WORKFLOW_ENGINE]: { resolve: path.join(__dirname, "../src/modules/workflow-engine"), options: {} },
+        [Modules.WORKFLOW_ENGINE]: {
+          resolve: path.join(__dirname, "../src/modules/workflow-engine"),
+          options: {},
+        },
       },
-      injectedDependencies: { logger: { ...console, info() {}, debug() {}, warn() {} } },
+      injectedDependencies: {
+        logger: { ...console, info() {}, debug() {}, warn() {} },
+      },
     })
     try {
       await wait(SETTLE_SECONDS)
@@ -120,10 +144,18 @@ export async function run(): Promise<void> {
           `(${startUp.length} statements during start-up, not counted below)\n`
       )
       const rows: (string | number)[][] = [
-        ["in the process (every pg client)", sum(inProcess.values()), (sum(inProcess.values()) / seconds).toFixed(2)],
+        [
+          "in the process (every pg client)",
+          sum(inProcess.values()),
+          (sum(inProcess.values()) / seconds).toFixed(2),
+        ],
       ]
       if (onServer) {
-        rows.push(["pg_stat_statements (the bench database)", sum(onServer.values()), (sum(onServer.values()) / seconds).toFixed(2)])
+        rows.push([
+          "pg_stat_statements (the bench database)",
+          sum(onServer.values()),
+          (sum(onServer.values()) / seconds).toFixed(2),
+        ])
       }
       console.log(table(["counted by", "statements", "per second"], rows))
 
@@ -132,7 +164,11 @@ export async function run(): Promise<void> {
       console.log(
         table(
           ["statement", "count", "per second"],
-          statements.map(([sql, count]) => [describe(sql), count, (count / seconds).toFixed(2)])
+          statements.map(([sql, count]) => [
+            describe(sql),
+            count,
+            (count / seconds).toFixed(2),
+          ])
         )
       )
 

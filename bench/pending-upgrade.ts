@@ -24,15 +24,29 @@
  */
 import { knex, Knex } from "@medusajs/framework/mikro-orm/knex"
 import { MedusaApp, MedusaModule } from "@medusajs/framework/modules-sdk"
-import { ContainerRegistrationKeys, createPgConnection, Modules } from "@medusajs/framework/utils"
+import {
+  ContainerRegistrationKeys,
+  createPgConnection,
+  Modules,
+} from "@medusajs/framework/utils"
 import { initModules } from "@medusajs/test-utils"
 import path from "path"
 import { Client } from "pg"
 import { medusa } from "../integration-tests/http/__fixtures__/medusa-app"
 import { PURGE_RESULT_MARKER } from "../integration-tests/http/app/src/scripts/purge-expired"
-import { insertMedusaRowsAtScale, ScaleSeed } from "../integration-tests/modules/__fixtures__/migrations/medusa-rows-at-scale"
+import {
+  insertMedusaRowsAtScale,
+  ScaleSeed,
+} from "../integration-tests/modules/__fixtures__/migrations/medusa-rows-at-scale"
 import { MEDUSA_WORKFLOW } from "../integration-tests/modules/__fixtures__/migrations/medusa-rows"
-import { benchDatabase, databaseUrl, MEDUSA_MIGRATIONS, median, migrate, table } from "./support"
+import {
+  benchDatabase,
+  databaseUrl,
+  MEDUSA_MIGRATIONS,
+  median,
+  migrate,
+  table,
+} from "./support"
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 300_000)
 const SEED: ScaleSeed = { rows: ROWS, expired: Math.round((ROWS * 2) / 3) }
@@ -59,13 +73,25 @@ async function prepareTemplate(): Promise<void> {
     }
     await db.raw(`VACUUM ANALYZE workflow_execution`)
     await medusa(["db:migrate"], url)
-    const { rows } = await db.raw(`SELECT count(*)::int AS queued FROM workflow_engine_upgrade_task`)
-    const { rows: filled } = await db.raw(`SELECT count(*)::int AS filled FROM workflow_execution WHERE expires_at IS NOT NULL`)
+    const { rows } = await db.raw(
+      `SELECT count(*)::int AS queued FROM workflow_engine_upgrade_task`
+    )
+    const { rows: filled } = await db.raw(
+      `SELECT count(*)::int AS filled FROM workflow_execution WHERE expires_at IS NOT NULL`
+    )
     if (rows[0].queued !== 10 || filled[0].filled !== 0) {
-      throw new Error(`Expected every upgrade task queued and no expiry filled in, got ${rows[0].queued} tasks, ${filled[0].filled} expiries`)
+      throw new Error(
+        `Expected every upgrade task queued and no expiry filled in, got ${rows[0].queued} tasks, ${filled[0].filled} expiries`
+      )
     }
-    const size = (await db.raw(`SELECT pg_size_pretty(pg_total_relation_size('workflow_execution')) AS size`)).rows[0].size
-    console.log(`template: ${ROWS} rows (${SEED.expired} expired, ${size} with indexes), upgrade pending, in ${Math.round((performance.now() - started) / 1000)} s`)
+    const size = (
+      await db.raw(
+        `SELECT pg_size_pretty(pg_total_relation_size('workflow_execution')) AS size`
+      )
+    ).rows[0].size
+    console.log(
+      `template: ${ROWS} rows (${SEED.expired} expired, ${size} with indexes), upgrade pending, in ${Math.round((performance.now() - started) / 1000)} s`
+    )
   } finally {
     await db.destroy()
   }
@@ -90,7 +116,10 @@ async function freshCopy(): Promise<string> {
   return url
 }
 
-async function withDb<T>(url: string, work: (db: Knex) => Promise<T>): Promise<T> {
+async function withDb<T>(
+  url: string,
+  work: (db: Knex) => Promise<T>
+): Promise<T> {
   const db = knex({ client: "pg", connection: url, pool: { min: 1, max: 2 } })
   try {
     return await work(db)
@@ -100,15 +129,25 @@ async function withDb<T>(url: string, work: (db: Knex) => Promise<T>): Promise<T
 }
 
 /** Exactly the expired rows gone, nothing else. */
-async function checkPurged(url: string, name: string, deleted: number): Promise<void> {
+async function checkPurged(
+  url: string,
+  name: string,
+  deleted: number
+): Promise<void> {
   const { rows } = await withDb(url, (db) =>
     db.raw(
       `SELECT count(*)::int AS left, count(*) FILTER (WHERE substr(id, 17)::int <= ?)::int AS expired_left FROM workflow_execution`,
       [SEED.expired]
     )
   )
-  if (deleted !== SEED.expired || rows[0].left !== SEED.rows - SEED.expired || rows[0].expired_left !== 0) {
-    throw new Error(`${name} deleted ${deleted}, left ${rows[0].left} rows (${rows[0].expired_left} expired)`)
+  if (
+    deleted !== SEED.expired ||
+    rows[0].left !== SEED.rows - SEED.expired ||
+    rows[0].expired_left !== 0
+  ) {
+    throw new Error(
+      `${name} deleted ${deleted}, left ${rows[0].left} rows (${rows[0].expired_left} expired)`
+    )
   }
 }
 
@@ -117,7 +156,10 @@ async function bootEngine(url: string, resolve: string) {
   const pg = createPgConnection({ clientUrl: url, schema: "public" })
   const app = await MedusaApp({
     modulesConfig: { [Modules.WORKFLOW_ENGINE]: { resolve, options: {} } },
-    injectedDependencies: { [ContainerRegistrationKeys.PG_CONNECTION]: pg, logger: quiet },
+    injectedDependencies: {
+      [ContainerRegistrationKeys.PG_CONNECTION]: pg,
+      logger: quiet,
+    },
     workerMode: "server",
   })
   await app.onApplicationStart()
@@ -136,20 +178,36 @@ type Purged = { ms: number; deleted: number; longestBatchMs: number | null }
 
 const PURGES: Record<string, (url: string) => Promise<Purged>> = {
   "ours, `medusa exec`": async (url) => {
-    const output = await medusa(["exec", "./src/scripts/purge-expired.ts"], url, { PURGE_ONLY: "1" })
-    const line = output.split("\n").find((l) => l.startsWith(PURGE_RESULT_MARKER))
+    const output = await medusa(
+      ["exec", "./src/scripts/purge-expired.ts"],
+      url,
+      { PURGE_ONLY: "1" }
+    )
+    const line = output
+      .split("\n")
+      .find((l) => l.startsWith(PURGE_RESULT_MARKER))
     if (!line) {
-      throw new Error(`The purge script printed no result:\n${output.slice(-4000)}`)
+      throw new Error(
+        `The purge script printed no result:\n${output.slice(-4000)}`
+      )
     }
     const { purge } = JSON.parse(line.slice(PURGE_RESULT_MARKER.length))
-    return { ms: purge.duration_ms, deleted: purge.deleted, longestBatchMs: purge.longest_batch_ms }
+    return {
+      ms: purge.duration_ms,
+      deleted: purge.deleted,
+      longestBatchMs: purge.longest_batch_ms,
+    }
   },
   "ours, in process": async (url) => {
     const engine = await bootEngine(url, OURS)
     try {
       const started = performance.now()
       const purge = await engine.service.purgeExpiredExecutions({})
-      return { ms: performance.now() - started, deleted: purge.deleted, longestBatchMs: purge.longest_batch_ms }
+      return {
+        ms: performance.now() - started,
+        deleted: purge.deleted,
+        longestBatchMs: purge.longest_batch_ms,
+      }
     } finally {
       await engine.shutdown()
     }
@@ -158,11 +216,17 @@ const PURGES: Record<string, (url: string) => Promise<Purged>> = {
     const engine = await bootEngine(url, OURS)
     try {
       const started = performance.now()
-      const passes = await Promise.all([engine.service.purgeExpiredExecutions({}), engine.service.purgeExpiredExecutions({})])
+      const passes = await Promise.all([
+        engine.service.purgeExpiredExecutions({}),
+        engine.service.purgeExpiredExecutions({}),
+      ])
       return {
         ms: performance.now() - started,
         deleted: passes[0].deleted + passes[1].deleted,
-        longestBatchMs: Math.max(passes[0].longest_batch_ms, passes[1].longest_batch_ms),
+        longestBatchMs: Math.max(
+          passes[0].longest_batch_ms,
+          passes[1].longest_batch_ms
+        ),
       }
     } finally {
       await engine.shutdown()
@@ -177,20 +241,29 @@ const PURGES: Record<string, (url: string) => Promise<Purged>> = {
             AND updated_at <= CURRENT_TIMESTAMP - (INTERVAL '1 second' * retention_time)
             AND state IN ('done', 'failed', 'reverted')`
       )
-      return { ms: performance.now() - started, deleted: result.rowCount, longestBatchMs: null }
+      return {
+        ms: performance.now() - started,
+        deleted: result.rowCount,
+        longestBatchMs: null,
+      }
     }),
   "Medusa's engine (clearExpiredExecutions)": async (url) => {
     const { medusaApp, shutdown } = await initModules({
       databaseConfig: { clientUrl: url, schema: "public" },
-      modulesConfig: { [Modules.WORKFLOW_ENGINE]: { resolve: MEDUSA_ENGINE, options: {} } },
+      modulesConfig: {
+        [Modules.WORKFLOW_ENGINE]: { resolve: MEDUSA_ENGINE, options: {} },
+      },
       injectedDependencies: { logger: quiet },
     })
     try {
-      const storage = (medusaApp.modules as any)[Modules.WORKFLOW_ENGINE].__container__.inMemoryDistributedTransactionStorage
+      const storage = (medusaApp.modules as any)[Modules.WORKFLOW_ENGINE]
+        .__container__.inMemoryDistributedTransactionStorage
       const started = performance.now()
       await storage.clearExpiredExecutions()
       const ms = performance.now() - started
-      const { rows } = await withDb(url, (db) => db.raw(`SELECT count(*)::int AS left FROM workflow_execution`))
+      const { rows } = await withDb(url, (db) =>
+        db.raw(`SELECT count(*)::int AS left FROM workflow_execution`)
+      )
       return { ms, deleted: SEED.rows - rows[0].left, longestBatchMs: null }
     } finally {
       await shutdown()
@@ -200,14 +273,21 @@ const PURGES: Record<string, (url: string) => Promise<Purged>> = {
 
 async function measurePurges(): Promise<Record<string, Purged[]>> {
   const names = Object.keys(PURGES)
-  const results: Record<string, Purged[]> = Object.fromEntries(names.map((name) => [name, []]))
+  const results: Record<string, Purged[]> = Object.fromEntries(
+    names.map((name) => [name, []])
+  )
   for (let round = 0; round < ROUNDS; round++) {
-    for (const name of [...names.slice(round % names.length), ...names.slice(0, round % names.length)]) {
+    for (const name of [
+      ...names.slice(round % names.length),
+      ...names.slice(0, round % names.length),
+    ]) {
       const url = await freshCopy()
       const measured = await PURGES[name](url)
       await checkPurged(url, name, measured.deleted)
       results[name].push(measured)
-      console.log(`round ${round + 1} ${name}: ${Math.round(measured.ms)} ms, longest batch ${measured.longestBatchMs ?? "-"} ms`)
+      console.log(
+        `round ${round + 1} ${name}: ${Math.round(measured.ms)} ms, longest batch ${measured.longestBatchMs ?? "-"} ms`
+      )
     }
   }
   return results
@@ -217,31 +297,83 @@ const ADMIN_LIST = {
   take: 20,
   skip: 0,
   order: { created_at: "DESC" },
-  select: ["id", "workflow_id", "transaction_id", "state", "execution", "created_at", "updated_at", "deleted_at"],
+  select: [
+    "id",
+    "workflow_id",
+    "transaction_id",
+    "state",
+    "execution",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+  ],
 }
 
-type Read = { name: string; call: (service: any) => Promise<unknown>; oursOnly?: boolean }
+type Read = {
+  name: string
+  call: (service: any) => Promise<unknown>
+  oursOnly?: boolean
+}
 
 function reads(transactionId: string): Read[] {
   return [
-    { name: "admin list page (newest 20 + count)", call: (s) => s.listAndCountWorkflowExecutions({}, ADMIN_LIST) },
+    {
+      name: "admin list page (newest 20 + count)",
+      call: (s) => s.listAndCountWorkflowExecutions({}, ADMIN_LIST),
+    },
     {
       name: "{ workflow_id, state } (+ count)",
-      call: (s) => s.listAndCountWorkflowExecutions({ workflow_id: MEDUSA_WORKFLOW.payment, state: "failed" }, ADMIN_LIST),
+      call: (s) =>
+        s.listAndCountWorkflowExecutions(
+          { workflow_id: MEDUSA_WORKFLOW.payment, state: "failed" },
+          ADMIN_LIST
+        ),
     },
-    { name: "{ transaction_id } (+ count)", call: (s) => s.listAndCountWorkflowExecutions({ transaction_id: transactionId }, ADMIN_LIST) },
-    { name: "{ q: part of a transaction id } (+ count)", call: (s) => s.listAndCountWorkflowExecutions({ q: transactionId.slice(-7) }, ADMIN_LIST) },
-    { name: "listWorkflowExecutions({ transaction_id })", call: (s) => s.listWorkflowExecutions({ transaction_id: transactionId }) },
-    { name: "storage report", call: (s) => s.retrieveExecutionStorage(), oursOnly: true },
-    { name: "purge preview (dry run)", call: (s) => s.purgeExpiredExecutions({ dryRun: true }), oursOnly: true },
+    {
+      name: "{ transaction_id } (+ count)",
+      call: (s) =>
+        s.listAndCountWorkflowExecutions(
+          { transaction_id: transactionId },
+          ADMIN_LIST
+        ),
+    },
+    {
+      name: "{ q: part of a transaction id } (+ count)",
+      call: (s) =>
+        s.listAndCountWorkflowExecutions(
+          { q: transactionId.slice(-7) },
+          ADMIN_LIST
+        ),
+    },
+    {
+      name: "listWorkflowExecutions({ transaction_id })",
+      call: (s) => s.listWorkflowExecutions({ transaction_id: transactionId }),
+    },
+    {
+      name: "storage report",
+      call: (s) => s.retrieveExecutionStorage(),
+      oursOnly: true,
+    },
+    {
+      name: "purge preview (dry run)",
+      call: (s) => s.purgeExpiredExecutions({ dryRun: true }),
+      oursOnly: true,
+    },
   ]
 }
 
-async function measureReads(url: string, resolve: string, transactionId: string, oursOnly: boolean): Promise<Record<string, number>> {
+async function measureReads(
+  url: string,
+  resolve: string,
+  transactionId: string,
+  oursOnly: boolean
+): Promise<Record<string, number>> {
   const engine = await bootEngine(url, resolve)
   const results: Record<string, number> = {}
   try {
-    for (const read of reads(transactionId).filter((r) => oursOnly || !r.oursOnly)) {
+    for (const read of reads(transactionId).filter(
+      (r) => oursOnly || !r.oursOnly
+    )) {
       const ms: number[] = []
       for (let call = -2; call < CALLS; call++) {
         const started = performance.now()
@@ -265,10 +397,15 @@ export async function run(): Promise<void> {
   const url = await freshCopy()
   const transactionId = (
     await withDb(url, (db) =>
-      db.raw(`SELECT transaction_id FROM workflow_execution WHERE id = ?`, [`wf_exec_01KSCALE${String(Math.ceil(ROWS * 0.37)).padStart(10, "0")}`])
+      db.raw(`SELECT transaction_id FROM workflow_execution WHERE id = ?`, [
+        `wf_exec_01KSCALE${String(Math.ceil(ROWS * 0.37)).padStart(10, "0")}`,
+      ])
     )
   ).rows[0].transaction_id
-  const readRounds: { ours: Record<string, number>; medusa: Record<string, number> }[] = []
+  const readRounds: {
+    ours: Record<string, number>
+    medusa: Record<string, number>
+  }[] = []
   for (let round = 0; round < ROUNDS; round++) {
     const ours = await measureReads(url, OURS, transactionId, true)
     const theirs = await measureReads(url, MEDUSA_ENGINE, transactionId, false)
@@ -284,10 +421,19 @@ export async function run(): Promise<void> {
   )
   console.log(
     table(
-      ["approach", "ms", "rows/s", "rows/s vs one DELETE", "rows/s vs Medusa's engine", "longest batch ms"],
+      [
+        "approach",
+        "ms",
+        "rows/s",
+        "rows/s vs one DELETE",
+        "rows/s vs Medusa's engine",
+        "longest batch ms",
+      ],
       Object.keys(PURGES).map((name) => {
         const ms = purgeMs(name)
-        const longest = purges[name].map((p) => p.longestBatchMs).filter((v): v is number => v !== null)
+        const longest = purges[name]
+          .map((p) => p.longestBatchMs)
+          .filter((v): v is number => v !== null)
         return [
           name,
           Math.round(ms),
@@ -299,23 +445,41 @@ export async function run(): Promise<void> {
       })
     )
   )
-  const pairedTwo = purges["ours, two passes at once"].map((m, round) => m.ms / purges["ours, in process"][round].ms)
+  const pairedTwo = purges["ours, two passes at once"].map(
+    (m, round) => m.ms / purges["ours, in process"][round].ms
+  )
   console.log(
     `\nTwo passes at once vs one (wall time, in process): per round ${pairedTwo.map((r) => `${r.toFixed(2)}x`).join(", ")}, median ${median(pairedTwo).toFixed(2)}x`
   )
 
-  const readMs = (engine: "ours" | "medusa", name: string) => median(readRounds.map((round) => round[engine][name]))
+  const readMs = (engine: "ours" | "medusa", name: string) =>
+    median(readRounds.map((round) => round[engine][name]))
   const medusaList = readMs("medusa", "admin list page (newest 20 + count)")
-  console.log(`\nReads on the same table, median of ${ROUNDS} rounds of ${CALLS} calls\n`)
+  console.log(
+    `\nReads on the same table, median of ${ROUNDS} rounds of ${CALLS} calls\n`
+  )
   console.log(
     table(
       ["call", "ours ms", "Medusa's engine ms", "ours / Medusa's"],
       reads(transactionId).map(({ name, oursOnly }) => {
         const ours = readMs("ours", name)
         // Medusa has no storage report or preview: held against what it does on the same table for the admin's list, and its purge.
-        const theirs = !oursOnly ? readMs("medusa", name) : name === "storage report" ? medusaList : medusaPurge
-        const against = !oursOnly ? "" : name === "storage report" ? " (its admin list page)" : " (its purge)"
-        return [name, ours.toFixed(1), `${theirs.toFixed(1)}${against}`, `${(ours / theirs).toFixed(2)}x`]
+        const theirs = !oursOnly
+          ? readMs("medusa", name)
+          : name === "storage report"
+            ? medusaList
+            : medusaPurge
+        const against = !oursOnly
+          ? ""
+          : name === "storage report"
+            ? " (its admin list page)"
+            : " (its purge)"
+        return [
+          name,
+          ours.toFixed(1),
+          `${theirs.toFixed(1)}${against}`,
+          `${(ours / theirs).toFixed(2)}x`,
+        ]
       })
     )
   )

@@ -24,7 +24,12 @@ const ROWS = Number(process.env.BENCH_ROWS ?? 300_000)
 const EXPIRED = Number(process.env.BENCH_EXPIRED ?? 200_000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 
-type Measure = { ms: number; deleted: number; longestBatchMs: number; rssGrowthMb: number }
+type Measure = {
+  ms: number
+  deleted: number
+  longestBatchMs: number
+  rssGrowthMb: number
+}
 
 // About 1 KB of flow, like a 3-step stored run.
 const EXECUTION = JSON.stringify({
@@ -48,7 +53,11 @@ const EXECUTION = JSON.stringify({
         depth: 1,
         invoke: { state: "done", status: "ok" },
         compensate: { state: "dormant", status: "idle" },
-        definition: { action: `bench-step-${name}`, store: false, noCompensation: true },
+        definition: {
+          action: `bench-step-${name}`,
+          store: false,
+          noCompensation: true,
+        },
         attempts: 1,
         failures: 0,
         startedAt: 1737719880030,
@@ -88,7 +97,9 @@ async function seed(db: Knex): Promise<void> {
                                  ELSE now() END - make_interval(secs => i / 1000.0) AS ts) AS t`,
     [EXECUTION, EXPIRED, EXPIRED, EXPIRED, ROWS, EXPIRED]
   )
-  console.log(`seeded ${ROWS} rows (${EXPIRED} expired) in bench_seed; ${kept} must stay`)
+  console.log(
+    `seeded ${ROWS} rows (${EXPIRED} expired) in bench_seed; ${kept} must stay`
+  )
 }
 
 async function reload(db: Knex): Promise<void> {
@@ -106,16 +117,27 @@ async function reload(db: Knex): Promise<void> {
   await db.raw(`CHECKPOINT`)
 }
 
-async function measure(run: () => Promise<{ deleted: number; longestBatchMs?: number }>): Promise<Measure> {
+async function measure(
+  run: () => Promise<{ deleted: number; longestBatchMs?: number }>
+): Promise<Measure> {
   global.gc?.()
   const before = process.memoryUsage().rss
   let peak = before
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20)
+  const sampler = setInterval(
+    () => (peak = Math.max(peak, process.memoryUsage().rss)),
+    20
+  )
   const started = performance.now()
   try {
     const { deleted, longestBatchMs } = await run()
     const ms = performance.now() - started
-    return { ms, deleted, longestBatchMs: longestBatchMs ?? ms, rssGrowthMb: (Math.max(peak, process.memoryUsage().rss) - before) / 2 ** 20 }
+    return {
+      ms,
+      deleted,
+      longestBatchMs: longestBatchMs ?? ms,
+      rssGrowthMb:
+        (Math.max(peak, process.memoryUsage().rss) - before) / 2 ** 20,
+    }
   } finally {
     clearInterval(sampler)
   }
@@ -127,26 +149,42 @@ export async function run(): Promise<void> {
     "medusa_wep_bench_purge",
     walCompression ? { wal_compression: walCompression } : {}
   )
-  console.log(`wal_compression: ${(await db.raw(`SHOW wal_compression`)).rows[0].wal_compression}`)
+  console.log(
+    `wal_compression: ${(await db.raw(`SHOW wal_compression`)).rows[0].wal_compression}`
+  )
   await migrateOurs(url)
   await seed(db)
 
-  const retention = new ExecutionRetention(db, console as any, resolveOptions({}))
+  const retention = new ExecutionRetention(
+    db,
+    console as any,
+    resolveOptions({})
+  )
   const medusa = await initModules({
     databaseConfig: { clientUrl: url, schema: "public" },
     modulesConfig: {
-      [Modules.WORKFLOW_ENGINE]: { resolve: "@medusajs/workflow-engine-inmemory", options: {} },
+      [Modules.WORKFLOW_ENGINE]: {
+        resolve: "@medusajs/workflow-engine-inmemory",
+        options: {},
+      },
     },
     injectedDependencies: { logger: { ...console, info() {}, debug() {} } },
     preventConnectionDestroyWarning: true,
   })
-  const medusaStorage = (medusa.medusaApp.modules as any)[Modules.WORKFLOW_ENGINE].__container__
-    .inMemoryDistributedTransactionStorage
+  const medusaStorage = (medusa.medusaApp.modules as any)[
+    Modules.WORKFLOW_ENGINE
+  ].__container__.inMemoryDistributedTransactionStorage
 
-  const approaches: Record<string, () => Promise<{ deleted: number; longestBatchMs?: number }>> = {
+  const approaches: Record<
+    string,
+    () => Promise<{ deleted: number; longestBatchMs?: number }>
+  > = {
     ours: async () => {
       const result = await retention.purgeExpired({}, "manual")
-      return { deleted: result.deleted, longestBatchMs: result.longest_batch_ms }
+      return {
+        deleted: result.deleted,
+        longestBatchMs: result.longest_batch_ms,
+      }
     },
     "one DELETE": async () => {
       const result = await db.raw(
@@ -159,24 +197,37 @@ export async function run(): Promise<void> {
     },
     "medusa in-memory engine": async () => {
       await medusaStorage.clearExpiredExecutions()
-      const { rows } = await db.raw(`SELECT count(*)::int AS left FROM workflow_execution`)
+      const { rows } = await db.raw(
+        `SELECT count(*)::int AS left FROM workflow_execution`
+      )
       return { deleted: ROWS - rows[0].left }
     },
   }
 
-  const results: Record<string, Measure[]> = Object.fromEntries(Object.keys(approaches).map((name) => [name, []]))
+  const results: Record<string, Measure[]> = Object.fromEntries(
+    Object.keys(approaches).map((name) => [name, []])
+  )
   const names = Object.keys(approaches)
   for (let round = 0; round < ROUNDS; round++) {
     // Interleaved, and rotated so no approach always runs on the warmest cache.
-    for (const name of [...names.slice(round % names.length), ...names.slice(0, round % names.length)]) {
+    for (const name of [
+      ...names.slice(round % names.length),
+      ...names.slice(0, round % names.length),
+    ]) {
       await reload(db)
       const measured = await measure(approaches[name])
-      const { rows } = await db.raw(`SELECT count(*)::int AS left FROM workflow_execution`)
+      const { rows } = await db.raw(
+        `SELECT count(*)::int AS left FROM workflow_execution`
+      )
       if (measured.deleted !== EXPIRED || rows[0].left !== ROWS - EXPIRED) {
-        throw new Error(`${name} deleted ${measured.deleted} and left ${rows[0].left}; expected ${EXPIRED} and ${ROWS - EXPIRED}`)
+        throw new Error(
+          `${name} deleted ${measured.deleted} and left ${rows[0].left}; expected ${EXPIRED} and ${ROWS - EXPIRED}`
+        )
       }
       results[name].push(measured)
-      console.log(`round ${round + 1} ${name}: ${Math.round(measured.ms)} ms, longest batch ${Math.round(measured.longestBatchMs)} ms, RSS +${measured.rssGrowthMb.toFixed(1)} MB`)
+      console.log(
+        `round ${round + 1} ${name}: ${Math.round(measured.ms)} ms, longest batch ${Math.round(measured.longestBatchMs)} ms, RSS +${measured.rssGrowthMb.toFixed(1)} MB`
+      )
     }
   }
 
@@ -187,7 +238,14 @@ export async function run(): Promise<void> {
   )
   console.log(
     table(
-      ["approach", "total ms", "rows/s", "rows/s vs one DELETE", "longest batch ms", "RSS growth MB"],
+      [
+        "approach",
+        "total ms",
+        "rows/s",
+        "rows/s vs one DELETE",
+        "longest batch ms",
+        "RSS growth MB",
+      ],
       names.map((name) => {
         const ms = median(results[name].map((m) => m.ms))
         return [
@@ -202,7 +260,9 @@ export async function run(): Promise<void> {
     )
   )
   // The server is shared: a ratio within each round, where both ran minutes apart, is steadier than one of medians.
-  const paired = results.ours.map((m, round) => results["one DELETE"][round].ms / m.ms)
+  const paired = results.ours.map(
+    (m, round) => results["one DELETE"][round].ms / m.ms
+  )
   console.log(
     `\nours vs one DELETE (rows/s): ${(oneDelete / ours).toFixed(2)}x of the medians; per round ${paired
       .map((ratio) => `${ratio.toFixed(2)}x`)

@@ -9,10 +9,26 @@ import type { Knex } from "@medusajs/framework/mikro-orm/knex"
  * this generator hold exactly the same rows.
  */
 export const WORKFLOW_IDS = [
-  "create-cart", "update-cart", "add-to-cart", "complete-cart", "create-payment-session",
-  "authorize-payment", "capture-payment", "create-order", "create-fulfillment", "create-shipment",
-  "cancel-order", "create-return", "receive-return", "refund-payment", "update-inventory-levels",
-  "reserve-inventory", "send-order-confirmation", "sync-product-catalog", "import-products", "export-orders",
+  "create-cart",
+  "update-cart",
+  "add-to-cart",
+  "complete-cart",
+  "create-payment-session",
+  "authorize-payment",
+  "capture-payment",
+  "create-order",
+  "create-fulfillment",
+  "create-shipment",
+  "cancel-order",
+  "create-return",
+  "receive-return",
+  "refund-payment",
+  "update-inventory-levels",
+  "reserve-inventory",
+  "send-order-confirmation",
+  "sync-product-catalog",
+  "import-products",
+  "export-orders",
 ]
 
 // Per mille of rows in each state; the rest are done.
@@ -31,7 +47,13 @@ const step = (name: string) => ({
   depth: 1,
   invoke: { state: "__STEP_STATE__", status: "ok" },
   compensate: { state: "dormant", status: "idle" },
-  definition: { uuid: "__UUID__", action: name, store: true, retryInterval: null, noCompensation: false },
+  definition: {
+    uuid: "__UUID__",
+    action: name,
+    store: true,
+    retryInterval: null,
+    noCompensation: false,
+  },
   attempts: 1,
   failures: 0,
   startedAt: 1764000000000,
@@ -44,11 +66,22 @@ const step = (name: string) => ({
 const EXECUTION = JSON.stringify({
   state: "__STATE__",
   modelId: "__WORKFLOW__",
-  options: { name: "__WORKFLOW__", store: true, retentionTime: 604800, idempotent: false },
-  metadata: { eventGroupId: "__EVENT_GROUP__", parentStepIdempotencyKey: null, sourcePath: "/app/src/workflows/index.ts" },
+  options: {
+    name: "__WORKFLOW__",
+    store: true,
+    retentionTime: 604800,
+    idempotent: false,
+  },
+  metadata: {
+    eventGroupId: "__EVENT_GROUP__",
+    parentStepIdempotencyKey: null,
+    sourcePath: "/app/src/workflows/index.ts",
+  },
   startedAt: 1764000000000,
   definition: {
-    next: ["validate", "prepare", "apply", "notify", "finish"].map((action) => ({ uuid: "__UUID__", action })),
+    next: ["validate", "prepare", "apply", "notify", "finish"].map(
+      (action) => ({ uuid: "__UUID__", action })
+    ),
   },
   timedOutAt: null,
   hasAsyncSteps: false,
@@ -59,17 +92,33 @@ const EXECUTION = JSON.stringify({
   hasRevertedSteps: false,
   hasSkippedOnFailureSteps: false,
   steps: Object.fromEntries(
-    ["validate", "prepare", "apply", "notify", "finish"].map((name) => [`_root.${name}`, step(name)])
+    ["validate", "prepare", "apply", "notify", "finish"].map((name) => [
+      `_root.${name}`,
+      step(name),
+    ])
   ),
 })
 
 const CONTEXT = JSON.stringify({
   data: {
     invoke: {
-      validate: { __type: "Symbol(WorkflowWorkflowData)", output: { __type: "Symbol(WorkflowStepResponse)", output: { id: "__TRANSACTION__", valid: true } } },
-      prepare: { __type: "Symbol(WorkflowWorkflowData)", output: { items: [{ id: "item_01", quantity: 2, unit_price: 2500 }] } },
+      validate: {
+        __type: "Symbol(WorkflowWorkflowData)",
+        output: {
+          __type: "Symbol(WorkflowStepResponse)",
+          output: { id: "__TRANSACTION__", valid: true },
+        },
+      },
+      prepare: {
+        __type: "Symbol(WorkflowWorkflowData)",
+        output: { items: [{ id: "item_01", quantity: 2, unit_price: 2500 }] },
+      },
     },
-    payload: { id: "__TRANSACTION__", currency_code: "eur", region_id: "reg_01JBENCHREGION000000000000" },
+    payload: {
+      id: "__TRANSACTION__",
+      currency_code: "eur",
+      region_id: "reg_01JBENCHREGION000000000000",
+    },
     compensate: {},
   },
   errors: [],
@@ -77,13 +126,11 @@ const CONTEXT = JSON.stringify({
 
 /** Fills `bench_scale_rows` (a plain table both databases copy from) with `rows` executions. */
 export async function generateRows(db: Knex, rows: number): Promise<void> {
-  const stateCase = STATES.reduce(
-    (sql, [state, perMille], i) => {
+  const stateCase =
+    STATES.reduce((sql, [state, perMille], i) => {
       const upTo = STATES.slice(0, i + 1).reduce((sum, [, p]) => sum + p, 0)
       return `${sql} WHEN r.pick < ${upTo} THEN '${state}'`
-    },
-    "CASE"
-  ) + " ELSE 'done' END"
+    }, "CASE") + " ELSE 'done' END"
 
   await db.raw(`DROP TABLE IF EXISTS bench_scale_rows`)
   await db.raw(

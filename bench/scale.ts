@@ -19,7 +19,15 @@ import { initModules } from "@medusajs/test-utils"
 import { createHash } from "crypto"
 import path from "path"
 import { generateRows, loadRows } from "./scale-data"
-import { benchDatabase, databaseUrl, MEDUSA_MIGRATIONS, median, migrate, migrateOurs, table } from "./support"
+import {
+  benchDatabase,
+  databaseUrl,
+  MEDUSA_MIGRATIONS,
+  median,
+  migrate,
+  migrateOurs,
+  table,
+} from "./support"
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000)
 const CALLS = Number(process.env.BENCH_CALLS ?? 20)
@@ -47,24 +55,67 @@ const ADMIN_LIST = {
   take: 20,
   skip: 0,
   order: { created_at: "DESC" },
-  select: ["id", "workflow_id", "transaction_id", "state", "execution", "created_at", "updated_at", "deleted_at"],
+  select: [
+    "id",
+    "workflow_id",
+    "transaction_id",
+    "state",
+    "execution",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+  ],
 }
 
-const transactionOf = (i: number) => "auto-" + createHash("md5").update(`tx${i}`).digest("hex").slice(0, 26).toUpperCase()
+const transactionOf = (i: number) =>
+  "auto-" +
+  createHash("md5").update(`tx${i}`).digest("hex").slice(0, 26).toUpperCase()
 
 const LOOKED_UP = transactionOf(Math.ceil(ROWS * 0.37))
 
 type Call = "admin page" | "documented"
 
 // Row numbers within the data set, so the values exist whatever BENCH_ROWS is.
-const QUERIES: { name: string; call: Call; filters: Record<string, unknown> }[] = [
-  { name: "admin list page (newest 20 + count)", call: "admin page", filters: {} },
-  { name: "{ workflow_id, state } (+ count)", call: "admin page", filters: { workflow_id: "create-order", state: "failed" } },
-  { name: "{ transaction_id } (+ count)", call: "admin page", filters: { transaction_id: LOOKED_UP } },
-  { name: "{ q: part of a transaction id } (+ count)", call: "admin page", filters: { q: transactionOf(Math.ceil(ROWS * 0.81)).slice(9, 19).toLowerCase() } },
-  { name: "{ q: part of a workflow name } (+ count)", call: "admin page", filters: { q: "refund" } },
+const QUERIES: {
+  name: string
+  call: Call
+  filters: Record<string, unknown>
+}[] = [
+  {
+    name: "admin list page (newest 20 + count)",
+    call: "admin page",
+    filters: {},
+  },
+  {
+    name: "{ workflow_id, state } (+ count)",
+    call: "admin page",
+    filters: { workflow_id: "create-order", state: "failed" },
+  },
+  {
+    name: "{ transaction_id } (+ count)",
+    call: "admin page",
+    filters: { transaction_id: LOOKED_UP },
+  },
+  {
+    name: "{ q: part of a transaction id } (+ count)",
+    call: "admin page",
+    filters: {
+      q: transactionOf(Math.ceil(ROWS * 0.81))
+        .slice(9, 19)
+        .toLowerCase(),
+    },
+  },
+  {
+    name: "{ q: part of a workflow name } (+ count)",
+    call: "admin page",
+    filters: { q: "refund" },
+  },
   // The call the "Store Workflow Executions" page tells a store to make from its routes: no config at all.
-  { name: "listWorkflowExecutions({ transaction_id })", call: "documented", filters: { transaction_id: LOOKED_UP } },
+  {
+    name: "listWorkflowExecutions({ transaction_id })",
+    call: "documented",
+    filters: { transaction_id: LOOKED_UP },
+  },
 ]
 
 /** The same lookup as the documented call, straight through the pool: the floor it is held against. */
@@ -75,18 +126,30 @@ export async function prepare(name: EngineName): Promise<void> {
   const engine = ENGINES[name]
   const url = databaseUrl(engine.database)
   const admin = knex({ client: "pg", connection: databaseUrl("postgres") })
-  const exists = (await admin.raw(`SELECT 1 FROM pg_database WHERE datname = ?`, [engine.database])).rows.length > 0
+  const exists =
+    (
+      await admin.raw(`SELECT 1 FROM pg_database WHERE datname = ?`, [
+        engine.database,
+      ])
+    ).rows.length > 0
   await admin.destroy()
 
   if (exists && !process.env.BENCH_FRESH) {
     const db = knex({ client: "pg", connection: url })
     try {
-      const meta = await db.raw(`SELECT rows, version FROM bench_scale_meta`).catch(() => ({ rows: [] }))
-      if (meta.rows[0]?.rows === ROWS && meta.rows[0]?.version === GENERATOR_VERSION) {
+      const meta = await db
+        .raw(`SELECT rows, version FROM bench_scale_meta`)
+        .catch(() => ({ rows: [] }))
+      if (
+        meta.rows[0]?.rows === ROWS &&
+        meta.rows[0]?.version === GENERATOR_VERSION
+      ) {
         if (name === "ours") {
           const started = performance.now()
           await migrateOurs(url)
-          console.log(`${name}: kept ${ROWS} rows; pending migrations took ${Math.round(performance.now() - started)} ms`)
+          console.log(
+            `${name}: kept ${ROWS} rows; pending migrations took ${Math.round(performance.now() - started)} ms`
+          )
         } else {
           console.log(`${name}: kept ${ROWS} rows`)
         }
@@ -110,9 +173,18 @@ export async function prepare(name: EngineName): Promise<void> {
     await db.raw(`DROP TABLE bench_scale_rows`)
     // A table that has been live for a while: vacuumed, statistics known.
     await db.raw(`VACUUM ANALYZE workflow_execution`)
-    await db.raw(`CREATE TABLE bench_scale_meta AS SELECT ?::int AS rows, ?::text AS version`, [ROWS, GENERATOR_VERSION])
-    const size = (await db.raw(`SELECT pg_size_pretty(pg_total_relation_size('workflow_execution')) AS size`)).rows[0].size
-    console.log(`${name}: loaded ${ROWS} rows (${size} with indexes) in ${Math.round((performance.now() - started) / 1000)} s`)
+    await db.raw(
+      `CREATE TABLE bench_scale_meta AS SELECT ?::int AS rows, ?::text AS version`,
+      [ROWS, GENERATOR_VERSION]
+    )
+    const size = (
+      await db.raw(
+        `SELECT pg_size_pretty(pg_total_relation_size('workflow_execution')) AS size`
+      )
+    ).rows[0].size
+    console.log(
+      `${name}: loaded ${ROWS} rows (${size} with indexes) in ${Math.round((performance.now() - started) / 1000)} s`
+    )
   } finally {
     await db.destroy()
   }
@@ -120,19 +192,39 @@ export async function prepare(name: EngineName): Promise<void> {
 
 const RAW = "raw SQL of the documented lookup"
 
-type Measured = { ms: number[]; statements: number; count: number; rows: number; sql: { sql: string; bindings: unknown[] }[] }
+type Measured = {
+  ms: number[]
+  statements: number
+  count: number
+  rows: number
+  sql: { sql: string; bindings: unknown[] }[]
+}
 
 async function measure(name: EngineName): Promise<Record<string, Measured>> {
   const engine = ENGINES[name]
   const { medusaApp, shutdown } = await initModules({
-    databaseConfig: { clientUrl: databaseUrl(engine.database), schema: "public" },
-    modulesConfig: { [Modules.WORKFLOW_ENGINE]: { resolve: engine.resolve, options: engine.options } },
-    injectedDependencies: { logger: { ...console, info() {}, debug() {}, warn() {} } },
+    databaseConfig: {
+      clientUrl: databaseUrl(engine.database),
+      schema: "public",
+    },
+    modulesConfig: {
+      [Modules.WORKFLOW_ENGINE]: {
+        resolve: engine.resolve,
+        options: engine.options,
+      },
+    },
+    injectedDependencies: {
+      logger: { ...console, info() {}, debug() {}, warn() {} },
+    },
   })
   const service: any = medusaApp.modules[Modules.WORKFLOW_ENGINE]
-  const db: Knex = medusaApp.sharedContainer!.resolve(ContainerRegistrationKeys.PG_CONNECTION)
+  const db: Knex = medusaApp.sharedContainer!.resolve(
+    ContainerRegistrationKeys.PG_CONNECTION
+  )
   let sql: { sql: string; bindings: unknown[] }[] = []
-  db.on("query", (query: { sql: string; bindings: unknown[] }) => sql.push({ sql: query.sql, bindings: query.bindings }))
+  db.on("query", (query: { sql: string; bindings: unknown[] }) =>
+    sql.push({ sql: query.sql, bindings: query.bindings })
+  )
 
   const results: Record<string, Measured> = {}
   try {
@@ -145,13 +237,24 @@ async function measure(name: EngineName): Promise<Record<string, Measured>> {
         const started = performance.now()
         last =
           query.call === "admin page"
-            ? await service.listAndCountWorkflowExecutions(query.filters, ADMIN_LIST)
-            : await service.listWorkflowExecutions(query.filters).then((rows: unknown[]) => [rows, rows.length])
+            ? await service.listAndCountWorkflowExecutions(
+                query.filters,
+                ADMIN_LIST
+              )
+            : await service
+                .listWorkflowExecutions(query.filters)
+                .then((rows: unknown[]) => [rows, rows.length])
         if (call >= 0) {
           ms.push(performance.now() - started)
         }
       }
-      results[query.name] = { ms, statements: sql.length, count: last[1], rows: last[0].length, sql }
+      results[query.name] = {
+        ms,
+        statements: sql.length,
+        count: last[1],
+        rows: last[0].length,
+        sql,
+      }
     }
     const raw: number[] = []
     for (let call = -2; call < CALLS; call++) {
@@ -168,14 +271,25 @@ async function measure(name: EngineName): Promise<Record<string, Measured>> {
   return results
 }
 
-async function explain(name: EngineName, statements: { sql: string; bindings: unknown[] }[]): Promise<void> {
-  const db = knex({ client: "pg", connection: databaseUrl(ENGINES[name].database) })
+async function explain(
+  name: EngineName,
+  statements: { sql: string; bindings: unknown[] }[]
+): Promise<void> {
+  const db = knex({
+    client: "pg",
+    connection: databaseUrl(ENGINES[name].database),
+  })
   try {
     for (const statement of statements) {
       // The recorded SQL has the driver's $n placeholders; knex.raw takes ?.
       const sql = statement.sql.replace(/\$\d+/g, "?")
-      const plan = await db.raw(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, statement.bindings as any)
-      console.log(`\n${name}: ${statement.sql}\n${plan.rows.map((r: any) => r["QUERY PLAN"]).join("\n")}`)
+      const plan = await db.raw(
+        `EXPLAIN (ANALYZE, BUFFERS) ${sql}`,
+        statement.bindings as any
+      )
+      console.log(
+        `\n${name}: ${statement.sql}\n${plan.rows.map((r: any) => r["QUERY PLAN"]).join("\n")}`
+      )
     }
   } finally {
     await db.destroy()
@@ -191,26 +305,27 @@ export async function run(): Promise<void> {
   }
 
   // Rounds interleave the engines (one app each, booted per round); every cell is the median of the rounds' medians.
-  const rounds = Object.fromEntries(names.map((name) => [name, [] as Record<string, Measured>[]])) as Record<
-    EngineName,
-    Record<string, Measured>[]
-  >
+  const rounds = Object.fromEntries(
+    names.map((name) => [name, [] as Record<string, Measured>[]])
+  ) as Record<EngineName, Record<string, Measured>[]>
   for (let round = 0; round < ROUNDS; round++) {
     for (const name of round % 2 ? [...names].reverse() : names) {
       rounds[name].push(await measure(name))
     }
   }
-  const msOf = (name: EngineName, query: string) => median(rounds[name].map((round) => median(round[query].ms)))
-  const results = Object.fromEntries(names.map((name) => [name, rounds[name][rounds[name].length - 1]])) as Record<
-    EngineName,
-    Record<string, Measured>
-  >
+  const msOf = (name: EngineName, query: string) =>
+    median(rounds[name].map((round) => median(round[query].ms)))
+  const results = Object.fromEntries(
+    names.map((name) => [name, rounds[name][rounds[name].length - 1]])
+  ) as Record<EngineName, Record<string, Measured>>
 
   const rows = QUERIES.map(({ name: query }) => {
     const ours = results.ours[query]
     const theirs = results["medusa in-memory"][query]
     if (ours.count !== theirs.count) {
-      throw new Error(`${query}: ours counted ${ours.count}, Medusa's ${theirs.count}`)
+      throw new Error(
+        `${query}: ours counted ${ours.count}, Medusa's ${theirs.count}`
+      )
     }
     const oursMs = msOf("ours", query)
     const theirsMs = msOf("medusa in-memory", query)
@@ -229,7 +344,18 @@ export async function run(): Promise<void> {
       `of ${CALLS} calls each\n`
   )
   console.log(
-    table(["query (admin: take 20, newest first)", "count", "ours ms", "Medusa ms", "ours SQL", "Medusa SQL", "ours faster by"], rows)
+    table(
+      [
+        "query (admin: take 20, newest first)",
+        "count",
+        "ours ms",
+        "Medusa ms",
+        "ours SQL",
+        "Medusa SQL",
+        "ours faster by",
+      ],
+      rows
+    )
   )
   const documented = "listWorkflowExecutions({ transaction_id })"
   const floor = msOf("ours", RAW)

@@ -19,14 +19,24 @@ type Statement = { sql: string; bindings: unknown[] }
 export async function run(): Promise<void> {
   await prepare("ours")
   const { medusaApp, shutdown } = await initModules({
-    databaseConfig: { clientUrl: databaseUrl(ENGINES.ours.database), schema: "public" },
-    modulesConfig: { [Modules.WORKFLOW_ENGINE]: { resolve: ENGINES.ours.resolve, options: {} } },
-    injectedDependencies: { logger: { ...console, info() {}, debug() {}, warn() {} } },
+    databaseConfig: {
+      clientUrl: databaseUrl(ENGINES.ours.database),
+      schema: "public",
+    },
+    modulesConfig: {
+      [Modules.WORKFLOW_ENGINE]: { resolve: ENGINES.ours.resolve, options: {} },
+    },
+    injectedDependencies: {
+      logger: { ...console, info() {}, debug() {}, warn() {} },
+    },
   })
   const service: any = medusaApp.modules[Modules.WORKFLOW_ENGINE]
-  const db: Knex = medusaApp.sharedContainer!.resolve(ContainerRegistrationKeys.PG_CONNECTION)
+  const db: Knex = medusaApp.sharedContainer!.resolve(
+    ContainerRegistrationKeys.PG_CONNECTION
+  )
   let statements: Statement[] = []
-  const record = (query: Statement) => statements.push({ sql: query.sql, bindings: query.bindings })
+  const record = (query: Statement) =>
+    statements.push({ sql: query.sql, bindings: query.bindings })
   db.on("query", record)
 
   try {

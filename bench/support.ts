@@ -6,7 +6,9 @@ import path from "path"
 /** The Postgres of DB_HOST / DB_PORT / DB_USERNAME / DB_PASSWORD (Medusa's test defaults). */
 export function databaseUrl(database: string): string {
   const user = encodeURIComponent(process.env.DB_USERNAME ?? "postgres")
-  const password = process.env.DB_PASSWORD ? `:${encodeURIComponent(process.env.DB_PASSWORD)}` : ""
+  const password = process.env.DB_PASSWORD
+    ? `:${encodeURIComponent(process.env.DB_PASSWORD)}`
+    : ""
   return `postgres://${user}${password}@${process.env.DB_HOST ?? "localhost"}:${process.env.DB_PORT ?? "5432"}/${database}`
 }
 
@@ -23,18 +25,26 @@ export async function benchDatabase(
   await admin.raw(`CREATE DATABASE ??`, [name])
   for (const [setting, value] of Object.entries(settings)) {
     if (!/^\w+$/.test(value)) {
-      throw new Error(`Setting ${setting} takes a plain word, got ${JSON.stringify(value)}`)
+      throw new Error(
+        `Setting ${setting} takes a plain word, got ${JSON.stringify(value)}`
+      )
     }
     await admin.raw(`ALTER DATABASE ?? SET ?? = ${value}`, [name, setting])
   }
   await admin.destroy()
   const url = databaseUrl(name)
-  return { url, db: knex({ client: "pg", connection: url, pool: { min: 1, max: 4 } }) }
+  return {
+    url,
+    db: knex({ client: "pg", connection: url, pool: { min: 1, max: 4 } }),
+  }
 }
 
 /** Runs this module's migrations, as `medusa db:migrate` would. */
 export async function migrateOurs(url: string): Promise<void> {
-  await migrate(url, path.join(__dirname, "../src/modules/workflow-engine/migrations"))
+  await migrate(
+    url,
+    path.join(__dirname, "../src/modules/workflow-engine/migrations")
+  )
 }
 
 /** Runs the migrations of one directory, as `medusa db:migrate` would for its module. */
@@ -43,7 +53,12 @@ export async function migrate(url: string, directory: string): Promise<void> {
     clientUrl: url,
     entities: [],
     discovery: { warnWhenNoEntities: false },
-    migrations: { path: directory, pathTs: directory, silent: true, snapshot: false },
+    migrations: {
+      path: directory,
+      pathTs: directory,
+      silent: true,
+      snapshot: false,
+    },
   })
   try {
     await orm.getMigrator().up()
@@ -55,22 +70,33 @@ export async function migrate(url: string, directory: string): Promise<void> {
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+  return sorted.length % 2
+    ? sorted[middle]
+    : (sorted[middle - 1] + sorted[middle]) / 2
 }
 
 /** A Markdown table, so the output can go into BENCHMARKS.md as it is. */
 export function table(header: string[], rows: (string | number)[][]): string {
   const line = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`
-  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n")
+  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join(
+    "\n"
+  )
 }
 
 /** Medusa's own engine migrations, as the installed @medusajs/workflow-engine-inmemory ships them. */
-export const MEDUSA_MIGRATIONS = path.join(path.dirname(require.resolve("@medusajs/workflow-engine-inmemory")), "migrations")
+export const MEDUSA_MIGRATIONS = path.join(
+  path.dirname(require.resolve("@medusajs/workflow-engine-inmemory")),
+  "migrations"
+)
 
 const CHILD_TIMEOUT_MS = 30 * 60 * 1000
 
 /** Runs a command to its end; its output is shown only if it fails. */
-export function exec(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<string> {
+export function exec(
+  command: string,
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv }
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       cwd: options.cwd,
@@ -91,11 +117,18 @@ export function exec(command: string, args: string[], options: { cwd: string; en
     child.on("error", reject)
     child.on("close", (code, signal) => {
       clearTimeout(timer)
-      process.removeListener("exit", kill).removeListener("SIGINT", stop).removeListener("SIGTERM", stop)
+      process
+        .removeListener("exit", kill)
+        .removeListener("SIGINT", stop)
+        .removeListener("SIGTERM", stop)
       if (code === 0) {
         resolve(output)
       } else {
-        reject(new Error(`${command} ${args.join(" ")} ended with ${signal ?? `code ${code}`}:\n${output.slice(-8000)}`))
+        reject(
+          new Error(
+            `${command} ${args.join(" ")} ended with ${signal ?? `code ${code}`}:\n${output.slice(-8000)}`
+          )
+        )
       }
     })
   })

@@ -9,7 +9,11 @@
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { ContainerRegistrationKeys, Modules } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
-import { createStep, createWorkflow, StepResponse } from "@medusajs/framework/workflows-sdk"
+import {
+  createStep,
+  createWorkflow,
+  StepResponse,
+} from "@medusajs/framework/workflows-sdk"
 import { initModules } from "@medusajs/test-utils"
 import path from "path"
 
@@ -43,7 +47,11 @@ const attempts = new Map<string, { failedAt: number; retriedAt?: number }>()
 
 function defineWorkflow(): void {
   const failsOnce = createStep(
-    { name: "bench-fails-once", maxRetries: 1, retryInterval: RETRY_INTERVAL_SECONDS },
+    {
+      name: "bench-fails-once",
+      maxRetries: 1,
+      retryInterval: RETRY_INTERVAL_SECONDS,
+    },
     async (input: { key: string }) => {
       const now = Date.now()
       const seen = attempts.get(input.key)
@@ -55,18 +63,30 @@ function defineWorkflow(): void {
       return new StepResponse(true)
     }
   )
-  createWorkflow({ name: WORKFLOW_ID, store: true, retentionTime: 3600 }, (input: { key: string }) => {
-    failsOnce(input)
-  })
+  createWorkflow(
+    { name: WORKFLOW_ID, store: true, retentionTime: 3600 },
+    (input: { key: string }) => {
+      failsOnce(input)
+    }
+  )
 }
 
 type Engine = { engine: IWorkflowEngineService; db: Knex }
 
 /** Starts RUNS runs at once and waits for every retry; per run, its lateness and (ours) its timer's due time. */
 async function batch({ engine, db }: Engine, prefix: string, ours: boolean) {
-  const keys = Array.from({ length: RUNS }, (_, i) => `${prefix}-${process.pid}-${i}`)
+  const keys = Array.from(
+    { length: RUNS },
+    (_, i) => `${prefix}-${process.pid}-${i}`
+  )
   await Promise.all(
-    keys.map((key) => engine.run(WORKFLOW_ID, { transactionId: key, input: { key }, throwOnError: false }))
+    keys.map((key) =>
+      engine.run(WORKFLOW_ID, {
+        transactionId: key,
+        input: { key },
+        throwOnError: false,
+      })
+    )
   )
   // Each run returned once its retry was set: the timer rows are there until they fire, a second later.
   const dueAt = new Map<string, number>()
@@ -75,7 +95,9 @@ async function batch({ engine, db }: Engine, prefix: string, ours: boolean) {
       `SELECT "transaction_id", "due_at" FROM "workflow_execution_timer" WHERE "kind" = 'retry' AND "transaction_id" = ANY (?)`,
       [keys]
     )
-    rows.forEach((row: { transaction_id: string; due_at: Date }) => dueAt.set(row.transaction_id, row.due_at.getTime()))
+    rows.forEach((row: { transaction_id: string; due_at: Date }) =>
+      dueAt.set(row.transaction_id, row.due_at.getTime())
+    )
   }
   const deadline = Date.now() + DEADLINE_MS
   while (keys.some((key) => attempts.get(key)?.retriedAt === undefined)) {
@@ -100,24 +122,39 @@ async function main(): Promise<void> {
   const engineName = process.env.BENCH_ENGINE ?? "ours"
   const { medusaApp, shutdown } = await initModules({
     databaseConfig: { clientUrl: process.env.DATABASE_URL!, schema: "public" },
-    modulesConfig: { [Modules.WORKFLOW_ENGINE]: { resolve: TIMER_ENGINES[engineName], options: {} } },
-    injectedDependencies: { logger: { ...console, info() {}, debug() {}, warn() {} } },
+    modulesConfig: {
+      [Modules.WORKFLOW_ENGINE]: {
+        resolve: TIMER_ENGINES[engineName],
+        options: {},
+      },
+    },
+    injectedDependencies: {
+      logger: { ...console, info() {}, debug() {}, warn() {} },
+    },
   })
   const engine = {
-    engine: medusaApp.modules[Modules.WORKFLOW_ENGINE] as IWorkflowEngineService,
-    db: medusaApp.sharedContainer!.resolve(ContainerRegistrationKeys.PG_CONNECTION) as Knex,
+    engine: medusaApp.modules[
+      Modules.WORKFLOW_ENGINE
+    ] as IWorkflowEngineService,
+    db: medusaApp.sharedContainer!.resolve(
+      ContainerRegistrationKeys.PG_CONNECTION
+    ) as Knex,
   }
   defineWorkflow()
 
   // A server runs warm: one batch, not recorded, compiles the paths a retry takes.
   await batch(engine, "bench-timer-warmup", false)
   const runs = await batch(engine, "bench-timer", engineName === "ours")
-  const defined = (values: (number | undefined)[]) => values.filter((v): v is number => v !== undefined)
+  const defined = (values: (number | undefined)[]) =>
+    values.filter((v): v is number => v !== undefined)
   const round: TimerRound = {
     engine: engineName,
     latenessMs: runs.map((run) => run.lateness),
     ...(engineName === "ours"
-      ? { setLateMs: defined(runs.map((run) => run.setLate)), firedLateMs: defined(runs.map((run) => run.firedLate)) }
+      ? {
+          setLateMs: defined(runs.map((run) => run.setLate)),
+          firedLateMs: defined(runs.map((run) => run.firedLate)),
+        }
       : {}),
   }
   process.stdout.write(`${RESULT_MARKER}${JSON.stringify(round)}\n`)

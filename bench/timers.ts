@@ -14,7 +14,14 @@
  */
 import path from "path"
 import { RESULT_MARKER, TIMER_ENGINES, TimerRound } from "./timer-process"
-import { benchDatabase, exec, MEDUSA_MIGRATIONS, migrate, migrateOurs, table } from "./support"
+import {
+  benchDatabase,
+  exec,
+  MEDUSA_MIGRATIONS,
+  migrate,
+  migrateOurs,
+  table,
+} from "./support"
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const TS_NODE = require.resolve("ts-node/register/transpile-only")
@@ -28,19 +35,27 @@ async function prepareDatabase(engine: string): Promise<string> {
 }
 
 async function runRound(engine: string, url: string): Promise<TimerRound> {
-  const output = await exec(process.execPath, ["-r", TS_NODE, path.join(__dirname, "timer-process.ts")], {
-    cwd: path.join(__dirname, ".."),
-    env: { BENCH_ENGINE: engine, DATABASE_URL: url, LOG_LEVEL: "error" },
-  })
+  const output = await exec(
+    process.execPath,
+    ["-r", TS_NODE, path.join(__dirname, "timer-process.ts")],
+    {
+      cwd: path.join(__dirname, ".."),
+      env: { BENCH_ENGINE: engine, DATABASE_URL: url, LOG_LEVEL: "error" },
+    }
+  )
   const line = output.split("\n").find((l) => l.startsWith(RESULT_MARKER))
   if (!line) {
-    throw new Error(`The ${engine} process printed no result:\n${output.slice(-8000)}`)
+    throw new Error(
+      `The ${engine} process printed no result:\n${output.slice(-8000)}`
+    )
   }
   return JSON.parse(line.slice(RESULT_MARKER.length))
 }
 
 function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
+  return sorted[
+    Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)
+  ]
 }
 
 export async function run(): Promise<void> {
@@ -50,7 +65,9 @@ export async function run(): Promise<void> {
     urls[engine] = await prepareDatabase(engine)
   }
 
-  const lateness: Record<string, number[]> = Object.fromEntries(ENGINES.map((engine) => [engine, []]))
+  const lateness: Record<string, number[]> = Object.fromEntries(
+    ENGINES.map((engine) => [engine, []])
+  )
   const setLate: number[] = []
   const firedLate: number[] = []
   for (let round = 0; round < ROUNDS; round++) {
@@ -60,13 +77,22 @@ export async function run(): Promise<void> {
       lateness[engine].push(...result.latenessMs)
       setLate.push(...(result.setLateMs ?? []))
       firedLate.push(...(result.firedLateMs ?? []))
-      console.log(`round ${round + 1} ${engine}: max ${Math.max(...result.latenessMs)} ms late`)
+      console.log(
+        `round ${round + 1} ${engine}: max ${Math.max(...result.latenessMs)} ms late`
+      )
     }
   }
 
   const row = (name: string, values: number[]) => {
     const sorted = [...values].sort((a, b) => a - b)
-    return [name, sorted.length, percentile(sorted, 50), percentile(sorted, 99), sorted[sorted.length - 1], sorted[0]]
+    return [
+      name,
+      sorted.length,
+      percentile(sorted, 50),
+      percentile(sorted, 99),
+      sorted[sorted.length - 1],
+      sorted[0],
+    ]
   }
   console.log(
     `\nRetry lateness: retry attempt started − (first attempt failed + 1 s), ms; ` +
@@ -78,7 +104,10 @@ export async function run(): Promise<void> {
       [
         ...ENGINES.map((engine) => row(engine, lateness[engine])),
         row("ours, of which: timer due_at − due (setting it)", setLate),
-        row("ours, of which: retry started − timer due_at (firing it)", firedLate),
+        row(
+          "ours, of which: retry started − timer due_at (firing it)",
+          firedLate
+        ),
       ]
     )
   )

@@ -16,17 +16,28 @@
  * compare before and after in one sitting), runs those instead, without an
  * online part.
  */
-import { MikroORM, defineConfig } from "@medusajs/framework/mikro-orm/postgresql"
+import {
+  MikroORM,
+  defineConfig,
+} from "@medusajs/framework/mikro-orm/postgresql"
 import { CustomDBMigrator } from "@medusajs/framework/utils"
 import path from "path"
 import { Client } from "pg"
 import { generateRows, loadRows } from "./scale-data"
-import { benchDatabase, MEDUSA_MIGRATIONS, median, migrate, table } from "./support"
+import {
+  benchDatabase,
+  MEDUSA_MIGRATIONS,
+  median,
+  migrate,
+  table,
+} from "./support"
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 300_000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1)
 const DATABASE = "medusa_wep_bench_upgrade"
-const OUR_MIGRATIONS = process.env.BENCH_MIGRATIONS ?? path.join(__dirname, "../src/modules/workflow-engine/migrations")
+const OUR_MIGRATIONS =
+  process.env.BENCH_MIGRATIONS ??
+  path.join(__dirname, "../src/modules/workflow-engine/migrations")
 /** How often the monitor looks at what the writer waits for. */
 const MONITOR_INTERVAL_MS = 20
 /** Rows of the data set whose retention lives only in the flow's options, per mille. */
@@ -36,26 +47,42 @@ const LEGACY_RETENTION_PER_MILLE = 100
 const WRITER_EXECUTION = JSON.stringify({
   state: "invoking",
   modelId: "complete-cart",
-  options: { name: "complete-cart", store: true, retentionTime: 604800, idempotent: false },
+  options: {
+    name: "complete-cart",
+    store: true,
+    retentionTime: 604800,
+    idempotent: false,
+  },
   steps: Object.fromEntries(
-    ["validate", "reserve", "authorize", "create-order", "notify"].map((name) => [
-      `_root.${name}`,
-      {
-        id: `_root.${name}`,
-        depth: 1,
-        invoke: { state: "invoking", status: "ok" },
-        compensate: { state: "dormant", status: "idle" },
-        definition: { action: name, store: true, retryInterval: null, noCompensation: false },
-        attempts: 1,
-        failures: 0,
-        startedAt: 1764000000000,
-        saveResponse: true,
-      },
-    ])
+    ["validate", "reserve", "authorize", "create-order", "notify"].map(
+      (name) => [
+        `_root.${name}`,
+        {
+          id: `_root.${name}`,
+          depth: 1,
+          invoke: { state: "invoking", status: "ok" },
+          compensate: { state: "dormant", status: "idle" },
+          definition: {
+            action: name,
+            store: true,
+            retryInterval: null,
+            noCompensation: false,
+          },
+          attempts: 1,
+          failures: 0,
+          startedAt: 1764000000000,
+          saveResponse: true,
+        },
+      ]
+    )
   ),
 })
 const WRITER_CONTEXT = JSON.stringify({
-  data: { payload: { cart_id: "cart_01JBENCH", currency_code: "eur" }, invoke: {}, compensate: {} },
+  data: {
+    payload: { cart_id: "cart_01JBENCH", currency_code: "eur" },
+    invoke: {},
+    compensate: {},
+  },
   errors: [],
 })
 
@@ -81,7 +108,12 @@ function startWriter(url: string) {
           "insert",
           `INSERT INTO workflow_execution (id, workflow_id, transaction_id, run_id, execution, context, state, retention_time)
            VALUES ($4, $1, $2, $3, $5, $6, 'invoking', 604800)`,
-          [...key, `wf_exec_bench_${i}_${Date.now()}`, WRITER_EXECUTION, WRITER_CONTEXT],
+          [
+            ...key,
+            `wf_exec_bench_${i}_${Date.now()}`,
+            WRITER_EXECUTION,
+            WRITER_CONTEXT,
+          ],
         ],
         [
           "update",
@@ -126,7 +158,10 @@ function startMonitor(url: string, writerPid: () => number) {
           [pid]
         )
         for (const row of rows) {
-          seen.push({ at: performance.now(), query: String(row.query).replace(/\s+/g, " ").trim().slice(0, 120) })
+          seen.push({
+            at: performance.now(),
+            query: String(row.query).replace(/\s+/g, " ").trim().slice(0, 120),
+          })
         }
       }
       await new Promise((resolve) => setTimeout(resolve, MONITOR_INTERVAL_MS))
@@ -149,7 +184,12 @@ async function migrateLikeMedusa(url: string): Promise<void> {
       clientUrl: url,
       entities: [],
       discovery: { warnWhenNoEntities: false },
-      migrations: { path: OUR_MIGRATIONS, pathTs: OUR_MIGRATIONS, silent: true, snapshot: false },
+      migrations: {
+        path: OUR_MIGRATIONS,
+        pathTs: OUR_MIGRATIONS,
+        silent: true,
+        snapshot: false,
+      },
       extensions: [CustomDBMigrator],
       pool: { min: 2 },
     })
@@ -187,27 +227,58 @@ function percentile(values: number[], p: number): number {
     return 0
   }
   const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
+  return sorted[
+    Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)
+  ]
 }
 
-type Phase = { ms: number; writes: number; longestMs: number; p99Ms: number; heldBy: string }
+type Phase = {
+  ms: number
+  writes: number
+  longestMs: number
+  p99Ms: number
+  heldBy: string
+}
 
 /** The writes that started within [from, to) and what the longest of them waited for. */
-function phase(writes: Write[], seen: Blocked[], from: number, to: number): Phase {
+function phase(
+  writes: Write[],
+  seen: Blocked[],
+  from: number,
+  to: number
+): Phase {
   const inside = writes.filter((w) => w.startedAt >= from && w.startedAt < to)
-  const longest = inside.reduce<Write | undefined>((a, b) => (!a || b.ms > a.ms ? b : a), undefined)
-  const during = longest ? seen.filter((s) => s.at >= longest.startedAt && s.at <= longest.startedAt + longest.ms) : []
-  const heldBy = [...new Set(during.map((s) => s.query))].join(" / ") || "(none seen)"
+  const longest = inside.reduce<Write | undefined>(
+    (a, b) => (!a || b.ms > a.ms ? b : a),
+    undefined
+  )
+  const during = longest
+    ? seen.filter(
+        (s) =>
+          s.at >= longest.startedAt && s.at <= longest.startedAt + longest.ms
+      )
+    : []
+  const heldBy =
+    [...new Set(during.map((s) => s.query))].join(" / ") || "(none seen)"
   return {
     ms: to - from,
     writes: inside.length,
     longestMs: longest?.ms ?? 0,
-    p99Ms: percentile(inside.map((w) => w.ms), 99),
-    heldBy: longest ? `${longest.statement} waited on: ${heldBy}` : "(no write)",
+    p99Ms: percentile(
+      inside.map((w) => w.ms),
+      99
+    ),
+    heldBy: longest
+      ? `${longest.statement} waited on: ${heldBy}`
+      : "(no write)",
   }
 }
 
-async function round(): Promise<{ migration: Phase; online: Phase | null; idle: Phase }> {
+async function round(): Promise<{
+  migration: Phase
+  online: Phase | null
+  idle: Phase
+}> {
   const { url, db } = await benchDatabase(DATABASE, { timezone: "UTC" })
   try {
     await migrate(url, MEDUSA_MIGRATIONS)
@@ -242,7 +313,9 @@ async function round(): Promise<{ migration: Phase; online: Phase | null; idle: 
     return {
       idle: phase(writer.writes, monitor.seen, idleFrom, migrationFrom),
       migration: phase(writer.writes, monitor.seen, migrationFrom, onlineFrom),
-      online: hasOnline ? phase(writer.writes, monitor.seen, onlineFrom, onlineTo) : null,
+      online: hasOnline
+        ? phase(writer.writes, monitor.seen, onlineFrom, onlineTo)
+        : null,
     }
   } finally {
     await db.destroy()
@@ -258,7 +331,10 @@ export async function run(): Promise<void> {
   const rows: (string | number)[][] = []
   for (const [name, pick] of [
     ["writer alone (before)", (r: (typeof rounds)[number]) => r.idle],
-    ["medusa db:migrate (our migrations)", (r: (typeof rounds)[number]) => r.migration],
+    [
+      "medusa db:migrate (our migrations)",
+      (r: (typeof rounds)[number]) => r.migration,
+    ],
     ["online part after start", (r: (typeof rounds)[number]) => r.online],
   ] as [string, (r: (typeof rounds)[number]) => Phase | null][]) {
     const phases = rounds.map(pick).filter((p): p is Phase => p !== null)
@@ -268,7 +344,9 @@ export async function run(): Promise<void> {
     rows.push([
       name,
       (median(phases.map((p) => p.ms)) / 1000).toFixed(1),
-      name.startsWith("writer") ? "" : perMillion(median(phases.map((p) => p.ms))).toFixed(1),
+      name.startsWith("writer")
+        ? ""
+        : perMillion(median(phases.map((p) => p.ms))).toFixed(1),
       median(phases.map((p) => p.writes)),
       median(phases.map((p) => p.longestMs)).toFixed(0),
       median(phases.map((p) => p.p99Ms)).toFixed(1),
@@ -280,6 +358,17 @@ export async function run(): Promise<void> {
       `a writer inserts and finishes runs throughout\n`
   )
   console.log(
-    table(["phase", "s", "s per million rows", "writes", "writer's longest wait ms", "writer p99 ms", "longest wait held by"], rows)
+    table(
+      [
+        "phase",
+        "s",
+        "s per million rows",
+        "writes",
+        "writer's longest wait ms",
+        "writer p99 ms",
+        "longest wait held by",
+      ],
+      rows
+    )
   )
 }

@@ -21,7 +21,13 @@ const ENGINES = {
   // Medusa's default engine; named here only so the choice reads explicitly.
   inmemory: {
     plugins: [],
-    modules: [{ key: Modules.WORKFLOW_ENGINE, resolve: "@medusajs/medusa/workflow-engine-inmemory", options: {} }],
+    modules: [
+      {
+        key: Modules.WORKFLOW_ENGINE,
+        resolve: "@medusajs/medusa/workflow-engine-inmemory",
+        options: {},
+      },
+    ],
   },
   redis: {
     plugins: [],
@@ -37,7 +43,9 @@ const ENGINES = {
 
 const engine = (process.env.BENCH_ENGINE ?? "ours") as keyof typeof ENGINES
 if (!(engine in ENGINES)) {
-  throw new Error(`BENCH_ENGINE must be one of ${Object.keys(ENGINES).join(", ")}, got ${engine}`)
+  throw new Error(
+    `BENCH_ENGINE must be one of ${Object.keys(ENGINES).join(", ")}, got ${engine}`
+  )
 }
 
 module.exports = defineConfig({

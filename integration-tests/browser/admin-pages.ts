@@ -1,5 +1,11 @@
 import fs from "fs"
-import { Browser, BrowserContextOptions, chromium, Locator, Page } from "playwright-core"
+import {
+  Browser,
+  BrowserContextOptions,
+  chromium,
+  Locator,
+  Page,
+} from "playwright-core"
 import type { RunningDemo } from "../demo/running-demo"
 
 /**
@@ -27,12 +33,23 @@ export function describeWithChromium(file: string): jest.Describe {
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+    ],
   })
 }
 
-export async function newAdminPage(browser: Browser, options: BrowserContextOptions = {}): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, ...options })
+export async function newAdminPage(
+  browser: Browser,
+  options: BrowserContextOptions = {}
+): Promise<Page> {
+  const context = await browser.newContext({
+    viewport: { width: 1440, height: 900 },
+    ...options,
+  })
   return context.newPage()
 }
 
@@ -43,7 +60,9 @@ export async function logIn(page: Page, running: RunningDemo): Promise<void> {
   await page.locator('input[name="email"]').fill(running.email)
   await page.locator('input[name="password"]').fill(running.password)
   await page.locator('button[type="submit"]').click()
-  await page.waitForURL((url) => !url.pathname.startsWith("/app/login"), { timeout: UI_DEADLINE_MS })
+  await page.waitForURL((url) => !url.pathname.startsWith("/app/login"), {
+    timeout: UI_DEADLINE_MS,
+  })
 }
 
 /** Settings → Workflows, through the admin's own links. */
@@ -51,27 +70,43 @@ export async function openWorkflows(page: Page): Promise<void> {
   await page.getByRole("link", { name: "Settings", exact: true }).click()
   await page.waitForURL(/\/app\/settings/, { timeout: UI_DEADLINE_MS })
   await page.getByRole("link", { name: "Workflows", exact: true }).click()
-  await page.waitForURL(/\/app\/settings\/workflows$/, { timeout: UI_DEADLINE_MS })
+  await page.waitForURL(/\/app\/settings\/workflows$/, {
+    timeout: UI_DEADLINE_MS,
+  })
 }
 
 /** Searches the list for a transaction and opens its execution. */
-export async function openExecution(page: Page, transactionId: string): Promise<void> {
-  await page.getByRole("textbox", { name: /search/i }).or(page.getByPlaceholder(/search/i)).first().fill(transactionId)
+export async function openExecution(
+  page: Page,
+  transactionId: string
+): Promise<void> {
+  await page
+    .getByRole("textbox", { name: /search/i })
+    .or(page.getByPlaceholder(/search/i))
+    .first()
+    .fill(transactionId)
   const row = page.getByRole("row").filter({ hasText: transactionId })
   await row.first().waitFor({ timeout: UI_DEADLINE_MS })
   await row.first().click()
-  await page.waitForURL(/\/app\/settings\/workflows\/wf_exec_/, { timeout: UI_DEADLINE_MS })
+  await page.waitForURL(/\/app\/settings\/workflows\/wf_exec_/, {
+    timeout: UI_DEADLINE_MS,
+  })
 }
 
 /** The storage card on Settings → Workflows, once its figures are in. */
 export async function storageCard(page: Page) {
   const card = page.locator('[aria-labelledby="execution-storage-heading"]')
-  await card.getByText("Executions per workflow").waitFor({ timeout: UI_DEADLINE_MS })
+  await card
+    .getByText("Executions per workflow")
+    .waitFor({ timeout: UI_DEADLINE_MS })
   return card
 }
 
 /** For afterAll: the browser, then the demo (Ctrl-C), then whatever is left of it. */
-export async function closeAll(browser: Browser | undefined, demo: RunningDemo | undefined): Promise<void> {
+export async function closeAll(
+  browser: Browser | undefined,
+  demo: RunningDemo | undefined
+): Promise<void> {
   await browser?.close()
   try {
     await demo?.stop(STOP_DEADLINE_MS)
@@ -84,10 +119,16 @@ export async function closeAll(browser: Browser | undefined, demo: RunningDemo |
 const MAX_TABS = 200
 
 /** Presses Tab until `target` has the focus, as a keyboard user reaches it; fails after `maxPresses`. */
-export async function tabTo(page: Page, target: Locator, maxPresses = MAX_TABS): Promise<Locator> {
+export async function tabTo(
+  page: Page,
+  target: Locator,
+  maxPresses = MAX_TABS
+): Promise<Locator> {
   await target.waitFor({ timeout: UI_DEADLINE_MS })
   for (let press = 0; press < maxPresses; press++) {
-    if (await target.evaluate((element) => element === document.activeElement)) {
+    if (
+      await target.evaluate((element) => element === document.activeElement)
+    ) {
       return target
     }
     await page.keyboard.press("Tab")

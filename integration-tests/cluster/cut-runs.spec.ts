@@ -2,7 +2,13 @@ import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, TEST_DATABASE, waitUntil } from "../modules/__fixtures__/engine"
+import {
+  knexOf,
+  MIGRATIONS_PATH,
+  MODULE_PATH,
+  TEST_DATABASE,
+  waitUntil,
+} from "../modules/__fixtures__/engine"
 import { readLog } from "./__fixtures__/cluster-log"
 import { CUT_STEP, CUT_WF } from "./__fixtures__/cut-workflows-ids"
 import { ask, Instance, kill } from "./__fixtures__/instances"
@@ -47,25 +53,59 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
     const start = instanceProcesses(engine, db, () => dbConfig.clientUrl)
 
     /** Starts a run on an instance; the doomed one never answers, so nothing waits for the reply. */
-    const startRun = (instance: Instance, run: Pick<Run, "workflowId" | "transactionId">) => {
-      const reply = ask(instance, { run: { workflowId: run.workflowId, transactionId: run.transactionId } })
+    const startRun = (
+      instance: Instance,
+      run: Pick<Run, "workflowId" | "transactionId">
+    ) => {
+      const reply = ask(instance, {
+        run: { workflowId: run.workflowId, transactionId: run.transactionId },
+      })
       reply.catch(() => undefined)
       return reply
     }
-    const answer = (instance: Instance, run: Pick<Run, "workflowId" | "transactionId">, stepId: string) =>
-      ask(instance, { stepSuccess: { workflowId: run.workflowId, transactionId: run.transactionId, stepId } })
-    const invocations = async (run: Pick<Run, "transactionId">, step: string, kind = "invoke") =>
-      (await readLog(db(), kind)).filter((entry) => entry.key === `${run.transactionId}|${step}`)
-    const rowOf = async (transactionId: string) =>
-      (await db().raw(`SELECT state, context, execution FROM workflow_execution WHERE transaction_id = ?`, [transactionId]))
-        .rows[0]
-    const awaited = async (run: Pick<Run, "transactionId">): Promise<string[]> =>
-      (await db().raw(`SELECT awaited_steps FROM workflow_execution WHERE transaction_id = ?`, [run.transactionId])).rows[0]
-        ?.awaited_steps ?? []
-    const timersOf = async (transactionId: string) =>
-      (await db().raw(`SELECT kind FROM workflow_execution_timer WHERE transaction_id = ?`, [transactionId])).rows.map(
-        (row: { kind: string }) => row.kind
+    const answer = (
+      instance: Instance,
+      run: Pick<Run, "workflowId" | "transactionId">,
+      stepId: string
+    ) =>
+      ask(instance, {
+        stepSuccess: {
+          workflowId: run.workflowId,
+          transactionId: run.transactionId,
+          stepId,
+        },
+      })
+    const invocations = async (
+      run: Pick<Run, "transactionId">,
+      step: string,
+      kind = "invoke"
+    ) =>
+      (await readLog(db(), kind)).filter(
+        (entry) => entry.key === `${run.transactionId}|${step}`
       )
+    const rowOf = async (transactionId: string) =>
+      (
+        await db().raw(
+          `SELECT state, context, execution FROM workflow_execution WHERE transaction_id = ?`,
+          [transactionId]
+        )
+      ).rows[0]
+    const awaited = async (
+      run: Pick<Run, "transactionId">
+    ): Promise<string[]> =>
+      (
+        await db().raw(
+          `SELECT awaited_steps FROM workflow_execution WHERE transaction_id = ?`,
+          [run.transactionId]
+        )
+      ).rows[0]?.awaited_steps ?? []
+    const timersOf = async (transactionId: string) =>
+      (
+        await db().raw(
+          `SELECT kind FROM workflow_execution_timer WHERE transaction_id = ?`,
+          [transactionId]
+        )
+      ).rows.map((row: { kind: string }) => row.kind)
     // Backends of this database waiting for a lock in a statement that starts (or contains) `pattern`.
     const waitingOn = async (pattern: string) =>
       (
@@ -88,7 +128,17 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
      */
     const killAtWrite = async (
       doomed: Instance,
-      { table, pattern, statements, before }: { table: string; pattern: string; statements: number; before: boolean },
+      {
+        table,
+        pattern,
+        statements,
+        before,
+      }: {
+        table: string
+        pattern: string
+        statements: number
+        before: boolean
+      },
       work: () => Promise<void>
     ) => {
       const lock = await db().transaction()
@@ -96,7 +146,10 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         await lock.raw(`LOCK TABLE "${table}" IN SHARE MODE`)
         await work()
         // The doomed instance gets to its write in its own time: on a loaded machine that has taken over 30 s.
-        await waitUntil(async () => (await waitingOn(pattern)) === statements, 90000)
+        await waitUntil(
+          async () => (await waitingOn(pattern)) === statements,
+          90000
+        )
         await kill(doomed)
         if (before) {
           await db().raw(
@@ -114,7 +167,12 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
     it("takes over every run killed at any moment: each ends with a reason, no step but the cut one runs twice", async () => {
       const survivor = await start("survivor")
       const runs: Run[] = []
-      const of = (workflowId: string, transactionId: string, ends: Run["ends"], extra: Partial<Run> = {}) => {
+      const of = (
+        workflowId: string,
+        transactionId: string,
+        ends: Run["ends"],
+        extra: Partial<Run> = {}
+      ) => {
         const run: Run = { workflowId, transactionId, ends, ...extra }
         runs.push(run)
         return run
@@ -122,35 +180,79 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
 
       // 1. Mid-step, after a retry was scheduled, while waiting for answers, while compensating.
       let doomed = await start("doomed")
-      const midCharge = of(CUT_WF.retry, "hang-charge", "done", { cut: CUT_STEP.charge })
-      const midSlow = of(CUT_WF.stepTimeout, "hang-slow", "reverted", { cut: CUT_STEP.slow, reason: DIED })
-      const unanswered = of(CUT_WF.asyncTimeout, "wait-unanswered", "reverted", { reason: TIMED_OUT })
+      const midCharge = of(CUT_WF.retry, "hang-charge", "done", {
+        cut: CUT_STEP.charge,
+      })
+      const midSlow = of(CUT_WF.stepTimeout, "hang-slow", "reverted", {
+        cut: CUT_STEP.slow,
+        reason: DIED,
+      })
+      const unanswered = of(
+        CUT_WF.asyncTimeout,
+        "wait-unanswered",
+        "reverted",
+        { reason: TIMED_OUT }
+      )
       const answeredLater = of(CUT_WF.asyncTimeout, "wait-answered", "done")
       const askedInTime = of(CUT_WF.transactionTimeout, "wait-in-time", "done")
-      const midCompensation = of(CUT_WF.compensating, "comphang-reserve", "reverted", {
-        cut: `compensate:${CUT_STEP.reserve}`,
-        reason: /refused comphang-reserve/,
+      const midCompensation = of(
+        CUT_WF.compensating,
+        "comphang-reserve",
+        "reverted",
+        {
+          cut: `compensate:${CUT_STEP.reserve}`,
+          reason: /refused comphang-reserve/,
+        }
+      )
+      const retryScheduled = of(CUT_WF.retry, "failonce-scheduled", "done", {
+        cut: CUT_STEP.charge,
       })
-      const retryScheduled = of(CUT_WF.retry, "failonce-scheduled", "done", { cut: CUT_STEP.charge })
-      for (const run of [midCharge, midSlow, unanswered, answeredLater, askedInTime, midCompensation, retryScheduled]) {
+      for (const run of [
+        midCharge,
+        midSlow,
+        unanswered,
+        answeredLater,
+        askedInTime,
+        midCompensation,
+        retryScheduled,
+      ]) {
         void startRun(doomed, run)
       }
       await ask(doomed, { release: retryScheduled.transactionId })
-      await waitUntil(async () => (await invocations(midCharge, CUT_STEP.charge)).length === 1)
-      await waitUntil(async () => (await invocations(midSlow, CUT_STEP.slow)).length === 1)
+      await waitUntil(
+        async () => (await invocations(midCharge, CUT_STEP.charge)).length === 1
+      )
+      await waitUntil(
+        async () => (await invocations(midSlow, CUT_STEP.slow)).length === 1
+      )
       // Their handlers returned, and the storage noted it: they wait for an answer (an unnoted one would be failed).
       for (const run of [unanswered, answeredLater, askedInTime]) {
         await waitUntil(async () => (await awaited(run)).length === 1)
       }
-      await waitUntil(async () => (await invocations(midCompensation, CUT_STEP.reserve, "compensate")).length === 1)
-      await waitUntil(async () => (await timersOf(retryScheduled.transactionId)).includes("retry"))
+      await waitUntil(
+        async () =>
+          (await invocations(midCompensation, CUT_STEP.reserve, "compensate"))
+            .length === 1
+      )
+      await waitUntil(async () =>
+        (await timersOf(retryScheduled.transactionId)).includes("retry")
+      )
       await kill(doomed)
       // Answered from the survivor once the recovery has taken the waiting runs from the dead instance.
       const owned = async (run: Run) =>
-        (await db().raw(`SELECT owner_instance_id FROM workflow_execution WHERE transaction_id = ?`, [run.transactionId])).rows[0]
-          .owner_instance_id
+        (
+          await db().raw(
+            `SELECT owner_instance_id FROM workflow_execution WHERE transaction_id = ?`,
+            [run.transactionId]
+          )
+        ).rows[0].owner_instance_id
       const deadOwner = await owned(answeredLater)
-      await waitUntil(async () => (await owned(answeredLater)) !== deadOwner && (await owned(askedInTime)) !== deadOwner, 30000)
+      await waitUntil(
+        async () =>
+          (await owned(answeredLater)) !== deadOwner &&
+          (await owned(askedInTime)) !== deadOwner,
+        30000
+      )
       await answer(survivor, answeredLater, CUT_STEP.askBeforeTimeout)
       await answer(survivor, askedInTime, CUT_STEP.ask)
 
@@ -159,38 +261,91 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       const afterFirstRow = Object.values(CUT_WF).map((workflowId) =>
         of(workflowId, `row-${workflowId}`, "reverted", { reason: DIED })
       )
-      await killAtWrite(doomed, { table: "workflow_execution", pattern: INSERT_RUN, statements: afterFirstRow.length, before: false }, async () => {
-        afterFirstRow.forEach((run) => void startRun(doomed, run))
-      })
+      await killAtWrite(
+        doomed,
+        {
+          table: "workflow_execution",
+          pattern: INSERT_RUN,
+          statements: afterFirstRow.length,
+          before: false,
+        },
+        async () => {
+          afterFirstRow.forEach((run) => void startRun(doomed, run))
+        }
+      )
 
       // 3. Before the first row: the insert never commits; nothing of the run is stored, and its caller was told nothing.
       doomed = await start("doomed")
-      const beforeFirstRow = Object.values(CUT_WF).map((workflowId) => of(workflowId, `norow-${workflowId}`, "not stored"))
-      await killAtWrite(doomed, { table: "workflow_execution", pattern: INSERT_RUN, statements: beforeFirstRow.length, before: true }, async () => {
-        beforeFirstRow.forEach((run) => void startRun(doomed, run))
-      })
+      const beforeFirstRow = Object.values(CUT_WF).map((workflowId) =>
+        of(workflowId, `norow-${workflowId}`, "not stored")
+      )
+      await killAtWrite(
+        doomed,
+        {
+          table: "workflow_execution",
+          pattern: INSERT_RUN,
+          statements: beforeFirstRow.length,
+          before: true,
+        },
+        async () => {
+          beforeFirstRow.forEach((run) => void startRun(doomed, run))
+        }
+      )
 
       // 4. The failed attempt is stored, the process dies before its retry's timer is set.
       doomed = await start("doomed")
-      const retryNotScheduled = of(CUT_WF.retry, "failonce-unscheduled", "done", { cut: CUT_STEP.charge })
+      const retryNotScheduled = of(
+        CUT_WF.retry,
+        "failonce-unscheduled",
+        "done",
+        { cut: CUT_STEP.charge }
+      )
       void startRun(doomed, retryNotScheduled)
-      await waitUntil(async () => (await invocations(retryNotScheduled, CUT_STEP.charge)).length === 1)
-      await killAtWrite(doomed, { table: "workflow_execution_timer", pattern: SET_TIMER, statements: 1, before: true }, async () => {
-        await ask(doomed, { release: retryNotScheduled.transactionId })
-      })
+      await waitUntil(
+        async () =>
+          (await invocations(retryNotScheduled, CUT_STEP.charge)).length === 1
+      )
+      await killAtWrite(
+        doomed,
+        {
+          table: "workflow_execution_timer",
+          pattern: SET_TIMER,
+          statements: 1,
+          before: true,
+        },
+        async () => {
+          await ask(doomed, { release: retryNotScheduled.transactionId })
+        }
+      )
 
       // 5. The first row and the transaction timeout's timer are stored, the process dies before the first step's checkpoint.
       doomed = await start("doomed")
-      const timeoutOnly = of(CUT_WF.transactionTimeout, "timer-transaction", "reverted", { reason: DIED })
-      await killAtWrite(doomed, { table: "workflow_execution_timer", pattern: SET_TIMER, statements: 1, before: false }, async () => {
-        void startRun(doomed, timeoutOnly)
-      })
+      const timeoutOnly = of(
+        CUT_WF.transactionTimeout,
+        "timer-transaction",
+        "reverted",
+        { reason: DIED }
+      )
+      await killAtWrite(
+        doomed,
+        {
+          table: "workflow_execution_timer",
+          pattern: SET_TIMER,
+          statements: 1,
+          before: false,
+        },
+        async () => {
+          void startRun(doomed, timeoutOnly)
+        }
+      )
 
       // Runs no crash touched, on the survivor meanwhile: each of their steps runs once.
       const untouched = [
         of(CUT_WF.retry, "ok-retry", "done"),
         of(CUT_WF.stepTimeout, "ok-step-timeout", "done"),
-        of(CUT_WF.compensating, "ok-compensating", "reverted", { reason: /refused ok-compensating/ }),
+        of(CUT_WF.compensating, "ok-compensating", "reverted", {
+          reason: /refused ok-compensating/,
+        }),
       ]
       await Promise.all(untouched.map((run) => startRun(survivor, run)))
 
@@ -200,38 +355,61 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         for (const run of stored) {
           const row = await rowOf(run.transactionId)
           if (!FINISHED.includes(row?.state)) {
-            left.push(`${run.transactionId}: ${row?.state} ${JSON.stringify(row?.execution?.steps ?? {})}`)
+            left.push(
+              `${run.transactionId}: ${row?.state} ${JSON.stringify(row?.execution?.steps ?? {})}`
+            )
           }
         }
         return left
       }
-      await waitUntil(async () => (await unfinished()).length === 0, 60000).catch(async (error) => {
-        throw new Error(`${error}; still in flight:\n${(await unfinished()).join("\n")}\n${survivor.output()}`)
+      await waitUntil(
+        async () => (await unfinished()).length === 0,
+        60000
+      ).catch(async (error) => {
+        throw new Error(
+          `${error}; still in flight:\n${(await unfinished()).join("\n")}\n${survivor.output()}`
+        )
       })
 
       for (const run of runs) {
         const row = await rowOf(run.transactionId)
         if (run.ends === "not stored") {
-          expect([run.transactionId, row]).toEqual([run.transactionId, undefined])
+          expect([run.transactionId, row]).toEqual([
+            run.transactionId,
+            undefined,
+          ])
           continue
         }
-        expect([run.transactionId, row.state]).toEqual([run.transactionId, run.ends])
+        expect([run.transactionId, row.state]).toEqual([
+          run.transactionId,
+          run.ends,
+        ])
         if (run.reason) {
-          const messages = row.context.errors.map((error: any) => `${error.error?.name}: ${error.error?.message}`)
-          expect([run.transactionId, messages.some((message: string) => run.reason!.test(message))]).toEqual([
+          const messages = row.context.errors.map(
+            (error: any) => `${error.error?.name}: ${error.error?.message}`
+          )
+          expect([
             run.transactionId,
-            true,
-          ])
+            messages.some((message: string) => run.reason!.test(message)),
+          ]).toEqual([run.transactionId, true])
         }
       }
 
       // No step ran twice but the one its instance died in (or the cut compensation).
-      const log = [...(await readLog(db(), "invoke")), ...(await readLog(db(), "compensate")).map((entry) => ({ ...entry, key: entry.key.replace("|", "|compensate:") }))]
+      const log = [
+        ...(await readLog(db(), "invoke")),
+        ...(await readLog(db(), "compensate")).map((entry) => ({
+          ...entry,
+          key: entry.key.replace("|", "|compensate:"),
+        })),
+      ]
       const counts = new Map<string, number>()
       log.forEach(({ key }) => counts.set(key, (counts.get(key) ?? 0) + 1))
       const twice = [...counts.entries()].filter(([key, count]) => {
         const [transactionId, step] = key.split("|")
-        const run = runs.find((candidate) => candidate.transactionId === transactionId)!
+        const run = runs.find(
+          (candidate) => candidate.transactionId === transactionId
+        )!
         return count > (run.cut === step ? 2 : 1)
       })
       expect(twice).toEqual([])

@@ -1,10 +1,21 @@
 import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, TEST_DATABASE, waitUntil } from "../modules/__fixtures__/engine"
+import {
+  knexOf,
+  MIGRATIONS_PATH,
+  MODULE_PATH,
+  TEST_DATABASE,
+  waitUntil,
+} from "../modules/__fixtures__/engine"
 import { CLUSTER_LOG_TABLE, readLog } from "./__fixtures__/cluster-log"
 import { ANSWERED_STEP, CLUSTER_WF } from "./__fixtures__/cluster-workflows-ids"
-import { Instance, isRunning, kill, startInstance } from "./__fixtures__/instances"
+import {
+  Instance,
+  isRunning,
+  kill,
+  startInstance,
+} from "./__fixtures__/instances"
 import { PgBouncer, pgbouncerMissing } from "./__fixtures__/pgbouncer"
 
 jest.setTimeout(240000)
@@ -40,7 +51,11 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       let instances: Instance[] = []
       const db = () => knexOf(medusaApp)
 
-      const start = async (name: string, direct: boolean, env: Record<string, string> = {}) => {
+      const start = async (
+        name: string,
+        direct: boolean,
+        env: Record<string, string> = {}
+      ) => {
         const instance = await startInstance(name, {
           DATABASE_URL: bouncer.url(TEST_DATABASE),
           POLL_MS,
@@ -53,11 +68,13 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       const logOf = (kind: string) => readLog(db(), kind)
       const statesOf = async (prefix: string) =>
         (
-          await db().raw(`SELECT transaction_id, state FROM workflow_execution WHERE transaction_id LIKE ? ORDER BY 1`, [
-            `${prefix}%`,
-          ])
+          await db().raw(
+            `SELECT transaction_id, state FROM workflow_execution WHERE transaction_id LIKE ? ORDER BY 1`,
+            [`${prefix}%`]
+          )
         ).rows as { transaction_id: string; state: string }[]
-      const occurrences = (text: string, part: string) => text.split(part).length - 1
+      const occurrences = (text: string, part: string) =>
+        text.split(part).length - 1
 
       beforeAll(async () => {
         bouncer = await PgBouncer.start()
@@ -97,32 +114,57 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
 
           // How each instance hears of changes: said once at start.
           for (const instance of [a, b, c]) {
-            expect(occurrences(instance.output(), POLLING_WARNING)).toBe(direct ? 0 : 1)
+            expect(occurrences(instance.output(), POLLING_WARNING)).toBe(
+              direct ? 0 : 1
+            )
           }
           if (!direct) {
-            expect(a.output()).toContain("Set the module option directDatabaseUrl")
+            expect(a.output()).toContain(
+              "Set the module option directDatabaseUrl"
+            )
           }
 
           // A retry due after its instance died fires on another one.
-          await waitUntil(async () => (await logOf("attempt")).length === 1, 30000)
+          await waitUntil(
+            async () => (await logOf("attempt")).length === 1,
+            30000
+          )
           await kill(b)
-          await waitUntil(async () => (await statesOf(retried))[0]?.state === "done", 60000)
+          await waitUntil(
+            async () => (await statesOf(retried))[0]?.state === "done",
+            60000
+          )
           const attempts = await logOf("attempt")
-          expect(attempts.map((attempt) => attempt.key)).toEqual([retried, retried])
+          expect(attempts.map((attempt) => attempt.key)).toEqual([
+            retried,
+            retried,
+          ])
           expect(["a", "c"]).toContain(attempts[1].instance)
 
           // An answer given on one instance finishes the run its subscriber on another waits for.
-          await start("d", direct, { STEP_SUCCESS: `${CLUSTER_WF.answer}:${heard}:${ANSWERED_STEP}` })
-          await waitUntil(async () => (await logOf("heard")).length === 1, 30000)
-          expect(await logOf("heard")).toEqual([{ key: `${heard}:done`, instance: "a" }])
+          await start("d", direct, {
+            STEP_SUCCESS: `${CLUSTER_WF.answer}:${heard}:${ANSWERED_STEP}`,
+          })
+          await waitUntil(
+            async () => (await logOf("heard")).length === 1,
+            30000
+          )
+          expect(await logOf("heard")).toEqual([
+            { key: `${heard}:done`, instance: "a" },
+          ])
 
           // 50 runs at once through the pooler: each is stored and ends, none refused as already started.
           await start("e", direct, {
             START_RUNS: `${CLUSTER_WF.background}:bg-${key}:25,${CLUSTER_WF.sync}:sync-${key}:25`,
           })
           await waitUntil(async () => {
-            const rows = [...(await statesOf(`bg-${key}`)), ...(await statesOf(`sync-${key}`))]
-            return rows.length === 50 && rows.every((row) => row.state === "done")
+            const rows = [
+              ...(await statesOf(`bg-${key}`)),
+              ...(await statesOf(`sync-${key}`)),
+            ]
+            return (
+              rows.length === 50 && rows.every((row) => row.state === "done")
+            )
           }, 60000)
 
           // Every second ticked once, on whichever instance claimed it.
@@ -131,12 +173,18 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
           for (const { key: tick } of await logOf("tick")) {
             perTick.set(tick, (perTick.get(tick) ?? 0) + 1)
           }
-          expect([...perTick.entries()].filter(([, count]) => count !== 1)).toEqual([])
+          expect(
+            [...perTick.entries()].filter(([, count]) => count !== 1)
+          ).toEqual([])
 
           for (const instance of instances) {
-            expect(instance.output()).not.toContain("Transaction already started")
+            expect(instance.output()).not.toContain(
+              "Transaction already started"
+            )
             // PgBouncer 1.18 keeps no prepared statement across transactions: at most one warning, and no run lost to it.
-            expect(occurrences(instance.output(), PREPARED_WARNING)).toBeLessThanOrEqual(1)
+            expect(
+              occurrences(instance.output(), PREPARED_WARNING)
+            ).toBeLessThanOrEqual(1)
           }
         })
       })
@@ -163,8 +211,14 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         await bouncer.resume()
 
         await waitUntil(async () => {
-          const rows = [...(await statesOf("restart-bg")), ...(await statesOf("restart-retry"))]
-          return rows.length === 25 && rows.every((row) => FINISHED.includes(row.state))
+          const rows = [
+            ...(await statesOf("restart-bg")),
+            ...(await statesOf("restart-retry")),
+          ]
+          return (
+            rows.length === 25 &&
+            rows.every((row) => FINISHED.includes(row.state))
+          )
         }, 90000)
         // A run fails only where its own step's query (the fixture's log) was cut by the restart, as any step's would be.
         const notDone = (
@@ -172,17 +226,31 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
             `SELECT transaction_id, context -> 'errors' AS errors FROM workflow_execution
               WHERE (transaction_id LIKE 'restart-bg%' OR transaction_id LIKE 'restart-retry%') AND state <> 'done'`
           )
-        ).rows as { transaction_id: string; errors: { action: string; error: { message: string } }[] }[]
+        ).rows as {
+          transaction_id: string
+          errors: { action: string; error: { message: string } }[]
+        }[]
         for (const run of notDone) {
           expect(run.errors.map((error) => error.error.message)).toEqual([
-            expect.stringMatching(/Connection terminated|server conn crashed|terminating connection|ECONNRESET|ECONNREFUSED/i),
+            expect.stringMatching(
+              /Connection terminated|server conn crashed|terminating connection|ECONNRESET|ECONNREFUSED/i
+            ),
           ])
         }
-        expect(instances.filter((instance) => !isRunning(instance)).map((instance) => instance.name)).toEqual([])
+        expect(
+          instances
+            .filter((instance) => !isRunning(instance))
+            .map((instance) => instance.name)
+        ).toEqual([])
 
         // And a run started after the restart is stored and ends as any other.
-        await start("after", false, { START_RUN: `${CLUSTER_WF.retry}:after-restart` })
-        await waitUntil(async () => (await statesOf("after-restart"))[0]?.state === "done", 30000)
+        await start("after", false, {
+          START_RUN: `${CLUSTER_WF.retry}:after-restart`,
+        })
+        await waitUntil(
+          async () => (await statesOf("after-restart"))[0]?.state === "done",
+          30000
+        )
         expect([a, b].every(isRunning)).toBe(true)
       })
     })

@@ -2,9 +2,18 @@ import { Client, Pool } from "pg"
 import { waitUntil } from "../modules/__fixtures__/engine"
 import { ANSWERED_STEP, CLUSTER_WF } from "./__fixtures__/cluster-workflows-ids"
 import { RunReply } from "./__fixtures__/instance-commands"
-import { ask, Instance, isRunning, kill, startInstance } from "./__fixtures__/instances"
+import {
+  ask,
+  Instance,
+  isRunning,
+  kill,
+  startInstance,
+} from "./__fixtures__/instances"
 import { migrateDatabase } from "./__fixtures__/migrate-database"
-import { RESTART_WF, RETRY_LATER_SECONDS } from "./__fixtures__/restart-workflows-ids"
+import {
+  RESTART_WF,
+  RETRY_LATER_SECONDS,
+} from "./__fixtures__/restart-workflows-ids"
 import { RestartablePostgres } from "./__fixtures__/restartable-postgres"
 
 jest.setTimeout(120000)
@@ -46,7 +55,10 @@ describe("when Postgres restarts or cuts every connection under load", () => {
     await db?.end()
   })
 
-  const query = async <T = any>(sql: string, params: unknown[] = []): Promise<T[]> => (await db.query(sql, params)).rows
+  const query = async <T = any>(
+    sql: string,
+    params: unknown[] = []
+  ): Promise<T[]> => (await db.query(sql, params)).rows
   // The test's own connections are cut too: it takes fresh ones once the database is back.
   const openPool = async () => {
     await db?.end().catch(() => undefined)
@@ -55,7 +67,12 @@ describe("when Postgres restarts or cuts every connection under load", () => {
   }
 
   const stateOf = async (transactionId: string) =>
-    (await query(`SELECT state, execution, context FROM workflow_execution WHERE transaction_id = $1`, [transactionId]))[0]
+    (
+      await query(
+        `SELECT state, execution, context FROM workflow_execution WHERE transaction_id = $1`,
+        [transactionId]
+      )
+    )[0]
   const logOf = async (kind: string, key?: string) =>
     await query<{ key: string; instance: string }>(
       `SELECT key, instance FROM cluster_log WHERE kind = $1 AND ($2::text IS NULL OR key = $2) ORDER BY id`,
@@ -78,7 +95,11 @@ describe("when Postgres restarts or cuts every connection under load", () => {
     await query(
       `CREATE TABLE cluster_log (id serial PRIMARY KEY, kind text, key text, instance text, at timestamptz DEFAULT clock_timestamp())`
     )
-    instances = await Promise.all(["a", "b"].map((name) => startInstance(name, { DATABASE_URL: url, ...env })))
+    instances = await Promise.all(
+      ["a", "b"].map((name) =>
+        startInstance(name, { DATABASE_URL: url, ...env })
+      )
+    )
     return instances
   }
 
@@ -94,8 +115,12 @@ describe("when Postgres restarts or cuts every connection under load", () => {
     holder.on("error", () => undefined)
     await holder.connect()
     await holder.query("BEGIN")
-    await holder.query(`SELECT 1 FROM workflow_execution WHERE transaction_id = ANY($1) FOR UPDATE`, [transactionIds])
-    const pid = (await holder.query("SELECT pg_backend_pid() AS pid")).rows[0].pid as number
+    await holder.query(
+      `SELECT 1 FROM workflow_execution WHERE transaction_id = ANY($1) FOR UPDATE`,
+      [transactionIds]
+    )
+    const pid = (await holder.query("SELECT pg_backend_pid() AS pid")).rows[0]
+      .pid as number
     const waiting = async () =>
       Number(
         (
@@ -122,15 +147,27 @@ describe("when Postgres restarts or cuts every connection under load", () => {
 
     // Finished before: their rows must outlive the disruption.
     const finishedBefore = await Promise.all(
-      [1, 2, 3, 4].map((n) => run(n % 2 ? a : b, RESTART_WF.quick, `before-${n}`))
+      [1, 2, 3, 4].map((n) =>
+        run(n % 2 ? a : b, RESTART_WF.quick, `before-${n}`)
+      )
     )
-    expect(finishedBefore.map((reply) => reply.state)).toEqual(["done", "done", "done", "done"])
+    expect(finishedBefore.map((reply) => reply.state)).toEqual([
+      "done",
+      "done",
+      "done",
+      "done",
+    ])
 
     // In flight: a retry due after the restart, async steps answered from the
     // other instance before and after, an async step that times out, and steps
     // the test ends during the disruption and after it.
     void run(a, RESTART_WF.retryLater, "retry-later")
-    await ask(a, { subscribe: { workflowId: CLUSTER_WF.answer, transactionId: "answered-after" } })
+    await ask(a, {
+      subscribe: {
+        workflowId: CLUSTER_WF.answer,
+        transactionId: "answered-after",
+      },
+    })
     void run(a, CLUSTER_WF.answer, "answered-after")
     void run(b, CLUSTER_WF.answer, "answered-during")
     void run(b, CLUSTER_WF.timeout, "times-out")
@@ -147,11 +184,19 @@ describe("when Postgres restarts or cuts every connection under load", () => {
       "ends-after",
     ]
 
-    await waitUntil(async () => (await logOf("attempt", "retry-later")).length === 1)
+    await waitUntil(
+      async () => (await logOf("attempt", "retry-later")).length === 1
+    )
     await waitUntil(async () => (await logOf("started")).length === 6)
-    await waitUntil(async () => (await stateOf("answered-after"))?.state === "invoking")
-    await waitUntil(async () => (await stateOf("answered-during"))?.state === "invoking")
-    const storedBefore = await query(`SELECT id, transaction_id FROM workflow_execution ORDER BY id`)
+    await waitUntil(
+      async () => (await stateOf("answered-after"))?.state === "invoking"
+    )
+    await waitUntil(
+      async () => (await stateOf("answered-during"))?.state === "invoking"
+    )
+    const storedBefore = await query(
+      `SELECT id, transaction_id FROM workflow_execution ORDER BY id`
+    )
     expect(storedBefore.map((row) => row.transaction_id).sort()).toEqual(
       [...[1, 2, 3, 4].map((n) => `before-${n}`), ...inFlight].sort()
     )
@@ -163,28 +208,50 @@ describe("when Postgres restarts or cuts every connection under load", () => {
       await ask(a, { release: "ends-during" })
       await ask(b, { release: "ends-during-in-background" })
       answeredDuring = ask(a, {
-        stepSuccess: { workflowId: CLUSTER_WF.answer, transactionId: "answered-during", stepId: ANSWERED_STEP },
+        stepSuccess: {
+          workflowId: CLUSTER_WF.answer,
+          transactionId: "answered-during",
+          stepId: ANSWERED_STEP,
+        },
       })
     })
     await openPool()
     // The retry was not due before the database came back: its timer has to fire afterwards.
     expect(await logOf("attempt", "retry-later")).toHaveLength(1)
     if (cutsListeners) {
-      await waitUntil(() => instances.every((instance) => /LISTEN connection was lost/.test(instance.output())))
+      await waitUntil(() =>
+        instances.every((instance) =>
+          /LISTEN connection was lost/.test(instance.output())
+        )
+      )
     }
 
     // Both LISTEN connections are back, opened again by the instances themselves; an answer
     // given on one instance now reaches the subscriber on the other.
     await waitUntil(async () => (await connectedListeners()) === 2)
-    await ask(b, { stepSuccess: { workflowId: CLUSTER_WF.answer, transactionId: "answered-after", stepId: ANSWERED_STEP } })
+    await ask(b, {
+      stepSuccess: {
+        workflowId: CLUSTER_WF.answer,
+        transactionId: "answered-after",
+        stepId: ANSWERED_STEP,
+      },
+    })
     await waitUntil(() => a.heard.length > 0)
-    expect(a.heard).toEqual([{ transactionId: "answered-after", state: "done", errors: [] }])
+    expect(a.heard).toEqual([
+      { transactionId: "answered-after", state: "done", errors: [] },
+    ])
     await ask(b, { release: "ends-after" })
 
     // No run stays in flight: each one ends by itself, and no timer is left behind.
-    const states = async () => await Promise.all(inFlight.map(async (id) => (await stateOf(id))?.state))
-    await waitUntil(async () => (await states()).every((state) => FINISHED.includes(state)))
-    await waitUntil(async () => (await query(`SELECT key FROM workflow_execution_timer`)).length === 0)
+    const states = async () =>
+      await Promise.all(inFlight.map(async (id) => (await stateOf(id))?.state))
+    await waitUntil(async () =>
+      (await states()).every((state) => FINISHED.includes(state))
+    )
+    await waitUntil(
+      async () =>
+        (await query(`SELECT key FROM workflow_execution_timer`)).length === 0
+    )
 
     // The retry fired after the restart, on time, and its run finished.
     const [{ late_ms }] = await query(
@@ -198,7 +265,11 @@ describe("when Postgres restarts or cuts every connection under load", () => {
     await expect(answeredDuring).resolves.toEqual({})
     await expect(endsDuring).resolves.toEqual({ state: "done", errors: [] })
     await expect(endsAfter).resolves.toEqual({ state: "done", errors: [] })
-    expect(Object.fromEntries((await states()).map((state, i) => [inFlight[i], state]))).toEqual({
+    expect(
+      Object.fromEntries(
+        (await states()).map((state, i) => [inFlight[i], state])
+      )
+    ).toEqual({
       "retry-later": "done",
       "answered-after": "done",
       "answered-during": "done",
@@ -209,22 +280,33 @@ describe("when Postgres restarts or cuts every connection under load", () => {
     })
     // The async step nobody answered failed by its timeout (due while a restarted server was away), and says so.
     const timedOut = await stateOf("times-out")
-    expect(timedOut.execution.steps["_root.cluster-never-answered"].invoke.state).toBe("timeout")
+    expect(
+      timedOut.execution.steps["_root.cluster-never-answered"].invoke.state
+    ).toBe("timeout")
     expect(JSON.stringify(timedOut.context.errors)).toMatch(/timeout/i)
 
     // Nothing stored before is lost.
     const storedAfter = await query(`SELECT id FROM workflow_execution`)
-    expect(storedAfter.map((row) => row.id)).toEqual(expect.arrayContaining(storedBefore.map((row) => row.id)))
+    expect(storedAfter.map((row) => row.id)).toEqual(
+      expect.arrayContaining(storedBefore.map((row) => row.id))
+    )
 
     // New work runs on both instances, and the per-second schedule ticks again.
-    const after = await Promise.all([run(a, RESTART_WF.quick, "after-a"), run(b, RESTART_WF.quick, "after-b")])
+    const after = await Promise.all([
+      run(a, RESTART_WF.quick, "after-a"),
+      run(b, RESTART_WF.quick, "after-b"),
+    ])
     expect(after).toEqual([
       { state: "done", errors: [] },
       { state: "done", errors: [] },
     ])
     await waitUntil(async () => (await logOf("tick")).length >= ticksBefore + 3)
 
-    expect(instances.filter((instance) => !isRunning(instance)).map((instance) => instance.name)).toEqual([])
+    expect(
+      instances
+        .filter((instance) => !isRunning(instance))
+        .map((instance) => instance.name)
+    ).toEqual([])
   }
 
   const restart = async (whileAway: () => Promise<void>) => {
@@ -251,28 +333,44 @@ describe("when Postgres restarts or cuts every connection under load", () => {
       await admin.connect()
       try {
         // Every session of the server, the instances' pooled ones included, starts its next transaction read-only.
-        await admin.query(readOnly ? `ALTER SYSTEM SET default_transaction_read_only = on` : `ALTER SYSTEM RESET default_transaction_read_only`)
+        await admin.query(
+          readOnly
+            ? `ALTER SYSTEM SET default_transaction_read_only = on`
+            : `ALTER SYSTEM RESET default_transaction_read_only`
+        )
         await admin.query(`SELECT pg_reload_conf()`)
       } finally {
         await admin.end()
       }
     }
-    await survives(async (whileAway) => {
-      await setReadOnly(true)
-      try {
-        await waitUntil(async () => (await query(`SHOW default_transaction_read_only`))[0].default_transaction_read_only === "on")
-        await whileAway()
-        await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS))
-      } finally {
-        await setReadOnly(false)
-      }
-    }, {}, { cutsListeners: false })
+    await survives(
+      async (whileAway) => {
+        await setReadOnly(true)
+        try {
+          await waitUntil(
+            async () =>
+              (await query(`SHOW default_transaction_read_only`))[0]
+                .default_transaction_read_only === "on"
+          )
+          await whileAway()
+          await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS))
+        } finally {
+          await setReadOnly(false)
+        }
+      },
+      {},
+      { cutsListeners: false }
+    )
   })
 
   it("goes on after every connection to the database is cut (pg_terminate_backend)", async () => {
     await survives(async (whileAway) => {
       // The writes of `whileAway` wait on row locks, so that they are in flight when their connections are cut.
-      const locks = await lockRows(["ends-during", "ends-during-in-background", "answered-during"])
+      const locks = await lockRows([
+        "ends-during",
+        "ends-during-in-background",
+        "answered-during",
+      ])
       await whileAway()
       await waitUntil(async () => (await locks.waiting()) === 3)
       // The lock holder last, so that the writes waiting on it are cut before they can go through.

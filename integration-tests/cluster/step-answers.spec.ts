@@ -1,7 +1,13 @@
 import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, TEST_DATABASE, waitUntil } from "../modules/__fixtures__/engine"
+import {
+  knexOf,
+  MIGRATIONS_PATH,
+  MODULE_PATH,
+  TEST_DATABASE,
+  waitUntil,
+} from "../modules/__fixtures__/engine"
 import {
   AFTER_STEP,
   ANSWER_RACE_CHANNEL,
@@ -14,7 +20,12 @@ import { Instance, kill, startInstance } from "./__fixtures__/instances"
 jest.setTimeout(300000)
 
 type Answer = "success" | "failure"
-type Outcome = { instance: string; ok: boolean; error_type: string | null; error_message: string | null }
+type Outcome = {
+  instance: string
+  ok: boolean
+  error_type: string | null
+  error_message: string | null
+}
 
 const RACED = `_root.${RACED_STEP}`
 const AFTER = `_root.${RACED_STEP}.${AFTER_STEP}`
@@ -39,7 +50,13 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       await (engine as any).__hooks.onApplicationShutdown()
       await db().raw(ANSWER_RACE_TABLES)
       instances = await Promise.all(
-        ["a", "b"].map((name) => startInstance(name, { DATABASE_URL: dbConfig.clientUrl }, "answering-instance.ts"))
+        ["a", "b"].map((name) =>
+          startInstance(
+            name,
+            { DATABASE_URL: dbConfig.clientUrl },
+            "answering-instance.ts"
+          )
+        )
       )
     })
 
@@ -49,14 +66,31 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
     })
 
     const tell = (round: number, phase: "start" | "answer") =>
-      db().raw(`SELECT pg_notify(?, ?)`, [ANSWER_RACE_CHANNEL, JSON.stringify({ round, phase })])
+      db().raw(`SELECT pg_notify(?, ?)`, [
+        ANSWER_RACE_CHANNEL,
+        JSON.stringify({ round, phase }),
+      ])
     const rowsOf = async (transactionId: string) =>
-      (await db().raw(`SELECT state, execution, context FROM workflow_execution WHERE transaction_id = ?`, [transactionId]))
-        .rows
+      (
+        await db().raw(
+          `SELECT state, execution, context FROM workflow_execution WHERE transaction_id = ?`,
+          [transactionId]
+        )
+      ).rows
     const outcomesOf = async (round: number): Promise<Outcome[]> =>
-      (await db().raw(`SELECT * FROM answer_outcome WHERE round = ? ORDER BY instance`, [round])).rows
+      (
+        await db().raw(
+          `SELECT * FROM answer_outcome WHERE round = ? ORDER BY instance`,
+          [round]
+        )
+      ).rows
     const logOf = async (transactionId: string) =>
-      (await db().raw(`SELECT instance, answered_by FROM answer_log WHERE transaction_id = ?`, [transactionId])).rows
+      (
+        await db().raw(
+          `SELECT instance, answered_by FROM answer_log WHERE transaction_id = ?`,
+          [transactionId]
+        )
+      ).rows
     const atGate = async () =>
       (
         await db().raw(
@@ -78,13 +112,18 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       ])
       await tell(round, "start")
       await waitUntil(
-        async () => (await rowsOf(transactionId))[0]?.execution.steps[RACED].invoke.status === "waiting_response"
+        async () =>
+          (await rowsOf(transactionId))[0]?.execution.steps[RACED].invoke
+            .status === "waiting_response"
       )
 
       // Both instances block on the round row behind this lock; committing releases them together.
       const gate = await db().transaction()
       try {
-        await gate.raw(`SELECT 1 FROM answer_round WHERE round = ? FOR UPDATE`, [round])
+        await gate.raw(
+          `SELECT 1 FROM answer_round WHERE round = ? FOR UPDATE`,
+          [round]
+        )
         await tell(round, "answer")
         await waitUntil(async () => (await atGate()) === 2)
       } finally {
@@ -96,7 +135,10 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
 
     /** What a round must end in, whoever won it. */
     const expectAppliedOnce = async (
-      { transactionId, outcomes }: { transactionId: string; outcomes: Outcome[] },
+      {
+        transactionId,
+        outcomes,
+      }: { transactionId: string; outcomes: Outcome[] },
       answers: Record<string, Answer>
     ) => {
       const winners = outcomes.filter((outcome) => outcome.ok)
@@ -125,17 +167,24 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         expect(steps[RACED].invoke).toEqual({ state: "done", status: "ok" })
         expect(steps[AFTER].invoke).toEqual({ state: "done", status: "ok" })
         expect(context.data.invoke[RACED_STEP]).toEqual({ by: winner.instance })
-        expect(context.data.invoke[AFTER_STEP].output.output).toEqual({ answeredBy: winner.instance })
+        expect(context.data.invoke[AFTER_STEP].output.output).toEqual({
+          answeredBy: winner.instance,
+        })
         expect(context.errors).toEqual([])
       } else {
         expect(log).toEqual([])
         // Nothing to compensate: the failed run ends reverted.
         expect(state).toBe("reverted")
         expect(execution.state).toBe("reverted")
-        expect(steps[RACED].invoke).toEqual({ state: "failed", status: "permanent_failure" })
+        expect(steps[RACED].invoke).toEqual({
+          state: "failed",
+          status: "permanent_failure",
+        })
         expect(steps[AFTER].invoke.state).toBe("not_started")
         expect(context.data.invoke[RACED_STEP]).toBeUndefined()
-        expect(context.errors.map((e: any) => e.error?.message)).toEqual([`declined by ${winner.instance}`])
+        expect(context.errors.map((e: any) => e.error?.message)).toEqual([
+          `declined by ${winner.instance}`,
+        ])
       }
     }
 
@@ -144,15 +193,22 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       for (let round = 1; round <= 10; round++) {
         await expectAppliedOnce(await race(round, answers), answers)
       }
-      expect(instances.map((instance) => instance.output()).join("")).not.toMatch(/round \d+/)
+      expect(
+        instances.map((instance) => instance.output()).join("")
+      ).not.toMatch(/round \d+/)
     })
 
     it("applies one of a setStepSuccess and a setStepFailure given at once, either way round", async () => {
       for (let round = 11; round <= 14; round++) {
-        const answers: Record<string, Answer> = round % 2 ? { a: "success", b: "failure" } : { a: "failure", b: "success" }
+        const answers: Record<string, Answer> =
+          round % 2
+            ? { a: "success", b: "failure" }
+            : { a: "failure", b: "success" }
         await expectAppliedOnce(await race(round, answers), answers)
       }
-      expect(instances.map((instance) => instance.output()).join("")).not.toMatch(/round \d+/)
+      expect(
+        instances.map((instance) => instance.output()).join("")
+      ).not.toMatch(/round \d+/)
     })
   },
 })

@@ -24,7 +24,11 @@ let demo: RunningDemo | undefined
 afterAll(() => demo?.cleanUp())
 
 /** Logs in with the printed credentials; resolves to a lister of the stored executions. */
-async function logInToAdminApi({ port, email, password }: RunningDemo): Promise<() => Promise<Execution[]>> {
+async function logInToAdminApi({
+  port,
+  email,
+  password,
+}: RunningDemo): Promise<() => Promise<Execution[]>> {
   const login = await fetch(`http://localhost:${port}/auth/user/emailpass`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -38,13 +42,23 @@ async function logInToAdminApi({ port, email, password }: RunningDemo): Promise<
       { headers: { authorization: `Bearer ${token}` } }
     )
     expect(response.status).toBe(200)
-    return ((await response.json()) as { workflow_executions: Execution[] }).workflow_executions
+    return ((await response.json()) as { workflow_executions: Execution[] })
+      .workflow_executions
   }
 }
 
 // Milestones of the demo's progress lines, in the order it reaches them.
-const FIRST_RUN = [/initdb/, /Migrating the database/, /seeding workflow executions/, /The admin is ready/]
-const SECOND_RUN = [/The database is migrated for this build/, /The database is seeded/, /The admin is ready/]
+const FIRST_RUN = [
+  /initdb/,
+  /Migrating the database/,
+  /seeding workflow executions/,
+  /The admin is ready/,
+]
+const SECOND_RUN = [
+  /The database is migrated for this build/,
+  /The database is seeded/,
+  /The admin is ready/,
+]
 
 function progress(output: string): string[] {
   return output.split("\n").filter((line) => line.startsWith("[demo "))
@@ -53,7 +67,9 @@ function progress(output: string): string[] {
 function expectMilestones(lines: string[], milestones: RegExp[]): void {
   let at = 0
   for (const milestone of milestones) {
-    const found = lines.findIndex((line, index) => index >= at && milestone.test(line))
+    const found = lines.findIndex(
+      (line, index) => index >= at && milestone.test(line)
+    )
     expect([milestone.source, found >= 0]).toEqual([milestone.source, true])
     at = found + 1
   }
@@ -72,14 +88,37 @@ it("npm run demo serves the seeded store's admin, and Ctrl-C leaves no process b
 
   const executions = await listExecutions()
   const states = (workflowId: string) =>
-    executions.filter((execution) => execution.workflow_id === workflowId).map((execution) => execution.state).sort()
-  expect(states("sync-inventory")).toEqual(["done", "done", "done", "done", "done", "failed", "reverted", "reverted"])
-  expect(states("send-order-confirmation")).toEqual(["done", "done", "done", "done"])
+    executions
+      .filter((execution) => execution.workflow_id === workflowId)
+      .map((execution) => execution.state)
+      .sort()
+  expect(states("sync-inventory")).toEqual([
+    "done",
+    "done",
+    "done",
+    "done",
+    "done",
+    "failed",
+    "reverted",
+    "reverted",
+  ])
+  expect(states("send-order-confirmation")).toEqual([
+    "done",
+    "done",
+    "done",
+    "done",
+  ])
   expect(states("capture-payment")).toEqual(["done", "done", "invoking"])
   expect(states("book-shipment")).toEqual(["invoking"])
 
   // The confirmations are kept one second: past their retention, not yet purged.
-  const db = new Client({ host: "localhost", port: demo.postgresPort, user: "postgres", password: "postgres", database: "medusa_demo" })
+  const db = new Client({
+    host: "localhost",
+    port: demo.postgresPort,
+    user: "postgres",
+    password: "postgres",
+    database: "medusa_demo",
+  })
   await db.connect()
   try {
     const { rows } = await db.query(
@@ -93,7 +132,10 @@ it("npm run demo serves the seeded store's admin, and Ctrl-C leaves no process b
 
   let heartbeats: Execution[] = []
   await waitUntil(
-    async () => (heartbeats = (await listExecutions()).filter((execution) => execution.workflow_id === "store-heartbeat")).length > 0,
+    async () =>
+      (heartbeats = (await listExecutions()).filter(
+        (execution) => execution.workflow_id === "store-heartbeat"
+      )).length > 0,
     TICK_DEADLINE_MS,
     { what: "A store-heartbeat tick", everyMs: 1000 }
   )
@@ -101,8 +143,16 @@ it("npm run demo serves the seeded store's admin, and Ctrl-C leaves no process b
 
   const child = demo.process
   const tree = processTree(child.pid!)
-  expect([...tree.values()].some((cmdline) => cmdline.includes("medusa") && cmdline.includes(" start"))).toBe(true)
-  expect([...tree.values()].some((cmdline) => cmdline.includes(`-D ${path.join(dataDir, "postgres")}`))).toBe(true)
+  expect(
+    [...tree.values()].some(
+      (cmdline) => cmdline.includes("medusa") && cmdline.includes(" start")
+    )
+  ).toBe(true)
+  expect(
+    [...tree.values()].some((cmdline) =>
+      cmdline.includes(`-D ${path.join(dataDir, "postgres")}`)
+    )
+  ).toBe(true)
 
   expectMilestones(progress(demo.output()), FIRST_RUN)
 
@@ -117,11 +167,15 @@ it("a second npm run demo reuses the data: no initdb, migration or seed, the sam
   demo = await startDemo({ dataDir })
   const lines = progress(demo.output())
   expectMilestones(lines, SECOND_RUN)
-  expect(lines.filter((line) => /initdb|Migrating|seeding/.test(line))).toEqual([])
+  expect(lines.filter((line) => /initdb|Migrating|seeding/.test(line))).toEqual(
+    []
+  )
 
   const listExecutions = await logInToAdminApi(demo)
   const executions = await listExecutions()
-  expect(executions.filter((execution) => execution.workflow_id === "sync-inventory")).toHaveLength(8)
+  expect(
+    executions.filter((execution) => execution.workflow_id === "sync-inventory")
+  ).toHaveLength(8)
 
   const tree = processTree(demo.process.pid!)
   await demo.stop(STOP_DEADLINE_MS)

@@ -15,7 +15,11 @@ function processTable(): Map<number, { ppid: number; cmdline: string }> {
       if (state === "Z") {
         continue
       }
-      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim()
+      const cmdline = fs
+        .readFileSync(`/proc/${pid}/cmdline`, "utf8")
+        .split("\0")
+        .join(" ")
+        .trim()
       table.set(pid, { ppid: Number(ppid), cmdline })
     } catch {
       // The process ended while the table was read.
@@ -48,10 +52,18 @@ export function processTree(root: number): Map<number, string> {
 /** Which of `pids` are still alive (zombies count as gone). */
 export function alive(pids: Iterable<number>): Map<number, string> {
   const table = processTable()
-  return new Map([...pids].filter((pid) => table.has(pid)).map((pid) => [pid, table.get(pid)!.cmdline]))
+  return new Map(
+    [...pids]
+      .filter((pid) => table.has(pid))
+      .map((pid) => [pid, table.get(pid)!.cmdline])
+  )
 }
 
 /** Live processes whose command line mentions `text`. */
 export function processesMentioning(text: string): Map<number, string> {
-  return new Map([...processTable()].filter(([, { cmdline }]) => cmdline.includes(text)).map(([pid, { cmdline }]) => [pid, cmdline]))
+  return new Map(
+    [...processTable()]
+      .filter(([, { cmdline }]) => cmdline.includes(text))
+      .map(([pid, { cmdline }]) => [pid, cmdline])
+  )
 }

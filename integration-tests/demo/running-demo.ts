@@ -44,17 +44,33 @@ function freePort(): Promise<number> {
  * (DEMO_DATA_DIR; a new one unless `reuse` names that of an earlier run)
  * and a free PORT; resolves once it printed the admin URL and the credentials.
  */
-export async function startDemo(reuse?: { dataDir: string }): Promise<RunningDemo> {
-  const dataDir = reuse?.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "wep-demo-"))
+export async function startDemo(reuse?: {
+  dataDir: string
+}): Promise<RunningDemo> {
+  const dataDir =
+    reuse?.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "wep-demo-"))
   // As root, Postgres runs as the OS user postgres, which must reach its data folder inside.
   fs.chmodSync(dataDir, 0o755)
   const port = await freePort()
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), DEMO_DATA_DIR: dataDir }
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(port),
+    DEMO_DATA_DIR: dataDir,
+  }
   delete env.DATABASE_URL
-  const child = spawn("npm", ["run", "demo"], { cwd: REPO, env, detached: true, stdio: ["ignore", "pipe", "pipe"] })
+  const child = spawn("npm", ["run", "demo"], {
+    cwd: REPO,
+    env,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  })
   let output = ""
-  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk))
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk))
+  child
+    .stdout!.setEncoding("utf8")
+    .on("data", (chunk: string) => (output += chunk))
+  child
+    .stderr!.setEncoding("utf8")
+    .on("data", (chunk: string) => (output += chunk))
 
   const printed = (pattern: RegExp, deadlineMs: number) =>
     new Promise<RegExpMatchArray>((resolve, reject) => {
@@ -72,11 +88,19 @@ export async function startDemo(reuse?: { dataDir: string }): Promise<RunningDem
       }
       const onExit = () => {
         finish()
-        reject(new Error(`The demo exited before printing ${pattern}:\n${output.slice(-4000)}`))
+        reject(
+          new Error(
+            `The demo exited before printing ${pattern}:\n${output.slice(-4000)}`
+          )
+        )
       }
       const timer = setTimeout(() => {
         finish()
-        reject(new Error(`The demo did not print ${pattern} within ${deadlineMs / 1000}s:\n${output.slice(-4000)}`))
+        reject(
+          new Error(
+            `The demo did not print ${pattern} within ${deadlineMs / 1000}s:\n${output.slice(-4000)}`
+          )
+        )
       }, deadlineMs)
       child.stdout!.on("data", check)
       child.once("exit", onExit)
@@ -88,14 +112,21 @@ export async function startDemo(reuse?: { dataDir: string }): Promise<RunningDem
     if (!running()) {
       return
     }
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
+    const exited = new Promise<void>((resolve) =>
+      child.once("exit", () => resolve())
+    )
     process.kill(-child.pid!, "SIGINT")
     let timer: NodeJS.Timeout | undefined
     await Promise.race([
       exited,
       new Promise((_, reject) => {
         timer = setTimeout(
-          () => reject(new Error(`The demo did not stop within ${deadlineMs / 1000}s:\n${output.slice(-4000)}`)),
+          () =>
+            reject(
+              new Error(
+                `The demo did not stop within ${deadlineMs / 1000}s:\n${output.slice(-4000)}`
+              )
+            ),
           deadlineMs
         )
       }),
@@ -118,9 +149,18 @@ export async function startDemo(reuse?: { dataDir: string }): Promise<RunningDem
   }
 
   try {
-    const [, postgresPort] = await printed(/Postgres is up at postgres:\/\/\S+@localhost:(\d+)\//, STARTUP_DEADLINE_MS)
-    const [, adminUrl] = await printed(/^Medusa admin: (\S+)$/m, STARTUP_DEADLINE_MS)
-    const [, email, password] = await printed(/^Log in with email (\S+) and password (\S+)$/m, 5000)
+    const [, postgresPort] = await printed(
+      /Postgres is up at postgres:\/\/\S+@localhost:(\d+)\//,
+      STARTUP_DEADLINE_MS
+    )
+    const [, adminUrl] = await printed(
+      /^Medusa admin: (\S+)$/m,
+      STARTUP_DEADLINE_MS
+    )
+    const [, email, password] = await printed(
+      /^Log in with email (\S+) and password (\S+)$/m,
+      5000
+    )
     return {
       process: child,
       dataDir,

@@ -37,7 +37,10 @@ medusaIntegrationTestRunner({
     const withAdmin = () => ({ ...admin, ...anyStatus })
 
     /** A finished run written as another engine or an import would: SQL, not the module. */
-    async function insertFinished(transactionId: string, columns: { retention_time: number | null; expires_at: string | null }) {
+    async function insertFinished(
+      transactionId: string,
+      columns: { retention_time: number | null; expires_at: string | null }
+    ) {
       await dbConnection.raw(
         `INSERT INTO workflow_execution (id, workflow_id, transaction_id, run_id, state, retention_time, expires_at, execution)
          VALUES (?, 'imported-workflow', ?, 'run', 'done', ?, ${columns.expires_at ?? "NULL"}, '{"steps": {}}'::jsonb)`,
@@ -62,34 +65,86 @@ medusaIntegrationTestRunner({
         ["post", "/admin/workflow-engine/executions/wf_exec_any/cancel"],
         ["post", "/admin/workflow-engine/executions/wf_exec_any/steps/retry"],
       ])("%s %s answers 401 without a token", async (method, url) => {
-        const response = method === "get" ? await api.get(url, anyStatus) : await api.post(url, {}, anyStatus)
+        const response =
+          method === "get"
+            ? await api.get(url, anyStatus)
+            : await api.post(url, {}, anyStatus)
         expect(response.status).toEqual(401)
       })
     })
 
     describe("GET /admin/workflow-engine/storage", () => {
       it("reports executions per workflow and state, sizes, expiry, what is kept forever and the retention in force", async () => {
-        await helloWorkflow(container).run({ context: { transactionId: "hello-1" } })
-        await helloWorkflow(container).run({ context: { transactionId: "hello-2" } })
-        await helloFailingWorkflow(container).run({ context: { transactionId: "failing-1" }, throwOnError: false })
-        await insertFinished("expired-1", { retention_time: 1, expires_at: "now() - interval '1 hour'" })
-        await insertFinished("expired-2", { retention_time: 1, expires_at: "now() - interval '1 minute'" })
-        await insertFinished("forever-1", { retention_time: null, expires_at: null })
+        await helloWorkflow(container).run({
+          context: { transactionId: "hello-1" },
+        })
+        await helloWorkflow(container).run({
+          context: { transactionId: "hello-2" },
+        })
+        await helloFailingWorkflow(container).run({
+          context: { transactionId: "failing-1" },
+          throwOnError: false,
+        })
+        await insertFinished("expired-1", {
+          retention_time: 1,
+          expires_at: "now() - interval '1 hour'",
+        })
+        await insertFinished("expired-2", {
+          retention_time: 1,
+          expires_at: "now() - interval '1 minute'",
+        })
+        await insertFinished("forever-1", {
+          retention_time: null,
+          expires_at: null,
+        })
 
-        const { status, data } = await api.get("/admin/workflow-engine/storage", withAdmin())
+        const { status, data } = await api.get(
+          "/admin/workflow-engine/storage",
+          withAdmin()
+        )
 
         expect(status).toEqual(200)
         const { storage } = data
         expect(storage.groups).toEqual([
-          { workflow_id: HELLO_FAILING_WORKFLOW, state: "reverted", executions: 1, estimated_bytes: expect.any(Number) },
-          { workflow_id: HELLO_WORKFLOW, state: "done", executions: 2, estimated_bytes: expect.any(Number) },
-          { workflow_id: "imported-workflow", state: "done", executions: 3, estimated_bytes: expect.any(Number) },
+          {
+            workflow_id: HELLO_FAILING_WORKFLOW,
+            state: "reverted",
+            executions: 1,
+            estimated_bytes: expect.any(Number),
+          },
+          {
+            workflow_id: HELLO_WORKFLOW,
+            state: "done",
+            executions: 2,
+            estimated_bytes: expect.any(Number),
+          },
+          {
+            workflow_id: "imported-workflow",
+            state: "done",
+            executions: 3,
+            estimated_bytes: expect.any(Number),
+          },
         ])
         expect(storage.total_executions).toEqual(6)
         expect(storage.workflows).toEqual([
-          { workflow_id: "imported-workflow", executions: 3, estimated_bytes: expect.any(Number), kept_forever: 1 },
-          { workflow_id: HELLO_WORKFLOW, executions: 2, estimated_bytes: expect.any(Number), kept_forever: 0 },
-          { workflow_id: HELLO_FAILING_WORKFLOW, executions: 1, estimated_bytes: expect.any(Number), kept_forever: 0 },
+          {
+            workflow_id: "imported-workflow",
+            executions: 3,
+            estimated_bytes: expect.any(Number),
+            kept_forever: 1,
+          },
+          {
+            workflow_id: HELLO_WORKFLOW,
+            executions: 2,
+            estimated_bytes: expect.any(Number),
+            kept_forever: 0,
+          },
+          {
+            workflow_id: HELLO_FAILING_WORKFLOW,
+            executions: 1,
+            estimated_bytes: expect.any(Number),
+            kept_forever: 0,
+          },
         ])
         // Every group is smaller than the sample, so its estimate covers all its JSON at least.
         const hello = storage.workflows[1]
@@ -109,10 +164,16 @@ medusaIntegrationTestRunner({
         expect(storage.sizes.table_bytes).toBeGreaterThan(0)
         expect(storage.sizes.index_bytes).toBeGreaterThan(0)
         expect(storage.sizes.total_bytes).toEqual(
-          storage.sizes.table_bytes + storage.sizes.toast_bytes + storage.sizes.index_bytes
+          storage.sizes.table_bytes +
+            storage.sizes.toast_bytes +
+            storage.sizes.index_bytes
         )
-        const { rows: oldest } = await dbConnection.raw(`SELECT min(created_at) AS at FROM workflow_execution`)
-        expect(Date.parse(storage.oldest_execution_at)).toEqual(oldest[0].at.getTime())
+        const { rows: oldest } = await dbConnection.raw(
+          `SELECT min(created_at) AS at FROM workflow_execution`
+        )
+        expect(Date.parse(storage.oldest_execution_at)).toEqual(
+          oldest[0].at.getTime()
+        )
         expect(storage.expired).toEqual({ executions: 2, capped: false })
         expect(storage.kept_forever).toEqual(1)
         // The test app's module options are all defaults.
@@ -126,19 +187,35 @@ medusaIntegrationTestRunner({
       })
 
       it("lists the latest purge passes, newest first", async () => {
-        await api.post("/admin/workflow-engine/purge", { dry_run: true }, withAdmin())
+        await api.post(
+          "/admin/workflow-engine/purge",
+          { dry_run: true },
+          withAdmin()
+        )
         await api.post("/admin/workflow-engine/purge", {}, withAdmin())
 
-        const { data } = await api.get("/admin/workflow-engine/storage", withAdmin())
+        const { data } = await api.get(
+          "/admin/workflow-engine/storage",
+          withAdmin()
+        )
 
-        expect(data.storage.last_purges.map((entry: any) => [entry.trigger, entry.dry_run, entry.actor])).toEqual([
+        expect(
+          data.storage.last_purges.map((entry: any) => [
+            entry.trigger,
+            entry.dry_run,
+            entry.actor,
+          ])
+        ).toEqual([
           ["admin", false, userId],
           ["admin", true, userId],
         ])
       })
 
       it("answers 400 naming an unknown query field", async () => {
-        const response = await api.get("/admin/workflow-engine/storage?verbose=1", withAdmin())
+        const response = await api.get(
+          "/admin/workflow-engine/storage?verbose=1",
+          withAdmin()
+        )
         expect(response.status).toEqual(400)
         expect(response.data.message).toContain("verbose")
       })
@@ -146,20 +223,47 @@ medusaIntegrationTestRunner({
 
     describe("POST /admin/workflow-engine/purge", () => {
       it("previews the count, then purges it, recorded with the admin as actor", async () => {
-        await helloWorkflow(container).run({ context: { transactionId: "kept" } })
-        await insertFinished("expired-1", { retention_time: 1, expires_at: "now() - interval '1 hour'" })
-        await insertFinished("expired-2", { retention_time: 1, expires_at: "now() - interval '1 hour'" })
+        await helloWorkflow(container).run({
+          context: { transactionId: "kept" },
+        })
+        await insertFinished("expired-1", {
+          retention_time: 1,
+          expires_at: "now() - interval '1 hour'",
+        })
+        await insertFinished("expired-2", {
+          retention_time: 1,
+          expires_at: "now() - interval '1 hour'",
+        })
 
-        const preview = await api.post("/admin/workflow-engine/purge", { dry_run: true }, withAdmin())
+        const preview = await api.post(
+          "/admin/workflow-engine/purge",
+          { dry_run: true },
+          withAdmin()
+        )
         expect(preview.status).toEqual(200)
         expect(preview.data.purge).toEqual(
-          expect.objectContaining({ id: expect.stringMatching(/^wf_purge_/), dry_run: true, deleted: 0, would_delete: 2 })
+          expect.objectContaining({
+            id: expect.stringMatching(/^wf_purge_/),
+            dry_run: true,
+            deleted: 0,
+            would_delete: 2,
+          })
         )
-        expect(await liveTransactionIds()).toEqual(["expired-1", "expired-2", "kept"])
+        expect(await liveTransactionIds()).toEqual([
+          "expired-1",
+          "expired-2",
+          "kept",
+        ])
 
-        const run = await api.post("/admin/workflow-engine/purge", {}, withAdmin())
+        const run = await api.post(
+          "/admin/workflow-engine/purge",
+          {},
+          withAdmin()
+        )
         expect(run.status).toEqual(200)
-        expect(run.data.purge).toEqual(expect.objectContaining({ dry_run: false, deleted: 2, batches: 1 }))
+        expect(run.data.purge).toEqual(
+          expect.objectContaining({ dry_run: false, deleted: 2, batches: 1 })
+        )
         expect(await liveTransactionIds()).toEqual(["kept"])
 
         const { rows } = await dbConnection.raw(
@@ -173,9 +277,16 @@ medusaIntegrationTestRunner({
 
       it("stops at max_rows", async () => {
         for (const id of ["expired-1", "expired-2", "expired-3"]) {
-          await insertFinished(id, { retention_time: 1, expires_at: "now() - interval '1 hour'" })
+          await insertFinished(id, {
+            retention_time: 1,
+            expires_at: "now() - interval '1 hour'",
+          })
         }
-        const { data } = await api.post("/admin/workflow-engine/purge", { max_rows: 2 }, withAdmin())
+        const { data } = await api.post(
+          "/admin/workflow-engine/purge",
+          { max_rows: 2 },
+          withAdmin()
+        )
         expect(data.purge.deleted).toEqual(2)
         expect(await liveTransactionIds()).toHaveLength(1)
       })
@@ -186,8 +297,15 @@ medusaIntegrationTestRunner({
         [{ max_rows: 1.5 }, "max_rows"],
         [{ batch_size: 10 }, "batch_size"],
       ])("answers 400 naming the field of %j", async (body, field) => {
-        await insertFinished("expired-1", { retention_time: 1, expires_at: "now() - interval '1 hour'" })
-        const response = await api.post("/admin/workflow-engine/purge", body, withAdmin())
+        await insertFinished("expired-1", {
+          retention_time: 1,
+          expires_at: "now() - interval '1 hour'",
+        })
+        const response = await api.post(
+          "/admin/workflow-engine/purge",
+          body,
+          withAdmin()
+        )
         expect(response.status).toEqual(400)
         expect(response.data.message).toContain(field)
         expect(await liveTransactionIds()).toEqual(["expired-1"])
@@ -196,9 +314,16 @@ medusaIntegrationTestRunner({
 
     describe("POST /admin/workflow-engine/erase", () => {
       it("erases the transactions' runs whatever their retention, recorded in the audit trail", async () => {
-        await helloWorkflow(container).run({ context: { transactionId: "customer-42-order" } })
-        await helloFailingWorkflow(container).run({ context: { transactionId: "customer-42-order" }, throwOnError: false })
-        await helloWorkflow(container).run({ context: { transactionId: "someone-else" } })
+        await helloWorkflow(container).run({
+          context: { transactionId: "customer-42-order" },
+        })
+        await helloFailingWorkflow(container).run({
+          context: { transactionId: "customer-42-order" },
+          throwOnError: false,
+        })
+        await helloWorkflow(container).run({
+          context: { transactionId: "someone-else" },
+        })
 
         const { status, data } = await api.post(
           "/admin/workflow-engine/erase",
@@ -213,8 +338,17 @@ medusaIntegrationTestRunner({
           transaction_ids: ["customer-42-order"],
         })
         expect(await liveTransactionIds()).toEqual(["someone-else"])
-        const { rows } = await dbConnection.raw(`SELECT trigger, actor, transaction_ids, deleted FROM workflow_execution_purge`)
-        expect(rows).toEqual([{ trigger: "erase", actor: userId, transaction_ids: ["customer-42-order"], deleted: 2 }])
+        const { rows } = await dbConnection.raw(
+          `SELECT trigger, actor, transaction_ids, deleted FROM workflow_execution_purge`
+        )
+        expect(rows).toEqual([
+          {
+            trigger: "erase",
+            actor: userId,
+            transaction_ids: ["customer-42-order"],
+            deleted: 2,
+          },
+        ])
       })
 
       it.each([
@@ -224,8 +358,14 @@ medusaIntegrationTestRunner({
         [{ transaction_ids: ["customer-42-order", 7] }, "transaction_ids, 1"],
         [{ transaction_ids: ["customer-42-order"], actor: "someone" }, "actor"],
       ])("answers 400 naming the field of %j", async (body, field) => {
-        await helloWorkflow(container).run({ context: { transactionId: "customer-42-order" } })
-        const response = await api.post("/admin/workflow-engine/erase", body, withAdmin())
+        await helloWorkflow(container).run({
+          context: { transactionId: "customer-42-order" },
+        })
+        const response = await api.post(
+          "/admin/workflow-engine/erase",
+          body,
+          withAdmin()
+        )
         expect(response.status).toEqual(400)
         expect(response.data.message).toContain(field)
         expect(await liveTransactionIds()).toEqual(["customer-42-order"])
@@ -235,14 +375,30 @@ medusaIntegrationTestRunner({
     describe("GET /admin/workflow-engine/purges", () => {
       it("pages through the audit trail newest first, with the total count", async () => {
         for (const maxRows of [1, 2, 3]) {
-          await api.post("/admin/workflow-engine/purge", { dry_run: true, max_rows: maxRows }, withAdmin())
+          await api.post(
+            "/admin/workflow-engine/purge",
+            { dry_run: true, max_rows: maxRows },
+            withAdmin()
+          )
         }
-        await api.post("/admin/workflow-engine/erase", { transaction_ids: ["nobody"] }, withAdmin())
+        await api.post(
+          "/admin/workflow-engine/erase",
+          { transaction_ids: ["nobody"] },
+          withAdmin()
+        )
 
-        const first = await api.get("/admin/workflow-engine/purges?limit=2", withAdmin())
+        const first = await api.get(
+          "/admin/workflow-engine/purges?limit=2",
+          withAdmin()
+        )
         expect(first.status).toEqual(200)
-        expect(first.data).toEqual(expect.objectContaining({ count: 4, limit: 2, offset: 0 }))
-        expect(first.data.purges.map((entry: any) => entry.trigger)).toEqual(["erase", "admin"])
+        expect(first.data).toEqual(
+          expect.objectContaining({ count: 4, limit: 2, offset: 0 })
+        )
+        expect(first.data.purges.map((entry: any) => entry.trigger)).toEqual([
+          "erase",
+          "admin",
+        ])
         expect(first.data.purges[0]).toEqual(
           expect.objectContaining({
             id: expect.stringMatching(/^wf_purge_/),
@@ -256,12 +412,21 @@ medusaIntegrationTestRunner({
           })
         )
 
-        const second = await api.get("/admin/workflow-engine/purges?limit=2&offset=2", withAdmin())
-        expect(second.data).toEqual(expect.objectContaining({ count: 4, limit: 2, offset: 2 }))
+        const second = await api.get(
+          "/admin/workflow-engine/purges?limit=2&offset=2",
+          withAdmin()
+        )
+        expect(second.data).toEqual(
+          expect.objectContaining({ count: 4, limit: 2, offset: 2 })
+        )
         expect(second.data.purges).toHaveLength(2)
-        const ids = [...first.data.purges, ...second.data.purges].map((entry: any) => entry.id)
+        const ids = [...first.data.purges, ...second.data.purges].map(
+          (entry: any) => entry.id
+        )
         expect(new Set(ids).size).toEqual(4)
-        const created = [...first.data.purges, ...second.data.purges].map((entry: any) => Date.parse(entry.created_at))
+        const created = [...first.data.purges, ...second.data.purges].map(
+          (entry: any) => Date.parse(entry.created_at)
+        )
         expect([...created].sort((a, b) => b - a)).toEqual(created)
       })
 
@@ -272,7 +437,10 @@ medusaIntegrationTestRunner({
         ["offset=-1", "offset"],
         ["trigger=job", "trigger"],
       ])("answers 400 naming the field of ?%s", async (query, field) => {
-        const response = await api.get(`/admin/workflow-engine/purges?${query}`, withAdmin())
+        const response = await api.get(
+          `/admin/workflow-engine/purges?${query}`,
+          withAdmin()
+        )
         expect(response.status).toEqual(400)
         expect(response.data.message).toContain(field)
       })
@@ -280,18 +448,29 @@ medusaIntegrationTestRunner({
 
     describe("GET /admin/workflow-engine/executions/:id/retention", () => {
       async function idOf(transactionId: string): Promise<string> {
-        const { rows } = await dbConnection.raw(`SELECT id FROM workflow_execution WHERE transaction_id = ?`, [transactionId])
+        const { rows } = await dbConnection.raw(
+          `SELECT id FROM workflow_execution WHERE transaction_id = ?`,
+          [transactionId]
+        )
         return rows[0].id
       }
 
       it("says when a finished run expires and that its workflow's retentionTime decided it", async () => {
-        await helloWorkflow(container).run({ context: { transactionId: "hello-1" } })
+        await helloWorkflow(container).run({
+          context: { transactionId: "hello-1" },
+        })
         const id = await idOf("hello-1")
 
-        const { status, data } = await api.get(`/admin/workflow-engine/executions/${id}/retention`, withAdmin())
+        const { status, data } = await api.get(
+          `/admin/workflow-engine/executions/${id}/retention`,
+          withAdmin()
+        )
 
         expect(status).toEqual(200)
-        const { rows } = await dbConnection.raw(`SELECT expires_at FROM workflow_execution WHERE id = ?`, [id])
+        const { rows } = await dbConnection.raw(
+          `SELECT expires_at FROM workflow_execution WHERE id = ?`,
+          [id]
+        )
         expect(data.execution_retention).toEqual({
           id,
           workflow_id: HELLO_WORKFLOW,
@@ -309,16 +488,38 @@ medusaIntegrationTestRunner({
       })
 
       it("says a run without retention is kept forever, and an expired one is expired", async () => {
-        await insertFinished("forever-1", { retention_time: null, expires_at: null })
-        await insertFinished("expired-1", { retention_time: 1, expires_at: "now() - interval '1 hour'" })
+        await insertFinished("forever-1", {
+          retention_time: null,
+          expires_at: null,
+        })
+        await insertFinished("expired-1", {
+          retention_time: 1,
+          expires_at: "now() - interval '1 hour'",
+        })
 
-        const forever = await api.get(`/admin/workflow-engine/executions/wf_exec_forever-1/retention`, withAdmin())
-        expect(forever.data.execution_retention).toEqual(
-          expect.objectContaining({ kept_forever: true, expires_at: null, source: null, expired: false })
+        const forever = await api.get(
+          `/admin/workflow-engine/executions/wf_exec_forever-1/retention`,
+          withAdmin()
         )
-        const expired = await api.get(`/admin/workflow-engine/executions/wf_exec_expired-1/retention`, withAdmin())
+        expect(forever.data.execution_retention).toEqual(
+          expect.objectContaining({
+            kept_forever: true,
+            expires_at: null,
+            source: null,
+            expired: false,
+          })
+        )
+        const expired = await api.get(
+          `/admin/workflow-engine/executions/wf_exec_expired-1/retention`,
+          withAdmin()
+        )
         expect(expired.data.execution_retention).toEqual(
-          expect.objectContaining({ kept_forever: false, expired: true, retention_seconds: 1, source: "workflow" })
+          expect.objectContaining({
+            kept_forever: false,
+            expired: true,
+            retention_seconds: 1,
+            source: "workflow",
+          })
         )
       })
 
@@ -328,9 +529,14 @@ medusaIntegrationTestRunner({
            VALUES ('wf_exec_running', ?, 'running-1', 'run', 'invoking', '{"options": {"retentionTime": 3600}}'::jsonb)`,
           [HELLO_WORKFLOW]
         )
-        const { data } = await api.get(`/admin/workflow-engine/executions/wf_exec_running/retention`, withAdmin())
+        const { data } = await api.get(
+          `/admin/workflow-engine/executions/wf_exec_running/retention`,
+          withAdmin()
+        )
         // The runner waits for runs in flight to finish after each test; this one never would.
-        await dbConnection.raw(`DELETE FROM workflow_execution WHERE id = 'wf_exec_running'`)
+        await dbConnection.raw(
+          `DELETE FROM workflow_execution WHERE id = 'wf_exec_running'`
+        )
         expect(data.execution_retention).toEqual(
           expect.objectContaining({
             state: "invoking",
@@ -347,9 +553,15 @@ medusaIntegrationTestRunner({
       })
 
       it("answers 404 for an unknown id and 400 naming an unknown query field", async () => {
-        const missing = await api.get(`/admin/workflow-engine/executions/wf_exec_missing/retention`, withAdmin())
+        const missing = await api.get(
+          `/admin/workflow-engine/executions/wf_exec_missing/retention`,
+          withAdmin()
+        )
         expect(missing.status).toEqual(404)
-        const bad = await api.get(`/admin/workflow-engine/executions/wf_exec_missing/retention?fields=id`, withAdmin())
+        const bad = await api.get(
+          `/admin/workflow-engine/executions/wf_exec_missing/retention?fields=id`,
+          withAdmin()
+        )
         expect(bad.status).toEqual(400)
         expect(bad.data.message).toContain("fields")
       })

@@ -45,16 +45,23 @@ const ALL_TASKS = [
   "index:IDX_workflow_execution_workflow_id_state_created_at",
 ]
 /** The plugin's script, where a store's `npm install` puts it (the README's command). */
-const FINISH_SCRIPT = "./node_modules/medusa-workflow-engine-postgres/.medusa/server/src/scripts/finish-workflow-engine-upgrade.js"
+const FINISH_SCRIPT =
+  "./node_modules/medusa-workflow-engine-postgres/.medusa/server/src/scripts/finish-workflow-engine-upgrade.js"
 const PENDING_WARNING = "Workflow engine upgrade pending since"
 
-const query = <T = any>(sql: string): Promise<T[]> => withClient(DB, async (client) => (await client.query(sql)).rows)
-const queuedTasks = async () => (await query(`SELECT name FROM workflow_engine_upgrade_task ORDER BY name`)).map((r) => r.name)
+const query = <T = any>(sql: string): Promise<T[]> =>
+  withClient(DB, async (client) => (await client.query(sql)).rows)
+const queuedTasks = async () =>
+  (
+    await query(`SELECT name FROM workflow_engine_upgrade_task ORDER BY name`)
+  ).map((r) => r.name)
 /** Of our deferred indexes, those that exist. */
 const ourIndexes = async () =>
   (
     await query(
-      `SELECT indexname FROM pg_indexes WHERE tablename = 'workflow_execution' AND indexname IN (${ALL_TASKS.filter((t) => t.startsWith("index:"))
+      `SELECT indexname FROM pg_indexes WHERE tablename = 'workflow_execution' AND indexname IN (${ALL_TASKS.filter(
+        (t) => t.startsWith("index:")
+      )
         .map((t) => `'${t.slice("index:".length)}'`)
         .join(", ")}) ORDER BY indexname`
     )
@@ -97,21 +104,40 @@ afterAll(async () => {
 describe("a store that has just switched from Medusa's engine", () => {
   it("is left by `medusa db:migrate` with the whole upgrade pending: every task queued, no expiry filled in, none of our indexes built", async () => {
     expect(await queuedTasks()).toEqual(ALL_TASKS)
-    expect(await query(`SELECT count(*)::int AS n FROM workflow_execution WHERE expires_at IS NOT NULL`)).toEqual([{ n: 0 }])
+    expect(
+      await query(
+        `SELECT count(*)::int AS n FROM workflow_execution WHERE expires_at IS NOT NULL`
+      )
+    ).toEqual([{ n: 0 }])
     expect(await ourIndexes()).toEqual([])
-    expect(await rowsLeft()).toEqual({ rows: SEED.rows, first: 1, last: SEED.rows, expired: SEED.expired })
+    expect(await rowsLeft()).toEqual({
+      rows: SEED.rows,
+      first: 1,
+      last: SEED.rows,
+      expired: SEED.expired,
+    })
   })
 
   it("purges from a `medusa exec` script exactly the expired finished runs, says the upgrade is pending and how to finish it, and leaves it pending", async () => {
-    const output = await medusa(["exec", "./src/scripts/purge-expired.ts"], getDatabaseURL(DB), { PURGE_BATCH_SIZE: "1000" })
+    const output = await medusa(
+      ["exec", "./src/scripts/purge-expired.ts"],
+      getDatabaseURL(DB),
+      { PURGE_BATCH_SIZE: "1000" }
+    )
 
     // Said once, at start, with what is pending and the command that finishes it.
-    const warnings = output.split("\n").filter((line) => line.includes(PENDING_WARNING))
+    const warnings = output
+      .split("\n")
+      .filter((line) => line.includes(PENDING_WARNING))
     expect(warnings).toHaveLength(1)
-    expect(warnings[0]).toContain("3 back-fills (count, expires_at, retention_time) and 7 index builds")
+    expect(warnings[0]).toContain(
+      "3 back-fills (count, expires_at, retention_time) and 7 index builds"
+    )
     // Relative to where the store runs its commands; through this app's link, the repository's build.
     const command = /npx medusa exec ([^\s"]+)/.exec(warnings[0])![1]
-    expect(fs.realpathSync(path.resolve(APP, command))).toBe(fs.realpathSync(path.resolve(APP, FINISH_SCRIPT)))
+    expect(fs.realpathSync(path.resolve(APP, command))).toBe(
+      fs.realpathSync(path.resolve(APP, FINISH_SCRIPT))
+    )
 
     const { before, preview, purge, after } = resultOf(output)
     const pending = { tasks: ALL_TASKS, queued_at: expect.any(String) }
@@ -124,8 +150,16 @@ describe("a store that has just switched from Medusa's engine", () => {
         upgrade: pending,
       })
     )
-    expect(preview).toEqual(expect.objectContaining({ dry_run: true, deleted: 0, would_delete: SEED.expired }))
-    expect(purge).toEqual(expect.objectContaining({ dry_run: false, deleted: SEED.expired }))
+    expect(preview).toEqual(
+      expect.objectContaining({
+        dry_run: true,
+        deleted: 0,
+        would_delete: SEED.expired,
+      })
+    )
+    expect(purge).toEqual(
+      expect.objectContaining({ dry_run: false, deleted: SEED.expired })
+    )
     // In batches of at most the 1,000 asked for.
     expect(purge.batches).toBeGreaterThanOrEqual(SEED.expired / 1000)
     expect(after).toEqual(
@@ -137,17 +171,29 @@ describe("a store that has just switched from Medusa's engine", () => {
     )
 
     // Exactly rows 1 to `expired` are gone: nothing in flight, unexpired or kept forever was touched.
-    expect(await rowsLeft()).toEqual({ rows: SEED.rows - SEED.expired, first: SEED.expired + 1, last: SEED.rows, expired: 0 })
+    expect(await rowsLeft()).toEqual({
+      rows: SEED.rows - SEED.expired,
+      first: SEED.expired + 1,
+      last: SEED.rows,
+      expired: 0,
+    })
     // The purge did none of the upgrade's work: nothing ran it in this process.
     expect(await queuedTasks()).toEqual(ALL_TASKS)
-    expect(await query(`SELECT count(*)::int AS n FROM workflow_execution WHERE expires_at IS NOT NULL`)).toEqual([{ n: 0 }])
+    expect(
+      await query(
+        `SELECT count(*)::int AS n FROM workflow_execution WHERE expires_at IS NOT NULL`
+      )
+    ).toEqual([{ n: 0 }])
     expect(await ourIndexes()).toEqual([])
   })
 
   it("is finished by the next instance that runs background work: `medusa start`, in the default shared mode", async () => {
     const instance = await startMedusa(getDatabaseURL(DB))
     try {
-      await waitUntil(async () => (await queuedTasks()).length === 0, 5 * 60 * 1000)
+      await waitUntil(
+        async () => (await queuedTasks()).length === 0,
+        5 * 60 * 1000
+      )
     } finally {
       await instance.stop()
     }
@@ -156,7 +202,9 @@ describe("a store that has just switched from Medusa's engine", () => {
 
     const trigrams = await trigramsAvailable(DB)
     expect(await ourIndexes()).toEqual(
-      ALL_TASKS.filter((t) => t.startsWith("index:") && (trigrams || !t.endsWith("_trgm"))).map((t) => t.slice("index:".length))
+      ALL_TASKS.filter(
+        (t) => t.startsWith("index:") && (trigrams || !t.endsWith("_trgm"))
+      ).map((t) => t.slice("index:".length))
     )
     // Every finished row with a retention got the expiry Medusa's engine would have given it.
     expect(
@@ -175,17 +223,31 @@ describe("a store that has just switched from Medusa's engine", () => {
       `INSERT INTO workflow_engine_upgrade_task (name) VALUES ('backfill:expires_at'), ('index:IDX_workflow_execution_kept_forever')`
     )
     const finished = await medusa(["exec", FINISH_SCRIPT], getDatabaseURL(DB))
-    expect(finished).toContain("Workflow engine upgrade finished backfill:expires_at, index:IDX_workflow_execution_kept_forever")
+    expect(finished).toContain(
+      "Workflow engine upgrade finished backfill:expires_at, index:IDX_workflow_execution_kept_forever"
+    )
     expect(await queuedTasks()).toEqual([])
     expect(await ourIndexes()).toContain("IDX_workflow_execution_kept_forever")
 
-    const output = await medusa(["exec", "./src/scripts/purge-expired.ts"], getDatabaseURL(DB))
+    const output = await medusa(
+      ["exec", "./src/scripts/purge-expired.ts"],
+      getDatabaseURL(DB)
+    )
     expect(output).not.toContain(PENDING_WARNING)
     const { before, purge } = resultOf(output)
     expect(before).toEqual(
-      expect.objectContaining({ total_executions: SEED.rows - SEED.expired, expired: { executions: 0, capped: false }, upgrade: null })
+      expect.objectContaining({
+        total_executions: SEED.rows - SEED.expired,
+        expired: { executions: 0, capped: false },
+        upgrade: null,
+      })
     )
     expect(purge.deleted).toBe(0)
-    expect(await rowsLeft()).toEqual({ rows: SEED.rows - SEED.expired, first: SEED.expired + 1, last: SEED.rows, expired: 0 })
+    expect(await rowsLeft()).toEqual({
+      rows: SEED.rows - SEED.expired,
+      first: SEED.expired + 1,
+      last: SEED.rows,
+      expired: 0,
+    })
   })
 })

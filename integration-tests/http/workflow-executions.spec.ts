@@ -1,10 +1,14 @@
 import { medusaIntegrationTestRunner } from "@medusajs/test-utils"
-import type { IWorkflowEngineService, MedusaContainer } from "@medusajs/framework/types"
+import type {
+  IWorkflowEngineService,
+  MedusaContainer,
+} from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
 import { MedusaWorkflow } from "@medusajs/framework/workflows-sdk"
 import path from "path"
 // The app installs the plugin by package name, so its engine is the built module.
-const builtModule = require("medusa-workflow-engine-postgres/modules/workflow-engine").default
+const builtModule =
+  require("medusa-workflow-engine-postgres/modules/workflow-engine").default
 import {
   HELLO_FAILING_WORKFLOW,
   HELLO_FAILURE_MESSAGE,
@@ -64,21 +68,36 @@ medusaIntegrationTestRunner({
         await dbConnection.raw(
           `UPDATE workflow_engine_schedule SET next_run_at = now() WHERE job_id = 'workflow-engine:purge-expired-executions'`
         )
-        await dbConnection.raw(`SELECT pg_notify('workflow_engine_schedule', '')`)
-        const engine = container.resolve<IWorkflowEngineService & Record<string, any>>(Modules.WORKFLOW_ENGINE)
+        await dbConnection.raw(
+          `SELECT pg_notify('workflow_engine_schedule', '')`
+        )
+        const engine = container.resolve<
+          IWorkflowEngineService & Record<string, any>
+        >(Modules.WORKFLOW_ENGINE)
         await waitUntil(
-          async () => !(await dbConnection.raw(`SELECT id FROM workflow_execution WHERE id = 'wf_exec_expired'`)).rows.length,
+          async () =>
+            !(
+              await dbConnection.raw(
+                `SELECT id FROM workflow_execution WHERE id = 'wf_exec_expired'`
+              )
+            ).rows.length,
           30000,
           { what: "the scheduled purge" }
         )
-        const entries = await engine.listWorkflowExecutionPurges({ trigger: "job" })
-        expect(entries).toContainEqual(expect.objectContaining({ deleted: 1, dry_run: false }))
+        const entries = await engine.listWorkflowExecutionPurges({
+          trigger: "job",
+        })
+        expect(entries).toContainEqual(
+          expect.objectContaining({ deleted: 1, dry_run: false })
+        )
       })
     })
 
     describe("the engine behind the app", () => {
       it("is this plugin's module, and it keeps runs in workflow_execution", async () => {
-        const engine = container.resolve<IWorkflowEngineService>(Modules.WORKFLOW_ENGINE)
+        const engine = container.resolve<IWorkflowEngineService>(
+          Modules.WORKFLOW_ENGINE
+        )
         // Medusa's in-memory engine has a class of the same name, so the name
         // alone proves nothing: it must be the class of this plugin's build.
         expect(engine).toBeInstanceOf(builtModule.service)
@@ -110,11 +129,17 @@ medusaIntegrationTestRunner({
 
     describe("GET /admin/workflows-executions", () => {
       it("lists the stored runs newest first, with the total count", async () => {
-        const engine = container.resolve<IWorkflowEngineService>(Modules.WORKFLOW_ENGINE)
+        const engine = container.resolve<IWorkflowEngineService>(
+          Modules.WORKFLOW_ENGINE
+        )
         const first = await helloWorkflow(container).run()
         // Through the module's run() as well as the workflow's own runner.
-        const second = await engine.run(HELLO_WORKFLOW, { transactionId: "second-hello-run" })
-        const failed = await helloFailingWorkflow(container).run({ throwOnError: false })
+        const second = await engine.run(HELLO_WORKFLOW, {
+          transactionId: "second-hello-run",
+        })
+        const failed = await helloFailingWorkflow(container).run({
+          throwOnError: false,
+        })
 
         const newestFirst = [
           failed.transaction.transactionId,
@@ -122,7 +147,9 @@ medusaIntegrationTestRunner({
           first.transaction.transactionId,
         ]
         expect(second.transaction.transactionId).toEqual("second-hello-run")
-        expect((await storedRows()).map((r) => r.transaction_id)).toEqual(newestFirst)
+        expect((await storedRows()).map((r) => r.transaction_id)).toEqual(
+          newestFirst
+        )
 
         const { status, data } = await api.get(
           "/admin/workflows-executions?limit=20&offset=0&order=-created_at",
@@ -133,12 +160,12 @@ medusaIntegrationTestRunner({
         expect(data).toEqual(
           expect.objectContaining({ count: 3, offset: 0, limit: 20 })
         )
-        expect(data.workflow_executions.map((e: any) => e.transaction_id)).toEqual(newestFirst)
-        expect(data.workflow_executions.map((e: any) => e.workflow_id)).toEqual([
-          HELLO_FAILING_WORKFLOW,
-          HELLO_WORKFLOW,
-          HELLO_WORKFLOW,
-        ])
+        expect(
+          data.workflow_executions.map((e: any) => e.transaction_id)
+        ).toEqual(newestFirst)
+        expect(data.workflow_executions.map((e: any) => e.workflow_id)).toEqual(
+          [HELLO_FAILING_WORKFLOW, HELLO_WORKFLOW, HELLO_WORKFLOW]
+        )
         expect(data.workflow_executions.map((e: any) => e.state)).toEqual([
           "reverted",
           "done",
@@ -166,7 +193,9 @@ medusaIntegrationTestRunner({
           expect.objectContaining({ state: "done" })
         )
 
-        const created = data.workflow_executions.map((e: any) => Date.parse(e.created_at))
+        const created = data.workflow_executions.map((e: any) =>
+          Date.parse(e.created_at)
+        )
         expect([...created].sort((a, b) => b - a)).toEqual(created)
 
         // The count is the total, not the page size.
@@ -174,19 +203,21 @@ medusaIntegrationTestRunner({
           "/admin/workflows-executions?limit=1&offset=1&order=-created_at",
           adminHeaders
         )
-        expect(page.data).toEqual(expect.objectContaining({ count: 3, offset: 1, limit: 1 }))
-        expect(page.data.workflow_executions.map((e: any) => e.transaction_id)).toEqual([
-          "second-hello-run",
-        ])
+        expect(page.data).toEqual(
+          expect.objectContaining({ count: 3, offset: 1, limit: 1 })
+        )
+        expect(
+          page.data.workflow_executions.map((e: any) => e.transaction_id)
+        ).toEqual(["second-hello-run"])
 
         // And the opposite order really is the opposite.
         const oldestFirst = await api.get(
           "/admin/workflows-executions?order=created_at",
           adminHeaders
         )
-        expect(oldestFirst.data.workflow_executions.map((e: any) => e.transaction_id)).toEqual(
-          [...newestFirst].reverse()
-        )
+        expect(
+          oldestFirst.data.workflow_executions.map((e: any) => e.transaction_id)
+        ).toEqual([...newestFirst].reverse())
       })
 
       it("filters by q, alone and with state", async () => {
@@ -205,17 +236,26 @@ medusaIntegrationTestRunner({
         ])
 
         const list = async (query: string) => {
-          const { status, data } = await api.get(`/admin/workflows-executions?${query}`, adminHeaders)
+          const { status, data } = await api.get(
+            `/admin/workflows-executions?${query}`,
+            adminHeaders
+          )
           expect(status).toEqual(200)
           return {
             count: data.count,
-            transactionIds: data.workflow_executions.map((e: any) => e.transaction_id).sort(),
+            transactionIds: data.workflow_executions
+              .map((e: any) => e.transaction_id)
+              .sort(),
           }
         }
 
         expect(await list("q=hello")).toEqual({
           count: 3,
-          transactionIds: ["cart-0815-checkout", "order-4711-confirmation", "order-4712-confirmation"],
+          transactionIds: [
+            "cart-0815-checkout",
+            "order-4711-confirmation",
+            "order-4712-confirmation",
+          ],
         })
         expect(await list("q=hello-failing")).toEqual({
           count: 1,
@@ -224,7 +264,10 @@ medusaIntegrationTestRunner({
         // A search on the transaction id, case-insensitive.
         expect(await list("q=ORDER-47")).toEqual({
           count: 2,
-          transactionIds: ["order-4711-confirmation", "order-4712-confirmation"],
+          transactionIds: [
+            "order-4711-confirmation",
+            "order-4712-confirmation",
+          ],
         })
         expect(await list("q=order-47&state=done")).toEqual({
           count: 1,
@@ -238,7 +281,10 @@ medusaIntegrationTestRunner({
           count: 1,
           transactionIds: ["order-4712-confirmation"],
         })
-        expect(await list("q=no-such-workflow")).toEqual({ count: 0, transactionIds: [] })
+        expect(await list("q=no-such-workflow")).toEqual({
+          count: 0,
+          transactionIds: [],
+        })
         // `%` is a literal character in q, not a wildcard.
         expect(await list("q=%25")).toEqual({ count: 0, transactionIds: [] })
       })
@@ -251,12 +297,21 @@ medusaIntegrationTestRunner({
         ["q=tx%00", "q"],
         // Query hands a key field on as a list.
         ["transaction_id=tx%00", "transaction_id[0]"],
-      ])("answers 400 naming the field of a filter the engine refuses: ?%s", async (query, field) => {
-        await helloWorkflow(container).run()
-        const response = await api.get(`/admin/workflows-executions?${query}`, { ...adminHeaders, ...anyStatus })
-        expect([response.status, response.data.type]).toEqual([400, "invalid_data"])
-        expect(response.data.message).toContain(`"${field}"`)
-      })
+      ])(
+        "answers 400 naming the field of a filter the engine refuses: ?%s",
+        async (query, field) => {
+          await helloWorkflow(container).run()
+          const response = await api.get(
+            `/admin/workflows-executions?${query}`,
+            { ...adminHeaders, ...anyStatus }
+          )
+          expect([response.status, response.data.type]).toEqual([
+            400,
+            "invalid_data",
+          ])
+          expect(response.data.message).toContain(`"${field}"`)
+        }
+      )
 
       it("answers 401 without a token", async () => {
         await helloWorkflow(container).run()
@@ -274,7 +329,10 @@ medusaIntegrationTestRunner({
           (r) => r.transaction_id === transaction.transactionId
         )
 
-        const { status, data } = await api.get(`/admin/workflows-executions/${row.id}`, adminHeaders)
+        const { status, data } = await api.get(
+          `/admin/workflows-executions/${row.id}`,
+          adminHeaders
+        )
 
         expect(status).toEqual(200)
         const execution = data.workflow_execution
@@ -284,12 +342,17 @@ medusaIntegrationTestRunner({
             workflow_id: HELLO_WORKFLOW,
             transaction_id: transaction.transactionId,
             state: "done",
-            execution: expect.objectContaining({ state: "done", hasFailedSteps: false }),
+            execution: expect.objectContaining({
+              state: "done",
+              hasFailedSteps: false,
+            }),
             context: {
               data: expect.objectContaining({
                 invoke: {
                   "hello-step-1": expect.objectContaining({
-                    output: expect.objectContaining({ output: "Hello from step 1!" }),
+                    output: expect.objectContaining({
+                      output: "Hello from step 1!",
+                    }),
                   }),
                 },
               }),
@@ -301,10 +364,15 @@ medusaIntegrationTestRunner({
       })
 
       it("keeps the error of a failed run in its context", async () => {
-        const { transaction } = await helloFailingWorkflow(container).run({ throwOnError: false })
+        const { transaction } = await helloFailingWorkflow(container).run({
+          throwOnError: false,
+        })
         const [row] = await storedRows()
 
-        const { data } = await api.get(`/admin/workflows-executions/${row.id}`, adminHeaders)
+        const { data } = await api.get(
+          `/admin/workflows-executions/${row.id}`,
+          adminHeaders
+        )
 
         expect(data.workflow_execution).toEqual(
           expect.objectContaining({
@@ -340,7 +408,10 @@ medusaIntegrationTestRunner({
       it("answers 401 without a token", async () => {
         await helloWorkflow(container).run()
         const [row] = await storedRows()
-        const response = await api.get(`/admin/workflows-executions/${row.id}`, anyStatus)
+        const response = await api.get(
+          `/admin/workflows-executions/${row.id}`,
+          anyStatus
+        )
         expect(response.status).toEqual(401)
         expect(response.data.workflow_execution).toBeUndefined()
       })
@@ -348,12 +419,16 @@ medusaIntegrationTestRunner({
 
     describe("GET /admin/workflows-executions/:workflow_id/:transaction_id", () => {
       it("returns the asked transaction, not the workflow's first", async () => {
-        const runHello = (transactionId: string) => helloWorkflow(container).run({ context: { transactionId } })
+        const runHello = (transactionId: string) =>
+          helloWorkflow(container).run({ context: { transactionId } })
         await runHello("first-of-the-workflow")
         await runHello("the-asked-one")
         await runHello("newest-of-the-workflow")
         // Another workflow under the asked transaction id: the workflow id must count too.
-        await helloFailingWorkflow(container).run({ context: { transactionId: "the-asked-one" }, throwOnError: false })
+        await helloFailingWorkflow(container).run({
+          context: { transactionId: "the-asked-one" },
+          throwOnError: false,
+        })
 
         for (const [workflowId, state] of [
           [HELLO_WORKFLOW, "done"],
@@ -365,13 +440,19 @@ medusaIntegrationTestRunner({
           )
           expect(status).toEqual(200)
           expect(data.workflow_execution).toEqual(
-            expect.objectContaining({ workflow_id: workflowId, transaction_id: "the-asked-one", state })
+            expect.objectContaining({
+              workflow_id: workflowId,
+              transaction_id: "the-asked-one",
+              state,
+            })
           )
         }
       })
 
       it("returns no execution for a transaction the workflow never ran", async () => {
-        await helloWorkflow(container).run({ context: { transactionId: "ran" } })
+        await helloWorkflow(container).run({
+          context: { transactionId: "ran" },
+        })
         const { status, data } = await api.get(
           `/admin/workflows-executions/${HELLO_WORKFLOW}/never-ran`,
           adminHeaders
@@ -395,7 +476,9 @@ medusaIntegrationTestRunner({
         const { transaction, result } = await helloWorkflow(container).run()
         expect(result).toEqual("Hello from step 1!")
 
-        const { status, data } = await api.get(`/workflows/${transaction.transactionId}`)
+        const { status, data } = await api.get(
+          `/workflows/${transaction.transactionId}`
+        )
 
         expect(status).toEqual(200)
         const { workflowExecution } = data
@@ -405,7 +488,10 @@ medusaIntegrationTestRunner({
             workflow_id: HELLO_WORKFLOW,
             transaction_id: transaction.transactionId,
             state: "done",
-            execution: expect.objectContaining({ state: "done", hasFailedSteps: false }),
+            execution: expect.objectContaining({
+              state: "done",
+              hasFailedSteps: false,
+            }),
           })
         )
         expect(workflowExecution.context).toEqual({
@@ -415,19 +501,29 @@ medusaIntegrationTestRunner({
       })
 
       it("returns a failed run with its error", async () => {
-        const { transaction, errors } = await helloFailingWorkflow(container).run({
+        const { transaction, errors } = await helloFailingWorkflow(
+          container
+        ).run({
           throwOnError: false,
         })
-        expect(errors.map((e: any) => e.error?.message)).toEqual([HELLO_FAILURE_MESSAGE])
+        expect(errors.map((e: any) => e.error?.message)).toEqual([
+          HELLO_FAILURE_MESSAGE,
+        ])
 
-        const { status, data } = await api.get(`/workflows/${transaction.transactionId}`)
+        const { status, data } = await api.get(
+          `/workflows/${transaction.transactionId}`
+        )
 
         expect(status).toEqual(200)
         const { workflowExecution } = data
         expect(workflowExecution.workflow_id).toEqual(HELLO_FAILING_WORKFLOW)
-        expect(workflowExecution.transaction_id).toEqual(transaction.transactionId)
+        expect(workflowExecution.transaction_id).toEqual(
+          transaction.transactionId
+        )
         expect(["reverted", "failed"]).toContain(workflowExecution.state)
-        expect(workflowExecution.execution.state).toEqual(workflowExecution.state)
+        expect(workflowExecution.execution.state).toEqual(
+          workflowExecution.state
+        )
         expect(workflowExecution.context.errors).toEqual([
           expect.objectContaining({
             error: expect.objectContaining({ message: HELLO_FAILURE_MESSAGE }),

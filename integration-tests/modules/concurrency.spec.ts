@@ -1,7 +1,16 @@
 import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, TEST_DATABASE, rowsOf, waitForFinish, waitUntil, withEngineShutdown } from "./__fixtures__/engine"
+import {
+  knexOf,
+  MIGRATIONS_PATH,
+  MODULE_PATH,
+  TEST_DATABASE,
+  rowsOf,
+  waitForFinish,
+  waitUntil,
+  withEngineShutdown,
+} from "./__fixtures__/engine"
 import { ASYNC_STEP, midStep, WF } from "./__fixtures__/workflows"
 
 jest.setTimeout(60000)
@@ -25,8 +34,14 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       const finished = waitForFinish(engine, WF.parallelAsync, transactionId)
 
       await Promise.all([
-        engine.setStepSuccess({ idempotencyKey: key(transactionId, "test-wait-a"), stepResponse: "from a" }),
-        engine.setStepSuccess({ idempotencyKey: key(transactionId, "test-wait-b"), stepResponse: "from b" }),
+        engine.setStepSuccess({
+          idempotencyKey: key(transactionId, "test-wait-a"),
+          stepResponse: "from a",
+        }),
+        engine.setStepSuccess({
+          idempotencyKey: key(transactionId, "test-wait-b"),
+          stepResponse: "from b",
+        }),
       ])
 
       const event = await finished
@@ -35,29 +50,50 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       const rows = await rowsOf(knexOf(medusaApp), transactionId)
       expect(rows).toHaveLength(1)
       expect(rows[0].state).toBe("done")
-      expect(JSON.stringify(rows[0].context.data.invoke)).toEqual(expect.stringContaining("from a"))
-      expect(JSON.stringify(rows[0].context.data.invoke)).toEqual(expect.stringContaining("from b"))
+      expect(JSON.stringify(rows[0].context.data.invoke)).toEqual(
+        expect.stringContaining("from a")
+      )
+      expect(JSON.stringify(rows[0].context.data.invoke)).toEqual(
+        expect.stringContaining("from b")
+      )
     })
 
     it("applies one of two answers to one step given at once in one process; the other is told it was answered", async () => {
-      const { transaction } = await engine.run(WF.asyncStep, { input: { value: 2 } })
+      const { transaction } = await engine.run(WF.asyncStep, {
+        input: { value: 2 },
+      })
       const transactionId = transaction.transactionId
-      const idempotencyKey = { workflowId: WF.asyncStep, transactionId, stepId: ASYNC_STEP, action: "invoke" as const }
+      const idempotencyKey = {
+        workflowId: WF.asyncStep,
+        transactionId,
+        stepId: ASYNC_STEP,
+        action: "invoke" as const,
+      }
 
       const settled = await Promise.allSettled([
         engine.setStepSuccess({ idempotencyKey, stepResponse: "first" }),
-        engine.setStepFailure({ idempotencyKey, stepResponse: new Error("second"), options: { throwOnError: false } }),
+        engine.setStepFailure({
+          idempotencyKey,
+          stepResponse: new Error("second"),
+          options: { throwOnError: false },
+        }),
       ])
 
-      const [applied, ...others] = settled.filter((outcome) => outcome.status === "fulfilled")
+      const [applied, ...others] = settled.filter(
+        (outcome) => outcome.status === "fulfilled"
+      )
       expect(others).toEqual([])
-      const refused = settled.find((outcome) => outcome.status === "rejected") as PromiseRejectedResult
+      const refused = settled.find(
+        (outcome) => outcome.status === "rejected"
+      ) as PromiseRejectedResult
       expect(refused.reason.type).toBe("not_allowed")
       expect(refused.reason.message).toMatch(/already answered|not waiting/)
       const [row] = await rowsOf(knexOf(medusaApp), transactionId)
       const successWon = applied === settled[0]
       expect(row.state).toBe(successWon ? "done" : "reverted")
-      expect(row.context.data.invoke[ASYNC_STEP]).toEqual(successWon ? "first" : undefined)
+      expect(row.context.data.invoke[ASYNC_STEP]).toEqual(
+        successWon ? "first" : undefined
+      )
     })
 
     it("never overwrites a cancel that another instance wrote while a synchronous run was finishing", async () => {
@@ -72,7 +108,10 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         )
       }
       try {
-        const { transaction } = await engine.run(WF.interrupted, { transactionId: "interrupted-1", throwOnError: false })
+        const { transaction } = await engine.run(WF.interrupted, {
+          transactionId: "interrupted-1",
+          throwOnError: false,
+        })
         expect(transaction.getFlow().state).toBe("done")
       } finally {
         midStep.act = async () => {}
@@ -89,11 +128,17 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
 
       // Another instance holds the run's row.
       const holder = await db.transaction()
-      await holder.raw(`SELECT 1 FROM workflow_execution WHERE transaction_id = ? FOR UPDATE`, [transactionId])
+      await holder.raw(
+        `SELECT 1 FROM workflow_execution WHERE transaction_id = ? FOR UPDATE`,
+        [transactionId]
+      )
 
       let settled = false
       const completing = engine
-        .setStepSuccess({ idempotencyKey: key(transactionId, "test-wait-a"), stepResponse: "a" })
+        .setStepSuccess({
+          idempotencyKey: key(transactionId, "test-wait-a"),
+          stepResponse: "a",
+        })
         .finally(() => (settled = true))
 
       // The engine's save is queued behind the lock, not applied around it.
@@ -110,8 +155,9 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       await completing
       const [row] = await rowsOf(db, transactionId)
       expect(row.execution.steps["_root.test-wait-a"].invoke.state).toBe("done")
-      expect(row.execution.steps["_root.test-wait-b"].invoke.state).toBe("invoking")
+      expect(row.execution.steps["_root.test-wait-b"].invoke.state).toBe(
+        "invoking"
+      )
     })
   }),
 })
-

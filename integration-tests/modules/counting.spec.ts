@@ -2,7 +2,14 @@ import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, TEST_DATABASE, recordSql, withEngineShutdown } from "./__fixtures__/engine"
+import {
+  knexOf,
+  MIGRATIONS_PATH,
+  MODULE_PATH,
+  TEST_DATABASE,
+  recordSql,
+  withEngineShutdown,
+} from "./__fixtures__/engine"
 import { WF } from "./__fixtures__/workflows"
 
 jest.setTimeout(120000)
@@ -22,7 +29,11 @@ async function seed(db: Knex, count: number, prefix = "tx"): Promise<void> {
 }
 
 /** The truth the counters must agree with: the table, counted. */
-async function counted(db: Knex, where = "TRUE", bindings: string[] = []): Promise<number> {
+async function counted(
+  db: Knex,
+  where = "TRUE",
+  bindings: string[] = []
+): Promise<number> {
   const { rows } = await db.raw(
     `SELECT count(*)::int AS n FROM workflow_execution WHERE deleted_at IS NULL AND (${where})`,
     bindings
@@ -30,8 +41,12 @@ async function counted(db: Knex, where = "TRUE", bindings: string[] = []): Promi
   return rows[0].n
 }
 
-const countsTable = (statements: string[]) => statements.filter((sql) => /from "workflow_execution_count"/i.test(sql))
-const countsRows = (statements: string[]) => statements.filter((sql) => /count\(/i.test(sql) && /from "workflow_execution" /i.test(sql))
+const countsTable = (statements: string[]) =>
+  statements.filter((sql) => /from "workflow_execution_count"/i.test(sql))
+const countsRows = (statements: string[]) =>
+  statements.filter(
+    (sql) => /count\(/i.test(sql) && /from "workflow_execution" /i.test(sql)
+  )
 
 moduleIntegrationTestRunner<IWorkflowEngineService>({
   dbName: TEST_DATABASE,
@@ -42,11 +57,21 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
     beforeAll(() => require("./__fixtures__/workflows"))
 
     async function expectTotals(db: Knex) {
-      expect((await engine.listAndCountWorkflowExecutions({}, { take: 1 }))[1]).toBe(await counted(db))
+      expect(
+        (await engine.listAndCountWorkflowExecutions({}, { take: 1 }))[1]
+      ).toBe(await counted(db))
       for (const workflow of WORKFLOWS) {
         for (const state of STATES) {
-          const [, total] = await engine.listAndCountWorkflowExecutions({ workflow_id: workflow, state }, { take: 1 })
-          expect(total).toBe(await counted(db, "workflow_id = ? AND state = ?", [workflow, state]))
+          const [, total] = await engine.listAndCountWorkflowExecutions(
+            { workflow_id: workflow, state },
+            { take: 1 }
+          )
+          expect(total).toBe(
+            await counted(db, "workflow_id = ? AND state = ?", [
+              workflow,
+              state,
+            ])
+          )
         }
       }
     }
@@ -56,7 +81,10 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         const db = knexOf(medusaApp)
         await seed(db, 240)
         const { result, statements } = await recordSql(db, () =>
-          engine.listAndCountWorkflowExecutions({}, { take: 20, order: { created_at: "DESC" } })
+          engine.listAndCountWorkflowExecutions(
+            {},
+            { take: 20, order: { created_at: "DESC" } }
+          )
         )
         expect(result[1]).toBe(240)
         expect(result[0]).toHaveLength(20)
@@ -64,14 +92,24 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         expect(countsRows(statements)).toEqual([])
 
         // An empty q, as an empty search box sends it, filters nothing.
-        const emptySearch = await recordSql(db, () => engine.listAndCountWorkflowExecutions({ q: "" }, { take: 20 }))
+        const emptySearch = await recordSql(db, () =>
+          engine.listAndCountWorkflowExecutions({ q: "" }, { take: 20 })
+        )
         expect(emptySearch.result[1]).toBe(240)
         expect(countsRows(emptySearch.statements)).toEqual([])
 
         const filtered = await recordSql(db, () =>
-          engine.listAndCountWorkflowExecutions({ workflow_id: ["create-order", "sync-stock"], state: { $in: ["failed", "done"] } })
+          engine.listAndCountWorkflowExecutions({
+            workflow_id: ["create-order", "sync-stock"],
+            state: { $in: ["failed", "done"] },
+          })
         )
-        expect(filtered.result[1]).toBe(await counted(db, "workflow_id IN ('create-order', 'sync-stock') AND state IN ('failed', 'done')"))
+        expect(filtered.result[1]).toBe(
+          await counted(
+            db,
+            "workflow_id IN ('create-order', 'sync-stock') AND state IN ('failed', 'done')"
+          )
+        )
         expect(filtered.result[0]).toHaveLength(filtered.result[1])
         expect(countsRows(filtered.statements)).toEqual([])
         await expectTotals(db)
@@ -85,16 +123,36 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         }
         await engine.run(WF.compensated, { throwOnError: false })
         await expectTotals(db)
-        expect((await engine.listAndCountWorkflowExecutions({ workflow_id: WF.storedThreeSteps, state: "done" }))[1]).toBe(5)
+        expect(
+          (
+            await engine.listAndCountWorkflowExecutions({
+              workflow_id: WF.storedThreeSteps,
+              state: "done",
+            })
+          )[1]
+        ).toBe(5)
 
-        await db.raw(`UPDATE workflow_execution SET state = 'done' WHERE state = 'invoking' AND workflow_id = 'sync-stock'`)
-        await db.raw(`UPDATE workflow_execution SET deleted_at = now() WHERE workflow_id = 'refund-payment' AND state = 'failed'`)
-        await (engine as any).softDeleteWorkflowExecutions({ workflow_id: "create-order", state: "reverted" })
+        await db.raw(
+          `UPDATE workflow_execution SET state = 'done' WHERE state = 'invoking' AND workflow_id = 'sync-stock'`
+        )
+        await db.raw(
+          `UPDATE workflow_execution SET deleted_at = now() WHERE workflow_id = 'refund-payment' AND state = 'failed'`
+        )
+        await (engine as any).softDeleteWorkflowExecutions({
+          workflow_id: "create-order",
+          state: "reverted",
+        })
         await expectTotals(db)
 
-        await db.raw(`UPDATE workflow_execution SET deleted_at = NULL WHERE workflow_id = 'refund-payment'`)
-        await db.raw(`DELETE FROM workflow_execution WHERE state = 'done' AND workflow_id = 'create-order'`)
-        await db.raw(`UPDATE workflow_execution SET expires_at = now() - interval '1 second', state = 'failed' WHERE workflow_id = 'sync-stock'`)
+        await db.raw(
+          `UPDATE workflow_execution SET deleted_at = NULL WHERE workflow_id = 'refund-payment'`
+        )
+        await db.raw(
+          `DELETE FROM workflow_execution WHERE state = 'done' AND workflow_id = 'create-order'`
+        )
+        await db.raw(
+          `UPDATE workflow_execution SET expires_at = now() - interval '1 second', state = 'failed' WHERE workflow_id = 'sync-stock'`
+        )
         const purged = await (engine as any).purgeExpiredExecutions({})
         expect(purged.deleted).toBeGreaterThan(0)
         await expectTotals(db)
@@ -116,26 +174,48 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         )
         await Promise.all(
           Array.from({ length: 8 }, (_, i) =>
-            db.raw(`UPDATE workflow_execution SET state = 'failed' WHERE ctid IN (SELECT ctid FROM workflow_execution WHERE state = 'done' ORDER BY id OFFSET ? LIMIT 1)`, [i * 3])
+            db.raw(
+              `UPDATE workflow_execution SET state = 'failed' WHERE ctid IN (SELECT ctid FROM workflow_execution WHERE state = 'done' ORDER BY id OFFSET ? LIMIT 1)`,
+              [i * 3]
+            )
           )
         )
         expect((await engine.listAndCountWorkflowExecutions({}))[1]).toBe(48)
-        expect((await engine.listAndCountWorkflowExecutions({ workflow_id: WF.storedThreeSteps }))[1]).toBe(
-          await counted(db, "workflow_id = ?", [WF.storedThreeSteps])
-        )
-        expect((await engine.listAndCountWorkflowExecutions({ state: "failed" }))[1]).toBe(await counted(db, "state = 'failed'"))
+        expect(
+          (
+            await engine.listAndCountWorkflowExecutions({
+              workflow_id: WF.storedThreeSteps,
+            })
+          )[1]
+        ).toBe(await counted(db, "workflow_id = ?", [WF.storedThreeSteps]))
+        expect(
+          (await engine.listAndCountWorkflowExecutions({ state: "failed" }))[1]
+        ).toBe(await counted(db, "state = 'failed'"))
       })
 
       it("are counted by the query for filters the counters do not cover, and for soft-deleted rows", async () => {
         const db = knexOf(medusaApp)
         await seed(db, 30)
-        await db.raw(`UPDATE workflow_execution SET deleted_at = now() WHERE id = 'wf_exec_tx1'`)
-        const { result, statements } = await recordSql(db, () =>
-          engine.listAndCountWorkflowExecutions({ transaction_id: ["tx-00002", "tx-00003"], state: { $ne: "failed" } })
+        await db.raw(
+          `UPDATE workflow_execution SET deleted_at = now() WHERE id = 'wf_exec_tx1'`
         )
-        expect(result[1]).toBe(await counted(db, "transaction_id IN ('tx-00002', 'tx-00003') AND state <> 'failed'"))
+        const { result, statements } = await recordSql(db, () =>
+          engine.listAndCountWorkflowExecutions({
+            transaction_id: ["tx-00002", "tx-00003"],
+            state: { $ne: "failed" },
+          })
+        )
+        expect(result[1]).toBe(
+          await counted(
+            db,
+            "transaction_id IN ('tx-00002', 'tx-00003') AND state <> 'failed'"
+          )
+        )
         expect(countsTable(statements)).toEqual([])
-        const [, withDeleted] = await engine.listAndCountWorkflowExecutions({}, { withDeleted: true } as any)
+        const [, withDeleted] = await engine.listAndCountWorkflowExecutions(
+          {},
+          { withDeleted: true } as any
+        )
         expect(withDeleted).toBe(30)
         expect((await engine.listAndCountWorkflowExecutions({}))[1]).toBe(29)
       })
@@ -149,18 +229,28 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         const truth = await counted(db, "transaction_id LIKE 'tx-0000%'")
         expect(truth).toBe(9)
 
-        const short = await recordSql(db, () => engine.listAndCountWorkflowExecutions(byTransaction, { take: 20 }))
+        const short = await recordSql(db, () =>
+          engine.listAndCountWorkflowExecutions(byTransaction, { take: 20 })
+        )
         expect(short.result[1]).toBe(truth)
         expect(short.statements).toHaveLength(1)
 
-        const last = await engine.listAndCountWorkflowExecutions(byTransaction, { take: 4, skip: 8 })
+        const last = await engine.listAndCountWorkflowExecutions(
+          byTransaction,
+          { take: 4, skip: 8 }
+        )
         expect([last[0].length, last[1]]).toEqual([1, truth])
 
-        const full = await recordSql(db, () => engine.listAndCountWorkflowExecutions(byTransaction, { take: 4 }))
+        const full = await recordSql(db, () =>
+          engine.listAndCountWorkflowExecutions(byTransaction, { take: 4 })
+        )
         expect([full.result[0].length, full.result[1]]).toEqual([4, truth])
         expect(full.statements.some((sql) => /count\(/i.test(sql))).toBe(true)
 
-        const past = await engine.listAndCountWorkflowExecutions(byTransaction, { take: 4, skip: 40 })
+        const past = await engine.listAndCountWorkflowExecutions(
+          byTransaction,
+          { take: 4, skip: 40 }
+        )
         expect([past[0].length, past[1]]).toEqual([0, truth])
       })
     })
@@ -175,37 +265,69 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
               ORDER BY created_at DESC, id DESC`,
             [`%${q}%`, `%${q}%`, `%${q}%`]
           )
-          .then((result: any) => result.rows.map((row: { id: string }) => row.id))
+          .then((result: any) =>
+            result.rows.map((row: { id: string }) => row.id)
+          )
 
       async function expectSameAsReference(db: Knex, q: string) {
         const expected = await reference(db, q)
-        const [rows, total] = await engine.listAndCountWorkflowExecutions({ q }, { take: 1000, order: { created_at: "DESC", id: "DESC" } })
-        expect({ q, ids: rows.map((row) => row.id), total }).toEqual({ q, ids: expected.slice(0, 1000), total: expected.length })
+        const [rows, total] = await engine.listAndCountWorkflowExecutions(
+          { q },
+          { take: 1000, order: { created_at: "DESC", id: "DESC" } }
+        )
+        expect({ q, ids: rows.map((row) => row.id), total }).toEqual({
+          q,
+          ids: expected.slice(0, 1000),
+          total: expected.length,
+        })
       }
 
       it("finds and counts what an ILIKE on transaction_id, workflow_id and state finds, with and without the trigram index", async () => {
         const db = knexOf(medusaApp)
         await seed(db, 120, "tx")
         await seed(db, 12, "refund")
-        const queries = ["00011", "refund", "REFUND-0000", "fail", "order", "-0010", "nothing-like-this", "e"]
+        const queries = [
+          "00011",
+          "refund",
+          "REFUND-0000",
+          "fail",
+          "order",
+          "-0010",
+          "nothing-like-this",
+          "e",
+        ]
         for (const q of queries) {
           await expectSameAsReference(db, q)
         }
         // The migration creates the index wherever the server ships pg_trgm.
-        const trigrams = await db.raw(`SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'`)
-        const indexes = await db.raw(`SELECT indexname FROM pg_indexes WHERE indexname = 'IDX_workflow_execution_transaction_id_trgm'`)
+        const trigrams = await db.raw(
+          `SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'`
+        )
+        const indexes = await db.raw(
+          `SELECT indexname FROM pg_indexes WHERE indexname = 'IDX_workflow_execution_transaction_id_trgm'`
+        )
         expect(indexes.rows).toHaveLength(trigrams.rows.length ? 1 : 0)
 
         // Without pg_trgm (a database that cannot have it), q reads the table and answers the same.
-        await db.raw(`DROP INDEX IF EXISTS "IDX_workflow_execution_transaction_id_trgm"`)
+        await db.raw(
+          `DROP INDEX IF EXISTS "IDX_workflow_execution_transaction_id_trgm"`
+        )
         for (const q of queries) {
           await expectSameAsReference(db, q)
         }
 
         // There, transaction id matches are found in one unsorted pass and listed by id...
-        const { statements } = await recordSql(db, () => engine.listAndCountWorkflowExecutions({ q: "00011" }, { take: 20 }))
-        expect(statements.filter((sql) => /"transaction_id" ilike/i.test(sql))).toHaveLength(1)
-        expect(statements.some((sql) => /"transaction_id" ilike[\s\S]*order by/i.test(sql))).toBe(false)
+        const { statements } = await recordSql(db, () =>
+          engine.listAndCountWorkflowExecutions({ q: "00011" }, { take: 20 })
+        )
+        expect(
+          statements.filter((sql) => /"transaction_id" ilike/i.test(sql))
+        ).toHaveLength(1)
+        expect(
+          statements.some((sql) =>
+            /"transaction_id" ilike[\s\S]*order by/i.test(sql)
+          )
+        ).toBe(false)
 
         // ...up to 1000 of them; past that, the list query matches the pattern itself.
         await seed(db, 1100, "bulk")
@@ -216,17 +338,26 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       it("counts the workflows and states it matches from the counters", async () => {
         const db = knexOf(medusaApp)
         await seed(db, 60)
-        const { result, statements } = await recordSql(db, () => engine.listAndCountWorkflowExecutions({ q: "sync" }, { take: 5 }))
+        const { result, statements } = await recordSql(db, () =>
+          engine.listAndCountWorkflowExecutions({ q: "sync" }, { take: 5 })
+        )
         expect(result[1]).toBe(20)
         expect(countsTable(statements).length).toBeGreaterThan(0)
-        expect(statements.some((sql) => /"workflow_id" in/i.test(sql))).toBe(true)
+        expect(statements.some((sql) => /"workflow_id" in/i.test(sql))).toBe(
+          true
+        )
       })
 
       it("combined with other filters, lists and counts through the query", async () => {
         const db = knexOf(medusaApp)
         await seed(db, 60)
-        const [rows, total] = await engine.listAndCountWorkflowExecutions({ q: "order", state: "failed" })
-        expect(total).toBe(await counted(db, "workflow_id ILIKE '%order%' AND state = 'failed'"))
+        const [rows, total] = await engine.listAndCountWorkflowExecutions({
+          q: "order",
+          state: "failed",
+        })
+        expect(total).toBe(
+          await counted(db, "workflow_id ILIKE '%order%' AND state = 'failed'")
+        )
         expect(rows).toHaveLength(total)
       })
     })

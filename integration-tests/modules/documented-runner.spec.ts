@@ -1,8 +1,20 @@
 import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
-import { MODULE_PATH, TEST_DATABASE, waitForFinish, waitUntil } from "./__fixtures__/engine"
-import { asyncStepKey, attempts, compensations, defineScheduled, ticks, WF } from "./__fixtures__/workflows"
+import {
+  MODULE_PATH,
+  TEST_DATABASE,
+  waitForFinish,
+  waitUntil,
+} from "./__fixtures__/engine"
+import {
+  asyncStepKey,
+  attempts,
+  compensations,
+  defineScheduled,
+  ticks,
+  WF,
+} from "./__fixtures__/workflows"
 
 /*
  * What a store developer does to test their workflows with this engine
@@ -23,12 +35,26 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
   resolve: MODULE_PATH,
   testSuite: ({ service: engine, medusaApp }) => {
     it("stores a run, found by its transaction id through the module and through Query", async () => {
-      const { transaction, result } = await engine.run(WF.storedThreeSteps, { input: { value: 5 } })
+      const { transaction, result } = await engine.run(WF.storedThreeSteps, {
+        input: { value: 5 },
+      })
       expect(result).toEqual({ "test-step-one": 5 })
 
-      const executions = await engine.listWorkflowExecutions({ transaction_id: transaction.transactionId })
-      expect(executions.map(({ workflow_id, state, retention_time }: any) => ({ workflow_id, state, retention_time }))).toEqual([
-        { workflow_id: WF.storedThreeSteps, state: "done", retention_time: 99999 },
+      const executions = await engine.listWorkflowExecutions({
+        transaction_id: transaction.transactionId,
+      })
+      expect(
+        executions.map(({ workflow_id, state, retention_time }: any) => ({
+          workflow_id,
+          state,
+          retention_time,
+        }))
+      ).toEqual([
+        {
+          workflow_id: WF.storedThreeSteps,
+          state: "done",
+          retention_time: 99999,
+        },
       ])
       const [execution] = executions
       const { data } = await medusaApp.query.graph({
@@ -36,7 +62,9 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         fields: ["id", "workflow_id", "state"],
         filters: { transaction_id: transaction.transactionId },
       })
-      expect(data).toEqual([{ id: execution.id, workflow_id: WF.storedThreeSteps, state: "done" }])
+      expect(data).toEqual([
+        { id: execution.id, workflow_id: WF.storedThreeSteps, state: "done" },
+      ])
     })
 
     it("counts list totals from the rows, the counters' triggers being the migrations' alone", async () => {
@@ -44,46 +72,78 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         await engine.run(WF.storedThreeSteps, { input: { value } })
       }
       await engine.run(WF.asyncStep, { input: { value: 1 } })
-      const [page, total] = await engine.listAndCountWorkflowExecutions({}, { take: 2 })
+      const [page, total] = await engine.listAndCountWorkflowExecutions(
+        {},
+        { take: 2 }
+      )
       expect([page.length, total]).toEqual([2, 4])
-      const [, done] = await engine.listAndCountWorkflowExecutions({ workflow_id: WF.storedThreeSteps, state: "done" })
+      const [, done] = await engine.listAndCountWorkflowExecutions({
+        workflow_id: WF.storedThreeSteps,
+        state: "done",
+      })
       expect(done).toBe(3)
-      const [, searched] = await engine.listAndCountWorkflowExecutions({ q: "async" } as any)
+      const [, searched] = await engine.listAndCountWorkflowExecutions({
+        q: "async",
+      } as any)
       expect(searched).toBe(1)
     })
 
     it("waits on an async step until setStepSuccess answers it, then tells the subscriber it finished", async () => {
-      const { transaction, acknowledgement } = await engine.run(WF.asyncStep, { input: { value: 21 } })
+      const { transaction, acknowledgement } = await engine.run(WF.asyncStep, {
+        input: { value: 21 },
+      })
       expect(acknowledgement.hasFinished).toBe(false)
       const transactionId = transaction.transactionId
-      const [waiting] = await engine.listWorkflowExecutions({ transaction_id: transactionId })
+      const [waiting] = await engine.listWorkflowExecutions({
+        transaction_id: transactionId,
+      })
       expect(waiting.state).toBe("invoking")
 
       const finished = waitForFinish(engine, WF.asyncStep, transactionId)
-      await engine.setStepSuccess({ idempotencyKey: asyncStepKey(transactionId), stepResponse: { ok: true } })
+      await engine.setStepSuccess({
+        idempotencyKey: asyncStepKey(transactionId),
+        stepResponse: { ok: true },
+      })
       expect((await finished).state).toBe("done")
-      const [execution] = await engine.listWorkflowExecutions({ transaction_id: transactionId })
-      expect(execution.context!.data.invoke["test-after-async"].output.output).toBe(42)
+      const [execution] = await engine.listWorkflowExecutions({
+        transaction_id: transactionId,
+      })
+      expect(
+        execution.context!.data.invoke["test-after-async"].output.output
+      ).toBe(42)
     })
 
     it("compensates when setStepFailure answers the async step", async () => {
-      const { transaction } = await engine.run(WF.asyncStep, { input: { value: 1 } })
-      const finished = waitForFinish(engine, WF.asyncStep, transaction.transactionId)
+      const { transaction } = await engine.run(WF.asyncStep, {
+        input: { value: 1 },
+      })
+      const finished = waitForFinish(
+        engine,
+        WF.asyncStep,
+        transaction.transactionId
+      )
       await engine.setStepFailure({
         idempotencyKey: asyncStepKey(transaction.transactionId),
         stepResponse: new Error("refused by the outside world"),
         options: { throwOnError: false },
       })
       expect((await finished).state).toBe("reverted")
-      const [execution] = await engine.listWorkflowExecutions({ transaction_id: transaction.transactionId })
-      expect(execution.context!.errors[0].error.message).toBe("refused by the outside world")
+      const [execution] = await engine.listWorkflowExecutions({
+        transaction_id: transaction.transactionId,
+      })
+      expect(execution.context!.errors[0].error.message).toBe(
+        "refused by the outside world"
+      )
     })
 
     it("runs a failed step again once its retry interval has passed", async () => {
       attempts.count = 0
       const transactionId = "retried-after-interval"
       const finished = waitForFinish(engine, WF.retryInterval, transactionId)
-      const { acknowledgement } = await engine.run(WF.retryInterval, { transactionId, throwOnError: false })
+      const { acknowledgement } = await engine.run(WF.retryInterval, {
+        transactionId,
+        throwOnError: false,
+      })
       expect(acknowledgement.hasFinished).toBe(false)
       expect(attempts.count).toBe(1)
 
@@ -96,9 +156,14 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       const finished = waitForFinish(engine, WF.stepTimeout, transactionId)
       await engine.run(WF.stepTimeout, { transactionId, throwOnError: false })
       expect((await finished).state).toBe("reverted")
-      const stored = await engine.retrieveWorkflowExecution({ workflow_id: WF.stepTimeout, transaction_id: transactionId } as any)
+      const stored = await engine.retrieveWorkflowExecution({
+        workflow_id: WF.stepTimeout,
+        transaction_id: transactionId,
+      } as any)
       expect(stored.state).toBe("reverted")
-      expect(stored.execution!.steps["_root.test-slow-async"].invoke.state).toBe("timeout")
+      expect(
+        stored.execution!.steps["_root.test-slow-async"].invoke.state
+      ).toBe("timeout")
     })
 
     it("tells a workflow's subscriber each step of a run, through its end", async () => {
@@ -108,7 +173,10 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       const finished = waitForFinish(engine, WF.compensated, transactionId)
       await engine.subscribe({
         workflowId: WF.compensated,
-        subscriber: (event: any) => void events.push(`${event.eventType}${event.step ? `:${event.step.definition.action}` : ""}`),
+        subscriber: (event: any) =>
+          void events.push(
+            `${event.eventType}${event.step ? `:${event.step.definition.action}` : ""}`
+          ),
       })
       await engine.run(WF.compensated, { transactionId, throwOnError: false })
       expect((await finished).state).toBe("reverted")
@@ -131,7 +199,9 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       ticks.length = 0
       defineScheduled(100, 2)
       await waitUntil(() => ticks.length >= 2)
-      expect(new Date(ticks[0]).getTime()).toBeLessThan(new Date(ticks[1]).getTime())
+      expect(new Date(ticks[0]).getTime()).toBeLessThan(
+        new Date(ticks[1]).getTime()
+      )
     })
   },
 })

@@ -3,9 +3,25 @@ import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { MedusaError, Modules } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import fc from "fast-check"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, TEST_DATABASE, withEngineShutdown } from "./__fixtures__/engine"
-import { config as configs, filters as filterSets, Gen, ROWS } from "./__fixtures__/filter-cases"
-import { KINDS, referenceFilter, Row, TextOrder } from "./__fixtures__/reference-filter"
+import {
+  knexOf,
+  MIGRATIONS_PATH,
+  MODULE_PATH,
+  TEST_DATABASE,
+  withEngineShutdown,
+} from "./__fixtures__/engine"
+import {
+  config as configs,
+  filters as filterSets,
+  Gen,
+  ROWS,
+} from "./__fixtures__/filter-cases"
+import {
+  KINDS,
+  referenceFilter,
+  Row,
+  TextOrder,
+} from "./__fixtures__/reference-filter"
 
 jest.setTimeout(120000)
 
@@ -18,7 +34,9 @@ jest.setTimeout(120000)
  * replays it, FILTER_PROPERTY_RUNS=<n> runs more cases.
  */
 const RUNS = Number(process.env.FILTER_PROPERTY_RUNS ?? 300)
-const SEED = process.env.FILTER_PROPERTY_SEED ? Number(process.env.FILTER_PROPERTY_SEED) : undefined
+const SEED = process.env.FILTER_PROPERTY_SEED
+  ? Number(process.env.FILTER_PROPERTY_SEED)
+  : undefined
 const PATH = process.env.FILTER_PROPERTY_PATH
 
 async function seed(db: Knex, rows: Row[]): Promise<void> {
@@ -27,15 +45,31 @@ async function seed(db: Knex, rows: Row[]): Promise<void> {
       `INSERT INTO workflow_execution
          (id, workflow_id, transaction_id, run_id, state, execution, context, retention_time, expires_at, created_at, updated_at, deleted_at)
        VALUES (?, ?, ?, ?, ?, '{}'::jsonb, '{"data":{},"errors":[]}'::jsonb, ?, ?, ?, ?, ?)`,
-      [row.id, row.workflow_id, row.transaction_id, row.run_id, row.state, row.retention_time, row.expires_at, row.created_at, row.updated_at, row.deleted_at]
+      [
+        row.id,
+        row.workflow_id,
+        row.transaction_id,
+        row.run_id,
+        row.state,
+        row.retention_time,
+        row.expires_at,
+        row.created_at,
+        row.updated_at,
+        row.deleted_at,
+      ]
     )
   }
 }
 
 /** The database's order of the given strings, as a comparison (its collation decides, not JavaScript). */
 async function textOrderOf(db: Knex, strings: string[]): Promise<TextOrder> {
-  const { rows } = await db.raw(`SELECT array_agg(s ORDER BY s) AS sorted FROM unnest(?::text[]) AS s`, [[...new Set(strings)]])
-  const rank = new Map<string, number>((rows[0].sorted ?? []).map((s: string, i: number) => [s, i]))
+  const { rows } = await db.raw(
+    `SELECT array_agg(s ORDER BY s) AS sorted FROM unnest(?::text[]) AS s`,
+    [[...new Set(strings)]]
+  )
+  const rank = new Map<string, number>(
+    (rows[0].sorted ?? []).map((s: string, i: number) => [s, i])
+  )
   return (a, b) => rank.get(a)! - rank.get(b)!
 }
 
@@ -43,9 +77,16 @@ async function textOrderOf(db: Knex, strings: string[]): Promise<TextOrder> {
 function rangeOperands(filters: unknown, out: string[] = []): string[] {
   if (Array.isArray(filters)) {
     filters.forEach((inner) => rangeOperands(inner, out))
-  } else if (typeof filters === "object" && filters !== null && !(filters instanceof Date)) {
+  } else if (
+    typeof filters === "object" &&
+    filters !== null &&
+    !(filters instanceof Date)
+  ) {
     for (const [key, value] of Object.entries(filters)) {
-      if (["$gt", "$gte", "$lt", "$lte"].includes(key) && typeof value === "string") {
+      if (
+        ["$gt", "$gte", "$lt", "$lte"].includes(key) &&
+        typeof value === "string"
+      ) {
         out.push(value)
       } else {
         rangeOperands(value, out)
@@ -57,14 +98,24 @@ function rangeOperands(filters: unknown, out: string[] = []): string[] {
 
 /** A value as text, Dates (valid or not) and non-finite numbers included, to tell whether it changed. */
 function snapshot(value: unknown): string {
-  return JSON.stringify(value, function (this: Record<string, unknown>, key, json) {
-    const raw = this[key]
-    return raw instanceof Date ? `Date(${raw.getTime()})` : typeof raw === "number" && !isFinite(raw) ? String(raw) : json
-  })
+  return JSON.stringify(
+    value,
+    function (this: Record<string, unknown>, key, json) {
+      const raw = this[key]
+      return raw instanceof Date
+        ? `Date(${raw.getTime()})`
+        : typeof raw === "number" && !isFinite(raw)
+          ? String(raw)
+          : json
+    }
+  )
 }
 
 function expectedPage(rows: Row[], config: Record<string, any>): Row[] {
-  const [[column, direction] = []] = Object.entries(config.order ?? {}) as [keyof Row, string][]
+  const [[column, direction] = []] = Object.entries(config.order ?? {}) as [
+    keyof Row,
+    string,
+  ][]
   const sorted = column
     ? [...rows].sort((a, b) => {
         const [x, y] = [a[column], b[column]] as [string | Date, string | Date]
@@ -73,7 +124,12 @@ function expectedPage(rows: Row[], config: Record<string, any>): Row[] {
       })
     : rows
   const skip = config.skip ?? 0
-  return sorted.slice(skip, config.take === undefined || config.take === null ? undefined : skip + config.take)
+  return sorted.slice(
+    skip,
+    config.take === undefined || config.take === null
+      ? undefined
+      : skip + config.take
+  )
 }
 
 moduleIntegrationTestRunner<IWorkflowEngineService>({
@@ -86,54 +142,92 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
     async function holdsToTheReference(db: Knex): Promise<void> {
       await seed(db, ROWS)
       const ids = (rows: { id: string }[]) => rows.map((row) => row.id)
-      const textValues = ROWS.flatMap((row) => Object.keys(KINDS).map((key) => row[key as keyof Row]).filter((v): v is string => typeof v === "string"))
+      const textValues = ROWS.flatMap((row) =>
+        Object.keys(KINDS)
+          .map((key) => row[key as keyof Row])
+          .filter((v): v is string => typeof v === "string")
+      )
       const counts = { answered: 0, refused: 0, matchedSome: 0 }
       await fc.assert(
-        fc.asyncProperty(filterSets, configs, async (filtersCase: Gen, configCase: Gen) => {
-          const filters = filtersCase.value as any
-          const config = configCase.value as Record<string, any>
-          const invalid = [...filtersCase.invalid, ...configCase.invalid]
-          const given = snapshot({ filters, config })
-          const outcome = await engine.listAndCountWorkflowExecutions(filters, config).then(
-            (answer) => ({ answer }),
-            (error) => ({ error })
-          )
-          // The caller's objects are theirs: the engine reads them and leaves them as they were.
-          expect(snapshot({ filters, config })).toBe(given)
+        fc.asyncProperty(
+          filterSets,
+          configs,
+          async (filtersCase: Gen, configCase: Gen) => {
+            const filters = filtersCase.value as any
+            const config = configCase.value as Record<string, any>
+            const invalid = [...filtersCase.invalid, ...configCase.invalid]
+            const given = snapshot({ filters, config })
+            const outcome = await engine
+              .listAndCountWorkflowExecutions(filters, config)
+              .then(
+                (answer) => ({ answer }),
+                (error) => ({ error })
+              )
+            // The caller's objects are theirs: the engine reads them and leaves them as they were.
+            expect(snapshot({ filters, config })).toBe(given)
 
-          if ("error" in outcome) {
-            const error = outcome.error
-            if (!(error instanceof MedusaError) || error.type !== MedusaError.Types.INVALID_DATA || !invalid.length) {
-              throw new Error(`expected ${invalid.length ? "INVALID_DATA" : "an answer"}, got ${error?.type ?? ""} ${error?.stack ?? error}`)
+            if ("error" in outcome) {
+              const error = outcome.error
+              if (
+                !(error instanceof MedusaError) ||
+                error.type !== MedusaError.Types.INVALID_DATA ||
+                !invalid.length
+              ) {
+                throw new Error(
+                  `expected ${invalid.length ? "INVALID_DATA" : "an answer"}, got ${error?.type ?? ""} ${error?.stack ?? error}`
+                )
+              }
+              if (
+                !invalid.some((path) => error.message.includes(`"${path}"`))
+              ) {
+                throw new Error(
+                  `the error names none of ${JSON.stringify(invalid)}: ${error.message}`
+                )
+              }
+              counts.refused++
+              return
             }
-            if (!invalid.some((path) => error.message.includes(`"${path}"`))) {
-              throw new Error(`the error names none of ${JSON.stringify(invalid)}: ${error.message}`)
+            if (invalid.length) {
+              throw new Error(
+                `expected INVALID_DATA naming one of ${JSON.stringify(invalid)}, got an answer`
+              )
             }
-            counts.refused++
-            return
-          }
-          if (invalid.length) {
-            throw new Error(`expected INVALID_DATA naming one of ${JSON.stringify(invalid)}, got an answer`)
-          }
 
-          const order = await textOrderOf(db, [...textValues, ...rangeOperands(filters)])
-          const picked = referenceFilter(ROWS, filters ?? {}, config.withDeleted === true, order)
-          const [rows, count] = outcome.answer
-          expect(count).toBe(picked.length)
-          if (config.order) {
-            expect(ids(rows)).toEqual(ids(expectedPage(picked, config)))
-          } else {
-            // Without an order a page may hold any of the picked rows.
-            expect(rows).toHaveLength(expectedPage(picked, config).length)
-            expect(ids(picked)).toEqual(expect.arrayContaining(ids(rows)))
+            const order = await textOrderOf(db, [
+              ...textValues,
+              ...rangeOperands(filters),
+            ])
+            const picked = referenceFilter(
+              ROWS,
+              filters ?? {},
+              config.withDeleted === true,
+              order
+            )
+            const [rows, count] = outcome.answer
+            expect(count).toBe(picked.length)
+            if (config.order) {
+              expect(ids(rows)).toEqual(ids(expectedPage(picked, config)))
+            } else {
+              // Without an order a page may hold any of the picked rows.
+              expect(rows).toHaveLength(expectedPage(picked, config).length)
+              expect(ids(picked)).toEqual(expect.arrayContaining(ids(rows)))
+            }
+            counts.answered++
+            counts.matchedSome +=
+              picked.length > 0 && picked.length < ROWS.length ? 1 : 0
           }
-          counts.answered++
-          counts.matchedSome += picked.length > 0 && picked.length < ROWS.length ? 1 : 0
-        }),
-        { numRuns: RUNS, seed: SEED, path: PATH, endOnFailure: PATH !== undefined }
+        ),
+        {
+          numRuns: RUNS,
+          seed: SEED,
+          path: PATH,
+          endOnFailure: PATH !== undefined,
+        }
       )
 
-      console.info(`filter property: ${JSON.stringify(counts)} of ${RUNS} cases`)
+      console.info(
+        `filter property: ${JSON.stringify(counts)} of ${RUNS} cases`
+      )
       // The cases reach both sides of the property, and answers that pick some rows and leave others.
       expect(counts.answered).toBeGreaterThan(RUNS / 5)
       expect(counts.refused).toBeGreaterThan(RUNS / 5)

@@ -51,19 +51,31 @@ const RELEASED_SQL: Record<string, string> = {
 function sourceFiles(directory: string): string[] {
   return fs.readdirSync(directory, { withFileTypes: true }).flatMap((entry) => {
     const file = path.join(directory, entry.name)
-    return entry.isDirectory() ? sourceFiles(file) : /\.tsx?$/.test(entry.name) ? [file] : []
+    return entry.isDirectory()
+      ? sourceFiles(file)
+      : /\.tsx?$/.test(entry.name)
+        ? [file]
+        : []
   })
 }
 
 /** What a file imports, re-exports or requires, as written. */
 function importsOf(file: string): string[] {
   const text = fs.readFileSync(file, "utf8")
-  const patterns = [/\bfrom\s+["']([^"']+)["']/g, /\bimport\s+["']([^"']+)["']/g, /\b(?:import|require)\(\s*["']([^"']+)["']\s*\)/g]
-  return patterns.flatMap((pattern) => [...text.matchAll(pattern)].map((match) => match[1]))
+  const patterns = [
+    /\bfrom\s+["']([^"']+)["']/g,
+    /\bimport\s+["']([^"']+)["']/g,
+    /\b(?:import|require)\(\s*["']([^"']+)["']\s*\)/g,
+  ]
+  return patterns.flatMap((pattern) =>
+    [...text.matchAll(pattern)].map((match) => match[1])
+  )
 }
 
-const isFramework = (specifier: string) => /^@medusajs\/framework(\/|$)/.test(specifier)
-const isWithin = (directory: string, file: string) => !path.relative(directory, file).startsWith("..")
+const isFramework = (specifier: string) =>
+  /^@medusajs\/framework(\/|$)/.test(specifier)
+const isWithin = (directory: string, file: string) =>
+  !path.relative(directory, file).startsWith("..")
 
 const migrationFiles = () =>
   fs
@@ -73,7 +85,9 @@ const migrationFiles = () =>
 
 /** The SQL a migration adds in `method`, as MikroORM's migrator collects it. */
 async function sqlOf(file: string, method: "up" | "down"): Promise<string[]> {
-  const MigrationClass = Object.values(require(path.join(MIGRATIONS_PATH, file))).find((value) => typeof value === "function") as any
+  const MigrationClass = Object.values(
+    require(path.join(MIGRATIONS_PATH, file))
+  ).find((value) => typeof value === "function") as any
   const migration = new MigrationClass(undefined, undefined)
   await migration[method]()
   return migration.getQueries()
@@ -85,7 +99,10 @@ describe("the released migrations", () => {
   it("import only Medusa's framework and their frozen copies", () => {
     const found = migrationFiles().flatMap((file) =>
       importsOf(path.join(MIGRATIONS_PATH, file))
-        .filter((specifier) => !isFramework(specifier) && !specifier.startsWith("./frozen/"))
+        .filter(
+          (specifier) =>
+            !isFramework(specifier) && !specifier.startsWith("./frozen/")
+        )
         .map((specifier) => `${file}: ${specifier}`)
     )
     expect(found).toEqual([])
@@ -94,8 +111,12 @@ describe("the released migrations", () => {
   it("have frozen copies that import nothing but Medusa's framework and each other", () => {
     const found = sourceFiles(FROZEN_PATH).flatMap((file) =>
       importsOf(file)
-        .filter((specifier) => !isFramework(specifier) && !specifier.startsWith("./"))
-        .map((specifier) => `${path.relative(MIGRATIONS_PATH, file)}: ${specifier}`)
+        .filter(
+          (specifier) => !isFramework(specifier) && !specifier.startsWith("./")
+        )
+        .map(
+          (specifier) => `${path.relative(MIGRATIONS_PATH, file)}: ${specifier}`
+        )
     )
     expect(found).toEqual([])
   })
@@ -105,8 +126,17 @@ describe("the released migrations", () => {
       .filter((file) => !isWithin(MIGRATIONS_PATH, file))
       .flatMap((file) =>
         importsOf(file)
-          .filter((specifier) => specifier.startsWith(".") && isWithin(MIGRATIONS_PATH, path.resolve(path.dirname(file), specifier)))
-          .map((specifier) => `${path.relative(SOURCE_ROOT, file)}: ${specifier}`)
+          .filter(
+            (specifier) =>
+              specifier.startsWith(".") &&
+              isWithin(
+                MIGRATIONS_PATH,
+                path.resolve(path.dirname(file), specifier)
+              )
+          )
+          .map(
+            (specifier) => `${path.relative(SOURCE_ROOT, file)}: ${specifier}`
+          )
       )
     expect(found).toEqual([])
   })
@@ -114,8 +144,17 @@ describe("the released migrations", () => {
   it("add the SQL they were released with, in up() and down()", async () => {
     const fingerprints: Record<string, string> = {}
     for (const file of migrationFiles()) {
-      const sql = [...(await sqlOf(file, "up")), "-- down", ...(await sqlOf(file, "down"))].map(squeezed).join("\n")
-      fingerprints[file.replace(/\.ts$/, "")] = createHash("sha256").update(sql).digest("hex").slice(0, 16)
+      const sql = [
+        ...(await sqlOf(file, "up")),
+        "-- down",
+        ...(await sqlOf(file, "down")),
+      ]
+        .map(squeezed)
+        .join("\n")
+      fingerprints[file.replace(/\.ts$/, "")] = createHash("sha256")
+        .update(sql)
+        .digest("hex")
+        .slice(0, 16)
     }
     expect(fingerprints).toEqual(RELEASED_SQL)
   })
@@ -123,14 +162,25 @@ describe("the released migrations", () => {
 
 describe("the online upgrade, against what the migrations queue", () => {
   /** Each index a migration queues, with what that migration builds itself on a small table. */
-  async function queuedIndexes(): Promise<{ migration: string; name: string; inline: string }[]> {
+  async function queuedIndexes(): Promise<
+    { migration: string; name: string; inline: string }[]
+  > {
     const found: { migration: string; name: string; inline: string }[] = []
     for (const file of migrationFiles()) {
       const sql = (await sqlOf(file, "up")).join("\n")
-      for (const [, names] of sql.matchAll(/INSERT INTO "workflow_engine_upgrade_task" \("name"\) VALUES ([^;]+?) ON CONFLICT/g)) {
+      for (const [, names] of sql.matchAll(
+        /INSERT INTO "workflow_engine_upgrade_task" \("name"\) VALUES ([^;]+?) ON CONFLICT/g
+      )) {
         for (const [, name] of names.matchAll(/'index:([^']+)'/g)) {
-          const create = new RegExp(`(CREATE (?:UNIQUE )?INDEX IF NOT EXISTS "${name}" ON "workflow_execution" .+?)(;|',\\s*$)`, "m").exec(sql)
-          found.push({ migration: file, name, inline: create?.[1] ?? "(not built by the migration)" })
+          const create = new RegExp(
+            `(CREATE (?:UNIQUE )?INDEX IF NOT EXISTS "${name}" ON "workflow_execution" .+?)(;|',\\s*$)`,
+            "m"
+          ).exec(sql)
+          found.push({
+            migration: file,
+            name,
+            inline: create?.[1] ?? "(not built by the migration)",
+          })
         }
       }
     }
@@ -138,12 +188,21 @@ describe("the online upgrade, against what the migrations queue", () => {
   }
 
   it("knows every task a migration queues", async () => {
-    const known = [RETENTION_BACKFILL, EXPIRY_BACKFILL, COUNT_BACKFILL, ...Object.keys(DEFERRED_INDEXES).map(indexTask)]
+    const known = [
+      RETENTION_BACKFILL,
+      EXPIRY_BACKFILL,
+      COUNT_BACKFILL,
+      ...Object.keys(DEFERRED_INDEXES).map(indexTask),
+    ]
     const queued: string[] = []
     for (const file of migrationFiles()) {
       const sql = (await sqlOf(file, "up")).join("\n")
-      for (const [, names] of sql.matchAll(/INSERT INTO "workflow_engine_upgrade_task" \("name"\) VALUES ([^;]+?) ON CONFLICT/g)) {
-        queued.push(...[...names.matchAll(/'([^']+)'/g)].map(([, name]) => name))
+      for (const [, names] of sql.matchAll(
+        /INSERT INTO "workflow_engine_upgrade_task" \("name"\) VALUES ([^;]+?) ON CONFLICT/g
+      )) {
+        queued.push(
+          ...[...names.matchAll(/'([^']+)'/g)].map(([, name]) => name)
+        )
       }
     }
     expect(queued.length).toBeGreaterThan(0)
@@ -159,28 +218,49 @@ describe("the online upgrade, against what the migrations queue", () => {
       for (const file of migrationFiles()) {
         const sql = (await sqlOf(file, "up")).join("\n")
         if (sql.includes(`'${task}'`)) {
-          queuing.push({ migration: file, sql: squeezed(/UPDATE "workflow_execution"[^;]+;/.exec(sql)?.[0] ?? "(no back-fill)") })
+          queuing.push({
+            migration: file,
+            sql: squeezed(
+              /UPDATE "workflow_execution"[^;]+;/.exec(sql)?.[0] ??
+                "(no back-fill)"
+            ),
+          })
         }
       }
       expect(queuing).toHaveLength(1)
-      expect({ migration: queuing[0].migration, sql: squeezed(`${online};`) }).toEqual(queuing[0])
+      expect({
+        migration: queuing[0].migration,
+        sql: squeezed(`${online};`),
+      }).toEqual(queuing[0])
     }
   })
 
   it("builds each queued index as the migration that queued it builds it on a small table", async () => {
     const indexes = await queuedIndexes()
-    expect(indexes.map(({ name }) => name).sort()).toEqual(Object.keys(DEFERRED_INDEXES).sort())
+    expect(indexes.map(({ name }) => name).sort()).toEqual(
+      Object.keys(DEFERRED_INDEXES).sort()
+    )
     for (const { migration, name, inline } of indexes) {
       const definition = DEFERRED_INDEXES[name]
       // The trigram index's migration names pg_trgm's schema at run time (format's %I): compare with one.
       const built = `CREATE ${definition.unique ? "UNIQUE " : ""}INDEX IF NOT EXISTS "${name}" ON "workflow_execution" ${definition.on("public")}`
-      expect({ migration, name, sql: built }).toEqual({ migration, name, sql: inline.replace("%I.", '"public".') })
+      expect({ migration, name, sql: built }).toEqual({
+        migration,
+        name,
+        sql: inline.replace("%I.", '"public".'),
+      })
     }
   })
 
   it("ends the counting with the plain count functions the counting migration installs, dropping the bounded ones' reader", () => {
     const finishing = FINISH_COUNTING_SQL.map(squeezed)
-    expect(PLAIN_COUNT_FUNCTIONS_SQL.map(squeezed).filter((statement) => !finishing.includes(statement))).toEqual([])
-    expect(finishing).toContain(`DROP FUNCTION IF EXISTS "${COUNTED_THROUGH_FUNCTION}"()`)
+    expect(
+      PLAIN_COUNT_FUNCTIONS_SQL.map(squeezed).filter(
+        (statement) => !finishing.includes(statement)
+      )
+    ).toEqual([])
+    expect(finishing).toContain(
+      `DROP FUNCTION IF EXISTS "${COUNTED_THROUGH_FUNCTION}"()`
+    )
   })
 })

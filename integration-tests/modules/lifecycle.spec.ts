@@ -1,8 +1,18 @@
 import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { ContainerRegistrationKeys, Modules } from "@medusajs/framework/utils"
-import { MODULE_PATH, RecordingLogger, recordingLogger, TEST_DATABASE, waitUntil } from "./__fixtures__/engine"
-import { dropDatabase, ensureDatabase, withClient } from "./__fixtures__/migrations/database"
+import {
+  MODULE_PATH,
+  RecordingLogger,
+  recordingLogger,
+  TEST_DATABASE,
+  waitUntil,
+} from "./__fixtures__/engine"
+import {
+  dropDatabase,
+  ensureDatabase,
+  withClient,
+} from "./__fixtures__/migrations/database"
 import { WF } from "./__fixtures__/workflows"
 
 /*
@@ -31,7 +41,11 @@ async function listeningConnections(): Promise<number> {
   })
 }
 
-function runner(logger: RecordingLogger, beforeModuleInit: () => Promise<void>, testSuite: (engine: IWorkflowEngineService) => void) {
+function runner(
+  logger: RecordingLogger,
+  beforeModuleInit: () => Promise<void>,
+  testSuite: (engine: IWorkflowEngineService) => void
+) {
   moduleIntegrationTestRunner<IWorkflowEngineService>({
     dbName: DB,
     moduleName: Modules.WORKFLOW_ENGINE,
@@ -70,10 +84,18 @@ describe("when a part of the background work cannot start", () => {
             /^Workflow engine instance wf_inst_\S+ could not start its schedules, so none of its background work runs \(.*\): [\s\S]*schedules refused by the test$/
           ),
         ])
-        expect(logger.infos.filter((message) => STARTED.test(message))).toEqual([])
+        expect(logger.infos.filter((message) => STARTED.test(message))).toEqual(
+          []
+        )
         // Its lease, taken before, is ended; its LISTEN connection, opened before, is closed.
-        const leases = await withClient(DB, async (client) =>
-          (await client.query(`SELECT lease_expires_at <= now() AS ended FROM workflow_engine_instance`)).rows
+        const leases = await withClient(
+          DB,
+          async (client) =>
+            (
+              await client.query(
+                `SELECT lease_expires_at <= now() AS ended FROM workflow_engine_instance`
+              )
+            ).rows
         )
         expect(leases).toEqual([{ ended: true }])
         await waitUntil(async () => (await listeningConnections()) === 0, 10000)
@@ -85,29 +107,48 @@ describe("when a part of the background work cannot start", () => {
 describe("loaded again in one process, as Medusa's runner loads it for every test without shutting it down", () => {
   const logger = recordingLogger()
   const instances: string[] = []
-  const startedInstance = () => logger.infos.map((message) => message.match(STARTED)?.[1]).filter(Boolean).pop()!
+  const startedInstance = () =>
+    logger.infos
+      .map((message) => message.match(STARTED)?.[1])
+      .filter(Boolean)
+      .pop()!
 
-  runner(logger, async () => undefined, (engine) => {
-    it("runs an engine", async () => {
-      instances.push(startedInstance())
-      expect(await listeningConnections()).toBe(1)
-    })
+  runner(
+    logger,
+    async () => undefined,
+    (engine) => {
+      it("runs an engine", async () => {
+        instances.push(startedInstance())
+        expect(await listeningConnections()).toBe(1)
+      })
 
-    it("stops the previous engine's background work, and hands the process's storage to the new one", async () => {
-      instances.push(startedInstance())
-      expect(instances[1]).not.toBe(instances[0])
-      // Only the new engine listens: the previous one's connection closed before the new one started.
-      expect(await listeningConnections()).toBe(1)
-      // A run is stored by the new engine's storage, which writes its own instance as the run's owner.
-      const { transaction } = await engine.run(WF.asyncStep, { input: { value: 1 } })
-      const [execution] = await engine.listWorkflowExecutions({ transaction_id: transaction.transactionId })
-      expect(execution.state).toBe("invoking")
-      const owners = await withClient(DB, async (client) =>
-        (await client.query(`SELECT owner_instance_id FROM workflow_execution WHERE transaction_id = $1`, [transaction.transactionId])).rows
-      )
-      expect(owners).toEqual([{ owner_instance_id: instances[1] }])
-    })
-  })
+      it("stops the previous engine's background work, and hands the process's storage to the new one", async () => {
+        instances.push(startedInstance())
+        expect(instances[1]).not.toBe(instances[0])
+        // Only the new engine listens: the previous one's connection closed before the new one started.
+        expect(await listeningConnections()).toBe(1)
+        // A run is stored by the new engine's storage, which writes its own instance as the run's owner.
+        const { transaction } = await engine.run(WF.asyncStep, {
+          input: { value: 1 },
+        })
+        const [execution] = await engine.listWorkflowExecutions({
+          transaction_id: transaction.transactionId,
+        })
+        expect(execution.state).toBe("invoking")
+        const owners = await withClient(
+          DB,
+          async (client) =>
+            (
+              await client.query(
+                `SELECT owner_instance_id FROM workflow_execution WHERE transaction_id = $1`,
+                [transaction.transactionId]
+              )
+            ).rows
+        )
+        expect(owners).toEqual([{ owner_instance_id: instances[1] }])
+      })
+    }
+  )
 
   // The runner closes its connection after the last test: the engine left running notices and stops.
   afterAll(async () => {

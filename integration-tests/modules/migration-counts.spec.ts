@@ -25,7 +25,10 @@ import {
   medusaRows,
   medusaRowsWithSoftDeleted,
 } from "./__fixtures__/migrations/medusa-rows"
-import { migrationSuite, prepareMedusaTable } from "./__fixtures__/migrations/migration-suite"
+import {
+  migrationSuite,
+  prepareMedusaTable,
+} from "./__fixtures__/migrations/migration-suite"
 
 /*
  * The counters of our third migration on the tables Medusa's own engines
@@ -44,11 +47,19 @@ migrationSuite(({ engine }) => {
         const seed = medusaRowsWithSoftDeleted()
         await prepare(seed.all)
         const rowsBefore = await rowsNow()
-        expect(rowsBefore.filter((r) => r.deleted_at !== null).map((r) => r.id).sort()).toEqual(
+        expect(
+          rowsBefore
+            .filter((r) => r.deleted_at !== null)
+            .map((r) => r.id)
+            .sort()
+        ).toEqual(
           [seed.softDeletedFailed.id, seed.softDeletedReverted.id].sort()
         )
 
-        expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
+        expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({
+          executed: OUR_MIGRATIONS,
+          warnings: [],
+        })
         expect(withoutExpiry(await rowsNow())).toEqual(rowsBefore)
 
         const { counted, live } = await countsNow()
@@ -56,13 +67,29 @@ migrationSuite(({ engine }) => {
         expect(counted).toEqual(live)
         expect(counted).toEqual(liveCountsOf(seed.live))
         expect(counted).toEqual([
-          { workflow_id: MEDUSA_WORKFLOW.payment, state: "failed", executions: 1 },
-          { workflow_id: MEDUSA_WORKFLOW.payment, state: "reverted", executions: 1 },
+          {
+            workflow_id: MEDUSA_WORKFLOW.payment,
+            state: "failed",
+            executions: 1,
+          },
+          {
+            workflow_id: MEDUSA_WORKFLOW.payment,
+            state: "reverted",
+            executions: 1,
+          },
           { workflow_id: MEDUSA_WORKFLOW.order, state: "done", executions: 2 },
-          { workflow_id: MEDUSA_WORKFLOW.fulfillment, state: "invoking", executions: 1 },
+          {
+            workflow_id: MEDUSA_WORKFLOW.fulfillment,
+            state: "invoking",
+            executions: 1,
+          },
         ])
         // Counted once, from the snapshot the migration read: one counter per workflow and state.
-        const stored = await withClient(DB, async (client) => (await client.query(`SELECT * FROM workflow_execution_count`)).rows)
+        const stored = await withClient(
+          DB,
+          async (client) =>
+            (await client.query(`SELECT * FROM workflow_execution_count`)).rows
+        )
         expect(stored).toHaveLength(counted.length)
 
         // What the module counts for the admin's list is what the table holds.
@@ -80,11 +107,13 @@ migrationSuite(({ engine }) => {
         expect(revertedOrders).toBe(0)
       })
 
-
       it("keeps the counts exact whichever engine writes: inserts, upserts, state changes, soft deletes and restores, deletes, purges, truncate", async () => {
         const seed = medusaRowsWithSoftDeleted()
         await prepare(seed.all)
-        expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
+        expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({
+          executed: OUR_MIGRATIONS,
+          warnings: [],
+        })
         await expectCountsExact()
         const shipment = seed.live.find((r) => r.state === "invoking")!
         const [firstOrder, secondOrder, payment, refund] = seed.live
@@ -111,7 +140,12 @@ migrationSuite(({ engine }) => {
              VALUES ($1, $2, $3, $4, 'done', now())
              ON CONFLICT (workflow_id, transaction_id, run_id)
              DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
-            [shipment.id, shipment.workflow_id, shipment.transaction_id, shipment.run_id]
+            [
+              shipment.id,
+              shipment.workflow_id,
+              shipment.transaction_id,
+              shipment.run_id,
+            ]
           )
           // And a new run through the same upsert, which inserts.
           await client.query(
@@ -124,39 +158,64 @@ migrationSuite(({ engine }) => {
           await expectCountsExact()
 
           // State changes, several rows in one statement; then one that changes nothing counted.
-          await client.query(`UPDATE workflow_execution SET state = 'reverted' WHERE id IN ($1, 'wf_exec_raw_3')`, [payment.id])
-          await client.query(`UPDATE workflow_execution SET context = '{"touched": true}'::jsonb, updated_at = now()`)
+          await client.query(
+            `UPDATE workflow_execution SET state = 'reverted' WHERE id IN ($1, 'wf_exec_raw_3')`,
+            [payment.id]
+          )
+          await client.query(
+            `UPDATE workflow_execution SET context = '{"touched": true}'::jsonb, updated_at = now()`
+          )
           await expectCountsExact()
 
           // A run moved to another workflow.
-          await client.query(`UPDATE workflow_execution SET workflow_id = $1 WHERE id = 'wf_exec_raw_2'`, [MEDUSA_WORKFLOW.payment])
+          await client.query(
+            `UPDATE workflow_execution SET workflow_id = $1 WHERE id = 'wf_exec_raw_2'`,
+            [MEDUSA_WORKFLOW.payment]
+          )
           await expectCountsExact()
 
           // Soft deletes: one alone, one changing its state in the same update; a soft-deleted run soft-deleted again.
-          await client.query(`UPDATE workflow_execution SET deleted_at = now() WHERE id = $1`, [firstOrder.id])
-          await client.query(`UPDATE workflow_execution SET deleted_at = now(), state = 'failed' WHERE id = $1`, [refund.id])
-          await client.query(`UPDATE workflow_execution SET deleted_at = now() WHERE id = $1`, [seed.softDeletedFailed.id])
+          await client.query(
+            `UPDATE workflow_execution SET deleted_at = now() WHERE id = $1`,
+            [firstOrder.id]
+          )
+          await client.query(
+            `UPDATE workflow_execution SET deleted_at = now(), state = 'failed' WHERE id = $1`,
+            [refund.id]
+          )
+          await client.query(
+            `UPDATE workflow_execution SET deleted_at = now() WHERE id = $1`,
+            [seed.softDeletedFailed.id]
+          )
           await expectCountsExact()
 
           // A soft-deleted run restored, and one restored into another state.
-          await client.query(`UPDATE workflow_execution SET deleted_at = NULL WHERE id = $1`, [seed.softDeletedReverted.id])
-          await client.query(`UPDATE workflow_execution SET deleted_at = NULL, state = 'done' WHERE id = $1`, [refund.id])
+          await client.query(
+            `UPDATE workflow_execution SET deleted_at = NULL WHERE id = $1`,
+            [seed.softDeletedReverted.id]
+          )
+          await client.query(
+            `UPDATE workflow_execution SET deleted_at = NULL, state = 'done' WHERE id = $1`,
+            [refund.id]
+          )
           await expectCountsExact()
 
           // A transaction that rolls back moves no count.
           await client.query(`BEGIN`)
-          await client.query(`DELETE FROM workflow_execution WHERE workflow_id = $1`, [MEDUSA_WORKFLOW.order])
+          await client.query(
+            `DELETE FROM workflow_execution WHERE workflow_id = $1`,
+            [MEDUSA_WORKFLOW.order]
+          )
           await client.query(`INSERT INTO workflow_execution (id, workflow_id, transaction_id, run_id, state)
                               VALUES ('wf_exec_rolled_back', 'rolled-back', 'tx', 'run', 'done')`)
           await client.query(`ROLLBACK`)
           await expectCountsExact()
 
           // One delete of live and soft-deleted runs of several workflows and states.
-          await client.query(`DELETE FROM workflow_execution WHERE id IN ($1, $2, $3, 'wf_exec_raw_1', 'wf_exec_raw_4')`, [
-            secondOrder.id,
-            firstOrder.id,
-            seed.softDeletedFailed.id,
-          ])
+          await client.query(
+            `DELETE FROM workflow_execution WHERE id IN ($1, $2, $3, 'wf_exec_raw_1', 'wf_exec_raw_4')`,
+            [secondOrder.id, firstOrder.id, seed.softDeletedFailed.id]
+          )
           await expectCountsExact()
         })
 
@@ -169,17 +228,28 @@ migrationSuite(({ engine }) => {
                 await client.query(
                   `INSERT INTO workflow_execution (id, workflow_id, transaction_id, run_id, state)
                    VALUES ($1, $2, $3, 'concurrent', 'done')`,
-                  [`wf_exec_concurrent_${n}_${i}`, MEDUSA_WORKFLOW.order, `cart_concurrent_${n}_${i}`]
+                  [
+                    `wf_exec_concurrent_${n}_${i}`,
+                    MEDUSA_WORKFLOW.order,
+                    `cart_concurrent_${n}_${i}`,
+                  ]
                 )
               }
-              await client.query(`DELETE FROM workflow_execution WHERE id = $1`, [`wf_exec_concurrent_${n}_0`])
+              await client.query(
+                `DELETE FROM workflow_execution WHERE id = $1`,
+                [`wf_exec_concurrent_${n}_0`]
+              )
               await client.query(`COMMIT`)
             })
           )
         )
         await expectCountsExact()
         // The order runs left before were all deleted: these are the six sessions' two each.
-        expect((await countsNow()).live).toContainEqual({ workflow_id: MEDUSA_WORKFLOW.order, state: "done", executions: 12 })
+        expect((await countsNow()).live).toContainEqual({
+          workflow_id: MEDUSA_WORKFLOW.order,
+          state: "done",
+          executions: 12,
+        })
 
         // Our engine's purge deletes the runs Medusa finished long ago, in batches.
         const purge = await engine.purgeExpiredExecutions({ batchSize: 1 })
@@ -187,7 +257,9 @@ migrationSuite(({ engine }) => {
         await expectCountsExact()
 
         // A truncate empties the counts with the table; counting starts over from there.
-        await withClient(DB, (client) => client.query(`TRUNCATE workflow_execution`))
+        await withClient(DB, (client) =>
+          client.query(`TRUNCATE workflow_execution`)
+        )
         expect(await countsNow()).toEqual({ counted: [], live: [] })
         await engine.run(WF.storedThreeSteps, { input: { value: 4 } })
         await withClient(DB, (client) => insertMedusaRows(client, medusaRows()))
@@ -196,11 +268,13 @@ migrationSuite(({ engine }) => {
         expect(total).toBe(medusaRows().length + 1)
       })
 
-
       it("counts again, instead of adding to the counts, when the migration runs a second time", async () => {
         const seed = medusaRowsWithSoftDeleted()
         await prepare(seed.all)
-        expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
+        expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({
+          executed: OUR_MIGRATIONS,
+          warnings: [],
+        })
         const shape = await shapeOf()
         const tables = await tablesNow()
 
@@ -212,20 +286,30 @@ migrationSuite(({ engine }) => {
               client.query(
                 `INSERT INTO workflow_execution (id, workflow_id, transaction_id, run_id, state)
                  VALUES ($1, $2, $3, 'again', 'failed')`,
-                [`wf_exec_again_${n}`, MEDUSA_WORKFLOW.payment, `pay_again_${n}`]
+                [
+                  `wf_exec_again_${n}`,
+                  MEDUSA_WORKFLOW.payment,
+                  `pay_again_${n}`,
+                ]
               )
             )
           )
         )
         await withClient(DB, (client) =>
-          client.query(`UPDATE workflow_execution SET deleted_at = now() WHERE id = $1`, [seed.live[0].id])
+          client.query(
+            `UPDATE workflow_execution SET deleted_at = now() WHERE id = $1`,
+            [seed.live[0].id]
+          )
         )
         await expectCountsExact()
         const { live } = await countsNow()
 
         for (let run = 0; run < 2; run++) {
           await forgetMigration(DB, OUR_COUNT_MIGRATION)
-          expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({ executed: [OUR_COUNT_MIGRATION], warnings: [] })
+          expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({
+            executed: [OUR_COUNT_MIGRATION],
+            warnings: [],
+          })
           // The same counts, not twice (or three times) them; recounted, so no counter left at zero.
           expect(await countsNow()).toEqual({ counted: live, live })
           expect(await shapeOf()).toEqual(shape)
@@ -235,12 +319,19 @@ migrationSuite(({ engine }) => {
 
         // The triggers, each there once, go on counting.
         await withClient(DB, (client) =>
-          client.query(`DELETE FROM workflow_execution WHERE workflow_id = $1 AND state = 'failed'`, [MEDUSA_WORKFLOW.payment])
+          client.query(
+            `DELETE FROM workflow_execution WHERE workflow_id = $1 AND state = 'failed'`,
+            [MEDUSA_WORKFLOW.payment]
+          )
         )
         await expectCountsExact()
-        expect((await countsNow()).live.some((c) => c.workflow_id === MEDUSA_WORKFLOW.payment && c.state === "failed")).toBe(false)
+        expect(
+          (await countsNow()).live.some(
+            (c) =>
+              c.workflow_id === MEDUSA_WORKFLOW.payment && c.state === "failed"
+          )
+        ).toBe(false)
       })
-
     })
   }
 })

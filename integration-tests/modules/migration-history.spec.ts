@@ -26,7 +26,12 @@ import {
   withoutExpiry,
   withoutExpiryColumn,
 } from "./__fixtures__/migrations/expectations"
-import { insertMedusaRows, MEDUSA_WORKFLOW, MedusaRow, medusaRows } from "./__fixtures__/migrations/medusa-rows"
+import {
+  insertMedusaRows,
+  MEDUSA_WORKFLOW,
+  MedusaRow,
+  medusaRows,
+} from "./__fixtures__/migrations/medusa-rows"
 import { migrationSuite } from "./__fixtures__/migrations/migration-suite"
 
 /*
@@ -40,13 +45,18 @@ jest.setTimeout(60000)
 migrationSuite(({ engine, expectNewRunStored, startupWarnings }) => {
   describe("on a table as Medusa's first migration left it (no run_id, no retention_time)", () => {
     // A primary key of (workflow_id, transaction_id) allowed one run per transaction.
-    const legacyRows = () => medusaRows().filter((r) => r.id !== "wf_exec_01KAWA0000000000000000000A")
+    const legacyRows = () =>
+      medusaRows().filter((r) => r.id !== "wf_exec_01KAWA0000000000000000000A")
 
     async function prepare() {
-      const medusa = await migrate(DB, MIGRATION_DIRS.inmemory, { to: MEDUSA_FIRST_MIGRATION })
+      const medusa = await migrate(DB, MIGRATION_DIRS.inmemory, {
+        to: MEDUSA_FIRST_MIGRATION,
+      })
       expect(medusa.executed).toEqual([MEDUSA_FIRST_MIGRATION])
       const rows = legacyRows()
-      await withClient(DB, (client) => insertMedusaRows(client, rows, { legacy: true }))
+      await withClient(DB, (client) =>
+        insertMedusaRows(client, rows, { legacy: true })
+      )
       return rows
     }
 
@@ -67,8 +77,12 @@ migrationSuite(({ engine, expectNewRunStored, startupWarnings }) => {
 
       const after = await shapeOf()
       expectExpiryColumn(after)
-      expect(after.columns.run_id).toEqual(expect.objectContaining({ type: "text", nullable: false }))
-      expect(after.columns.retention_time).toEqual(expect.objectContaining({ type: "integer", nullable: true }))
+      expect(after.columns.run_id).toEqual(
+        expect.objectContaining({ type: "text", nullable: false })
+      )
+      expect(after.columns.retention_time).toEqual(
+        expect.objectContaining({ type: "integer", nullable: true })
+      )
       for (const [name, column] of Object.entries(before.columns)) {
         expect(after.columns[name]).toEqual(column)
       }
@@ -76,9 +90,15 @@ migrationSuite(({ engine, expectNewRunStored, startupWarnings }) => {
         name: "workflow_execution_pkey",
         columns: ["workflow_id", "transaction_id", "run_id"],
       })
-      expect(Object.keys(after.indexes)).not.toContain("PK_workflow_execution_workflow_id_transaction_id")
-      for (const name of Object.keys(before.indexes).filter((n) => n !== "PK_workflow_execution_workflow_id_transaction_id")) {
-        expect(after.indexes[name]).toBe(REDUNDANT_INDEXES.includes(name) ? undefined : before.indexes[name])
+      expect(Object.keys(after.indexes)).not.toContain(
+        "PK_workflow_execution_workflow_id_transaction_id"
+      )
+      for (const name of Object.keys(before.indexes).filter(
+        (n) => n !== "PK_workflow_execution_workflow_id_transaction_id"
+      )) {
+        expect(after.indexes[name]).toBe(
+          REDUNDANT_INDEXES.includes(name) ? undefined : before.indexes[name]
+        )
       }
       expectOurIndexes(after)
       expect(duplicateIndexes(after.indexes)).toEqual([])
@@ -90,20 +110,32 @@ migrationSuite(({ engine, expectNewRunStored, startupWarnings }) => {
 
       // Every column the rows had is untouched; each row is one run of its own.
       const rowsAfter = await rowsNow()
-      expect(withoutExpiry(rowsAfter).map(({ run_id, retention_time, ...rest }) => rest)).toEqual(rowsBefore)
+      expect(
+        withoutExpiry(rowsAfter).map(
+          ({ run_id, retention_time, ...rest }) => rest
+        )
+      ).toEqual(rowsBefore)
       // The retention filled from the workflow options gives the finished runs their expiry.
       expectExpiryBackfilled(rowsAfter)
       expect(rowsAfter.filter((r) => r.expires_at !== null)).toHaveLength(3)
-      const runIds = rowsAfter.map((r) => `${r.workflow_id}|${r.transaction_id}|${r.run_id}`)
+      const runIds = rowsAfter.map(
+        (r) => `${r.workflow_id}|${r.transaction_id}|${r.run_id}`
+      )
       expect(new Set(runIds).size).toBe(rowsAfter.length)
-      expect(rowsAfter.every((r) => typeof r.run_id === "string" && r.run_id.length > 0)).toBe(true)
+      expect(
+        rowsAfter.every(
+          (r) => typeof r.run_id === "string" && r.run_id.length > 0
+        )
+      ).toBe(true)
     })
 
     it("lets the module read the old rows and store new runs", async () => {
       const rows = await prepare()
       await migrate(DB, MIGRATION_DIRS.ours)
       const stored = await rowsNow()
-      const runIdOf = new Map(stored.map((r) => [r.id as string, r.run_id as string]))
+      const runIdOf = new Map(
+        stored.map((r) => [r.id as string, r.run_id as string])
+      )
 
       for (const row of rows) {
         const read = await engine.retrieveWorkflowExecution(row.id)
@@ -114,18 +146,33 @@ migrationSuite(({ engine, expectNewRunStored, startupWarnings }) => {
             transaction_id: row.transaction_id,
             run_id: runIdOf.get(row.id),
             state: row.state,
-            execution: expect.objectContaining({ modelId: row.workflow_id, state: row.state, steps: row.execution.steps }),
+            execution: expect.objectContaining({
+              modelId: row.workflow_id,
+              state: row.state,
+              steps: row.execution.steps,
+            }),
             context: row.context,
             created_at: expect.any(Date),
           })
         )
       }
-      const [listed, count] = await engine.listAndCountWorkflowExecutions({}, { order: { created_at: "ASC" } })
+      const [listed, count] = await engine.listAndCountWorkflowExecutions(
+        {},
+        { order: { created_at: "ASC" } }
+      )
       expect(count).toBe(rows.length)
       expect(listed.map((e) => e.id)).toEqual(rows.map((r) => r.id))
       expect(
-        await engine.retrieveWorkflowExecution({ workflow_id: MEDUSA_WORKFLOW.fulfillment, transaction_id: "ful_01KAWSHIPMENT" } as any)
-      ).toEqual(expect.objectContaining({ id: "wf_exec_01KAWA0000000000000000000E", state: "invoking" }))
+        await engine.retrieveWorkflowExecution({
+          workflow_id: MEDUSA_WORKFLOW.fulfillment,
+          transaction_id: "ful_01KAWSHIPMENT",
+        } as any)
+      ).toEqual(
+        expect.objectContaining({
+          id: "wf_exec_01KAWA0000000000000000000E",
+          state: "invoking",
+        })
+      )
 
       await expectNewRunStored(rows.length)
     })
@@ -140,7 +187,10 @@ migrationSuite(({ engine, expectNewRunStored, startupWarnings }) => {
         ...waiting,
         id: "wf_exec_01KAWA0000000000000000000F",
         run_id: "01KAWA0000RUN0000000000006",
-        execution: { ...waiting.execution, runId: "01KAWA0000RUN0000000000006" },
+        execution: {
+          ...waiting.execution,
+          runId: "01KAWA0000RUN0000000000006",
+        },
         created_at: "2025-11-24T16:45:00.100Z",
         updated_at: "2025-11-24T16:45:00.400Z",
       }
@@ -163,10 +213,20 @@ migrationSuite(({ engine, expectNewRunStored, startupWarnings }) => {
       expect(withoutExpiry(rowsAfter)).toEqual(rowsBefore)
       expectExpiryBackfilled(rowsAfter)
       const after = await shapeOf()
-      expect(Object.keys(after.indexes)).not.toContain("IDX_workflow_execution_in_flight_unique")
-      expect(Object.keys(after.indexes)).toContain("IDX_workflow_execution_created_at")
-      expect(Object.keys(after.indexes).filter((n) => !(n in before.indexes)).sort()).toEqual(
-        ourIndexes().filter((name) => name !== "IDX_workflow_execution_in_flight_unique")
+      expect(Object.keys(after.indexes)).not.toContain(
+        "IDX_workflow_execution_in_flight_unique"
+      )
+      expect(Object.keys(after.indexes)).toContain(
+        "IDX_workflow_execution_created_at"
+      )
+      expect(
+        Object.keys(after.indexes)
+          .filter((n) => !(n in before.indexes))
+          .sort()
+      ).toEqual(
+        ourIndexes().filter(
+          (name) => name !== "IDX_workflow_execution_in_flight_unique"
+        )
       )
       expect(withoutExpiryColumn(after.columns)).toEqual(before.columns)
       expectExpiryColumn(after)
@@ -177,16 +237,24 @@ migrationSuite(({ engine, expectNewRunStored, startupWarnings }) => {
       expect((await countsNow()).counted).toEqual(liveCountsOf(all))
 
       // All four migrations are recorded as done, and both runs read back.
-      expect((await recordedMigrations()).filter((name) => OUR_MIGRATIONS.includes(name))).toEqual(OUR_MIGRATIONS)
+      expect(
+        (await recordedMigrations()).filter((name) =>
+          OUR_MIGRATIONS.includes(name)
+        )
+      ).toEqual(OUR_MIGRATIONS)
       const runs = await engine.listWorkflowExecutions(
         { transaction_id: waiting.transaction_id },
         { order: { created_at: "ASC" } }
       )
       expect(runs).toEqual([asRead(waiting), asRead(twin)])
-      expect(await engine.retrieveWorkflowExecution(twin.id)).toEqual(asRead(twin))
+      expect(await engine.retrieveWorkflowExecution(twin.id)).toEqual(
+        asRead(twin)
+      )
 
       // And the application says so when it starts, instead of trusting a guard that is not there.
-      expect(await startupWarnings()).toEqual([expect.stringContaining("IDX_workflow_execution_in_flight_unique")])
+      expect(await startupWarnings()).toEqual([
+        expect.stringContaining("IDX_workflow_execution_in_flight_unique"),
+      ])
     })
   })
 
@@ -197,14 +265,24 @@ migrationSuite(({ engine, expectNewRunStored, startupWarnings }) => {
     const REDIS_BEFORE_RUN_ID = "Migration20250128174354"
 
     it("lets a finished transaction run again on a table the redis engine left before run_id existed", async () => {
-      const medusa = await migrate(DB, MIGRATION_DIRS.redis, { to: REDIS_BEFORE_RUN_ID })
+      const medusa = await migrate(DB, MIGRATION_DIRS.redis, {
+        to: REDIS_BEFORE_RUN_ID,
+      })
       expect(medusa.executed).toContain("Migration20250120111059")
       await migrate(DB, MIGRATION_DIRS.ours)
 
-      await engine.run(WF.storedThreeSteps, { input: { value: 1 }, transactionId: "redis-2-5-again" })
-      await engine.run(WF.storedThreeSteps, { input: { value: 2 }, transactionId: "redis-2-5-again" })
+      await engine.run(WF.storedThreeSteps, {
+        input: { value: 1 },
+        transactionId: "redis-2-5-again",
+      })
+      await engine.run(WF.storedThreeSteps, {
+        input: { value: 2 },
+        transactionId: "redis-2-5-again",
+      })
 
-      const runs = await engine.listWorkflowExecutions({ transaction_id: "redis-2-5-again" })
+      const runs = await engine.listWorkflowExecutions({
+        transaction_id: "redis-2-5-again",
+      })
       expect(runs).toHaveLength(2)
       expect(Object.keys((await shapeOf()).indexes)).not.toContain(
         "IDX_workflow_execution_workflow_id_transaction_id_unique"
@@ -216,8 +294,12 @@ migrationSuite(({ engine, expectNewRunStored, startupWarnings }) => {
     // would never expire (retention_time IS NULL).
     it("fills retention_time of old rows from their workflow options, as Medusa's upgrade does", async () => {
       await migrate(DB, MIGRATION_DIRS.inmemory, { to: MEDUSA_FIRST_MIGRATION })
-      const rows = medusaRows().filter((r) => r.id !== "wf_exec_01KAWA0000000000000000000A")
-      await withClient(DB, (client) => insertMedusaRows(client, rows, { legacy: true }))
+      const rows = medusaRows().filter(
+        (r) => r.id !== "wf_exec_01KAWA0000000000000000000A"
+      )
+      await withClient(DB, (client) =>
+        insertMedusaRows(client, rows, { legacy: true })
+      )
       await migrate(DB, MIGRATION_DIRS.ours)
 
       const stored = await rowsNow()

@@ -45,7 +45,10 @@ import {
   tablesNow,
   UPGRADE_TASK_TABLE,
 } from "./__fixtures__/migrations/expectations"
-import { insertMedusaRows, medusaRows } from "./__fixtures__/migrations/medusa-rows"
+import {
+  insertMedusaRows,
+  medusaRows,
+} from "./__fixtures__/migrations/medusa-rows"
 import { migrationSuite } from "./__fixtures__/migrations/migration-suite"
 
 /*
@@ -65,14 +68,20 @@ migrationSuite(({ engine, expectModuleReads, expectNewRunStored }) => {
       const tables = await tablesNow()
       const rows = await rowsNow()
       // The audit trail has an entry the second run must keep.
-      await engine.purgeExpiredExecutions({ dryRun: true, actor: "before-rerun" })
+      await engine.purgeExpiredExecutions({
+        dryRun: true,
+        actor: "before-rerun",
+      })
       const trail = await engine.listWorkflowExecutionPurges()
       expect(trail).toHaveLength(1)
 
       for (const name of OUR_MIGRATIONS) {
         await forgetMigration(DB, name)
       }
-      expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
+      expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({
+        executed: OUR_MIGRATIONS,
+        warnings: [],
+      })
 
       expect(await shapeOf()).toEqual(shape)
       expect(await tablesNow()).toEqual(tables)
@@ -84,19 +93,35 @@ migrationSuite(({ engine, expectModuleReads, expectNewRunStored }) => {
     })
 
     it("creates the tables on an empty database, and changes nothing when they run a second time", async () => {
-      expect(await migrate(DB, MIGRATION_DIRS.ours, { online: false })).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
+      expect(await migrate(DB, MIGRATION_DIRS.ours, { online: false })).toEqual(
+        { executed: OUR_MIGRATIONS, warnings: [] }
+      )
       // An empty table needs no online part: nothing is queued, no background upgrade runs.
       expect(await queuedTasks()).toEqual([])
       const shape = await shapeOf()
       expect(Object.keys(shape.columns)).toEqual([
-        "id", "workflow_id", "transaction_id", "run_id", "execution", "context",
-        "state", "retention_time", "created_at", "updated_at", "deleted_at", "expires_at", "owner_instance_id",
-        "owner_epoch", "awaited_steps",
+        "id",
+        "workflow_id",
+        "transaction_id",
+        "run_id",
+        "execution",
+        "context",
+        "state",
+        "retention_time",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+        "expires_at",
+        "owner_instance_id",
+        "owner_epoch",
+        "awaited_steps",
       ])
       expectExpiryColumn(shape)
       await expectRetentionTables()
       await expectCounters()
-      expect(await tablesNow()).toEqual(["mikro_orm_migrations", "workflow_execution", ...OUR_TABLES].sort())
+      expect(await tablesNow()).toEqual(
+        ["mikro_orm_migrations", "workflow_execution", ...OUR_TABLES].sort()
+      )
       expect((await countsNow()).counted).toEqual([])
       expect(shape.primaryKey).toEqual({
         name: "workflow_execution_pkey",
@@ -112,19 +137,28 @@ migrationSuite(({ engine, expectModuleReads, expectNewRunStored }) => {
       expectExpiryBackfilled(rows)
       expect(rows.map(expiryOf)).toEqual([expect.any(Number)])
       await expectCountsExact()
-      expect((await countsNow()).live).toEqual([{ workflow_id: WF.storedThreeSteps, state: "done", executions: 1 }])
+      expect((await countsNow()).live).toEqual([
+        { workflow_id: WF.storedThreeSteps, state: "done", executions: 1 },
+      ])
 
       for (const name of OUR_MIGRATIONS) {
         await forgetMigration(DB, name)
       }
-      expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({ executed: OUR_MIGRATIONS, warnings: [] })
+      expect(await migrate(DB, MIGRATION_DIRS.ours)).toEqual({
+        executed: OUR_MIGRATIONS,
+        warnings: [],
+      })
       expect(await shapeOf()).toEqual(shape)
       expect(await rowsNow()).toEqual(rows)
       // Counted again from the rows: the counter left at zero is gone.
-      expect((await countsNow()).counted).toEqual([{ workflow_id: WF.storedThreeSteps, state: "done", executions: 1 }])
+      expect((await countsNow()).counted).toEqual([
+        { workflow_id: WF.storedThreeSteps, state: "done", executions: 1 },
+      ])
 
       // Medusa's engines still apply on top of ours: the store can switch back, and its writes are counted.
-      expect((await migrate(DB, MIGRATION_DIRS.inmemory)).executed).toEqual(migrationNames(MIGRATION_DIRS.inmemory))
+      expect((await migrate(DB, MIGRATION_DIRS.inmemory)).executed).toEqual(
+        migrationNames(MIGRATION_DIRS.inmemory)
+      )
       expect(await rowsNow()).toEqual(rows)
       await withClient(DB, (client) => insertMedusaRows(client, medusaRows()))
       await expectCountsExact()
@@ -140,65 +174,109 @@ migrationSuite(({ engine, expectModuleReads, expectNewRunStored }) => {
       expect(await functionsNow()).toEqual([])
 
       // As the first migration alone leaves the table.
-      expect((await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_FIRST_MIGRATION })).executed).toEqual([OUR_FIRST_MIGRATION])
+      expect(
+        (await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_FIRST_MIGRATION }))
+          .executed
+      ).toEqual([OUR_FIRST_MIGRATION])
       const firstShape = await shapeOf()
       const firstRows = await rowsNow()
       expect(firstRows).toEqual(medusaRowsStored)
 
       // As the second one leaves it.
-      expect((await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_RETENTION_MIGRATION })).executed).toEqual([OUR_RETENTION_MIGRATION])
+      expect(
+        (
+          await migrate(DB, MIGRATION_DIRS.ours, {
+            to: OUR_RETENTION_MIGRATION,
+          })
+        ).executed
+      ).toEqual([OUR_RETENTION_MIGRATION])
       const retentionShape = await shapeOf()
       const retentionTables = await tablesNow()
       const retentionRows = await rowsNow()
       expect(retentionShape.triggers).toEqual({})
 
-      expect((await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_COUNT_MIGRATION })).executed).toEqual([OUR_COUNT_MIGRATION])
+      expect(
+        (await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_COUNT_MIGRATION }))
+          .executed
+      ).toEqual([OUR_COUNT_MIGRATION])
       const countShape = await shapeOf()
       const countRows = await rowsNow()
 
-      expect((await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_STORAGE_MIGRATION })).executed).toEqual([OUR_STORAGE_MIGRATION])
+      expect(
+        (await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_STORAGE_MIGRATION }))
+          .executed
+      ).toEqual([OUR_STORAGE_MIGRATION])
       const storageShape = await shapeOf()
       const storageTables = await tablesNow()
       const storageRows = await rowsNow()
 
-      expect((await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_CLUSTER_MIGRATION })).executed).toEqual([OUR_CLUSTER_MIGRATION])
+      expect(
+        (await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_CLUSTER_MIGRATION }))
+          .executed
+      ).toEqual([OUR_CLUSTER_MIGRATION])
       const clusterShape = await shapeOf()
       const clusterTables = await tablesNow()
       const clusterRows = await rowsNow()
 
-      expect((await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_LEAN_INDEX_MIGRATION })).executed).toEqual([OUR_LEAN_INDEX_MIGRATION])
+      expect(
+        (
+          await migrate(DB, MIGRATION_DIRS.ours, {
+            to: OUR_LEAN_INDEX_MIGRATION,
+          })
+        ).executed
+      ).toEqual([OUR_LEAN_INDEX_MIGRATION])
       const leanShape = await shapeOf()
       const leanTables = await tablesNow()
       const leanRows = await rowsNow()
       expect(leanTables).toContain(PURGE_SCHEDULE_TABLE)
       await expectPurgeScheduleTable()
 
-      expect((await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_FINISH_MIGRATION })).executed).toEqual([OUR_FINISH_MIGRATION])
+      expect(
+        (await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_FINISH_MIGRATION }))
+          .executed
+      ).toEqual([OUR_FINISH_MIGRATION])
       const finishShape = await shapeOf()
       const finishTables = await tablesNow()
       expect(finishTables).toEqual([...leanTables, FINISH_TABLE].sort())
 
-      expect((await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_PURGE_SCHEDULE_DROP_MIGRATION })).executed).toEqual([
-        OUR_PURGE_SCHEDULE_DROP_MIGRATION,
-      ])
+      expect(
+        (
+          await migrate(DB, MIGRATION_DIRS.ours, {
+            to: OUR_PURGE_SCHEDULE_DROP_MIGRATION,
+          })
+        ).executed
+      ).toEqual([OUR_PURGE_SCHEDULE_DROP_MIGRATION])
       const droppedShape = await shapeOf()
       const droppedRows = await rowsNow()
-      expect(await tablesNow()).toEqual(finishTables.filter((table) => table !== PURGE_SCHEDULE_TABLE))
+      expect(await tablesNow()).toEqual(
+        finishTables.filter((table) => table !== PURGE_SCHEDULE_TABLE)
+      )
 
-      expect((await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_FENCING_MIGRATION })).executed).toEqual([OUR_FENCING_MIGRATION])
+      expect(
+        (await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_FENCING_MIGRATION }))
+          .executed
+      ).toEqual([OUR_FENCING_MIGRATION])
       // Every row there starts at epoch 0, nothing else changes.
       const fencedShape = await shapeOf()
       const fencedRows = await rowsNow()
-      expect(fencedRows).toEqual(droppedRows.map((row: StoredRow) => ({ ...row, owner_epoch: 0 })))
+      expect(fencedRows).toEqual(
+        droppedRows.map((row: StoredRow) => ({ ...row, owner_epoch: 0 }))
+      )
 
-      expect((await migrate(DB, MIGRATION_DIRS.ours)).executed).toEqual([OUR_AWAITED_MIGRATION])
+      expect((await migrate(DB, MIGRATION_DIRS.ours)).executed).toEqual([
+        OUR_AWAITED_MIGRATION,
+      ])
       // The rows there do not say which handlers returned (NULL, "not known"), nothing else changes.
-      expect(await rowsNow()).toEqual(fencedRows.map((row: StoredRow) => ({ ...row, awaited_steps: null })))
+      expect(await rowsNow()).toEqual(
+        fencedRows.map((row: StoredRow) => ({ ...row, awaited_steps: null }))
+      )
       await engine.purgeExpiredExecutions({ dryRun: true })
       await expectCounters()
       const extensions = await extensionsNow()
       const leanIndexes = Object.keys((await shapeOf()).indexes)
-      expect(leanIndexes.filter((name) => REDUNDANT_INDEXES.includes(name))).toEqual([])
+      expect(
+        leanIndexes.filter((name) => REDUNDANT_INDEXES.includes(name))
+      ).toEqual([])
 
       // The tenth one's down(): awaited_steps goes, nothing else.
       const tenth = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
@@ -214,21 +292,30 @@ migrationSuite(({ engine, expectModuleReads, expectNewRunStored }) => {
 
       // The eighth one's down(): the table of the scheduled purge comes back, empty, as the second made it.
       const eighth = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
-      expect(eighth).toEqual({ executed: [OUR_PURGE_SCHEDULE_DROP_MIGRATION], warnings: [] })
+      expect(eighth).toEqual({
+        executed: [OUR_PURGE_SCHEDULE_DROP_MIGRATION],
+        warnings: [],
+      })
       expect(await shapeOf()).toEqual(finishShape)
       expect(await tablesNow()).toEqual(finishTables)
       await expectPurgeScheduleTable()
 
       // The seventh one's down(): the log of finishes goes, nothing else.
       const seventh = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
-      expect(seventh).toEqual({ executed: [OUR_FINISH_MIGRATION], warnings: [] })
+      expect(seventh).toEqual({
+        executed: [OUR_FINISH_MIGRATION],
+        warnings: [],
+      })
       expect(await shapeOf()).toEqual(leanShape)
       expect(await tablesNow()).toEqual(leanTables)
       expect(await rowsNow()).toEqual(leanRows)
 
       // The sixth one's down(): the four indexes come back, nothing else.
       const sixth = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
-      expect(sixth).toEqual({ executed: [OUR_LEAN_INDEX_MIGRATION], warnings: [] })
+      expect(sixth).toEqual({
+        executed: [OUR_LEAN_INDEX_MIGRATION],
+        warnings: [],
+      })
       expect(await shapeOf()).toEqual(clusterShape)
       expect(await tablesNow()).toEqual(clusterTables)
       expect(await rowsNow()).toEqual(clusterRows)
@@ -242,7 +329,10 @@ migrationSuite(({ engine, expectModuleReads, expectNewRunStored }) => {
 
       // The fourth one's down(): its index goes, nothing else.
       const fourth = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
-      expect(fourth).toEqual({ executed: [OUR_STORAGE_MIGRATION], warnings: [] })
+      expect(fourth).toEqual({
+        executed: [OUR_STORAGE_MIGRATION],
+        warnings: [],
+      })
       expect(await shapeOf()).toEqual(countShape)
       expect(await rowsNow()).toEqual(countRows)
 
@@ -259,9 +349,14 @@ migrationSuite(({ engine, expectModuleReads, expectNewRunStored }) => {
 
       // The second one's down(): expires_at, its index and the two tables go; the rows stay.
       const second = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
-      expect(second).toEqual({ executed: [OUR_RETENTION_MIGRATION], warnings: [] })
+      expect(second).toEqual({
+        executed: [OUR_RETENTION_MIGRATION],
+        warnings: [],
+      })
       expect(await shapeOf()).toEqual(firstShape)
-      expect(await tablesNow()).toEqual([...medusaTables, UPGRADE_TASK_TABLE].sort())
+      expect(await tablesNow()).toEqual(
+        [...medusaTables, UPGRADE_TASK_TABLE].sort()
+      )
       expect(await rowsNow()).toEqual(firstRows)
 
       // Then the first one's: its two indexes and the table of upgrade tasks go.
@@ -278,7 +373,9 @@ migrationSuite(({ engine, expectModuleReads, expectNewRunStored }) => {
       expect(await tablesNow()).toEqual(medusaTables)
       expect(await functionsNow()).toEqual([])
       expect(await rowsNow()).toEqual(medusaRowsStored)
-      expect(await recordedMigrations()).toEqual(migrationNames(MIGRATION_DIRS.inmemory))
+      expect(await recordedMigrations()).toEqual(
+        migrationNames(MIGRATION_DIRS.inmemory)
+      )
 
       // The module still reads the history after the revert, apart from what it reads
       // through the counters, which went with the third migration.

@@ -43,15 +43,23 @@ type Schema = Record<string, TableShape>
 
 async function schemaOf(database: string): Promise<Schema> {
   return await withClient(database, async (client: Client) => {
-    const tables = (await tableNames(client)).filter((table) => table !== "mikro_orm_migrations")
-    return Object.fromEntries(await Promise.all(tables.map(async (table) => [table, await tableShape(client, table)])))
+    const tables = (await tableNames(client)).filter(
+      (table) => table !== "mikro_orm_migrations"
+    )
+    return Object.fromEntries(
+      await Promise.all(
+        tables.map(async (table) => [table, await tableShape(client, table)])
+      )
+    )
   })
 }
 
 /** Builds the schema from the module's models exactly as the runner does without `pathToMigrations`. */
 async function buildFromModels(database: string): Promise<void> {
   const wrapper = getMikroOrmWrapper({
-    mikroOrmEntities: toMikroOrmEntities(loadModels(path.join(MODULE_PATH, "models"))),
+    mikroOrmEntities: toMikroOrmEntities(
+      loadModels(path.join(MODULE_PATH, "models"))
+    ),
     clientUrl: getDatabaseURL(database),
     schema: "public",
   })
@@ -67,14 +75,19 @@ function comparable(columns: TableShape["columns"]) {
   return Object.fromEntries(
     Object.entries(columns).map(([name, column]) => [
       name,
-      { ...column, type: column.type === "character varying" ? "text" : column.type },
+      {
+        ...column,
+        type: column.type === "character varying" ? "text" : column.type,
+      },
     ])
   )
 }
 
 /** An index as what it covers: unique or not, the method and the columns, without its name, order or predicate. */
 function covers(definition: string): string {
-  const [, unique, method, columns] = definition.match(/^CREATE (UNIQUE )?INDEX \S+ ON \S+ USING (\w+) \(([^)]*)\)/)!
+  const [, unique, method, columns] = definition.match(
+    /^CREATE (UNIQUE )?INDEX \S+ ON \S+ USING (\w+) \(([^)]*)\)/
+  )!
   return `${unique ?? ""}${method} (${columns.replace(/ DESC/g, "")})`
 }
 
@@ -118,7 +131,9 @@ afterAll(async () => {
 describe("the schema built from the models", () => {
   it("has the tables the migrations make, and no other", () => {
     expect(Object.keys(modelled).sort()).toEqual(Object.keys(migrated).sort())
-    expect(Object.keys(modelColumns()).sort()).toEqual(Object.keys(migrated).sort())
+    expect(Object.keys(modelColumns()).sort()).toEqual(
+      Object.keys(migrated).sort()
+    )
   })
 
   it("has every column of every table, with its type, nullability and default", () => {
@@ -136,7 +151,10 @@ describe("the schema built from the models", () => {
 
   it("has the same primary keys", () => {
     for (const table of Object.keys(migrated)) {
-      expect({ table, primaryKey: modelled[table].primaryKey }).toEqual({ table, primaryKey: migrated[table].primaryKey })
+      expect({ table, primaryKey: modelled[table].primaryKey }).toEqual({
+        table,
+        primaryKey: migrated[table].primaryKey,
+      })
     }
   })
 
@@ -147,15 +165,25 @@ describe("the schema built from the models", () => {
           continue
         }
         const modelledDefinition = modelled[table].indexes[name]
-        expect({ table, name, covers: modelledDefinition && covers(modelledDefinition) }).toEqual({
+        expect({
+          table,
+          name,
+          covers: modelledDefinition && covers(modelledDefinition),
+        }).toEqual({
           table,
           name,
           covers: covers(definition),
         })
-        expect({ table, name, where: predicate(modelledDefinition) }).toEqual({ table, name, where: predicate(definition) })
+        expect({ table, name, where: predicate(modelledDefinition) }).toEqual({
+          table,
+          name,
+          where: predicate(definition),
+        })
       }
     }
-    expect(Object.keys(migrated.workflow_execution.indexes).includes(TRIGRAM_INDEX)).toBe(trigrams)
+    expect(
+      Object.keys(migrated.workflow_execution.indexes).includes(TRIGRAM_INDEX)
+    ).toBe(trigrams)
   })
 
   it("adds no index but the one DML puts on deleted_at of its tables (those with created_at, updated_at and deleted_at)", () => {
@@ -164,13 +192,19 @@ describe("the schema built from the models", () => {
         .filter((name) => !(name in migrated[table].indexes))
         .map((name) => `${table}.${name}`)
     )
-    const dmlTables = Object.keys(migrated).filter((table) => "deleted_at" in migrated[table].columns)
+    const dmlTables = Object.keys(migrated).filter(
+      (table) => "deleted_at" in migrated[table].columns
+    )
     expect(dmlTables).toContain("workflow_execution")
-    expect(extra.sort()).toEqual(dmlTables.map((table) => `${table}.IDX_${table}_deleted_at`).sort())
+    expect(extra.sort()).toEqual(
+      dmlTables.map((table) => `${table}.IDX_${table}_deleted_at`).sort()
+    )
   })
 
   it("has none of the counting triggers, which only the migrations install", () => {
     expect(modelled.workflow_execution.triggers).toEqual({})
-    expect(Object.keys(migrated.workflow_execution.triggers).sort()).toEqual([...COUNT_TRIGGERS].sort())
+    expect(Object.keys(migrated.workflow_execution.triggers).sort()).toEqual(
+      [...COUNT_TRIGGERS].sort()
+    )
   })
 })

@@ -1,8 +1,23 @@
 import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { Modules, TransactionHandlerType } from "@medusajs/framework/utils"
-import { knexOf, MIGRATIONS_PATH, MODULE_PATH, TEST_DATABASE, waitForFinish, waitUntil, withEngineShutdown } from "./__fixtures__/engine"
-import { ANSWERED_STEP, AWAITING_STEP, backgroundAttempts, counts, PARITY, resetCounts } from "./__fixtures__/parity-workflows"
+import {
+  knexOf,
+  MIGRATIONS_PATH,
+  MODULE_PATH,
+  TEST_DATABASE,
+  waitForFinish,
+  waitUntil,
+  withEngineShutdown,
+} from "./__fixtures__/engine"
+import {
+  ANSWERED_STEP,
+  AWAITING_STEP,
+  backgroundAttempts,
+  counts,
+  PARITY,
+  resetCounts,
+} from "./__fixtures__/parity-workflows"
 
 jest.setTimeout(60000)
 
@@ -47,7 +62,12 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       const transactionId = "pa-awaiting-1"
       const retryKey = `retry:${PARITY.awaiting}:${transactionId}:${AWAITING_STEP}`
       const timerRows = async () =>
-        (await db.raw(`SELECT "claimed_by" FROM "workflow_execution_timer" WHERE "key" = ?`, [retryKey])).rows
+        (
+          await db.raw(
+            `SELECT "claimed_by" FROM "workflow_execution_timer" WHERE "key" = ?`,
+            [retryKey]
+          )
+        ).rows
 
       await engine.run(PARITY.awaiting, { transactionId })
       expect(counts.awaiting).toBe(1)
@@ -65,7 +85,12 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
           `UPDATE "workflow_execution"
               SET "execution" = jsonb_set(jsonb_set("execution", ?::text[], '"done"'), ?::text[], '"ok"')
             WHERE "workflow_id" = ? AND "transaction_id" = ?`,
-          [`{steps,${AWAITING_STEP},invoke,state}`, `{steps,${AWAITING_STEP},invoke,status}`, PARITY.awaiting, transactionId]
+          [
+            `{steps,${AWAITING_STEP},invoke,state}`,
+            `{steps,${AWAITING_STEP},invoke,status}`,
+            PARITY.awaiting,
+            transactionId,
+          ]
         )
         await answer.commit()
       } catch (error) {
@@ -93,15 +118,19 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       await answer(transactionId)
       expect((await finished).state).toBe("done")
 
-      const { rows } = await db.raw(`SELECT "key" FROM "workflow_execution_timer" WHERE "transaction_id" = ?`, [transactionId])
+      const { rows } = await db.raw(
+        `SELECT "key" FROM "workflow_execution_timer" WHERE "transaction_id" = ?`,
+        [transactionId]
+      )
       expect(rows).toEqual([])
     })
 
     it("shuts down only once the storage calls in flight are done, as the orchestrator does not await them all", async () => {
       const db = knexOf(medusaApp)
       const transactionId = "pa-draining-1"
-      const shutdown = (engine as { __hooks?: { onApplicationShutdown?: () => Promise<void> } }).__hooks!
-        .onApplicationShutdown!
+      const shutdown = (
+        engine as { __hooks?: { onApplicationShutdown?: () => Promise<void> } }
+      ).__hooks!.onApplicationShutdown!
       await engine.run(PARITY.answered, { transactionId })
       // The first of Medusa's two shutdown hooks: the background loops stop, nothing is in flight yet.
       await shutdown()
@@ -119,7 +148,12 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
 
         // The second hook: it cannot end while the write waits, and one round trip to Postgres ends first.
         const stopped = shutdown().then(() => "shut down")
-        expect(await Promise.race([stopped, db.raw("SELECT 1").then(() => "still waiting")])).toBe("still waiting")
+        expect(
+          await Promise.race([
+            stopped,
+            db.raw("SELECT 1").then(() => "still waiting"),
+          ])
+        ).toBe("still waiting")
         await holder.commit()
         expect(await stopped).toBe("shut down")
       } catch (error) {
@@ -138,17 +172,36 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
 
     it("compensates step0 once when a background sub-workflow with awaiting retries fails, as Medusa's engine does", async () => {
       const transactionId = "pa-background-1"
-      const finished = waitForFinish(engine, PARITY.backgroundParent, transactionId)
+      const finished = waitForFinish(
+        engine,
+        PARITY.backgroundParent,
+        transactionId
+      )
       const attempts = backgroundAttempts(engine, transactionId)
-      const { result } = await engine.run(PARITY.backgroundParent, { transactionId, throwOnError: false })
+      const { result } = await engine.run(PARITY.backgroundParent, {
+        transactionId,
+        throwOnError: false,
+      })
       expect(result).toBeUndefined()
       await attempts.failInTurn()
 
       expect((await finished).state).toBe("failed")
-      expect((await attempts.finished).map((child) => child.state)).toEqual(["reverted", "reverted", "reverted"])
+      expect((await attempts.finished).map((child) => child.state)).toEqual([
+        "reverted",
+        "reverted",
+        "reverted",
+      ])
       // Two continues drive the compensation: the one the sub-workflow step's compensation sets, and the one
       // the parent's first execution sets when its own report of the sub-workflow is refused. One ran step0's.
-      expect(counts).toEqual(expect.objectContaining({ step0: 1, step0Compensated: 1, childStep: 3, shaped: 0, step2: 0 }))
+      expect(counts).toEqual(
+        expect.objectContaining({
+          step0: 1,
+          step0Compensated: 1,
+          childStep: 3,
+          shaped: 0,
+          step2: 0,
+        })
+      )
       // The last sub-workflow's report reaches the parent's first execution after the parent's end and is
       // refused; that execution's clean-up, which nothing awaits, is what the shutdown waits for (test above).
     })

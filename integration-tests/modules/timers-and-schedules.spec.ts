@@ -41,34 +41,53 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         attempts.count = 0
         const transactionId = "retry-1"
         const finished = waitForFinish(engine, WF.retryInterval, transactionId)
-        const { acknowledgement } = await engine.run(WF.retryInterval, { transactionId, throwOnError: false })
+        const { acknowledgement } = await engine.run(WF.retryInterval, {
+          transactionId,
+          throwOnError: false,
+        })
         expect(acknowledgement.hasFinished).toBe(false)
 
-        const [waiting] = await engine.listWorkflowExecutions({ transaction_id: transactionId })
+        const [waiting] = await engine.listWorkflowExecutions({
+          transaction_id: transactionId,
+        })
         expect(waiting.state).toBe("invoking")
 
         const event = await finished
         expect(event.state).toBe("done")
         expect(attempts.count).toBe(2)
-        const [execution] = await engine.listWorkflowExecutions({ transaction_id: transactionId })
+        const [execution] = await engine.listWorkflowExecutions({
+          transaction_id: transactionId,
+        })
         expect(execution.state).toBe("done")
       })
 
       it("stores a synchronous step held after a failure (autoRetry: false) and retries it when the transaction runs again", async () => {
         manualAttempts.count = 0
         const transactionId = "manual-retry-1"
-        const { acknowledgement } = await engine.run(WF.manualRetry, { transactionId, throwOnError: false })
+        const { acknowledgement } = await engine.run(WF.manualRetry, {
+          transactionId,
+          throwOnError: false,
+        })
         expect(acknowledgement.hasFinished).toBe(false)
         expect(manualAttempts.count).toBe(1)
 
-        const [held] = await engine.listWorkflowExecutions({ transaction_id: transactionId })
+        const [held] = await engine.listWorkflowExecutions({
+          transaction_id: transactionId,
+        })
         expect(held.state).toBe("invoking")
-        expect(held.execution?.steps["_root.test-held-on-failure"].invoke.status).toBe("temp_failure")
+        expect(
+          held.execution?.steps["_root.test-held-on-failure"].invoke.status
+        ).toBe("temp_failure")
 
-        const { acknowledgement: again, result } = await engine.run(WF.manualRetry, { transactionId })
+        const { acknowledgement: again, result } = await engine.run(
+          WF.manualRetry,
+          { transactionId }
+        )
         expect(again.hasFinished).toBe(true)
         expect(result).toBe(2)
-        const [execution] = await engine.listWorkflowExecutions({ transaction_id: transactionId })
+        const [execution] = await engine.listWorkflowExecutions({
+          transaction_id: transactionId,
+        })
         expect(execution.state).toBe("done")
       })
 
@@ -93,36 +112,66 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         try {
           await lock.raw(`SELECT pg_advisory_xact_lock(4242)`)
           const startedAt = Date.now()
-          running = engine.run(WF.stepTimeout, { transactionId, throwOnError: false })
+          running = engine.run(WF.stepTimeout, {
+            transactionId,
+            throwOnError: false,
+          })
           await waitUntil(async () => (await updatesWaiting()) === 1)
           await waitUntil(() => Date.now() - startedAt > 1500)
         } finally {
           await lock.commit()
-          await db.raw(`DROP TRIGGER test_hold_update ON workflow_execution; DROP FUNCTION test_hold_update();`)
+          await db.raw(
+            `DROP TRIGGER test_hold_update ON workflow_execution; DROP FUNCTION test_hold_update();`
+          )
         }
         const { transaction } = await running!
         expect(transaction.getFlow().state).toBe("reverted")
-        const [execution] = await engine.listWorkflowExecutions({ transaction_id: transactionId })
+        const [execution] = await engine.listWorkflowExecutions({
+          transaction_id: transactionId,
+        })
         expect(execution.state).toBe("reverted")
-        expect(execution.execution!.steps["_root.test-slow-async"].invoke.state).toBe("timeout")
+        expect(
+          execution.execution!.steps["_root.test-slow-async"].invoke.state
+        ).toBe("timeout")
       })
 
       it("times out an async step that nobody completes", async () => {
-        const { transaction } = await engine.run(WF.stepTimeout, { throwOnError: false })
-        const event = await waitForFinish(engine, WF.stepTimeout, transaction.transactionId)
+        const { transaction } = await engine.run(WF.stepTimeout, {
+          throwOnError: false,
+        })
+        const event = await waitForFinish(
+          engine,
+          WF.stepTimeout,
+          transaction.transactionId
+        )
         expect(["reverted", "failed"]).toContain(event.state)
-        const [execution] = await engine.listWorkflowExecutions({ transaction_id: transaction.transactionId })
-        expect(execution.execution!.steps["_root.test-slow-async"].invoke.state).toBe("timeout")
+        const [execution] = await engine.listWorkflowExecutions({
+          transaction_id: transaction.transactionId,
+        })
+        expect(
+          execution.execution!.steps["_root.test-slow-async"].invoke.state
+        ).toBe("timeout")
       })
 
       it("times out a whole transaction and tells subscribers", async () => {
         const events: string[] = []
-        await engine.subscribe({ workflowId: WF.transactionTimeout, subscriber: (e: any) => events.push(e.eventType) })
-        const { transaction } = await engine.run(WF.transactionTimeout, { throwOnError: false })
-        const event = await waitForFinish(engine, WF.transactionTimeout, transaction.transactionId)
+        await engine.subscribe({
+          workflowId: WF.transactionTimeout,
+          subscriber: (e: any) => events.push(e.eventType),
+        })
+        const { transaction } = await engine.run(WF.transactionTimeout, {
+          throwOnError: false,
+        })
+        const event = await waitForFinish(
+          engine,
+          WF.transactionTimeout,
+          transaction.transactionId
+        )
         expect(["reverted", "failed"]).toContain(event.state)
         expect(events).toContain("onTimeout")
-        const [execution] = await engine.listWorkflowExecutions({ transaction_id: transaction.transactionId })
+        const [execution] = await engine.listWorkflowExecutions({
+          transaction_id: transaction.transactionId,
+        })
         expect(execution.execution!.timedOutAt).toEqual(expect.any(Number))
       })
 
@@ -155,14 +204,26 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
           limit: row.limit,
           runningHere: false,
         })
-        expect(claim).toEqual({ scheduled_for: null, runs: null, next_run_at: null })
+        expect(claim).toEqual({
+          scheduled_for: null,
+          runs: null,
+          next_run_at: null,
+        })
         expect(ticks).toHaveLength(2)
-        expect(new Date(ticks[0]).getTime()).toBeLessThan(new Date(ticks[1]).getTime())
+        expect(new Date(ticks[0]).getTime()).toBeLessThan(
+          new Date(ticks[1]).getTime()
+        )
       })
 
       it("runs the next tick after the database failed to record the last one finished", async () => {
         // Schedules of an instance of the test's own, whose statements give up waiting for a row lock after 200 ms.
-        const db = knex({ client: "pg", connection: { connectionString: dbConfig.clientUrl, options: "-c lock_timeout=200" } })
+        const db = knex({
+          client: "pg",
+          connection: {
+            connectionString: dbConfig.clientUrl,
+            options: "-c lock_timeout=200",
+          },
+        })
         const instanceId = "wf_inst_schedules_test"
         const jobId = "test-finish-not-recorded"
         await db.raw(
@@ -171,25 +232,36 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
           [instanceId]
         )
         let finishFailed!: () => void
-        const finishFailedOnce = new Promise<void>((resolve) => (finishFailed = resolve))
+        const finishFailedOnce = new Promise<void>(
+          (resolve) => (finishFailed = resolve)
+        )
         const logger = {
           info: () => undefined,
           error: () => undefined,
           debug: () => undefined,
-          warn: (message: string) => /could not mark its tick finished/.test(message) && finishFailed(),
+          warn: (message: string) =>
+            /could not mark its tick finished/.test(message) && finishFailed(),
         } as unknown as Logger
         const holder = new Client({ connectionString: dbConfig.clientUrl })
         await holder.connect()
         const ran: Date[] = []
-        const schedules = new ClusterSchedules(db, logger, { instanceId, runsWork: true, pollIntervalMs: 100 }, async (_, at) => {
-          ran.push(at)
-          if (ran.length === 1) {
-            // Someone else holds the schedule's row, so the finish that follows this tick fails.
-            await holder.query("BEGIN")
-            await holder.query(`SELECT 1 FROM workflow_engine_schedule WHERE job_id = $1 FOR UPDATE`, [jobId])
+        const schedules = new ClusterSchedules(
+          db,
+          logger,
+          { instanceId, runsWork: true, pollIntervalMs: 100 },
+          async (_, at) => {
+            ran.push(at)
+            if (ran.length === 1) {
+              // Someone else holds the schedule's row, so the finish that follows this tick fails.
+              await holder.query("BEGIN")
+              await holder.query(
+                `SELECT 1 FROM workflow_engine_schedule WHERE job_id = $1 FOR UPDATE`,
+                [jobId]
+              )
+            }
+            return "ok"
           }
-          return "ok"
-        })
+        )
         try {
           await schedules.start()
           await schedules.schedule(jobId, { interval: 100 })
@@ -199,8 +271,13 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
           await waitUntil(() => ran.length >= 2, 5000)
         } finally {
           await schedules.stop()
-          await db.raw(`DELETE FROM workflow_engine_schedule WHERE job_id = ?`, [jobId])
-          await db.raw(`DELETE FROM workflow_engine_instance WHERE id = ?`, [instanceId])
+          await db.raw(
+            `DELETE FROM workflow_engine_schedule WHERE job_id = ?`,
+            [jobId]
+          )
+          await db.raw(`DELETE FROM workflow_engine_instance WHERE id = ?`, [
+            instanceId,
+          ])
           await db.destroy()
           await holder.end()
         }

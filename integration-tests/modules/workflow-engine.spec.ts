@@ -30,14 +30,21 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
   testSuite: withEngineShutdown(({ service: engine, medusaApp }) => {
     describe("stored executions", () => {
       it("keeps one row per run with the documented shape", async () => {
-        const { transaction, result, acknowledgement } = await engine.run(WF.storedThreeSteps, {
-          input: { value: 7 },
-        })
+        const { transaction, result, acknowledgement } = await engine.run(
+          WF.storedThreeSteps,
+          {
+            input: { value: 7 },
+          }
+        )
 
         expect(result).toEqual({ "test-step-one": 7 })
         expect(transaction.transactionId).toMatch(/^auto-/)
         expect(acknowledgement).toEqual(
-          expect.objectContaining({ hasFinished: true, hasFailed: false, workflowId: WF.storedThreeSteps })
+          expect.objectContaining({
+            hasFinished: true,
+            hasFailed: false,
+            workflowId: WF.storedThreeSteps,
+          })
         )
 
         const [execution, ...others] = await engine.listWorkflowExecutions({
@@ -56,16 +63,32 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
           })
         )
         for (const key of [
-          "state", "steps", "modelId", "options", "metadata", "startedAt", "definition", "timedOutAt",
-          "hasAsyncSteps", "transactionId", "hasFailedSteps", "hasSkippedSteps", "hasWaitingSteps",
-          "hasRevertedSteps", "hasSkippedOnFailureSteps",
+          "state",
+          "steps",
+          "modelId",
+          "options",
+          "metadata",
+          "startedAt",
+          "definition",
+          "timedOutAt",
+          "hasAsyncSteps",
+          "transactionId",
+          "hasFailedSteps",
+          "hasSkippedSteps",
+          "hasWaitingSteps",
+          "hasRevertedSteps",
+          "hasSkippedOnFailureSteps",
         ]) {
           expect(execution.execution).toHaveProperty(key)
         }
         expect(execution.execution!.state).toBe("done")
-        expect(execution.execution!.steps["_root.test-step-one"].invoke.state).toBe("done")
+        expect(
+          execution.execution!.steps["_root.test-step-one"].invoke.state
+        ).toBe("done")
         // Each step's end is stamped in the run's own process and stored with its last checkpoint.
-        for (const step of Object.values(execution.execution!.steps).filter((s: any) => s.id !== "_root") as any[]) {
+        for (const step of Object.values(execution.execution!.steps).filter(
+          (s: any) => s.id !== "_root"
+        ) as any[]) {
           expect(step.endedAt).toEqual(expect.any(Number))
           expect(step.endedAt).toBeGreaterThanOrEqual(step.startedAt)
         }
@@ -73,7 +96,9 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
           data: {
             payload: { value: 7 },
             invoke: expect.objectContaining({
-              "test-step-one": expect.objectContaining({ output: expect.anything() }),
+              "test-step-one": expect.objectContaining({
+                output: expect.anything(),
+              }),
             }),
             compensate: {},
           },
@@ -86,7 +111,9 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       })
 
       it("stores runs started through the workflow itself, not only through the module", async () => {
-        const { transaction } = await storedThreeSteps(medusaApp.sharedContainer).run({ input: { value: 2 } })
+        const { transaction } = await storedThreeSteps(
+          medusaApp.sharedContainer
+        ).run({ input: { value: 2 } })
         const rows = await rowsOf(knexOf(medusaApp), transaction.transactionId)
         expect(rows).toHaveLength(1)
         expect(rows[0].state).toBe("done")
@@ -100,82 +127,148 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
 
         // With the caller's transaction id: read it (it may exist), insert, update.
         const stored = await recordSql(db, () =>
-          engine.run(WF.storedThreeSteps, { input: { value: 2 }, transactionId: "counted-statements" })
+          engine.run(WF.storedThreeSteps, {
+            input: { value: 2 },
+            transactionId: "counted-statements",
+          })
         )
-        expect(stored.statements.map((sql) => sql.trim().split(/\s/)[0])).toEqual(["SELECT", "INSERT", "UPDATE"])
+        expect(
+          stored.statements.map((sql) => sql.trim().split(/\s/)[0])
+        ).toEqual(["SELECT", "INSERT", "UPDATE"])
 
         // With an id the engine generates, nothing can exist under it yet: no read.
-        const generated = await recordSql(db, () => engine.run(WF.storedThreeSteps, { input: { value: 2 } }))
-        expect(generated.statements.map((sql) => sql.trim().split(/\s/)[0])).toEqual(["INSERT", "UPDATE"])
+        const generated = await recordSql(db, () =>
+          engine.run(WF.storedThreeSteps, { input: { value: 2 } })
+        )
+        expect(
+          generated.statements.map((sql) => sql.trim().split(/\s/)[0])
+        ).toEqual(["INSERT", "UPDATE"])
         // Both as named prepared statements, parsed and planned once per connection.
-        expect(generated.prepared).toEqual(["workflow_engine_insert_execution", "workflow_engine_update_untouched_execution"])
+        expect(generated.prepared).toEqual([
+          "workflow_engine_insert_execution",
+          "workflow_engine_update_untouched_execution",
+        ])
         const { transactionId } = (generated.result as any).transaction
-        expect((await rowsOf(db, transactionId)).map((row: any) => row.state)).toEqual(["done"])
+        expect(
+          (await rowsOf(db, transactionId)).map((row: any) => row.state)
+        ).toEqual(["done"])
 
-        const plain = await recordSql(db, () => engine.run(WF.notStored, { input: { value: 3 } }))
-        expect((plain.result as { result: unknown }).result).toEqual({ "test-plain-step": 3 })
+        const plain = await recordSql(db, () =>
+          engine.run(WF.notStored, { input: { value: 3 } })
+        )
+        expect((plain.result as { result: unknown }).result).toEqual({
+          "test-plain-step": 3,
+        })
         expect(plain.statements).toEqual([])
       })
 
       it("never writes a row for a workflow that is neither stored nor long-running", async () => {
-        const { transaction } = await engine.run(WF.notStored, { input: { value: 1 }, transactionId: "plain-1" })
-        expect(await rowsOf(knexOf(medusaApp), transaction.transactionId)).toEqual([])
-        expect(await engine.listWorkflowExecutions({ workflow_id: WF.notStored })).toEqual([])
+        const { transaction } = await engine.run(WF.notStored, {
+          input: { value: 1 },
+          transactionId: "plain-1",
+        })
+        expect(
+          await rowsOf(knexOf(medusaApp), transaction.transactionId)
+        ).toEqual([])
+        expect(
+          await engine.listWorkflowExecutions({ workflow_id: WF.notStored })
+        ).toEqual([])
       })
 
       it("removes a finished run without retention, as Medusa's engines do", async () => {
-        const { transaction } = await engine.run(WF.noRetention, { input: { value: 1 } })
-        expect(await rowsOf(knexOf(medusaApp), transaction.transactionId)).toEqual([])
+        const { transaction } = await engine.run(WF.noRetention, {
+          input: { value: 1 },
+        })
+        expect(
+          await rowsOf(knexOf(medusaApp), transaction.transactionId)
+        ).toEqual([])
       })
 
       it("records a step failure whose compensation succeeds as reverted, with the error", async () => {
         compensations.length = 0
-        const { transaction, errors } = await engine.run(WF.compensated, { throwOnError: false })
+        const { transaction, errors } = await engine.run(WF.compensated, {
+          throwOnError: false,
+        })
 
         expect(errors[0].error.message).toBe("step failed on purpose")
         expect(compensations).toEqual(["undo-me"])
-        const [execution] = await engine.listWorkflowExecutions({ transaction_id: transaction.transactionId })
+        const [execution] = await engine.listWorkflowExecutions({
+          transaction_id: transaction.transactionId,
+        })
         expect(execution.state).toBe("reverted")
         expect(execution.execution!.state).toBe("reverted")
         // Steps that ended, in success or failure, keep their end through the compensation.
-        for (const step of Object.values(execution.execution!.steps).filter((s: any) => s.id !== "_root") as any[]) {
+        for (const step of Object.values(execution.execution!.steps).filter(
+          (s: any) => s.id !== "_root"
+        ) as any[]) {
           expect([step.id, step.endedAt]).toEqual([step.id, expect.any(Number)])
         }
         expect(execution.context!.errors).toEqual([
           expect.objectContaining({
             action: "test-failing",
             handlerType: "invoke",
-            error: expect.objectContaining({ message: "step failed on purpose", name: "Error", stack: expect.any(String) }),
+            error: expect.objectContaining({
+              message: "step failed on purpose",
+              name: "Error",
+              stack: expect.any(String),
+            }),
           }),
         ])
       })
 
       it("throws the step's error by default", async () => {
         // As with Medusa's engines, what is thrown is the step's serialized error.
-        await expect(engine.run(WF.compensated)).rejects.toMatchObject({ message: "step failed on purpose" })
+        await expect(engine.run(WF.compensated)).rejects.toMatchObject({
+          message: "step failed on purpose",
+        })
       })
 
       it("records a failing compensation as failed", async () => {
-        const { transaction } = await engine.run(WF.failedCompensation, { throwOnError: false })
-        const [execution] = await engine.listWorkflowExecutions({ transaction_id: transaction.transactionId })
+        const { transaction } = await engine.run(WF.failedCompensation, {
+          throwOnError: false,
+        })
+        const [execution] = await engine.listWorkflowExecutions({
+          transaction_id: transaction.transactionId,
+        })
         expect(execution.state).toBe("failed")
-        const messages = execution.context!.errors.map((e: any) => e.error.message)
-        expect(messages).toEqual(expect.arrayContaining(["second step failed", "compensation failed on purpose"]))
+        const messages = execution.context!.errors.map(
+          (e: any) => e.error.message
+        )
+        expect(messages).toEqual(
+          expect.arrayContaining([
+            "second step failed",
+            "compensation failed on purpose",
+          ])
+        )
       })
     })
 
     describe("generated CRUD methods", () => {
       it("soft-delete, restore and delete executions by filter, like any Medusa module's models", async () => {
-        const { transaction } = await engine.run(WF.storedThreeSteps, { input: { value: 1 } })
-        const [execution] = await engine.listWorkflowExecutions({ transaction_id: transaction.transactionId })
+        const { transaction } = await engine.run(WF.storedThreeSteps, {
+          input: { value: 1 },
+        })
+        const [execution] = await engine.listWorkflowExecutions({
+          transaction_id: transaction.transactionId,
+        })
 
         await (engine as any).softDeleteWorkflowExecutions({ id: execution.id })
-        expect(await engine.listWorkflowExecutions({ transaction_id: transaction.transactionId })).toEqual([])
+        expect(
+          await engine.listWorkflowExecutions({
+            transaction_id: transaction.transactionId,
+          })
+        ).toEqual([])
         await (engine as any).restoreWorkflowExecutions({ id: execution.id })
-        expect(await engine.listWorkflowExecutions({ transaction_id: transaction.transactionId })).toHaveLength(1)
+        expect(
+          await engine.listWorkflowExecutions({
+            transaction_id: transaction.transactionId,
+          })
+        ).toHaveLength(1)
 
         await (engine as any).deleteWorkflowExecutions({ id: execution.id })
-        expect(await rowsOf(knexOf(medusaApp), transaction.transactionId)).toEqual([])
+        expect(
+          await rowsOf(knexOf(medusaApp), transaction.transactionId)
+        ).toEqual([])
       })
     })
 
@@ -197,16 +290,29 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
 
         await engine.run(WF.asyncStep, { input: { value: 1 }, transactionId })
         const finished = waitForFinish(engine, WF.asyncStep, transactionId)
-        await engine.setStepSuccess({ idempotencyKey: asyncStepKey(transactionId), stepResponse: {} })
+        await engine.setStepSuccess({
+          idempotencyKey: asyncStepKey(transactionId),
+          stepResponse: {},
+        })
         await finished
         await new Promise((resolve) => setImmediate(resolve))
 
-        for (const expected of ["onBegin", "onStepBegin", "onStepSuccess", "onStepAwaiting", "onResume", "onFinish"]) {
+        for (const expected of [
+          "onBegin",
+          "onStepBegin",
+          "onStepSuccess",
+          "onStepAwaiting",
+          "onResume",
+          "onFinish",
+        ]) {
           expect(events).toContain(expected)
         }
         expect(anyEvents).toContain("onFinish")
 
-        await engine.unsubscribe({ workflowId: WF.asyncStep, subscriberOrId: "all" })
+        await engine.unsubscribe({
+          workflowId: WF.asyncStep,
+          subscriberOrId: "all",
+        })
         anyEvents.length = 0
         // A subscriber still there hears the next run; the one removed must hear nothing of it.
         const witnessed: string[] = []
@@ -215,27 +321,44 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
           transactionId: "subscribed-2",
           subscriber: (event: any) => witnessed.push(event.eventType),
         })
-        await engine.run(WF.asyncStep, { input: { value: 1 }, transactionId: "subscribed-2" })
+        await engine.run(WF.asyncStep, {
+          input: { value: 1 },
+          transactionId: "subscribed-2",
+        })
         await waitUntil(() => witnessed.includes("onStepAwaiting"))
         expect(anyEvents).toEqual([])
       })
 
       it("hear compensation events", async () => {
         const events: string[] = []
-        await engine.subscribe({ workflowId: WF.compensated, subscriber: (e: any) => events.push(e.eventType) })
+        await engine.subscribe({
+          workflowId: WF.compensated,
+          subscriber: (e: any) => events.push(e.eventType),
+        })
         await engine.run(WF.compensated, { throwOnError: false })
         await waitUntil(() => events.includes("onFinish"))
         expect(events).toEqual(
-          expect.arrayContaining(["onStepFailure", "onCompensateBegin", "onCompensateStepSuccess", "onFinish"])
+          expect.arrayContaining([
+            "onStepFailure",
+            "onCompensateBegin",
+            "onCompensateStepSuccess",
+            "onFinish",
+          ])
         )
       })
     })
 
     describe("transaction ids", () => {
       it("starts one run per manual transaction id and refuses a second while the first is in flight", async () => {
-        await engine.run(WF.asyncStep, { input: { value: 1 }, transactionId: "manual-1" })
+        await engine.run(WF.asyncStep, {
+          input: { value: 1 },
+          transactionId: "manual-1",
+        })
         // A second run with the same id continues the same transaction instead of starting another.
-        const again = await engine.run(WF.asyncStep, { input: { value: 2 }, transactionId: "manual-1" })
+        const again = await engine.run(WF.asyncStep, {
+          input: { value: 2 },
+          transactionId: "manual-1",
+        })
         expect(again.acknowledgement.hasFinished).toBe(false)
         const rows = await rowsOf(knexOf(medusaApp), "manual-1")
         expect(rows).toHaveLength(1)
@@ -243,8 +366,12 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
 
       it("answers a finished idempotent transaction from its stored run instead of running it again", async () => {
         idempotentRuns.count = 0
-        const first = await engine.run(WF.idempotent, { transactionId: "idem-1" })
-        const second = await engine.run(WF.idempotent, { transactionId: "idem-1" })
+        const first = await engine.run(WF.idempotent, {
+          transactionId: "idem-1",
+        })
+        const second = await engine.run(WF.idempotent, {
+          transactionId: "idem-1",
+        })
         expect(first.result).toBe(1)
         expect(second.result).toBe(1)
         expect(idempotentRuns.count).toBe(1)
@@ -252,18 +379,30 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       })
 
       it("runs a finished transaction id again as a new run, keeping the old one", async () => {
-        await engine.run(WF.storedThreeSteps, { input: { value: 1 }, transactionId: "again-1" })
-        await engine.run(WF.storedThreeSteps, { input: { value: 2 }, transactionId: "again-1" })
+        await engine.run(WF.storedThreeSteps, {
+          input: { value: 1 },
+          transactionId: "again-1",
+        })
+        await engine.run(WF.storedThreeSteps, {
+          input: { value: 2 },
+          transactionId: "again-1",
+        })
         const rows = await rowsOf(knexOf(medusaApp), "again-1")
         expect(rows).toHaveLength(2)
         expect(new Set(rows.map((row: any) => row.run_id)).size).toBe(2)
-        const newest = await engine.retrieveWorkflowExecution({ workflow_id: WF.storedThreeSteps, transaction_id: "again-1" })
+        const newest = await engine.retrieveWorkflowExecution({
+          workflow_id: WF.storedThreeSteps,
+          transaction_id: "again-1",
+        })
         expect(newest.context!.data.payload).toEqual({ value: 2 })
       })
 
       it("lets the database refuse a second in-flight run of one transaction", async () => {
         const db = knexOf(medusaApp)
-        await engine.run(WF.asyncStep, { input: { value: 1 }, transactionId: "manual-2" })
+        await engine.run(WF.asyncStep, {
+          input: { value: 1 },
+          transactionId: "manual-2",
+        })
         await expect(
           db.raw(
             `INSERT INTO workflow_execution (id, workflow_id, transaction_id, run_id, state)

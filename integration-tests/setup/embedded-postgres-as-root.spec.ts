@@ -6,18 +6,32 @@ import { Client } from "pg"
 import { promisify } from "util"
 
 // Plain CommonJS, loaded as the global setup loads them.
-const { copyEmbeddedPostgres, postgresCannotEnter, runsAsRoot } = require("./embedded-postgres-as-root")
-const { startEmbeddedPostgres, stopEmbeddedPostgres } = require("./global-setup")
+const {
+  copyEmbeddedPostgres,
+  postgresCannotEnter,
+  runsAsRoot,
+} = require("./embedded-postgres-as-root")
+const {
+  startEmbeddedPostgres,
+  stopEmbeddedPostgres,
+} = require("./global-setup")
 
 // As root, the embedded Postgres runs as the OS user postgres; otherwise as
 // the process' own user, which can reach whatever the process can.
 const AS_ROOT: boolean = runsAsRoot()
 
 // What a root-owned `mktemp -d` is: a folder only its owner can enter (mode 0700).
-const ownerOnlyFolder = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `wep-${name}-`))
+const ownerOnlyFolder = (name: string) =>
+  fs.mkdtempSync(path.join(os.tmpdir(), `wep-${name}-`))
 
 async function answers(handle: { port: number }) {
-  const client = new Client({ host: "localhost", port: handle.port, user: "postgres", password: "postgres", database: "postgres" })
+  const client = new Client({
+    host: "localhost",
+    port: handle.port,
+    user: "postgres",
+    password: "postgres",
+    database: "postgres",
+  })
   await client.connect()
   try {
     return (await client.query("SELECT 1 AS one")).rows
@@ -32,7 +46,11 @@ describe("the embedded Postgres, in folders only the process' user can enter", (
     try {
       const dataParent = path.join(checkout, "playground", ".data")
       expect(postgresCannotEnter(dataParent)).toEqual(
-        AS_ROOT ? expect.stringContaining(`cannot enter ${checkout} (mode 700, owner uid 0)`) : null
+        AS_ROOT
+          ? expect.stringContaining(
+              `cannot enter ${checkout} (mode 700, owner uid 0)`
+            )
+          : null
       )
       fs.chmodSync(checkout, 0o711)
       expect(postgresCannotEnter(dataParent)).toBeNull()
@@ -54,7 +72,9 @@ describe("the embedded Postgres, in folders only the process' user can enter", (
         await stopEmbeddedPostgres(handle)
       }
       expect(fs.existsSync(handle.dataDir)).toBe(false)
-      expect(handle.binariesCopy && fs.existsSync(handle.binariesCopy)).toBeFalsy()
+      expect(
+        handle.binariesCopy && fs.existsSync(handle.binariesCopy)
+      ).toBeFalsy()
     } finally {
       fs.rmSync(checkout, { recursive: true, force: true })
     }
@@ -73,10 +93,20 @@ describe("the embedded Postgres, in folders only the process' user can enter", (
           `const setup = require("./global-setup"), teardown = require("./global-teardown")
            setup().then(teardown).then(() => console.log("started"), (error) => console.log(error.message))`,
         ],
-        { cwd: __dirname, env: { ...process.env, NODE_OPTIONS: "", EMBEDDED_POSTGRES: "1", TMPDIR: tmp } }
+        {
+          cwd: __dirname,
+          env: {
+            ...process.env,
+            NODE_OPTIONS: "",
+            EMBEDDED_POSTGRES: "1",
+            TMPDIR: tmp,
+          },
+        }
       )
       if (AS_ROOT) {
-        expect(stdout).toContain(`cannot enter ${outer} (mode 700, owner uid 0).\nPoint TMPDIR at a folder it can enter`)
+        expect(stdout).toContain(
+          `cannot enter ${outer} (mode 700, owner uid 0).\nPoint TMPDIR at a folder it can enter`
+        )
       } else {
         expect(stdout).toContain("started")
       }

@@ -24,12 +24,18 @@ const os = require("os")
 const path = require("path")
 const { Client } = require("pg")
 const { linkPlugin } = require("./link-plugin")
-const { loadEmbeddedPostgres, postgresCannotEnter, runsAsRoot } = require("./embedded-postgres-as-root")
+const {
+  loadEmbeddedPostgres,
+  postgresCannotEnter,
+  runsAsRoot,
+} = require("./embedded-postgres-as-root")
 
 const LOG_PREFIX = "[integration-tests]"
 // Where the running embedded server is kept between setup and teardown. Jest
 // runs both hooks in the same global context.
-const HANDLE_KEY = Symbol.for("medusa-workflow-engine-postgres.embeddedPostgres")
+const HANDLE_KEY = Symbol.for(
+  "medusa-workflow-engine-postgres.embeddedPostgres"
+)
 
 const EMBEDDED_USER = "postgres"
 const EMBEDDED_PASSWORD = "postgres"
@@ -127,7 +133,8 @@ function findFreePort() {
 function isTerminatedConnectionError(error) {
   // pg's errors come from the tests' module registry (another realm), so the
   // EventEmitter wraps them in ERR_UNHANDLED_ERROR.
-  const cause = error && error.code === "ERR_UNHANDLED_ERROR" ? error.context : error
+  const cause =
+    error && error.code === "ERR_UNHANDLED_ERROR" ? error.context : error
   if (!cause || typeof cause !== "object") {
     return false
   }
@@ -175,9 +182,15 @@ async function stopEmbeddedPostgres(handle) {
     try {
       // SIGINT = Postgres "fast shutdown"; resolves once the postmaster (and
       // so all its backends) has exited.
-      await withTimeout(server.stop(), STOP_TIMEOUT_MS, "stopping embedded Postgres")
+      await withTimeout(
+        server.stop(),
+        STOP_TIMEOUT_MS,
+        "stopping embedded Postgres"
+      )
     } catch (error) {
-      console.warn(`${LOG_PREFIX} ${describeError(error)}; killing it (pid ${child.pid})`)
+      console.warn(
+        `${LOG_PREFIX} ${describeError(error)}; killing it (pid ${child.pid})`
+      )
       if (isRunning(child)) {
         child.kill("SIGKILL")
       }
@@ -197,7 +210,10 @@ async function stopEmbeddedPostgres(handle) {
 async function startEmbeddedPostgres(from = __dirname) {
   const logLines = []
   const collectLog = (message) => {
-    const text = message instanceof Error ? message.stack || message.message : String(message)
+    const text =
+      message instanceof Error
+        ? message.stack || message.message
+        : String(message)
     for (const line of text.split("\n")) {
       if (line.trim()) {
         logLines.push(line)
@@ -285,24 +301,40 @@ async function startEmbeddedPostgres(from = __dirname) {
       initdbFlags: ["--encoding=UTF8", "--locale=C", "--lc-messages=C"],
       postgresFlags: [
         // Every loopback address "localhost" names (127.0.0.1, and ::1 where it exists).
-        "-c", "listen_addresses=localhost",
+        "-c",
+        "listen_addresses=localhost",
         // TCP only: no socket file in a shared folder such as /tmp.
-        "-c", "unix_socket_directories=",
-        "-c", "max_connections=200",
+        "-c",
+        "unix_socket_directories=",
+        "-c",
+        "max_connections=200",
         // A throwaway test database does not need crash safety.
-        "-c", "fsync=off",
-        "-c", "synchronous_commit=off",
-        "-c", "full_page_writes=off",
+        "-c",
+        "fsync=off",
+        "-c",
+        "synchronous_commit=off",
+        "-c",
+        "full_page_writes=off",
       ],
       onLog: collectLog,
       onError: collectLog,
     })
-    handle = { server, dataDir, port, stopped: false, binariesCopy: binaries.copiedTo, releaseBinaries: binaries.release }
+    handle = {
+      server,
+      dataDir,
+      port,
+      stopped: false,
+      binariesCopy: binaries.copiedTo,
+      releaseBinaries: binaries.release,
+    }
 
     try {
       await withTimeout(server.initialise(), INIT_TIMEOUT_MS, "initdb")
     } catch (error) {
-      throw failure(`initialising the data folder ${dataDir} (initdb${isRoot ? ", run as OS user postgres" : ""})`, error)
+      throw failure(
+        `initialising the data folder ${dataDir} (initdb${isRoot ? ", run as OS user postgres" : ""})`,
+        error
+      )
     }
 
     // From here on, only the server's own output is of interest.
@@ -326,7 +358,10 @@ async function startEmbeddedPostgres(from = __dirname) {
       password: EMBEDDED_PASSWORD,
     })
     if (reason) {
-      throw failure(`connecting to the started server at ${EMBEDDED_HOST}:${port}`, reason)
+      throw failure(
+        `connecting to the started server at ${EMBEDDED_HOST}:${port}`,
+        reason
+      )
     }
     return handle
   } catch (error) {
@@ -355,11 +390,15 @@ async function globalSetup() {
       // reader agrees: @medusajs/test-utils' database.js defaults DB_USERNAME
       // to "" (pg then logs in as the OS user) while its other files default
       // it to "postgres".
-      process.env.DB_HOST = LOOPBACK_ADDRESSES.has(configured.host) ? "localhost" : configured.host
+      process.env.DB_HOST = LOOPBACK_ADDRESSES.has(configured.host)
+        ? "localhost"
+        : configured.host
       process.env.DB_PORT = String(configured.port)
       process.env.DB_USERNAME = configured.user
       process.env.DB_PASSWORD = configured.password
-      console.log(`${LOG_PREFIX} Using the Postgres at ${where} (user ${configured.user}).`)
+      console.log(
+        `${LOG_PREFIX} Using the Postgres at ${where} (user ${configured.user}).`
+      )
       return
     }
     why = `the Postgres at ${where} is not usable: ${reason}`
@@ -376,7 +415,9 @@ async function globalSetup() {
   console.log(
     `${LOG_PREFIX} Started an embedded Postgres at ${EMBEDDED_HOST}:${handle.port} ` +
       `(user ${EMBEDDED_USER}, data ${handle.dataDir}` +
-      (handle.binariesCopy ? `, binaries copied to ${handle.binariesCopy} where the OS user postgres can run them` : "") +
+      (handle.binariesCopy
+        ? `, binaries copied to ${handle.binariesCopy} where the OS user postgres can run them`
+        : "") +
       `) because ${why}.`
   )
 }

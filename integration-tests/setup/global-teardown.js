@@ -14,6 +14,10 @@ module.exports = async function globalTeardown() {
   }
   delete globalThis[HANDLE_KEY]
   await stopEmbeddedPostgres(handle)
-  const removed = handle.binariesCopy ? `${handle.dataDir} and ${handle.binariesCopy}` : handle.dataDir
-  console.log(`[integration-tests] Stopped the embedded Postgres at localhost:${handle.port} and removed ${removed}.`)
+  const removed = handle.binariesCopy
+    ? `${handle.dataDir} and ${handle.binariesCopy}`
+    : handle.dataDir
+  console.log(
+    `[integration-tests] Stopped the embedded Postgres at localhost:${handle.port} and removed ${removed}.`
+  )
 }

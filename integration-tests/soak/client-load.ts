@@ -1,13 +1,29 @@
 import { TransactionStepStatus } from "@medusajs/framework/utils"
-import { FINISHED_STATES, FINISHED_STATES_SQL } from "../../src/modules/workflow-engine/transaction-states"
-import { Command, ListReply, RunReply } from "../cluster/__fixtures__/instance-commands"
+import {
+  FINISHED_STATES,
+  FINISHED_STATES_SQL,
+} from "../../src/modules/workflow-engine/transaction-states"
+import {
+  Command,
+  ListReply,
+  RunReply,
+} from "../cluster/__fixtures__/instance-commands"
 import { ask, Instance } from "../cluster/__fixtures__/instances"
 import { within } from "../modules/__fixtures__/engine"
-import { ANSWERED_STEP, SOAK_WF, SoakWorkflow } from "./__fixtures__/soak-workflows-ids"
+import {
+  ANSWERED_STEP,
+  SOAK_WF,
+  SoakWorkflow,
+} from "./__fixtures__/soak-workflows-ids"
 import { InstanceSlot } from "./instance-slots"
 import { SoakConfig } from "./soak-config"
 import { SoakDatabase } from "./soak-database"
-import { InFlightSample, isAcknowledged, RequestSample, SoakRun } from "./soak-records"
+import {
+  InFlightSample,
+  isAcknowledged,
+  RequestSample,
+  SoakRun,
+} from "./soak-records"
 
 /** How often each workflow is started: mostly synchronous stored runs, as in a store. */
 const WORKFLOW_MIX: [SoakWorkflow, number][] = [
@@ -39,7 +55,9 @@ const CUT = /exited before it answered|not within \d+ ms/
 // A killed instance's error goes on with everything the process printed: its first line says it all.
 const messageOf = (error: unknown) => {
   const message = String((error as Error)?.message ?? error)
-  return CUT.test(message) ? message.split("\n")[0].replace(/:$/, "") : message.replace(/\s+/g, " ").slice(0, 500)
+  return CUT.test(message)
+    ? message.split("\n")[0].replace(/:$/, "")
+    : message.replace(/\s+/g, " ").slice(0, 500)
 }
 
 /** The paced moments of the load (an answer's delay, the list cadence); not a wait for anything to happen. */
@@ -58,7 +76,10 @@ export class ClientLoad {
   /** Lists whose total was below the rows of their page. */
   readonly listMismatches: string[] = []
   private readonly byTransaction = new Map<string, SoakRun>()
-  private readonly ending = new Map<string, { deadline: number; resolve: () => void }>()
+  private readonly ending = new Map<
+    string,
+    { deadline: number; resolve: () => void }
+  >()
   private readonly drainAnswered = new Set<string>()
 
   constructor(
@@ -81,9 +102,15 @@ export class ClientLoad {
     const sampler = setInterval(() => this.sampleInFlight(), SAMPLE_EVERY_MS)
     try {
       const loops = this.slots.flatMap((slot) =>
-        Array.from({ length: this.config.loopsPerInstance }, (_, loop) => this.clientLoop(slot, loop + 1, settleBy))
+        Array.from({ length: this.config.loopsPerInstance }, (_, loop) =>
+          this.clientLoop(slot, loop + 1, settleBy)
+        )
       )
-      const [settledAt] = await Promise.all([this.drain(settleBy), ...loops, this.listLoop()])
+      const [settledAt] = await Promise.all([
+        this.drain(settleBy),
+        ...loops,
+        this.listLoop(),
+      ])
       return settledAt
     } finally {
       clearInterval(sampler)
@@ -106,12 +133,22 @@ export class ClientLoad {
                   e.workflow_id = $1 AND e.execution -> 'steps' -> $2 -> 'invoke' ->> 'status' = $3
                   AND EXISTS (SELECT 1 FROM soak_log l WHERE l.key = e.transaction_id AND l.kind = 'invoke' AND l.step = $4) AS answerable
              FROM workflow_execution e WHERE e.state NOT IN (${FINISHED_STATES_SQL})`,
-          [SOAK_WF.answered, `_root.${ANSWERED_STEP}`, TransactionStepStatus.WAITING, ANSWERED_STEP]
+          [
+            SOAK_WF.answered,
+            `_root.${ANSWERED_STEP}`,
+            TransactionStepStatus.WAITING,
+            ANSWERED_STEP,
+          ]
         )
         // The database is away: ask again at the next turn.
         .catch(() => undefined)
       // Every start has its reply (or was cut), and no row is in flight.
-      if (rows?.length === 0 && this.runs.every((run) => run.reply !== undefined || run.cut !== undefined)) {
+      if (
+        rows?.length === 0 &&
+        this.runs.every(
+          (run) => run.reply !== undefined || run.cut !== undefined
+        )
+      ) {
         return Date.now()
       }
       if (Date.now() > deadline) {
@@ -119,7 +156,11 @@ export class ClientLoad {
       }
       for (const row of rows ?? []) {
         const run = this.byTransaction.get(row.transaction_id)
-        if (run && row.answerable && !this.drainAnswered.has(run.transactionId)) {
+        if (
+          run &&
+          row.answerable &&
+          !this.drainAnswered.has(run.transactionId)
+        ) {
           this.drainAnswered.add(run.transactionId)
           void this.answer(run)
         }
@@ -128,7 +169,11 @@ export class ClientLoad {
     }
   }
 
-  private async clientLoop(slot: InstanceSlot, loop: number, settleBy: number): Promise<void> {
+  private async clientLoop(
+    slot: InstanceSlot,
+    loop: number,
+    settleBy: number
+  ): Promise<void> {
     const maxRuns = this.config.loadSeconds * MAX_RUNS_PER_LOOP_PER_SECOND
     for (let n = 1; n <= maxRuns; n++) {
       const instance = await slot.running()
@@ -147,7 +192,12 @@ export class ClientLoad {
       this.runs.push(run)
       this.byTransaction.set(run.transactionId, run)
       try {
-        run.reply = await this.send<RunReply>("run", instance, { run: { workflowId, transactionId: run.transactionId } }, workflowId)
+        run.reply = await this.send<RunReply>(
+          "run",
+          instance,
+          { run: { workflowId, transactionId: run.transactionId } },
+          workflowId
+        )
         run.repliedAt = Date.now()
       } catch (error) {
         run.cut = messageOf(error)
@@ -180,7 +230,13 @@ export class ClientLoad {
         await this.send(
           "answer",
           instance,
-          { stepSuccess: { workflowId: run.workflowId, transactionId: run.transactionId, stepId: ANSWERED_STEP } },
+          {
+            stepSuccess: {
+              workflowId: run.workflowId,
+              transactionId: run.transactionId,
+              stepId: ANSWERED_STEP,
+            },
+          },
           run.workflowId
         )
         run.answeredBy = instance.name
@@ -196,15 +252,21 @@ export class ClientLoad {
   }
 
   private async listLoop(): Promise<void> {
-    const maxCalls = Math.ceil((this.config.loadSeconds * 1000) / this.config.listEveryMs)
+    const maxCalls = Math.ceil(
+      (this.config.loadSeconds * 1000) / this.config.listEveryMs
+    )
     for (let n = 0; n < maxCalls && Date.now() < this.loadEndsAt; n++) {
       const up = this.slots.filter((slot) => slot.isUp())
       const instance = await this.pick(up.length ? up : this.slots).running()
       const filters = LIST_FILTERS[n % LIST_FILTERS.length]
       try {
-        const reply = await this.send<ListReply>("list", instance, { list: { filters, config: LIST_PAGE } })
+        const reply = await this.send<ListReply>("list", instance, {
+          list: { filters, config: LIST_PAGE },
+        })
         if (reply.count < reply.rows || reply.rows > LIST_PAGE.take) {
-          this.listMismatches.push(`${JSON.stringify(filters)}: ${reply.rows} rows, count ${reply.count}`)
+          this.listMismatches.push(
+            `${JSON.stringify(filters)}: ${reply.rows} rows, count ${reply.count}`
+          )
         }
       } catch {
         // Recorded with its request.
@@ -213,12 +275,27 @@ export class ClientLoad {
     }
   }
 
-  private async send<T>(kind: RequestSample["kind"], instance: Instance, command: Command, workflowId?: SoakWorkflow): Promise<T> {
+  private async send<T>(
+    kind: RequestSample["kind"],
+    instance: Instance,
+    command: Command,
+    workflowId?: SoakWorkflow
+  ): Promise<T> {
     const sentAt = Date.now()
-    const sample: RequestSample = { kind, workflowId, instance: instance.name, sentAt, ms: 0 }
+    const sample: RequestSample = {
+      kind,
+      workflowId,
+      instance: instance.name,
+      sentAt,
+      ms: 0,
+    }
     this.requests.push(sample)
     try {
-      const reply = await within(ask<T>(instance, command), this.config.requestTimeoutSeconds * 1000, `${kind} on ${instance.name}`)
+      const reply = await within(
+        ask<T>(instance, command),
+        this.config.requestTimeoutSeconds * 1000,
+        `${kind} on ${instance.name}`
+      )
       const thrown = (reply as RunReply | undefined)?.thrown
       if (thrown !== undefined) {
         sample.error = thrown
@@ -234,7 +311,9 @@ export class ClientLoad {
 
   /** Resolves once the harness saw the run's row finished or deleted, or at the deadline. */
   private ended(transactionId: string, deadline: number): Promise<void> {
-    return new Promise((resolve) => this.ending.set(transactionId, { deadline, resolve }))
+    return new Promise((resolve) =>
+      this.ending.set(transactionId, { deadline, resolve })
+    )
   }
 
   private async pollEnds(): Promise<void> {
@@ -270,9 +349,15 @@ export class ClientLoad {
     if (Date.now() >= this.loadEndsAt) {
       return
     }
-    const bySlot: Record<string, number> = Object.fromEntries(this.slots.map((slot) => [slot.name, 0]))
+    const bySlot: Record<string, number> = Object.fromEntries(
+      this.slots.map((slot) => [slot.name, 0])
+    )
     for (const run of this.runs) {
-      if (run.cut === undefined && run.endedAt === undefined && run.reply?.thrown === undefined) {
+      if (
+        run.cut === undefined &&
+        run.endedAt === undefined &&
+        run.reply?.thrown === undefined
+      ) {
         bySlot[run.slot]++
       }
     }

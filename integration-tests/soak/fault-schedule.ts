@@ -15,16 +15,23 @@ const KILL_JITTER = 0.2
  * halfway between the two kills around the middle of the load, so that
  * no kill lands while the database is down or a replacement starts.
  */
-export function planFaults(config: SoakConfig, random: () => number): FaultPlan {
+export function planFaults(
+  config: SoakConfig,
+  random: () => number
+): FaultPlan {
   const loadMs = config.loadSeconds * 1000
   const everyMs = config.killEverySeconds * 1000
   const killsAtMs: number[] = []
   for (let k = 1; k * everyMs < loadMs - QUIET_END_MS; k++) {
-    killsAtMs.push(Math.round(k * everyMs + (random() * 2 - 1) * KILL_JITTER * everyMs))
+    killsAtMs.push(
+      Math.round(k * everyMs + (random() * 2 - 1) * KILL_JITTER * everyMs)
+    )
   }
   const middle = Math.floor(killsAtMs.length / 2)
   const dbRestartAtMs =
-    killsAtMs.length >= 2 ? Math.round((killsAtMs[middle - 1] + killsAtMs[middle]) / 2) : Math.round(loadMs / 2)
+    killsAtMs.length >= 2
+      ? Math.round((killsAtMs[middle - 1] + killsAtMs[middle]) / 2)
+      : Math.round(loadMs / 2)
   return { killsAtMs, dbRestartAtMs }
 }
 
@@ -48,7 +55,9 @@ export async function landFaults(
     { atMs: plan.dbRestartAtMs, kind: "db-restart" as const },
   ].sort((x, y) => x.atMs - y.atMs)
   for (const { atMs, kind } of timeline) {
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, loadStartedAt + atMs - Date.now())))
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.max(0, loadStartedAt + atMs - Date.now()))
+    )
     if (kind === "db-restart") {
       const fault: Fault = { kind, at: Date.now() }
       faults.push(fault)
@@ -62,7 +71,13 @@ export async function landFaults(
     }
     const slot = up[Math.floor(random() * up.length)]
     const life = slot.kill()
-    const fault: Fault = { kind, at: life.killedAt!, process: life.name, slot: slot.name, pid: life.pid }
+    const fault: Fault = {
+      kind,
+      at: life.killedAt!,
+      process: life.name,
+      slot: slot.name,
+      pid: life.pid,
+    }
     faults.push(fault)
     void slot.running().then(
       () => (fault.back = Date.now()),

@@ -1,5 +1,10 @@
 import path from "path"
-import { Instance, isRunning, kill, startInstance } from "../cluster/__fixtures__/instances"
+import {
+  Instance,
+  isRunning,
+  kill,
+  startInstance,
+} from "../cluster/__fixtures__/instances"
 
 const SCRIPT = path.join(__dirname, "__fixtures__/soak-instance.ts")
 // A replacement started while the database is away exits before it is ready: it is started again, this many times.
@@ -74,7 +79,13 @@ export class InstanceSlot {
         const instance = await startInstance(name, this.env, SCRIPT)
         // Every client request waits on the child's exit and messages.
         instance.child.setMaxListeners(0)
-        this.lives.push({ name, slot: this.name, pid: instance.child.pid!, readyAt: Date.now(), output: instance.output })
+        this.lives.push({
+          name,
+          slot: this.name,
+          pid: instance.child.pid!,
+          readyAt: Date.now(),
+          output: instance.output,
+        })
         this.live = instance
         return instance
       } catch (error) {

@@ -21,15 +21,24 @@ function parseArgs(argv: string[]): { config: SoakConfig; json?: string } {
       continue
     }
     const number = Number(value)
-    if (!flag?.startsWith("--") || value === undefined || !Number.isFinite(number) || number < 0) {
-      throw new Error(`soak: "${flag} ${value ?? ""}" is not "--<knob> <number>" (knobs: minutes, json, ${Object.keys(DEFAULT_SOAK).join(", ")})`)
+    if (
+      !flag?.startsWith("--") ||
+      value === undefined ||
+      !Number.isFinite(number) ||
+      number < 0
+    ) {
+      throw new Error(
+        `soak: "${flag} ${value ?? ""}" is not "--<knob> <number>" (knobs: minutes, json, ${Object.keys(DEFAULT_SOAK).join(", ")})`
+      )
     }
     if (name === "minutes") {
       config.loadSeconds = Math.round(number * 60)
     } else if (name && name in DEFAULT_SOAK) {
       config[name as keyof SoakConfig] = number
     } else {
-      throw new Error(`soak: unknown knob --${name} (knobs: minutes, json, ${Object.keys(DEFAULT_SOAK).join(", ")})`)
+      throw new Error(
+        `soak: unknown knob --${name} (knobs: minutes, json, ${Object.keys(DEFAULT_SOAK).join(", ")})`
+      )
     }
   }
   return { config, json }
@@ -38,7 +47,11 @@ function parseArgs(argv: string[]): { config: SoakConfig; json?: string } {
 async function main() {
   const { config, json } = parseArgs(process.argv.slice(2))
   const started = Date.now()
-  const report = await runSoak(config, (line) => console.log(`[soak +${Math.round((Date.now() - started) / 1000)} s] ${line}`))
+  const report = await runSoak(config, (line) =>
+    console.log(
+      `[soak +${Math.round((Date.now() - started) / 1000)} s] ${line}`
+    )
+  )
   console.log(formatReport(report))
   if (json) {
     fs.writeFileSync(json, JSON.stringify(report, null, 2))

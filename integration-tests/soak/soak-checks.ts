@@ -1,10 +1,17 @@
-import { FAILED_STATES, FINISHED_STATES } from "../../src/modules/workflow-engine/transaction-states"
+import {
+  FAILED_STATES,
+  FINISHED_STATES,
+} from "../../src/modules/workflow-engine/transaction-states"
 import { SOAK_WF, TIMED_OUT_STEP } from "./__fixtures__/soak-workflows-ids"
 import { groupBy, Row, SoakEvidence } from "./soak-evidence"
 import { isAcknowledged, RequestSample, SoakRun } from "./soak-records"
 
 /** One thing the soak found wrong, with what a reader needs to find it again (the run's timeline). */
-export type Finding = { transactionId?: string; workflowId?: string; what: string }
+export type Finding = {
+  transactionId?: string
+  workflowId?: string
+  what: string
+}
 
 export type SoakVerdict = {
   started: number
@@ -47,23 +54,49 @@ export function kindOf(message: string): string {
     [/TransactionStepTimeoutError|timed? ?out|timeout/i, "step timeout"],
     [/first attempt fails/, "first attempt failed (retried)"],
     [/could not be reached/, "database unreachable"],
-    [/Connection terminated|Connection ended|ECONNREFUSED|shutting down|administrator command/, "database connection lost (the restart)"],
-    [/was refused: the run was taken over/, "write refused by the fence (the run was taken over)"],
+    [
+      /Connection terminated|Connection ended|ECONNREFUSED|shutting down|administrator command/,
+      "database connection lost (the restart)",
+    ],
+    [
+      /was refused: the run was taken over/,
+      "write refused by the fence (the run was taken over)",
+    ],
     [/already started/i, "transaction already started"],
-    [/Already finished by another execution/, "refused: the run was already finished by another execution"],
-    [/Cannot set step success.*is not waiting/, "answer refused: the step no longer waits"],
-    [/Cannot set step success.*(has already finished|was already answered)/, "answer refused: already applied (an answer cut by a kill went through)"],
+    [
+      /Already finished by another execution/,
+      "refused: the run was already finished by another execution",
+    ],
+    [
+      /Cannot set step success.*is not waiting/,
+      "answer refused: the step no longer waits",
+    ],
+    [
+      /Cannot set step success.*(has already finished|was already answered)/,
+      "answer refused: already applied (an answer cut by a kill went through)",
+    ],
   ]
-  return kinds.find(([pattern]) => pattern.test(message))?.[1] ?? `other: ${message.slice(0, 100)}`
+  return (
+    kinds.find(([pattern]) => pattern.test(message))?.[1] ??
+    `other: ${message.slice(0, 100)}`
+  )
 }
 
-const increment = (counts: Record<string, number>, key: string) => (counts[key] = (counts[key] ?? 0) + 1)
+const increment = (counts: Record<string, number>, key: string) =>
+  (counts[key] = (counts[key] ?? 0) + 1)
 // Medusa stores a step timeout by its name alone (TransactionStepTimeoutError has no message): the name is the reason.
 const reasonOf = (entry: NonNullable<Row["errors"]>[number]) =>
-  entry.error?.message || (entry.error?.name === "Error" ? "" : entry.error?.name) || ""
+  entry.error?.message ||
+  (entry.error?.name === "Error" ? "" : entry.error?.name) ||
+  ""
 
 /** What the database holds after the soak, checked against what its clients were told. */
-export function checkSoak(evidence: SoakEvidence, runs: SoakRun[], requests: RequestSample[], leaseMs: number): SoakVerdict {
+export function checkSoak(
+  evidence: SoakEvidence,
+  runs: SoakRun[],
+  requests: RequestSample[],
+  leaseMs: number
+): SoakVerdict {
   const verdict: SoakVerdict = {
     started: runs.length,
     acknowledged: 0,
@@ -108,13 +141,19 @@ export function checkSoak(evidence: SoakEvidence, runs: SoakRun[], requests: Req
       if (FINISHED_STATES.has(deleted.state) && deleted.expired) {
         verdict.removedByRetention++
       } else {
-        verdict.lost.push(found(`its row was deleted while ${deleted.state}${deleted.expired ? "" : ", before its expiry"}`))
+        verdict.lost.push(
+          found(
+            `its row was deleted while ${deleted.state}${deleted.expired ? "" : ", before its expiry"}`
+          )
+        )
       }
       continue
     }
     if (!row) {
       if (acknowledged) {
-        verdict.lost.push(found("told started, but there is no row and no deletion"))
+        verdict.lost.push(
+          found("told started, but there is no row and no deletion")
+        )
       }
       continue
     }
@@ -126,31 +165,53 @@ export function checkSoak(evidence: SoakEvidence, runs: SoakRun[], requests: Req
     }
     if (FAILED_STATES.has(row.state)) {
       const reasons = (row.errors ?? []).map(reasonOf)
-      if (reasons.length === 0 || reasons.some((reason) => reason.trim() === "")) {
-        verdict.failuresWithoutReason.push(found(`${row.state} with errors ${JSON.stringify(row.errors)}`))
+      if (
+        reasons.length === 0 ||
+        reasons.some((reason) => reason.trim() === "")
+      ) {
+        verdict.failuresWithoutReason.push(
+          found(`${row.state} with errors ${JSON.stringify(row.errors)}`)
+        )
       }
-      reasons.filter(Boolean).forEach((reason) => increment(verdict.errorsByKind, `run ${row.state}: ${kindOf(reason)}`))
+      reasons
+        .filter(Boolean)
+        .forEach((reason) =>
+          increment(verdict.errorsByKind, `run ${row.state}: ${kindOf(reason)}`)
+        )
     }
     if (acknowledged && !crashed) {
       const unexpected = unexpectedOutcome(run.workflowId, row)
       if (unexpected) {
         verdict.unexpectedOutcomes.push(found(unexpected))
       }
-      if (FINISHED_STATES.has(run.reply!.state!) && run.reply!.state !== row.state) {
-        verdict.unexpectedOutcomes.push(found(`its reply said ${run.reply!.state}, its row says ${row.state}`))
+      if (
+        FINISHED_STATES.has(run.reply!.state!) &&
+        run.reply!.state !== row.state
+      ) {
+        verdict.unexpectedOutcomes.push(
+          found(`its reply said ${run.reply!.state}, its row says ${row.state}`)
+        )
       }
     }
   }
 
   for (const row of evidence.rows) {
-    if (!byTransaction.has(row.transaction_id) && !FINISHED_STATES.has(row.state)) {
-      verdict.stuck.push({ transactionId: row.transaction_id, workflowId: row.workflow_id, what: `still ${row.state}, not started by the soak's clients` })
+    if (
+      !byTransaction.has(row.transaction_id) &&
+      !FINISHED_STATES.has(row.state)
+    ) {
+      verdict.stuck.push({
+        transactionId: row.transaction_id,
+        workflowId: row.workflow_id,
+        what: `still ${row.state}, not started by the soak's clients`,
+      })
     }
   }
 
   const invocations = groupBy(
     evidence.log.filter((entry) => entry.kind !== "tick"),
-    (entry) => `${entry.key} ${entry.kind} ${entry.step} attempt ${entry.attempt}`
+    (entry) =>
+      `${entry.key} ${entry.kind} ${entry.step} attempt ${entry.attempt}`
   )
   for (const [invocation, entries] of invocations) {
     if (entries.length < 2) {
@@ -178,23 +239,38 @@ export function checkSoak(evidence: SoakEvidence, runs: SoakRun[], requests: Req
     }
     const runnerKilled = evidence
       .kills()
-      .some((kill) => kill.process === first.instance && kill.at >= first.at_ms && kill.at <= first.at_ms + leaseMs)
+      .some(
+        (kill) =>
+          kill.process === first.instance &&
+          kill.at >= first.at_ms &&
+          kill.at <= first.at_ms + leaseMs
+      )
     if (runnerKilled) {
       verdict.duplicatedTicksAfterCrash++
     } else {
-      const runners = [first, ...again].map((entry) => `${entry.instance} at ${new Date(entry.at_ms).toISOString()}`)
-      verdict.duplicatedTicks.push({ what: `cron second ${second} ran ${again.length + 1} times: ${runners.join(", ")}` })
+      const runners = [first, ...again].map(
+        (entry) => `${entry.instance} at ${new Date(entry.at_ms).toISOString()}`
+      )
+      verdict.duplicatedTicks.push({
+        what: `cron second ${second} ran ${again.length + 1} times: ${runners.join(", ")}`,
+      })
     }
   }
-  const seconds = [...ticks.keys()].map((key) => Date.parse(key) / 1000).sort((x, y) => x - y)
+  const seconds = [...ticks.keys()]
+    .map((key) => Date.parse(key) / 1000)
+    .sort((x, y) => x - y)
   verdict.ticks = {
     ticked: seconds.length,
-    skippedSeconds: seconds.length ? seconds[seconds.length - 1] - seconds[0] + 1 - seconds.length : 0,
+    skippedSeconds: seconds.length
+      ? seconds[seconds.length - 1] - seconds[0] + 1 - seconds.length
+      : 0,
   }
 
   for (const { kind, instance, error } of failedRequests) {
     if (error!.trim() === "") {
-      verdict.failuresWithoutReason.push({ what: `a ${kind} request to ${instance} failed with an empty error` })
+      verdict.failuresWithoutReason.push({
+        what: `a ${kind} request to ${instance} failed with an empty error`,
+      })
     }
     increment(verdict.errorsByKind, `${kind} request: ${kindOf(error!)}`)
   }
@@ -209,5 +285,7 @@ function unexpectedOutcome(workflowId: string, row: Row): string | undefined {
       ? undefined
       : `ended ${row.state} with its step ${step?.invoke.state}, not by its step's timeout`
   }
-  return row.state === "done" ? undefined : `ended ${row.state}: ${JSON.stringify(row.errors)}`
+  return row.state === "done"
+    ? undefined
+    : `ended ${row.state}: ${JSON.stringify(row.errors)}`
 }

@@ -6,19 +6,43 @@ export type Row = {
   transaction_id: string
   workflow_id: string
   state: string
-  errors: { action?: string; error?: { message?: string; name?: string } }[] | null
+  errors:
+    { action?: string; error?: { message?: string; name?: string } }[] | null
   steps: Record<string, { invoke: { state: string; status: string } }>
   owner_instance_id: string | null
   updated_ms: number
 }
-export type Deleted = { transaction_id: string; state: string; updated_ms: number; deleted_ms: number; expired: boolean }
-export type LogEntry = { kind: string; key: string; step: string | null; attempt: number | null; instance: string; at_ms: number }
-type TimerEvent = { op: string; kind: string; transaction_id: string; due_ms: number; claimed_by: string | null; at_ms: number }
+export type Deleted = {
+  transaction_id: string
+  state: string
+  updated_ms: number
+  deleted_ms: number
+  expired: boolean
+}
+export type LogEntry = {
+  kind: string
+  key: string
+  step: string | null
+  attempt: number | null
+  instance: string
+  at_ms: number
+}
+type TimerEvent = {
+  op: string
+  kind: string
+  transaction_id: string
+  due_ms: number
+  claimed_by: string | null
+  at_ms: number
+}
 
-const epochMs = (column: string) => `(EXTRACT(EPOCH FROM ${column}) * 1000)::float8`
+const epochMs = (column: string) =>
+  `(EXTRACT(EPOCH FROM ${column}) * 1000)::float8`
 export const groupBy = <T>(items: T[], key: (item: T) => string) => {
   const groups = new Map<string, T[]>()
-  items.forEach((item) => groups.set(key(item), [...(groups.get(key(item)) ?? []), item]))
+  items.forEach((item) =>
+    groups.set(key(item), [...(groups.get(key(item)) ?? []), item])
+  )
   return groups
 }
 
@@ -40,7 +64,11 @@ export class SoakEvidence {
     private readonly faults: Fault[]
   ) {}
 
-  static async read(db: SoakDatabase, processOfPid: Map<number, string>, faults: Fault[]): Promise<SoakEvidence> {
+  static async read(
+    db: SoakDatabase,
+    processOfPid: Map<number, string>,
+    faults: Fault[]
+  ): Promise<SoakEvidence> {
     const rows = await db.query<Row>(
       `SELECT transaction_id, workflow_id, state, context -> 'errors' AS errors, execution -> 'steps' AS steps,
               owner_instance_id, ${epochMs("updated_at")} AS updated_ms
@@ -58,8 +86,12 @@ export class SoakEvidence {
       `SELECT op, kind, transaction_id, ${epochMs("due_at")} AS due_ms, claimed_by, ${epochMs("at")} AS at_ms
          FROM soak_timer_event ORDER BY at`
     )
-    const instances = await db.query<{ id: string; pid: number }>(`SELECT id, pid FROM soak_instance`)
-    const [{ left }] = await db.query(`SELECT count(*)::int AS left FROM workflow_execution_timer`)
+    const instances = await db.query<{ id: string; pid: number }>(
+      `SELECT id, pid FROM soak_instance`
+    )
+    const [{ left }] = await db.query(
+      `SELECT count(*)::int AS left FROM workflow_execution_timer`
+    )
     return new SoakEvidence(
       rows,
       new Map(rows.map((row) => [row.transaction_id, row])),
@@ -67,7 +99,12 @@ export class SoakEvidence {
       log,
       groupBy(log, (entry) => entry.key),
       groupBy(timers, (event) => event.transaction_id),
-      new Map(instances.map(({ id, pid }) => [id, processOfPid.get(pid) ?? `pid ${pid}`])),
+      new Map(
+        instances.map(({ id, pid }) => [
+          id,
+          processOfPid.get(pid) ?? `pid ${pid}`,
+        ])
+      ),
       left,
       faults
     )
@@ -76,7 +113,9 @@ export class SoakEvidence {
   /** When the run's row says it ended (finished, or deleted), if it did. */
   endedMs(transactionId: string): number | undefined {
     const row = this.rowOf.get(transactionId)
-    return row && FINISHED_STATES.has(row.state) ? row.updated_ms : this.deletionOf.get(transactionId)?.updated_ms
+    return row && FINISHED_STATES.has(row.state)
+      ? row.updated_ms
+      : this.deletionOf.get(transactionId)?.updated_ms
   }
 
   /** The processes that took part in a run: asked to start it or to answer it, or ran one of its steps. */
@@ -84,7 +123,9 @@ export class SoakEvidence {
     return new Set([
       run.instance,
       ...run.answerSentTo.map((answer) => answer.instance),
-      ...(this.logOf.get(run.transactionId) ?? []).map((entry) => entry.instance),
+      ...(this.logOf.get(run.transactionId) ?? []).map(
+        (entry) => entry.instance
+      ),
     ])
   }
 
@@ -92,11 +133,17 @@ export class SoakEvidence {
   killsIn(run: SoakRun): Extract<Fault, { kind: "kill" }>[] {
     const processes = this.processesIn(run)
     const ended = this.endedMs(run.transactionId) ?? Infinity
-    return this.kills().filter((kill) => processes.has(kill.process) && kill.at >= run.sentAt && kill.at <= ended)
+    return this.kills().filter(
+      (kill) =>
+        processes.has(kill.process) && kill.at >= run.sentAt && kill.at <= ended
+    )
   }
 
   kills(): Extract<Fault, { kind: "kill" }>[] {
-    return this.faults.filter((fault): fault is Extract<Fault, { kind: "kill" }> => fault.kind === "kill")
+    return this.faults.filter(
+      (fault): fault is Extract<Fault, { kind: "kill" }> =>
+        fault.kind === "kill"
+    )
   }
 
   /**
@@ -107,7 +154,9 @@ export class SoakEvidence {
    */
   timeline(run: SoakRun): string {
     const at = (ms: number) => `+${Math.round(ms - run.sentAt)}`
-    const events: [number, string][] = [[run.sentAt, `start sent to ${run.instance}`]]
+    const events: [number, string][] = [
+      [run.sentAt, `start sent to ${run.instance}`],
+    ]
     if (run.repliedAt !== undefined) {
       events.push([run.repliedAt, `told ${JSON.stringify(run.reply)}`])
     }
@@ -118,31 +167,59 @@ export class SoakEvidence {
       events.push([answer.at, `answer sent to ${answer.instance}`])
     }
     if (run.answeredBy !== undefined) {
-      events.push([run.answeredAt!, `${run.answeredBy} said the answer was applied`])
+      events.push([
+        run.answeredAt!,
+        `${run.answeredBy} said the answer was applied`,
+      ])
     }
     for (const entry of this.logOf.get(run.transactionId) ?? []) {
-      events.push([entry.at_ms, `${entry.instance} ${entry.kind} ${entry.step} attempt ${entry.attempt}`])
+      events.push([
+        entry.at_ms,
+        `${entry.instance} ${entry.kind} ${entry.step} attempt ${entry.attempt}`,
+      ])
     }
     for (const event of this.timersOf.get(run.transactionId) ?? []) {
-      const claimed = event.claimed_by ? ` claimed by ${this.processOfInstance.get(event.claimed_by) ?? event.claimed_by}` : ""
-      events.push([event.at_ms, `timer ${event.kind} ${event.op.toLowerCase()} (due ${at(event.due_ms)}${claimed})`])
+      const claimed = event.claimed_by
+        ? ` claimed by ${this.processOfInstance.get(event.claimed_by) ?? event.claimed_by}`
+        : ""
+      events.push([
+        event.at_ms,
+        `timer ${event.kind} ${event.op.toLowerCase()} (due ${at(event.due_ms)}${claimed})`,
+      ])
     }
     const processes = this.processesIn(run)
     const last = Math.max(...events.map(([ms]) => ms))
-    for (const fault of this.faults.filter((fault) => fault.at >= run.sentAt && fault.at <= last + 15_000)) {
+    for (const fault of this.faults.filter(
+      (fault) => fault.at >= run.sentAt && fault.at <= last + 15_000
+    )) {
       if (fault.kind === "kill") {
-        events.push([fault.at, `kill of ${fault.process}${processes.has(fault.process) ? " (in the run)" : ""}`])
+        events.push([
+          fault.at,
+          `kill of ${fault.process}${processes.has(fault.process) ? " (in the run)" : ""}`,
+        ])
       } else {
-        events.push([fault.at, "database stopped"], [fault.back ?? fault.at, "database back"])
+        events.push(
+          [fault.at, "database stopped"],
+          [fault.back ?? fault.at, "database back"]
+        )
       }
     }
     const row = this.rowOf.get(run.transactionId)
     if (row) {
-      const owner = row.owner_instance_id ? (this.processOfInstance.get(row.owner_instance_id) ?? row.owner_instance_id) : "none"
+      const owner = row.owner_instance_id
+        ? (this.processOfInstance.get(row.owner_instance_id) ??
+          row.owner_instance_id)
+        : "none"
       const steps = Object.entries(row.steps ?? {})
         .filter(([id]) => id !== "_root")
-        .map(([id, step]) => `${id.replace("_root.", "")} ${step.invoke.state}/${step.invoke.status}`)
-      events.push([row.updated_ms, `row last written: ${row.state}, owner ${owner}, ${steps.join(", ")}`])
+        .map(
+          ([id, step]) =>
+            `${id.replace("_root.", "")} ${step.invoke.state}/${step.invoke.status}`
+        )
+      events.push([
+        row.updated_ms,
+        `row last written: ${row.state}, owner ${owner}, ${steps.join(", ")}`,
+      ])
     }
     const deleted = this.deletionOf.get(run.transactionId)
     if (deleted) {

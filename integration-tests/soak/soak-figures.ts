@@ -1,5 +1,11 @@
 import { SOAK_WF } from "./__fixtures__/soak-workflows-ids"
-import { Fault, InFlightSample, isAcknowledged, RequestSample, SoakRun } from "./soak-records"
+import {
+  Fault,
+  InFlightSample,
+  isAcknowledged,
+  RequestSample,
+  SoakRun,
+} from "./soak-records"
 
 /** Latency of the requests sent in one stretch of the load, by kind of request. */
 export type LatencyWindow = {
@@ -30,10 +36,13 @@ export function percentile(values: number[], p: number): number | undefined {
     return undefined
   }
   const sorted = [...values].sort((x, y) => x - y)
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
+  return sorted[
+    Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)
+  ]
 }
 
-const nameOf = (fault: Fault) => (fault.kind === "kill" ? `kill of ${fault.process}` : "database restart")
+const nameOf = (fault: Fault) =>
+  fault.kind === "kill" ? `kill of ${fault.process}` : "database restart"
 
 /**
  * The load cut at each fault: before the first, then for each fault the
@@ -52,21 +61,33 @@ export function latencyWindows(
 ): LatencyWindow[] {
   const ordered = [...faults].sort((x, y) => x.at - y.at)
   const stretches: { label: string; from: number; to: number }[] = []
-  stretches.push({ label: "before any fault", from: loadStartedAt, to: ordered[0]?.at ?? loadEndsAt })
+  stretches.push({
+    label: "before any fault",
+    from: loadStartedAt,
+    to: ordered[0]?.at ?? loadEndsAt,
+  })
   ordered.forEach((fault, i) => {
     const next = ordered[i + 1]?.at ?? loadEndsAt
     const back = Math.min(next, fault.back ?? next)
-    stretches.push({ label: `during ${nameOf(fault)}`, from: fault.at, to: back })
+    stretches.push({
+      label: `during ${nameOf(fault)}`,
+      from: fault.at,
+      to: back,
+    })
     stretches.push({ label: `after ${nameOf(fault)}`, from: back, to: next })
   })
   return stretches
     .map(({ label, from, to }) => {
-      const sent = requests.filter((sample) => sample.sentAt >= from && sample.sentAt < to)
+      const sent = requests.filter(
+        (sample) => sample.sentAt >= from && sample.sentAt < to
+      )
       const p99Ms = Object.fromEntries(
         GROUPS.map((group) => [
           group,
           percentile(
-            sent.filter((sample) => !sample.error && groupOf(sample) === group).map((sample) => sample.ms),
+            sent
+              .filter((sample) => !sample.error && groupOf(sample) === group)
+              .map((sample) => sample.ms),
             99
           ),
         ])
@@ -84,9 +105,19 @@ export function latencyWindows(
 }
 
 /** Per slot, the median of the runs its clients had in flight, sampled each second of the load. */
-export function medianInFlight(samples: InFlightSample[]): Record<string, number> {
+export function medianInFlight(
+  samples: InFlightSample[]
+): Record<string, number> {
   const slots = Object.keys(samples[0]?.bySlot ?? {})
-  return Object.fromEntries(slots.map((slot) => [slot, percentile(samples.map((sample) => sample.bySlot[slot]), 50) ?? 0]))
+  return Object.fromEntries(
+    slots.map((slot) => [
+      slot,
+      percentile(
+        samples.map((sample) => sample.bySlot[slot]),
+        50
+      ) ?? 0,
+    ])
+  )
 }
 
 /**
@@ -94,16 +125,26 @@ export function medianInFlight(samples: InFlightSample[]): Record<string, number
  * started, and not yet ended, had ended (as the harness saw the rows), in ms;
  * undefined when it had none, or one never ended.
  */
-export function takeoverMs(runs: SoakRun[], faults: Fault[]): { process: string; runs: number; ms?: number }[] {
+export function takeoverMs(
+  runs: SoakRun[],
+  faults: Fault[]
+): { process: string; runs: number; ms?: number }[] {
   return faults.flatMap((fault) => {
     if (fault.kind !== "kill") {
       return []
     }
     const held = runs.filter(
-      (run) => run.instance === fault.process && isAcknowledged(run) && run.repliedAt! <= fault.at && (run.endedAt ?? Infinity) > fault.at
+      (run) =>
+        run.instance === fault.process &&
+        isAcknowledged(run) &&
+        run.repliedAt! <= fault.at &&
+        (run.endedAt ?? Infinity) > fault.at
     )
     const ends = held.map((run) => run.endedAt)
-    const ms = held.length && ends.every((end) => end !== undefined) ? Math.max(...(ends as number[])) - fault.at : undefined
+    const ms =
+      held.length && ends.every((end) => end !== undefined)
+        ? Math.max(...(ends as number[])) - fault.at
+        : undefined
     return [{ process: fault.process, runs: held.length, ms }]
   })
 }

@@ -25,7 +25,8 @@ export type SoakRun = {
 }
 
 /** Told started: engine.run returned (with the run in flight or ended), not thrown, not cut. */
-export const isAcknowledged = (run: SoakRun) => run.reply !== undefined && run.reply.thrown === undefined
+export const isAcknowledged = (run: SoakRun) =>
+  run.reply !== undefined && run.reply.thrown === undefined
 
 /** One request to an instance, for latency and errors. */
 export type RequestSample = {
@@ -38,7 +39,14 @@ export type RequestSample = {
 }
 
 export type Fault =
-  | { kind: "kill"; at: number; process: string; slot: string; pid: number; back?: number }
+  | {
+      kind: "kill"
+      at: number
+      process: string
+      slot: string
+      pid: number
+      back?: number
+    }
   | { kind: "db-restart"; at: number; back?: number }
 
 /** How many runs each slot's clients had in flight at one moment. */

@@ -1,6 +1,7 @@
 import { SoakReport } from "./soak"
 
-const ms = (value: number | undefined) => (value === undefined ? "–" : `${value}`)
+const ms = (value: number | undefined) =>
+  value === undefined ? "–" : `${value}`
 
 /** The soak's figures as Markdown, as RELIABILITY.md shows them. */
 export function formatReport(report: SoakReport): string {
@@ -16,7 +17,11 @@ export function formatReport(report: SoakReport): string {
     `| told started (acknowledged) | ${verdict.acknowledged} |`,
     `| start cut or unanswered | ${verdict.unacknowledged.total} (${verdict.unacknowledged.stored} with a row, ${verdict.unacknowledged.neverStored} never stored) |`,
     `| runs a kill touched | ${verdict.runsWithACrash} |`,
-    `| runs in flight per instance (median) | ${Object.entries(report.inFlightMedian).map(([slot, n]) => `${slot}: ${n}`).join(", ")} |`,
+    `| runs in flight per instance (median) | ${Object.entries(
+      report.inFlightMedian
+    )
+      .map(([slot, n]) => `${slot}: ${n}`)
+      .join(", ")} |`,
     `| kills (SIGKILL) | ${report.kills} |`,
     `| instance restarts | ${report.instanceRestarts} |`,
     `| database restarts | ${report.dbRestarts} |`,
@@ -37,7 +42,10 @@ export function formatReport(report: SoakReport): string {
     "Outcomes by workflow:",
     "",
     ...Object.entries(verdict.outcomes).map(
-      ([workflow, states]) => `- ${workflow}: ${Object.entries(states).map(([state, n]) => `${state} ${n}`).join(", ")}`
+      ([workflow, states]) =>
+        `- ${workflow}: ${Object.entries(states)
+          .map(([state, n]) => `${state} ${n}`)
+          .join(", ")}`
     ),
     "",
     "Errors by kind:",
@@ -63,7 +71,10 @@ export function formatReport(report: SoakReport): string {
     "",
     "Takeover after each kill (the runs the killed process had told started and were in flight, until all ended):",
     "",
-    ...report.takeover.map((t) => `- ${t.process}: ${t.runs} runs, ${t.ms === undefined ? "–" : `${(t.ms / 1000).toFixed(1)} s`}`),
+    ...report.takeover.map(
+      (t) =>
+        `- ${t.process}: ${t.runs} runs, ${t.ms === undefined ? "–" : `${(t.ms / 1000).toFixed(1)} s`}`
+    ),
   ]
   const findings = [
     ["Lost", verdict.lost],
@@ -75,11 +86,21 @@ export function formatReport(report: SoakReport): string {
   ] as const
   for (const [title, list] of findings) {
     if (list.length) {
-      lines.push("", `${title}:`, ...list.map((f) => `- ${f.workflowId ?? ""} ${f.transactionId ?? ""}: ${f.what}`))
+      lines.push(
+        "",
+        `${title}:`,
+        ...list.map(
+          (f) => `- ${f.workflowId ?? ""} ${f.transactionId ?? ""}: ${f.what}`
+        )
+      )
     }
   }
   if (report.listMismatches.length) {
-    lines.push("", "List totals below their page:", ...report.listMismatches.map((m) => `- ${m}`))
+    lines.push(
+      "",
+      "List totals below their page:",
+      ...report.listMismatches.map((m) => `- ${m}`)
+    )
   }
   return lines.join("\n")
 }

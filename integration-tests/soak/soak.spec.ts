@@ -16,12 +16,18 @@ jest.setTimeout(8 * 60 * 1000)
 describe("a soak with faults: three instances, kills every ~15 s, a database restart", () => {
   it("loses no run, leaves none stuck, runs no step or cron second twice, and gives every failure a reason", async () => {
     const started = Date.now()
-    const report = await runSoak({ ...DEFAULT_SOAK, loadSeconds: 75, settleSeconds: 90 }, (line) =>
-      process.stdout.write(`[soak +${Math.round((Date.now() - started) / 1000)} s] ${line}\n`)
+    const report = await runSoak(
+      { ...DEFAULT_SOAK, loadSeconds: 75, settleSeconds: 90 },
+      (line) =>
+        process.stdout.write(
+          `[soak +${Math.round((Date.now() - started) / 1000)} s] ${line}\n`
+        )
     )
     const figures = formatReport(report)
     if (!soakPassed(report)) {
-      throw new Error(`the soak found something wrong (each engine process's output: ${report.logDir}):\n${figures}`)
+      throw new Error(
+        `the soak found something wrong (each engine process's output: ${report.logDir}):\n${figures}`
+      )
     }
     process.stdout.write(`${figures}\n`)
     expect(report.kills).toBeGreaterThanOrEqual(4)

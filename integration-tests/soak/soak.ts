@@ -8,7 +8,12 @@ import { checkSoak, SoakVerdict } from "./soak-checks"
 import { SoakConfig, seededRandom } from "./soak-config"
 import { SoakDatabase } from "./soak-database"
 import { SoakEvidence } from "./soak-evidence"
-import { LatencyWindow, latencyWindows, medianInFlight, takeoverMs } from "./soak-figures"
+import {
+  LatencyWindow,
+  latencyWindows,
+  medianInFlight,
+  takeoverMs,
+} from "./soak-figures"
 import { Fault } from "./soak-records"
 
 const SLOT_NAMES = "abcdefghij"
@@ -51,7 +56,10 @@ export type SoakReport = {
  * the database; then every run must end, and the database is checked
  * against what the clients were told (see soak-checks).
  */
-export async function runSoak(config: SoakConfig, progress: (line: string) => void = () => undefined): Promise<SoakReport> {
+export async function runSoak(
+  config: SoakConfig,
+  progress: (line: string) => void = () => undefined
+): Promise<SoakReport> {
   const plan = planFaults(config, seededRandom(config.seed))
   const db = await SoakDatabase.start()
   const lives: ProcessLife[] = []
@@ -60,38 +68,76 @@ export async function runSoak(config: SoakConfig, progress: (line: string) => vo
     LEASE_MS: String(config.leaseMs),
     PURGE_INTERVAL_SECONDS: String(config.purgeIntervalSeconds),
   }
-  const slots = [...SLOT_NAMES.slice(0, config.instances)].map((name) => new InstanceSlot(name, env, lives))
+  const slots = [...SLOT_NAMES.slice(0, config.instances)].map(
+    (name) => new InstanceSlot(name, env, lives)
+  )
   try {
     await Promise.all(slots.map((slot) => slot.running()))
-    progress(`${slots.length} instances ready; load for ${config.loadSeconds} s, faults at ${JSON.stringify(plan)}`)
+    progress(
+      `${slots.length} instances ready; load for ${config.loadSeconds} s, faults at ${JSON.stringify(plan)}`
+    )
     const loadStartedAt = Date.now()
     const loadEndsAt = loadStartedAt + config.loadSeconds * 1000
     const faults: Fault[] = []
-    const load = new ClientLoad(slots, db, config, seededRandom(config.seed + 1), loadEndsAt)
+    const load = new ClientLoad(
+      slots,
+      db,
+      config,
+      seededRandom(config.seed + 1),
+      loadEndsAt
+    )
     const [settledAt] = await Promise.all([
       load.run(),
-      landFaults(plan, slots, db, config, seededRandom(config.seed + 2), loadStartedAt, faults).then(() =>
-        progress(`faults landed: ${faults.map((fault) => (fault.kind === "kill" ? fault.process : fault.kind)).join(", ")}`)
+      landFaults(
+        plan,
+        slots,
+        db,
+        config,
+        seededRandom(config.seed + 2),
+        loadStartedAt,
+        faults
+      ).then(() =>
+        progress(
+          `faults landed: ${faults.map((fault) => (fault.kind === "kill" ? fault.process : fault.kind)).join(", ")}`
+        )
       ),
     ])
-    progress(`load over: ${load.runs.length} runs started, ${settledAt ? "every run ended" : "runs still in flight at the deadline"}`)
-    const evidence = await SoakEvidence.read(db, new Map(lives.map((life) => [life.pid, life.name])), faults)
-    const verdict = checkSoak(evidence, load.runs, load.requests, config.leaseMs)
+    progress(
+      `load over: ${load.runs.length} runs started, ${settledAt ? "every run ended" : "runs still in flight at the deadline"}`
+    )
+    const evidence = await SoakEvidence.read(
+      db,
+      new Map(lives.map((life) => [life.pid, life.name])),
+      faults
+    )
+    const verdict = checkSoak(
+      evidence,
+      load.runs,
+      load.requests,
+      config.leaseMs
+    )
     const logDir = writeLogs(lives)
     const kills = faults.filter((fault) => fault.kind === "kill").length
     return {
       config,
       plan,
       loadSeconds: Math.round((loadEndsAt - loadStartedAt) / 1000),
-      settleSeconds: settledAt === undefined ? undefined : Math.round((settledAt - loadEndsAt) / 100) / 10,
-      runsPerSecond: Math.round((load.runs.length / config.loadSeconds) * 10) / 10,
+      settleSeconds:
+        settledAt === undefined
+          ? undefined
+          : Math.round((settledAt - loadEndsAt) / 100) / 10,
+      runsPerSecond:
+        Math.round((load.runs.length / config.loadSeconds) * 10) / 10,
       kills,
       instanceRestarts: lives.length - slots.length,
       dbRestarts: faults.length - kills,
       faults: faults.map((fault) => ({
         ...fault,
         atS: Math.round((fault.at - loadStartedAt) / 100) / 10,
-        backS: fault.back === undefined ? undefined : Math.round((fault.back - loadStartedAt) / 100) / 10,
+        backS:
+          fault.back === undefined
+            ? undefined
+            : Math.round((fault.back - loadStartedAt) / 100) / 10,
       })),
       inFlightMedian: medianInFlight(load.inFlight),
       latency: latencyWindows(load.requests, faults, loadStartedAt, loadEndsAt),
@@ -112,11 +158,17 @@ export async function runSoak(config: SoakConfig, progress: (line: string) => vo
 function writeLogs(lives: ProcessLife[]): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "medusa-wep-soak-"))
   for (const life of lives) {
-    fs.writeFileSync(path.join(dir, `${life.name}.log`), `pid ${life.pid}\n${life.output()}`)
+    fs.writeFileSync(
+      path.join(dir, `${life.name}.log`),
+      `pid ${life.pid}\n${life.output()}`
+    )
   }
   return dir
 }
 
 function countInOutputs(lives: ProcessLife[], pattern: RegExp): number {
-  return lives.reduce((sum, life) => sum + (life.output().match(pattern)?.length ?? 0), 0)
+  return lives.reduce(
+    (sum, life) => sum + (life.output().match(pattern)?.length ?? 0),
+    0
+  )
 }

@@ -16,7 +16,9 @@ function adminInputs(tarballSha) {
   const files = [path.join(PLAYGROUND, "medusa-config.ts")]
   const adminSources = path.join(PLAYGROUND, "src", "admin")
   if (fs.existsSync(adminSources)) {
-    for (const name of fs.readdirSync(adminSources, { recursive: true }).sort()) {
+    for (const name of fs
+      .readdirSync(adminSources, { recursive: true })
+      .sort()) {
       files.push(path.join(adminSources, String(name)))
     }
   }
@@ -31,7 +33,10 @@ function adminInputs(tarballSha) {
 /** Builds the admin unless a bundle of the same inputs is there; resolves to the inputs' hash. */
 async function buildAdmin(step, tarballSha, builtFrom) {
   const inputs = adminInputs(tarballSha)
-  if (inputs === builtFrom && fs.existsSync(path.join(ADMIN_SERVED, "index.html"))) {
+  if (
+    inputs === builtFrom &&
+    fs.existsSync(path.join(ADMIN_SERVED, "index.html"))
+  ) {
     step("The admin bundle is up to date")
     return inputs
   }

@@ -54,7 +54,9 @@ async function main() {
   process.on("SIGTERM", () => void shutdown("SIGTERM"))
 
   if (process.argv.includes("--fresh")) {
-    step("--fresh: removing the playground's data, build and installed packages")
+    step(
+      "--fresh: removing the playground's data, build and installed packages"
+    )
     for (const folder of GENERATED) {
       fs.rmSync(folder, { recursive: true, force: true })
     }
@@ -107,9 +109,15 @@ async function main() {
   }
 
   if (!database.seeded) {
-    step("Creating the admin user and seeding workflow executions (medusa exec ./src/scripts/seed-demo.ts)")
+    step(
+      "Creating the admin user and seeding workflow executions (medusa exec ./src/scripts/seed-demo.ts)"
+    )
     await medusa(["exec", "./src/scripts/seed-demo.ts"], {
-      env: { ...env, DEMO_ADMIN_EMAIL: credentials.email, DEMO_ADMIN_PASSWORD: credentials.password },
+      env: {
+        ...env,
+        DEMO_ADMIN_EMAIL: credentials.email,
+        DEMO_ADMIN_PASSWORD: credentials.password,
+      },
       label: "seed",
     })
     database.seeded = true
@@ -127,10 +135,14 @@ async function main() {
   await waitForAdmin(url, server)
   step(`The admin is ready: ${url}`)
   console.log(`Medusa admin: ${url}`)
-  console.log(`Log in with email ${credentials.email} and password ${credentials.password}`)
+  console.log(
+    `Log in with email ${credentials.email} and password ${credentials.password}`
+  )
   console.log("Press Ctrl-C to stop the store and its Postgres.")
 
-  const [code, signal] = await new Promise((resolve) => server.once("exit", (...result) => resolve(result)))
+  const [code, signal] = await new Promise((resolve) =>
+    server.once("exit", (...result) => resolve(result))
+  )
   if (!stopping) {
     throw new Error(`Medusa exited (${signal ?? `exit code ${code}`})`)
   }

@@ -8,7 +8,9 @@
 const crypto = require("crypto")
 const os = require("os")
 const path = require("path")
-const { postgresCannotEnter } = require("../../integration-tests/setup/embedded-postgres-as-root")
+const {
+  postgresCannotEnter,
+} = require("../../integration-tests/setup/embedded-postgres-as-root")
 
 const REPO = path.resolve(__dirname, "..", "..")
 const PLAYGROUND = path.join(REPO, "playground")
@@ -23,7 +25,10 @@ const OUT_OF_REACH = postgresCannotEnter(PLAYGROUND)
 const DATA = process.env.DEMO_DATA_DIR
   ? path.resolve(process.env.DEMO_DATA_DIR)
   : OUT_OF_REACH
-    ? path.join(os.tmpdir(), `medusa-wep-demo-${crypto.createHash("sha1").update(REPO).digest("hex").slice(0, 8)}`)
+    ? path.join(
+        os.tmpdir(),
+        `medusa-wep-demo-${crypto.createHash("sha1").update(REPO).digest("hex").slice(0, 8)}`
+      )
     : LOCAL
 
 module.exports = {
@@ -35,12 +40,28 @@ module.exports = {
   OUT_OF_REACH: process.env.DEMO_DATA_DIR ? null : OUT_OF_REACH,
   POSTGRES_DATA: path.join(DATA, "postgres"),
   // playground/package.json names this file as its plugin dependency.
-  PACKED_PLUGIN: path.join(LOCAL, "package", "medusa-workflow-engine-postgres.tgz"),
+  PACKED_PLUGIN: path.join(
+    LOCAL,
+    "package",
+    "medusa-workflow-engine-postgres.tgz"
+  ),
   // `medusa build --admin-only` writes here; `medusa start` serves public/admin.
   ADMIN_BUILD: path.join(PLAYGROUND, ".medusa", "admin"),
   ADMIN_SERVED: path.join(PLAYGROUND, "public", "admin"),
   // The store's own Medusa CLI (a link to the repository's, see playground/package.json).
-  MEDUSA_CLI: path.join(PLAYGROUND, "node_modules", "@medusajs", "cli", "cli.js"),
+  MEDUSA_CLI: path.join(
+    PLAYGROUND,
+    "node_modules",
+    "@medusajs",
+    "cli",
+    "cli.js"
+  ),
   // What `--fresh` removes: the data and every folder Medusa or npm made.
-  GENERATED: [DATA, LOCAL, path.join(PLAYGROUND, "node_modules"), path.join(PLAYGROUND, ".medusa"), path.join(PLAYGROUND, "public")],
+  GENERATED: [
+    DATA,
+    LOCAL,
+    path.join(PLAYGROUND, "node_modules"),
+    path.join(PLAYGROUND, ".medusa"),
+    path.join(PLAYGROUND, "public"),
+  ],
 }

@@ -12,7 +12,11 @@ const path = require("path")
 const { PACKED_PLUGIN, PLAYGROUND, REPO } = require("./layout")
 const { run } = require("./run")
 
-const INSTALLED = path.join(PLAYGROUND, "node_modules", "medusa-workflow-engine-postgres")
+const INSTALLED = path.join(
+  PLAYGROUND,
+  "node_modules",
+  "medusa-workflow-engine-postgres"
+)
 
 // Under `npm run demo`, npm says where it is; otherwise the npm on the PATH.
 function npm(args, cwd, label) {
@@ -35,23 +39,38 @@ async function packPlugin(step) {
   fs.rmSync(folder, { recursive: true, force: true })
   fs.mkdirSync(folder, { recursive: true })
   await npm(["pack", "--silent", "--pack-destination", folder], REPO, "pack")
-  const [tarball] = fs.readdirSync(folder).filter((name) => name.endsWith(".tgz"))
+  const [tarball] = fs
+    .readdirSync(folder)
+    .filter((name) => name.endsWith(".tgz"))
   fs.renameSync(path.join(folder, tarball), PACKED_PLUGIN)
   return sha256(PACKED_PLUGIN)
 }
 
 /** Installs the packed plugin into the playground unless that very tarball is installed. */
 async function installPlugin(step, tarballSha, installedSha) {
-  if (tarballSha === installedSha && fs.existsSync(path.join(INSTALLED, "package.json"))) {
+  if (
+    tarballSha === installedSha &&
+    fs.existsSync(path.join(INSTALLED, "package.json"))
+  ) {
     step("The playground already has this build of the plugin installed")
     return
   }
-  step("Installing the packed plugin into playground/node_modules (npm install, offline-first)")
+  step(
+    "Installing the packed plugin into playground/node_modules (npm install, offline-first)"
+  )
   // npm keeps a tarball of an unchanged name and version as it is.
   fs.rmSync(INSTALLED, { recursive: true, force: true })
   // Peers are not installed: they are the store's own packages, linked.
   await npm(
-    ["install", "--no-save", "--no-package-lock", "--prefer-offline", "--legacy-peer-deps", "--no-audit", "--no-fund"],
+    [
+      "install",
+      "--no-save",
+      "--no-package-lock",
+      "--prefer-offline",
+      "--legacy-peer-deps",
+      "--no-audit",
+      "--no-fund",
+    ],
     PLAYGROUND,
     "npm"
   )

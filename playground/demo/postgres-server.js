@@ -11,14 +11,19 @@
 
 const fs = require("fs")
 const path = require("path")
-const { loadEmbeddedPostgres, postgresCannotEnter, runsAsRoot } = require("../../integration-tests/setup/embedded-postgres-as-root")
+const {
+  loadEmbeddedPostgres,
+  postgresCannotEnter,
+  runsAsRoot,
+} = require("../../integration-tests/setup/embedded-postgres-as-root")
 
 const [dataDir, port, logFile] = process.argv.slice(2)
 const USER = "postgres"
 const PASSWORD = "postgres"
 
 const log = fs.createWriteStream(logFile, { flags: "a" })
-const logLine = (message) => (message instanceof Error ? `${message.stack}\n` : String(message))
+const logLine = (message) =>
+  message instanceof Error ? `${message.stack}\n` : String(message)
 const toLog = (message) => log.write(logLine(message))
 
 let server
@@ -51,9 +56,11 @@ async function main() {
     createPostgresUser: runsAsRoot(),
     initdbFlags: ["--encoding=UTF8", "--locale=C", "--lc-messages=C"],
     postgresFlags: [
-      "-c", "listen_addresses=localhost",
+      "-c",
+      "listen_addresses=localhost",
       // TCP only: no socket file in a shared folder such as /tmp.
-      "-c", "unix_socket_directories=",
+      "-c",
+      "unix_socket_directories=",
     ],
     onLog: toLog,
     onError: toLog,
@@ -73,7 +80,9 @@ async function main() {
   try {
     await server.start()
   } catch (error) {
-    throw error ?? new Error(`postgres exited before it was ready (see ${logFile})`)
+    throw (
+      error ?? new Error(`postgres exited before it was ready (see ${logFile})`)
+    )
   }
   if (process.connected) {
     process.send({ status: "ready", user: USER, password: PASSWORD })

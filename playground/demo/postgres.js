@@ -32,7 +32,10 @@ function exited(child) {
 /** The postmaster's pid, from the first line of its lock file. */
 function postmasterPid() {
   try {
-    return Number.parseInt(fs.readFileSync(path.join(POSTGRES_DATA, "postmaster.pid"), "utf8"), 10)
+    return Number.parseInt(
+      fs.readFileSync(path.join(POSTGRES_DATA, "postmaster.pid"), "utf8"),
+      10
+    )
   } catch {
     return undefined
   }
@@ -47,7 +50,10 @@ async function createDatabaseIfMissing(url) {
   const client = new Client({ connectionString: admin.toString() })
   await client.connect()
   try {
-    const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name])
+    const { rowCount } = await client.query(
+      "SELECT 1 FROM pg_database WHERE datname = $1",
+      [name]
+    )
     if (rowCount) {
       return false
     }
@@ -65,10 +71,14 @@ async function createDatabaseIfMissing(url) {
 async function startPostgres(onStatus) {
   fs.mkdirSync(DATA, { recursive: true })
   const port = await freePort()
-  const child = fork(path.join(__dirname, "postgres-server.js"), [POSTGRES_DATA, String(port), LOG_FILE], {
-    detached: true,
-    stdio: ["ignore", "ignore", "inherit", "ipc"],
-  })
+  const child = fork(
+    path.join(__dirname, "postgres-server.js"),
+    [POSTGRES_DATA, String(port), LOG_FILE],
+    {
+      detached: true,
+      stdio: ["ignore", "ignore", "inherit", "ipc"],
+    }
+  )
 
   const stop = async () => {
     if (!exited(child)) {
@@ -94,13 +104,21 @@ async function startPostgres(onStatus) {
       if (message.status === "ready") {
         resolve(message)
       } else if (message.status === "failed") {
-        reject(new Error(`The embedded Postgres did not start: ${message.message} (its log: ${LOG_FILE})`))
+        reject(
+          new Error(
+            `The embedded Postgres did not start: ${message.message} (its log: ${LOG_FILE})`
+          )
+        )
       } else {
         onStatus(message.status)
       }
     })
     child.once("exit", (code, signal) =>
-      reject(new Error(`The embedded Postgres process exited (${signal ?? code}); its log: ${LOG_FILE}`))
+      reject(
+        new Error(
+          `The embedded Postgres process exited (${signal ?? code}); its log: ${LOG_FILE}`
+        )
+      )
     )
   }).catch(async (error) => {
     await stop()

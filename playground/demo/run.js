@@ -9,7 +9,8 @@ const { MEDUSA_CLI, PLAYGROUND } = require("./layout")
 
 // Medusa prints a framed notice about its telemetry; the demo turns
 // telemetry off (it works offline), so the notice says nothing true.
-const NOISE = /^[\s║╔╗╚╝═]*$|Medusa collects anonymous usage analytics|to help improve Medusa|opt-out, you can use/
+const NOISE =
+  /^[\s║╔╗╚╝═]*$|Medusa collects anonymous usage analytics|to help improve Medusa|opt-out, you can use/
 
 function indent(stream, target, label) {
   const prefix = `    ${label} │ `
@@ -92,7 +93,11 @@ function run(command, args, options) {
       if (code === 0) {
         resolve()
       } else {
-        reject(new Error(`\`${[command, ...args].join(" ")}\` failed (${signal ?? `exit code ${code}`})`))
+        reject(
+          new Error(
+            `\`${[command, ...args].join(" ")}\` failed (${signal ?? `exit code ${code}`})`
+          )
+        )
       }
     })
   })

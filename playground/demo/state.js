@@ -30,6 +30,9 @@ function jsonFile(file, empty) {
 }
 
 module.exports = {
-  playgroundState: jsonFile(path.join(LOCAL, "playground-state.json"), () => ({})),
+  playgroundState: jsonFile(
+    path.join(LOCAL, "playground-state.json"),
+    () => ({})
+  ),
   databaseState: jsonFile(path.join(DATA, "database-state.json"), () => ({})),
 }

@@ -21,7 +21,10 @@ function status(url) {
 /** Resolves once `url` answers 200; rejects if `server` exits first or the deadline passes. */
 async function waitForAdmin(url, server) {
   let exited
-  server.once("exit", (code, signal) => (exited = signal ?? `exit code ${code}`))
+  server.once(
+    "exit",
+    (code, signal) => (exited = signal ?? `exit code ${code}`)
+  )
   const deadline = Date.now() + DEADLINE_MS
   while (Date.now() < deadline) {
     if (exited) {
@@ -32,7 +35,9 @@ async function waitForAdmin(url, server) {
     }
     await new Promise((resolve) => setTimeout(resolve, RETRY_MS))
   }
-  throw new Error(`The admin did not answer at ${url} within ${DEADLINE_MS / 60000} minutes`)
+  throw new Error(
+    `The admin did not answer at ${url} within ${DEADLINE_MS / 60000} minutes`
+  )
 }
 
 module.exports = { waitForAdmin }

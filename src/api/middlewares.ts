@@ -1,4 +1,8 @@
-import { defineMiddlewares, validateAndTransformBody, validateAndTransformQuery } from "@medusajs/framework/http"
+import {
+  defineMiddlewares,
+  validateAndTransformBody,
+  validateAndTransformQuery,
+} from "@medusajs/framework/http"
 import {
   AdminGetExecutionRetentionParams,
   AdminGetExecutionStorageParams,
@@ -15,7 +19,12 @@ export default defineMiddlewares({
     {
       method: ["GET"],
       matcher: "/admin/workflow-engine/storage",
-      middlewares: [validateAndTransformQuery(AdminGetExecutionStorageParams, { isList: false, defaults: [] })],
+      middlewares: [
+        validateAndTransformQuery(AdminGetExecutionStorageParams, {
+          isList: false,
+          defaults: [],
+        }),
+      ],
     },
     {
       method: ["POST"],
@@ -30,12 +39,23 @@ export default defineMiddlewares({
     {
       method: ["GET"],
       matcher: "/admin/workflow-engine/purges",
-      middlewares: [validateAndTransformQuery(AdminGetPurgesParams, { isList: true, defaults: [], defaultLimit: 20 })],
+      middlewares: [
+        validateAndTransformQuery(AdminGetPurgesParams, {
+          isList: true,
+          defaults: [],
+          defaultLimit: 20,
+        }),
+      ],
     },
     {
       method: ["GET"],
       matcher: "/admin/workflow-engine/executions/:id/retention",
-      middlewares: [validateAndTransformQuery(AdminGetExecutionRetentionParams, { isList: false, defaults: [] })],
+      middlewares: [
+        validateAndTransformQuery(AdminGetExecutionRetentionParams, {
+          isList: false,
+          defaults: [],
+        }),
+      ],
     },
     {
       method: ["POST"],

@@ -12,9 +12,13 @@ import type { WorkflowsModuleService } from "../modules/workflow-engine/services
  *
  * Waits for an instance already running it, then does what is left.
  */
-export default async function finishWorkflowEngineUpgrade({ container }: ExecArgs): Promise<void> {
+export default async function finishWorkflowEngineUpgrade({
+  container,
+}: ExecArgs): Promise<void> {
   const logger = container.resolve<Logger>(ContainerRegistrationKeys.LOGGER)
-  const engine = container.resolve<WorkflowsModuleService>(Modules.WORKFLOW_ENGINE)
+  const engine = container.resolve<WorkflowsModuleService>(
+    Modules.WORKFLOW_ENGINE
+  )
   const { finished, rows, batches, ms } = await engine.finishUpgrade()
   logger.info(
     finished.length

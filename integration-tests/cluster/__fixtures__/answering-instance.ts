@@ -11,7 +11,12 @@ import { initModules } from "@medusajs/test-utils"
 import { Modules } from "@medusajs/framework/utils"
 import { Client } from "pg"
 import path from "path"
-import { ANSWER_RACE_CHANNEL, ANSWER_RACE_WF, GATE_APPLICATION, RACED_STEP } from "./answer-race-ids"
+import {
+  ANSWER_RACE_CHANNEL,
+  ANSWER_RACE_WF,
+  GATE_APPLICATION,
+  RACED_STEP,
+} from "./answer-race-ids"
 
 const instance = process.env.INSTANCE_NAME!
 const databaseUrl = process.env.DATABASE_URL!
@@ -19,7 +24,9 @@ const databaseUrl = process.env.DATABASE_URL!
 async function main() {
   const { medusaApp } = await initModules({
     modulesConfig: {
-      [Modules.WORKFLOW_ENGINE]: { resolve: path.join(__dirname, "../../../src/modules/workflow-engine") },
+      [Modules.WORKFLOW_ENGINE]: {
+        resolve: path.join(__dirname, "../../../src/modules/workflow-engine"),
+      },
     },
     databaseConfig: { clientUrl: databaseUrl, schema: "public" },
     preventConnectionDestroyWarning: true,
@@ -29,7 +36,10 @@ async function main() {
 
   const start = async (round: number) => {
     const client = await connect("answer-race")
-    const { rows } = await client.query(`SELECT transaction_id, starter FROM answer_round WHERE round = $1`, [round])
+    const { rows } = await client.query(
+      `SELECT transaction_id, starter FROM answer_round WHERE round = $1`,
+      [round]
+    )
     await client.end()
     if (rows[0].starter === instance) {
       await engine.run(ANSWER_RACE_WF, {
@@ -48,24 +58,47 @@ async function main() {
     )
     await gate.end()
     const { transaction_id: transactionId, answer } = rows[0]
-    const idempotencyKey = { workflowId: ANSWER_RACE_WF, transactionId, stepId: RACED_STEP, action: "invoke" }
+    const idempotencyKey = {
+      workflowId: ANSWER_RACE_WF,
+      transactionId,
+      stepId: RACED_STEP,
+      action: "invoke",
+    }
     let outcome: { ok: boolean; type?: string; message?: string }
     // Not thrown: a failure that is applied comes back as the run's error, a refused answer is thrown.
     const options = { throwOnError: false }
     try {
       if (answer === "failure") {
-        await engine.setStepFailure({ idempotencyKey, stepResponse: new Error(`declined by ${instance}`), options })
+        await engine.setStepFailure({
+          idempotencyKey,
+          stepResponse: new Error(`declined by ${instance}`),
+          options,
+        })
       } else {
-        await engine.setStepSuccess({ idempotencyKey, stepResponse: { by: instance }, options })
+        await engine.setStepSuccess({
+          idempotencyKey,
+          stepResponse: { by: instance },
+          options,
+        })
       }
       outcome = { ok: true }
     } catch (error: any) {
-      outcome = { ok: false, type: error?.type ?? error?.name, message: String(error?.message ?? error) }
+      outcome = {
+        ok: false,
+        type: error?.type ?? error?.name,
+        message: String(error?.message ?? error),
+      }
     }
     const client = await connect("answer-race")
     await client.query(
       `INSERT INTO answer_outcome (round, instance, ok, error_type, error_message) VALUES ($1, $2, $3, $4, $5)`,
-      [round, instance, outcome.ok, outcome.type ?? null, outcome.message ?? null]
+      [
+        round,
+        instance,
+        outcome.ok,
+        outcome.type ?? null,
+        outcome.message ?? null,
+      ]
     )
     await client.end()
   }
@@ -80,12 +113,18 @@ async function main() {
 
   process.stdout.write("ready\n")
   process.on("SIGTERM", () => {
-    void listener.end().then(() => medusaApp.onApplicationShutdown()).then(() => process.exit(0))
+    void listener
+      .end()
+      .then(() => medusaApp.onApplicationShutdown())
+      .then(() => process.exit(0))
   })
 }
 
 async function connect(application: string): Promise<Client> {
-  const client = new Client({ connectionString: databaseUrl, application_name: `${application}:${instance}` })
+  const client = new Client({
+    connectionString: databaseUrl,
+    application_name: `${application}:${instance}`,
+  })
   await client.connect()
   return client
 }

@@ -8,5 +8,10 @@ export type LogEntry = { key: string; instance: string }
 
 /** The entries of one kind, in the order they were written. */
 export async function readLog(db: Knex, kind: string): Promise<LogEntry[]> {
-  return (await db.raw(`SELECT key, instance FROM cluster_log WHERE kind = ? ORDER BY id`, [kind])).rows
+  return (
+    await db.raw(
+      `SELECT key, instance FROM cluster_log WHERE kind = ? ORDER BY id`,
+      [kind]
+    )
+  ).rows
 }

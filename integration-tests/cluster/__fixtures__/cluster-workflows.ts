@@ -1,4 +1,9 @@
-import { createStep, createWorkflow, StepResponse, WorkflowResponse } from "@medusajs/framework/workflows-sdk"
+import {
+  createStep,
+  createWorkflow,
+  StepResponse,
+  WorkflowResponse,
+} from "@medusajs/framework/workflows-sdk"
 import { Pool } from "pg"
 
 import { ANSWERED_STEP, CLUSTER_WF } from "./cluster-workflows-ids"
@@ -20,13 +25,19 @@ export async function log(kind: string, key: string): Promise<number> {
   return rows[0].before
 }
 
-const recordTick = createStep("cluster-record-tick", async (input: { scheduledFor?: string }) => {
-  await log("tick", input.scheduledFor ?? "none")
-  return new StepResponse(undefined)
-})
-createWorkflow({ name: CLUSTER_WF.tick, schedule: { cron: "* * * * * *" } }, (input: { scheduledFor?: string }) => {
-  recordTick(input)
-})
+const recordTick = createStep(
+  "cluster-record-tick",
+  async (input: { scheduledFor?: string }) => {
+    await log("tick", input.scheduledFor ?? "none")
+    return new StepResponse(undefined)
+  }
+)
+createWorkflow(
+  { name: CLUSTER_WF.tick, schedule: { cron: "* * * * * *" } },
+  (input: { scheduledFor?: string }) => {
+    recordTick(input)
+  }
+)
 
 // Fails its first attempt; the retry is due two seconds later, on whichever instance is alive then.
 const failsOnce = createStep(
@@ -39,25 +50,40 @@ const failsOnce = createStep(
     return new StepResponse(before + 1)
   }
 )
-createWorkflow({ name: CLUSTER_WF.retry, store: true, retentionTime: 3600 }, (input: { key: string }) => {
-  return new WorkflowResponse(failsOnce(input))
-})
+createWorkflow(
+  { name: CLUSTER_WF.retry, store: true, retentionTime: 3600 },
+  (input: { key: string }) => {
+    return new WorkflowResponse(failsOnce(input))
+  }
+)
 
 // Nobody answers this async step: it times out after three seconds.
-const neverAnswered = createStep({ name: "cluster-never-answered", async: true, timeout: 3 }, async (input: { key: string }) => {
-  await log("started", input.key)
-})
-createWorkflow({ name: CLUSTER_WF.timeout, store: true, retentionTime: 3600 }, (input: { key: string }) => {
-  neverAnswered(input)
-})
+const neverAnswered = createStep(
+  { name: "cluster-never-answered", async: true, timeout: 3 },
+  async (input: { key: string }) => {
+    await log("started", input.key)
+  }
+)
+createWorkflow(
+  { name: CLUSTER_WF.timeout, store: true, retentionTime: 3600 },
+  (input: { key: string }) => {
+    neverAnswered(input)
+  }
+)
 
 // Waits for setStepSuccess, from any instance.
-const waitsForAnswer = createStep({ name: ANSWERED_STEP, async: true }, async (input: { key: string }) => {
-  await log("started", input.key)
-})
-createWorkflow({ name: CLUSTER_WF.answer, store: true, retentionTime: 3600 }, (input: { key: string }) => {
-  waitsForAnswer(input)
-})
+const waitsForAnswer = createStep(
+  { name: ANSWERED_STEP, async: true },
+  async (input: { key: string }) => {
+    await log("started", input.key)
+  }
+)
+createWorkflow(
+  { name: CLUSTER_WF.answer, store: true, retentionTime: 3600 },
+  (input: { key: string }) => {
+    waitsForAnswer(input)
+  }
+)
 
 /** Whether this is the instance named "doomed", which the test kills while it runs. */
 export const isDoomed = instance === "doomed"
@@ -65,7 +91,8 @@ export const isDoomed = instance === "doomed"
 export const isPaused = instance === "paused"
 
 /** In the instance named "doomed", a step never ends: it is still running when the instance is killed. */
-export const hangsIfDoomed = () => (isDoomed ? new Promise<never>(() => undefined) : Promise.resolve())
+export const hangsIfDoomed = () =>
+  isDoomed ? new Promise<never>(() => undefined) : Promise.resolve()
 
 // A background step: its handler runs in the process, apart from the run, which waits for it.
 const inBackground = createStep(
@@ -76,9 +103,12 @@ const inBackground = createStep(
     return new StepResponse(`done by ${instance}`)
   }
 )
-createWorkflow({ name: CLUSTER_WF.background, store: true, retentionTime: 3600 }, (input: { key: string }) => {
-  return new WorkflowResponse(inBackground(input))
-})
+createWorkflow(
+  { name: CLUSTER_WF.background, store: true, retentionTime: 3600 },
+  (input: { key: string }) => {
+    return new WorkflowResponse(inBackground(input))
+  }
+)
 
 // Two synchronous steps; the second is running when its instance dies.
 const reserve = createStep(
@@ -93,16 +123,25 @@ const charge = createStep("cluster-charge", async (key: string) => {
   await hangsIfDoomed()
   return new StepResponse(key)
 })
-createWorkflow({ name: CLUSTER_WF.sync, store: true, retentionTime: 3600 }, (input: { key: string }) => {
-  return new WorkflowResponse(charge(reserve(input)))
-})
+createWorkflow(
+  { name: CLUSTER_WF.sync, store: true, retentionTime: 3600 },
+  (input: { key: string }) => {
+    return new WorkflowResponse(charge(reserve(input)))
+  }
+)
 
 // Stored by its retention, not idempotent; its one step runs until the test releases its key in the instance running it.
-const heldUntilReleased = createStep("cluster-held-until-released", async (input: { key: string }) => {
-  await log("started", input.key)
-  await gate(input.key)
-  return new StepResponse(`done by ${instance}`)
-})
-createWorkflow({ name: CLUSTER_WF.startedOnce, retentionTime: 3600 }, (input: { key: string }) => {
-  return new WorkflowResponse(heldUntilReleased(input))
-})
+const heldUntilReleased = createStep(
+  "cluster-held-until-released",
+  async (input: { key: string }) => {
+    await log("started", input.key)
+    await gate(input.key)
+    return new StepResponse(`done by ${instance}`)
+  }
+)
+createWorkflow(
+  { name: CLUSTER_WF.startedOnce, retentionTime: 3600 },
+  (input: { key: string }) => {
+    return new WorkflowResponse(heldUntilReleased(input))
+  }
+)

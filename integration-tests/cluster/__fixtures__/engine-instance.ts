@@ -12,7 +12,11 @@
  * DIRECT_DATABASE_URL set the module's pollIntervalMs and directDatabaseUrl.
  */
 import { initModules } from "@medusajs/test-utils"
-import { ContainerRegistrationKeys, createPgConnection, Modules } from "@medusajs/framework/utils"
+import {
+  ContainerRegistrationKeys,
+  createPgConnection,
+  Modules,
+} from "@medusajs/framework/utils"
 import path from "path"
 import { answerCommands } from "./instance-commands"
 
@@ -24,7 +28,9 @@ async function main() {
         [ContainerRegistrationKeys.PG_CONNECTION]: createPgConnection({
           clientUrl,
           schema: "public",
-          pool: { acquireTimeoutMillis: Number(process.env.ACQUIRE_TIMEOUT_MS) },
+          pool: {
+            acquireTimeoutMillis: Number(process.env.ACQUIRE_TIMEOUT_MS),
+          },
         }),
       }
     : undefined
@@ -35,8 +41,12 @@ async function main() {
         resolve: path.join(__dirname, "../../../src/modules/workflow-engine"),
         options: {
           leaseDurationMs: Number(process.env.LEASE_MS ?? 2000),
-          ...(process.env.POLL_MS ? { pollIntervalMs: Number(process.env.POLL_MS) } : {}),
-          ...(process.env.DIRECT_DATABASE_URL ? { directDatabaseUrl: process.env.DIRECT_DATABASE_URL } : {}),
+          ...(process.env.POLL_MS
+            ? { pollIntervalMs: Number(process.env.POLL_MS) }
+            : {}),
+          ...(process.env.DIRECT_DATABASE_URL
+            ? { directDatabaseUrl: process.env.DIRECT_DATABASE_URL }
+            : {}),
         },
       },
     },
@@ -62,16 +72,25 @@ async function main() {
   }
   if (process.env.START_RUN) {
     const [workflowId, transactionId] = process.env.START_RUN.split(":")
-    await engine.run(workflowId, { transactionId, input: { key: transactionId }, throwOnError: false })
+    await engine.run(workflowId, {
+      transactionId,
+      input: { key: transactionId },
+      throwOnError: false,
+    })
   }
   for (const runs of process.env.START_RUNS?.split(",") ?? []) {
     const [workflowId, prefix, count] = runs.split(":")
     for (let i = 0; i < Number(count); i++) {
-      void engine.run(workflowId, { transactionId: `${prefix}-${i}`, input: { key: `${prefix}-${i}` }, throwOnError: false })
+      void engine.run(workflowId, {
+        transactionId: `${prefix}-${i}`,
+        input: { key: `${prefix}-${i}` },
+        throwOnError: false,
+      })
     }
   }
   if (process.env.STEP_SUCCESS) {
-    const [workflowId, transactionId, stepId] = process.env.STEP_SUCCESS.split(":")
+    const [workflowId, transactionId, stepId] =
+      process.env.STEP_SUCCESS.split(":")
     await engine.setStepSuccess({
       idempotencyKey: { workflowId, transactionId, stepId, action: "invoke" },
       stepResponse: "answered",

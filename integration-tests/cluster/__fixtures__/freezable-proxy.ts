@@ -16,7 +16,10 @@ export class FreezableProxy {
 
   static async start(): Promise<FreezableProxy> {
     const port = await freePort()
-    const target = { host: process.env.DB_HOST ?? "localhost", port: Number(process.env.DB_PORT ?? 5432) }
+    const target = {
+      host: process.env.DB_HOST ?? "localhost",
+      port: Number(process.env.DB_PORT ?? 5432),
+    }
     const carried = new Set<net.Socket>()
     const server = net.createServer((client) => {
       const upstream = net.connect(target)
@@ -28,14 +31,18 @@ export class FreezableProxy {
       client.pipe(upstream)
       upstream.pipe(client)
     })
-    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve))
+    await new Promise<void>((resolve) =>
+      server.listen(port, "127.0.0.1", resolve)
+    )
     return new FreezableProxy(server, carried, port)
   }
 
   /** A URL to a database through the proxy. */
   url(database: string): string {
     const user = process.env.DB_USERNAME ?? "postgres"
-    const password = process.env.DB_PASSWORD ? `:${process.env.DB_PASSWORD}` : ""
+    const password = process.env.DB_PASSWORD
+      ? `:${process.env.DB_PASSWORD}`
+      : ""
     return `postgres://${user}${password}@localhost:${this.port}/${database}`
   }
 

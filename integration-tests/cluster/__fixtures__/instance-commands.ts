@@ -4,10 +4,17 @@ import { release } from "./gates"
 /** What the test asks of a running instance, over its IPC channel (see startInstance's `commands`). */
 export type Command =
   | { run: { workflowId: string; transactionId: string } }
-  | { stepSuccess: { workflowId: string; transactionId: string; stepId: string } }
+  | {
+      stepSuccess: { workflowId: string; transactionId: string; stepId: string }
+    }
   | { subscribe: { workflowId: string; transactionId: string } }
   | { release: string }
-  | { list: { filters: Record<string, unknown>; config: Record<string, unknown> } }
+  | {
+      list: {
+        filters: Record<string, unknown>
+        config: Record<string, unknown>
+      }
+    }
 
 /** How a run ended for its caller: the state it returned, or the error it threw. */
 export type RunReply = { state?: string; errors?: string[]; thrown?: string }
@@ -18,7 +25,8 @@ export type ListReply = { rows: number; count: number }
 /** An onFinish a subscriber in the instance heard. */
 export type Heard = { transactionId: string; state: string; errors: string[] }
 
-const messageOf = (error: any) => String(error?.error?.message ?? error?.message ?? error)
+const messageOf = (error: any) =>
+  String(error?.error?.message ?? error?.message ?? error)
 
 /**
  * Answers the test's commands, each with `{ id, reply }`. A run is answered
@@ -35,7 +43,10 @@ export function answerCommands(engine: IWorkflowEngineService): void {
           input: { key: transactionId },
           throwOnError: false,
         })
-        return { state: transaction.getFlow().state, errors: (errors ?? []).map(messageOf) } satisfies RunReply
+        return {
+          state: transaction.getFlow().state,
+          errors: (errors ?? []).map(messageOf),
+        } satisfies RunReply
       } catch (error) {
         return { thrown: messageOf(error) } satisfies RunReply
       }
@@ -53,9 +64,17 @@ export function answerCommands(engine: IWorkflowEngineService): void {
       await engine.subscribe({
         workflowId,
         transactionId,
-        subscriber: (event: { eventType: string; state?: string; errors?: unknown[] }) => {
+        subscriber: (event: {
+          eventType: string
+          state?: string
+          errors?: unknown[]
+        }) => {
           if (event.eventType === "onFinish") {
-            const heard: Heard = { transactionId, state: event.state!, errors: (event.errors ?? []).map(messageOf) }
+            const heard: Heard = {
+              transactionId,
+              state: event.state!,
+              errors: (event.errors ?? []).map(messageOf),
+            }
             process.send?.({ heard })
           }
         },
@@ -64,7 +83,10 @@ export function answerCommands(engine: IWorkflowEngineService): void {
     }
     if ("list" in command) {
       // What the admin's Settings → Workflows page asks of the module.
-      const [executions, count] = await engine.listAndCountWorkflowExecutions(command.list.filters, command.list.config)
+      const [executions, count] = await engine.listAndCountWorkflowExecutions(
+        command.list.filters,
+        command.list.config
+      )
       return { rows: executions.length, count } satisfies ListReply
     }
     release(command.release)

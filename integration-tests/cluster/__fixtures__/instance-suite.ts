@@ -16,7 +16,9 @@ export function instanceProcesses(
   let instances: Instance[] = []
 
   beforeEach(async () => {
-    await (engine as { __hooks: { onApplicationShutdown: () => Promise<void> } }).__hooks.onApplicationShutdown()
+    await (
+      engine as { __hooks: { onApplicationShutdown: () => Promise<void> } }
+    ).__hooks.onApplicationShutdown()
     await db().raw(CLUSTER_LOG_TABLE)
   })
 
@@ -26,7 +28,10 @@ export function instanceProcesses(
   })
 
   return async (name, env = {}) => {
-    const instance = await startInstance(name, { DATABASE_URL: clientUrl(), ...env })
+    const instance = await startInstance(name, {
+      DATABASE_URL: clientUrl(),
+      ...env,
+    })
     instances.push(instance)
     return instance
   }

@@ -11,7 +11,11 @@ export type Instance = {
 }
 
 /** Starts an engine instance process (engine-instance.ts unless told: a name in this folder, or an absolute path) and resolves once it printed "ready". It takes commands: see `ask`. */
-export function startInstance(name: string, env: Record<string, string>, script = "engine-instance.ts"): Promise<Instance> {
+export function startInstance(
+  name: string,
+  env: Record<string, string>,
+  script = "engine-instance.ts"
+): Promise<Instance> {
   const child = spawn(
     process.execPath,
     ["-r", "ts-node/register/transpile-only", path.resolve(__dirname, script)],
@@ -25,7 +29,11 @@ export function startInstance(name: string, env: Record<string, string>, script 
   child.stdout!.on("data", (chunk) => (output += chunk))
   child.stderr!.on("data", (chunk) => (output += chunk))
   const instance: Instance = { name, child, output: () => output, heard: [] }
-  child.on("message", (message: { heard?: Heard }) => message.heard && instance.heard.push(message.heard))
+  child.on(
+    "message",
+    (message: { heard?: Heard }) =>
+      message.heard && instance.heard.push(message.heard)
+  )
   return new Promise((resolve, reject) => {
     const onData = () => {
       if (output.includes("ready\n")) {
@@ -34,7 +42,13 @@ export function startInstance(name: string, env: Record<string, string>, script 
       }
     }
     child.stdout!.on("data", onData)
-    child.once("exit", (code) => reject(new Error(`instance ${name} exited (${code}) before it was ready:\n${output}`)))
+    child.once("exit", (code) =>
+      reject(
+        new Error(
+          `instance ${name} exited (${code}) before it was ready:\n${output}`
+        )
+      )
+    )
   })
 }
 
@@ -51,7 +65,10 @@ export async function kill(instance: Instance): Promise<void> {
 let lastCommandId = 0
 
 /** Sends a command to a running instance; resolves with its reply (see instance-commands). */
-export function ask<T = unknown>(instance: Instance, command: Command): Promise<T> {
+export function ask<T = unknown>(
+  instance: Instance,
+  command: Command
+): Promise<T> {
   const id = ++lastCommandId
   return new Promise((resolve, reject) => {
     const onMessage = (message: { id?: number; reply?: T; error?: string }) => {
@@ -60,9 +77,16 @@ export function ask<T = unknown>(instance: Instance, command: Command): Promise<
       }
       instance.child.off("message", onMessage)
       instance.child.off("exit", onExit)
-      message.error === undefined ? resolve(message.reply as T) : reject(new Error(message.error))
+      message.error === undefined
+        ? resolve(message.reply as T)
+        : reject(new Error(message.error))
     }
-    const onExit = () => reject(new Error(`instance ${instance.name} exited before it answered:\n${instance.output()}`))
+    const onExit = () =>
+      reject(
+        new Error(
+          `instance ${instance.name} exited before it answered:\n${instance.output()}`
+        )
+      )
     instance.child.on("message", onMessage)
     instance.child.once("exit", onExit)
     instance.child.send({ id, command })

@@ -6,7 +6,9 @@ import { MIGRATIONS_PATH, MODULE_PATH } from "../../modules/__fixtures__/engine"
 /** Runs the module's migrations on a database, as moduleIntegrationTestRunner does before each test. */
 export async function migrateDatabase(clientUrl: string): Promise<void> {
   const wrapper = TestDatabaseUtils.getMikroOrmWrapper({
-    mikroOrmEntities: toMikroOrmEntities(loadModels(path.join(MODULE_PATH, "models"))),
+    mikroOrmEntities: toMikroOrmEntities(
+      loadModels(path.join(MODULE_PATH, "models"))
+    ),
     pathToMigrations: MIGRATIONS_PATH,
     clientUrl,
     schema: "public",

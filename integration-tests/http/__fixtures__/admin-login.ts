@@ -5,8 +5,15 @@ export const ADMIN_EMAIL = "admin@workflow-engine-postgres.test"
 export const ADMIN_PASSWORD = "a-long-test-password"
 
 export type AxiosLike = {
-  get(url: string, config?: Record<string, unknown>): Promise<{ status: number; data: any }>
-  post(url: string, body?: unknown, config?: Record<string, unknown>): Promise<{ status: number; data: any }>
+  get(
+    url: string,
+    config?: Record<string, unknown>
+  ): Promise<{ status: number; data: any }>
+  post(
+    url: string,
+    body?: unknown,
+    config?: Record<string, unknown>
+  ): Promise<{ status: number; data: any }>
 }
 
 /** Resolves to the response for any status, instead of rejecting on 4xx/5xx. */
@@ -24,7 +31,10 @@ export function claimsOf(token: string): Record<string, any> {
  * createUserAccountWorkflow, then a login over HTTP for a token that carries
  * the user as actor.
  */
-export async function createAdminAndLogin(api: AxiosLike, container: MedusaContainer) {
+export async function createAdminAndLogin(
+  api: AxiosLike,
+  container: MedusaContainer
+) {
   const registered = await api.post("/auth/user/emailpass/register", {
     email: ADMIN_EMAIL,
     password: ADMIN_PASSWORD,
@@ -41,6 +51,11 @@ export async function createAdminAndLogin(api: AxiosLike, container: MedusaConta
     password: ADMIN_PASSWORD,
   })
   const token: string = login.data.token
-  expect(claimsOf(token)).toEqual(expect.objectContaining({ actor_type: "user", actor_id: user.id }))
-  return { userId: user.id as string, headers: { authorization: `Bearer ${token}` } }
+  expect(claimsOf(token)).toEqual(
+    expect.objectContaining({ actor_type: "user", actor_id: user.id })
+  )
+  return {
+    userId: user.id as string,
+    headers: { authorization: `Bearer ${token}` },
+  }
 }

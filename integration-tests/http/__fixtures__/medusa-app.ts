@@ -9,11 +9,21 @@ const MEDUSA_CLI = require.resolve("@medusajs/cli/cli.js")
 /** A command that runs longer than this is stuck: it is killed and its output shown. */
 const COMMAND_TIMEOUT_MS = 10 * 60 * 1000
 
-function spawnCli(args: string[], databaseUrl: string, env: Record<string, string>) {
+function spawnCli(
+  args: string[],
+  databaseUrl: string,
+  env: Record<string, string>
+) {
   linkPlugin()
   const child = spawn(process.execPath, [MEDUSA_CLI, ...args], {
     cwd: APP,
-    env: { ...process.env, NODE_OPTIONS: "", MEDUSA_DISABLE_TELEMETRY: "true", DATABASE_URL: databaseUrl, ...env },
+    env: {
+      ...process.env,
+      NODE_OPTIONS: "",
+      MEDUSA_DISABLE_TELEMETRY: "true",
+      DATABASE_URL: databaseUrl,
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   })
   let output = ""
@@ -27,7 +37,11 @@ function spawnCli(args: string[], databaseUrl: string, env: Record<string, strin
  * the database `databaseUrl`. Resolves with everything it printed; rejects
  * with it when the command fails.
  */
-export function medusa(args: string[], databaseUrl: string, env: Record<string, string> = {}): Promise<string> {
+export function medusa(
+  args: string[],
+  databaseUrl: string,
+  env: Record<string, string> = {}
+): Promise<string> {
   const { child, output } = spawnCli(args, databaseUrl, env)
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => child.kill("SIGKILL"), COMMAND_TIMEOUT_MS)
@@ -37,7 +51,11 @@ export function medusa(args: string[], databaseUrl: string, env: Record<string, 
       if (code === 0) {
         resolve(output())
       } else {
-        reject(new Error(`medusa ${args.join(" ")} ended with ${signal ?? `code ${code}`}:\n${output().slice(-8000)}`))
+        reject(
+          new Error(
+            `medusa ${args.join(" ")} ended with ${signal ?? `code ${code}`}:\n${output().slice(-8000)}`
+          )
+        )
       }
     })
   })
@@ -48,16 +66,25 @@ export function medusa(args: string[], databaseUrl: string, env: Record<string, 
  * `databaseUrl` and a free port; `stop()` sends SIGTERM, as a deploy does,
  * and resolves once it exited.
  */
-export async function startMedusa(databaseUrl: string): Promise<{ output: () => string; stop: () => Promise<void> }> {
+export async function startMedusa(
+  databaseUrl: string
+): Promise<{ output: () => string; stop: () => Promise<void> }> {
   const port = await freePort()
-  const { child, output } = spawnCli(["start"], databaseUrl, { PORT: String(port) })
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
+  const { child, output } = spawnCli(["start"], databaseUrl, {
+    PORT: String(port),
+  })
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", () => resolve())
+  )
   return {
     output,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill("SIGTERM")
-        const timer = setTimeout(() => child.kill("SIGKILL"), COMMAND_TIMEOUT_MS)
+        const timer = setTimeout(
+          () => child.kill("SIGKILL"),
+          COMMAND_TIMEOUT_MS
+        )
         await exited
         clearTimeout(timer)
       }

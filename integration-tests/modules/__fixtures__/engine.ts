@@ -1,11 +1,18 @@
-import { IWorkflowEngineService, Logger, MedusaContainer } from "@medusajs/framework/types"
+import {
+  IWorkflowEngineService,
+  Logger,
+  MedusaContainer,
+} from "@medusajs/framework/types"
 import { ContainerRegistrationKeys } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { AsyncLocalStorage } from "async_hooks"
 import { createHash } from "crypto"
 import path from "path"
 
-export const MODULE_PATH = path.join(__dirname, "../../../src/modules/workflow-engine")
+export const MODULE_PATH = path.join(
+  __dirname,
+  "../../../src/modules/workflow-engine"
+)
 export const MIGRATIONS_PATH = path.join(MODULE_PATH, "migrations")
 
 /**
@@ -18,11 +25,15 @@ export const MIGRATIONS_PATH = path.join(MODULE_PATH, "migrations")
 export const TEST_DATABASE = `medusa-wep-test-${createHash("sha1").update(path.resolve(__dirname, "../../..")).digest("hex").slice(0, 8)}`
 
 /** A sub-workflow run as a step gets the transaction id `<workflow>-as-step-<parent transaction id>`, `-attempt-<n>` on retries. */
-export const asStepTransaction = (workflowId: string, parentTransactionId: string) =>
-  `${workflowId}-as-step-${parentTransactionId}`
+export const asStepTransaction = (
+  workflowId: string,
+  parentTransactionId: string
+) => `${workflowId}-as-step-${parentTransactionId}`
 
 export function knexOf(medusaApp: { sharedContainer?: MedusaContainer }): Knex {
-  return medusaApp.sharedContainer!.resolve(ContainerRegistrationKeys.PG_CONNECTION)
+  return medusaApp.sharedContainer!.resolve(
+    ContainerRegistrationKeys.PG_CONNECTION
+  )
 }
 
 type Recording = { statements: string[]; prepared: string[] }
@@ -43,7 +54,10 @@ async function hookDriver(db: Knex): Promise<void> {
   }
   hooked.add(prototype)
   const query = prototype.query
-  prototype.query = function (config: string | { text: string; name?: string }, ...rest: unknown[]) {
+  prototype.query = function (
+    config: string | { text: string; name?: string },
+    ...rest: unknown[]
+  ) {
     const store = recording.getStore()
     if (store) {
       store.statements.push(typeof config === "string" ? config : config.text)
@@ -61,14 +75,21 @@ async function hookDriver(db: Knex): Promise<void> {
  * the engine's background loops (lease, timers, schedules), sent meanwhile
  * from their own async contexts, are not `work`'s and are left out.
  */
-export async function recordSql<T>(db: Knex, work: () => Promise<T>): Promise<{ result: T } & Recording> {
+export async function recordSql<T>(
+  db: Knex,
+  work: () => Promise<T>
+): Promise<{ result: T } & Recording> {
   await hookDriver(db)
   const record: Recording = { statements: [], prepared: [] }
   const result = await recording.run(record, work)
   return { result, ...record }
 }
 
-export type RecordingLogger = Logger & { infos: string[]; warnings: string[]; errors: string[] }
+export type RecordingLogger = Logger & {
+  infos: string[]
+  warnings: string[]
+  errors: string[]
+}
 
 /** A logger that keeps what it is told at each level, and prints nothing. */
 export function recordingLogger(): RecordingLogger {
@@ -135,10 +156,17 @@ export async function waitUntil(
 }
 
 /** `promise`, or a rejection naming `what` once `ms` passed without it settling: a deadline on an awaited event. */
-export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+export function within<T>(
+  promise: Promise<T>,
+  ms: number,
+  what: string
+): Promise<T> {
   let timer: NodeJS.Timeout
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)
+    timer = setTimeout(
+      () => reject(new Error(`${what}: not within ${ms} ms`)),
+      ms
+    )
   })
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
 }
@@ -150,7 +178,11 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
  * nothing, so when the lock goes, the unique indexes alone decide between
  * them, as when several instances start one run at the same moment.
  */
-export async function withInsertsHeld<T>(db: Knex, inserts: number, work: () => Promise<T>): Promise<T> {
+export async function withInsertsHeld<T>(
+  db: Knex,
+  inserts: number,
+  work: () => Promise<T>
+): Promise<T> {
   const gate = await db.transaction()
   let running: Promise<T>
   try {
@@ -183,7 +215,9 @@ async function waitingInserts(db: Knex): Promise<number> {
  * database. The suite runs in a describe of its own, so that its afterEach
  * stops the engine before the runner's afterEach clears the database.
  */
-export function withEngineShutdown<T extends { service: object }>(suite: (args: T) => void): (args: T) => void {
+export function withEngineShutdown<T extends { service: object }>(
+  suite: (args: T) => void
+): (args: T) => void {
   type Hooks = { __hooks?: { onApplicationShutdown?: () => Promise<void> } }
   return (args) => {
     describe("", () => {

@@ -10,7 +10,13 @@ import { Kind, KINDS, Row } from "./reference-filter"
  */
 
 const STATES = Object.values(TransactionState) as string[]
-const WORKFLOWS = ["create-order", "Refund-Payment", "sync%stock_v2", "wf\\back'slash\"", "€-billing-😀"]
+const WORKFLOWS = [
+  "create-order",
+  "Refund-Payment",
+  "sync%stock_v2",
+  "wf\\back'slash\"",
+  "€-billing-😀",
+]
 const TRANSACTIONS = [
   "tx-alpha",
   "TX-Beta",
@@ -33,7 +39,12 @@ const HOUR = 3600 * 1000
 
 /** 40 rows: every state, several runs of one transaction, soft-deleted ones, expiries, retentions, dates decades apart. */
 export const ROWS: Row[] = Array.from({ length: 40 }, (_, i) => {
-  const created = i === 0 ? Date.UTC(1970, 0, 1) : i === 1 ? Date.UTC(1999, 11, 31, 23, 59, 59, 999) : Date.UTC(2026, 0, 1) + i * 37 * HOUR + i
+  const created =
+    i === 0
+      ? Date.UTC(1970, 0, 1)
+      : i === 1
+        ? Date.UTC(1999, 11, 31, 23, 59, 59, 999)
+        : Date.UTC(2026, 0, 1) + i * 37 * HOUR + i
   const state = STATES[i % STATES.length]
   return {
     id: `wf_exec_${String(i).padStart(3, "0")}`,
@@ -45,7 +56,10 @@ export const ROWS: Row[] = Array.from({ length: 40 }, (_, i) => {
     created_at: new Date(created),
     updated_at: new Date(created + ((i * 7919) % 97) * 60000 + i * 1000),
     deleted_at: i % 9 === 4 ? new Date(created + 2 * HOUR) : null,
-    expires_at: ["done", "failed", "reverted"].includes(state) && i % 2 ? new Date(created + 30 * 24 * HOUR) : null,
+    expires_at:
+      ["done", "failed", "reverted"].includes(state) && i % 2
+        ? new Date(created + 30 * 24 * HOUR)
+        : null,
     retention_time: i % 3 === 0 ? null : i * 3600,
   }
 })
@@ -59,17 +73,56 @@ const bad = (path: string, value: unknown): Gen => ({ value, invalid: [path] })
  * `right`, but now and then one of `wrong`: each place a case can go wrong
  * does so rarely, so that about half the cases are whole and get answered.
  */
-const mostly = <T>(right: fc.Arbitrary<T>, ...wrong: fc.Arbitrary<T>[]): fc.Arbitrary<T> =>
-  fc.oneof({ weight: 12 * wrong.length, arbitrary: right }, ...wrong.map((arbitrary) => ({ weight: 1, arbitrary })))
+const mostly = <T>(
+  right: fc.Arbitrary<T>,
+  ...wrong: fc.Arbitrary<T>[]
+): fc.Arbitrary<T> =>
+  fc.oneof(
+    { weight: 12 * wrong.length, arbitrary: right },
+    ...wrong.map((arbitrary) => ({ weight: 1, arbitrary }))
+  )
 
 /** A value no field takes anywhere: NUL, a lone surrogate, numbers, booleans, null. */
-const WRONG_EVERYWHERE: unknown[] = ["nul\u0000byte", "lone\uD800surrogate", 42, 1.5, true, null]
+const WRONG_EVERYWHERE: unknown[] = [
+  "nul\u0000byte",
+  "lone\uD800surrogate",
+  42,
+  1.5,
+  true,
+  null,
+]
 /** Wrong as an operand, though a list or an operator map where a field's value is expected. */
 const WRONG_OPERANDS: unknown[] = [...WRONG_EVERYWHERE, {}, ["x"]]
 
 const TEN_KB = "%_\\'\"".repeat(2048)
-const CHARS = ["a", "B", "x", "-", "_", "%", "\\", "'", '"', " ", "\t", "😀", "€", "0", "1"]
-const TEXT_POOL = [...new Set(ROWS.flatMap((row) => [row.id, row.workflow_id, row.transaction_id, row.run_id, row.state]))]
+const CHARS = [
+  "a",
+  "B",
+  "x",
+  "-",
+  "_",
+  "%",
+  "\\",
+  "'",
+  '"',
+  " ",
+  "\t",
+  "😀",
+  "€",
+  "0",
+  "1",
+]
+const TEXT_POOL = [
+  ...new Set(
+    ROWS.flatMap((row) => [
+      row.id,
+      row.workflow_id,
+      row.transaction_id,
+      row.run_id,
+      row.state,
+    ])
+  ),
+]
 
 const substringOf = (pool: string[]) =>
   fc
@@ -82,7 +135,12 @@ const substringOf = (pool: string[]) =>
     })
 
 const anyText = fc.oneof(
-  fc.constantFrom(...TEXT_POOL, "", TEN_KB, "'; DROP TABLE workflow_execution; --"),
+  fc.constantFrom(
+    ...TEXT_POOL,
+    "",
+    TEN_KB,
+    "'; DROP TABLE workflow_execution; --"
+  ),
   substringOf(TEXT_POOL),
   fc.string({ unit: fc.constantFrom(...CHARS), maxLength: 8 })
 )
@@ -95,7 +153,9 @@ const likePattern = fc
   .array(
     fc.oneof(
       fc.constantFrom("%", "_", "\\%", "\\_", "\\\\", "\\a"),
-      substringOf(TEXT_POOL).map((text) => text.replace(/[\\%_]/g, (c) => `\\${c}`)),
+      substringOf(TEXT_POOL).map((text) =>
+        text.replace(/[\\%_]/g, (c) => `\\${c}`)
+      ),
       fc.constantFrom(...CHARS.filter((c) => c !== "\\"))
     ),
     { maxLength: 5 }
@@ -104,25 +164,48 @@ const likePattern = fc
 
 const patternOperand = (path: string): fc.Arbitrary<Gen> =>
   mostly(
-    fc.oneof({ weight: 6, arbitrary: likePattern.map(ok) }, { weight: 1, arbitrary: fc.constant(ok(TEN_KB)) }),
+    fc.oneof(
+      { weight: 6, arbitrary: likePattern.map(ok) },
+      { weight: 1, arbitrary: fc.constant(ok(TEN_KB)) }
+    ),
     // An escape with nothing after it: Postgres refuses the pattern.
     likePattern.map((p) => bad(path, `${p}\\`)),
     fc.constantFrom(...WRONG_OPERANDS).map((v) => bad(path, v))
   )
 
-const seededDates = ROWS.flatMap((row) => [row.created_at, row.updated_at, row.deleted_at, row.expires_at]).filter(
-  (d): d is Date => d !== null
-)
+const seededDates = ROWS.flatMap((row) => [
+  row.created_at,
+  row.updated_at,
+  row.deleted_at,
+  row.expires_at,
+]).filter((d): d is Date => d !== null)
 
 const validDate = fc.oneof(
   fc.constantFrom(...seededDates),
   fc.constantFrom(...seededDates).map((d) => new Date(d.getTime() + 1)),
   fc.constantFrom(...seededDates).map((d) => d.toISOString()),
-  fc.date({ min: new Date("1960-01-01T00:00:00Z"), max: new Date("2031-01-01T00:00:00Z"), noInvalidDate: true }),
-  fc.date({ min: new Date("1960-01-01T00:00:00Z"), max: new Date("2031-01-01T00:00:00Z"), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10)),
+  fc.date({
+    min: new Date("1960-01-01T00:00:00Z"),
+    max: new Date("2031-01-01T00:00:00Z"),
+    noInvalidDate: true,
+  }),
+  fc
+    .date({
+      min: new Date("1960-01-01T00:00:00Z"),
+      max: new Date("2031-01-01T00:00:00Z"),
+      noInvalidDate: true,
+    })
+    .map((d) => d.toISOString().slice(0, 10)),
   // Without an offset: local time, as JavaScript reads it.
-  fc.constantFrom("2026-01-03T12:00:00", "2026-02-01 00:00", "1999-12-31T23:59:59.999"),
-  fc.constantFrom(new Date("0001-01-01T00:00:00Z"), new Date("9999-12-31T23:59:59.999Z"))
+  fc.constantFrom(
+    "2026-01-03T12:00:00",
+    "2026-02-01 00:00",
+    "1999-12-31T23:59:59.999"
+  ),
+  fc.constantFrom(
+    new Date("0001-01-01T00:00:00Z"),
+    new Date("9999-12-31T23:59:59.999Z")
+  )
 )
 
 const invalidDate = fc.constantFrom<unknown>(
@@ -137,34 +220,70 @@ const invalidDate = fc.constantFrom<unknown>(
   12345
 )
 
-const seededRetentions = ROWS.map((row) => row.retention_time).filter((r): r is number => r !== null)
+const seededRetentions = ROWS.map((row) => row.retention_time).filter(
+  (r): r is number => r !== null
+)
 
 /** One operand of `kind` (for `$eq`, a list element, a field's direct value), valid or not. */
-function operand(kind: Kind, path: string, wrong: unknown[]): fc.Arbitrary<Gen> {
+function operand(
+  kind: Kind,
+  path: string,
+  wrong: unknown[]
+): fc.Arbitrary<Gen> {
   // 42 is wrong for text, not for an integer.
-  const wrongOnes = fc.constantFrom(...wrong.filter((v) => kind !== "integer" || !Number.isInteger(v))).map((v) => bad(path, v))
+  const wrongOnes = fc
+    .constantFrom(
+      ...wrong.filter((v) => kind !== "integer" || !Number.isInteger(v))
+    )
+    .map((v) => bad(path, v))
   switch (kind) {
     case "text":
       return mostly(anyText.map(ok), wrongOnes)
     case "enum":
-      return mostly(fc.constantFrom(...STATES).map(ok), fc.constantFrom("exploded", "DONE", "").map((v) => bad(path, v)), wrongOnes)
+      return mostly(
+        fc.constantFrom(...STATES).map(ok),
+        fc.constantFrom("exploded", "DONE", "").map((v) => bad(path, v)),
+        wrongOnes
+      )
     case "date":
-      return mostly(validDate.map(ok), invalidDate.map((v) => bad(path, v)), wrongOnes)
+      return mostly(
+        validDate.map(ok),
+        invalidDate.map((v) => bad(path, v)),
+        wrongOnes
+      )
     case "integer":
       return mostly(
-        fc.oneof(fc.constantFrom(...seededRetentions, 0, 2 ** 31 - 1, -(2 ** 31)), fc.integer({ min: -5, max: 200000 })).map(ok),
-        fc.constantFrom(1.5, 2 ** 31, NaN, Infinity, "5").map((v) => bad(path, v)),
+        fc
+          .oneof(
+            fc.constantFrom(...seededRetentions, 0, 2 ** 31 - 1, -(2 ** 31)),
+            fc.integer({ min: -5, max: 200000 })
+          )
+          .map(ok),
+        fc
+          .constantFrom(1.5, 2 ** 31, NaN, Infinity, "5")
+          .map((v) => bad(path, v)),
         wrongOnes
       )
   }
 }
 
 const listOf = (kind: Kind, path: string): fc.Arbitrary<Gen> =>
-  fc.integer({ min: 0, max: 4 }).chain((n) =>
-    fc.tuple(...Array.from({ length: n }, (_, i) => operand(kind, `${path}[${i}]`, WRONG_OPERANDS))).map(combineList)
-  )
+  fc
+    .integer({ min: 0, max: 4 })
+    .chain((n) =>
+      fc
+        .tuple(
+          ...Array.from({ length: n }, (_, i) =>
+            operand(kind, `${path}[${i}]`, WRONG_OPERANDS)
+          )
+        )
+        .map(combineList)
+    )
 
-const combineList = (items: Gen[]): Gen => ({ value: items.map((item) => item.value), invalid: items.flatMap((item) => item.invalid) })
+const combineList = (items: Gen[]): Gen => ({
+  value: items.map((item) => item.value),
+  invalid: items.flatMap((item) => item.invalid),
+})
 
 const COMPARISONS = ["$eq", "$ne", "$gt", "$gte", "$lt", "$lte"]
 const OPERATORS: Record<Kind, string[]> = {
@@ -173,27 +292,56 @@ const OPERATORS: Record<Kind, string[]> = {
   integer: [...COMPARISONS, "$in", "$nin"],
   date: COMPARISONS,
 }
-const UNKNOWN_OPERATORS = ["$regex", "$exists", "$not", "$contains", "$re", "eq", "$or"]
+const UNKNOWN_OPERATORS = [
+  "$regex",
+  "$exists",
+  "$not",
+  "$contains",
+  "$re",
+  "eq",
+  "$or",
+]
 
 function operatorMap(kind: Kind, path: string): fc.Arbitrary<Gen> {
-  const refused = [...UNKNOWN_OPERATORS, ...OPERATORS.text.filter((op) => !OPERATORS[kind].includes(op))]
+  const refused = [
+    ...UNKNOWN_OPERATORS,
+    ...OPERATORS.text.filter((op) => !OPERATORS[kind].includes(op)),
+  ]
   return fc
     .tuple(
       fc.subarray(OPERATORS[kind], { maxLength: 3 }),
-      mostly(fc.constant([] as string[]), fc.subarray(refused, { minLength: 1, maxLength: 1 }))
+      mostly(
+        fc.constant([] as string[]),
+        fc.subarray(refused, { minLength: 1, maxLength: 1 })
+      )
     )
     .chain(([operators, wrong]) =>
       fc.tuple(
-        ...operators.map((op) => operatorOperand(kind, op, `${path}.${op}`).map((gen) => [op, gen] as const)),
-        ...wrong.map((op) => fc.constantFrom<unknown>("x", ["done"], 1).map((v) => [op, bad(`${path}.${op}`, v)] as const))
+        ...operators.map((op) =>
+          operatorOperand(kind, op, `${path}.${op}`).map(
+            (gen) => [op, gen] as const
+          )
+        ),
+        ...wrong.map((op) =>
+          fc
+            .constantFrom<unknown>("x", ["done"], 1)
+            .map((v) => [op, bad(`${path}.${op}`, v)] as const)
+        )
       )
     )
     .map(combineEntries)
 }
 
-function operatorOperand(kind: Kind, operator: string, path: string): fc.Arbitrary<Gen> {
+function operatorOperand(
+  kind: Kind,
+  operator: string,
+  path: string
+): fc.Arbitrary<Gen> {
   if (operator === "$in" || operator === "$nin") {
-    return mostly(listOf(kind, path), fc.constantFrom<unknown>("done", 3, null, {}).map((v) => bad(path, v)))
+    return mostly(
+      listOf(kind, path),
+      fc.constantFrom<unknown>("done", 3, null, {}).map((v) => bad(path, v))
+    )
   }
   if (operator === "$like" || operator === "$ilike") {
     return patternOperand(path)
@@ -209,78 +357,193 @@ const combineEntries = (entries: readonly (readonly [string, Gen])[]): Gen => ({
 /** A field's value: itself, a list (for the kinds that take `$in`), or an operator map. */
 function fieldValue(field: string, path: string): fc.Arbitrary<Gen> {
   const kind = KINDS[field]
-  const choices = [operand(kind, path, WRONG_EVERYWHERE), operatorMap(kind, path), operatorMap(kind, path)]
+  const choices = [
+    operand(kind, path, WRONG_EVERYWHERE),
+    operatorMap(kind, path),
+    operatorMap(kind, path),
+  ]
   // A list is `$in` written short: dates take no `$in`, so no list either.
   return kind === "date"
-    ? mostly(fc.oneof(...choices), listOf("date", path).map((gen) => bad(path, gen.value)))
+    ? mostly(
+        fc.oneof(...choices),
+        listOf("date", path).map((gen) => bad(path, gen.value))
+      )
     : fc.oneof(...choices, listOf(kind, path))
 }
 
-const UNKNOWN_FIELDS = ["colour", "constructor", "__proto__", "toString", "", "State", "state ", "$not", "$nor", "execution", "context", "q\u0000"]
+const UNKNOWN_FIELDS = [
+  "colour",
+  "constructor",
+  "__proto__",
+  "toString",
+  "",
+  "State",
+  "state ",
+  "$not",
+  "$nor",
+  "execution",
+  "context",
+  "q\u0000",
+]
 
 const qText = mostly(
-  fc.oneof(substringOf(TEXT_POOL), fc.constantFrom("%", "_", "\\", "'", '"', "100%_", "ing", "DONE", "😀", TEN_KB, "", null)).map(ok),
-  fc.constantFrom<unknown>("nul\u0000", "\uDC00", 42, {}, ["x"], true).map((v) => bad("q", v))
+  fc
+    .oneof(
+      substringOf(TEXT_POOL),
+      fc.constantFrom(
+        "%",
+        "_",
+        "\\",
+        "'",
+        '"',
+        "100%_",
+        "ing",
+        "DONE",
+        "😀",
+        TEN_KB,
+        "",
+        null
+      )
+    )
+    .map(ok),
+  fc
+    .constantFrom<unknown>("nul\u0000", "\uDC00", 42, {}, ["x"], true)
+    .map((v) => bad("q", v))
 )
 
 /** A filter object at `prefix` (`""` at the top, `$and[0].` inside), nested in `$and`/`$or` up to `depth` 2. */
 export function filterObject(prefix = "", depth = 0): fc.Arbitrary<Gen> {
   const fields = fc
     .subarray(Object.keys(KINDS), { maxLength: 3 })
-    .chain((names) => fc.tuple(...names.map((name) => fieldValue(name, prefix + name).map((gen) => [name, gen] as const))))
+    .chain((names) =>
+      fc.tuple(
+        ...names.map((name) =>
+          fieldValue(name, prefix + name).map((gen) => [name, gen] as const)
+        )
+      )
+    )
   const logical =
     depth < 2
-      ? fc.subarray(["$and", "$or"], { maxLength: 1 }).chain((ops) => fc.tuple(...ops.map((op) => logicalValue(prefix + op, depth).map((gen) => [op, gen] as const))))
+      ? fc
+          .subarray(["$and", "$or"], { maxLength: 1 })
+          .chain((ops) =>
+            fc.tuple(
+              ...ops.map((op) =>
+                logicalValue(prefix + op, depth).map(
+                  (gen) => [op, gen] as const
+                )
+              )
+            )
+          )
       : fc.constant([])
   const unknown = mostly<(readonly [string, Gen])[]>(
     fc.constant([]),
-    fc.constantFrom(...UNKNOWN_FIELDS).map((name) => [[name, bad(prefix + name, "x")] as const])
+    fc
+      .constantFrom(...UNKNOWN_FIELDS)
+      .map((name) => [[name, bad(prefix + name, "x")] as const])
   )
   const q =
     prefix === ""
-      ? fc.oneof({ weight: 1, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: qText.map((gen) => [["q", gen] as const]) })
-      : mostly<(readonly [string, Gen])[]>(fc.constant([]), fc.constant([["q", bad(`${prefix}q`, "tx")] as const]))
-  return fc.tuple(fields, logical, unknown, q).map(([a, b, c, d]) => combineEntries([...a, ...b, ...c, ...d]))
+      ? fc.oneof(
+          { weight: 1, arbitrary: fc.constant([]) },
+          { weight: 1, arbitrary: qText.map((gen) => [["q", gen] as const]) }
+        )
+      : mostly<(readonly [string, Gen])[]>(
+          fc.constant([]),
+          fc.constant([["q", bad(`${prefix}q`, "tx")] as const])
+        )
+  return fc
+    .tuple(fields, logical, unknown, q)
+    .map(([a, b, c, d]) => combineEntries([...a, ...b, ...c, ...d]))
 }
 
 function logicalValue(path: string, depth: number): fc.Arbitrary<Gen> {
   return mostly(
-    fc.integer({ min: 0, max: 3 }).chain((n) =>
-      fc.tuple(...Array.from({ length: n }, (_, i) => filterObject(`${path}[${i}].`, depth + 1))).map(combineList)
-    ),
-    fc.constantFrom<unknown>({ state: "done" }, "done").map((v) => bad(path, v)),
-    fc.constantFrom<unknown>("done", null, ["x"]).map((v) => bad(`${path}[0]`, [v]))
+    fc
+      .integer({ min: 0, max: 3 })
+      .chain((n) =>
+        fc
+          .tuple(
+            ...Array.from({ length: n }, (_, i) =>
+              filterObject(`${path}[${i}].`, depth + 1)
+            )
+          )
+          .map(combineList)
+      ),
+    fc
+      .constantFrom<unknown>({ state: "done" }, "done")
+      .map((v) => bad(path, v)),
+    fc
+      .constantFrom<unknown>("done", null, ["x"])
+      .map((v) => bad(`${path}[0]`, [v]))
   )
 }
 
 /** The filters of a list call: mostly an object, sometimes something else. */
 export const filters: fc.Arbitrary<Gen> = mostly(
-  fc.oneof({ weight: 12, arbitrary: filterObject() }, { weight: 1, arbitrary: fc.constant(ok(undefined)) }),
-  fc.constantFrom<unknown>("state=done", 5, [], null).map((v) => bad("filters", v))
+  fc.oneof(
+    { weight: 12, arbitrary: filterObject() },
+    { weight: 1, arbitrary: fc.constant(ok(undefined)) }
+  ),
+  fc
+    .constantFrom<unknown>("state=done", 5, [], null)
+    .map((v) => bad("filters", v))
 )
 
 /** Orders that give every row a place of its own (created_at and updated_at are distinct, ids too). */
-const ORDERS = [{ created_at: "DESC" }, { created_at: "asc" }, { updated_at: "ASC" }, { id: "DESC" }, { id: "ASC" }]
+const ORDERS = [
+  { created_at: "DESC" },
+  { created_at: "asc" },
+  { updated_at: "ASC" },
+  { id: "DESC" },
+  { id: "ASC" },
+]
 
 type Entries = (readonly [string, Gen])[]
 const none = fc.constant<Entries>([])
 
-const option = (key: string, valid: fc.Arbitrary<unknown>, invalid: unknown[]) =>
+const option = (
+  key: string,
+  valid: fc.Arbitrary<unknown>,
+  invalid: unknown[]
+) =>
   mostly<Entries>(
-    fc.oneof(none, valid.map((v) => [[key, ok(v)] as const])),
+    fc.oneof(
+      none,
+      valid.map((v) => [[key, ok(v)] as const])
+    ),
     fc.constantFrom(...invalid).map((v) => [[key, bad(key, v)] as const])
   )
 
 /** Paging, order, withDeleted: valid, wrong, or a key no list takes. */
 export const config: fc.Arbitrary<Gen> = fc
   .tuple(
-    option("take", fc.oneof(fc.integer({ min: 0, max: 45 }), fc.constant(null)), [-1, 1.5, 1001, "10"]),
-    option("skip", fc.oneof(fc.integer({ min: 0, max: 45 }), fc.constant(null)), [-1, 2.5, "3"]),
+    option(
+      "take",
+      fc.oneof(fc.integer({ min: 0, max: 45 }), fc.constant(null)),
+      [-1, 1.5, 1001, "10"]
+    ),
+    option(
+      "skip",
+      fc.oneof(fc.integer({ min: 0, max: 45 }), fc.constant(null)),
+      [-1, 2.5, "3"]
+    ),
     mostly<Entries>(
-      fc.oneof(none, fc.constantFrom(...ORDERS).map((order) => [["order", ok(order)] as const])),
+      fc.oneof(
+        none,
+        fc
+          .constantFrom(...ORDERS)
+          .map((order) => [["order", ok(order)] as const])
+      ),
       fc
-        .constantFrom(["order.colour", { colour: "ASC" }], ["order.id", { id: "sideways" }], ["order", "created_at"])
-        .map(([path, order]) => [["order", bad(path as string, order)] as const])
+        .constantFrom(
+          ["order.colour", { colour: "ASC" }],
+          ["order.id", { id: "sideways" }],
+          ["order", "created_at"]
+        )
+        .map(([path, order]) => [
+          ["order", bad(path as string, order)] as const,
+        ])
     ),
     option("withDeleted", fc.boolean(), ["yes", 1]),
     mostly<Entries>(

@@ -37,7 +37,10 @@ export const ANSWERED_STEP = "_root.parity-answered-step"
 export const parityEvents = new EventEmitter()
 
 /** The next `name` the steps tell; with `transactionId`, the next one a step of that transaction tells. */
-export function nextParityEvent(name: string, transactionId?: string): Promise<unknown> {
+export function nextParityEvent(
+  name: string,
+  transactionId?: string
+): Promise<unknown> {
   return new Promise((resolve) => {
     const listener = (told: unknown) => {
       if (transactionId === undefined || told === transactionId) {
@@ -72,28 +75,48 @@ const slow = createStep("parity-slow-step", async (_: unknown, { context }) => {
   await gate(context.transactionId!)
   return new StepResponse("slow-done")
 })
-export const slowStart = createWorkflow({ name: PARITY.slowStart, retentionTime: 60 }, () => {
-  return new WorkflowResponse(slow())
-})
+export const slowStart = createWorkflow(
+  { name: PARITY.slowStart, retentionTime: 60 },
+  () => {
+    return new WorkflowResponse(slow())
+  }
+)
 
 // The sub-workflow's step runs until the test releases it, so that the parent is cancelled while it runs.
-const cancelStep1 = createStep("parity-cancel-step1", async () => new StepResponse("one"))
-const childWork = createStep("parity-cancel-child-work", async (_: unknown, { context }) => {
-  parityEvents.emit("cancel-child-started", context.transactionId)
-  await gate(context.transactionId!)
-  parityEvents.emit("cancel-child-worked", context.transactionId)
-  return new StepResponse("child-worked")
-})
-export const cancelChild = createWorkflow({ name: PARITY.cancelChild, retentionTime: 60 }, () => {
-  return new WorkflowResponse(childWork())
-})
-const cancelStep3 = createStep("parity-cancel-step3", async () => new StepResponse("three"))
-export const cancelParent = createWorkflow({ name: PARITY.cancelParent, retentionTime: 60 }, () => {
-  cancelStep1()
-  const fromChild = cancelChild.runAsStep({ input: {} }).config({ async: true })
-  cancelStep3()
-  return new WorkflowResponse(fromChild)
-})
+const cancelStep1 = createStep(
+  "parity-cancel-step1",
+  async () => new StepResponse("one")
+)
+const childWork = createStep(
+  "parity-cancel-child-work",
+  async (_: unknown, { context }) => {
+    parityEvents.emit("cancel-child-started", context.transactionId)
+    await gate(context.transactionId!)
+    parityEvents.emit("cancel-child-worked", context.transactionId)
+    return new StepResponse("child-worked")
+  }
+)
+export const cancelChild = createWorkflow(
+  { name: PARITY.cancelChild, retentionTime: 60 },
+  () => {
+    return new WorkflowResponse(childWork())
+  }
+)
+const cancelStep3 = createStep(
+  "parity-cancel-step3",
+  async () => new StepResponse("three")
+)
+export const cancelParent = createWorkflow(
+  { name: PARITY.cancelParent, retentionTime: 60 },
+  () => {
+    cancelStep1()
+    const fromChild = cancelChild
+      .runAsStep({ input: {} })
+      .config({ async: true })
+    cancelStep3()
+    return new WorkflowResponse(fromChild)
+  }
+)
 
 // Parent: step0 (undone on failure), the background sub-workflow retried while awaited, then a transform and step2.
 const step0 = createStep(
@@ -108,34 +131,46 @@ const step0 = createStep(
   }
 )
 // Each attempt runs until the test releases it, then fails.
-const failsWhenReleased = createStep("parity-background-fails-when-released", async (_: unknown, { context }) => {
-  counts.childStep++
-  parityEvents.emit("background-child-started", context.transactionId)
-  await gate(context.transactionId!)
-  throw new Error("the background sub-workflow fails")
-})
-export const backgroundChild = createWorkflow({ name: PARITY.backgroundChild }, () => {
-  return new WorkflowResponse(failsWhenReleased())
-})
-const step2 = createStep("parity-background-step2", async (input: { from: unknown }) => {
-  counts.step2++
-  return new StepResponse(input)
-})
-export const backgroundParent = createWorkflow({ name: PARITY.backgroundParent }, () => {
-  step0()
-  const fromChild = backgroundChild.runAsStep({ input: {} }).config({
-    async: true,
-    compensateAsync: true,
-    backgroundExecution: true,
-    retryIntervalAwaiting: 0.1,
-    maxAwaitingRetries: 3,
-  })
-  const shaped = transform({ fromChild }, ({ fromChild }) => {
-    counts.shaped++
-    return { from: fromChild }
-  })
-  return new WorkflowResponse(step2(shaped))
-})
+const failsWhenReleased = createStep(
+  "parity-background-fails-when-released",
+  async (_: unknown, { context }) => {
+    counts.childStep++
+    parityEvents.emit("background-child-started", context.transactionId)
+    await gate(context.transactionId!)
+    throw new Error("the background sub-workflow fails")
+  }
+)
+export const backgroundChild = createWorkflow(
+  { name: PARITY.backgroundChild },
+  () => {
+    return new WorkflowResponse(failsWhenReleased())
+  }
+)
+const step2 = createStep(
+  "parity-background-step2",
+  async (input: { from: unknown }) => {
+    counts.step2++
+    return new StepResponse(input)
+  }
+)
+export const backgroundParent = createWorkflow(
+  { name: PARITY.backgroundParent },
+  () => {
+    step0()
+    const fromChild = backgroundChild.runAsStep({ input: {} }).config({
+      async: true,
+      compensateAsync: true,
+      backgroundExecution: true,
+      retryIntervalAwaiting: 0.1,
+      maxAwaitingRetries: 3,
+    })
+    const shaped = transform({ fromChild }, ({ fromChild }) => {
+      counts.shaped++
+      return { from: fromChild }
+    })
+    return new WorkflowResponse(step2(shaped))
+  }
+)
 
 /**
  * The three attempts of the background sub-workflow of the parent run
@@ -143,16 +178,24 @@ export const backgroundParent = createWorkflow({ name: PARITY.backgroundParent }
  * `-attempt-<n>`. Made before the parent runs, so that no start or end is
  * missed.
  */
-export function backgroundAttempts(engine: IWorkflowEngineService, transactionId: string) {
+export function backgroundAttempts(
+  engine: IWorkflowEngineService,
+  transactionId: string
+) {
   const first = asStepTransaction(PARITY.backgroundChild, transactionId)
   const ids = [first, `${first}-attempt-2`, `${first}-attempt-3`]
-  const started = ids.map((id) => nextParityEvent("background-child-started", id))
-  const finished = ids.map((id) => waitForFinish(engine, PARITY.backgroundChild, id))
+  const started = ids.map((id) =>
+    nextParityEvent("background-child-started", id)
+  )
+  const finished = ids.map((id) =>
+    waitForFinish(engine, PARITY.backgroundChild, id)
+  )
   const compensating = new Promise<void>((resolve) => {
     void engine.subscribe({
       workflowId: PARITY.backgroundParent,
       transactionId,
-      subscriber: (event: { eventType: string }) => event.eventType === "onCompensateBegin" && resolve(),
+      subscriber: (event: { eventType: string }) =>
+        event.eventType === "onCompensateBegin" && resolve(),
     })
   })
   return {
@@ -177,19 +220,37 @@ export function backgroundAttempts(engine: IWorkflowEngineService, transactionId
 }
 
 // An async step invoked again every second while nobody answers it.
-const awaitingStep = createStep({ name: "parity-awaiting-step", async: true, retryIntervalAwaiting: 1 }, async () => {
-  counts.awaiting++
-})
-const afterAwaiting = createStep("parity-after-awaiting", async () => new StepResponse("after"))
-export const awaiting = createWorkflow({ name: PARITY.awaiting, retentionTime: 60 }, () => {
-  awaitingStep()
-  return new WorkflowResponse(afterAwaiting())
-})
+const awaitingStep = createStep(
+  { name: "parity-awaiting-step", async: true, retryIntervalAwaiting: 1 },
+  async () => {
+    counts.awaiting++
+  }
+)
+const afterAwaiting = createStep(
+  "parity-after-awaiting",
+  async () => new StepResponse("after")
+)
+export const awaiting = createWorkflow(
+  { name: PARITY.awaiting, retentionTime: 60 },
+  () => {
+    awaitingStep()
+    return new WorkflowResponse(afterAwaiting())
+  }
+)
 
 // An async step that waits for its answer.
-const answeredStep = createStep({ name: "parity-answered-step", async: true }, async () => {})
-const afterAnswer = createStep("parity-after-answer", async () => new StepResponse("after"))
-export const answered = createWorkflow({ name: PARITY.answered, retentionTime: 60 }, () => {
-  answeredStep()
-  return new WorkflowResponse(afterAnswer())
-})
+const answeredStep = createStep(
+  { name: "parity-answered-step", async: true },
+  async () => {}
+)
+const afterAnswer = createStep(
+  "parity-after-answer",
+  async () => new StepResponse("after")
+)
+export const answered = createWorkflow(
+  { name: PARITY.answered, retentionTime: 60 },
+  () => {
+    answeredStep()
+    return new WorkflowResponse(afterAnswer())
+  }
+)

@@ -10,12 +10,25 @@ import { ExecutionRetention } from "../../../src/modules/workflow-engine/retenti
 
 async function main() {
   // One connection: the gate's session lock is taken and released on it.
-  const db = knex({ client: "pg", connection: process.env.DATABASE_URL, pool: { min: 1, max: 1 } })
+  const db = knex({
+    client: "pg",
+    connection: process.env.DATABASE_URL,
+    pool: { min: 1, max: 1 },
+  })
   const batchSize = Number(process.env.BATCH_SIZE)
-  const retention = new ExecutionRetention(db, console as any, resolveOptions({ purgeBatchSize: batchSize }))
+  const retention = new ExecutionRetention(
+    db,
+    console as any,
+    resolveOptions({ purgeBatchSize: batchSize })
+  )
   await db.raw("SELECT pg_advisory_lock_shared(?)", [Number(process.env.GATE)])
-  await db.raw("SELECT pg_advisory_unlock_shared(?)", [Number(process.env.GATE)])
-  const result = await retention.purgeExpired({ actor: process.env.ACTOR }, "manual")
+  await db.raw("SELECT pg_advisory_unlock_shared(?)", [
+    Number(process.env.GATE),
+  ])
+  const result = await retention.purgeExpired(
+    { actor: process.env.ACTOR },
+    "manual"
+  )
   process.stdout.write(JSON.stringify(result))
   await db.destroy()
 }

@@ -45,11 +45,22 @@ export type TextOrder = (a: string, b: string) => number
 type Filter = Record<string, unknown>
 
 const isOperatorMap = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Date)
+  typeof value === "object" &&
+  value !== null &&
+  !Array.isArray(value) &&
+  !(value instanceof Date)
 
 /** The rows `filters` picks, live ones only unless `withDeleted`. */
-export function referenceFilter(rows: Row[], filters: Filter, withDeleted: boolean, order: TextOrder): Row[] {
-  return rows.filter((row) => (withDeleted || row.deleted_at === null) && matches(row, filters, order))
+export function referenceFilter(
+  rows: Row[],
+  filters: Filter,
+  withDeleted: boolean,
+  order: TextOrder
+): Row[] {
+  return rows.filter(
+    (row) =>
+      (withDeleted || row.deleted_at === null) && matches(row, filters, order)
+  )
 }
 
 function matches(row: Row, filter: Filter, order: TextOrder): boolean {
@@ -76,20 +87,35 @@ function matchesSearch(row: Row, q: string | null): boolean {
     return true
   }
   const needle = q.toLowerCase()
-  return [row.transaction_id, row.workflow_id, row.state].some((text) => text.toLowerCase().includes(needle))
+  return [row.transaction_id, row.workflow_id, row.state].some((text) =>
+    text.toLowerCase().includes(needle)
+  )
 }
 
-function matchesField(cell: unknown, kind: Kind, value: unknown, order: TextOrder): boolean {
+function matchesField(
+  cell: unknown,
+  kind: Kind,
+  value: unknown,
+  order: TextOrder
+): boolean {
   if (Array.isArray(value)) {
     return matchesOperator(cell, kind, "$in", value, order)
   }
   if (isOperatorMap(value)) {
-    return Object.entries(value).every(([operator, operand]) => matchesOperator(cell, kind, operator, operand, order))
+    return Object.entries(value).every(([operator, operand]) =>
+      matchesOperator(cell, kind, operator, operand, order)
+    )
   }
   return matchesOperator(cell, kind, "$eq", value, order)
 }
 
-function matchesOperator(cell: unknown, kind: Kind, operator: string, operand: unknown, order: TextOrder): boolean {
+function matchesOperator(
+  cell: unknown,
+  kind: Kind,
+  operator: string,
+  operand: unknown,
+  order: TextOrder
+): boolean {
   if (operator === "$nin" && (operand as unknown[]).length === 0) {
     // Not one of no values: every row, NULL or not.
     return true
@@ -123,13 +149,20 @@ function matchesOperator(cell: unknown, kind: Kind, operator: string, operand: u
   throw new Error(`the reference filter has no operator ${operator}`)
 }
 
-function compareValues(cell: unknown, operand: unknown, kind: Kind, order: TextOrder): number {
+function compareValues(
+  cell: unknown,
+  operand: unknown,
+  kind: Kind,
+  order: TextOrder
+): number {
   switch (kind) {
     case "text":
     case "enum":
       return cell === operand ? 0 : order(cell as string, operand as string)
     case "date":
-      return (cell as Date).getTime() - new Date(operand as string | Date).getTime()
+      return (
+        (cell as Date).getTime() - new Date(operand as string | Date).getTime()
+      )
     case "integer":
       return (cell as number) - (operand as number)
   }

@@ -12,7 +12,10 @@ import { MODULE_PATH } from "./engine"
 async function main() {
   const { shutdown } = await initModules({
     modulesConfig: {
-      [Modules.WORKFLOW_ENGINE]: { resolve: MODULE_PATH, options: JSON.parse(process.env.MODULE_OPTIONS ?? "{}") },
+      [Modules.WORKFLOW_ENGINE]: {
+        resolve: MODULE_PATH,
+        options: JSON.parse(process.env.MODULE_OPTIONS ?? "{}"),
+      },
     },
     databaseConfig: { clientUrl: process.env.DATABASE_URL!, schema: "public" },
   })

@@ -62,9 +62,12 @@ export const storedThreeSteps = createWorkflow(
 )
 
 const plain = echo("test-plain-step")
-export const notStored = createWorkflow(WF.notStored, (input: { value: number }) => {
-  return new WorkflowResponse(plain(input))
-})
+export const notStored = createWorkflow(
+  WF.notStored,
+  (input: { value: number }) => {
+    return new WorkflowResponse(plain(input))
+  }
+)
 
 export const compensations: string[] = []
 
@@ -107,7 +110,10 @@ export const failedCompensation = createWorkflow(
 
 const before = echo("test-before-async")
 const waitForIt = createStep({ name: ASYNC_STEP, async: true }, async () => {})
-const after = createStep("test-after-async", async (input: { value: number }) => new StepResponse(input.value * 2))
+const after = createStep(
+  "test-after-async",
+  async (input: { value: number }) => new StepResponse(input.value * 2)
+)
 
 export const asyncStep = createWorkflow(
   { name: WF.asyncStep, store: true, retentionTime: 3600 },
@@ -152,11 +158,17 @@ export const manualRetry = createWorkflow(
 )
 
 const quick = echo("test-quick")
-export const noRetention = createWorkflow({ name: WF.noRetention, store: true }, (input: { value: number }) => {
-  return new WorkflowResponse(quick(input))
-})
+export const noRetention = createWorkflow(
+  { name: WF.noRetention, store: true },
+  (input: { value: number }) => {
+    return new WorkflowResponse(quick(input))
+  }
+)
 
-const slowAsync = createStep({ name: "test-slow-async", async: true, timeout: 1 }, async () => {})
+const slowAsync = createStep(
+  { name: "test-slow-async", async: true, timeout: 1 },
+  async () => {}
+)
 export const stepTimeout = createWorkflow(
   { name: WF.stepTimeout, store: true, retentionTime: 3600 },
   () => {
@@ -165,10 +177,13 @@ export const stepTimeout = createWorkflow(
 )
 
 export const ticks: string[] = []
-const tick = createStep("test-tick", async (input: { scheduledFor?: string }) => {
-  ticks.push(input?.scheduledFor ?? "")
-  return new StepResponse(true)
-})
+const tick = createStep(
+  "test-tick",
+  async (input: { scheduledFor?: string }) => {
+    ticks.push(input?.scheduledFor ?? "")
+    return new StepResponse(true)
+  }
+)
 
 /**
  * Defining a scheduled workflow registers its schedule with the engine's
@@ -184,7 +199,9 @@ export function defineCron(cron: string, numberOfExecutions: number) {
 
 function defineSchedule(
   name: string,
-  schedule: { interval: number; numberOfExecutions: number } | { cron: string; numberOfExecutions: number }
+  schedule:
+    | { interval: number; numberOfExecutions: number }
+    | { cron: string; numberOfExecutions: number }
 ) {
   return createWorkflow(
     { name, schedule },
@@ -194,16 +211,25 @@ function defineSchedule(
   )
 }
 
-const childStep = createStep({ name: "test-child-wait", async: true }, async () => {})
-export const child = createWorkflow({ name: WF.child, store: true, retentionTime: 3600 }, () => {
-  childStep()
-  return new WorkflowResponse("child-done")
-})
+const childStep = createStep(
+  { name: "test-child-wait", async: true },
+  async () => {}
+)
+export const child = createWorkflow(
+  { name: WF.child, store: true, retentionTime: 3600 },
+  () => {
+    childStep()
+    return new WorkflowResponse("child-done")
+  }
+)
 
-export const parent = createWorkflow({ name: WF.parent, store: true, retentionTime: 3600 }, () => {
-  const result = child.runAsStep({ input: {} })
-  return new WorkflowResponse(result)
-})
+export const parent = createWorkflow(
+  { name: WF.parent, store: true, retentionTime: 3600 },
+  () => {
+    const result = child.runAsStep({ input: {} })
+    return new WorkflowResponse(result)
+  }
+)
 
 const waitA = createStep({ name: "test-wait-a", async: true }, async () => {})
 const waitB = createStep({ name: "test-wait-b", async: true }, async () => {})
@@ -215,7 +241,10 @@ export const parallelAsync = createWorkflow(
   }
 )
 
-const neverAnswered = createStep({ name: "test-never-answered", async: true }, async () => {})
+const neverAnswered = createStep(
+  { name: "test-never-answered", async: true },
+  async () => {}
+)
 export const transactionTimeout = createWorkflow(
   { name: WF.transactionTimeout, store: true, retentionTime: 3600, timeout: 1 },
   () => {
@@ -228,30 +257,50 @@ const countedStep = createStep("test-counted", async () => {
   idempotentRuns.count++
   return new StepResponse(idempotentRuns.count)
 })
-export const idempotent = createWorkflow({ name: WF.idempotent, idempotent: true, retentionTime: 3600 }, () => {
-  return new WorkflowResponse(countedStep())
-})
+export const idempotent = createWorkflow(
+  { name: WF.idempotent, idempotent: true, retentionTime: 3600 },
+  () => {
+    return new WorkflowResponse(countedStep())
+  }
+)
 
 /** Lets a test act, mid-step, as another instance would. */
-export const midStep: { act: (transactionId: string) => Promise<void> } = { act: async () => {} }
-const interruptible = createStep("test-interruptible", async (_, { context }) => {
-  await midStep.act(context!.transactionId!)
-  return new StepResponse("finished")
-})
-export const interrupted = createWorkflow({ name: WF.interrupted, store: true, retentionTime: 3600 }, () => {
-  return new WorkflowResponse(interruptible())
-})
+export const midStep: { act: (transactionId: string) => Promise<void> } = {
+  act: async () => {},
+}
+const interruptible = createStep(
+  "test-interruptible",
+  async (_, { context }) => {
+    await midStep.act(context!.transactionId!)
+    return new StepResponse("finished")
+  }
+)
+export const interrupted = createWorkflow(
+  { name: WF.interrupted, store: true, retentionTime: 3600 },
+  () => {
+    return new WorkflowResponse(interruptible())
+  }
+)
 
 const alwaysFails = createStep("test-always-fails", async () => {
   throw new Error("fails, to be kept by outcome")
 })
-export const failsWithoutRetention = createWorkflow({ name: WF.failsWithoutRetention, store: true }, () => {
-  alwaysFails()
-})
+export const failsWithoutRetention = createWorkflow(
+  { name: WF.failsWithoutRetention, store: true },
+  () => {
+    alwaysFails()
+  }
+)
 
 // An async step, then one that may run again: its author gave it a retry.
-const waitBeforeRetried = createStep({ name: "test-wait-before-retried", async: true }, async () => {})
-const mayRunAgain = createStep({ name: "test-may-run-again", maxRetries: 1 }, async () => new StepResponse("ran again"))
+const waitBeforeRetried = createStep(
+  { name: "test-wait-before-retried", async: true },
+  async () => {}
+)
+const mayRunAgain = createStep(
+  { name: "test-may-run-again", maxRetries: 1 },
+  async () => new StepResponse("ran again")
+)
 export const retriedAfterDeath = createWorkflow(
   { name: WF.retriedAfterDeath, store: true, retentionTime: 3600 },
   () => {
@@ -261,7 +310,10 @@ export const retriedAfterDeath = createWorkflow(
 )
 
 // The same, with the retry after an interval (a durable timer) instead of at once.
-const waitBeforeRetriedLater = createStep({ name: "test-wait-before-retried-later", async: true }, async () => {})
+const waitBeforeRetriedLater = createStep(
+  { name: "test-wait-before-retried-later", async: true },
+  async () => {}
+)
 const mayRunLater = createStep(
   { name: "test-may-run-later", maxRetries: 1, retryInterval: 1 },
   async () => new StepResponse("ran later")
@@ -275,7 +327,13 @@ export const retriedLaterAfterDeath = createWorkflow(
 )
 
 // An async step nobody answers, whose timeout leaves a test time to take its timer away first.
-const answeredByNobody = createStep({ name: "test-answered-by-nobody", async: true, timeout: 4 }, async () => {})
-export const timeoutAfterDeath = createWorkflow({ name: WF.timeoutAfterDeath, store: true, retentionTime: 3600 }, () => {
-  answeredByNobody()
-})
+const answeredByNobody = createStep(
+  { name: "test-answered-by-nobody", async: true, timeout: 4 },
+  async () => {}
+)
+export const timeoutAfterDeath = createWorkflow(
+  { name: WF.timeoutAfterDeath, store: true, retentionTime: 3600 },
+  () => {
+    answeredByNobody()
+  }
+)

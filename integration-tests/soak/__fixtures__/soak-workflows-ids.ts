@@ -14,7 +14,10 @@ export const SOAK_WF = {
   timeout: "soak-timeout",
 } as const
 
-export type SoakWorkflow = Exclude<(typeof SOAK_WF)[keyof typeof SOAK_WF], typeof SOAK_WF.tick>
+export type SoakWorkflow = Exclude<
+  (typeof SOAK_WF)[keyof typeof SOAK_WF],
+  typeof SOAK_WF.tick
+>
 
 /** The async step of SOAK_WF.answered. */
 export const ANSWERED_STEP = "soak-wait-answer"

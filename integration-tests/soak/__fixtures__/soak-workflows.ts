@@ -1,4 +1,9 @@
-import { createStep, createWorkflow, StepResponse, WorkflowResponse } from "@medusajs/framework/workflows-sdk"
+import {
+  createStep,
+  createWorkflow,
+  StepResponse,
+  WorkflowResponse,
+} from "@medusajs/framework/workflows-sdk"
 import { randomUUID } from "crypto"
 import { Pool } from "pg"
 
@@ -27,7 +32,12 @@ const LOG_PATIENCE_MS = 60_000
  * write sent again after a cut connection is not counted twice, while a
  * second invocation of the same step is.
  */
-async function record(kind: string, key: string, step: string | null, attempt: number | null): Promise<void> {
+async function record(
+  kind: string,
+  key: string,
+  step: string | null,
+  attempt: number | null
+): Promise<void> {
   const id = randomUUID()
   const deadline = Date.now() + LOG_PATIENCE_MS
   for (;;) {
@@ -51,15 +61,28 @@ const invoked = (key: string, context: { stepName: string; attempt: number }) =>
 
 /** Work that takes a while without holding the CPU, as a call to another service does. */
 const callOut = (minMs: number, maxMs: number) =>
-  new Promise((resolve) => setTimeout(resolve, minMs + Math.random() * (maxMs - minMs)))
+  new Promise((resolve) =>
+    setTimeout(resolve, minMs + Math.random() * (maxMs - minMs))
+  )
 
-const recordTick = createStep("soak-record-tick", async (input: { scheduledFor?: string }, context) => {
-  await record("tick", input.scheduledFor ?? "none", context.stepName, context.attempt)
-  return new StepResponse(undefined)
-})
-createWorkflow({ name: SOAK_WF.tick, schedule: { cron: "* * * * * *" } }, (input: { scheduledFor?: string }) => {
-  recordTick(input)
-})
+const recordTick = createStep(
+  "soak-record-tick",
+  async (input: { scheduledFor?: string }, context) => {
+    await record(
+      "tick",
+      input.scheduledFor ?? "none",
+      context.stepName,
+      context.attempt
+    )
+    return new StepResponse(undefined)
+  }
+)
+createWorkflow(
+  { name: SOAK_WF.tick, schedule: { cron: "* * * * * *" } },
+  (input: { scheduledFor?: string }) => {
+    recordTick(input)
+  }
+)
 
 const reserve = createStep(
   "soak-reserve",
@@ -69,7 +92,12 @@ const reserve = createStep(
   },
   // A run recovered after a kill compensates without the step's output (none was stored): the context names the run.
   async (_key: string | undefined, context) => {
-    await record("compensate", context.transactionId!, context.stepName, context.attempt)
+    await record(
+      "compensate",
+      context.transactionId!,
+      context.stepName,
+      context.attempt
+    )
   }
 )
 const charge = createStep("soak-charge", async (key: string, context) => {
@@ -77,32 +105,62 @@ const charge = createStep("soak-charge", async (key: string, context) => {
   await callOut(100, 800)
   return new StepResponse(key)
 })
-createWorkflow({ name: SOAK_WF.sync, store: true, retentionTime: LONG_RETENTION_SECONDS }, (input: { key: string }) => {
-  return new WorkflowResponse(charge(reserve(input)))
-})
+createWorkflow(
+  { name: SOAK_WF.sync, store: true, retentionTime: LONG_RETENTION_SECONDS },
+  (input: { key: string }) => {
+    return new WorkflowResponse(charge(reserve(input)))
+  }
+)
 
-const quick = createStep("soak-quick", async (input: { key: string }, context) => {
-  await invoked(input.key, context)
-  return new StepResponse(input.key)
-})
-createWorkflow({ name: SOAK_WF.shortLived, store: true, retentionTime: SHORT_RETENTION_SECONDS }, (input: { key: string }) => {
-  return new WorkflowResponse(quick(input))
-})
+const quick = createStep(
+  "soak-quick",
+  async (input: { key: string }, context) => {
+    await invoked(input.key, context)
+    return new StepResponse(input.key)
+  }
+)
+createWorkflow(
+  {
+    name: SOAK_WF.shortLived,
+    store: true,
+    retentionTime: SHORT_RETENTION_SECONDS,
+  },
+  (input: { key: string }) => {
+    return new WorkflowResponse(quick(input))
+  }
+)
 
-const waitsForAnswer = createStep({ name: ANSWERED_STEP, async: true }, async (input: { key: string }, context) => {
-  await invoked(input.key, context)
-})
-const afterAnswer = createStep("soak-after-answer", async (input: { key: string }, context) => {
-  await invoked(input.key, context)
-  return new StepResponse(input.key)
-})
-createWorkflow({ name: SOAK_WF.answered, store: true, retentionTime: LONG_RETENTION_SECONDS }, (input: { key: string }) => {
-  waitsForAnswer(input)
-  return new WorkflowResponse(afterAnswer(input))
-})
+const waitsForAnswer = createStep(
+  { name: ANSWERED_STEP, async: true },
+  async (input: { key: string }, context) => {
+    await invoked(input.key, context)
+  }
+)
+const afterAnswer = createStep(
+  "soak-after-answer",
+  async (input: { key: string }, context) => {
+    await invoked(input.key, context)
+    return new StepResponse(input.key)
+  }
+)
+createWorkflow(
+  {
+    name: SOAK_WF.answered,
+    store: true,
+    retentionTime: LONG_RETENTION_SECONDS,
+  },
+  (input: { key: string }) => {
+    waitsForAnswer(input)
+    return new WorkflowResponse(afterAnswer(input))
+  }
+)
 
 const failsFirst = createStep(
-  { name: "soak-fails-first", maxRetries: 2, retryInterval: RETRY_INTERVAL_SECONDS },
+  {
+    name: "soak-fails-first",
+    maxRetries: 2,
+    retryInterval: RETRY_INTERVAL_SECONDS,
+  },
   async (input: { key: string }, context) => {
     await invoked(input.key, context)
     if (context.attempt <= 1) {
@@ -111,9 +169,12 @@ const failsFirst = createStep(
     return new StepResponse(context.attempt)
   }
 )
-createWorkflow({ name: SOAK_WF.retry, store: true, retentionTime: LONG_RETENTION_SECONDS }, (input: { key: string }) => {
-  return new WorkflowResponse(failsFirst(input))
-})
+createWorkflow(
+  { name: SOAK_WF.retry, store: true, retentionTime: LONG_RETENTION_SECONDS },
+  (input: { key: string }) => {
+    return new WorkflowResponse(failsFirst(input))
+  }
+)
 
 const neverAnswered = createStep(
   { name: TIMED_OUT_STEP, async: true, timeout: STEP_TIMEOUT_SECONDS },
@@ -121,6 +182,9 @@ const neverAnswered = createStep(
     await invoked(input.key, context)
   }
 )
-createWorkflow({ name: SOAK_WF.timeout, store: true, retentionTime: LONG_RETENTION_SECONDS }, (input: { key: string }) => {
-  neverAnswered(input)
-})
+createWorkflow(
+  { name: SOAK_WF.timeout, store: true, retentionTime: LONG_RETENTION_SECONDS },
+  (input: { key: string }) => {
+    neverAnswered(input)
+  }
+)

@@ -7,7 +7,9 @@ export default async function heartbeat(
   context?: { scheduledFor: Date }
 ): Promise<void> {
   const scheduledFor = context?.scheduledFor ?? new Date()
-  await storeHeartbeatWorkflow(container).run({ input: { scheduled_for: scheduledFor.toISOString() } })
+  await storeHeartbeatWorkflow(container).run({
+    input: { scheduled_for: scheduledFor.toISOString() },
+  })
 }
 
 export const config = {

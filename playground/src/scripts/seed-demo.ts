@@ -1,13 +1,39 @@
 import { ExecArgs, IWorkflowEngineService } from "@medusajs/framework/types"
-import { ContainerRegistrationKeys, Modules, TransactionHandlerType } from "@medusajs/framework/utils"
+import {
+  ContainerRegistrationKeys,
+  Modules,
+  TransactionHandlerType,
+} from "@medusajs/framework/utils"
 import { createUserAccountWorkflow } from "@medusajs/medusa/core-flows"
 import { bookShipmentWorkflow } from "../workflows/book-shipment"
-import { CAPTURE_PAYMENT, capturePaymentWorkflow, WAIT_FOR_CAPTURE } from "../workflows/capture-payment"
+import {
+  CAPTURE_PAYMENT,
+  capturePaymentWorkflow,
+  WAIT_FOR_CAPTURE,
+} from "../workflows/capture-payment"
 import { sendOrderConfirmationWorkflow } from "../workflows/send-order-confirmation"
-import { SYNC_INVENTORY, SyncOutcome, syncInventoryWorkflow } from "../workflows/sync-inventory"
+import {
+  SYNC_INVENTORY,
+  SyncOutcome,
+  syncInventoryWorkflow,
+} from "../workflows/sync-inventory"
 
-const SYNC_OUTCOMES: SyncOutcome[] = ["done", "done", "reverted", "done", "failed", "done", "reverted", "done"]
-const CONFIRMED_ORDERS = ["order_1001", "order_1002", "order_1003", "order_1004"]
+const SYNC_OUTCOMES: SyncOutcome[] = [
+  "done",
+  "done",
+  "reverted",
+  "done",
+  "failed",
+  "done",
+  "reverted",
+  "done",
+]
+const CONFIRMED_ORDERS = [
+  "order_1001",
+  "order_1002",
+  "order_1003",
+  "order_1004",
+]
 const PAYMENTS = [
   { payment_id: "pay_2001", captured: true },
   { payment_id: "pay_2002", captured: true },
@@ -16,7 +42,6 @@ const PAYMENTS = [
 // Its courier booking waits for an answer the first request never gets: the admin's Retry step brings it.
 const SHIPMENT_AWAITING_RETRY = "order_1005"
 
-
 /**
  * `medusa exec` script of `npm run demo`: the admin user, then executions of
  * every kind. Runs once per database: a database that already holds the
@@ -24,11 +49,16 @@ const SHIPMENT_AWAITING_RETRY = "order_1005"
  */
 export default async function seedDemo({ container }: ExecArgs): Promise<void> {
   const logger = container.resolve(ContainerRegistrationKeys.LOGGER)
-  const engine = container.resolve<IWorkflowEngineService>(Modules.WORKFLOW_ENGINE)
+  const engine = container.resolve<IWorkflowEngineService>(
+    Modules.WORKFLOW_ENGINE
+  )
 
   await ensureAdminUser(container)
 
-  const [seeded] = await engine.listWorkflowExecutions({ workflow_id: SYNC_INVENTORY }, { take: 1 })
+  const [seeded] = await engine.listWorkflowExecutions(
+    { workflow_id: SYNC_INVENTORY },
+    { take: 1 }
+  )
   if (seeded) {
     logger.info("The demo executions are already there; not seeding again.")
     return
@@ -53,7 +83,10 @@ export default async function seedDemo({ container }: ExecArgs): Promise<void> {
 
   for (const { payment_id, captured } of PAYMENTS) {
     const transactionId = `capture-${payment_id}`
-    await capturePaymentWorkflow(container).run({ input: { payment_id }, context: { transactionId } })
+    await capturePaymentWorkflow(container).run({
+      input: { payment_id },
+      context: { transactionId },
+    })
     if (captured) {
       await engine.setStepSuccess({
         idempotencyKey: {
@@ -81,7 +114,9 @@ export default async function seedDemo({ container }: ExecArgs): Promise<void> {
 }
 
 /** The user the demo prints; DEMO_ADMIN_EMAIL and DEMO_ADMIN_PASSWORD come from the demo script. */
-async function ensureAdminUser(container: ExecArgs["container"]): Promise<void> {
+async function ensureAdminUser(
+  container: ExecArgs["container"]
+): Promise<void> {
   const logger = container.resolve(ContainerRegistrationKeys.LOGGER)
   const email = requiredEnv("DEMO_ADMIN_EMAIL")
   const password = requiredEnv("DEMO_ADMIN_PASSWORD")
@@ -92,9 +127,13 @@ async function ensureAdminUser(container: ExecArgs["container"]): Promise<void> 
     return
   }
   const auth = container.resolve(Modules.AUTH)
-  const { authIdentity, error } = await auth.register("emailpass", { body: { email, password } })
+  const { authIdentity, error } = await auth.register("emailpass", {
+    body: { email, password },
+  })
   if (error || !authIdentity) {
-    throw new Error(`Could not register ${email}: ${error ?? "no auth identity"}`)
+    throw new Error(
+      `Could not register ${email}: ${error ?? "no auth identity"}`
+    )
   }
   await createUserAccountWorkflow(container).run({
     input: { authIdentityId: authIdentity.id, userData: { email } },
@@ -105,7 +144,9 @@ async function ensureAdminUser(container: ExecArgs["container"]): Promise<void> 
 function requiredEnv(name: string): string {
   const value = process.env[name]
   if (!value) {
-    throw new Error(`${name} is not set: run the seed through \`npm run demo\`.`)
+    throw new Error(
+      `${name} is not set: run the seed through \`npm run demo\`.`
+    )
   }
   return value
 }

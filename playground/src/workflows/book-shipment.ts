@@ -17,15 +17,21 @@ const packParcel = createStep("pack-parcel", async (input: ShipmentInput) => {
 // An async step: it asks the courier for a pickup and waits for the courier's
 // callback. The demo's courier never answers a first request; asked again
 // (Retry step in the admin), it answers at once.
-const bookCourier = createStep({ name: BOOK_COURIER, async: true }, async (input: ShipmentInput, { metadata }) => {
-  if (metadata.attempt > 1) {
-    return new StepResponse({ pickup: `pickup-${input.order_id}` })
+const bookCourier = createStep(
+  { name: BOOK_COURIER, async: true },
+  async (input: ShipmentInput, { metadata }) => {
+    if (metadata.attempt > 1) {
+      return new StepResponse({ pickup: `pickup-${input.order_id}` })
+    }
   }
-})
+)
 
-const emailTrackingNumber = createStep("email-tracking-number", async (input: { pickup: string }) => {
-  return new StepResponse({ emailed: input.pickup })
-})
+const emailTrackingNumber = createStep(
+  "email-tracking-number",
+  async (input: { pickup: string }) => {
+    return new StepResponse({ emailed: input.pickup })
+  }
+)
 
 /** A long-running workflow whose courier booking waits for an answer that a retry brings. */
 export const bookShipmentWorkflow = createWorkflow(

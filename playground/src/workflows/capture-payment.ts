@@ -8,13 +8,19 @@ import {
 export const CAPTURE_PAYMENT = "capture-payment"
 export const WAIT_FOR_CAPTURE = "wait-for-capture"
 
-const authorizePayment = createStep("authorize-payment", async (input: { payment_id: string }) => {
-  return new StepResponse({ authorized: input.payment_id })
-})
+const authorizePayment = createStep(
+  "authorize-payment",
+  async (input: { payment_id: string }) => {
+    return new StepResponse({ authorized: input.payment_id })
+  }
+)
 
 // An async step: the run waits here until someone calls setStepSuccess (the
 // payment provider's webhook, in a real store).
-const waitForCapture = createStep({ name: WAIT_FOR_CAPTURE, async: true }, async () => {})
+const waitForCapture = createStep(
+  { name: WAIT_FOR_CAPTURE, async: true },
+  async () => {}
+)
 
 /** A long-running workflow, stored while it waits and kept for a week. */
 export const capturePaymentWorkflow = createWorkflow(

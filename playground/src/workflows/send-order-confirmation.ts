@@ -7,13 +7,21 @@ import {
 
 export const SEND_ORDER_CONFIRMATION = "send-order-confirmation"
 
-const renderEmail = createStep("render-email", async (input: { order_id: string }) => {
-  return new StepResponse({ subject: `Your order ${input.order_id}` })
-})
+const renderEmail = createStep(
+  "render-email",
+  async (input: { order_id: string }) => {
+    return new StepResponse({ subject: `Your order ${input.order_id}` })
+  }
+)
 
-const sendEmail = createStep("send-email", async (input: { order_id: string }) => {
-  return new StepResponse({ sent_to: `customer-of-${input.order_id}@example.com` })
-})
+const sendEmail = createStep(
+  "send-email",
+  async (input: { order_id: string }) => {
+    return new StepResponse({
+      sent_to: `customer-of-${input.order_id}@example.com`,
+    })
+  }
+)
 
 /**
  * A stored workflow kept for one second only: its runs are past their

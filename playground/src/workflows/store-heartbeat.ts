@@ -7,9 +7,15 @@ import {
 
 export const STORE_HEARTBEAT = "store-heartbeat"
 
-const checkStore = createStep("check-store", async (input: { scheduled_for: string }) => {
-  return new StepResponse({ checked_at: new Date().toISOString(), scheduled_for: input.scheduled_for })
-})
+const checkStore = createStep(
+  "check-store",
+  async (input: { scheduled_for: string }) => {
+    return new StepResponse({
+      checked_at: new Date().toISOString(),
+      scheduled_for: input.scheduled_for,
+    })
+  }
+)
 
 /** What the heartbeat job runs: stored, and kept five minutes. */
 export const storeHeartbeatWorkflow = createWorkflow(

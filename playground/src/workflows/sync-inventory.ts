@@ -10,11 +10,18 @@ export const SYNC_INVENTORY = "sync-inventory"
 /** How a run ends: the seed asks for each kind the admin can show. */
 export type SyncOutcome = "done" | "reverted" | "failed"
 
-export type SyncInventoryInput = { sku: string; quantity: number; outcome: SyncOutcome }
+export type SyncInventoryInput = {
+  sku: string
+  quantity: number
+  outcome: SyncOutcome
+}
 
-const readStock = createStep("read-stock", async (input: SyncInventoryInput) => {
-  return new StepResponse({ sku: input.sku, on_hand: input.quantity * 3 })
-})
+const readStock = createStep(
+  "read-stock",
+  async (input: SyncInventoryInput) => {
+    return new StepResponse({ sku: input.sku, on_hand: input.quantity * 3 })
+  }
+)
 
 const reserveStock = createStep(
   "reserve-stock",
@@ -24,17 +31,24 @@ const reserveStock = createStep(
   async (input) => {
     // A compensation that fails leaves the run "failed" rather than "reverted".
     if (input?.outcome === "failed") {
-      throw new Error(`The warehouse did not release the reservation of ${input.sku}`)
+      throw new Error(
+        `The warehouse did not release the reservation of ${input.sku}`
+      )
     }
   }
 )
 
-const publishStock = createStep("publish-stock", async (input: SyncInventoryInput) => {
-  if (input.outcome !== "done") {
-    throw new Error(`The storefront rejected the stock update of ${input.sku}`)
+const publishStock = createStep(
+  "publish-stock",
+  async (input: SyncInventoryInput) => {
+    if (input.outcome !== "done") {
+      throw new Error(
+        `The storefront rejected the stock update of ${input.sku}`
+      )
+    }
+    return new StepResponse({ published: true })
   }
-  return new StepResponse({ published: true })
-})
+)
 
 /** A stored workflow kept for a week: done, reverted or failed by its input. */
 export const syncInventoryWorkflow = createWorkflow(

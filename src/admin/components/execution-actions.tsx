@@ -7,7 +7,10 @@ import { useErase } from "../hooks/erase"
 import type { ExecutionRetention } from "../hooks/execution-retention"
 import { stateLabel } from "../lib/states"
 
-type Props = { execution: HttpTypes.AdminWorkflowExecution; retention: ExecutionRetention }
+type Props = {
+  execution: HttpTypes.AdminWorkflowExecution
+  retention: ExecutionRetention
+}
 
 /** What can be done with this execution in its state: cancel it in flight, erase it once finished. */
 export const ExecutionActions = ({ execution, retention }: Props) => {
@@ -28,7 +31,9 @@ export const ExecutionActions = ({ execution, retention }: Props) => {
     }
     try {
       const result = await erase.mutateAsync([execution.transaction_id])
-      toast.success("Erased", { description: `${result.deleted} executions deleted.` })
+      toast.success("Erased", {
+        description: `${result.deleted} executions deleted.`,
+      })
       void navigate("/settings/workflows")
     } catch (error) {
       toast.error("Erase failed", { description: (error as Error).message })
@@ -38,7 +43,8 @@ export const ExecutionActions = ({ execution, retention }: Props) => {
   const cancelExecution = async () => {
     const confirmed = await prompt({
       title: "Cancel this execution?",
-      description: "The steps it finished are compensated, as when a workflow fails.",
+      description:
+        "The steps it finished are compensated, as when a workflow fails.",
       confirmText: "Cancel execution",
       cancelText: "Keep running",
     })
@@ -47,7 +53,9 @@ export const ExecutionActions = ({ execution, retention }: Props) => {
     }
     try {
       const result = await cancel.mutateAsync()
-      toast.success("Cancelled", { description: `The execution is now ${stateLabel(result.state).toLowerCase()}.` })
+      toast.success("Cancelled", {
+        description: `The execution is now ${stateLabel(result.state).toLowerCase()}.`,
+      })
     } catch (error) {
       toast.error("Cancel failed", { description: (error as Error).message })
     }
@@ -61,12 +69,22 @@ export const ExecutionActions = ({ execution, retention }: Props) => {
           : "In flight: it can be cancelled; its finished steps are compensated."}
       </Text>
       {retention.finished ? (
-        <Button size="small" variant="danger" onClick={eraseExecution} isLoading={erase.isPending}>
+        <Button
+          size="small"
+          variant="danger"
+          onClick={eraseExecution}
+          isLoading={erase.isPending}
+        >
           <Trash />
           Erase execution
         </Button>
       ) : (
-        <Button size="small" variant="secondary" onClick={cancelExecution} isLoading={cancel.isPending}>
+        <Button
+          size="small"
+          variant="secondary"
+          onClick={cancelExecution}
+          isLoading={cancel.isPending}
+        >
           <XCircle />
           Cancel execution
         </Button>

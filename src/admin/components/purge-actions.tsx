@@ -43,16 +43,34 @@ export const PurgeActions = () => {
   return (
     <div className="flex items-center gap-x-2">
       {preview !== null && (
-        <Text size="small" leading="compact" className="text-ui-fg-subtle" role="status" aria-live="polite">
-          {preview === 0 ? "Nothing to purge" : `${formatCount(preview)} executions would be deleted`}
+        <Text
+          size="small"
+          leading="compact"
+          className="text-ui-fg-subtle"
+          role="status"
+          aria-live="polite"
+        >
+          {preview === 0
+            ? "Nothing to purge"
+            : `${formatCount(preview)} executions would be deleted`}
         </Text>
       )}
-      <Button size="small" variant="secondary" onClick={runPreview} isLoading={purge.isPending && preview === null}>
+      <Button
+        size="small"
+        variant="secondary"
+        onClick={runPreview}
+        isLoading={purge.isPending && preview === null}
+      >
         <MagnifyingGlass />
         Preview purge
       </Button>
       {preview !== null && preview > 0 && (
-        <Button size="small" variant="danger" onClick={runPurge} isLoading={purge.isPending}>
+        <Button
+          size="small"
+          variant="danger"
+          onClick={runPurge}
+          isLoading={purge.isPending}
+        >
           <Trash />
           Purge now
         </Button>

@@ -3,7 +3,11 @@ import type { ExecutionStorage } from "../hooks/execution-storage"
 import { formatCount, formatDate, formatMs } from "../lib/format"
 
 /** The latest purge passes and erasures, from the audit trail. */
-export const PurgeHistory = ({ purges }: { purges: ExecutionStorage["last_purges"] }) => {
+export const PurgeHistory = ({
+  purges,
+}: {
+  purges: ExecutionStorage["last_purges"]
+}) => {
   if (!purges.length) {
     return (
       <Text size="small" className="text-ui-fg-subtle">
@@ -28,11 +32,23 @@ export const PurgeHistory = ({ purges }: { purges: ExecutionStorage["last_purges
             <Table.Cell>
               <div className="flex items-center gap-x-1">
                 <Badge size="2xsmall">{purge.trigger}</Badge>
-                {purge.dry_run && <Badge size="2xsmall" color="blue">preview</Badge>}
-                {purge.error && <Badge size="2xsmall" color="red" title={purge.error}>failed</Badge>}
+                {purge.dry_run && (
+                  <Badge size="2xsmall" color="blue">
+                    preview
+                  </Badge>
+                )}
+                {purge.error && (
+                  <Badge size="2xsmall" color="red" title={purge.error}>
+                    failed
+                  </Badge>
+                )}
               </div>
             </Table.Cell>
-            <Table.Cell>{purge.dry_run ? `${formatCount(purge.deleted)} would be` : formatCount(purge.deleted)}</Table.Cell>
+            <Table.Cell>
+              {purge.dry_run
+                ? `${formatCount(purge.deleted)} would be`
+                : formatCount(purge.deleted)}
+            </Table.Cell>
             <Table.Cell>{formatMs(purge.duration_ms)}</Table.Cell>
           </Table.Row>
         ))}

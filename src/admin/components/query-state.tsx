@@ -1,7 +1,13 @@
 import { Skeleton, Text } from "@medusajs/ui"
 
 /** A section's placeholder while its query loads, or the error it ended with. */
-export const QueryState = ({ query, height }: { query: { isLoading: boolean; error: unknown }; height: string }) => {
+export const QueryState = ({
+  query,
+  height,
+}: {
+  query: { isLoading: boolean; error: unknown }
+  height: string
+}) => {
   if (query.isLoading) {
     return <Skeleton className={`${height} w-full`} />
   }

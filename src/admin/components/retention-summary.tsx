@@ -6,11 +6,16 @@ const SOURCES: Record<string, string> = {
   workflow: "the workflow's retentionTime",
   default_retention_time: "the module option defaultRetentionTime",
   retention_time_by_state: "the module option retentionTimeByState",
-  options_changed: "the options in force when it finished (they have changed since)",
+  options_changed:
+    "the options in force when it finished (they have changed since)",
 }
 
 /** When this execution goes, and which setting says so. */
-export const RetentionSummary = ({ retention }: { retention: ExecutionRetention }) => {
+export const RetentionSummary = ({
+  retention,
+}: {
+  retention: ExecutionRetention
+}) => {
   if (!retention.finished) {
     const outcomes = Object.entries(retention.on_finish ?? {})
     return (
@@ -35,10 +40,13 @@ export const RetentionSummary = ({ retention }: { retention: ExecutionRetention 
           <Text size="small" leading="compact" weight="plus">
             Kept forever
           </Text>
-          <Badge size="2xsmall" color="orange">no retention</Badge>
+          <Badge size="2xsmall" color="orange">
+            no retention
+          </Badge>
         </div>
         <Text size="small" className="text-ui-fg-subtle">
-          No retention applied when it finished, so no purge deletes it; only an erase does.
+          No retention applied when it finished, so no purge deletes it; only an
+          erase does.
         </Text>
       </div>
     )
@@ -47,9 +55,15 @@ export const RetentionSummary = ({ retention }: { retention: ExecutionRetention 
     <div className="flex flex-col gap-y-1">
       <div className="flex items-center gap-x-2">
         <Text size="small" leading="compact" weight="plus">
-          {retention.expired ? `Expired ${formatDate(retention.expires_at)}` : `Purged after ${formatDate(retention.expires_at)}`}
+          {retention.expired
+            ? `Expired ${formatDate(retention.expires_at)}`
+            : `Purged after ${formatDate(retention.expires_at)}`}
         </Text>
-        {retention.expired && <Badge size="2xsmall" color="red">awaiting purge</Badge>}
+        {retention.expired && (
+          <Badge size="2xsmall" color="red">
+            awaiting purge
+          </Badge>
+        )}
       </div>
       <Text size="small" className="text-ui-fg-subtle">
         {retention.retention_seconds !== null &&

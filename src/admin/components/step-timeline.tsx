@@ -1,6 +1,14 @@
 import type { HttpTypes } from "@medusajs/framework/types"
 import { ArrowPath } from "@medusajs/icons"
-import { Badge, Button, StatusBadge, Text, toast, clx, usePrompt } from "@medusajs/ui"
+import {
+  Badge,
+  Button,
+  StatusBadge,
+  Text,
+  toast,
+  clx,
+  usePrompt,
+} from "@medusajs/ui"
 import { WAITING_RESPONSE } from "../../api/admin/workflow-engine/step-retry"
 import { useRetryStep } from "../hooks/retry-step"
 import { useWorkflowStepResponse } from "../hooks/workflow-step-response"
@@ -9,7 +17,11 @@ import { STATE_BAR_CLASS, stateColor, stateLabel } from "../lib/states"
 import { timelineOf, TimelineStep } from "../lib/timeline"
 
 /** The execution's steps in the order they started, with state and how long each ran at most. */
-export const StepTimeline = ({ execution }: { execution: HttpTypes.AdminWorkflowExecution }) => {
+export const StepTimeline = ({
+  execution,
+}: {
+  execution: HttpTypes.AdminWorkflowExecution
+}) => {
   const { steps, spanMs } = timelineOf(execution, Date.now())
 
   if (!steps.length) {
@@ -25,26 +37,48 @@ export const StepTimeline = ({ execution }: { execution: HttpTypes.AdminWorkflow
       {steps.map((step) => (
         <li key={step.id} className="flex flex-col gap-y-1.5">
           <div className="flex flex-wrap items-center justify-between gap-2">
-            <div className="flex min-w-0 items-center gap-x-2" style={{ paddingLeft: `${Math.max(0, step.depth - 1) * 12}px` }}>
-              <Text size="small" leading="compact" weight="plus" className="truncate">
+            <div
+              className="flex min-w-0 items-center gap-x-2"
+              style={{ paddingLeft: `${Math.max(0, step.depth - 1) * 12}px` }}
+            >
+              <Text
+                size="small"
+                leading="compact"
+                weight="plus"
+                className="truncate"
+              >
                 {step.action}
               </Text>
-              <StatusBadge color={stateColor(step.invokeState)}>{stateLabel(step.invokeState)}</StatusBadge>
-              {step.invokeStatus === WAITING_RESPONSE && <Badge size="2xsmall">waiting for an answer</Badge>}
+              <StatusBadge color={stateColor(step.invokeState)}>
+                {stateLabel(step.invokeState)}
+              </StatusBadge>
+              {step.invokeStatus === WAITING_RESPONSE && (
+                <Badge size="2xsmall">waiting for an answer</Badge>
+              )}
               {step.compensateState !== "dormant" && (
                 <StatusBadge color={stateColor(step.compensateState)}>
                   {`Compensation ${stateLabel(step.compensateState).toLowerCase()}`}
                 </StatusBadge>
               )}
             </div>
-            <Text size="small" leading="compact" className="text-ui-fg-subtle whitespace-nowrap">
+            <Text
+              size="small"
+              leading="compact"
+              className="text-ui-fg-subtle whitespace-nowrap"
+            >
               {describeTiming(step)}
             </Text>
           </div>
-          <div className="bg-ui-bg-subtle relative h-1.5 overflow-hidden rounded-full" aria-hidden="true">
+          <div
+            className="bg-ui-bg-subtle relative h-1.5 overflow-hidden rounded-full"
+            aria-hidden="true"
+          >
             {step.offsetMs !== null && (
               <div
-                className={clx("absolute h-full rounded-full", STATE_BAR_CLASS[stateColor(step.invokeState)])}
+                className={clx(
+                  "absolute h-full rounded-full",
+                  STATE_BAR_CLASS[stateColor(step.invokeState)]
+                )}
                 style={{
                   left: `${(step.offsetMs / spanMs) * 100}%`,
                   width: `max(4px, ${((step.upToMs ?? 0) / spanMs) * 100}%)`,
@@ -52,7 +86,9 @@ export const StepTimeline = ({ execution }: { execution: HttpTypes.AdminWorkflow
               />
             )}
           </div>
-          {step.invokeStatus === WAITING_RESPONSE && <StepActions execution={execution} step={step} />}
+          {step.invokeStatus === WAITING_RESPONSE && (
+            <StepActions execution={execution} step={step} />
+          )}
         </li>
       ))}
     </ol>
@@ -70,7 +106,13 @@ function describeTiming(step: TimelineStep): string {
  * A step that waits for an answer: Medusa's own routes give it one, and a
  * retry invokes it again where Medusa's retryStep would (step-retry).
  */
-const StepActions = ({ execution, step }: { execution: HttpTypes.AdminWorkflowExecution; step: TimelineStep }) => {
+const StepActions = ({
+  execution,
+  step,
+}: {
+  execution: HttpTypes.AdminWorkflowExecution
+  step: TimelineStep
+}) => {
   const prompt = usePrompt()
   const respond = useWorkflowStepResponse(execution.id)
   const retry = useRetryStep(execution.id)
@@ -84,9 +126,15 @@ const StepActions = ({ execution, step }: { execution: HttpTypes.AdminWorkflowEx
         stepId: step.action,
         outcome,
       })
-      toast.success(outcome === "success" ? `${step.action} marked as succeeded` : `${step.action} marked as failed`)
+      toast.success(
+        outcome === "success"
+          ? `${step.action} marked as succeeded`
+          : `${step.action} marked as failed`
+      )
     } catch (error) {
-      toast.error("The step did not take the answer", { description: (error as Error).message })
+      toast.error("The step did not take the answer", {
+        description: (error as Error).message,
+      })
     }
   }
 
@@ -102,12 +150,18 @@ const StepActions = ({ execution, step }: { execution: HttpTypes.AdminWorkflowEx
       return
     }
     try {
-      const { stateAfter } = await retry.mutateAsync({ stepId: step.action, attempts: step.attempts })
+      const { stateAfter } = await retry.mutateAsync({
+        stepId: step.action,
+        attempts: step.attempts,
+      })
       if (stateAfter) {
-        toast.success(`${step.action} ran again`, { description: `The execution is now ${stateLabel(stateAfter).toLowerCase()}.` })
+        toast.success(`${step.action} ran again`, {
+          description: `The execution is now ${stateLabel(stateAfter).toLowerCase()}.`,
+        })
       } else {
         toast.info(`${step.action} is scheduled to run again`, {
-          description: "It has not run yet: an instance that runs timers (workerMode shared or worker) invokes it.",
+          description:
+            "It has not run yet: an instance that runs timers (workerMode shared or worker) invokes it.",
         })
       }
     } catch (error) {
@@ -117,14 +171,32 @@ const StepActions = ({ execution, step }: { execution: HttpTypes.AdminWorkflowEx
 
   return (
     <div className="flex gap-x-2">
-      <Button size="small" variant="secondary" onClick={() => send("success")} isLoading={respond.isPending} disabled={busy}>
+      <Button
+        size="small"
+        variant="secondary"
+        onClick={() => send("success")}
+        isLoading={respond.isPending}
+        disabled={busy}
+      >
         Mark step succeeded
       </Button>
-      <Button size="small" variant="secondary" onClick={() => send("failure")} isLoading={respond.isPending} disabled={busy}>
+      <Button
+        size="small"
+        variant="secondary"
+        onClick={() => send("failure")}
+        isLoading={respond.isPending}
+        disabled={busy}
+      >
         Mark step failed
       </Button>
       {step.retryable && (
-        <Button size="small" variant="secondary" onClick={retryStep} isLoading={retry.isPending} disabled={busy}>
+        <Button
+          size="small"
+          variant="secondary"
+          onClick={retryStep}
+          isLoading={retry.isPending}
+          disabled={busy}
+        >
           <ArrowPath />
           Retry step
         </Button>

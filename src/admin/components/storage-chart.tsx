@@ -14,7 +14,10 @@ const NAME_COLUMN = "30%"
  * the admin's theme; every figure is also in the text, for screen readers.
  */
 export const StorageChart = ({ storage }: Props) => {
-  const busiest = Math.max(1, ...storage.workflows.map((workflow) => workflow.executions))
+  const busiest = Math.max(
+    1,
+    ...storage.workflows.map((workflow) => workflow.executions)
+  )
   const states = [...new Set(storage.groups.map((group) => group.state))].sort()
 
   if (!storage.workflows.length) {
@@ -27,12 +30,23 @@ export const StorageChart = ({ storage }: Props) => {
 
   return (
     <div className="flex flex-col gap-y-3">
-      <ul className="flex flex-col gap-y-2" aria-label="Executions per workflow and state">
+      <ul
+        className="flex flex-col gap-y-2"
+        aria-label="Executions per workflow and state"
+      >
         {storage.workflows.map((workflow) => {
-          const groups = storage.groups.filter((group) => group.workflow_id === workflow.workflow_id)
-          const summary = groups.map((group) => `${formatCount(group.executions)} ${stateLabel(group.state).toLowerCase()}`)
+          const groups = storage.groups.filter(
+            (group) => group.workflow_id === workflow.workflow_id
+          )
+          const summary = groups.map(
+            (group) =>
+              `${formatCount(group.executions)} ${stateLabel(group.state).toLowerCase()}`
+          )
           return (
-            <li key={workflow.workflow_id} className="flex items-center gap-x-3">
+            <li
+              key={workflow.workflow_id}
+              className="flex items-center gap-x-3"
+            >
               <Text
                 size="small"
                 leading="compact"
@@ -48,19 +62,35 @@ export const StorageChart = ({ storage }: Props) => {
                 role="img"
                 aria-label={`${workflow.workflow_id}: ${summary.join(", ")}`}
               >
-                <div className="flex h-full" style={{ width: `${(workflow.executions / busiest) * 100}%` }}>
+                <div
+                  className="flex h-full"
+                  style={{ width: `${(workflow.executions / busiest) * 100}%` }}
+                >
                   {groups.map((group) => (
-                    <Tooltip key={group.state} content={`${stateLabel(group.state)}: ${formatCount(group.executions)}`}>
+                    <Tooltip
+                      key={group.state}
+                      content={`${stateLabel(group.state)}: ${formatCount(group.executions)}`}
+                    >
                       <div
-                        className={clx("h-full", STATE_BAR_CLASS[stateColor(group.state)])}
-                        style={{ width: `${(group.executions / workflow.executions) * 100}%` }}
+                        className={clx(
+                          "h-full",
+                          STATE_BAR_CLASS[stateColor(group.state)]
+                        )}
+                        style={{
+                          width: `${(group.executions / workflow.executions) * 100}%`,
+                        }}
                       />
                     </Tooltip>
                   ))}
                 </div>
               </div>
-              <Text size="small" leading="compact" className="text-ui-fg-subtle whitespace-nowrap text-right">
-                {formatCount(workflow.executions)} · {formatBytes(workflow.estimated_bytes)}
+              <Text
+                size="small"
+                leading="compact"
+                className="text-ui-fg-subtle whitespace-nowrap text-right"
+              >
+                {formatCount(workflow.executions)} ·{" "}
+                {formatBytes(workflow.estimated_bytes)}
               </Text>
             </li>
           )
@@ -69,7 +99,12 @@ export const StorageChart = ({ storage }: Props) => {
       <div className="flex flex-wrap gap-x-4 gap-y-1" aria-hidden="true">
         {states.map((state) => (
           <div key={state} className="flex items-center gap-x-1.5">
-            <span className={clx("h-2 w-2 rounded-full", STATE_BAR_CLASS[stateColor(state)])} />
+            <span
+              className={clx(
+                "h-2 w-2 rounded-full",
+                STATE_BAR_CLASS[stateColor(state)]
+              )}
+            />
             <Text size="xsmall" leading="compact" className="text-ui-fg-subtle">
               {stateLabel(state)}
             </Text>

@@ -9,14 +9,19 @@ export function useErase() {
   return useMutation({
     mutationFn: async (transactionIds: string[]) =>
       (
-        await sdk.client.fetch<{ erase: EraseResult }>("/admin/workflow-engine/erase", {
-          method: "POST",
-          body: { transaction_ids: transactionIds },
-        })
+        await sdk.client.fetch<{ erase: EraseResult }>(
+          "/admin/workflow-engine/erase",
+          {
+            method: "POST",
+            body: { transaction_ids: transactionIds },
+          }
+        )
       ).erase,
     onSuccess: async () => {
       await queryClient.invalidateQueries({ queryKey: queryKeys.storage })
-      await queryClient.invalidateQueries({ queryKey: queryKeys.medusaExecutions })
+      await queryClient.invalidateQueries({
+        queryKey: queryKeys.medusaExecutions,
+      })
     },
   })
 }

@@ -10,7 +10,10 @@ export type ExecutionStorage = Serialized<ExecutionStorageDTO>
 export function useExecutionStorage() {
   return useQuery({
     queryKey: queryKeys.storage,
-    queryFn: () => sdk.client.fetch<{ storage: ExecutionStorage }>("/admin/workflow-engine/storage"),
+    queryFn: () =>
+      sdk.client.fetch<{ storage: ExecutionStorage }>(
+        "/admin/workflow-engine/storage"
+      ),
     select: (response) => response.storage,
   })
 }

@@ -12,11 +12,18 @@ export function usePurge() {
   const queryClient = useQueryClient()
   return useMutation({
     mutationFn: async (body: PurgeBody) =>
-      (await sdk.client.fetch<{ purge: Purge }>("/admin/workflow-engine/purge", { method: "POST", body })).purge,
+      (
+        await sdk.client.fetch<{ purge: Purge }>(
+          "/admin/workflow-engine/purge",
+          { method: "POST", body }
+        )
+      ).purge,
     onSuccess: async (purge) => {
       await queryClient.invalidateQueries({ queryKey: queryKeys.storage })
       if (!purge.dry_run) {
-        await queryClient.invalidateQueries({ queryKey: queryKeys.medusaExecutions })
+        await queryClient.invalidateQueries({
+          queryKey: queryKeys.medusaExecutions,
+        })
       }
     },
   })

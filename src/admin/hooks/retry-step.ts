@@ -4,7 +4,13 @@ import { sdk } from "../lib/sdk"
 import { timelineOf } from "../lib/timeline"
 import { queryKeys } from "./query-keys"
 
-export type RetriedStep = { id: string; workflow_id: string; transaction_id: string; step_id: string; state: string }
+export type RetriedStep = {
+  id: string
+  workflow_id: string
+  transaction_id: string
+  step_id: string
+  state: string
+}
 
 export type RetryStepInput = {
   stepId: string
@@ -24,16 +30,26 @@ const RETRY_WATCH_INTERVAL_MS = 250
 export function useRetryStep(executionId: string) {
   const queryClient = useQueryClient()
   return useMutation({
-    mutationFn: async ({ stepId, attempts }: RetryStepInput): Promise<RetryOutcome> => {
+    mutationFn: async ({
+      stepId,
+      attempts,
+    }: RetryStepInput): Promise<RetryOutcome> => {
       const { retry } = await sdk.client.fetch<{ retry: RetriedStep }>(
         `/admin/workflow-engine/executions/${encodeURIComponent(executionId)}/steps/retry`,
         { method: "POST", body: { step_id: stepId } }
       )
-      return { retry, stateAfter: await stateOnceRanAgain(executionId, stepId, attempts) }
+      return {
+        retry,
+        stateAfter: await stateOnceRanAgain(executionId, stepId, attempts),
+      }
     },
     onSettled: async () => {
-      await queryClient.invalidateQueries({ queryKey: queryKeys.medusaExecutions })
-      await queryClient.invalidateQueries({ queryKey: queryKeys.retention(executionId) })
+      await queryClient.invalidateQueries({
+        queryKey: queryKeys.medusaExecutions,
+      })
+      await queryClient.invalidateQueries({
+        queryKey: queryKeys.retention(executionId),
+      })
       await queryClient.invalidateQueries({ queryKey: queryKeys.storage })
     },
   })
@@ -44,14 +60,20 @@ export function useRetryStep(executionId: string) {
  * time is followed at once by more checkpoints (its answer, the steps after
  * it), so the state is read once two reads in a row show the same write.
  */
-async function stateOnceRanAgain(executionId: string, stepId: string, attempts: number): Promise<string | null> {
+async function stateOnceRanAgain(
+  executionId: string,
+  stepId: string,
+  attempts: number
+): Promise<string | null> {
   const deadline = Date.now() + RETRY_WATCH_MS
   let lastWrite: { updatedAt: unknown; state: string } | null = null
   while (Date.now() < deadline) {
-    const { workflow_execution: execution } = await sdk.admin.workflowExecution.retrieve(executionId)
-    const step = timelineOf(execution as HttpTypes.AdminWorkflowExecution, Date.now()).steps.find(
-      (candidate) => candidate.action === stepId
-    )
+    const { workflow_execution: execution } =
+      await sdk.admin.workflowExecution.retrieve(executionId)
+    const step = timelineOf(
+      execution as HttpTypes.AdminWorkflowExecution,
+      Date.now()
+    ).steps.find((candidate) => candidate.action === stepId)
     if (step && step.attempts > attempts) {
       if (lastWrite && lastWrite.updatedAt === execution.updated_at) {
         return execution.state

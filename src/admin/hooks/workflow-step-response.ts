@@ -16,14 +16,26 @@ export type StepResponseInput = {
 export function useWorkflowStepResponse(executionId: string) {
   const queryClient = useQueryClient()
   return useMutation({
-    mutationFn: ({ workflowId, transactionId, stepId, outcome }: StepResponseInput) =>
-      sdk.client.fetch(`/admin/workflows-executions/${encodeURIComponent(workflowId)}/steps/${outcome}`, {
-        method: "POST",
-        body: { transaction_id: transactionId, step_id: stepId },
-      }),
+    mutationFn: ({
+      workflowId,
+      transactionId,
+      stepId,
+      outcome,
+    }: StepResponseInput) =>
+      sdk.client.fetch(
+        `/admin/workflows-executions/${encodeURIComponent(workflowId)}/steps/${outcome}`,
+        {
+          method: "POST",
+          body: { transaction_id: transactionId, step_id: stepId },
+        }
+      ),
     onSuccess: async () => {
-      await queryClient.invalidateQueries({ queryKey: queryKeys.medusaExecutions })
-      await queryClient.invalidateQueries({ queryKey: queryKeys.retention(executionId) })
+      await queryClient.invalidateQueries({
+        queryKey: queryKeys.medusaExecutions,
+      })
+      await queryClient.invalidateQueries({
+        queryKey: queryKeys.retention(executionId),
+      })
     },
   })
 }

@@ -48,5 +48,8 @@ export function formatDate(iso: string | null | undefined): string {
   if (!iso) {
     return "–"
   }
-  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })
+  return new Date(iso).toLocaleString(undefined, {
+    dateStyle: "medium",
+    timeStyle: "short",
+  })
 }

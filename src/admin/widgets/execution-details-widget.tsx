@@ -8,33 +8,47 @@ import { StepTimeline } from "../components/step-timeline"
 import { useExecutionRetention } from "../hooks/execution-retention"
 
 /** An execution's page, below Medusa's sections: its steps over time, when it goes, and what can be done. */
-const ExecutionDetailsWidget = ({ data: execution }: DetailWidgetProps<HttpTypes.AdminWorkflowExecution>) => {
+const ExecutionDetailsWidget = ({
+  data: execution,
+}: DetailWidgetProps<HttpTypes.AdminWorkflowExecution>) => {
   const query = useExecutionRetention(execution.id)
   const retention = query.data
 
   return (
     <div className="flex flex-col gap-y-3">
-      <Container className="divide-y p-0" aria-labelledby="execution-timeline-heading">
+      <Container
+        className="divide-y p-0"
+        aria-labelledby="execution-timeline-heading"
+      >
         <div className="px-6 py-4">
           <Heading level="h2" id="execution-timeline-heading">
             Step timeline
           </Heading>
           <Text size="small" className="text-ui-fg-subtle">
-            When each step started and how long it ran. "≤" marks runs stored without an end time per step: the time until the step after it started.
+            When each step started and how long it ran. "≤" marks runs stored
+            without an end time per step: the time until the step after it
+            started.
           </Text>
         </div>
         <div className="px-6 py-4">
           <StepTimeline execution={execution} />
         </div>
       </Container>
-      <Container className="divide-y p-0" aria-labelledby="execution-retention-heading">
+      <Container
+        className="divide-y p-0"
+        aria-labelledby="execution-retention-heading"
+      >
         <div className="px-6 py-4">
           <Heading level="h2" id="execution-retention-heading">
             Retention
           </Heading>
         </div>
         <div className="px-6 py-4">
-          {retention ? <RetentionSummary retention={retention} /> : <QueryState query={query} height="h-10" />}
+          {retention ? (
+            <RetentionSummary retention={retention} />
+          ) : (
+            <QueryState query={query} height="h-10" />
+          )}
         </div>
         {retention && (
           <div className="px-6 py-4">

@@ -6,8 +6,16 @@ import { PurgeActions } from "../components/purge-actions"
 import { PurgeHistory } from "../components/purge-history"
 import { QueryState } from "../components/query-state"
 import { StorageChart } from "../components/storage-chart"
-import { ExecutionStorage, useExecutionStorage } from "../hooks/execution-storage"
-import { formatBytes, formatCount, formatDate, formatSeconds } from "../lib/format"
+import {
+  ExecutionStorage,
+  useExecutionStorage,
+} from "../hooks/execution-storage"
+import {
+  formatBytes,
+  formatCount,
+  formatDate,
+  formatSeconds,
+} from "../lib/format"
 
 /** Settings → Workflows, above the list: what is stored, what it costs, and the purge. */
 const ExecutionStorageWidget = () => {
@@ -15,7 +23,10 @@ const ExecutionStorageWidget = () => {
   const storage = query.data
 
   return (
-    <Container className="divide-y p-0" aria-labelledby="execution-storage-heading">
+    <Container
+      className="divide-y p-0"
+      aria-labelledby="execution-storage-heading"
+    >
       <div className="flex flex-wrap items-center justify-between gap-2 px-6 py-4">
         <div>
           <Heading level="h2" id="execution-storage-heading">
@@ -47,12 +58,19 @@ const StorageFigures = ({ storage }: { storage: ExecutionStorage }) => {
         </div>
       )}
       <div className="grid grid-cols-2 gap-4 px-6 py-4 md:grid-cols-3">
-        <Figure label="Executions">{formatCount(storage.total_executions)}</Figure>
-        <Figure label="On disk" hint={`table ${formatBytes(sizes.table_bytes)} · JSON aside ${formatBytes(sizes.toast_bytes)}`}>
+        <Figure label="Executions">
+          {formatCount(storage.total_executions)}
+        </Figure>
+        <Figure
+          label="On disk"
+          hint={`table ${formatBytes(sizes.table_bytes)} · JSON aside ${formatBytes(sizes.toast_bytes)}`}
+        >
           {formatBytes(sizes.total_bytes)}
         </Figure>
         <Figure label="Indexes">{formatBytes(sizes.index_bytes)}</Figure>
-        <Figure label="Oldest execution">{formatDate(storage.oldest_execution_at)}</Figure>
+        <Figure label="Oldest execution">
+          {formatDate(storage.oldest_execution_at)}
+        </Figure>
         <Figure label="Expired, awaiting purge">
           {storage.expired.capped ? "at least " : ""}
           {formatCount(storage.expired.executions)}
@@ -72,7 +90,8 @@ const StorageFigures = ({ storage }: { storage: ExecutionStorage }) => {
             ? "Finished runs of workflows without retentionTime are removed when they finish."
             : `Finished runs of workflows without retentionTime are kept ${formatSeconds(retention.default_retention_seconds)}.`}
           {Object.entries(retention.retention_seconds_by_state).map(
-            ([state, seconds]) => ` ${state[0].toUpperCase()}${state.slice(1)} runs are kept at least ${formatSeconds(seconds as number)}.`
+            ([state, seconds]) =>
+              ` ${state[0].toUpperCase()}${state.slice(1)} runs are kept at least ${formatSeconds(seconds as number)}.`
           )}
           {retention.purge_interval_seconds === 0
             ? " The scheduled purge is off."

@@ -25,7 +25,10 @@ export async function becomeProcessEngine(
   }
 }
 
-async function retire(supervisor: Supervisor, options: { poolClosed: boolean }): Promise<void> {
+async function retire(
+  supervisor: Supervisor,
+  options: { poolClosed: boolean }
+): Promise<void> {
   if (current === supervisor) {
     current = undefined
   }

@@ -5,7 +5,11 @@ import type { ClientConfig } from "pg"
 export type Queryable = Knex | Knex.Transaction
 
 /** The primary key of a run in `workflow_execution`. */
-export type RunKey = { workflow_id: string; transaction_id: string; run_id: string }
+export type RunKey = {
+  workflow_id: string
+  transaction_id: string
+  run_id: string
+}
 
 /**
  * Where the engine's session connections open: the LISTEN connection and the
@@ -16,14 +20,26 @@ export type RunKey = { workflow_id: string; transaction_id: string; run_id: stri
  * with the pool's driver options (then the listener finds out whether
  * notifications come through, see notification-listener).
  */
-export function sessionConnection(db: Knex, directDatabaseUrl: string | undefined): ClientConfig {
+export function sessionConnection(
+  db: Knex,
+  directDatabaseUrl: string | undefined
+): ClientConfig {
   const pooled = (db as any).client.config.connection
-  const base: ClientConfig = typeof pooled === "string" ? { connectionString: pooled } : { ...pooled }
+  const base: ClientConfig =
+    typeof pooled === "string" ? { connectionString: pooled } : { ...pooled }
   if (!directDatabaseUrl) {
     return base
   }
   // The pool's driver options (ssl, timeouts) still apply; its address and credentials do not.
-  const { host, port, user, password, database, connectionString, ...driverOptions } = base as ClientConfig & {
+  const {
+    host,
+    port,
+    user,
+    password,
+    database,
+    connectionString,
+    ...driverOptions
+  } = base as ClientConfig & {
     connectionString?: string
   }
   return { ...driverOptions, connectionString: directDatabaseUrl }

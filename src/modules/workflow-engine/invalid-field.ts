@@ -5,8 +5,15 @@ import { MedusaError } from "@medusajs/framework/utils"
  * route), what was given, the field by its path, and what is wrong with it:
  * `Workflow execution filter "created_at.$gt" must be a date, got "soon"`.
  */
-export function invalidField(subject: string, field: string, problem: string): MedusaError {
-  return new MedusaError(MedusaError.Types.INVALID_DATA, `${subject} "${field}" ${problem}`)
+export function invalidField(
+  subject: string,
+  field: string,
+  problem: string
+): MedusaError {
+  return new MedusaError(
+    MedusaError.Types.INVALID_DATA,
+    `${subject} "${field}" ${problem}`
+  )
 }
 
 /**
@@ -18,17 +25,29 @@ export function checkFields(
   subject: string,
   input: unknown,
   known: readonly string[],
-  { name = "input", path = "", optional = false }: { name?: string; path?: string; optional?: boolean } = {}
+  {
+    name = "input",
+    path = "",
+    optional = false,
+  }: { name?: string; path?: string; optional?: boolean } = {}
 ): Record<string, unknown> {
   if (input === undefined && optional) {
     return {}
   }
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
-    throw invalidField(subject, name, `must be an object, got ${describe(input)}`)
+    throw invalidField(
+      subject,
+      name,
+      `must be an object, got ${describe(input)}`
+    )
   }
   for (const key of Object.keys(input)) {
     if (!known.includes(key)) {
-      throw invalidField(subject, path + key, `is not known (use ${known.join(", ")})`)
+      throw invalidField(
+        subject,
+        path + key,
+        `is not known (use ${known.join(", ")})`
+      )
     }
   }
   return input as Record<string, unknown>
@@ -40,7 +59,12 @@ export function checkFields(
  * describing bad input never throws an error of its own instead.
  */
 export function describe(value: unknown): string {
-  if (value === undefined || typeof value === "function" || typeof value === "symbol" || typeof value === "bigint") {
+  if (
+    value === undefined ||
+    typeof value === "function" ||
+    typeof value === "symbol" ||
+    typeof value === "bigint"
+  ) {
     return typeof value
   }
   try {

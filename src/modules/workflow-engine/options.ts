@@ -1,6 +1,10 @@
 import { Logger } from "@medusajs/framework/types"
 import { describe, invalidField } from "./invalid-field"
-import { FINISHED_STATE_LIST, FinishedState, isFinishedState } from "./transaction-states"
+import {
+  FINISHED_STATE_LIST,
+  FinishedState,
+  isFinishedState,
+} from "./transaction-states"
 import { WholeNumberRange, wholeNumberProblem } from "./whole-number"
 
 /** Options of the module, as given in medusa-config under `modules[].options`. */
@@ -95,8 +99,13 @@ function invalid(field: string, problem: string) {
   )
 }
 
-function wholeNumber(field: string, value: unknown, range: WholeNumberRange): number | undefined {
-  const problem = value === undefined ? undefined : wholeNumberProblem(value, range)
+function wholeNumber(
+  field: string,
+  value: unknown,
+  range: WholeNumberRange
+): number | undefined {
+  const problem =
+    value === undefined ? undefined : wholeNumberProblem(value, range)
   if (problem) {
     throw invalid(field, problem)
   }
@@ -120,15 +129,24 @@ function postgresUrl(field: string, value: unknown): string | undefined {
   } catch {
     url = undefined
   }
-  if (!url || !["postgres:", "postgresql:"].includes(url.protocol) || !url.hostname) {
+  if (
+    !url ||
+    !["postgres:", "postgresql:"].includes(url.protocol) ||
+    !url.hostname
+  ) {
     // The value may hold a password: only its shape is said.
-    throw invalid(field, `must be a postgres:// or postgresql:// URL with a host, got ${describeUrl(value)}`)
+    throw invalid(
+      field,
+      `must be a postgres:// or postgresql:// URL with a host, got ${describeUrl(value)}`
+    )
   }
   return value as string
 }
 
 function describeUrl(value: unknown): string {
-  return typeof value === "string" ? `a string of ${value.length} characters` : describe(value)
+  return typeof value === "string"
+    ? `a string of ${value.length} characters`
+    : describe(value)
 }
 
 /**
@@ -146,39 +164,72 @@ export function resolveOptions(
           `(it keeps its state in Postgres) and it can be removed from medusa-config.`
       )
     } else if (!KNOWN_OPTIONS.has(key) && !FRAMEWORK_OPTIONS.has(key)) {
-      throw invalid(key, `is not a known option (known: ${[...KNOWN_OPTIONS].join(", ")})`)
+      throw invalid(
+        key,
+        `is not a known option (known: ${[...KNOWN_OPTIONS].join(", ")})`
+      )
     }
   }
 
   const byState = options?.retentionTimeByState
   const retentionSecondsByState: Partial<Record<FinishedState, number>> = {}
   if (byState !== undefined) {
-    if (typeof byState !== "object" || byState === null || Array.isArray(byState)) {
-      throw invalid("retentionTimeByState", `must be an object of ${FINISHED_STATE_LIST.join(", ")} to seconds`)
+    if (
+      typeof byState !== "object" ||
+      byState === null ||
+      Array.isArray(byState)
+    ) {
+      throw invalid(
+        "retentionTimeByState",
+        `must be an object of ${FINISHED_STATE_LIST.join(", ")} to seconds`
+      )
     }
     for (const [state, seconds] of Object.entries(byState)) {
       if (!isFinishedState(state)) {
-        throw invalid(`retentionTimeByState.${state}`, `is not a finished state (use ${FINISHED_STATE_LIST.join(", ")})`)
+        throw invalid(
+          `retentionTimeByState.${state}`,
+          `is not a finished state (use ${FINISHED_STATE_LIST.join(", ")})`
+        )
       }
-      retentionSecondsByState[state] = wholeNumber(`retentionTimeByState.${state}`, seconds, { min: 0 })
+      retentionSecondsByState[state] = wholeNumber(
+        `retentionTimeByState.${state}`,
+        seconds,
+        { min: 0 }
+      )
     }
   }
 
   return {
-    defaultRetentionSeconds: wholeNumber("defaultRetentionTime", options?.defaultRetentionTime, { min: 0 }),
+    defaultRetentionSeconds: wholeNumber(
+      "defaultRetentionTime",
+      options?.defaultRetentionTime,
+      { min: 0 }
+    ),
     retentionSecondsByState,
     purgeIntervalSeconds:
-      wholeNumber("purgeIntervalSeconds", options?.purgeIntervalSeconds, { min: 0 }) ?? DEFAULT_PURGE_INTERVAL_SECONDS,
+      wholeNumber("purgeIntervalSeconds", options?.purgeIntervalSeconds, {
+        min: 0,
+      }) ?? DEFAULT_PURGE_INTERVAL_SECONDS,
     purgeBatchSize:
-      wholeNumber("purgeBatchSize", options?.purgeBatchSize, { min: 1, max: MAX_PURGE_BATCH_SIZE }) ??
-      DEFAULT_PURGE_BATCH_SIZE,
+      wholeNumber("purgeBatchSize", options?.purgeBatchSize, {
+        min: 1,
+        max: MAX_PURGE_BATCH_SIZE,
+      }) ?? DEFAULT_PURGE_BATCH_SIZE,
     leaseDurationMs:
-      wholeNumber("leaseDurationMs", options?.leaseDurationMs, { min: 1000, max: MAX_INTERVAL_MS }) ??
-      DEFAULT_LEASE_DURATION_MS,
+      wholeNumber("leaseDurationMs", options?.leaseDurationMs, {
+        min: 1000,
+        max: MAX_INTERVAL_MS,
+      }) ?? DEFAULT_LEASE_DURATION_MS,
     pollIntervalMs:
-      wholeNumber("pollIntervalMs", options?.pollIntervalMs, { min: 100, max: MAX_INTERVAL_MS }) ??
-      DEFAULT_POLL_INTERVAL_MS,
-    preparedStatements: flag("preparedStatements", options?.preparedStatements) ?? true,
-    directDatabaseUrl: postgresUrl("directDatabaseUrl", options?.directDatabaseUrl),
+      wholeNumber("pollIntervalMs", options?.pollIntervalMs, {
+        min: 100,
+        max: MAX_INTERVAL_MS,
+      }) ?? DEFAULT_POLL_INTERVAL_MS,
+    preparedStatements:
+      flag("preparedStatements", options?.preparedStatements) ?? true,
+    directDatabaseUrl: postgresUrl(
+      "directDatabaseUrl",
+      options?.directDatabaseUrl
+    ),
   }
 }

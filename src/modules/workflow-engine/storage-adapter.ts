@@ -36,7 +36,9 @@ export type AdapterParts = {
  * schedules (schedules/). Each call is in hand until it settles, so a
  * shutdown waits for it.
  */
-export class StorageAdapter implements IDistributedTransactionStorage, IDistributedSchedulerStorage {
+export class StorageAdapter
+  implements IDistributedTransactionStorage, IDistributedSchedulerStorage
+{
   constructor(
     private readonly logger: Logger,
     private readonly parts: AdapterParts
@@ -59,13 +61,21 @@ export class StorageAdapter implements IDistributedTransactionStorage, IDistribu
   }
 
   @inHand
-  async save(key: string, data: TransactionCheckpoint, ttl?: number, options?: SaveOptions): Promise<TransactionCheckpoint> {
+  async save(
+    key: string,
+    data: TransactionCheckpoint,
+    ttl?: number,
+    options?: SaveOptions
+  ): Promise<TransactionCheckpoint> {
     return await this.parts.checkpoints.save(key, data, ttl, options)
   }
 
   /** Not Medusa's: the orchestrator tells it that an async step's handler returned (see awaited-steps). */
   @inHand
-  async noteAwaiting(transaction: DistributedTransactionType, step: TransactionStep): Promise<void> {
+  async noteAwaiting(
+    transaction: DistributedTransactionType,
+    step: TransactionStep
+  ): Promise<void> {
     await this.parts.checkpoints.noteAwaiting(transaction, step)
   }
 
@@ -78,17 +88,27 @@ export class StorageAdapter implements IDistributedTransactionStorage, IDistribu
   ): Promise<void> {
     const kind = intervalSeconds > 0 ? "retry" : "continue"
     await this.timerWrite(transaction, `setting its ${kind} timer`, (fence) =>
-      this.parts.timers.set(timerFor(kind, transaction, step), intervalSeconds * 1000, fence)
+      this.parts.timers.set(
+        timerFor(kind, transaction, step),
+        intervalSeconds * 1000,
+        fence
+      )
     )
   }
 
   @inHand
-  async clearRetry(transaction: DistributedTransactionType, step: TransactionStep): Promise<void> {
+  async clearRetry(
+    transaction: DistributedTransactionType,
+    step: TransactionStep
+  ): Promise<void> {
     const { modelId, transactionId } = transaction
     await this.timerWrite(transaction, "clearing its retry timers", (fence) =>
       this.parts.timers.clear(
         { workflowId: modelId, transactionId },
-        [timerKey("retry", modelId, transactionId, step), timerKey("continue", modelId, transactionId, step)],
+        [
+          timerKey("retry", modelId, transactionId, step),
+          timerKey("continue", modelId, transactionId, step),
+        ],
         fence
       )
     )
@@ -100,8 +120,15 @@ export class StorageAdapter implements IDistributedTransactionStorage, IDistribu
     _timestamp: number,
     intervalSeconds: number
   ): Promise<void> {
-    await this.timerWrite(transaction, "setting its transaction timeout", (fence) =>
-      this.parts.timers.set(timerFor("transaction_timeout", transaction), intervalSeconds * 1000, fence)
+    await this.timerWrite(
+      transaction,
+      "setting its transaction timeout",
+      (fence) =>
+        this.parts.timers.set(
+          timerFor("transaction_timeout", transaction),
+          intervalSeconds * 1000,
+          fence
+        )
     )
   }
 
@@ -111,16 +138,23 @@ export class StorageAdapter implements IDistributedTransactionStorage, IDistribu
    * dropped when it fires, its run being over (see stale-timer).
    */
   @inHand
-  async clearTransactionTimeout(transaction: DistributedTransactionType): Promise<void> {
+  async clearTransactionTimeout(
+    transaction: DistributedTransactionType
+  ): Promise<void> {
     const { modelId, transactionId } = transaction
-    await this.timerWrite(transaction, "clearing its transaction timeout", (fence) =>
-      this.parts.timers.clear(
-        { workflowId: modelId, transactionId },
-        [timerKey("transaction_timeout", modelId, transactionId)],
-        fence
-      )
+    await this.timerWrite(
+      transaction,
+      "clearing its transaction timeout",
+      (fence) =>
+        this.parts.timers.clear(
+          { workflowId: modelId, transactionId },
+          [timerKey("transaction_timeout", modelId, transactionId)],
+          fence
+        )
     ).catch((error) =>
-      this.logger.warn(`Workflow ${modelId} (transaction ${transactionId}): could not clear its timeout: ${error}`)
+      this.logger.warn(
+        `Workflow ${modelId} (transaction ${transactionId}): could not clear its timeout: ${error}`
+      )
     )
   }
 
@@ -132,12 +166,19 @@ export class StorageAdapter implements IDistributedTransactionStorage, IDistribu
     intervalSeconds: number
   ): Promise<void> {
     await this.timerWrite(transaction, "setting a step timeout", (fence) =>
-      this.parts.timers.set(timerFor("step_timeout", transaction, step), intervalSeconds * 1000, fence)
+      this.parts.timers.set(
+        timerFor("step_timeout", transaction, step),
+        intervalSeconds * 1000,
+        fence
+      )
     )
   }
 
   @inHand
-  async clearStepTimeout(transaction: DistributedTransactionType, step: TransactionStep): Promise<void> {
+  async clearStepTimeout(
+    transaction: DistributedTransactionType,
+    step: TransactionStep
+  ): Promise<void> {
     const { modelId, transactionId } = transaction
     await this.timerWrite(transaction, "clearing a step timeout", (fence) =>
       this.parts.timers.clear(
@@ -167,8 +208,17 @@ export class StorageAdapter implements IDistributedTransactionStorage, IDistribu
       () => work({ run_id: flow.runId, epoch })
     )
     if (!applied) {
-      const run = { workflowId: transaction.modelId, transactionId: transaction.transactionId }
-      const message = fencedOutMessage(run, this.parts.instanceId, what, epoch, undefined)
+      const run = {
+        workflowId: transaction.modelId,
+        transactionId: transaction.transactionId,
+      }
+      const message = fencedOutMessage(
+        run,
+        this.parts.instanceId,
+        what,
+        epoch,
+        undefined
+      )
       this.logger.warn(message)
       noteRefusal(message)
     }
@@ -184,8 +234,12 @@ export class StorageAdapter implements IDistributedTransactionStorage, IDistribu
   }
 
   @inHand
-  async schedule(jobDefinition: string | { jobId: string }, schedulerOptions: SchedulerOptions): Promise<void> {
-    const jobId = typeof jobDefinition === "string" ? jobDefinition : jobDefinition.jobId
+  async schedule(
+    jobDefinition: string | { jobId: string },
+    schedulerOptions: SchedulerOptions
+  ): Promise<void> {
+    const jobId =
+      typeof jobDefinition === "string" ? jobDefinition : jobDefinition.jobId
     await this.parts.schedules.schedule(jobId, schedulerOptions)
   }
 

@@ -10,7 +10,13 @@ export const ROOT_STEP_ID = "_root"
  * (`endedAt`, see storage/step-ends).
  */
 export type StoredStep = {
-  [K in keyof TransactionStep as TransactionStep[K] extends (...args: never[]) => unknown ? never : K]: TransactionStep[K]
+  [
+    K in keyof TransactionStep as TransactionStep[K] extends (
+      ...args: never[]
+    ) => unknown
+      ? never
+      : K
+  ]: TransactionStep[K]
 } & {
   stepFailed?: boolean
   endedAt?: number

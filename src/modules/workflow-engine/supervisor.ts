@@ -55,7 +55,9 @@ export class Supervisor {
     if (this.started) {
       return
     }
-    this.starting ??= this.startParts().finally(() => (this.starting = undefined))
+    this.starting ??= this.startParts().finally(
+      () => (this.starting = undefined)
+    )
     await this.starting
   }
 
@@ -85,7 +87,10 @@ export class Supervisor {
         [
           "the online upgrade",
           {
-            start: () => this.upgrade.start({ sessionUsable: this.listener.mode === "listening" }),
+            start: () =>
+              this.upgrade.start({
+                sessionUsable: this.listener.mode === "listening",
+              }),
             stop: () => this.upgrade.stop(),
           },
         ],
@@ -94,13 +99,21 @@ export class Supervisor {
     const started: [string, Part][] = []
     for (const [name, part] of parts) {
       try {
-        await untilReachable(this.logger, `starting ${name}`, async () => await part.start())
+        await untilReachable(
+          this.logger,
+          `starting ${name}`,
+          async () => await part.start()
+        )
         started.push([name, part])
       } catch (error) {
         for (const [startedName, startedPart] of started.reverse()) {
           await startedPart
             .stop()
-            .catch((stopError) => this.logger.warn(`Workflow engine instance ${this.lease.id} could not stop ${startedName}: ${stopError}`))
+            .catch((stopError) =>
+              this.logger.warn(
+                `Workflow engine instance ${this.lease.id} could not stop ${startedName}: ${stopError}`
+              )
+            )
         }
         this.logger.error(
           `Workflow engine instance ${this.lease.id} could not start ${name}, so none of its background work ` +
@@ -129,7 +142,9 @@ export class Supervisor {
    * it. With `poolClosed` (the pool closes without a shutdown, see
    * current-engine.ts) the lease is left to run out.
    */
-  async stop({ poolClosed = false }: { poolClosed?: boolean } = {}): Promise<void> {
+  async stop({
+    poolClosed = false,
+  }: { poolClosed?: boolean } = {}): Promise<void> {
     // A start that failed said why (startParts); the stop goes on regardless.
     await this.starting?.catch(() => undefined)
     if (this.started) {
@@ -161,6 +176,10 @@ export class Supervisor {
   private async refreshSchedules(): Promise<void> {
     await this.schedules
       .refresh()
-      .catch((error) => this.logger.warn(`Workflow engine: could not re-read the schedules: ${error}`))
+      .catch((error) =>
+        this.logger.warn(
+          `Workflow engine: could not re-read the schedules: ${error}`
+        )
+      )
   }
 }

@@ -1,7 +1,13 @@
-import { TransactionState, TransactionStepState } from "@medusajs/framework/utils"
+import {
+  TransactionState,
+  TransactionStepState,
+} from "@medusajs/framework/utils"
 
 /** A run's finished state by name, as `retentionTimeByState` and the retention report spell it. */
-export type FinishedState = `${TransactionState.DONE}` | `${TransactionState.FAILED}` | `${TransactionState.REVERTED}`
+export type FinishedState =
+  | `${TransactionState.DONE}`
+  | `${TransactionState.FAILED}`
+  | `${TransactionState.REVERTED}`
 
 /** The finished states in the order options and reports list them. */
 export const FINISHED_STATE_LIST: readonly FinishedState[] = [
@@ -11,7 +17,9 @@ export const FINISHED_STATE_LIST: readonly FinishedState[] = [
 ]
 
 /** States a run does not leave by itself: only these are ever given an expiry or purged. */
-export const FINISHED_STATES: ReadonlySet<string> = new Set<string>(FINISHED_STATE_LIST)
+export const FINISHED_STATES: ReadonlySet<string> = new Set<string>(
+  FINISHED_STATE_LIST
+)
 
 export function isFinishedState(state: string): state is FinishedState {
   return FINISHED_STATES.has(state)
@@ -37,10 +45,15 @@ export function isInFlightRow(alias: string): string {
 }
 
 /** Finished states in which the run did not succeed. */
-export const FAILED_STATES = new Set<string>([TransactionState.FAILED, TransactionState.REVERTED])
+export const FAILED_STATES = new Set<string>([
+  TransactionState.FAILED,
+  TransactionState.REVERTED,
+])
 
 /** The finished states as a SQL list, for statements that must agree with FINISHED_STATES. */
-export const FINISHED_STATES_SQL = [...FINISHED_STATES].map((state) => `'${state}'`).join(", ")
+export const FINISHED_STATES_SQL = [...FINISHED_STATES]
+  .map((state) => `'${state}'`)
+  .join(", ")
 
 /** States a step does not leave by itself, in the phase (invoke or compensate) it is in. */
 export const STEP_FINISHED_STATES = new Set<string>([

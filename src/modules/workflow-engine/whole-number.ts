@@ -8,8 +8,16 @@ export type WholeNumberRange = { min: number; max?: number }
  * nothing is. A whole number here is one JavaScript holds exactly (a safe
  * integer): past 2^53 a number is no longer the one the caller wrote.
  */
-export function wholeNumberProblem(value: unknown, { min, max }: WholeNumberRange): string | undefined {
-  if (typeof value === "number" && Number.isSafeInteger(value) && value >= min && (max === undefined || value <= max)) {
+export function wholeNumberProblem(
+  value: unknown,
+  { min, max }: WholeNumberRange
+): string | undefined {
+  if (
+    typeof value === "number" &&
+    Number.isSafeInteger(value) &&
+    value >= min &&
+    (max === undefined || value <= max)
+  ) {
     return undefined
   }
   const range = max === undefined ? `>= ${min}` : `from ${min} to ${max}`

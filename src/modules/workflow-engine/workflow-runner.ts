@@ -1,6 +1,9 @@
 import { IdempotencyKeyParts } from "@medusajs/framework/types"
 
-type StepCall = { idempotencyKey: IdempotencyKeyParts; options?: Record<string, any> }
+type StepCall = {
+  idempotencyKey: IdempotencyKeyParts
+  options?: Record<string, any>
+}
 
 /**
  * What the background parts (timers, schedules, recovery) need of the engine:

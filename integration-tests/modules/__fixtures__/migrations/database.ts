@@ -1,4 +1,7 @@
-import { MikroORM, defineConfig } from "@medusajs/framework/mikro-orm/postgresql"
+import {
+  MikroORM,
+  defineConfig,
+} from "@medusajs/framework/mikro-orm/postgresql"
 import { CustomDBMigrator } from "@medusajs/framework/utils"
 import { TestDatabaseUtils } from "@medusajs/test-utils"
 import path from "path"
@@ -10,9 +13,18 @@ const { getDatabaseURL } = TestDatabaseUtils
 
 /** Where each engine keeps its migrations, resolved from the installed packages. */
 export const MIGRATION_DIRS = {
-  inmemory: path.join(path.dirname(require.resolve("@medusajs/workflow-engine-inmemory")), "migrations"),
-  redis: path.join(path.dirname(require.resolve("@medusajs/workflow-engine-redis")), "migrations"),
-  ours: path.join(__dirname, "../../../../src/modules/workflow-engine/migrations"),
+  inmemory: path.join(
+    path.dirname(require.resolve("@medusajs/workflow-engine-inmemory")),
+    "migrations"
+  ),
+  redis: path.join(
+    path.dirname(require.resolve("@medusajs/workflow-engine-redis")),
+    "migrations"
+  ),
+  ours: path.join(
+    __dirname,
+    "../../../../src/modules/workflow-engine/migrations"
+  ),
 }
 
 /**
@@ -65,7 +77,10 @@ export const OUR_MIGRATIONS = [
 export const MEDUSA_FIRST_MIGRATION = "Migration20231228143900"
 
 /** Runs `work` with a fresh client on the given database, closing it afterwards. */
-export async function withClient<T>(database: string, work: (client: Client) => Promise<T>): Promise<T> {
+export async function withClient<T>(
+  database: string,
+  work: (client: Client) => Promise<T>
+): Promise<T> {
   const client = new Client({ connectionString: getDatabaseURL(database) })
   client.on("error", () => {})
   await client.connect()
@@ -84,7 +99,10 @@ export async function withClient<T>(database: string, work: (client: Client) => 
  */
 export async function ensureDatabase(database: string): Promise<void> {
   await withClient("postgres", async (client) => {
-    const { rowCount } = await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [database])
+    const { rowCount } = await client.query(
+      `SELECT 1 FROM pg_database WHERE datname = $1`,
+      [database]
+    )
     if (!rowCount) {
       await client.query(`CREATE DATABASE "${database}"`)
     }
@@ -154,31 +172,51 @@ export async function migrate(
       pool: {
         min: 0,
         max: 2,
-        afterCreate: (connection: Client, done: (error: Error | null, connection: Client) => void) => {
+        afterCreate: (
+          connection: Client,
+          done: (error: Error | null, connection: Client) => void
+        ) => {
           connection.on("notice", (notice) => {
-            if (notice.severity === "WARNING" && !IGNORED_WARNINGS.some((pattern) => pattern.test(notice.message ?? ""))) {
+            if (
+              notice.severity === "WARNING" &&
+              !IGNORED_WARNINGS.some((pattern) =>
+                pattern.test(notice.message ?? "")
+              )
+            ) {
               warnings.push(`${notice.severity}: ${notice.message}`)
             }
           })
           if (inlineMaxRows === undefined) {
             return done(null, connection)
           }
-          connection.query(`SELECT set_config($1, $2, false)`, [INLINE_UPGRADE_MAX_ROWS_SETTING, String(inlineMaxRows)], (error) =>
-            done(error ?? null, connection)
+          connection.query(
+            `SELECT set_config($1, $2, false)`,
+            [INLINE_UPGRADE_MAX_ROWS_SETTING, String(inlineMaxRows)],
+            (error) => done(error ?? null, connection)
           )
         },
       },
-      migrations: { path: directory, pathTs: directory, silent: true, snapshot: false },
+      migrations: {
+        path: directory,
+        pathTs: directory,
+        silent: true,
+        snapshot: false,
+      },
       extensions: [CustomDBMigrator],
     })
   )
   try {
     const migrator = orm.getMigrator()
-    const done = down ? await migrator.down() : await migrator.up(to ? { to } : undefined)
+    const done = down
+      ? await migrator.down()
+      : await migrator.up(to ? { to } : undefined)
     if (directory === MIGRATION_DIRS.ours && !down && online) {
       await runOnlineUpgrade(getDatabaseURL(database), {
         wait: true,
-        logger: { info: () => {}, warn: (message: string) => warnings.push(`WARNING: ${message}`) } as any,
+        logger: {
+          info: () => {},
+          warn: (message: string) => warnings.push(`WARNING: ${message}`),
+        } as any,
       })
     }
     return { executed: done.map((migration) => migration.name), warnings }
@@ -191,14 +229,22 @@ export async function migrate(
  * Forgets that a migration ran, so the migrator runs it again: what happens
  * when a store's migration records are lost or a second app runs ours.
  */
-export async function forgetMigration(database: string, name: string): Promise<void> {
+export async function forgetMigration(
+  database: string,
+  name: string
+): Promise<void> {
   await withClient(database, async (client) => {
-    await client.query(`DELETE FROM mikro_orm_migrations WHERE name = $1`, [name])
+    await client.query(`DELETE FROM mikro_orm_migrations WHERE name = $1`, [
+      name,
+    ])
   })
 }
 
 export type TableShape = {
-  columns: Record<string, { type: string; nullable: boolean; default: string | null }>
+  columns: Record<
+    string,
+    { type: string; nullable: boolean; default: string | null }
+  >
   primaryKey: { name: string; columns: string[] } | null
   /** Index name -> its definition, as pg_indexes prints it. */
   indexes: Record<string, string>
@@ -207,7 +253,10 @@ export type TableShape = {
 }
 
 /** Columns, primary key, indexes and triggers of a table (by default `workflow_execution`), read from the catalog. */
-export async function tableShape(client: Client, table = "workflow_execution"): Promise<TableShape> {
+export async function tableShape(
+  client: Client,
+  table = "workflow_execution"
+): Promise<TableShape> {
   const columns = await client.query(
     `SELECT column_name, data_type, is_nullable, column_default
        FROM information_schema.columns
@@ -240,14 +289,25 @@ export async function tableShape(client: Client, table = "workflow_execution"): 
     columns: Object.fromEntries(
       columns.rows.map((c) => [
         c.column_name,
-        { type: c.data_type, nullable: c.is_nullable === "YES", default: c.column_default },
+        {
+          type: c.data_type,
+          nullable: c.is_nullable === "YES",
+          default: c.column_default,
+        },
       ])
     ),
     primaryKey: primaryKey.rows[0]
-      ? { name: primaryKey.rows[0].conname, columns: primaryKey.rows[0].columns }
+      ? {
+          name: primaryKey.rows[0].conname,
+          columns: primaryKey.rows[0].columns,
+        }
       : null,
-    indexes: Object.fromEntries(indexes.rows.map((i) => [i.indexname, i.indexdef])),
-    triggers: Object.fromEntries(triggers.rows.map((t) => [t.tgname, t.definition])),
+    indexes: Object.fromEntries(
+      indexes.rows.map((i) => [i.indexname, i.indexdef])
+    ),
+    triggers: Object.fromEntries(
+      triggers.rows.map((t) => [t.tgname, t.definition])
+    ),
   }
 }
 
@@ -273,7 +333,9 @@ export async function tableNames(client: Client): Promise<string[]> {
 }
 
 /** Every row, each as one JSON object, in a stable order. */
-export async function snapshotRows(client: Client): Promise<Record<string, unknown>[]> {
+export async function snapshotRows(
+  client: Client
+): Promise<Record<string, unknown>[]> {
   const { rows } = await client.query(
     `SELECT to_jsonb(w) AS row FROM workflow_execution w ORDER BY w.id, w.created_at`
   )
@@ -299,26 +361,36 @@ export async function functionNames(client: Client): Promise<string[]> {
 
 /** The extensions created in the database, by name. */
 export async function extensionNames(client: Client): Promise<string[]> {
-  const { rows } = await client.query(`SELECT extname FROM pg_extension ORDER BY extname`)
+  const { rows } = await client.query(
+    `SELECT extname FROM pg_extension ORDER BY extname`
+  )
   return rows.map((r) => r.extname)
 }
 
 /** Whether the server ships pg_trgm, so that the third migration can create it and its index. */
 export async function trigramsAvailable(database: string): Promise<boolean> {
   return await withClient(database, async (client) => {
-    const { rowCount } = await client.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'`)
+    const { rowCount } = await client.query(
+      `SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'`
+    )
     return !!rowCount
   })
 }
 
-export type ExecutionCount = { workflow_id: string; state: string; executions: number }
+export type ExecutionCount = {
+  workflow_id: string
+  state: string
+  executions: number
+}
 
 /**
  * What `workflow_execution_count` says, summed over its slots, next to what
  * the table holds: its live rows (deleted_at IS NULL) by workflow and state.
  * Both read in one snapshot, both sorted the same way (by workflow, then state).
  */
-export async function executionCounts(client: Client): Promise<{ counted: ExecutionCount[]; live: ExecutionCount[] }> {
+export async function executionCounts(
+  client: Client
+): Promise<{ counted: ExecutionCount[]; live: ExecutionCount[] }> {
   const read = async (sql: string): Promise<ExecutionCount[]> =>
     sortCounts(
       (await client.query(sql)).rows.map((r) => ({
@@ -349,5 +421,7 @@ export async function executionCounts(client: Client): Promise<{ counted: Execut
 /** Counts by workflow, then state, in code point order (whatever the database's collation). */
 export function sortCounts(counts: ExecutionCount[]): ExecutionCount[] {
   const key = (c: ExecutionCount) => `${c.workflow_id}\u0000${c.state}`
-  return [...counts].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
+  return [...counts].sort((a, b) =>
+    key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0
+  )
 }

@@ -59,13 +59,23 @@ export const PURGE_SCHEDULE_TABLE = "workflow_execution_purge_schedule"
 /** The table the third migration adds. */
 const COUNT_TABLE = "workflow_execution_count"
 /** The tables the fifth migration adds: what many instances share. */
-const CLUSTER_TABLES = ["workflow_engine_instance", "workflow_engine_schedule", "workflow_execution_timer"]
+const CLUSTER_TABLES = [
+  "workflow_engine_instance",
+  "workflow_engine_schedule",
+  "workflow_execution_timer",
+]
 /** The table the seventh migration adds: finishes, for instances that cannot LISTEN. */
 export const FINISH_TABLE = "workflow_engine_finish"
 /** The table the first migration adds: the work it and the others leave to the online upgrade. */
 export const UPGRADE_TASK_TABLE = "workflow_engine_upgrade_task"
 /** Every table our migrations add, by name. */
-export const OUR_TABLES = [...CLUSTER_TABLES, FINISH_TABLE, COUNT_TABLE, ...RETENTION_TABLES, UPGRADE_TASK_TABLE].sort()
+export const OUR_TABLES = [
+  ...CLUSTER_TABLES,
+  FINISH_TABLE,
+  COUNT_TABLE,
+  ...RETENTION_TABLES,
+  UPGRADE_TASK_TABLE,
+].sort()
 /** The triggers the third migration puts on `workflow_execution`, and the functions they run. */
 export const OUR_TRIGGERS = [
   "workflow_execution_count_delete",
@@ -73,7 +83,11 @@ export const OUR_TRIGGERS = [
   "workflow_execution_count_truncate",
   "workflow_execution_count_update",
 ]
-export const OUR_FUNCTIONS = ["workflow_execution_count_rows", "workflow_execution_count_truncate", "workflow_execution_count_update"]
+export const OUR_FUNCTIONS = [
+  "workflow_execution_count_rows",
+  "workflow_execution_count_truncate",
+  "workflow_execution_count_update",
+]
 const FINISHED_STATES = ["done", "failed", "reverted"]
 export const IN_FLIGHT_WARNING =
   "WARNING: workflow_execution holds several in-flight runs of one transaction; IDX_workflow_execution_in_flight_unique was not created"
@@ -96,21 +110,35 @@ export const countsNow = () => withClient(DB, executionCounts)
 /** Our functions that read the table of upgrade tasks, themselves or through workflow_execution_counted_through: the count triggers' while the online upgrade counts. */
 export const functionsReadingTasks = () =>
   withClient(DB, async (client) =>
-    (await client.query(
-      `SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace AND (prosrc LIKE '%workflow_engine_upgrade_task%' OR prosrc LIKE '%workflow_execution_counted_through%') ORDER BY proname`
-    )).rows.map((r) => r.proname)
+    (
+      await client.query(
+        `SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace AND (prosrc LIKE '%workflow_engine_upgrade_task%' OR prosrc LIKE '%workflow_execution_counted_through%') ORDER BY proname`
+      )
+    ).rows.map((r) => r.proname)
   )
 /** What the migrations left to the online upgrade, by name. */
 export const queuedTasks = () =>
   withClient(DB, async (client) =>
-    (await client.query(`SELECT name FROM workflow_engine_upgrade_task ORDER BY name`)).rows.map((r) => r.name)
+    (
+      await client.query(
+        `SELECT name FROM workflow_engine_upgrade_task ORDER BY name`
+      )
+    ).rows.map((r) => r.name)
   )
 
 export type StoredRow = Record<string, any>
 
 /** Stored rows without the columns our second, fifth, ninth and tenth migrations add: what Medusa's engines wrote. */
 export function withoutExpiry(rows: StoredRow[]): StoredRow[] {
-  return rows.map(({ expires_at: _, owner_instance_id: __, owner_epoch: ___, awaited_steps: ____, ...rest }) => rest)
+  return rows.map(
+    ({
+      expires_at: _,
+      owner_instance_id: __,
+      owner_epoch: ___,
+      awaited_steps: ____,
+      ...rest
+    }) => rest
+  )
 }
 
 /**
@@ -120,7 +148,9 @@ export function withoutExpiry(rows: StoredRow[]): StoredRow[] {
  * zone of the process running the tests.
  */
 export function instant(stored: string): number {
-  return Date.parse(/(Z|[+-]\d\d(:\d\d)?)$/.test(stored) ? stored : `${stored}Z`)
+  return Date.parse(
+    /(Z|[+-]\d\d(:\d\d)?)$/.test(stored) ? stored : `${stored}Z`
+  )
 }
 
 /** A stored expiry in epoch milliseconds, or null. */
@@ -140,7 +170,9 @@ function medusaExpiry(row: StoredRow): number | null {
 
 /** Every row has the expiry Medusa's engines would give it, and nothing else changed. */
 export function expectExpiryBackfilled(rows: StoredRow[]) {
-  expect(rows.map((row) => [row.id, expiryOf(row)])).toEqual(rows.map((row) => [row.id, medusaExpiry(row)]))
+  expect(rows.map((row) => [row.id, expiryOf(row)])).toEqual(
+    rows.map((row) => [row.id, medusaExpiry(row)])
+  )
 }
 
 /** What the module returns for a stored row. */
@@ -166,21 +198,52 @@ export function asRead(row: MedusaRow) {
  * the rows already there, so that adding it rewrites nothing).
  */
 export function expectExpiryColumn(shape: TableShape) {
-  expect(shape.columns.expires_at).toEqual({ type: "timestamp with time zone", nullable: true, default: null })
-  expect(shape.columns.owner_instance_id).toEqual({ type: "text", nullable: true, default: null })
-  expect(shape.columns.owner_epoch).toEqual({ type: "integer", nullable: false, default: "0" })
-  expect(shape.columns.awaited_steps).toEqual({ type: "ARRAY", nullable: true, default: null })
-  expect(Object.keys(shape.columns).slice(-4)).toEqual(["expires_at", "owner_instance_id", "owner_epoch", "awaited_steps"])
+  expect(shape.columns.expires_at).toEqual({
+    type: "timestamp with time zone",
+    nullable: true,
+    default: null,
+  })
+  expect(shape.columns.owner_instance_id).toEqual({
+    type: "text",
+    nullable: true,
+    default: null,
+  })
+  expect(shape.columns.owner_epoch).toEqual({
+    type: "integer",
+    nullable: false,
+    default: "0",
+  })
+  expect(shape.columns.awaited_steps).toEqual({
+    type: "ARRAY",
+    nullable: true,
+    default: null,
+  })
+  expect(Object.keys(shape.columns).slice(-4)).toEqual([
+    "expires_at",
+    "owner_instance_id",
+    "owner_epoch",
+    "awaited_steps",
+  ])
 }
 
 /** Columns apart from the ones our migrations add. */
-export function withoutExpiryColumn(columns: TableShape["columns"]): TableShape["columns"] {
-  const { expires_at: _, owner_instance_id: __, owner_epoch: ___, awaited_steps: ____, ...rest } = columns
+export function withoutExpiryColumn(
+  columns: TableShape["columns"]
+): TableShape["columns"] {
+  const {
+    expires_at: _,
+    owner_instance_id: __,
+    owner_epoch: ___,
+    awaited_steps: ____,
+    ...rest
+  } = columns
   return rest
 }
 
 export function expectOurIndexes(shape: TableShape) {
-  expect(shape.indexes["IDX_workflow_execution_workflow_id_state_created_at"]).toMatch(
+  expect(
+    shape.indexes["IDX_workflow_execution_workflow_id_state_created_at"]
+  ).toMatch(
     /^CREATE INDEX "IDX_workflow_execution_workflow_id_state_created_at" ON public\.workflow_execution USING btree \(workflow_id, state, created_at\) WHERE \(deleted_at IS NULL\)$/
   )
   if (trigrams) {
@@ -205,7 +268,12 @@ export function expectOurIndexes(shape: TableShape) {
   const inFlight = shape.indexes["IDX_workflow_execution_in_flight_unique"]
   expect(inFlight).toMatch(/^CREATE UNIQUE INDEX/)
   expect(inFlight).toMatch(/USING btree \(workflow_id, transaction_id\)/)
-  for (const state of ["not_started", "invoking", "waiting_to_compensate", "compensating"]) {
+  for (const state of [
+    "not_started",
+    "invoking",
+    "waiting_to_compensate",
+    "compensating",
+  ]) {
     expect(inFlight).toContain(`'${state}'`)
   }
   for (const state of ["done", "failed", "reverted"]) {
@@ -220,8 +288,14 @@ export async function expectRetentionTables() {
     expect(tables).toContain(table)
   }
 
-  const purge = await withClient(DB, (client) => tableShape(client, "workflow_execution_purge"))
-  const column = (type: string, nullable: boolean, defaultValue: string | null = null) => ({
+  const purge = await withClient(DB, (client) =>
+    tableShape(client, "workflow_execution_purge")
+  )
+  const column = (
+    type: string,
+    nullable: boolean,
+    defaultValue: string | null = null
+  ) => ({
     type,
     nullable,
     default: defaultValue,
@@ -242,7 +316,10 @@ export async function expectRetentionTables() {
     updated_at: column("timestamp with time zone", false, "now()"),
     deleted_at: column("timestamp with time zone", true),
   })
-  expect(purge.primaryKey).toEqual({ name: "workflow_execution_purge_pkey", columns: ["id"] })
+  expect(purge.primaryKey).toEqual({
+    name: "workflow_execution_purge_pkey",
+    columns: ["id"],
+  })
   expect(Object.keys(purge.indexes).sort()).toEqual([
     "IDX_workflow_execution_purge_created_at",
     "workflow_execution_purge_pkey",
@@ -254,13 +331,24 @@ export async function expectRetentionTables() {
 
 /** The table of the scheduled purge as the second migration creates it (and the seventh's down() puts it back). */
 export async function expectPurgeScheduleTable() {
-  const schedule = await withClient(DB, (client) => tableShape(client, PURGE_SCHEDULE_TABLE))
+  const schedule = await withClient(DB, (client) =>
+    tableShape(client, PURGE_SCHEDULE_TABLE)
+  )
   expect(schedule.columns).toEqual({
     name: { type: "text", nullable: false, default: null },
-    next_run_at: { type: "timestamp with time zone", nullable: false, default: null },
+    next_run_at: {
+      type: "timestamp with time zone",
+      nullable: false,
+      default: null,
+    },
   })
-  expect(schedule.primaryKey).toEqual({ name: "workflow_execution_purge_schedule_pkey", columns: ["name"] })
-  expect(Object.keys(schedule.indexes)).toEqual(["workflow_execution_purge_schedule_pkey"])
+  expect(schedule.primaryKey).toEqual({
+    name: "workflow_execution_purge_schedule_pkey",
+    columns: ["name"],
+  })
+  expect(Object.keys(schedule.indexes)).toEqual([
+    "workflow_execution_purge_schedule_pkey",
+  ])
 }
 
 /**
@@ -272,7 +360,9 @@ export async function expectPurgeScheduleTable() {
  */
 export async function expectCounters() {
   expect(await tablesNow()).toContain(COUNT_TABLE)
-  const counts = await withClient(DB, (client) => tableShape(client, COUNT_TABLE))
+  const counts = await withClient(DB, (client) =>
+    tableShape(client, COUNT_TABLE)
+  )
   expect(counts).toEqual({
     columns: {
       workflow_id: { type: "text", nullable: false, default: null },
@@ -280,7 +370,10 @@ export async function expectCounters() {
       slot: { type: "smallint", nullable: false, default: null },
       executions: { type: "bigint", nullable: false, default: null },
     },
-    primaryKey: { name: "workflow_execution_count_pkey", columns: ["workflow_id", "state", "slot"] },
+    primaryKey: {
+      name: "workflow_execution_count_pkey",
+      columns: ["workflow_id", "state", "slot"],
+    },
     indexes: {
       workflow_execution_count_pkey: expect.stringMatching(
         /^CREATE UNIQUE INDEX workflow_execution_count_pkey ON public\.workflow_execution_count USING btree \(workflow_id, state, slot\)$/
@@ -303,7 +396,9 @@ export async function expectCounters() {
       "CREATE TRIGGER workflow_execution_count_truncate AFTER TRUNCATE ON public.workflow_execution FOR EACH STATEMENT EXECUTE FUNCTION workflow_execution_count_truncate()",
   })
   // Fired only when the update changes what is counted: workflow, state, or live or not.
-  const when = triggers.workflow_execution_count_update.match(/WHEN \((.*)\) EXECUTE/)![1]
+  const when = triggers.workflow_execution_count_update.match(
+    /WHEN \((.*)\) EXECUTE/
+  )![1]
   for (const column of ["state", "workflow_id", "deleted_at"]) {
     expect(when).toContain(`old.${column}`)
     expect(when).toContain(`new.${column}`)
@@ -320,7 +415,11 @@ export function liveCountsOf(rows: MedusaRow[]): ExecutionCount[] {
   const counts = new Map<string, ExecutionCount>()
   for (const row of rows.filter((r) => !r.deleted_at)) {
     const key = `${row.workflow_id}|${row.state}`
-    const count = counts.get(key) ?? { workflow_id: row.workflow_id, state: row.state, executions: 0 }
+    const count = counts.get(key) ?? {
+      workflow_id: row.workflow_id,
+      state: row.state,
+      executions: 0,
+    }
     counts.set(key, { ...count, executions: count.executions + 1 })
   }
   return sortCounts([...counts.values()])
@@ -339,7 +438,9 @@ export async function expectCountsExact() {
 /** Names MikroORM recorded as run, in order. */
 export async function recordedMigrations(): Promise<string[]> {
   return await withClient(DB, async (client) => {
-    const { rows } = await client.query(`SELECT name FROM mikro_orm_migrations ORDER BY name`)
+    const { rows } = await client.query(
+      `SELECT name FROM mikro_orm_migrations ORDER BY name`
+    )
     return rows.map((r) => r.name)
   })
 }

@@ -25,7 +25,10 @@ export type ScaleSeed = {
  * 2 done 90 days ago without retention; 3 failed a day ago, a week's
  * retention. None of those may be purged.
  */
-export async function insertMedusaRowsAtScale(client: Pick<Client, "query">, seed: ScaleSeed): Promise<void> {
+export async function insertMedusaRowsAtScale(
+  client: Pick<Client, "query">,
+  seed: ScaleSeed
+): Promise<void> {
   const [order, , payment, refund, shipment] = medusaRows()
   const templates = [
     ["done", order],

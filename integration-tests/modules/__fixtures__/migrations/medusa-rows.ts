@@ -24,9 +24,20 @@ function step(
       id,
       uuid: `${workflowId}-${name}-uuid`,
       depth,
-      definition: depth === 0 ? { next: [] } : { uuid: `${workflowId}-${name}-uuid`, action: name, store: true, ...extra },
+      definition:
+        depth === 0
+          ? { next: [] }
+          : {
+              uuid: `${workflowId}-${name}-uuid`,
+              action: name,
+              store: true,
+              ...extra,
+            },
       saveResponse: true,
-      invoke: { state: invoke, status: invoke === "invoking" ? "waiting_response" : "idle" },
+      invoke: {
+        state: invoke,
+        status: invoke === "invoking" ? "waiting_response" : "idle",
+      },
       compensate: { state: compensate, status: "idle" },
       attempts: invoke === "not_started" ? 0 : 1,
       failures: invoke === "failed" ? 1 : 0,
@@ -46,14 +57,19 @@ function flow(
   state: string,
   steps: ReturnType<typeof step>[],
   options: Record<string, unknown>,
-  flags: Partial<Record<"hasAsyncSteps" | "hasFailedSteps" | "hasRevertedSteps", boolean>> = {}
+  flags: Partial<
+    Record<"hasAsyncSteps" | "hasFailedSteps" | "hasRevertedSteps", boolean>
+  > = {}
 ) {
   return {
     modelId: workflowId,
     options,
     transactionId,
     ...(runId ? { runId } : {}),
-    metadata: { eventGroupId: `01KAWEVT${transactionId.toUpperCase().replace(/[^A-Z0-9]/g, "")}`, sourcePath: "/app/src/workflows" },
+    metadata: {
+      eventGroupId: `01KAWEVT${transactionId.toUpperCase().replace(/[^A-Z0-9]/g, "")}`,
+      sourcePath: "/app/src/workflows",
+    },
     hasAsyncSteps: false,
     hasFailedSteps: false,
     hasSkippedOnFailureSteps: false,
@@ -122,8 +138,17 @@ export function medusaRows(): MedusaRow[] {
         data: {
           payload: { cart_id: "cart_01KAWC0RDER" },
           invoke: {
-            "validate-cart": { output: { output: { valid: true }, compensateInput: null }, __type: "Symbol(WorkflowWorkflowData)" },
-            "create-order": { output: { output: { id: "order_01KAWORDER1" }, compensateInput: "order_01KAWORDER1" }, __type: "Symbol(WorkflowWorkflowData)" },
+            "validate-cart": {
+              output: { output: { valid: true }, compensateInput: null },
+              __type: "Symbol(WorkflowWorkflowData)",
+            },
+            "create-order": {
+              output: {
+                output: { id: "order_01KAWORDER1" },
+                compensateInput: "order_01KAWORDER1",
+              },
+              __type: "Symbol(WorkflowWorkflowData)",
+            },
           },
           compensate: {},
         },
@@ -145,8 +170,17 @@ export function medusaRows(): MedusaRow[] {
         data: {
           payload: { cart_id: "cart_01KAWC0RDER" },
           invoke: {
-            "validate-cart": { output: { output: { valid: true }, compensateInput: null }, __type: "Symbol(WorkflowWorkflowData)" },
-            "create-order": { output: { output: { id: "order_01KAWORDER2" }, compensateInput: "order_01KAWORDER2" }, __type: "Symbol(WorkflowWorkflowData)" },
+            "validate-cart": {
+              output: { output: { valid: true }, compensateInput: null },
+              __type: "Symbol(WorkflowWorkflowData)",
+            },
+            "create-order": {
+              output: {
+                output: { id: "order_01KAWORDER2" },
+                compensateInput: "order_01KAWORDER2",
+              },
+              __type: "Symbol(WorkflowWorkflowData)",
+            },
           },
           compensate: {},
         },
@@ -169,8 +203,21 @@ export function medusaRows(): MedusaRow[] {
         "failed",
         [
           step(wf.payment, "root", 0, done, ["_root.authorize"]),
-          step(wf.payment, "authorize", 1, { invoke: "done", compensate: "failed" }, ["_root.capture"]),
-          step(wf.payment, "capture", 2, { invoke: "failed", compensate: "reverted" }, [], { maxRetries: 0 }),
+          step(
+            wf.payment,
+            "authorize",
+            1,
+            { invoke: "done", compensate: "failed" },
+            ["_root.capture"]
+          ),
+          step(
+            wf.payment,
+            "capture",
+            2,
+            { invoke: "failed", compensate: "reverted" },
+            [],
+            { maxRetries: 0 }
+          ),
         ],
         { name: wf.payment, store: true, retentionTime: 86400 },
         { hasFailedSteps: true }
@@ -179,7 +226,13 @@ export function medusaRows(): MedusaRow[] {
         data: {
           payload: { payment_id: "pay_01KAWPAYMENT", amount: 4200 },
           invoke: {
-            authorize: { output: { output: { authorized: true }, compensateInput: "pay_01KAWPAYMENT" }, __type: "Symbol(WorkflowWorkflowData)" },
+            authorize: {
+              output: {
+                output: { authorized: true },
+                compensateInput: "pay_01KAWPAYMENT",
+              },
+              __type: "Symbol(WorkflowWorkflowData)",
+            },
           },
           compensate: {},
         },
@@ -187,12 +240,21 @@ export function medusaRows(): MedusaRow[] {
           {
             action: "capture",
             handlerType: "invoke",
-            error: { message: "Card declined", name: "Error", stack: "Error: Card declined\n    at capture (/app/src/workflows/steps/capture.ts:12:11)" },
+            error: {
+              message: "Card declined",
+              name: "Error",
+              stack:
+                "Error: Card declined\n    at capture (/app/src/workflows/steps/capture.ts:12:11)",
+            },
           },
           {
             action: "authorize",
             handlerType: "compensate",
-            error: { message: "Provider unreachable", name: "Error", stack: "Error: Provider unreachable" },
+            error: {
+              message: "Provider unreachable",
+              name: "Error",
+              stack: "Error: Provider unreachable",
+            },
           },
         ],
       },
@@ -213,15 +275,37 @@ export function medusaRows(): MedusaRow[] {
         "reverted",
         [
           step(wf.payment, "root", 0, done, ["_root.authorize"]),
-          step(wf.payment, "authorize", 1, { invoke: "done", compensate: "reverted" }, ["_root.capture"]),
-          step(wf.payment, "capture", 2, { invoke: "failed", compensate: "reverted" }, []),
+          step(
+            wf.payment,
+            "authorize",
+            1,
+            { invoke: "done", compensate: "reverted" },
+            ["_root.capture"]
+          ),
+          step(
+            wf.payment,
+            "capture",
+            2,
+            { invoke: "failed", compensate: "reverted" },
+            []
+          ),
         ],
         { name: wf.payment, store: true, retentionTime: 86400 },
         { hasFailedSteps: true, hasRevertedSteps: true }
       ),
       context: {
-        data: { payload: { payment_id: "pay_01KAWREFUND", amount: 990 }, invoke: {}, compensate: { authorize: { released: true } } },
-        errors: [{ action: "capture", handlerType: "invoke", error: { message: "Amount mismatch", name: "Error" } }],
+        data: {
+          payload: { payment_id: "pay_01KAWREFUND", amount: 990 },
+          invoke: {},
+          compensate: { authorize: { released: true } },
+        },
+        errors: [
+          {
+            action: "capture",
+            handlerType: "invoke",
+            error: { message: "Amount mismatch", name: "Error" },
+          },
+        ],
       },
       state: "reverted",
       retention_time: 86400,
@@ -241,8 +325,17 @@ export function medusaRows(): MedusaRow[] {
         "invoking",
         [
           step(wf.fulfillment, "root", 0, done, ["_root.create-label"]),
-          step(wf.fulfillment, "create-label", 1, done, ["_root.wait-for-carrier"]),
-          step(wf.fulfillment, "wait-for-carrier", 2, { invoke: "invoking", compensate: "dormant" }, [], { async: true }),
+          step(wf.fulfillment, "create-label", 1, done, [
+            "_root.wait-for-carrier",
+          ]),
+          step(
+            wf.fulfillment,
+            "wait-for-carrier",
+            2,
+            { invoke: "invoking", compensate: "dormant" },
+            [],
+            { async: true }
+          ),
         ],
         { name: wf.fulfillment, store: true },
         { hasAsyncSteps: true }
@@ -250,7 +343,12 @@ export function medusaRows(): MedusaRow[] {
       context: {
         data: {
           payload: { fulfillment_id: "ful_01KAWSHIPMENT" },
-          invoke: { "create-label": { output: { output: { label: "1Z999" }, compensateInput: "1Z999" }, __type: "Symbol(WorkflowWorkflowData)" } },
+          invoke: {
+            "create-label": {
+              output: { output: { label: "1Z999" }, compensateInput: "1Z999" },
+              __type: "Symbol(WorkflowWorkflowData)",
+            },
+          },
           compensate: {},
         },
         errors: [],
@@ -281,7 +379,12 @@ function anotherRun(
     ago,
     retention,
     transactionId = template.transaction_id,
-  }: { now: number; ago: number; retention: number | null; transactionId?: string }
+  }: {
+    now: number
+    ago: number
+    retention: number | null
+    transactionId?: string
+  }
 ): MedusaRow {
   const suffix = String(n).padStart(2, "0")
   const runId = `01KAWB0000RUN00000000000${suffix}`
@@ -295,7 +398,8 @@ function anotherRun(
       ...template.execution,
       transactionId,
       runId,
-      options: retention === null ? options : { ...options, retentionTime: retention },
+      options:
+        retention === null ? options : { ...options, retentionTime: retention },
     },
     retention_time: retention,
     created_at: new Date(now - ago - 1500).toISOString(),
@@ -315,11 +419,31 @@ export function medusaRowsAroundExpiry(now: number = Date.now()) {
   const [order, , payment, refund, shipment] = medusaRows()
   const rows = {
     expiredDone: anotherRun(order, 1, { now, ago: 2 * HOUR, retention: 3600 }),
-    expiredFailed: anotherRun(payment, 2, { now, ago: 2 * DAY, retention: 86400 }),
-    expiredReverted: anotherRun(refund, 3, { now, ago: 25 * HOUR, retention: 86400 }),
-    recentDone: anotherRun(order, 4, { now, ago: 10 * MINUTE, retention: 3600 }),
-    doneWithoutRetention: anotherRun(order, 5, { now, ago: 90 * DAY, retention: null }),
-    longInFlight: anotherRun(shipment, 6, { now, ago: 30 * DAY, retention: 3600 }),
+    expiredFailed: anotherRun(payment, 2, {
+      now,
+      ago: 2 * DAY,
+      retention: 86400,
+    }),
+    expiredReverted: anotherRun(refund, 3, {
+      now,
+      ago: 25 * HOUR,
+      retention: 86400,
+    }),
+    recentDone: anotherRun(order, 4, {
+      now,
+      ago: 10 * MINUTE,
+      retention: 3600,
+    }),
+    doneWithoutRetention: anotherRun(order, 5, {
+      now,
+      ago: 90 * DAY,
+      retention: null,
+    }),
+    longInFlight: anotherRun(shipment, 6, {
+      now,
+      ago: 30 * DAY,
+      retention: 3600,
+    }),
   }
   return { ...rows, all: Object.values(rows) }
 }
@@ -332,9 +456,22 @@ export function medusaRowsAroundExpiry(now: number = Date.now()) {
 export function medusaRowsDuringDeploy(now: number = Date.now()) {
   const [order, , payment, , shipment] = medusaRows()
   const rows = {
-    finishedDone: anotherRun(order, 11, { now, ago: 5 * MINUTE, retention: 3600 }),
-    finishedFailed: anotherRun(payment, 12, { now, ago: 3 * HOUR, retention: 86400 }),
-    inFlight: anotherRun(shipment, 13, { now, ago: MINUTE, retention: 3600, transactionId: "ful_01KAWDEPLOY" }),
+    finishedDone: anotherRun(order, 11, {
+      now,
+      ago: 5 * MINUTE,
+      retention: 3600,
+    }),
+    finishedFailed: anotherRun(payment, 12, {
+      now,
+      ago: 3 * HOUR,
+      retention: 86400,
+    }),
+    inFlight: anotherRun(shipment, 13, {
+      now,
+      ago: MINUTE,
+      retention: 3600,
+      transactionId: "ful_01KAWDEPLOY",
+    }),
   }
   return { ...rows, all: Object.values(rows) }
 }
@@ -359,7 +496,12 @@ export function medusaRowsWithSoftDeleted(now: number = Date.now()) {
     execution: { ...reverted.execution, state: "reverted" },
     deleted_at: new Date(now - DAY).toISOString(),
   }
-  return { live, softDeletedFailed, softDeletedReverted, all: [...live, softDeletedFailed, softDeletedReverted] }
+  return {
+    live,
+    softDeletedFailed,
+    softDeletedReverted,
+    all: [...live, softDeletedFailed, softDeletedReverted],
+  }
 }
 
 /**

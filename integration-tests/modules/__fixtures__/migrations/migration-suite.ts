@@ -1,12 +1,27 @@
 import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
-import { IWorkflowEngineService, WorkflowExecutionDTO } from "@medusajs/framework/types"
+import {
+  IWorkflowEngineService,
+  WorkflowExecutionDTO,
+} from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
 import type { WorkflowsModuleService } from "../../../../src/modules/workflow-engine/services/workflows-module"
 import { MODULE_PATH, withEngineShutdown } from "../engine"
 import { WF } from "../workflows"
-import { dropDatabase, ensureDatabase, migrate, MIGRATION_DIRS, resetSchema, withClient } from "./database"
+import {
+  dropDatabase,
+  ensureDatabase,
+  migrate,
+  MIGRATION_DIRS,
+  resetSchema,
+  withClient,
+} from "./database"
 import { asRead, DB, detectTrigrams, migrationNames } from "./expectations"
-import { insertMedusaRows, MEDUSA_WORKFLOW, MedusaRow, medusaRows } from "./medusa-rows"
+import {
+  insertMedusaRows,
+  MEDUSA_WORKFLOW,
+  MedusaRow,
+  medusaRows,
+} from "./medusa-rows"
 
 /*
  * The migration specs (migration-*.spec.ts): our migrations against tables
@@ -35,12 +50,22 @@ import { insertMedusaRows, MEDUSA_WORKFLOW, MedusaRow, medusaRows } from "./medu
 
 /** The module's service, with the retention methods the plugin adds to the interface. */
 export type Engine = IWorkflowEngineService &
-  Pick<WorkflowsModuleService, "purgeExpiredExecutions" | "listWorkflowExecutionPurges" | "finishUpgrade" | "retrieveExecutionStorage" | "retrieveExecutionRetention">
+  Pick<
+    WorkflowsModuleService,
+    | "purgeExpiredExecutions"
+    | "listWorkflowExecutionPurges"
+    | "finishUpgrade"
+    | "retrieveExecutionStorage"
+    | "retrieveExecutionRetention"
+  >
 
 /** What each migration spec's tests are given: the module on DB, and the checks that read through it. */
 export type MigrationSuite = {
   engine: Engine
-  expectModuleReads: (rows: MedusaRow[], options?: { counters?: boolean }) => Promise<void>
+  expectModuleReads: (
+    rows: MedusaRow[],
+    options?: { counters?: boolean }
+  ) => Promise<void>
   expectNewRunStored: (existing: number) => Promise<void>
   startupWarnings: () => Promise<string[]>
 }
@@ -77,39 +102,70 @@ export function migrationSuite(suite: (args: MigrationSuite) => void): void {
        * so needs it applied: the totals of its lists, and `q` (the workflows it
        * searches are picked from the counters).
        */
-      async function expectModuleReads(rows: MedusaRow[], { counters = true }: { counters?: boolean } = {}) {
-        const newestFirst = [...rows].sort((a, b) => b.created_at.localeCompare(a.created_at))
+      async function expectModuleReads(
+        rows: MedusaRow[],
+        { counters = true }: { counters?: boolean } = {}
+      ) {
+        const newestFirst = [...rows].sort((a, b) =>
+          b.created_at.localeCompare(a.created_at)
+        )
 
-        const listed = await engine.listWorkflowExecutions({}, { order: { created_at: "DESC" } })
+        const listed = await engine.listWorkflowExecutions(
+          {},
+          { order: { created_at: "DESC" } }
+        )
         expect(listed).toEqual(newestFirst.map(asRead))
 
-        const page = await engine.listWorkflowExecutions({}, { take: 2, skip: 1, order: { created_at: "DESC" } })
+        const page = await engine.listWorkflowExecutions(
+          {},
+          { take: 2, skip: 1, order: { created_at: "DESC" } }
+        )
         expect(page).toEqual(newestFirst.slice(1, 3).map(asRead))
 
         if (counters) {
-          const [countedPage, count] = await engine.listAndCountWorkflowExecutions({}, { take: 2, skip: 1, order: { created_at: "DESC" } })
+          const [countedPage, count] =
+            await engine.listAndCountWorkflowExecutions(
+              {},
+              { take: 2, skip: 1, order: { created_at: "DESC" } }
+            )
           expect(count).toBe(rows.length)
           expect(countedPage).toEqual(page)
 
-          const payments = rows.filter((r) => r.workflow_id === MEDUSA_WORKFLOW.payment)
-          const [, paymentCount] = await engine.listAndCountWorkflowExecutions({ workflow_id: MEDUSA_WORKFLOW.payment })
+          const payments = rows.filter(
+            (r) => r.workflow_id === MEDUSA_WORKFLOW.payment
+          )
+          const [, paymentCount] = await engine.listAndCountWorkflowExecutions({
+            workflow_id: MEDUSA_WORKFLOW.payment,
+          })
           expect(paymentCount).toBe(payments.length)
         }
 
-        const inFlight = await engine.listWorkflowExecutions({ state: "invoking" })
-        expect(inFlight).toEqual(rows.filter((r) => r.state === "invoking").map(asRead))
+        const inFlight = await engine.listWorkflowExecutions({
+          state: "invoking",
+        })
+        expect(inFlight).toEqual(
+          rows.filter((r) => r.state === "invoking").map(asRead)
+        )
 
         if (counters) {
-          const searched = await engine.listWorkflowExecutions({ q: "refund" } as any)
-          expect(searched.map((e) => e.transaction_id)).toEqual(["pay_01KAWREFUND"])
+          const searched = await engine.listWorkflowExecutions({
+            q: "refund",
+          } as any)
+          expect(searched.map((e) => e.transaction_id)).toEqual([
+            "pay_01KAWREFUND",
+          ])
         }
 
         for (const row of rows) {
-          expect(await engine.retrieveWorkflowExecution(row.id)).toEqual(asRead(row))
+          expect(await engine.retrieveWorkflowExecution(row.id)).toEqual(
+            asRead(row)
+          )
         }
 
         // By transaction: the newest run of it.
-        const [newestOrder] = newestFirst.filter((r) => r.workflow_id === MEDUSA_WORKFLOW.order)
+        const [newestOrder] = newestFirst.filter(
+          (r) => r.workflow_id === MEDUSA_WORKFLOW.order
+        )
         expect(
           await engine.retrieveWorkflowExecution({
             workflow_id: newestOrder.workflow_id,
@@ -120,10 +176,14 @@ export function migrationSuite(suite: (args: MigrationSuite) => void): void {
 
       /** A stored run through our engine lands in the same table, next to Medusa's rows. */
       async function expectNewRunStored(existing: number) {
-        const { transaction, result } = await engine.run(WF.storedThreeSteps, { input: { value: 3 } })
+        const { transaction, result } = await engine.run(WF.storedThreeSteps, {
+          input: { value: 3 },
+        })
         expect(result).toEqual({ "test-step-one": 3 })
 
-        const [stored, ...others] = await engine.listWorkflowExecutions({ transaction_id: transaction.transactionId })
+        const [stored, ...others] = await engine.listWorkflowExecutions({
+          transaction_id: transaction.transactionId,
+        })
         expect(others).toEqual([])
         expect(stored).toEqual(
           expect.objectContaining({
@@ -133,8 +193,12 @@ export function migrationSuite(suite: (args: MigrationSuite) => void): void {
             retention_time: 99999,
           })
         )
-        expect((stored as WorkflowExecutionDTO).execution!.runId).toBe((stored as any).run_id)
-        expect(await engine.retrieveWorkflowExecution(stored.id)).toEqual(expect.objectContaining({ id: stored.id }))
+        expect((stored as WorkflowExecutionDTO).execution!.runId).toBe(
+          (stored as any).run_id
+        )
+        expect(await engine.retrieveWorkflowExecution(stored.id)).toEqual(
+          expect.objectContaining({ id: stored.id })
+        )
 
         const [, count] = await engine.listAndCountWorkflowExecutions({})
         expect(count).toBe(existing + 1)
@@ -142,7 +206,9 @@ export function migrationSuite(suite: (args: MigrationSuite) => void): void {
 
       /** The warnings the module logs when the application starts. */
       async function startupWarnings(): Promise<string[]> {
-        const warn = jest.spyOn(console, "warn").mockImplementation(() => undefined)
+        const warn = jest
+          .spyOn(console, "warn")
+          .mockImplementation(() => undefined)
         try {
           await (engine as any).__hooks.onApplicationStart()
           return warn.mock.calls.map((call) => String(call[0]))
@@ -157,7 +223,10 @@ export function migrationSuite(suite: (args: MigrationSuite) => void): void {
 }
 
 /** The table of Medusa's engine `kind` (all of its migrations), holding `rows`. */
-export async function prepareMedusaTable(kind: "inmemory" | "redis", rows: MedusaRow[] = medusaRows()): Promise<MedusaRow[]> {
+export async function prepareMedusaTable(
+  kind: "inmemory" | "redis",
+  rows: MedusaRow[] = medusaRows()
+): Promise<MedusaRow[]> {
   const medusa = await migrate(DB, MIGRATION_DIRS[kind])
   expect(medusa.executed).toEqual(migrationNames(MIGRATION_DIRS[kind]))
   await withClient(DB, (client) => insertMedusaRows(client, rows))

@@ -8,7 +8,9 @@ import type { WorkflowsModuleService } from "../../../modules/workflow-engine/se
  * still Medusa's; they then answer 400 with what to change, not a 500.
  */
 export function postgresEngine(scope: MedusaContainer): WorkflowsModuleService {
-  const engine = scope.resolve<Partial<WorkflowsModuleService>>(Modules.WORKFLOW_ENGINE)
+  const engine = scope.resolve<Partial<WorkflowsModuleService>>(
+    Modules.WORKFLOW_ENGINE
+  )
   if (typeof engine.retrieveExecutionStorage !== "function") {
     throw new MedusaError(
       MedusaError.Types.NOT_ALLOWED,

@@ -39,5 +39,7 @@ export function retryObstacle(step: StoredStepForRetry): string | null {
 
 /** Whether Medusa's retryStep runs this step's invoke again now. */
 export function isRetryable(step: StoredStepForRetry): boolean {
-  return step.invoke?.status === WAITING_RESPONSE && retryObstacle(step) === null
+  return (
+    step.invoke?.status === WAITING_RESPONSE && retryObstacle(step) === null
+  )
 }

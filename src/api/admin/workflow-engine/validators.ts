@@ -26,7 +26,10 @@ export type AdminPostRetryStepType = z.infer<typeof AdminPostRetryStep>
 
 export const AdminPostErase = z.object({
   /** Every stored run of these transactions is deleted, whatever its state or retention. */
-  transaction_ids: z.array(z.string().min(1)).min(1).max(MAX_ERASE_TRANSACTIONS),
+  transaction_ids: z
+    .array(z.string().min(1))
+    .min(1)
+    .max(MAX_ERASE_TRANSACTIONS),
 })
 export type AdminPostEraseType = z.infer<typeof AdminPostErase>
 

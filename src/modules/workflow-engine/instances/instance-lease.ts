@@ -45,7 +45,12 @@ export class InstanceLease {
     readonly workerMode: WorkerMode,
     private readonly leaseMs: number
   ) {
-    this.row = { id: this.id, hostname: hostname(), pid: process.pid, worker_mode: workerMode }
+    this.row = {
+      id: this.id,
+      hostname: hostname(),
+      pid: process.pid,
+      worker_mode: workerMode,
+    }
   }
 
   get renewEveryMs(): number {
@@ -72,12 +77,18 @@ export class InstanceLease {
     if (!this.renewedSentAt) {
       return false
     }
-    return Date.now() - this.renewedSentAt >= (this.leaseMs * 3) / 4 || this.lapsedAt >= since
+    return (
+      Date.now() - this.renewedSentAt >= (this.leaseMs * 3) / 4 ||
+      this.lapsedAt >= since
+    )
   }
 
   /** Renews the lease now when it may have run out (one renewal for every caller waiting on it). */
   async confirm(): Promise<void> {
-    if (!this.renewedSentAt || Date.now() - this.renewedSentAt < (this.leaseMs * 3) / 4) {
+    if (
+      !this.renewedSentAt ||
+      Date.now() - this.renewedSentAt < (this.leaseMs * 3) / 4
+    ) {
       return
     }
     this.renewing ??= this.renew().finally(() => (this.renewing = undefined))
@@ -95,7 +106,9 @@ export class InstanceLease {
   async stop(): Promise<void> {
     this.stopRenewing()
     await endLease(this.db, this.id).catch((error) =>
-      this.logger.warn(`Workflow engine: could not end the lease of ${this.id}: ${error}`)
+      this.logger.warn(
+        `Workflow engine: could not end the lease of ${this.id}: ${error}`
+      )
     )
   }
 
@@ -123,7 +136,9 @@ export class InstanceLease {
       this.tell(renewal, sentAt)
     } catch (error) {
       this.healthySince = Infinity
-      this.logger.warn(`Workflow engine instance ${this.id} could not renew its lease: ${error}`)
+      this.logger.warn(
+        `Workflow engine instance ${this.id} could not renew its lease: ${error}`
+      )
     }
   }
 
@@ -139,7 +154,10 @@ export class InstanceLease {
     if (this.healthySince === Infinity) {
       this.healthySince = Date.now()
     }
-    if (renewal.deadInstances > 0 && Date.now() - this.healthySince >= this.leaseMs) {
+    if (
+      renewal.deadInstances > 0 &&
+      Date.now() - this.healthySince >= this.leaseMs
+    ) {
       this.deadInstanceHandlers.forEach((handler) => handler())
     }
   }

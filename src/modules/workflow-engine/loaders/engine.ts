@@ -1,11 +1,26 @@
-import { DistributedTransaction, WorkflowScheduler } from "@medusajs/framework/orchestration"
-import { InternalModuleDeclaration, LoaderOptions, Logger, MedusaContainer } from "@medusajs/framework/types"
+import {
+  DistributedTransaction,
+  WorkflowScheduler,
+} from "@medusajs/framework/orchestration"
+import {
+  InternalModuleDeclaration,
+  LoaderOptions,
+  Logger,
+  MedusaContainer,
+} from "@medusajs/framework/types"
 import { asValue } from "@medusajs/framework/awilix"
 import { ContainerRegistrationKeys } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
-import { InstanceLease, runsWork, WorkerMode } from "../instances/instance-lease"
+import {
+  InstanceLease,
+  runsWork,
+  WorkerMode,
+} from "../instances/instance-lease"
 import { describeConnection, poolMax, sessionConnection } from "../db"
-import { heartbeatChannel, TRANSACTION_CHANNEL } from "../notifications/channels"
+import {
+  heartbeatChannel,
+  TRANSACTION_CHANNEL,
+} from "../notifications/channels"
 import { NotificationListener } from "../notifications/notification-listener"
 import { finishId, notifyFinished } from "../notifications/sql/notify-finished"
 import { RemoteFinishes } from "../orchestrator/remote-finishes"
@@ -40,32 +55,58 @@ export default async function engineLoader(
   { container, options }: LoaderOptions,
   moduleDeclaration?: InternalModuleDeclaration
 ): Promise<void> {
-  const logger = (container.resolve<Logger>(ContainerRegistrationKeys.LOGGER, { allowUnregistered: true }) ??
-    console) as Logger
+  const logger = (container.resolve<Logger>(ContainerRegistrationKeys.LOGGER, {
+    allowUnregistered: true,
+  }) ?? console) as Logger
   const resolved = resolveOptions(options as Record<string, unknown>, logger)
   const db = resolveKnex(container)
-  const sharedContainer = container.resolve<MedusaContainer>("sharedContainer", { allowUnregistered: true }) ?? container
+  const sharedContainer =
+    container.resolve<MedusaContainer>("sharedContainer", {
+      allowUnregistered: true,
+    }) ?? container
   const workerMode = (moduleDeclaration?.worker_mode ?? "shared") as WorkerMode
 
-  const lease = new InstanceLease(db, logger, workerMode, resolved.leaseDurationMs)
+  const lease = new InstanceLease(
+    db,
+    logger,
+    workerMode,
+    resolved.leaseDurationMs
+  )
   const newTransactions = new NewTransactions()
-  const orchestrator = new WorkflowOrchestrator(sharedContainer, logger, newTransactions, (transaction, step) =>
-    void storage.noteAwaiting(transaction, step)
+  const orchestrator = new WorkflowOrchestrator(
+    sharedContainer,
+    logger,
+    newTransactions,
+    (transaction, step) => void storage.noteAwaiting(transaction, step)
   )
   const timers = new DurableTimers(
     db,
     logger,
-    { instanceId: lease.id, runsWork: runsWork(workerMode), pollIntervalMs: resolved.pollIntervalMs, releaseDelayMs: resolved.pollIntervalMs },
+    {
+      instanceId: lease.id,
+      runsWork: runsWork(workerMode),
+      pollIntervalMs: resolved.pollIntervalMs,
+      releaseDelayMs: resolved.pollIntervalMs,
+    },
     fireTimer(() => orchestrator)
   )
   const schedules = new ClusterSchedules(
     db,
     logger,
-    { instanceId: lease.id, runsWork: runsWork(workerMode), pollIntervalMs: resolved.pollIntervalMs },
+    {
+      instanceId: lease.id,
+      runsWork: runsWork(workerMode),
+      pollIntervalMs: resolved.pollIntervalMs,
+    },
     runScheduledWorkflow(logger, () => orchestrator)
   )
   const retention = new ExecutionRetention(db, logger, resolved)
-  await schedulePurge(schedules, retention, logger, resolved.purgeIntervalSeconds)
+  await schedulePurge(
+    schedules,
+    retention,
+    logger,
+    resolved.purgeIntervalSeconds
+  )
 
   const checkpoints = new CheckpointStore(
     db,
@@ -74,11 +115,17 @@ export default async function engineLoader(
       instanceId: lease.id,
       lease,
       preparedStatements: resolved.preparedStatements,
-      retentionSeconds: (state, workflowRetentionSeconds) => retentionSecondsFor(state, workflowRetentionSeconds, resolved),
+      retentionSeconds: (state, workflowRetentionSeconds) =>
+        retentionSecondsFor(state, workflowRetentionSeconds, resolved),
       judgeTimer: timerJudge(logger),
       onRunEnd: async (trx, run) => {
         // None of its timers applies any more, whatever the orchestrator cleared: none is left to fire after a restart.
-        await timers.clearRun(trx, run.workflowId, run.transactionId, run.stepIds)
+        await timers.clearRun(
+          trx,
+          run.workflowId,
+          run.transactionId,
+          run.stepIds
+        )
         await notifyFinished(trx, {
           id: finishId(),
           workflow_id: run.workflowId,
@@ -106,15 +153,30 @@ export default async function engineLoader(
     pollIntervalMs: resolved.pollIntervalMs,
     direct: !!resolved.directDatabaseUrl,
   })
-  const remoteFinishes = new RemoteFinishes(db, logger, lease.id, orchestrator.subscribers)
+  const remoteFinishes = new RemoteFinishes(
+    db,
+    logger,
+    lease.id,
+    orchestrator.subscribers
+  )
   listener.on(TRANSACTION_CHANNEL, (payload) => remoteFinishes.handle(payload))
   listener.onCatchUp(() => void remoteFinishes.catchUp(listener.heardThrough))
   const recovery = new CrashRecovery(db, logger, lease.id, () => orchestrator)
   const upgrade = new OnlineUpgradeRunner(session, db, logger)
-  const supervisor = new Supervisor(logger, lease, listener, timers, schedules, recovery, upgrade, storage.callsInHand, {
-    poolMax: poolMax(db),
-    session: describeConnection(session),
-  })
+  const supervisor = new Supervisor(
+    logger,
+    lease,
+    listener,
+    timers,
+    schedules,
+    recovery,
+    upgrade,
+    storage.callsInHand,
+    {
+      poolMax: poolMax(db),
+      session: describeConnection(session),
+    }
+  )
   await becomeProcessEngine(supervisor, (handler) => onPoolClosing(db, handler))
 
   container.register({
@@ -130,7 +192,10 @@ export default async function engineLoader(
 
 // The module shares the application's pool; its own MikroORM manager wraps the same one.
 function resolveKnex(container: MedusaContainer): Knex {
-  const shared = container.resolve<Knex>(ContainerRegistrationKeys.PG_CONNECTION, { allowUnregistered: true })
+  const shared = container.resolve<Knex>(
+    ContainerRegistrationKeys.PG_CONNECTION,
+    { allowUnregistered: true }
+  )
   return shared ?? container.resolve<any>("manager").getKnex()
 }
 

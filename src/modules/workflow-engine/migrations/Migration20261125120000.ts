@@ -1,5 +1,9 @@
 import { Migration } from "@medusajs/framework/mikro-orm/migrations"
-import { forgetTasksSql, indexTask, inlineOrQueueSql } from "./frozen/upgrade-task-queue"
+import {
+  forgetTasksSql,
+  indexTask,
+  inlineOrQueueSql,
+} from "./frozen/upgrade-task-queue"
 
 /**
  * Creates `workflow_execution` as Medusa's engines leave it, or aligns a table
@@ -67,7 +71,9 @@ export class Migration20261125120000 extends Migration {
     )
     // The redis engine 2.5-2.7 made (workflow_id, transaction_id) unique, which
     // forbids running a finished transaction id again; Medusa dropped it with run_id.
-    this.addSql(`DROP INDEX IF EXISTS "IDX_workflow_execution_workflow_id_transaction_id_unique";`)
+    this.addSql(
+      `DROP INDEX IF EXISTS "IDX_workflow_execution_workflow_id_transaction_id_unique";`
+    )
     this.addSql(`
       DO $$
       DECLARE pk_name text;
@@ -100,7 +106,10 @@ export class Migration20261125120000 extends Migration {
       ["IDX_workflow_execution_id", `"id"`],
       ["IDX_workflow_execution_workflow_id", `"workflow_id"`],
       ["IDX_workflow_execution_transaction_id", `"transaction_id"`],
-      ["IDX_workflow_execution_workflow_id_transaction_id", `"workflow_id", "transaction_id"`],
+      [
+        "IDX_workflow_execution_workflow_id_transaction_id",
+        `"workflow_id", "transaction_id"`,
+      ],
       ["IDX_workflow_execution_state", `"state"`],
       ["IDX_workflow_execution_run_id", `"run_id"`],
     ]) {
@@ -131,8 +140,12 @@ export class Migration20261125120000 extends Migration {
    * may hold history that Medusa's engines read after switching back.
    */
   async down(): Promise<void> {
-    this.addSql(forgetTasksSql([RETENTION_BACKFILL, ...FIRST_INDEXES.map(indexTask)]))
-    this.addSql(`DROP INDEX IF EXISTS "IDX_workflow_execution_in_flight_unique";`)
+    this.addSql(
+      forgetTasksSql([RETENTION_BACKFILL, ...FIRST_INDEXES.map(indexTask)])
+    )
+    this.addSql(
+      `DROP INDEX IF EXISTS "IDX_workflow_execution_in_flight_unique";`
+    )
     this.addSql(`DROP INDEX IF EXISTS "IDX_workflow_execution_created_at";`)
     this.addSql(`DROP TABLE IF EXISTS "workflow_engine_upgrade_task";`)
   }
@@ -142,4 +155,7 @@ export class Migration20261125120000 extends Migration {
 const RETENTION_BACKFILL = "backfill:retention_time"
 
 /** The indexes this migration leaves to the online upgrade. */
-const FIRST_INDEXES = ["IDX_workflow_execution_created_at", "IDX_workflow_execution_in_flight_unique"]
+const FIRST_INDEXES = [
+  "IDX_workflow_execution_created_at",
+  "IDX_workflow_execution_in_flight_unique",
+]

@@ -1,5 +1,9 @@
 import { Migration } from "@medusajs/framework/mikro-orm/migrations"
-import { forgetTasksSql, indexTask, inlineOrQueueSql } from "./frozen/upgrade-task-queue"
+import {
+  forgetTasksSql,
+  indexTask,
+  inlineOrQueueSql,
+} from "./frozen/upgrade-task-queue"
 
 /**
  * Retention that bounds the table: an indexed expiry on finished runs, the
@@ -71,12 +75,16 @@ export class Migration20261125140000 extends Migration {
   }
 
   async down(): Promise<void> {
-    this.addSql(forgetTasksSql([EXPIRY_BACKFILL, ...RETENTION_INDEXES.map(indexTask)]))
+    this.addSql(
+      forgetTasksSql([EXPIRY_BACKFILL, ...RETENTION_INDEXES.map(indexTask)])
+    )
     this.addSql(`DROP TABLE IF EXISTS "workflow_execution_purge_schedule";`)
     this.addSql(`DROP TABLE IF EXISTS "workflow_execution_purge";`)
     this.addSql(`DROP INDEX IF EXISTS "IDX_workflow_execution_missing_expiry";`)
     this.addSql(`DROP INDEX IF EXISTS "IDX_workflow_execution_expires_at";`)
-    this.addSql(`ALTER TABLE "workflow_execution" DROP COLUMN IF EXISTS "expires_at";`)
+    this.addSql(
+      `ALTER TABLE "workflow_execution" DROP COLUMN IF EXISTS "expires_at";`
+    )
   }
 }
 
@@ -84,4 +92,7 @@ export class Migration20261125140000 extends Migration {
 const EXPIRY_BACKFILL = "backfill:expires_at"
 
 /** The indexes this migration leaves to the online upgrade. */
-const RETENTION_INDEXES = ["IDX_workflow_execution_expires_at", "IDX_workflow_execution_missing_expiry"]
+const RETENTION_INDEXES = [
+  "IDX_workflow_execution_expires_at",
+  "IDX_workflow_execution_missing_expiry",
+]

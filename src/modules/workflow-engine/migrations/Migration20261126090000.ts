@@ -5,7 +5,12 @@ import {
   COUNTED_THROUGH_FUNCTION,
   PLAIN_COUNT_FUNCTIONS_SQL,
 } from "./frozen/Migration20261126090000-count-functions"
-import { forgetTasksSql, indexTask, inlineOrQueueSql, queuedSql } from "./frozen/upgrade-task-queue"
+import {
+  forgetTasksSql,
+  indexTask,
+  inlineOrQueueSql,
+  queuedSql,
+} from "./frozen/upgrade-task-queue"
 
 /**
  * Listing at scale: an exact count of live executions per workflow and state
@@ -36,7 +41,13 @@ export class Migration20261126090000 extends Migration {
      * large one those that count only what the online back-fill reached,
      * which swaps them for the plain ones when it is done.
      */
-    this.addSql(inlineOrQueueSql([COUNT_BACKFILL], PLAIN_COUNT_FUNCTIONS_SQL, BOUNDED_COUNT_FUNCTIONS_SQL))
+    this.addSql(
+      inlineOrQueueSql(
+        [COUNT_BACKFILL],
+        PLAIN_COUNT_FUNCTIONS_SQL,
+        BOUNDED_COUNT_FUNCTIONS_SQL
+      )
+    )
 
     this.addSql(`
       CREATE OR REPLACE FUNCTION "workflow_execution_count_truncate"() RETURNS trigger
@@ -55,8 +66,14 @@ export class Migration20261126090000 extends Migration {
      */
     this.addSql(`LOCK TABLE "workflow_execution" IN SHARE ROW EXCLUSIVE MODE;`)
     for (const [name, timing] of [
-      ["workflow_execution_count_insert", `AFTER INSERT ON "workflow_execution" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "workflow_execution_count_rows"()`],
-      ["workflow_execution_count_delete", `AFTER DELETE ON "workflow_execution" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "workflow_execution_count_rows"()`],
+      [
+        "workflow_execution_count_insert",
+        `AFTER INSERT ON "workflow_execution" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "workflow_execution_count_rows"()`,
+      ],
+      [
+        "workflow_execution_count_delete",
+        `AFTER DELETE ON "workflow_execution" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "workflow_execution_count_rows"()`,
+      ],
       [
         "workflow_execution_count_update",
         `AFTER UPDATE ON "workflow_execution" FOR EACH ROW
@@ -65,7 +82,10 @@ export class Migration20261126090000 extends Migration {
                OR (OLD."deleted_at" IS NULL) <> (NEW."deleted_at" IS NULL))
          EXECUTE FUNCTION "workflow_execution_count_update"()`,
       ],
-      ["workflow_execution_count_truncate", `AFTER TRUNCATE ON "workflow_execution" FOR EACH STATEMENT EXECUTE FUNCTION "workflow_execution_count_truncate"()`],
+      [
+        "workflow_execution_count_truncate",
+        `AFTER TRUNCATE ON "workflow_execution" FOR EACH STATEMENT EXECUTE FUNCTION "workflow_execution_count_truncate"()`,
+      ],
     ]) {
       this.addSql(`DROP TRIGGER IF EXISTS "${name}" ON "workflow_execution";`)
       this.addSql(`CREATE TRIGGER "${name}" ${timing};`)
@@ -110,22 +130,35 @@ export class Migration20261126090000 extends Migration {
   }
 
   async down(): Promise<void> {
-    this.addSql(forgetTasksSql([COUNT_BACKFILL, ...COUNT_INDEXES.map(indexTask)]))
-    this.addSql(`DROP INDEX IF EXISTS "IDX_workflow_execution_transaction_id_trgm";`)
-    this.addSql(`DROP INDEX IF EXISTS "IDX_workflow_execution_workflow_id_state_created_at";`)
+    this.addSql(
+      forgetTasksSql([COUNT_BACKFILL, ...COUNT_INDEXES.map(indexTask)])
+    )
+    this.addSql(
+      `DROP INDEX IF EXISTS "IDX_workflow_execution_transaction_id_trgm";`
+    )
+    this.addSql(
+      `DROP INDEX IF EXISTS "IDX_workflow_execution_workflow_id_state_created_at";`
+    )
     for (const name of ["insert", "delete", "update", "truncate"]) {
-      this.addSql(`DROP TRIGGER IF EXISTS "workflow_execution_count_${name}" ON "workflow_execution";`)
+      this.addSql(
+        `DROP TRIGGER IF EXISTS "workflow_execution_count_${name}" ON "workflow_execution";`
+      )
     }
     this.addSql(`DROP FUNCTION IF EXISTS "workflow_execution_count_rows"();`)
     this.addSql(`DROP FUNCTION IF EXISTS "workflow_execution_count_update"();`)
-    this.addSql(`DROP FUNCTION IF EXISTS "workflow_execution_count_truncate"();`)
+    this.addSql(
+      `DROP FUNCTION IF EXISTS "workflow_execution_count_truncate"();`
+    )
     this.addSql(`DROP FUNCTION IF EXISTS "${COUNTED_THROUGH_FUNCTION}"();`)
     this.addSql(`DROP TABLE IF EXISTS "workflow_execution_count";`)
   }
 }
 
 /** The indexes this migration leaves to the online upgrade (the trigram one only where pg_trgm exists). */
-const COUNT_INDEXES = ["IDX_workflow_execution_workflow_id_state_created_at", "IDX_workflow_execution_transaction_id_trgm"]
+const COUNT_INDEXES = [
+  "IDX_workflow_execution_workflow_id_state_created_at",
+  "IDX_workflow_execution_transaction_id_trgm",
+]
 
 /** The schema pg_trgm lives in, or NULL where it could not be created. */
 const TRGM_SCHEMA_SQL = `(SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm')`

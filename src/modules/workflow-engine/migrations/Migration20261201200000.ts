@@ -1,5 +1,9 @@
 import { Migration } from "@medusajs/framework/mikro-orm/migrations"
-import { forgetTasksSql, indexTask, inlineOrQueueSql } from "./frozen/upgrade-task-queue"
+import {
+  forgetTasksSql,
+  indexTask,
+  inlineOrQueueSql,
+} from "./frozen/upgrade-task-queue"
 
 /**
  * Finished runs that no purge will ever delete (no retention, no expiry):

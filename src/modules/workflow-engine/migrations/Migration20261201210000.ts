@@ -64,7 +64,9 @@ export class Migration20261201210000 extends Migration {
   }
 
   async down(): Promise<void> {
-    this.addSql(`ALTER TABLE "workflow_execution" DROP COLUMN IF EXISTS "owner_instance_id";`)
+    this.addSql(
+      `ALTER TABLE "workflow_execution" DROP COLUMN IF EXISTS "owner_instance_id";`
+    )
     this.addSql(`DROP TABLE IF EXISTS "workflow_engine_schedule";`)
     this.addSql(`DROP TABLE IF EXISTS "workflow_execution_timer";`)
     this.addSql(`DROP TABLE IF EXISTS "workflow_engine_instance";`)

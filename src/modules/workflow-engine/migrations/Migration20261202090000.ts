@@ -25,9 +25,15 @@ export class Migration20261202090000 extends Migration {
   }
 
   async down(): Promise<void> {
-    this.addSql(`CREATE INDEX IF NOT EXISTS "IDX_workflow_execution_deleted_at" ON "workflow_execution" ("deleted_at") WHERE "deleted_at" IS NULL;`)
-    this.addSql(`CREATE INDEX IF NOT EXISTS "IDX_workflow_execution_run_id" ON "workflow_execution" ("run_id") WHERE "deleted_at" IS NULL;`)
-    this.addSql(`CREATE INDEX IF NOT EXISTS "IDX_workflow_execution_workflow_id" ON "workflow_execution" ("workflow_id") WHERE "deleted_at" IS NULL;`)
+    this.addSql(
+      `CREATE INDEX IF NOT EXISTS "IDX_workflow_execution_deleted_at" ON "workflow_execution" ("deleted_at") WHERE "deleted_at" IS NULL;`
+    )
+    this.addSql(
+      `CREATE INDEX IF NOT EXISTS "IDX_workflow_execution_run_id" ON "workflow_execution" ("run_id") WHERE "deleted_at" IS NULL;`
+    )
+    this.addSql(
+      `CREATE INDEX IF NOT EXISTS "IDX_workflow_execution_workflow_id" ON "workflow_execution" ("workflow_id") WHERE "deleted_at" IS NULL;`
+    )
     this.addSql(
       `CREATE INDEX IF NOT EXISTS "IDX_workflow_execution_workflow_id_transaction_id" ON "workflow_execution" ("workflow_id", "transaction_id") WHERE "deleted_at" IS NULL;`
     )

@@ -11,10 +11,14 @@ import { Migration } from "@medusajs/framework/mikro-orm/migrations"
  */
 export class Migration20261206130000 extends Migration {
   async up(): Promise<void> {
-    this.addSql(`ALTER TABLE "workflow_execution" ADD COLUMN IF NOT EXISTS "owner_epoch" integer NOT NULL DEFAULT 0;`)
+    this.addSql(
+      `ALTER TABLE "workflow_execution" ADD COLUMN IF NOT EXISTS "owner_epoch" integer NOT NULL DEFAULT 0;`
+    )
   }
 
   async down(): Promise<void> {
-    this.addSql(`ALTER TABLE "workflow_execution" DROP COLUMN IF EXISTS "owner_epoch";`)
+    this.addSql(
+      `ALTER TABLE "workflow_execution" DROP COLUMN IF EXISTS "owner_epoch";`
+    )
   }
 }

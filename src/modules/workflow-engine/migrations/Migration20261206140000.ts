@@ -13,10 +13,14 @@ import { Migration } from "@medusajs/framework/mikro-orm/migrations"
  */
 export class Migration20261206140000 extends Migration {
   async up(): Promise<void> {
-    this.addSql(`ALTER TABLE "workflow_execution" ADD COLUMN IF NOT EXISTS "awaited_steps" text[];`)
+    this.addSql(
+      `ALTER TABLE "workflow_execution" ADD COLUMN IF NOT EXISTS "awaited_steps" text[];`
+    )
   }
 
   async down(): Promise<void> {
-    this.addSql(`ALTER TABLE "workflow_execution" DROP COLUMN IF EXISTS "awaited_steps";`)
+    this.addSql(
+      `ALTER TABLE "workflow_execution" DROP COLUMN IF EXISTS "awaited_steps";`
+    )
   }
 }

@@ -14,4 +14,6 @@ export const WorkflowEngineFinish = model
     /** The instance that wrote the finish: it told its own subscribers. */
     instance_id: model.text(),
   })
-  .indexes([{ name: "IDX_workflow_engine_finish_created_at", on: ["created_at"] }])
+  .indexes([
+    { name: "IDX_workflow_engine_finish_created_at", on: ["created_at"] },
+  ])

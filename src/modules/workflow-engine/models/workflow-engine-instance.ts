@@ -15,15 +15,20 @@ type WorkflowEngineInstanceRow = {
  * every table created_at, updated_at and deleted_at, which the engine's own
  * tables do not have (see models/index.ts).
  */
-export const WorkflowEngineInstance = new EntitySchema<WorkflowEngineInstanceRow>({
-  name: "WorkflowEngineInstance",
-  tableName: "workflow_engine_instance",
-  properties: {
-    id: { type: "text", columnType: "text", primary: true },
-    hostname: { type: "text", columnType: "text" },
-    pid: { type: "integer", columnType: "integer" },
-    worker_mode: { type: "text", columnType: "text" },
-    started_at: { type: "Date", columnType: "timestamptz", defaultRaw: "now()" },
-    lease_expires_at: { type: "Date", columnType: "timestamptz" },
-  },
-})
+export const WorkflowEngineInstance =
+  new EntitySchema<WorkflowEngineInstanceRow>({
+    name: "WorkflowEngineInstance",
+    tableName: "workflow_engine_instance",
+    properties: {
+      id: { type: "text", columnType: "text", primary: true },
+      hostname: { type: "text", columnType: "text" },
+      pid: { type: "integer", columnType: "integer" },
+      worker_mode: { type: "text", columnType: "text" },
+      started_at: {
+        type: "Date",
+        columnType: "timestamptz",
+        defaultRaw: "now()",
+      },
+      lease_expires_at: { type: "Date", columnType: "timestamptz" },
+    },
+  })

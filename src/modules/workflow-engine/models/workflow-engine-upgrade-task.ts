@@ -10,12 +10,17 @@ type WorkflowEngineUpgradeTaskRow = {
 }
 
 /** Work a migration left to the online upgrade (upgrade/upgrade-tasks.ts); `after_key` is how far a back-fill got. */
-export const WorkflowEngineUpgradeTask = new EntitySchema<WorkflowEngineUpgradeTaskRow>({
-  name: "WorkflowEngineUpgradeTask",
-  tableName: UPGRADE_TASK_TABLE,
-  properties: {
-    name: { type: "text", columnType: "text", primary: true },
-    after_key: { type: "text[]", columnType: "text[]", nullable: true },
-    queued_at: { type: "Date", columnType: "timestamptz", defaultRaw: "now()" },
-  },
-})
+export const WorkflowEngineUpgradeTask =
+  new EntitySchema<WorkflowEngineUpgradeTaskRow>({
+    name: "WorkflowEngineUpgradeTask",
+    tableName: UPGRADE_TASK_TABLE,
+    properties: {
+      name: { type: "text", columnType: "text", primary: true },
+      after_key: { type: "text[]", columnType: "text[]", nullable: true },
+      queued_at: {
+        type: "Date",
+        columnType: "timestamptz",
+        defaultRaw: "now()",
+      },
+    },
+  })

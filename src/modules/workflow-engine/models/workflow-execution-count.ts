@@ -13,13 +13,14 @@ type WorkflowExecutionCountRow = {
  * on `workflow_execution` keep it; a schema built from these models has no
  * triggers, and list totals then count rows (queries/sql/counters-state.ts).
  */
-export const WorkflowExecutionCount = new EntitySchema<WorkflowExecutionCountRow>({
-  name: "WorkflowExecutionCount",
-  tableName: "workflow_execution_count",
-  properties: {
-    workflow_id: { type: "text", columnType: "text", primary: true },
-    state: { type: "text", columnType: "text", primary: true },
-    slot: { type: "smallint", columnType: "smallint", primary: true },
-    executions: { type: "bigint", columnType: "bigint" },
-  },
-})
+export const WorkflowExecutionCount =
+  new EntitySchema<WorkflowExecutionCountRow>({
+    name: "WorkflowExecutionCount",
+    tableName: "workflow_execution_count",
+    properties: {
+      workflow_id: { type: "text", columnType: "text", primary: true },
+      state: { type: "text", columnType: "text", primary: true },
+      slot: { type: "smallint", columnType: "smallint", primary: true },
+      executions: { type: "bigint", columnType: "bigint" },
+    },
+  })

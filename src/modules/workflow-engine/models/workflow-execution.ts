@@ -1,5 +1,8 @@
 import { model, TransactionState } from "@medusajs/framework/utils"
-import { FINISHED_STATES_SQL, IN_FLIGHT_STATES_SQL } from "../transaction-states"
+import {
+  FINISHED_STATES_SQL,
+  IN_FLIGHT_STATES_SQL,
+} from "../transaction-states"
 
 /**
  * The table Medusa's own engines use, column for column, so a store can switch

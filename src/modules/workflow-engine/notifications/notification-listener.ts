@@ -97,7 +97,13 @@ export class NotificationListener {
     this.heartbeatDeadline = undefined
     const client = this.client
     this.client = undefined
-    await client?.end().catch((error) => this.logger.debug(`Workflow engine: closing the LISTEN connection: ${error}`))
+    await client
+      ?.end()
+      .catch((error) =>
+        this.logger.debug(
+          `Workflow engine: closing the LISTEN connection: ${error}`
+        )
+      )
   }
 
   /**
@@ -108,12 +114,20 @@ export class NotificationListener {
    */
   heartbeatSent(sentAt: number): void {
     const client = this.client
-    if (this.stopped || !client || this.heartbeatDeadline || this.lastHeardAt >= sentAt) {
+    if (
+      this.stopped ||
+      !client ||
+      this.heartbeatDeadline ||
+      this.lastHeardAt >= sentAt
+    ) {
       return
     }
     this.heartbeatDeadline = setTimeout(() => {
       this.heartbeatDeadline = undefined
-      this.lost(client, new Error(`no heartbeat within ${HEARTBEAT_DEADLINE_MS} ms`))
+      this.lost(
+        client,
+        new Error(`no heartbeat within ${HEARTBEAT_DEADLINE_MS} ms`)
+      )
     }, HEARTBEAT_DEADLINE_MS)
     this.heartbeatDeadline.unref()
   }
@@ -122,14 +136,22 @@ export class NotificationListener {
     if (this.stopped) {
       return
     }
-    const client = new Client({ ...this.connection, application_name: "medusa-workflow-engine-listener" })
-    client.on("notification", ({ channel, payload }) => this.deliver(channel, payload ?? ""))
+    const client = new Client({
+      ...this.connection,
+      application_name: "medusa-workflow-engine-listener",
+    })
+    client.on("notification", ({ channel, payload }) =>
+      this.deliver(channel, payload ?? "")
+    )
     client.on("error", (error) => this.lost(client, error))
     client.on("end", () => this.lost(client))
     let heard: boolean
     try {
       await client.connect()
-      for (const channel of [...this.handlers.keys(), this.config.heartbeatChannel]) {
+      for (const channel of [
+        ...this.handlers.keys(),
+        this.config.heartbeatChannel,
+      ]) {
         await client.query(`LISTEN "${channel}"`)
       }
       heard = await this.probe()
@@ -138,12 +160,23 @@ export class NotificationListener {
       return
     }
     if (this.stopped) {
-      await client.end().catch((error) => this.logger.debug(`Workflow engine: closing the LISTEN connection: ${error}`))
+      await client
+        .end()
+        .catch((error) =>
+          this.logger.debug(
+            `Workflow engine: closing the LISTEN connection: ${error}`
+          )
+        )
       return
     }
     if (!heard && this.everHeard) {
       // This URL delivered notifications before: the server is slow or the connection half-open; try again.
-      this.lost(client, new Error(`its first NOTIFY did not come back within ${HEARTBEAT_DEADLINE_MS} ms`))
+      this.lost(
+        client,
+        new Error(
+          `its first NOTIFY did not come back within ${HEARTBEAT_DEADLINE_MS} ms`
+        )
+      )
       return
     }
     if (!heard) {
@@ -168,7 +201,10 @@ export class NotificationListener {
       })
     })
     try {
-      await this.pool.raw(`SELECT pg_notify(?, ?)`, [this.config.heartbeatChannel, nonce])
+      await this.pool.raw(`SELECT pg_notify(?, ?)`, [
+        this.config.heartbeatChannel,
+        nonce,
+      ])
       return await arrived
     } finally {
       this.awaited.delete(nonce)
@@ -192,14 +228,18 @@ export class NotificationListener {
       try {
         handler(payload)
       } catch (error) {
-        this.logger.error(`Workflow engine: handling a notification on ${channel} failed: ${error}`)
+        this.logger.error(
+          `Workflow engine: handling a notification on ${channel} failed: ${error}`
+        )
       }
     }
   }
 
   private poll(): void {
     this.modeNow = "polling"
-    const where = this.config.direct ? "through directDatabaseUrl" : "through the database URL"
+    const where = this.config.direct
+      ? "through directDatabaseUrl"
+      : "through the database URL"
     this.logger.warn(
       `Workflow engine: a NOTIFY sent ${where} did not come back to its LISTEN within ${HEARTBEAT_DEADLINE_MS} ms, ` +
         `as happens behind a transaction pooler (PgBouncer in transaction mode, Supavisor, Neon's -pooler hosts). ` +
@@ -210,7 +250,10 @@ export class NotificationListener {
           : `Set the module option directDatabaseUrl to a direct connection to listen instead (see "Behind a connection pooler" in the README).`)
     )
     this.catchUp()
-    this.pollTimer = setInterval(() => this.catchUp(), this.config.pollIntervalMs)
+    this.pollTimer = setInterval(
+      () => this.catchUp(),
+      this.config.pollIntervalMs
+    )
     this.pollTimer.unref()
   }
 
@@ -229,7 +272,13 @@ export class NotificationListener {
     client.removeAllListeners()
     // What broke it was reported by lost(); what closing it says is only worth a debug line.
     client.on("error", () => undefined)
-    void client.end().catch((error) => this.logger.debug(`Workflow engine: closing a LISTEN connection it gave up: ${error}`))
+    void client
+      .end()
+      .catch((error) =>
+        this.logger.debug(
+          `Workflow engine: closing a LISTEN connection it gave up: ${error}`
+        )
+      )
   }
 
   private lost(client: Client, error?: unknown): void {
@@ -242,13 +291,18 @@ export class NotificationListener {
       return
     }
     if (wasConnected || error) {
-      this.logger.warn(`Workflow engine: the LISTEN connection was lost (${error ?? "closed"}); reconnecting`)
+      this.logger.warn(
+        `Workflow engine: the LISTEN connection was lost (${error ?? "closed"}); reconnecting`
+      )
     }
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined
       void this.connect()
     }, this.reconnectDelay)
     this.reconnectTimer.unref()
-    this.reconnectDelay = Math.min(this.reconnectDelay * 2, MAX_RECONNECT_DELAY_MS)
+    this.reconnectDelay = Math.min(
+      this.reconnectDelay * 2,
+      MAX_RECONNECT_DELAY_MS
+    )
   }
 }

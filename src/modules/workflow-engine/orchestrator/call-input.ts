@@ -1,5 +1,9 @@
 import { checkFields, describe, invalidField } from "../invalid-field"
-import { CancelOptions, RunOptions, StepResponseOptions } from "./workflow-orchestrator"
+import {
+  CancelOptions,
+  RunOptions,
+  StepResponseOptions,
+} from "./workflow-orchestrator"
 
 /*
  * What Medusa's callers pass to the orchestration methods (its workflows-sdk,
@@ -9,7 +13,13 @@ import { CancelOptions, RunOptions, StepResponseOptions } from "./workflow-orche
  * Each list is a record of the option type's keys, so the compiler keeps them
  * in step with the types.
  */
-const FLOW_OPTIONS = { context: true, throwOnError: true, logOnError: true, events: true, container: true } as const
+const FLOW_OPTIONS = {
+  context: true,
+  throwOnError: true,
+  logOnError: true,
+  events: true,
+  container: true,
+} as const
 const RUN_OPTIONS: Record<keyof (RunOptions & { runId?: string }), true> = {
   ...FLOW_OPTIONS,
   input: true,
@@ -17,12 +27,18 @@ const RUN_OPTIONS: Record<keyof (RunOptions & { runId?: string }), true> = {
   runId: true,
   resultFrom: true,
 }
-const STEP_OPTIONS: Record<keyof NonNullable<StepResponseOptions["options"]>, true> = {
+const STEP_OPTIONS: Record<
+  keyof NonNullable<StepResponseOptions["options"]>,
+  true
+> = {
   ...FLOW_OPTIONS,
   resultFrom: true,
   forcePermanentFailure: true,
 }
-const CANCEL_OPTIONS: Record<keyof CancelOptions, true> = { ...FLOW_OPTIONS, transactionId: true }
+const CANCEL_OPTIONS: Record<keyof CancelOptions, true> = {
+  ...FLOW_OPTIONS,
+  transactionId: true,
+}
 
 type Kind = "string" | "object" | "boolean" | "function"
 
@@ -40,21 +56,45 @@ const TYPED: Record<string, Kind> = {
   subscriber: "function",
 }
 
-function checkTypes(subject: string, input: Record<string, unknown>, path = ""): void {
+function checkTypes(
+  subject: string,
+  input: Record<string, unknown>,
+  path = ""
+): void {
   for (const [key, value] of Object.entries(input)) {
     const kind = TYPED[key]
     if (value === undefined || !kind) {
       continue
     }
-    const ok = kind === "object" ? typeof value === "object" && value !== null : typeof value === kind
+    const ok =
+      kind === "object"
+        ? typeof value === "object" && value !== null
+        : typeof value === kind
     if (!ok || (kind === "string" && !value)) {
-      throw invalidField(subject, path + key, `must be ${kind === "string" ? "a non-empty string" : `a ${kind}`}, got ${describe(value)}`)
+      throw invalidField(
+        subject,
+        path + key,
+        `must be ${kind === "string" ? "a non-empty string" : `a ${kind}`}, got ${describe(value)}`
+      )
     }
   }
 }
 
-function checkOptions(subject: string, options: unknown, known: Record<string, true>, path = ""): void {
-  checkTypes(subject, checkFields(subject, options, Object.keys(known), { name: path.slice(0, -1) || "options", path, optional: true }), path)
+function checkOptions(
+  subject: string,
+  options: unknown,
+  known: Record<string, true>,
+  path = ""
+): void {
+  checkTypes(
+    subject,
+    checkFields(subject, options, Object.keys(known), {
+      name: path.slice(0, -1) || "options",
+      path,
+      optional: true,
+    }),
+    path
+  )
 }
 
 export function checkRunOptions(options: unknown): void {
@@ -66,15 +106,23 @@ export function checkCancelOptions(options: unknown): void {
 }
 
 /** `{ idempotencyKey, stepResponse, options }` of setStepSuccess / setStepFailure, or without stepResponse for retryStep. */
-export function checkStepCall(subject: string, call: unknown, withResponse: boolean): void {
-  const known = withResponse ? ["idempotencyKey", "stepResponse", "options"] : ["idempotencyKey", "options"]
+export function checkStepCall(
+  subject: string,
+  call: unknown,
+  withResponse: boolean
+): void {
+  const known = withResponse
+    ? ["idempotencyKey", "stepResponse", "options"]
+    : ["idempotencyKey", "options"]
   const { options } = checkFields(subject, call, known)
   checkOptions(subject, options, STEP_OPTIONS, "options.")
 }
 
 export function checkSubscription(args: unknown, subscribing: boolean): void {
   const subject = subscribing ? "Subscription" : "Unsubscription"
-  const known = subscribing ? ["workflowId", "transactionId", "subscriber", "subscriberId"] : ["workflowId", "transactionId", "subscriberOrId"]
+  const known = subscribing
+    ? ["workflowId", "transactionId", "subscriber", "subscriberId"]
+    : ["workflowId", "transactionId", "subscriberOrId"]
   const input = checkFields(subject, args, known, { name: "args" })
   checkTypes(subject, input)
   if (!input.workflowId) {
@@ -84,7 +132,15 @@ export function checkSubscription(args: unknown, subscribing: boolean): void {
     throw invalidField(subject, "subscriber", "is required")
   }
   const { subscriberOrId } = input
-  if (!subscribing && typeof subscriberOrId !== "string" && typeof subscriberOrId !== "function") {
-    throw invalidField(subject, "subscriberOrId", `must be a subscriber id or function, got ${describe(subscriberOrId)}`)
+  if (
+    !subscribing &&
+    typeof subscriberOrId !== "string" &&
+    typeof subscriberOrId !== "function"
+  ) {
+    throw invalidField(
+      subject,
+      "subscriberOrId",
+      `must be a subscriber id or function, got ${describe(subscriberOrId)}`
+    )
   }
 }

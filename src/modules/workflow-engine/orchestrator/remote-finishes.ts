@@ -36,11 +36,16 @@ export class RemoteFinishes {
     try {
       notice = JSON.parse(payload)
     } catch (error) {
-      this.logger.warn(`Workflow engine: a finish notification that is no JSON was ignored (${error}): ${payload.slice(0, 200)}`)
+      this.logger.warn(
+        `Workflow engine: a finish notification that is no JSON was ignored (${error}): ${payload.slice(0, 200)}`
+      )
       return
     }
     // This instance told its own subscribers when it stored the finish.
-    if (notice.instance_id === this.instanceId || !this.subscribers.listensTo(notice.workflow_id, notice.transaction_id)) {
+    if (
+      notice.instance_id === this.instanceId ||
+      !this.subscribers.listensTo(notice.workflow_id, notice.transaction_id)
+    ) {
       return
     }
     if (this.firstSight(notice.id)) {
@@ -58,8 +63,12 @@ export class RemoteFinishes {
     if (!workflowIds.length) {
       return
     }
-    const heard = heardThrough && new Date(heardThrough.getTime() - COMMIT_MARGIN_MS)
-    const since = this.since && heard ? new Date(Math.max(this.since.getTime(), heard.getTime())) : this.since ?? heard
+    const heard =
+      heardThrough && new Date(heardThrough.getTime() - COMMIT_MARGIN_MS)
+    const since =
+      this.since && heard
+        ? new Date(Math.max(this.since.getTime(), heard.getTime()))
+        : (this.since ?? heard)
     try {
       const { finishes, readAt } = await recentFinishes(this.db, {
         since,
@@ -69,12 +78,24 @@ export class RemoteFinishes {
       })
       this.since = new Date(readAt.getTime() - COMMIT_MARGIN_MS)
       for (const finish of finishes) {
-        if (this.subscribers.listensTo(finish.workflow_id, finish.transaction_id) && this.firstSight(finish.id)) {
-          await this.deliver(finish.workflow_id, finish.transaction_id, finish.state)
+        if (
+          this.subscribers.listensTo(
+            finish.workflow_id,
+            finish.transaction_id
+          ) &&
+          this.firstSight(finish.id)
+        ) {
+          await this.deliver(
+            finish.workflow_id,
+            finish.transaction_id,
+            finish.state
+          )
         }
       }
     } catch (error) {
-      this.logger.warn(`Workflow engine: could not read the finishes logged by other instances: ${error}`)
+      this.logger.warn(
+        `Workflow engine: could not read the finishes logged by other instances: ${error}`
+      )
     }
   }
 
@@ -93,7 +114,11 @@ export class RemoteFinishes {
     return true
   }
 
-  private async deliver(workflowId: string, transactionId: string, noticedState?: string): Promise<void> {
+  private async deliver(
+    workflowId: string,
+    transactionId: string,
+    noticedState?: string
+  ): Promise<void> {
     try {
       const row = await loadLatestExecution(this.db, workflowId, transactionId)
       const state = row?.state ?? noticedState
@@ -108,7 +133,9 @@ export class RemoteFinishes {
         errors: row?.context?.errors ?? [],
       })
     } catch (error) {
-      this.logger.warn(`Workflow ${workflowId} (transaction ${transactionId}): could not read its finish: ${error}`)
+      this.logger.warn(
+        `Workflow ${workflowId} (transaction ${transactionId}): could not read its finish: ${error}`
+      )
     }
   }
 }

@@ -24,24 +24,39 @@ type TransactionKey = string | typeof ANY_TRANSACTION
  * after the current tick so a slow subscriber never holds up a workflow.
  */
 export class SubscriberRegistry {
-  private readonly byWorkflow = new Map<string, Map<TransactionKey, Subscriber[]>>()
+  private readonly byWorkflow = new Map<
+    string,
+    Map<TransactionKey, Subscriber[]>
+  >()
 
   constructor(private readonly logger: Logger) {}
 
-  add(workflowId: string, transactionId: string | undefined, subscriber: Subscriber, subscriberId?: string): void {
+  add(
+    workflowId: string,
+    transactionId: string | undefined,
+    subscriber: Subscriber,
+    subscriberId?: string
+  ): void {
     if (subscriberId) {
       subscriber._id = subscriberId
     }
     const key = transactionId ?? ANY_TRANSACTION
-    const ofWorkflow = this.byWorkflow.get(workflowId) ?? new Map<TransactionKey, Subscriber[]>()
+    const ofWorkflow =
+      this.byWorkflow.get(workflowId) ?? new Map<TransactionKey, Subscriber[]>()
     const kept = (ofWorkflow.get(key) ?? []).filter(
-      (existing) => existing !== subscriber && !(subscriberId && existing._id === subscriberId)
+      (existing) =>
+        existing !== subscriber &&
+        !(subscriberId && existing._id === subscriberId)
     )
     ofWorkflow.set(key, [...kept, subscriber])
     this.byWorkflow.set(workflowId, ofWorkflow)
   }
 
-  remove(workflowId: string, transactionId: string | undefined, subscriberOrId: string | Function): void {
+  remove(
+    workflowId: string,
+    transactionId: string | undefined,
+    subscriberOrId: string | Function
+  ): void {
     const ofWorkflow = this.byWorkflow.get(workflowId)
     if (!ofWorkflow) {
       return
@@ -62,12 +77,17 @@ export class SubscriberRegistry {
   /** Whether anyone here listens to that transaction (or to every transaction of its workflow). */
   listensTo(workflowId: string, transactionId: string): boolean {
     const ofWorkflow = this.byWorkflow.get(workflowId)
-    return !!ofWorkflow && (ofWorkflow.has(ANY_TRANSACTION) || ofWorkflow.has(transactionId))
+    return (
+      !!ofWorkflow &&
+      (ofWorkflow.has(ANY_TRANSACTION) || ofWorkflow.has(transactionId))
+    )
   }
 
   /** The workflows someone here subscribes to, to one transaction or to all. */
   subscribedWorkflows(): string[] {
-    return [...this.byWorkflow.entries()].filter(([, ofWorkflow]) => ofWorkflow.size > 0).map(([workflowId]) => workflowId)
+    return [...this.byWorkflow.entries()]
+      .filter(([, ofWorkflow]) => ofWorkflow.size > 0)
+      .map(([workflowId]) => workflowId)
   }
 
   notify(event: WorkflowEvent): void {

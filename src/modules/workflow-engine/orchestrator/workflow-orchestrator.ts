@@ -10,7 +10,12 @@ import {
   Logger,
   MedusaContainer,
 } from "@medusajs/framework/types"
-import { isString, MedusaError, TransactionState, TransactionStepState } from "@medusajs/framework/utils"
+import {
+  isString,
+  MedusaError,
+  TransactionState,
+  TransactionStepState,
+} from "@medusajs/framework/utils"
 import { MedusaWorkflow, resolveValue } from "@medusajs/framework/workflows-sdk"
 import { generatedTransactionId } from "../storage/ids"
 import { NewTransactions } from "../storage/new-transactions"
@@ -38,13 +43,20 @@ export type RunOptions = {
 export type StepResponseOptions = {
   idempotencyKey: string | IdempotencyKeyParts
   stepResponse?: unknown
-  options?: Omit<RunOptions, "input" | "transactionId"> & { forcePermanentFailure?: boolean }
+  options?: Omit<RunOptions, "input" | "transactionId"> & {
+    forcePermanentFailure?: boolean
+  }
 }
 
-export type CancelOptions = Omit<RunOptions, "input" | "resultFrom"> & { transactionId: string }
+export type CancelOptions = Omit<RunOptions, "input" | "resultFrom"> & {
+  transactionId: string
+}
 
 /** Told when an async step's handler returned and the step awaits its answer (see storage/awaited-steps). */
-export type StepAwaiting = (transaction: DistributedTransactionType, step: TransactionStep) => void
+export type StepAwaiting = (
+  transaction: DistributedTransactionType,
+  step: TransactionStep
+) => void
 
 type WorkflowOutcome = {
   transaction: DistributedTransactionType
@@ -79,7 +91,11 @@ export class WorkflowOrchestrator {
     const workflowId = workflowIdOf(workflowRef)
     const workflow = this.workflow(workflowId)
 
-    this.newTransactions.add(workflowId, transactionId, options.transactionId ? "given" : "generated")
+    this.newTransactions.add(
+      workflowId,
+      transactionId,
+      options.transactionId ? "given" : "generated"
+    )
     let outcome: WorkflowOutcome
     try {
       outcome = await refusingFencedOut(() =>
@@ -99,25 +115,37 @@ export class WorkflowOrchestrator {
 
     outcome = await this.afterStep(workflowId, transactionId, outcome)
     throwIfAsked(outcome, options.throwOnError)
-    return { acknowledgement: this.acknowledge(workflowId, transactionId, outcome), ...outcome }
+    return {
+      acknowledgement: this.acknowledge(workflowId, transactionId, outcome),
+      ...outcome,
+    }
   }
 
   async cancel(workflowRef: WorkflowRef, options: CancelOptions) {
     const workflowId = workflowIdOf(workflowRef)
     const { transactionId } = options ?? ({} as CancelOptions)
     if (!transactionId) {
-      throw new MedusaError(MedusaError.Types.INVALID_DATA, "transactionId is required to cancel a workflow")
+      throw new MedusaError(
+        MedusaError.Types.INVALID_DATA,
+        "transactionId is required to cancel a workflow"
+      )
     }
     const workflow = this.workflow(workflowId)
 
     let transaction: DistributedTransactionType
     try {
-      transaction = await this.getRunningTransaction(workflowId, transactionId, {
-        ...(options.context ?? {}),
-        isCancelling: true,
-      })
+      transaction = await this.getRunningTransaction(
+        workflowId,
+        transactionId,
+        {
+          ...(options.context ?? {}),
+          isCancelling: true,
+        }
+      )
     } catch (error) {
-      const notFound = error instanceof MedusaError && error.type === MedusaError.Types.NOT_FOUND
+      const notFound =
+        error instanceof MedusaError &&
+        error.type === MedusaError.Types.NOT_FOUND
       if (notFound && options.throwOnError === false) {
         return { acknowledgement: { transactionId, workflowId, exists: false } }
       }
@@ -140,13 +168,18 @@ export class WorkflowOrchestrator {
     const acknowledgement = {
       ...this.acknowledge(workflowId, transactionId, outcome),
       // A cancel that ends in "reverted" did what was asked.
-      hasFailed: outcome.transaction.getFlow().state === TransactionState.FAILED,
+      hasFailed:
+        outcome.transaction.getFlow().state === TransactionState.FAILED,
       exists: true,
     }
     return { acknowledgement, ...outcome }
   }
 
-  async getRunningTransaction(workflowId: string, transactionId: string, context: Context = {}) {
+  async getRunningTransaction(
+    workflowId: string,
+    transactionId: string,
+    context: Context = {}
+  ) {
     if (!workflowId || !transactionId) {
       throw new MedusaError(
         MedusaError.Types.INVALID_DATA,
@@ -154,10 +187,16 @@ export class WorkflowOrchestrator {
       )
     }
     const flow = this.workflow(workflowId)()
-    return await flow.getRunningTransaction(transactionId, { ...context, transactionId })
+    return await flow.getRunningTransaction(transactionId, {
+      ...context,
+      transactionId,
+    })
   }
 
-  async retryStep({ idempotencyKey, options = {} }: Omit<StepResponseOptions, "stepResponse">) {
+  async retryStep({
+    idempotencyKey,
+    options = {},
+  }: Omit<StepResponseOptions, "stepResponse">) {
     const { key, parts } = parseIdempotencyKey(idempotencyKey)
     let outcome: WorkflowOutcome = await refusingFencedOut(() =>
       this.workflow(parts.workflowId).retryStep({
@@ -165,11 +204,19 @@ export class WorkflowOrchestrator {
         context: options.context,
         throwOnError: false,
         logOnError: options.logOnError,
-        events: this.events(parts.workflowId, parts.transactionId, options.events),
+        events: this.events(
+          parts.workflowId,
+          parts.transactionId,
+          options.events
+        ),
         container: options.container ?? this.container,
       })
     )
-    outcome = await this.afterStep(parts.workflowId, parts.transactionId, outcome)
+    outcome = await this.afterStep(
+      parts.workflowId,
+      parts.transactionId,
+      outcome
+    )
     throwIfAsked(outcome, options.throwOnError)
     return outcome
   }
@@ -183,7 +230,10 @@ export class WorkflowOrchestrator {
   }
 
   /** An answer to a waiting step, applied once however many callers give one (see step-answers). */
-  private async answerStep(kind: "success" | "failure", { idempotencyKey, stepResponse, options = {} }: StepResponseOptions) {
+  private async answerStep(
+    kind: "success" | "failure",
+    { idempotencyKey, stepResponse, options = {} }: StepResponseOptions
+  ) {
     const { key, parts } = parseIdempotencyKey(idempotencyKey)
     const workflow = this.workflow(parts.workflowId)
     const args = {
@@ -193,41 +243,82 @@ export class WorkflowOrchestrator {
       resultFrom: options.resultFrom,
       throwOnError: false,
       logOnError: options.logOnError,
-      events: this.events(parts.workflowId, parts.transactionId, options.events),
+      events: this.events(
+        parts.workflowId,
+        parts.transactionId,
+        options.events
+      ),
       container: options.container ?? this.container,
     }
-    let outcome: WorkflowOutcome = await answeringStep(answerKey(parts, kind), () =>
-      refusingFencedOut(() =>
-        kind === "success"
-          ? workflow.registerStepSuccess(args)
-          : workflow.registerStepFailure({ ...args, forcePermanentFailure: options.forcePermanentFailure ?? false })
-      )
+    let outcome: WorkflowOutcome = await answeringStep(
+      answerKey(parts, kind),
+      () =>
+        refusingFencedOut(() =>
+          kind === "success"
+            ? workflow.registerStepSuccess(args)
+            : workflow.registerStepFailure({
+                ...args,
+                forcePermanentFailure: options.forcePermanentFailure ?? false,
+              })
+        )
     )
-    outcome = await this.afterStep(parts.workflowId, parts.transactionId, outcome)
+    outcome = await this.afterStep(
+      parts.workflowId,
+      parts.transactionId,
+      outcome
+    )
     throwIfAsked(outcome, options.throwOnError)
     return outcome
   }
 
-  subscribe(args: { workflowId: string; transactionId?: string; subscriber: Function; subscriberId?: string }) {
-    this.subscribers.add(args.workflowId, args.transactionId, args.subscriber as Subscriber, args.subscriberId)
+  subscribe(args: {
+    workflowId: string
+    transactionId?: string
+    subscriber: Function
+    subscriberId?: string
+  }) {
+    this.subscribers.add(
+      args.workflowId,
+      args.transactionId,
+      args.subscriber as Subscriber,
+      args.subscriberId
+    )
   }
 
-  unsubscribe(args: { workflowId: string; transactionId?: string; subscriberOrId: string | Function }) {
-    this.subscribers.remove(args.workflowId, args.transactionId, args.subscriberOrId)
+  unsubscribe(args: {
+    workflowId: string
+    transactionId?: string
+    subscriberOrId: string | Function
+  }) {
+    this.subscribers.remove(
+      args.workflowId,
+      args.transactionId,
+      args.subscriberOrId
+    )
   }
 
   private workflow(workflowId: string) {
     if (!workflowId) {
-      throw new MedusaError(MedusaError.Types.NOT_FOUND, "Workflow ID is required")
+      throw new MedusaError(
+        MedusaError.Types.NOT_FOUND,
+        "Workflow ID is required"
+      )
     }
     const workflow = MedusaWorkflow.getWorkflow(workflowId)
     if (!workflow) {
-      throw new MedusaError(MedusaError.Types.NOT_FOUND, `Workflow with id "${workflowId}" not found.`)
+      throw new MedusaError(
+        MedusaError.Types.NOT_FOUND,
+        `Workflow with id "${workflowId}" not found.`
+      )
     }
     return workflow
   }
 
-  private acknowledge(workflowId: string, transactionId: string, outcome: WorkflowOutcome) {
+  private acknowledge(
+    workflowId: string,
+    transactionId: string,
+    outcome: WorkflowOutcome
+  ) {
     const flow = outcome.transaction.getFlow()
     return {
       transactionId,
@@ -244,24 +335,48 @@ export class WorkflowOrchestrator {
    * cancelling it). Returns the outcome the caller is told: that of the
    * continued run when it had stalled (see continueIfStalled).
    */
-  private async afterStep(workflowId: string, transactionId: string, given: WorkflowOutcome): Promise<WorkflowOutcome> {
-    const outcome = await this.continueIfStalled(workflowId, transactionId, given)
+  private async afterStep(
+    workflowId: string,
+    transactionId: string,
+    given: WorkflowOutcome
+  ): Promise<WorkflowOutcome> {
+    const outcome = await this.continueIfStalled(
+      workflowId,
+      transactionId,
+      given
+    )
     const { transaction, result, errors } = outcome
     if (!transaction.hasFinished()) {
       return outcome
     }
     const flow = transaction.getFlow()
-    this.subscribers.notify({ eventType: "onFinish", workflowId, transactionId, state: flow.state, result, errors })
+    this.subscribers.notify({
+      eventType: "onFinish",
+      workflowId,
+      transactionId,
+      state: flow.state,
+      result,
+      errors,
+    })
 
-    const { parentStepIdempotencyKey, cancelingFromParentStep } = flow.metadata ?? {}
+    const { parentStepIdempotencyKey, cancelingFromParentStep } =
+      flow.metadata ?? {}
     if (!parentStepIdempotencyKey || cancelingFromParentStep) {
       return outcome
     }
     const options = { logOnError: true }
     if (FAILED_STATES.has(flow.state)) {
-      await this.setStepFailure({ idempotencyKey: parentStepIdempotencyKey, stepResponse: errors, options })
+      await this.setStepFailure({
+        idempotencyKey: parentStepIdempotencyKey,
+        stepResponse: errors,
+        options,
+      })
     } else {
-      await this.setStepSuccess({ idempotencyKey: parentStepIdempotencyKey, stepResponse: result, options })
+      await this.setStepSuccess({
+        idempotencyKey: parentStepIdempotencyKey,
+        stepResponse: result,
+        options,
+      })
     }
     return outcome
   }
@@ -274,9 +389,15 @@ export class WorkflowOrchestrator {
    * compensating: nothing would continue the run. Continue it once, as its
    * timeout's timer would have.
    */
-  private async continueIfStalled(workflowId: string, transactionId: string, outcome: WorkflowOutcome): Promise<WorkflowOutcome> {
+  private async continueIfStalled(
+    workflowId: string,
+    transactionId: string,
+    outcome: WorkflowOutcome
+  ): Promise<WorkflowOutcome> {
     const flow = outcome.transaction.getFlow()
-    const timedOut = Object.values(flow.steps ?? {}).some((step) => step.invoke?.state === TransactionStepState.TIMEOUT)
+    const timedOut = Object.values(flow.steps ?? {}).some(
+      (step) => step.invoke?.state === TransactionStepState.TIMEOUT
+    )
     const key = `${workflowId}:${transactionId}`
     if (
       flow.state !== TransactionState.WAITING_TO_COMPENSATE ||
@@ -289,16 +410,25 @@ export class WorkflowOrchestrator {
     }
     this.continuing.add(key)
     try {
-      return await this.run(workflowId, { transactionId, throwOnError: false, logOnError: true })
+      return await this.run(workflowId, {
+        transactionId,
+        throwOnError: false,
+        logOnError: true,
+      })
     } finally {
       this.continuing.delete(key)
     }
   }
 
   /** Orchestration events, forwarded to the caller's handlers and to subscribers. */
-  private events(workflowId: string, transactionId: string, handlers: Handlers): DistributedTransactionEvents {
-    const notify = (event: Omit<WorkflowEvent, "workflowId" | "transactionId">) =>
-      this.subscribers.notify({ workflowId, transactionId, ...event })
+  private events(
+    workflowId: string,
+    transactionId: string,
+    handlers: Handlers
+  ): DistributedTransactionEvents {
+    const notify = (
+      event: Omit<WorkflowEvent, "workflowId" | "transactionId">
+    ) => this.subscribers.notify({ workflowId, transactionId, ...event })
     const forward =
       (eventType: string) =>
       ({ transaction }: { transaction: DistributedTransactionType }) => {
@@ -311,8 +441,14 @@ export class WorkflowOrchestrator {
         handlers?.[eventType]?.({ step, transaction })
         notify({ eventType, step })
       }
-    const stepErrors = (transaction: DistributedTransactionType, type: TransactionHandlerType, step: any) =>
-      transaction.getErrors(type).filter((error) => error.action === step.definition.action)
+    const stepErrors = (
+      transaction: DistributedTransactionType,
+      type: TransactionHandlerType,
+      step: any
+    ) =>
+      transaction
+        .getErrors(type)
+        .filter((error) => error.action === step.definition.action)
 
     return {
       onBegin: forward("onBegin"),
@@ -329,22 +465,34 @@ export class WorkflowOrchestrator {
         forwardStep("onStepAwaiting")({ step, transaction })
       },
       onStepSuccess: async ({ step, transaction }: any) => {
-        const response = await resolveValue(transaction.getContext().invoke[step.definition.action], transaction)
+        const response = await resolveValue(
+          transaction.getContext().invoke[step.definition.action],
+          transaction
+        )
         handlers?.onStepSuccess?.({ step, transaction, response })
         notify({ eventType: "onStepSuccess", step, response })
       },
       onStepFailure: ({ step, transaction }: any) => {
-        const errors = stepErrors(transaction, TransactionHandlerType.INVOKE, step)
+        const errors = stepErrors(
+          transaction,
+          TransactionHandlerType.INVOKE,
+          step
+        )
         handlers?.onStepFailure?.({ step, transaction, errors })
         notify({ eventType: "onStepFailure", step, errors })
       },
       onCompensateStepSuccess: ({ step, transaction }: any) => {
-        const response = transaction.getContext().compensate[step.definition.action]
+        const response =
+          transaction.getContext().compensate[step.definition.action]
         handlers?.onCompensateStepSuccess?.({ step, transaction, response })
         notify({ eventType: "onCompensateStepSuccess", step, response })
       },
       onCompensateStepFailure: ({ step, transaction }: any) => {
-        const errors = stepErrors(transaction, TransactionHandlerType.COMPENSATE, step)
+        const errors = stepErrors(
+          transaction,
+          TransactionHandlerType.COMPENSATE,
+          step
+        )
         handlers?.onCompensateStepFailure?.({ step, transaction, errors })
         notify({ eventType: "onCompensateStepFailure", step, errors })
       },
@@ -352,9 +500,18 @@ export class WorkflowOrchestrator {
   }
 }
 
-function answerKey(parts: IdempotencyKeyParts, outcome: StepAnswerKey["outcome"]): StepAnswerKey {
+function answerKey(
+  parts: IdempotencyKeyParts,
+  outcome: StepAnswerKey["outcome"]
+): StepAnswerKey {
   const phase = parts.action === "compensate" ? "compensate" : "invoke"
-  return { workflowId: parts.workflowId, transactionId: parts.transactionId, action: parts.stepId, phase, outcome }
+  return {
+    workflowId: parts.workflowId,
+    transactionId: parts.transactionId,
+    action: parts.stepId,
+    phase,
+    outcome,
+  }
 }
 
 function workflowIdOf(ref: WorkflowRef): string {

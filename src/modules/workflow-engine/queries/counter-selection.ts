@@ -1,9 +1,16 @@
-import { FilterableWorkflowExecutionProps, FindConfig, WorkflowExecutionDTO } from "@medusajs/framework/types"
+import {
+  FilterableWorkflowExecutionProps,
+  FindConfig,
+  WorkflowExecutionDTO,
+} from "@medusajs/framework/types"
 import { isObject } from "@medusajs/framework/utils"
 import { searchText } from "./execution-search"
 
 /** Which counters add up to a list's total: null for "any" workflow or state. */
-export type CounterSelection = { workflowIds: string[] | null; states: string[] | null }
+export type CounterSelection = {
+  workflowIds: string[] | null
+  states: string[] | null
+}
 
 /**
  * Whether the counters can give the total of a list, and which of them: they
@@ -22,7 +29,10 @@ export function counterSelection(
   const selection: CounterSelection = { workflowIds: null, states: null }
   for (const [field, value] of Object.entries(filters)) {
     // An empty q filters nothing (searchText says which q are empty).
-    if (value === undefined || (field === "q" && searchText(filters) === undefined)) {
+    if (
+      value === undefined ||
+      (field === "q" && searchText(filters) === undefined)
+    ) {
       continue
     }
     const values = valuesOf(value)
@@ -41,7 +51,8 @@ export function counterSelection(
 }
 
 function valuesOf(value: unknown): string[] | null {
-  const strings = (list: unknown[]) => (list.every((v) => typeof v === "string") ? (list as string[]) : null)
+  const strings = (list: unknown[]) =>
+    list.every((v) => typeof v === "string") ? (list as string[]) : null
   if (typeof value === "string") {
     return [value]
   }

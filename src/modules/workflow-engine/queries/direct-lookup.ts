@@ -1,4 +1,8 @@
-import { Context, FindConfig, WorkflowExecutionDTO } from "@medusajs/framework/types"
+import {
+  Context,
+  FindConfig,
+  WorkflowExecutionDTO,
+} from "@medusajs/framework/types"
 import { isObject } from "@medusajs/framework/utils"
 
 /** A list call simple enough to be one plain statement; see directLookupOf. */
@@ -11,7 +15,13 @@ export type DirectLookup = {
   skip?: number
 }
 
-const EQUALITY_FIELDS = new Set(["id", "workflow_id", "transaction_id", "run_id", "state"])
+const EQUALITY_FIELDS = new Set([
+  "id",
+  "workflow_id",
+  "transaction_id",
+  "run_id",
+  "state",
+])
 const PRIMARY_KEY = ["workflow_id", "transaction_id", "run_id"]
 const CONFIG_KEYS = new Set(["take", "skip", "order", "select"])
 
@@ -31,7 +41,10 @@ export function directLookupOf(
   config: FindConfig<WorkflowExecutionDTO> = {},
   sharedContext: Context = {}
 ): DirectLookup | undefined {
-  if (sharedContext.transactionManager || Object.keys(config).some((key) => !CONFIG_KEYS.has(key))) {
+  if (
+    sharedContext.transactionManager ||
+    Object.keys(config).some((key) => !CONFIG_KEYS.has(key))
+  ) {
     return
   }
   const where: DirectLookup["where"] = []
@@ -46,12 +59,20 @@ export function directLookupOf(
   if (select?.some((field) => field.includes("."))) {
     return
   }
-  const order = config.order && Object.keys(config.order).length ? Object.entries(config.order) : PRIMARY_KEY.map((column) => [column, "ASC"])
+  const order =
+    config.order && Object.keys(config.order).length
+      ? Object.entries(config.order)
+      : PRIMARY_KEY.map((column) => [column, "ASC"])
   return {
     where,
-    order: order.map(([column, direction]) => ({ column, direction: String(direction).toUpperCase() as "ASC" | "DESC" })),
+    order: order.map(([column, direction]) => ({
+      column,
+      direction: String(direction).toUpperCase() as "ASC" | "DESC",
+    })),
     // The ORM always loads the primary key and the id with a selection.
-    columns: select?.length ? [...new Set(["id", ...PRIMARY_KEY, ...select])] : undefined,
+    columns: select?.length
+      ? [...new Set(["id", ...PRIMARY_KEY, ...select])]
+      : undefined,
     take: config.take ?? undefined,
     skip: config.skip ?? undefined,
   }

@@ -14,7 +14,11 @@ export function prepareFilters(
   search?: ExecutionSearch
 ): Record<string, unknown> {
   if (!isRecord(filters)) {
-    throw invalidField(EXECUTION_FILTERS.subject, "filters", `must be an object, got ${describe(filters)}`)
+    throw invalidField(
+      EXECUTION_FILTERS.subject,
+      "filters",
+      `must be an object, got ${describe(filters)}`
+    )
   }
   const q = searchText(filters)
   const { q: _q, ...rest } = filters as Record<string, unknown>

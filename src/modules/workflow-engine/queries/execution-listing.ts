@@ -1,4 +1,8 @@
-import { FilterableWorkflowExecutionProps, FindConfig, WorkflowExecutionDTO } from "@medusajs/framework/types"
+import {
+  FilterableWorkflowExecutionProps,
+  FindConfig,
+  WorkflowExecutionDTO,
+} from "@medusajs/framework/types"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { counterSelection } from "./counter-selection"
 import { DirectLookup } from "./direct-lookup"
@@ -7,7 +11,10 @@ import { countSearch } from "./sql/count-search"
 import { selectExecutions } from "./sql/select-executions"
 import { countersState } from "./sql/counters-state"
 import { sumCounters } from "./sql/sum-counters"
-import { TransactionMatch, transactionsMatching } from "./sql/transactions-matching"
+import {
+  TransactionMatch,
+  transactionsMatching,
+} from "./sql/transactions-matching"
 import { workflowsMatching } from "./sql/workflows-matching"
 
 const UNDEFINED_TABLE = "42P01"
@@ -32,16 +39,29 @@ export class ExecutionListing {
    * knows live executions only (the counters count those, and the pass over
    * transaction ids reads those), so then the list query matches `q` itself.
    */
-  async search(q: string, config: FindConfig<WorkflowExecutionDTO> = {}): Promise<ExecutionSearch | undefined> {
-    if ((config as { withDeleted?: boolean }).withDeleted || !(await this.countersReady())) {
+  async search(
+    q: string,
+    config: FindConfig<WorkflowExecutionDTO> = {}
+  ): Promise<ExecutionSearch | undefined> {
+    if (
+      (config as { withDeleted?: boolean }).withDeleted ||
+      !(await this.countersReady())
+    ) {
       return undefined
     }
     const { pattern, states } = searchPattern(q)
     try {
-      const { workflowIds, trigramIndexed } = await workflowsMatching(this.db, pattern)
+      const { workflowIds, trigramIndexed } = await workflowsMatching(
+        this.db,
+        pattern
+      )
       const search: ExecutionSearch = { pattern, states, workflowIds }
       if (!trigramIndexed) {
-        const matches = await transactionsMatching(this.db, pattern, MAX_UNINDEXED_MATCHES + 1)
+        const matches = await transactionsMatching(
+          this.db,
+          pattern,
+          MAX_UNINDEXED_MATCHES + 1
+        )
         // Too many to list by id: the list query matches the pattern itself.
         if (matches.length <= MAX_UNINDEXED_MATCHES) {
           search.transactionMatches = matches
@@ -81,15 +101,20 @@ export class ExecutionListing {
   ): Promise<(() => Promise<number>) | null> {
     if (search) {
       // A resolved search means the counters are there.
-      const others = Object.entries(filters).filter(([field, value]) => field !== "q" && value !== undefined)
+      const others = Object.entries(filters).filter(
+        ([field, value]) => field !== "q" && value !== undefined
+      )
       if (others.length || (config as { withDeleted?: boolean }).withDeleted) {
         return null
       }
       const { transactionMatches: matches, workflowIds, states } = search
       if (matches) {
-        const counted = (match: TransactionMatch) => workflowIds.includes(match.workflow_id) || states.includes(match.state)
+        const counted = (match: TransactionMatch) =>
+          workflowIds.includes(match.workflow_id) ||
+          states.includes(match.state)
         const uncounted = matches.filter((match) => !counted(match)).length
-        return async () => uncounted + (await countSearch(this.db, null, workflowIds, states))
+        return async () =>
+          uncounted + (await countSearch(this.db, null, workflowIds, states))
       }
       return () => countSearch(this.db, search.pattern, workflowIds, states)
     }

@@ -27,8 +27,12 @@ export type ExecutionSearch = {
 }
 
 /** The `q` of a list call, or undefined when there is none; refuses anything but text. */
-export function searchText(filters: FilterableWorkflowExecutionProps = {}): string | undefined {
-  const q = isRecord(filters) ? (filters as Record<string, unknown>).q : undefined
+export function searchText(
+  filters: FilterableWorkflowExecutionProps = {}
+): string | undefined {
+  const q = isRecord(filters)
+    ? (filters as Record<string, unknown>).q
+    : undefined
   if (q === undefined || q === null || q === "") {
     return undefined
   }
@@ -36,9 +40,15 @@ export function searchText(filters: FilterableWorkflowExecutionProps = {}): stri
 }
 
 /** `q` as an ILIKE pattern, and the states it matches. */
-export function searchPattern(q: string): { pattern: string; states: string[] } {
+export function searchPattern(q: string): {
+  pattern: string
+  states: string[]
+} {
   const lower = q.toLowerCase()
-  return { pattern: `%${escapeLike(q)}%`, states: [...STATES].filter((state) => state.includes(lower)) }
+  return {
+    pattern: `%${escapeLike(q)}%`,
+    states: [...STATES].filter((state) => state.includes(lower)),
+  }
 }
 
 /**
@@ -46,7 +56,10 @@ export function searchPattern(q: string): { pattern: string; states: string[] } 
  * workflow_id and state. With a resolved `search`, workflow_id and state are
  * matched through its lists instead of a pattern.
  */
-export function searchFilter(q: string, search?: ExecutionSearch): Record<string, unknown> {
+export function searchFilter(
+  q: string,
+  search?: ExecutionSearch
+): Record<string, unknown> {
   const { pattern, states } = search ?? searchPattern(q)
   const textMatch = { $ilike: pattern }
   const alternatives: Record<string, unknown>[] = search
@@ -54,10 +67,16 @@ export function searchFilter(q: string, search?: ExecutionSearch): Record<string
         search.transactionMatches
           ? { id: { $in: search.transactionMatches.map((match) => match.id) } }
           : { transaction_id: textMatch },
-        ...(search.workflowIds.length ? [{ workflow_id: { $in: search.workflowIds } }] : []),
+        ...(search.workflowIds.length
+          ? [{ workflow_id: { $in: search.workflowIds } }]
+          : []),
         ...(states.length ? [{ state: { $in: states } }] : []),
       ]
-    : [{ transaction_id: textMatch }, { workflow_id: textMatch }, { state: textMatch }]
+    : [
+        { transaction_id: textMatch },
+        { workflow_id: textMatch },
+        { state: textMatch },
+      ]
   return alternatives.length === 1 ? alternatives[0] : { $or: alternatives }
 }
 

@@ -24,7 +24,14 @@ export type FilterSchema = {
 
 /** The part of a Medusa DML model this reads: each property's data type. */
 type DmlModel = {
-  schema: Record<string, { parse(name: string): { dataType: { name: string; options?: { choices?: unknown } } } }>
+  schema: Record<
+    string,
+    {
+      parse(name: string): {
+        dataType: { name: string; options?: { choices?: unknown } }
+      }
+    }
+  >
 }
 
 /**
@@ -34,7 +41,11 @@ type DmlModel = {
  * Postgres' integer), booleans, dates. JSON columns are not filterable, nor
  * those `unfiltered` names; every column may be ordered by and selected.
  */
-export function filterSchemaOf(noun: string, model: DmlModel, { unfiltered = [] }: { unfiltered?: string[] } = {}): FilterSchema {
+export function filterSchemaOf(
+  noun: string,
+  model: DmlModel,
+  { unfiltered = [] }: { unfiltered?: string[] } = {}
+): FilterSchema {
   const fields: Record<string, FieldKind> = {}
   for (const [name, property] of Object.entries(model.schema)) {
     if (unfiltered.includes(name)) {
@@ -43,12 +54,20 @@ export function filterSchemaOf(noun: string, model: DmlModel, { unfiltered = [] 
     const { dataType } = property.parse(name)
     const kind = KIND_OF_DML_TYPE[dataType.name]
     if (kind === "enum") {
-      fields[name] = { kind, values: new Set(dataType.options?.choices as string[]) }
+      fields[name] = {
+        kind,
+        values: new Set(dataType.options?.choices as string[]),
+      }
     } else if (kind) {
       fields[name] = { kind }
     }
   }
-  return { subject: `${noun} filter`, configSubject: `${noun} list config`, fields, columns: new Set(Object.keys(model.schema)) }
+  return {
+    subject: `${noun} filter`,
+    configSubject: `${noun} list config`,
+    fields,
+    columns: new Set(Object.keys(model.schema)),
+  }
 }
 
 const KIND_OF_DML_TYPE: Record<string, FieldKind["kind"] | undefined> = {
@@ -80,7 +99,11 @@ const NOTHING = { id: { $in: [] } }
  * key named `constructor` for something else.
  */
 export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && Object.prototype.toString.call(value) === "[object Object]"
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    Object.prototype.toString.call(value) === "[object Object]"
+  )
 }
 
 // Postgres' integer: a number past it fails in SQL instead of matching nothing.
@@ -117,9 +140,17 @@ export function checkFilters(
       }
       const inners = value.map((inner, i) => {
         if (!isRecord(inner)) {
-          throw invalidField(schema.subject, `${name}[${i}]`, `must be an object, got ${describe(inner)}`)
+          throw invalidField(
+            schema.subject,
+            `${name}[${i}]`,
+            `must be an object, got ${describe(inner)}`
+          )
         }
-        return checkFilters(schema, inner as Record<string, unknown>, `${name}[${i}].`)
+        return checkFilters(
+          schema,
+          inner as Record<string, unknown>,
+          `${name}[${i}].`
+        )
       })
       const logical = combine(field, inners)
       if (logical) {
@@ -127,9 +158,15 @@ export function checkFilters(
       }
       continue
     }
-    const kind = Object.prototype.hasOwnProperty.call(schema.fields, field) ? schema.fields[field] : undefined
+    const kind = Object.prototype.hasOwnProperty.call(schema.fields, field)
+      ? schema.fields[field]
+      : undefined
     if (!kind) {
-      throw invalidField(schema.subject, name, `is not a filterable field (use one of ${Object.keys(schema.fields).join(", ")})`)
+      throw invalidField(
+        schema.subject,
+        name,
+        `is not a filterable field (use one of ${Object.keys(schema.fields).join(", ")})`
+      )
     }
     const checked = checkValueOrOperators(schema.subject, name, kind, value)
     if (!isEmptyMap(checked)) {
@@ -149,7 +186,10 @@ export function checkFilters(
  * `$or` is left out), and an `$or` of nothing is one no row passes.
  * Returns undefined for a `$and`/`$or` that holds for every row.
  */
-function combine(operator: string, inners: Record<string, unknown>[]): Record<string, unknown>[] | undefined {
+function combine(
+  operator: string,
+  inners: Record<string, unknown>[]
+): Record<string, unknown>[] | undefined {
   if (operator === "$and") {
     const conditions = inners.filter((inner) => !isEmptyMap(inner))
     return conditions.length ? conditions : undefined
@@ -160,13 +200,23 @@ function combine(operator: string, inners: Record<string, unknown>[]): Record<st
   return inners.length ? inners : [NOTHING]
 }
 
-const isEmptyMap = (value: unknown) => isRecord(value) && !Object.keys(value as object).length
+const isEmptyMap = (value: unknown) =>
+  isRecord(value) && !Object.keys(value as object).length
 
-function checkValueOrOperators(subject: string, name: string, kind: FieldKind, value: unknown): unknown {
+function checkValueOrOperators(
+  subject: string,
+  name: string,
+  kind: FieldKind,
+  value: unknown
+): unknown {
   if (Array.isArray(value)) {
     // A list is `$in` written short, for the kinds that take `$in`.
     if (!OPERATORS[kind.kind].has("$in")) {
-      throw invalidField(subject, name, `must be one value or an operator map, got a list`)
+      throw invalidField(
+        subject,
+        name,
+        `must be one value or an operator map, got a list`
+      )
     }
     return value.map((v, i) => checkOperand(subject, `${name}[${i}]`, kind, v))
   }
@@ -174,16 +224,28 @@ function checkValueOrOperators(subject: string, name: string, kind: FieldKind, v
     return checkOperand(subject, name, kind, value)
   }
   const out: Record<string, unknown> = {}
-  for (const [operator, operand] of Object.entries(value as Record<string, unknown>)) {
+  for (const [operator, operand] of Object.entries(
+    value as Record<string, unknown>
+  )) {
     const at = `${name}.${operator}`
     if (!OPERATORS[kind.kind].has(operator)) {
-      throw invalidField(subject, at, `is not an operator for this field (use ${[...OPERATORS[kind.kind]].join(", ")})`)
+      throw invalidField(
+        subject,
+        at,
+        `is not an operator for this field (use ${[...OPERATORS[kind.kind]].join(", ")})`
+      )
     }
     if (LIST_OPERATORS.has(operator)) {
       if (!Array.isArray(operand)) {
-        throw invalidField(subject, at, `must be an array, got ${describe(operand)}`)
+        throw invalidField(
+          subject,
+          at,
+          `must be an array, got ${describe(operand)}`
+        )
       }
-      out[operator] = operand.map((v, i) => checkOperand(subject, `${at}[${i}]`, kind, v))
+      out[operator] = operand.map((v, i) =>
+        checkOperand(subject, `${at}[${i}]`, kind, v)
+      )
     } else if (PATTERN_OPERATORS.has(operator)) {
       out[operator] = checkPattern(subject, at, operand)
     } else {
@@ -193,8 +255,14 @@ function checkValueOrOperators(subject: string, name: string, kind: FieldKind, v
   return out
 }
 
-function checkOperand(subject: string, name: string, kind: FieldKind, value: unknown): unknown {
-  const fail = (expected: string) => invalidField(subject, name, `must be ${expected}, got ${describe(value)}`)
+function checkOperand(
+  subject: string,
+  name: string,
+  kind: FieldKind,
+  value: unknown
+): unknown {
+  const fail = (expected: string) =>
+    invalidField(subject, name, `must be ${expected}, got ${describe(value)}`)
   switch (kind.kind) {
     case "text":
       return checkText(subject, name, value)
@@ -204,7 +272,10 @@ function checkOperand(subject: string, name: string, kind: FieldKind, value: unk
       }
       return value
     case "integer": {
-      const problem = wholeNumberProblem(value, { min: MIN_INTEGER, max: MAX_INTEGER })
+      const problem = wholeNumberProblem(value, {
+        min: MIN_INTEGER,
+        max: MAX_INTEGER,
+      })
       if (problem) {
         throw invalidField(subject, name, problem)
       }
@@ -216,7 +287,12 @@ function checkOperand(subject: string, name: string, kind: FieldKind, value: unk
       }
       return value
     case "date": {
-      const time = value instanceof Date ? value.getTime() : typeof value === "string" ? Date.parse(value) : NaN
+      const time =
+        value instanceof Date
+          ? value.getTime()
+          : typeof value === "string"
+            ? Date.parse(value)
+            : NaN
       if (isNaN(time)) {
         throw fail("a date (a Date or a date string)")
       }
@@ -233,15 +309,31 @@ function checkOperand(subject: string, name: string, kind: FieldKind, value: unk
  * statement would fail instead of matching nothing), and a lone UTF-16
  * surrogate would reach it as U+FFFD and match another string than the one given.
  */
-export function checkText(subject: string, name: string, value: unknown): string {
+export function checkText(
+  subject: string,
+  name: string,
+  value: unknown
+): string {
   if (typeof value !== "string") {
-    throw invalidField(subject, name, `must be a string, got ${describe(value)}`)
+    throw invalidField(
+      subject,
+      name,
+      `must be a string, got ${describe(value)}`
+    )
   }
   if (value.includes("\u0000")) {
-    throw invalidField(subject, name, "must not contain a NUL character (\\u0000)")
+    throw invalidField(
+      subject,
+      name,
+      "must not contain a NUL character (\\u0000)"
+    )
   }
   if (LONE_SURROGATE.test(value)) {
-    throw invalidField(subject, name, "must be well-formed Unicode (it has a lone UTF-16 surrogate)")
+    throw invalidField(
+      subject,
+      name,
+      "must be well-formed Unicode (it has a lone UTF-16 surrogate)"
+    )
   }
   return value
 }
@@ -256,7 +348,11 @@ function checkPattern(subject: string, name: string, value: unknown): string {
     escaped = !escaped && char === "\\"
   }
   if (escaped) {
-    throw invalidField(subject, name, "must not end with the escape character \\ (write \\\\ for a backslash)")
+    throw invalidField(
+      subject,
+      name,
+      "must not end with the escape character \\ (write \\\\ for a backslash)"
+    )
   }
   return pattern
 }

@@ -1,10 +1,18 @@
-import { FilterableWorkflowExecutionProps, FindConfig, WorkflowExecutionDTO } from "@medusajs/framework/types"
+import {
+  FilterableWorkflowExecutionProps,
+  FindConfig,
+  WorkflowExecutionDTO,
+} from "@medusajs/framework/types"
 
 const IDENTIFYING = ["id", "transaction_id", "run_id"] as const
 
 /** Filters that name executions by id, transaction or run: their lists are short. */
-export function isSelective(filters: FilterableWorkflowExecutionProps): boolean {
-  return IDENTIFYING.some((field) => (filters as Record<string, unknown>)[field] !== undefined)
+export function isSelective(
+  filters: FilterableWorkflowExecutionProps
+): boolean {
+  return IDENTIFYING.some(
+    (field) => (filters as Record<string, unknown>)[field] !== undefined
+  )
 }
 
 /**
@@ -13,7 +21,10 @@ export function isSelective(filters: FilterableWorkflowExecutionProps): boolean 
  * Null when the page is full, or empty after a skip (the total may be smaller
  * than the skip).
  */
-export function totalOfPage(rows: number, config: FindConfig<WorkflowExecutionDTO>): number | null {
+export function totalOfPage(
+  rows: number,
+  config: FindConfig<WorkflowExecutionDTO>
+): number | null {
   const skip = config.skip ?? 0
   const take = config.take
   const isLast = take === undefined || take === null || rows < take

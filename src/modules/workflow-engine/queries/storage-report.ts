@@ -1,10 +1,18 @@
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { MedusaError } from "@medusajs/framework/utils"
 import { ResolvedWorkflowEngineOptions } from "../options"
-import { decideRetention, RetentionDecision, RetentionSource } from "../retention/retention-policy"
+import {
+  decideRetention,
+  RetentionDecision,
+  RetentionSource,
+} from "../retention/retention-policy"
 import { countExpired } from "../retention/sql/count-expired"
 import { oldestExecutionCreatedAt } from "../retention/sql/oldest-execution"
-import { FINISHED_STATE_LIST, FINISHED_STATES, FinishedState } from "../transaction-states"
+import {
+  FINISHED_STATE_LIST,
+  FINISHED_STATES,
+  FinishedState,
+} from "../transaction-states"
 import { countKeptForever } from "./sql/count-kept-forever"
 import { countersState } from "./sql/counters-state"
 import { estimateGroupBytes, ExecutionGroup } from "./sql/estimate-group-bytes"
@@ -37,7 +45,12 @@ export type ExecutionStorageReport = {
   /** Live executions per workflow and state (exact, from the counters, or counted while the upgrade is pending). */
   groups: ExecutionGroup[]
   /** Per workflow: executions, estimated bytes, and finished runs no purge will delete. */
-  workflows: { workflow_id: string; executions: number; estimated_bytes: number | null; kept_forever: number }[]
+  workflows: {
+    workflow_id: string
+    executions: number
+    estimated_bytes: number | null
+    kept_forever: number
+  }[]
   total_executions: number
   sizes: RelationSizes
   oldest_execution_at: Date | null
@@ -54,7 +67,10 @@ export type ExecutionStorageReport = {
   upgrade: PendingUpgradeReport | null
 }
 
-type Counted = Pick<ExecutionStorageReport, "groups" | "oldest_execution_at" | "expired"> & { keptForever: Map<string, number> }
+type Counted = Pick<
+  ExecutionStorageReport,
+  "groups" | "oldest_execution_at" | "expired"
+> & { keptForever: Map<string, number> }
 
 /** One execution's retention: when it goes, and which setting decided it. */
 export type ExecutionRetentionReport = {
@@ -98,12 +114,16 @@ export class StorageReport {
 
   async report(): Promise<ExecutionStorageReport> {
     const pending = await this.upgrade.tasks()
-    this.countersReady_ ||= !pending.length && (await countersState(this.db)) === "ready"
+    this.countersReady_ ||=
+      !pending.length && (await countersState(this.db)) === "ready"
     const [counted, sizes] = await Promise.all([
       this.countersReady_ ? this.countIndexed() : this.countScanned(),
       relationSizes(this.db),
     ])
-    const workflows = new Map<string, ExecutionStorageReport["workflows"][number]>()
+    const workflows = new Map<
+      string,
+      ExecutionStorageReport["workflows"][number]
+    >()
     for (const group of counted.groups) {
       const workflow = workflows.get(group.workflow_id) ?? {
         workflow_id: group.workflow_id,
@@ -113,20 +133,34 @@ export class StorageReport {
       }
       workflow.executions += group.executions
       if (group.estimated_bytes !== null) {
-        workflow.estimated_bytes = (workflow.estimated_bytes ?? 0) + group.estimated_bytes
+        workflow.estimated_bytes =
+          (workflow.estimated_bytes ?? 0) + group.estimated_bytes
       }
       workflows.set(group.workflow_id, workflow)
     }
     return {
       groups: counted.groups,
-      workflows: [...workflows.values()].sort((a, b) => b.executions - a.executions),
-      total_executions: counted.groups.reduce((sum, group) => sum + group.executions, 0),
+      workflows: [...workflows.values()].sort(
+        (a, b) => b.executions - a.executions
+      ),
+      total_executions: counted.groups.reduce(
+        (sum, group) => sum + group.executions,
+        0
+      ),
       sizes,
       oldest_execution_at: counted.oldest_execution_at,
       expired: counted.expired,
-      kept_forever: [...counted.keptForever.values()].reduce((sum, count) => sum + count, 0),
+      kept_forever: [...counted.keptForever.values()].reduce(
+        (sum, count) => sum + count,
+        0
+      ),
       retention: this.settings(),
-      upgrade: pending.length ? { tasks: pending.map((task) => task.name), queued_at: pending[0].queued_at } : null,
+      upgrade: pending.length
+        ? {
+            tasks: pending.map((task) => task.name),
+            queued_at: pending[0].queued_at,
+          }
+        : null,
     }
   }
 
@@ -138,7 +172,12 @@ export class StorageReport {
       oldestExecutionCreatedAt(this.db),
       countExpired(this.db, EXPIRED_COUNT_CAP),
     ])
-    return { groups, keptForever, oldest_execution_at: oldest, expired: { executions: expired, capped: expired >= EXPIRED_COUNT_CAP } }
+    return {
+      groups,
+      keptForever,
+      oldest_execution_at: oldest,
+      expired: { executions: expired, capped: expired >= EXPIRED_COUNT_CAP },
+    }
   }
 
   // One pass over the table, exact, while the upgrade is pending.
@@ -147,31 +186,55 @@ export class StorageReport {
     const live = scanned.filter((group) => group.executions > 0)
     const keptForever = new Map<string, number>()
     for (const group of live) {
-      keptForever.set(group.workflow_id, (keptForever.get(group.workflow_id) ?? 0) + group.kept_forever)
+      keptForever.set(
+        group.workflow_id,
+        (keptForever.get(group.workflow_id) ?? 0) + group.kept_forever
+      )
     }
-    const oldest = live.reduce<Date | null>((min, group) => (group.oldest && (!min || group.oldest < min) ? group.oldest : min), null)
+    const oldest = live.reduce<Date | null>(
+      (min, group) =>
+        group.oldest && (!min || group.oldest < min) ? group.oldest : min,
+      null
+    )
     return {
-      groups: live.map(({ workflow_id, state, executions, estimated_bytes }) => ({ workflow_id, state, executions, estimated_bytes })),
+      groups: live.map(
+        ({ workflow_id, state, executions, estimated_bytes }) => ({
+          workflow_id,
+          state,
+          executions,
+          estimated_bytes,
+        })
+      ),
       keptForever,
       oldest_execution_at: oldest,
-      expired: { executions: scanned.reduce((sum, group) => sum + group.expired, 0), capped: false },
+      expired: {
+        executions: scanned.reduce((sum, group) => sum + group.expired, 0),
+        capped: false,
+      },
     }
   }
 
   async retentionOf(id: string): Promise<ExecutionRetentionReport> {
     const row = await loadExecutionRetention(this.db, id)
     if (!row) {
-      throw new MedusaError(MedusaError.Types.NOT_FOUND, `WorkflowExecution with id: ${id} was not found`)
+      throw new MedusaError(
+        MedusaError.Types.NOT_FOUND,
+        `WorkflowExecution with id: ${id} was not found`
+      )
     }
     const finished = FINISHED_STATES.has(row.state)
     const workflowRetention = row.workflow_retention_time ?? undefined
-    const decision = finished ? decideRetention(row.state, workflowRetention, this.options) : undefined
-    const source = !finished || row.retention_time === null
-      ? null
-      : decision?.seconds === row.retention_time
-        ? decision.source
-        : "options_changed"
-    const outcome = (state: FinishedState) => decideRetention(state, workflowRetention, this.options) ?? null
+    const decision = finished
+      ? decideRetention(row.state, workflowRetention, this.options)
+      : undefined
+    const source =
+      !finished || row.retention_time === null
+        ? null
+        : decision?.seconds === row.retention_time
+          ? decision.source
+          : "options_changed"
+    const outcome = (state: FinishedState) =>
+      decideRetention(state, workflowRetention, this.options) ?? null
     return {
       id: row.id,
       workflow_id: row.workflow_id,
@@ -182,10 +245,13 @@ export class StorageReport {
       expired: row.expired,
       retention_seconds: row.retention_time,
       source,
-      kept_forever: finished && row.retention_time === null && row.expires_at === null,
+      kept_forever:
+        finished && row.retention_time === null && row.expires_at === null,
       on_finish: finished
         ? null
-        : (Object.fromEntries(FINISHED_STATE_LIST.map((state) => [state, outcome(state)])) as ExecutionRetentionReport["on_finish"]),
+        : (Object.fromEntries(
+            FINISHED_STATE_LIST.map((state) => [state, outcome(state)])
+          ) as ExecutionRetentionReport["on_finish"]),
       purge_interval_seconds: this.options.purgeIntervalSeconds,
     }
   }

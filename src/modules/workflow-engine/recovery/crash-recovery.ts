@@ -81,7 +81,9 @@ export class CrashRecovery {
     do {
       this.passAgain = false
       await this.recoverNow().catch((error) =>
-        this.logger.warn(`Workflow engine: a pass recovering the runs of dead instances stopped, the next one tries again: ${error}`)
+        this.logger.warn(
+          `Workflow engine: a pass recovering the runs of dead instances stopped, the next one tries again: ${error}`
+        )
       )
     } while (this.passAgain && this.started)
   }
@@ -103,8 +105,17 @@ export class CrashRecovery {
       if (!stored) {
         return
       }
-      const plan = planRecovery(stored.execution, stored.timers, stored.awaited_steps)
-      await adoptRun(trx, run, plan.action === "disown" ? null : this.instanceId, plan.action === "fail" ? plan.flow : undefined)
+      const plan = planRecovery(
+        stored.execution,
+        stored.timers,
+        stored.awaited_steps
+      )
+      await adoptRun(
+        trx,
+        run,
+        plan.action === "disown" ? null : this.instanceId,
+        plan.action === "fail" ? plan.flow : undefined
+      )
       if (plan.action === "disown") {
         await restoreTimeouts(trx, run, stored, plan.timeouts)
       }
@@ -135,7 +146,11 @@ export class CrashRecovery {
     return true
   }
 
-  private async carryOut(run: OrphanedRun, plan: RecoveryPlan, stored: AdoptedRun): Promise<void> {
+  private async carryOut(
+    run: OrphanedRun,
+    plan: RecoveryPlan,
+    stored: AdoptedRun
+  ): Promise<void> {
     const options = { throwOnError: false, logOnError: true }
     const stepKey = (stepName: string) => ({
       workflowId: run.workflow_id,
@@ -147,10 +162,16 @@ export class CrashRecovery {
       case "disown":
         return
       case "resume":
-        await this.runner().run(run.workflow_id, { transactionId: run.transaction_id, ...options })
+        await this.runner().run(run.workflow_id, {
+          transactionId: run.transaction_id,
+          ...options,
+        })
         return
       case "retry":
-        await this.runner().retryStep({ idempotencyKey: stepKey(plan.stepName), options })
+        await this.runner().retryStep({
+          idempotencyKey: stepKey(plan.stepName),
+          options,
+        })
         return
       case "fail":
         await this.runner().setStepFailure({
@@ -163,8 +184,14 @@ export class CrashRecovery {
 }
 
 /** The error a failed run keeps in context.errors: which instance died, where, and at which step. */
-function instanceDied(run: OrphanedRun, plan: RecoveryPlan & { action: "fail" }, stored: AdoptedRun): Error {
-  const where = stored.hostname ? ` (${stored.hostname}, pid ${stored.pid})` : ""
+function instanceDied(
+  run: OrphanedRun,
+  plan: RecoveryPlan & { action: "fail" },
+  stored: AdoptedRun
+): Error {
+  const where = stored.hostname
+    ? ` (${stored.hostname}, pid ${stored.pid})`
+    : ""
   const when =
     plan.seen === "running"
       ? `while step "${plan.stepName}" was running`
@@ -186,7 +213,12 @@ async function restoreTimeouts(
 ): Promise<void> {
   for (const timeout of timeouts) {
     const timer: TimerSpec = {
-      key: stepTimerKey("step_timeout", run.workflow_id, run.transaction_id, timeout.stepId),
+      key: stepTimerKey(
+        "step_timeout",
+        run.workflow_id,
+        run.transaction_id,
+        timeout.stepId
+      ),
       kind: "step_timeout",
       workflow_id: run.workflow_id,
       transaction_id: run.transaction_id,
@@ -203,7 +235,9 @@ function describe(plan: RecoveryPlan): string {
     case "disown":
       return (
         "it waits for an answer or a timer, which any instance handles" +
-        (plan.timeouts.length ? ` (${plan.timeouts.length} step timeout set again)` : "")
+        (plan.timeouts.length
+          ? ` (${plan.timeouts.length} step timeout set again)`
+          : "")
       )
     case "resume":
       return "continued from its last checkpoint"

@@ -1,5 +1,14 @@
-import { TransactionState, TransactionStepState, TransactionStepStatus } from "@medusajs/framework/utils"
-import { ROOT_STEP_ID, StoredStep, stepsOf, workflowSteps } from "../stored-flow"
+import {
+  TransactionState,
+  TransactionStepState,
+  TransactionStepStatus,
+} from "@medusajs/framework/utils"
+import {
+  ROOT_STEP_ID,
+  StoredStep,
+  stepsOf,
+  workflowSteps,
+} from "../stored-flow"
 import { TimerKind } from "../timers/timer-spec"
 import { awaitedMarker } from "../storage/awaited-steps"
 import { StoredTimer } from "./sql/adopt-run"
@@ -53,38 +62,64 @@ const CONTINUATIONS = new Set<TimerKind>(["retry", "continue"])
  * `awaited`: the row's `awaited_steps`, null when the row was stored before
  * the engine kept them (its async steps are then taken as awaiting).
  */
-export function planRecovery(flow: any, timers: StoredTimer[], awaited: string[] | null, now = Date.now()): RecoveryPlan {
-  if (flow.state === TransactionState.WAITING_TO_COMPENSATE || flow.state === TransactionState.COMPENSATING) {
+export function planRecovery(
+  flow: any,
+  timers: StoredTimer[],
+  awaited: string[] | null,
+  now = Date.now()
+): RecoveryPlan {
+  if (
+    flow.state === TransactionState.WAITING_TO_COMPENSATE ||
+    flow.state === TransactionState.COMPENSATING
+  ) {
     return { action: "resume" }
   }
   const steps = workflowSteps(flow)
-  const statusIs = (status: string) => (step: StoredStep) => step.invoke.status === status
+  const statusIs = (status: string) => (step: StoredStep) =>
+    step.invoke.status === status
   const waiting = steps.filter(statusIs(TransactionStepStatus.WAITING))
 
-  const background = waiting.find((step) => step.definition?.backgroundExecution)
+  const background = waiting.find(
+    (step) => step.definition?.backgroundExecution
+  )
   if (background) {
-    return { action: "retry", stepId: background.id, stepName: nameOf(background) }
+    return {
+      action: "retry",
+      stepId: background.id,
+      stepName: nameOf(background),
+    }
   }
   // A synchronous step is shown waiting for its response while it runs in the process (an async one, for an answer).
   const running = steps.find(
     (step) =>
       step.invoke.state === TransactionStepState.INVOKING &&
-      (statusIs(TransactionStepStatus.IDLE)(step) || (statusIs(TransactionStepStatus.WAITING)(step) && !step.definition?.async))
+      (statusIs(TransactionStepStatus.IDLE)(step) ||
+        (statusIs(TransactionStepStatus.WAITING)(step) &&
+          !step.definition?.async))
   )
   if (running) {
     return failPlan(flow, running, "running", now)
   }
   const unasked = waiting.find(
-    (step) => step.definition?.async && awaited !== null && !awaited.includes(awaitedMarker(step.id, step.attempts))
+    (step) =>
+      step.definition?.async &&
+      awaited !== null &&
+      !awaited.includes(awaitedMarker(step.id, step.attempts))
   )
   if (unasked) {
     return failPlan(flow, unasked, "running", now)
   }
   // Whoever answers, retries it by hand, or the timer, continues the run, and runs what comes next.
   const heldForRetry = steps.some(
-    (step) => statusIs(TransactionStepStatus.TEMPORARY_FAILURE)(step) && step.definition?.autoRetry === false
+    (step) =>
+      statusIs(TransactionStepStatus.TEMPORARY_FAILURE)(step) &&
+      step.definition?.autoRetry === false
   )
-  if (waiting.length || heldForRetry || timers.some((timer) => CONTINUATIONS.has(timer.kind))) {
+  if (
+    waiting.length ||
+    heldForRetry ||
+    timers.some((timer) => CONTINUATIONS.has(timer.kind))
+  ) {
     return { action: "disown", timeouts: lostTimeouts(waiting, timers, now) }
   }
   // A failed attempt was stored, and the process died before it set the retry's timer: continuing sets it.
@@ -96,18 +131,27 @@ export function planRecovery(flow: any, timers: StoredTimer[], awaited: string[]
 }
 
 /** Waiting steps with a timeout and no timer left for it, and when each is due. */
-function lostTimeouts(waiting: StoredStep[], timers: StoredTimer[], now: number) {
+function lostTimeouts(
+  waiting: StoredStep[],
+  timers: StoredTimer[],
+  now: number
+) {
   return waiting
     .filter(
       (step) =>
         step.definition?.timeout &&
         step.startedAt &&
-        !timers.some((timer) => timer.kind === "step_timeout" && timer.step_id === step.id)
+        !timers.some(
+          (timer) => timer.kind === "step_timeout" && timer.step_id === step.id
+        )
     )
     .map((step) => ({
       stepId: step.id,
       attempt: step.attempts,
-      inMs: Math.max(0, step.startedAt! + step.definition!.timeout! * 1000 - now),
+      inMs: Math.max(
+        0,
+        step.startedAt! + step.definition!.timeout! * 1000 - now
+      ),
     }))
 }
 
@@ -124,7 +168,10 @@ function nextToRun(flow: any, steps: StoredStep[]): StoredStep | undefined {
       return false
     }
     const parent = stepsOf(flow)[parentOf.get(step.id) ?? ROOT_STEP_ID]
-    return parent.id === ROOT_STEP_ID || parent.invoke.state === TransactionStepState.DONE
+    return (
+      parent.id === ROOT_STEP_ID ||
+      parent.invoke.state === TransactionStepState.DONE
+    )
   })
 }
 
@@ -135,14 +182,22 @@ function nextToRun(flow: any, steps: StoredStep[]): StoredStep | undefined {
  * Medusa retries a step after its retryInterval only once a last attempt is
  * known, and a step cut before it ran has none.
  */
-function failPlan(flow: any, step: StoredStep, seen: "running" | "next", now: number): RecoveryPlan {
+function failPlan(
+  flow: any,
+  step: StoredStep,
+  seen: "running" | "next",
+  now: number
+): RecoveryPlan {
   const steps = {
     ...flow.steps,
     [step.id]: {
       ...step,
       lastAttempt: now,
       retryRescheduledAt: null,
-      invoke: { state: TransactionStepState.INVOKING, status: TransactionStepStatus.WAITING },
+      invoke: {
+        state: TransactionStepState.INVOKING,
+        status: TransactionStepStatus.WAITING,
+      },
     },
   }
   return {

@@ -9,8 +9,18 @@ import { oldestExecutionCreatedAt } from "./sql/oldest-execution"
 import { purgeExpiredBatch } from "./sql/purge-expired-batch"
 import { PendingUpgrade } from "../upgrade/pending-upgrade"
 import { EXPIRY_TASKS } from "../upgrade/upgrade-tasks"
-import { FIRST_BATCH_SIZE, MIN_BATCH_SIZE, nextBatchSize, PurgeProgress } from "./purge-batches"
-import { checkEraseInput, checkPurgeInput, EraseExecutionsInput, PurgeExpiredInput } from "./purge-input"
+import {
+  FIRST_BATCH_SIZE,
+  MIN_BATCH_SIZE,
+  nextBatchSize,
+  PurgeProgress,
+} from "./purge-batches"
+import {
+  checkEraseInput,
+  checkPurgeInput,
+  EraseExecutionsInput,
+  PurgeExpiredInput,
+} from "./purge-input"
 import { purgeUnfilled } from "./unfilled-purge"
 
 export type PurgeTrigger = "job" | "admin" | "manual"
@@ -31,7 +41,11 @@ export type PurgeResult = {
   oldest_remaining: Date | null
 }
 
-export type EraseResult = { id: string; deleted: number; transaction_ids: string[] }
+export type EraseResult = {
+  id: string
+  deleted: number
+  transaction_ids: string[]
+}
 
 /**
  * Keeps `workflow_execution` bounded: purges finished runs past their expiry
@@ -49,8 +63,16 @@ export class ExecutionRetention {
     this.upgrade = new PendingUpgrade(db)
   }
 
-  async purgeExpired(input: PurgeExpiredInput = {}, trigger: PurgeTrigger = "manual"): Promise<PurgeResult> {
-    const { dryRun = false, batchSize = this.options.purgeBatchSize, maxRows, actor } = checkPurgeInput(input)
+  async purgeExpired(
+    input: PurgeExpiredInput = {},
+    trigger: PurgeTrigger = "manual"
+  ): Promise<PurgeResult> {
+    const {
+      dryRun = false,
+      batchSize = this.options.purgeBatchSize,
+      maxRows,
+      actor,
+    } = checkPurgeInput(input)
     const startedAt = new Date()
     const started = performance.now()
     const progress: PurgeProgress = { deleted: 0, batches: 0, longest: 0 }
@@ -59,7 +81,7 @@ export class ExecutionRetention {
     const record = (error: string | null): Omit<PurgeRecord, "trigger"> => ({
       actor: actor ?? null,
       dry_run: dryRun,
-      deleted: dryRun ? wouldDelete ?? 0 : progress.deleted,
+      deleted: dryRun ? (wouldDelete ?? 0) : progress.deleted,
       batches: progress.batches,
       duration_ms: Math.round(performance.now() - started),
       longest_batch_ms: Math.round(progress.longest),
@@ -138,11 +160,18 @@ export class ExecutionRetention {
   }
 
   /** Reads IDX_workflow_execution_expires_at from where the last batch got to, in batches sized by nextBatchSize. */
-  private async deleteInBatches(maxBatchSize: number, maxRows: number | undefined, progress: PurgeProgress): Promise<void> {
+  private async deleteInBatches(
+    maxBatchSize: number,
+    maxRows: number | undefined,
+    progress: PurgeProgress
+  ): Promise<void> {
     let size = Math.min(maxBatchSize, FIRST_BATCH_SIZE)
     let from: Date | null = null
     while (maxRows === undefined || progress.deleted < maxRows) {
-      const limit = maxRows === undefined ? size : Math.min(size, maxRows - progress.deleted)
+      const limit =
+        maxRows === undefined
+          ? size
+          : Math.min(size, maxRows - progress.deleted)
       const batchStarted = performance.now()
       const { deleted, reached } = await purgeExpiredBatch(this.db, limit, from)
       const elapsed = performance.now() - batchStarted
@@ -157,7 +186,12 @@ export class ExecutionRetention {
       if (deleted < limit) {
         return
       }
-      size = nextBatchSize(size, elapsed, Math.min(MIN_BATCH_SIZE, maxBatchSize), maxBatchSize)
+      size = nextBatchSize(
+        size,
+        elapsed,
+        Math.min(MIN_BATCH_SIZE, maxBatchSize),
+        maxBatchSize
+      )
     }
   }
 }

@@ -9,7 +9,12 @@ export const MIN_BATCH_SIZE = 100
  * takes longer, between `min` and `max`, so no batch holds its locks for
  * long whatever the rows and the machine.
  */
-export function nextBatchSize(size: number, elapsedMs: number, min: number, max: number): number {
+export function nextBatchSize(
+  size: number,
+  elapsedMs: number,
+  min: number,
+  max: number
+): number {
   if (elapsedMs > TARGET_BATCH_MS) {
     return Math.max(min, Math.floor((size * TARGET_BATCH_MS) / elapsedMs))
   }
@@ -20,4 +25,8 @@ export function nextBatchSize(size: number, elapsedMs: number, min: number, max:
 }
 
 /** What a purge pass has done so far. */
-export type PurgeProgress = { deleted: number; batches: number; longest: number }
+export type PurgeProgress = {
+  deleted: number
+  batches: number
+  longest: number
+}

@@ -18,12 +18,16 @@ export async function schedulePurge(
   if (intervalSeconds === 0) {
     return
   }
-  await schedules.schedule(PURGE_SCHEDULE_ID, { interval: intervalSeconds * 1000, concurrency: "forbid" }, async () => {
-    const result = await retention.purgeExpired({}, "job")
-    logger.info(
-      `Purged ${result.deleted} expired workflow executions in ${result.batches} batches, ` +
-        `${result.duration_ms} ms (longest batch ${result.longest_batch_ms} ms)`
-    )
-    return "ok"
-  })
+  await schedules.schedule(
+    PURGE_SCHEDULE_ID,
+    { interval: intervalSeconds * 1000, concurrency: "forbid" },
+    async () => {
+      const result = await retention.purgeExpired({}, "job")
+      logger.info(
+        `Purged ${result.deleted} expired workflow executions in ${result.batches} batches, ` +
+          `${result.duration_ms} ms (longest batch ${result.longest_batch_ms} ms)`
+      )
+      return "ok"
+    }
+  )
 }

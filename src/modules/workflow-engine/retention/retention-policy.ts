@@ -12,7 +12,10 @@ export type RetentionSource =
 
 export type RetentionDecision = { seconds: number; source: RetentionSource }
 
-type RetentionOptions = Pick<ResolvedWorkflowEngineOptions, "defaultRetentionSeconds" | "retentionSecondsByState">
+type RetentionOptions = Pick<
+  ResolvedWorkflowEngineOptions,
+  "defaultRetentionSeconds" | "retentionSecondsByState"
+>
 
 /**
  * The retention a run gets once it finishes in `state`, and which setting
@@ -29,9 +32,14 @@ export function decideRetention(
   const own: RetentionDecision | undefined = workflowRetentionSeconds
     ? { seconds: workflowRetentionSeconds, source: "workflow" }
     : options.defaultRetentionSeconds !== undefined
-      ? { seconds: options.defaultRetentionSeconds, source: "default_retention_time" }
+      ? {
+          seconds: options.defaultRetentionSeconds,
+          source: "default_retention_time",
+        }
       : undefined
-  const floorSeconds = isFinishedState(state) ? options.retentionSecondsByState[state] : undefined
+  const floorSeconds = isFinishedState(state)
+    ? options.retentionSecondsByState[state]
+    : undefined
   if (floorSeconds === undefined || (own && own.seconds >= floorSeconds)) {
     return own
   }

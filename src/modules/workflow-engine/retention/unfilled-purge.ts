@@ -28,13 +28,27 @@ export async function purgeUnfilled(
   progress: PurgeProgress
 ): Promise<void> {
   const { pages, rowsPerPage } = await tablePages(db)
-  let span = Math.max(MIN_SPAN_PAGES, Math.ceil(FIRST_BATCH_SIZE / (rowsPerPage ?? 1)))
+  let span = Math.max(
+    MIN_SPAN_PAGES,
+    Math.ceil(FIRST_BATCH_SIZE / (rowsPerPage ?? 1))
+  )
   let after = pageStart(0)
-  while (pageOf(after) < pages && (maxRows === undefined || progress.deleted < maxRows)) {
-    const limit = maxRows === undefined ? maxBatchSize : Math.min(maxBatchSize, maxRows - progress.deleted)
+  while (
+    pageOf(after) < pages &&
+    (maxRows === undefined || progress.deleted < maxRows)
+  ) {
+    const limit =
+      maxRows === undefined
+        ? maxBatchSize
+        : Math.min(maxBatchSize, maxRows - progress.deleted)
     const untilPage = Math.min(pages, pageOf(after) + span)
     const batchStarted = performance.now()
-    const { deleted, reached } = await purgeExpiredPages(db, limit, after, untilPage)
+    const { deleted, reached } = await purgeExpiredPages(
+      db,
+      limit,
+      after,
+      untilPage
+    )
     const elapsed = performance.now() - batchStarted
     progress.longest = Math.max(progress.longest, elapsed)
     if (deleted > 0) {
@@ -42,6 +56,11 @@ export async function purgeUnfilled(
       progress.deleted += deleted
     }
     after = reached ?? pageStart(untilPage)
-    span = nextBatchSize(span, elapsed, MIN_SPAN_PAGES, Math.max(MIN_SPAN_PAGES, maxBatchSize))
+    span = nextBatchSize(
+      span,
+      elapsed,
+      MIN_SPAN_PAGES,
+      Math.max(MIN_SPAN_PAGES, maxBatchSize)
+    )
   }
 }

@@ -10,9 +10,17 @@ import { loadNextRuns } from "./sql/load-next-runs"
 import { registerSchedule } from "./sql/register-schedule"
 
 /** Runs one tick; "gone" removes the schedule (its workflow does not exist any more). */
-export type TickHandler = (jobId: string, scheduledFor: Date) => Promise<"ok" | "gone">
+export type TickHandler = (
+  jobId: string,
+  scheduledFor: Date
+) => Promise<"ok" | "gone">
 
-type Job = { options: SchedulerOptions; handler: TickHandler; timer?: NodeJS.Timeout; dueAt?: Date }
+type Job = {
+  options: SchedulerOptions
+  handler: TickHandler
+  timer?: NodeJS.Timeout
+  dueAt?: Date
+}
 
 export type ClusterSchedulesConfig = {
   instanceId: string
@@ -48,7 +56,11 @@ export class ClusterSchedules {
     private readonly defaultHandler: TickHandler
   ) {}
 
-  async schedule(jobId: string, options: SchedulerOptions, handler: TickHandler = this.defaultHandler): Promise<void> {
+  async schedule(
+    jobId: string,
+    options: SchedulerOptions,
+    handler: TickHandler = this.defaultHandler
+  ): Promise<void> {
     // Validates the expression before anything is replaced.
     const first = nextRunAt(options, new Date())
     this.disarm(jobId)
@@ -115,8 +127,17 @@ export class ClusterSchedules {
     await this.running.settled()
   }
 
-  private async register(jobId: string, job: Job, firstRunAt: Date): Promise<void> {
-    const { next_run_at } = await registerSchedule(this.db, jobId, job.options, firstRunAt)
+  private async register(
+    jobId: string,
+    job: Job,
+    firstRunAt: Date
+  ): Promise<void> {
+    const { next_run_at } = await registerSchedule(
+      this.db,
+      jobId,
+      job.options,
+      firstRunAt
+    )
     this.arm(jobId, job, next_run_at)
   }
 
@@ -126,11 +147,16 @@ export class ClusterSchedules {
     }
     this.disarm(jobId)
     job.dueAt = dueAt
-    const delay = Math.max(0, dueAt.getTime() - Date.now()) + EARLY_FIRE_MARGIN_MS
+    const delay =
+      Math.max(0, dueAt.getTime() - Date.now()) + EARLY_FIRE_MARGIN_MS
     job.timer = setTimeout(() => {
       job.timer = undefined
       void this.running.track(
-        this.tick(jobId, job).catch((error) => this.logger.error(`Scheduled workflow ${jobId}: its tick failed: ${error}`))
+        this.tick(jobId, job).catch((error) =>
+          this.logger.error(
+            `Scheduled workflow ${jobId}: its tick failed: ${error}`
+          )
+        )
       )
     }, delay)
     job.timer.unref()
@@ -147,7 +173,10 @@ export class ClusterSchedules {
   private async tick(jobId: string, job: Job): Promise<void> {
     const dueAt = job.dueAt ?? new Date()
     const allowConcurrent = job.options.concurrency === "allow"
-    const next = nextRunAt(job.options, new Date(Math.max(Date.now(), dueAt.getTime())))
+    const next = nextRunAt(
+      job.options,
+      new Date(Math.max(Date.now(), dueAt.getTime()))
+    )
     let claim
     try {
       claim = await claimTick(this.db, {
@@ -159,15 +188,27 @@ export class ClusterSchedules {
         runningHere: this.ticking.has(jobId),
       })
     } catch (error) {
-      this.logger.warn(`Scheduled workflow ${jobId}: could not claim its tick, trying again: ${error}`)
-      return this.arm(jobId, job, new Date(Date.now() + this.config.pollIntervalMs))
+      this.logger.warn(
+        `Scheduled workflow ${jobId}: could not claim its tick, trying again: ${error}`
+      )
+      return this.arm(
+        jobId,
+        job,
+        new Date(Date.now() + this.config.pollIntervalMs)
+      )
     }
 
     if (!claim.scheduled_for) {
       // Another instance moved it, or it is used up, or it is gone.
       if (claim.next_run_at) {
         const current = new Date(claim.next_run_at)
-        this.arm(jobId, job, current.getTime() <= Date.now() ? new Date(Date.now() + CONTENDED_RETRY_MS) : current)
+        this.arm(
+          jobId,
+          job,
+          current.getTime() <= Date.now()
+            ? new Date(Date.now() + CONTENDED_RETRY_MS)
+            : current
+        )
       } else {
         this.disarm(jobId)
       }
@@ -182,16 +223,23 @@ export class ClusterSchedules {
       this.ticking.add(jobId)
     }
     try {
-      if ((await job.handler(jobId, new Date(claim.scheduled_for))) === "gone") {
+      if (
+        (await job.handler(jobId, new Date(claim.scheduled_for))) === "gone"
+      ) {
         await this.remove(jobId)
       }
     } catch (error) {
-      this.logger.error(`Scheduled workflow ${jobId} failed: ${error instanceof Error ? error.stack : error}`)
+      this.logger.error(
+        `Scheduled workflow ${jobId} failed: ${error instanceof Error ? error.stack : error}`
+      )
     } finally {
       if (!allowConcurrent) {
         // If this fails, the mark stays until this instance's next claim of the job clears it.
-        await finishTick(this.db, jobId, this.config.instanceId).catch((error) =>
-          this.logger.warn(`Scheduled workflow ${jobId}: could not mark its tick finished: ${error}`)
+        await finishTick(this.db, jobId, this.config.instanceId).catch(
+          (error) =>
+            this.logger.warn(
+              `Scheduled workflow ${jobId}: could not mark its tick finished: ${error}`
+            )
         )
         this.ticking.delete(jobId)
       }

@@ -4,7 +4,10 @@ import { WorkflowRunner } from "../workflow-runner"
 import { TickHandler } from "./cluster-schedules"
 
 /** A tick of a scheduled workflow (a `src/jobs` job, say): runs it with the tick's due time as input. */
-export function runScheduledWorkflow(logger: Logger, runner: () => WorkflowRunner): TickHandler {
+export function runScheduledWorkflow(
+  logger: Logger,
+  runner: () => WorkflowRunner
+): TickHandler {
   return async (jobId, scheduledFor) => {
     try {
       await runner().run(jobId, {
@@ -14,8 +17,13 @@ export function runScheduledWorkflow(logger: Logger, runner: () => WorkflowRunne
       })
       return "ok"
     } catch (error) {
-      if (error instanceof MedusaError && error.type === MedusaError.Types.NOT_FOUND) {
-        logger.warn(`Scheduled workflow ${jobId} does not exist anymore; it was removed from the schedule.`)
+      if (
+        error instanceof MedusaError &&
+        error.type === MedusaError.Types.NOT_FOUND
+      ) {
+        logger.warn(
+          `Scheduled workflow ${jobId} does not exist anymore; it was removed from the schedule.`
+        )
         return "gone"
       }
       throw error

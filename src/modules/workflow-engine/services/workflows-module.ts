@@ -17,7 +17,12 @@ import {
 import { checkFields, describe, invalidField } from "../invalid-field"
 import { joinerConfig } from "../joiner-config"
 import { WorkflowExecution, WorkflowExecutionPurge } from "../models"
-import { checkCancelOptions, checkRunOptions, checkStepCall, checkSubscription } from "../orchestrator/call-input"
+import {
+  checkCancelOptions,
+  checkRunOptions,
+  checkStepCall,
+  checkSubscription,
+} from "../orchestrator/call-input"
 import {
   CancelOptions,
   RunOptions,
@@ -30,11 +35,24 @@ import { ExecutionSearch, searchText } from "../queries/execution-search"
 import { checkListConfig } from "../queries/list-config"
 import { directLookupOf } from "../queries/direct-lookup"
 import { ExecutionListing } from "../queries/execution-listing"
-import { ExecutionRetentionReport, ExecutionStorageReport, StorageReport } from "../queries/storage-report"
+import {
+  ExecutionRetentionReport,
+  ExecutionStorageReport,
+  StorageReport,
+} from "../queries/storage-report"
 import { isSelective, totalOfPage } from "../queries/page-total"
 import { preparePurgeList } from "../queries/purge-filters"
-import { EraseResult, ExecutionRetention, PurgeResult } from "../retention/execution-retention"
-import { checkPurgeRequest, EraseExecutionsInput, PurgeExpiredInput, RequestedPurgeTrigger } from "../retention/purge-input"
+import {
+  EraseResult,
+  ExecutionRetention,
+  PurgeResult,
+} from "../retention/execution-retention"
+import {
+  checkPurgeRequest,
+  EraseExecutionsInput,
+  PurgeExpiredInput,
+  RequestedPurgeTrigger,
+} from "../retention/purge-input"
 import { StorageAdapter } from "../storage-adapter"
 import { Supervisor } from "../supervisor"
 import { PurgeRecord } from "../retention/sql/insert-purge-record"
@@ -49,10 +67,15 @@ type InjectedDependencies = {
 }
 
 /** A purge audit entry, as `listWorkflowExecutionPurges` returns it. */
-export type WorkflowExecutionPurgeDTO = PurgeRecord & { id: string; created_at: Date }
+export type WorkflowExecutionPurgeDTO = PurgeRecord & {
+  id: string
+  created_at: Date
+}
 
 /** The storage card: what is stored, what it costs, what goes next, and the latest purge passes. */
-export type ExecutionStorageDTO = ExecutionStorageReport & { last_purges: WorkflowExecutionPurgeDTO[] }
+export type ExecutionStorageDTO = ExecutionStorageReport & {
+  last_purges: WorkflowExecutionPurgeDTO[]
+}
 
 /** Audit entries the storage report includes, newest first. */
 const STORAGE_REPORT_PURGES = 5
@@ -113,7 +136,11 @@ export class WorkflowsModuleService
     @MedusaContext() sharedContext: Context = {}
   ): Promise<WorkflowExecutionDTO[]> {
     const checked = checkListConfig(EXECUTION_FILTERS, config)
-    const { prepared } = await this.prepareList_(filters, checked, sharedContext)
+    const { prepared } = await this.prepareList_(
+      filters,
+      checked,
+      sharedContext
+    )
     return await this.listRows_(prepared, checked, sharedContext)
   }
 
@@ -125,7 +152,9 @@ export class WorkflowsModuleService
   ): Promise<WorkflowExecutionDTO[]> {
     const direct = directLookupOf(prepared, config, sharedContext)
     if (direct) {
-      return (await this.listing_.list(direct)) as unknown as WorkflowExecutionDTO[]
+      return (await this.listing_.list(
+        direct
+      )) as unknown as WorkflowExecutionDTO[]
     }
     return await super.listWorkflowExecutions(prepared, config, sharedContext)
   }
@@ -138,11 +167,22 @@ export class WorkflowsModuleService
     @MedusaContext() sharedContext: Context = {}
   ): Promise<[WorkflowExecutionDTO[], number]> {
     const checked = checkListConfig(EXECUTION_FILTERS, config)
-    const { prepared, search } = await this.prepareList_(filters, checked, sharedContext)
+    const { prepared, search } = await this.prepareList_(
+      filters,
+      checked,
+      sharedContext
+    )
     // Inside a caller's transaction, its own uncommitted rows count too: only the query sees them.
-    const total = sharedContext.transactionManager ? null : await this.listing_.totalOf(filters, checked, search)
+    const total = sharedContext.transactionManager
+      ? null
+      : await this.listing_.totalOf(filters, checked, search)
     if (!total) {
-      return await this.listAndCountRows_(filters, prepared, checked, sharedContext)
+      return await this.listAndCountRows_(
+        filters,
+        prepared,
+        checked,
+        sharedContext
+      )
     }
     try {
       const [executions, count] = await Promise.all([
@@ -154,7 +194,11 @@ export class WorkflowsModuleService
       if (!this.listing_.lostCounters(error)) {
         throw error
       }
-      return await super.listAndCountWorkflowExecutions(prepared, checked, sharedContext)
+      return await super.listAndCountWorkflowExecutions(
+        prepared,
+        checked,
+        sharedContext
+      )
     }
   }
 
@@ -176,7 +220,11 @@ export class WorkflowsModuleService
         return [executions, total]
       }
     }
-    return await super.listAndCountWorkflowExecutions(prepared, config, sharedContext)
+    return await super.listAndCountWorkflowExecutions(
+      prepared,
+      config,
+      sharedContext
+    )
   }
 
   // Validates first, so a bad filter never costs a query; then resolves `q`.
@@ -191,7 +239,9 @@ export class WorkflowsModuleService
       return { prepared }
     }
     const search = await this.listing_.search(q, config)
-    return search ? { prepared: prepareFilters(filters, search), search } : { prepared }
+    return search
+      ? { prepared: prepareFilters(filters, search), search }
+      : { prepared }
   }
 
   /** By `wf_exec_…` id, or the newest run of `{ workflow_id, transaction_id }` (a list call: see there for the manager). */
@@ -236,8 +286,14 @@ export class WorkflowsModuleService
    * instance otherwise does in the background after start; waits for a run
    * in hand on any instance first.
    */
-  async finishUpgrade(): Promise<{ finished: string[]; rows: number; batches: number; ms: number }> {
-    const { finished, rows, batches, ms } = await this.supervisor_.upgrade.runNow()
+  async finishUpgrade(): Promise<{
+    finished: string[]
+    rows: number
+    batches: number
+    ms: number
+  }> {
+    const { finished, rows, batches, ms } =
+      await this.supervisor_.upgrade.runNow()
     return { finished, rows, batches, ms }
   }
 
@@ -250,7 +306,10 @@ export class WorkflowsModuleService
   async retrieveExecutionStorage(): Promise<ExecutionStorageDTO> {
     const [report, last_purges] = await Promise.all([
       this.storageReport_.report(),
-      this.listWorkflowExecutionPurges({}, { order: { created_at: "DESC" }, take: STORAGE_REPORT_PURGES }),
+      this.listWorkflowExecutionPurges(
+        {},
+        { order: { created_at: "DESC" }, take: STORAGE_REPORT_PURGES }
+      ),
     ])
     return { ...report, last_purges }
   }
@@ -263,7 +322,11 @@ export class WorkflowsModuleService
     @MedusaContext() sharedContext: Context = {}
   ): Promise<WorkflowExecutionPurgeDTO[]> {
     const checked = preparePurgeList(filters, config)
-    return await super.listWorkflowExecutionPurges(checked.filters, checked.config, sharedContext)
+    return await super.listWorkflowExecutionPurges(
+      checked.filters,
+      checked.config,
+      sharedContext
+    )
   }
 
   // @ts-expect-error as listWorkflowExecutionPurges
@@ -273,13 +336,23 @@ export class WorkflowsModuleService
     @MedusaContext() sharedContext: Context = {}
   ): Promise<[WorkflowExecutionPurgeDTO[], number]> {
     const checked = preparePurgeList(filters, config)
-    return await super.listAndCountWorkflowExecutionPurges(checked.filters, checked.config, sharedContext)
+    return await super.listAndCountWorkflowExecutionPurges(
+      checked.filters,
+      checked.config,
+      sharedContext
+    )
   }
 
   /** When the execution of this `wf_exec_…` id will be purged, and which retention decided it. */
-  async retrieveExecutionRetention(id: string): Promise<ExecutionRetentionReport> {
+  async retrieveExecutionRetention(
+    id: string
+  ): Promise<ExecutionRetentionReport> {
     if (typeof id !== "string" || !id) {
-      throw invalidField("Workflow execution", "id", `must be a wf_exec_… id, got ${describe(id)}`)
+      throw invalidField(
+        "Workflow execution",
+        "id",
+        `must be a wf_exec_… id, got ${describe(id)}`
+      )
     }
     return await this.storageReport_.retentionOf(id)
   }
@@ -288,12 +361,18 @@ export class WorkflowsModuleService
    * Deletes every stored execution of the given transactions now, whatever
    * its retention (a privacy request), and records it in the audit trail.
    */
-  async eraseWorkflowExecutions(input: EraseExecutionsInput): Promise<EraseResult> {
+  async eraseWorkflowExecutions(
+    input: EraseExecutionsInput
+  ): Promise<EraseResult> {
     return await this.retention_.erase(input)
   }
 
   @InjectSharedContext()
-  async run(workflowIdOrWorkflow: any, options: RunOptions & { runId?: string } = {}, @MedusaContext() context: Context = {}) {
+  async run(
+    workflowIdOrWorkflow: any,
+    options: RunOptions & { runId?: string } = {},
+    @MedusaContext() context: Context = {}
+  ) {
     checkRunOptions(options)
     return await this.orchestrator_.run(workflowIdOrWorkflow, {
       ...options,
@@ -302,19 +381,36 @@ export class WorkflowsModuleService
   }
 
   @InjectSharedContext()
-  async getRunningTransaction(workflowId: string, transactionId: string, @MedusaContext() context: Context = {}) {
-    return await this.orchestrator_.getRunningTransaction(workflowId, transactionId, context)
+  async getRunningTransaction(
+    workflowId: string,
+    transactionId: string,
+    @MedusaContext() context: Context = {}
+  ) {
+    return await this.orchestrator_.getRunningTransaction(
+      workflowId,
+      transactionId,
+      context
+    )
   }
 
   @InjectSharedContext()
-  async retryStep(call: Omit<StepResponseOptions, "stepResponse">, @MedusaContext() context: Context = {}) {
+  async retryStep(
+    call: Omit<StepResponseOptions, "stepResponse">,
+    @MedusaContext() context: Context = {}
+  ) {
     checkStepCall("Step retry", call, false)
     const { idempotencyKey, options } = call
-    return await this.orchestrator_.retryStep({ idempotencyKey, options: withCallerContext(options, context) })
+    return await this.orchestrator_.retryStep({
+      idempotencyKey,
+      options: withCallerContext(options, context),
+    })
   }
 
   @InjectSharedContext()
-  async setStepSuccess(answer: StepResponseOptions, @MedusaContext() context: Context = {}) {
+  async setStepSuccess(
+    answer: StepResponseOptions,
+    @MedusaContext() context: Context = {}
+  ) {
     checkStepCall("Step answer", answer, true)
     const { idempotencyKey, stepResponse, options } = answer
     return await this.orchestrator_.setStepSuccess({
@@ -325,7 +421,10 @@ export class WorkflowsModuleService
   }
 
   @InjectSharedContext()
-  async setStepFailure(answer: StepResponseOptions, @MedusaContext() context: Context = {}) {
+  async setStepFailure(
+    answer: StepResponseOptions,
+    @MedusaContext() context: Context = {}
+  ) {
     checkStepCall("Step answer", answer, true)
     const { idempotencyKey, stepResponse, options } = answer
     return await this.orchestrator_.setStepFailure({
@@ -335,12 +434,21 @@ export class WorkflowsModuleService
     })
   }
 
-  async subscribe(args: { workflowId: string; transactionId?: string; subscriber: Function; subscriberId?: string }) {
+  async subscribe(args: {
+    workflowId: string
+    transactionId?: string
+    subscriber: Function
+    subscriberId?: string
+  }) {
     checkSubscription(args, true)
     this.orchestrator_.subscribe(args)
   }
 
-  async unsubscribe(args: { workflowId: string; transactionId?: string; subscriberOrId: string | Function }) {
+  async unsubscribe(args: {
+    workflowId: string
+    transactionId?: string
+    subscriberOrId: string | Function
+  }) {
     checkSubscription(args, false)
     this.orchestrator_.unsubscribe(args)
   }
@@ -355,9 +463,14 @@ function lookupFilters(idOrObject: ExecutionLookup): Record<string, string> {
   if (typeof idOrObject === "string" && idOrObject) {
     return { id: idOrObject }
   }
-  const lookup = checkFields("Workflow execution lookup", idOrObject, ["workflow_id", "transaction_id"], {
-    name: "idOrObject",
-  })
+  const lookup = checkFields(
+    "Workflow execution lookup",
+    idOrObject,
+    ["workflow_id", "transaction_id"],
+    {
+      name: "idOrObject",
+    }
+  )
   for (const field of ["workflow_id", "transaction_id"]) {
     if (typeof lookup[field] !== "string") {
       throw invalidField(
@@ -376,8 +489,14 @@ function callerContext(context: Context): Context {
   return rest
 }
 
-function withCallerContext<T extends { context?: Context }>(options: T | undefined, context: Context): T {
-  return { ...(options ?? ({} as T)), context: options?.context ?? callerContext(context) }
+function withCallerContext<T extends { context?: Context }>(
+  options: T | undefined,
+  context: Context
+): T {
+  return {
+    ...(options ?? ({} as T)),
+    context: options?.context ?? callerContext(context),
+  }
 }
 
 /**
@@ -385,15 +504,31 @@ function withCallerContext<T extends { context?: Context }>(options: T | undefin
  * the run are held for the caller's release when the run joins the caller's
  * event group, unless the run says otherwise.
  */
-function runContext(options: RunOptions & { runId?: string }, context: Context): Context {
-  const { preventReleaseEvents: _, transactionId: __, parentStepIdempotencyKey: ___, ...inherited } =
-    callerContext(context) as Context & Record<string, unknown>
+function runContext(
+  options: RunOptions & { runId?: string },
+  context: Context
+): Context {
+  const {
+    preventReleaseEvents: _,
+    transactionId: __,
+    parentStepIdempotencyKey: ___,
+    ...inherited
+  } = callerContext(context) as Context & Record<string, unknown>
   const own = (options.context ?? {}) as Context & Record<string, unknown>
 
   const preventReleaseEvents = isDefined(own.preventReleaseEvents)
     ? !!own.preventReleaseEvents
-    : isDefined(context.eventGroupId) && context.eventGroupId === own.eventGroupId
-  const eventGroupId = own.eventGroupId ?? (preventReleaseEvents ? context.eventGroupId : undefined)
+    : isDefined(context.eventGroupId) &&
+      context.eventGroupId === own.eventGroupId
+  const eventGroupId =
+    own.eventGroupId ??
+    (preventReleaseEvents ? context.eventGroupId : undefined)
 
-  return { ...inherited, ...own, eventGroupId, runId: options.runId, preventReleaseEvents } as Context
+  return {
+    ...inherited,
+    ...own,
+    eventGroupId,
+    runId: options.runId,
+    preventReleaseEvents,
+  } as Context
 }

@@ -30,7 +30,9 @@ export class CallsInHand {
     try {
       while (this.calls.size) {
         if ((await Promise.race([this.calls.settled(), deadline])) === "late") {
-          logger.warn(`Workflow engine: ${this.calls.size} storage call(s) still in flight after ${SHUTDOWN_DRAIN_MS} ms of shutdown`)
+          logger.warn(
+            `Workflow engine: ${this.calls.size} storage call(s) still in flight after ${SHUTDOWN_DRAIN_MS} ms of shutdown`
+          )
           return
         }
         await new Promise((resolve) => setImmediate(resolve))
@@ -42,9 +44,16 @@ export class CallsInHand {
 }
 
 /** Counts a storage method's calls among the calls in hand of its `callsInHand`. */
-export function inHand(_target: object, _name: string, descriptor: PropertyDescriptor): void {
+export function inHand(
+  _target: object,
+  _name: string,
+  descriptor: PropertyDescriptor
+): void {
   const method = descriptor.value as (...args: unknown[]) => Promise<unknown>
-  descriptor.value = function (this: { callsInHand: CallsInHand }, ...args: unknown[]) {
+  descriptor.value = function (
+    this: { callsInHand: CallsInHand },
+    ...args: unknown[]
+  ) {
     return this.callsInHand.track(method.apply(this, args))
   }
 }

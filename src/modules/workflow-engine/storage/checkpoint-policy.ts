@@ -1,5 +1,9 @@
 import { TransactionCheckpoint } from "@medusajs/framework/orchestration"
-import { TransactionState, TransactionStepState, TransactionStepStatus } from "@medusajs/framework/utils"
+import {
+  TransactionState,
+  TransactionStepState,
+  TransactionStepStatus,
+} from "@medusajs/framework/utils"
 import { StoredStep, workflowSteps } from "../stored-flow"
 import { FINISHED_STATES } from "../transaction-states"
 
@@ -37,7 +41,9 @@ export function mustPersist(checkpoint: TransactionCheckpoint): boolean {
   if (!active) {
     return false
   }
-  return steps.some((step) => step.depth === active.depth && step.definition?.store === true)
+  return steps.some(
+    (step) => step.depth === active.depth && step.definition?.store === true
+  )
 }
 
 // The run stops there; only running the transaction again (from any instance) retries the step.
@@ -46,7 +52,9 @@ function isHeldForRetry(step: StoredStep): boolean {
     return false
   }
   // Checkpoint steps are plain copies (no TransactionStep methods): look at both phases.
-  return [step.invoke, step.compensate].some((phase) => phase?.status === TransactionStepStatus.TEMPORARY_FAILURE)
+  return [step.invoke, step.compensate].some(
+    (phase) => phase?.status === TransactionStepStatus.TEMPORARY_FAILURE
+  )
 }
 
 // The step furthest along the flow that is being invoked or compensated.
@@ -57,7 +65,11 @@ function findActiveStep(
   for (let i = steps.length - 1; i >= 0; i--) {
     const step = steps[i]
     const state = step.invoke?.state
-    if (invoking ? INVOKING_STEP_STATES.has(state) : state === TransactionStepState.COMPENSATING) {
+    if (
+      invoking
+        ? INVOKING_STEP_STATES.has(state)
+        : state === TransactionStepState.COMPENSATING
+    ) {
       return step
     }
   }

@@ -25,7 +25,14 @@ import { untilReachable } from "./connection-loss"
 import { StepEnds } from "./step-ends"
 import { currentAnswer, StepAnswer } from "./step-answers"
 import { alreadyStarted, NewTransactions } from "./new-transactions"
-import { carryOwnership, fencedOut, fencedOutMessage, Ownership, OwnLease, takeOwnership } from "./fencing"
+import {
+  carryOwnership,
+  fencedOut,
+  fencedOutMessage,
+  Ownership,
+  OwnLease,
+  takeOwnership,
+} from "./fencing"
 import { checkSchema } from "./schema-check"
 import { deleteExecution } from "./sql/delete-execution"
 import { insertExecution } from "./sql/insert-execution"
@@ -51,7 +58,12 @@ export type TimerJudge = (
 ) => void
 
 /** A run whose end is being stored. */
-export type RunEnd = { workflowId: string; transactionId: string; state: TransactionState; stepIds: string[] }
+export type RunEnd = {
+  workflowId: string
+  transactionId: string
+  state: TransactionState
+  stepIds: string[]
+}
 
 /**
  * What the checkpoints need from the parts above them, handed in by the
@@ -67,7 +79,10 @@ export type CheckpointParts = {
    * Seconds a run finished in `state` is kept, or undefined to remove it when
    * it finishes: the retention rule (retention/retention-policy).
    */
-  retentionSeconds: (state: string, workflowRetentionSeconds: number | undefined) => number | undefined
+  retentionSeconds: (
+    state: string,
+    workflowRetentionSeconds: number | undefined
+  ) => number | undefined
   judgeTimer: TimerJudge
   /** What else a run's end changes, in the open transaction that stores it, so that both commit together. */
   onRunEnd: (trx: Queryable, run: RunEnd) => Promise<void>
@@ -89,12 +104,17 @@ export class CheckpointStore {
   ) {}
 
   private readonly stepEnds = new StepEnds()
-  private readonly hot = { prepared: this.parts.preparedStatements, logger: this.logger }
+  private readonly hot = {
+    prepared: this.parts.preparedStatements,
+    logger: this.logger,
+  }
 
   /** Says, once at start, what the database lacks for the engine; false when it cannot work on it at all. */
   async checkSchema(): Promise<boolean> {
     // At start the database may be restarting: waited for, as the background work's start is (see supervisor).
-    return await untilReachable(this.logger, "checking the schema", () => checkSchema(this.db, this.logger))
+    return await untilReachable(this.logger, "checking the schema", () =>
+      checkSchema(this.db, this.logger)
+    )
   }
 
   async get(
@@ -112,19 +132,31 @@ export class CheckpointStore {
     if (start === "generated") {
       return
     }
-    const row = await untilReachable(this.logger, `loading run ${workflowId}:${transactionId}`, () =>
-      loadLatestExecution(this.db, workflowId, transactionId)
+    const row = await untilReachable(
+      this.logger,
+      `loading run ${workflowId}:${transactionId}`,
+      () => loadLatestExecution(this.db, workflowId, transactionId)
     )
-    currentAnswer(workflowId, transactionId)?.loaded(row, { idempotent: options?.idempotent })
+    currentAnswer(workflowId, transactionId)?.loaded(row, {
+      idempotent: options?.idempotent,
+    })
     this.parts.judgeTimer("load", { workflowId, transactionId }, row?.execution)
     if (!row?.execution) {
       return
     }
-    if (start === "given" && row.execution.state === TransactionState.NOT_STARTED) {
+    if (
+      start === "given" &&
+      row.execution.state === TransactionState.NOT_STARTED
+    ) {
       throw alreadyStarted(transactionId)
     }
 
-    if (isOver(row.execution.state, { idempotent: options?.idempotent, isCancelling: options?.isCancelling })) {
+    if (
+      isOver(row.execution.state, {
+        idempotent: options?.idempotent,
+        isCancelling: options?.isCancelling,
+      })
+    ) {
       return
     }
     const checkpoint = toCheckpoint(row)
@@ -143,8 +175,10 @@ export class CheckpointStore {
     // A lost connection most often means the statement never ran, and the second try writes it. When the first
     // one did commit, the second finds it: an update writes the same checkpoint again, a locked write is refused
     // as overtaken, a start is refused as already started (as Medusa's own retry of a save would have it).
-    await untilReachable(this.logger, `storing run ${data.flow.modelId}:${data.flow.transactionId}`, () =>
-      this.write(data, ownership, options)
+    await untilReachable(
+      this.logger,
+      `storing run ${data.flow.modelId}:${data.flow.transactionId}`,
+      () => this.write(data, ownership, options)
     ).catch((error) => {
       this.logFailedSave(data, error)
       throw error
@@ -175,11 +209,19 @@ export class CheckpointStore {
     )
   }
 
-  private async write(data: TransactionCheckpoint, ownership: Ownership, options?: SaveOptions): Promise<void> {
+  private async write(
+    data: TransactionCheckpoint,
+    ownership: Ownership,
+    options?: SaveOptions
+  ): Promise<void> {
     const flow = data.flow
     const epoch = ownership.epoch
     if (flow.state === TransactionState.NOT_STARTED) {
-      const inserted = await insertExecution(this.db, this.toRow(data, epoch, options), this.hot)
+      const inserted = await insertExecution(
+        this.db,
+        this.toRow(data, epoch, options),
+        this.hot
+      )
       if (!inserted) {
         throw alreadyStarted(flow.transactionId)
       }
@@ -199,7 +241,10 @@ export class CheckpointStore {
       return
     }
 
-    if (isPlainSynchronous(data, options) && (await this.writeUnlocked(data, epoch, options))) {
+    if (
+      isPlainSynchronous(data, options) &&
+      (await this.writeUnlocked(data, epoch, options))
+    ) {
       return
     }
     await this.writeLocked(data, epoch, options)
@@ -214,19 +259,32 @@ export class CheckpointStore {
    * Otherwise it costs nothing: a lease held since then means nobody can have
    * taken the run over.
    */
-  private async assertStillOwned(data: TransactionCheckpoint, ownership: Ownership): Promise<void> {
+  private async assertStillOwned(
+    data: TransactionCheckpoint,
+    ownership: Ownership
+  ): Promise<void> {
     if (!this.parts.lease.lapsedSince(ownership.since)) {
       return
     }
     await this.parts.lease.confirm()
     const stored = await readOwner(this.db, runKeyOf(data))
     if (stored && stored.owner_epoch !== ownership.epoch) {
-      throw this.refuse(data, ownership.epoch, stored, `storing its ${data.flow.state} checkpoint`)
+      throw this.refuse(
+        data,
+        ownership.epoch,
+        stored,
+        `storing its ${data.flow.state} checkpoint`
+      )
     }
   }
 
   /** Logs a write the fence refused, and what the orchestrator is to stop at. */
-  private refuse(data: TransactionCheckpoint, epoch: number, stored: StoredOwner | undefined, what: string): Error {
+  private refuse(
+    data: TransactionCheckpoint,
+    epoch: number,
+    stored: StoredOwner | undefined,
+    what: string
+  ): Error {
     const message = fencedOutMessage(
       { workflowId: data.flow.modelId, transactionId: data.flow.transactionId },
       this.parts.instanceId,
@@ -243,11 +301,21 @@ export class CheckpointStore {
    * execution advances. Declines (returns false) when the stored run was
    * finished or cancelled meanwhile, so the locked path can decide.
    */
-  private async writeUnlocked(data: TransactionCheckpoint, epoch: number, options?: SaveOptions): Promise<boolean> {
+  private async writeUnlocked(
+    data: TransactionCheckpoint,
+    epoch: number,
+    options?: SaveOptions
+  ): Promise<boolean> {
     if (this.shouldKeep(data, options)) {
-      return await updateExecution(this.db, this.toRow(data, epoch, options), { ...this.hot, onlyIfUntouched: true })
+      return await updateExecution(this.db, this.toRow(data, epoch, options), {
+        ...this.hot,
+        onlyIfUntouched: true,
+      })
     }
-    return await deleteExecution(this.db, runKeyOf(data), { onlyIfUntouched: true, epoch })
+    return await deleteExecution(this.db, runKeyOf(data), {
+      onlyIfUntouched: true,
+      epoch,
+    })
   }
 
   private async writeLocked(
@@ -259,9 +327,21 @@ export class CheckpointStore {
     await this.db.transaction(async (trx) => {
       const stored = await lockExecution(trx, runKeyOf(data))
       if (stored && stored.owner_epoch !== epoch) {
-        throw this.refuse(data, epoch, stored, `storing its ${data.flow.state} checkpoint`)
+        throw this.refuse(
+          data,
+          epoch,
+          stored,
+          `storing its ${data.flow.state} checkpoint`
+        )
       }
-      this.parts.judgeTimer("write", { workflowId: data.flow.modelId, transactionId: data.flow.transactionId }, stored?.execution)
+      this.parts.judgeTimer(
+        "write",
+        {
+          workflowId: data.flow.modelId,
+          transactionId: data.flow.transactionId,
+        },
+        stored?.execution
+      )
       answer?.assertStillWaiting(stored)
       assertNotOvertaken(data, stored, options)
 
@@ -270,9 +350,15 @@ export class CheckpointStore {
       }
 
       if (!this.shouldKeep(data, options)) {
-        await deleteExecution(trx, runKeyOf(data), { onlyIfUntouched: false, epoch })
+        await deleteExecution(trx, runKeyOf(data), {
+          onlyIfUntouched: false,
+          epoch,
+        })
       } else if (stored) {
-        await updateExecution(trx, this.toRow(data, epoch, options), { ...this.hot, onlyIfUntouched: false })
+        await updateExecution(trx, this.toRow(data, epoch, options), {
+          ...this.hot,
+          onlyIfUntouched: false,
+        })
       } else {
         await insertExecution(trx, this.toRow(data, epoch, options), this.hot)
       }
@@ -292,7 +378,10 @@ export class CheckpointStore {
    * A finished run stays when it has a retention (the injected rule), or
    * when it is a sub-workflow whose parent step still waits for it.
    */
-  private shouldKeep(data: TransactionCheckpoint, options?: SaveOptions): boolean {
+  private shouldKeep(
+    data: TransactionCheckpoint,
+    options?: SaveOptions
+  ): boolean {
     return (
       !FINISHED_STATES.has(data.flow.state) ||
       this.retentionSecondsOf(data, options) !== undefined ||
@@ -300,11 +389,18 @@ export class CheckpointStore {
     )
   }
 
-  private retentionSecondsOf(data: TransactionCheckpoint, options?: SaveOptions): number | undefined {
+  private retentionSecondsOf(
+    data: TransactionCheckpoint,
+    options?: SaveOptions
+  ): number | undefined {
     return this.parts.retentionSeconds(data.flow.state, options?.retentionTime)
   }
 
-  private toRow(data: TransactionCheckpoint, epoch: number, options?: SaveOptions): ExecutionRow {
+  private toRow(
+    data: TransactionCheckpoint,
+    epoch: number,
+    options?: SaveOptions
+  ): ExecutionRow {
     const retention = this.retentionSecondsOf(data, options) ?? null
     return {
       ...runKeyOf(data),
@@ -313,7 +409,9 @@ export class CheckpointStore {
       state: data.flow.state,
       retention_time: retention,
       // The clock of a retention starts when the run finishes.
-      expires_in_seconds: FINISHED_STATES.has(data.flow.state) ? retention : null,
+      expires_in_seconds: FINISHED_STATES.has(data.flow.state)
+        ? retention
+        : null,
       owner_instance_id: this.parts.instanceId,
       owner_epoch: epoch,
     }
@@ -325,10 +423,19 @@ export class CheckpointStore {
    * being waited for, when the orchestrator tells the step awaits: a failure
    * is logged.
    */
-  async noteAwaiting(transaction: DistributedTransactionType, step: TransactionStep): Promise<void> {
-    const run = { workflow_id: transaction.modelId, transaction_id: transaction.transactionId, run_id: transaction.getFlow().runId }
-    await untilReachable(this.logger, `noting the handler of step ${step.id} returned`, () =>
-      noteAwaitedStep(this.db, run, awaitedMarker(step.id, step.attempts))
+  async noteAwaiting(
+    transaction: DistributedTransactionType,
+    step: TransactionStep
+  ): Promise<void> {
+    const run = {
+      workflow_id: transaction.modelId,
+      transaction_id: transaction.transactionId,
+      run_id: transaction.getFlow().runId,
+    }
+    await untilReachable(
+      this.logger,
+      `noting the handler of step ${step.id} returned`,
+      () => noteAwaitedStep(this.db, run, awaitedMarker(step.id, step.attempts))
     ).catch((error) =>
       this.logger.warn(
         `Workflow ${run.workflow_id} (transaction ${run.transaction_id}): could not note that step ${step.id} awaits its answer; ` +
@@ -351,4 +458,3 @@ function runKeyOf(data: TransactionCheckpoint) {
     run_id: data.flow.runId,
   }
 }
-

@@ -7,7 +7,11 @@ import {
 } from "@medusajs/framework/orchestration"
 import { TransactionState } from "@medusajs/framework/utils"
 import { StoredStep, stepsOf } from "../stored-flow"
-import { FAILED_STATES, FINISHED_STATES, STEP_FINISHED_STATES } from "../transaction-states"
+import {
+  FAILED_STATES,
+  FINISHED_STATES,
+  STEP_FINISHED_STATES,
+} from "../transaction-states"
 import { StoredCheckpointRow } from "./sql/types"
 
 /**
@@ -25,14 +29,21 @@ export type SaveOptions = TransactionOptions & {
 }
 
 export function toCheckpoint(row: StoredCheckpointRow): TransactionCheckpoint {
-  return new TransactionCheckpoint(row.execution, row.context?.data, row.context?.errors ?? [])
+  return new TransactionCheckpoint(
+    row.execution,
+    row.context?.data,
+    row.context?.errors ?? []
+  )
 }
 
 /**
  * Only workflows without async steps, timers or parallel versions take the
  * unlocked path: nothing but their own execution writes their checkpoints.
  */
-export function isPlainSynchronous(data: TransactionCheckpoint, options?: SaveOptions): boolean {
+export function isPlainSynchronous(
+  data: TransactionCheckpoint,
+  options?: SaveOptions
+): boolean {
   const flow = data.flow
   return !(
     flow.hasAsyncSteps ||
@@ -74,7 +85,10 @@ export function assertNotOvertaken(
   const flow = data.flow
   const over =
     !stored?.execution ||
-    isOver(stored.execution.state, { idempotent: options?.idempotent, isCancelling: !!flow.cancelledAt })
+    isOver(stored.execution.state, {
+      idempotent: options?.idempotent,
+      isCancelling: !!flow.cancelledAt,
+    })
   if (over) {
     if (!flow.metadata?.parentStepIdempotencyKey) {
       throw new SkipExecutionError("Already finished by another execution")
@@ -84,7 +98,8 @@ export function assertNotOvertaken(
 
   const storedFlow = stored!.execution
   if (options?.stepId) {
-    const storedStep = stepsOf(storedFlow)[options.stepId] as StoredStep | undefined
+    const storedStep = stepsOf(storedFlow)[options.stepId] as
+      StoredStep | undefined
     if (storedStep && flow.steps[options.stepId]) {
       const storedState =
         flow.state === TransactionState.COMPENSATING
@@ -112,12 +127,18 @@ export function assertNotOvertaken(
  * execution that saves last also knows every step finished before it.
  * Otherwise the merged checkpoint is saved, as Medusa's engines save it.
  */
-export function assertNothingToMerge(data: TransactionCheckpoint, stored: StoredCheckpointRow): void {
+export function assertNothingToMerge(
+  data: TransactionCheckpoint,
+  stored: StoredCheckpointRow
+): void {
   const before = progressOf(data)
   const liveFlags = flagsOf(data)
   TransactionCheckpoint.mergeCheckpoints(data, toCheckpoint(stored))
   if (progressOf(data) !== before) {
-    throw new CheckpointConflictError(data.flow.modelId, data.flow.transactionId)
+    throw new CheckpointConflictError(
+      data.flow.modelId,
+      data.flow.transactionId
+    )
   }
   restoreFlags(data, liveFlags)
 }
@@ -137,12 +158,18 @@ type LiveFlags = Partial<Pick<StoredStep, (typeof LIVE_FLAGS)[number]>>
 function flagsOf({ flow }: TransactionCheckpoint): Map<string, LiveFlags> {
   const flags = new Map<string, LiveFlags>()
   for (const [id, step] of Object.entries(stepsOf(flow))) {
-    flags.set(id, Object.fromEntries(LIVE_FLAGS.map((flag) => [flag, step[flag]])))
+    flags.set(
+      id,
+      Object.fromEntries(LIVE_FLAGS.map((flag) => [flag, step[flag]]))
+    )
   }
   return flags
 }
 
-function restoreFlags({ flow }: TransactionCheckpoint, flags: Map<string, LiveFlags>): void {
+function restoreFlags(
+  { flow }: TransactionCheckpoint,
+  flags: Map<string, LiveFlags>
+): void {
   for (const [id, step] of Object.entries(stepsOf(flow))) {
     Object.assign(step, flags.get(id) ?? {})
   }
@@ -181,7 +208,9 @@ function progressOf({ flow, context, errors }: TransactionCheckpoint): string {
 
 export class CheckpointConflictError extends Error {
   constructor(workflowId: string, transactionId: string) {
-    super(`Run ${workflowId}:${transactionId} advanced concurrently; reload and merge before saving`)
+    super(
+      `Run ${workflowId}:${transactionId} advanced concurrently; reload and merge before saving`
+    )
     this.name = "CheckpointConflictError"
   }
 }

@@ -3,9 +3,17 @@ import { Logger } from "@medusajs/framework/types"
 // SQLSTATE class 08 (connection exception), the server shutting down or starting up, and a server that
 // turned read-only under a write (25006: a failover in progress, the old primary demoted).
 const LOST_SQLSTATES = new Set(["57P01", "57P02", "57P03", "25006"])
-const LOST_SOCKET_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "EAI_AGAIN"])
+const LOST_SOCKET_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "EAI_AGAIN",
+])
 // pg's own messages for a connection that ended, and knex's for a pool that could open none in time.
-const LOST_MESSAGES = /Connection terminated|Connection ended unexpectedly|Timeout acquiring a connection/i
+const LOST_MESSAGES =
+  /Connection terminated|Connection ended unexpectedly|Timeout acquiring a connection/i
 
 /** How long a checkpoint waits for Postgres to come back before its run fails (a restart or failover takes seconds). */
 export const UNREACHABLE_FOR_MS = 5 * 60 * 1000
@@ -18,8 +26,16 @@ const MAX_DELAY_MS = 2000
  * statement may simply be sent again once the server answers.
  */
 export function isConnectionLoss(error: unknown): boolean {
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown }
-  if (typeof code === "string" && (code.startsWith("08") || LOST_SQLSTATES.has(code) || LOST_SOCKET_CODES.has(code))) {
+  const { code, message } = (error ?? {}) as {
+    code?: unknown
+    message?: unknown
+  }
+  if (
+    typeof code === "string" &&
+    (code.startsWith("08") ||
+      LOST_SQLSTATES.has(code) ||
+      LOST_SOCKET_CODES.has(code))
+  ) {
     return true
   }
   return LOST_MESSAGES.test(String(message ?? ""))
@@ -56,7 +72,11 @@ export class DatabaseUnreachableError extends Error {
  * that ends the process. Only for statements that may be sent twice: reads,
  * and writes whose second try finds what the first one did (see the callers).
  */
-export async function untilReachable<T>(logger: Logger, what: string, work: () => Promise<T>): Promise<T> {
+export async function untilReachable<T>(
+  logger: Logger,
+  what: string,
+  work: () => Promise<T>
+): Promise<T> {
   const startedAt = Date.now()
   let delayMs = FIRST_DELAY_MS
   for (let attempt = 1; ; attempt++) {
@@ -71,7 +91,9 @@ export async function untilReachable<T>(logger: Logger, what: string, work: () =
         throw new DatabaseUnreachableError(what, waitedMs, error)
       }
       if (attempt === 1) {
-        logger.warn(`Workflow engine: Postgres cannot be reached (${reasonOf(error)}); ${what} waits for it`)
+        logger.warn(
+          `Workflow engine: Postgres cannot be reached (${reasonOf(error)}); ${what} waits for it`
+        )
       }
       await new Promise((resolve) => setTimeout(resolve, delayMs))
       delayMs = Math.min(delayMs * 2, MAX_DELAY_MS)

@@ -1,5 +1,8 @@
 import { AsyncLocalStorage } from "async_hooks"
-import { SkipExecutionError, TransactionFlow } from "@medusajs/framework/orchestration"
+import {
+  SkipExecutionError,
+  TransactionFlow,
+} from "@medusajs/framework/orchestration"
 import { MedusaError } from "@medusajs/framework/utils"
 import { StoredOwner } from "./sql/types"
 
@@ -30,7 +33,11 @@ const OWNERSHIP = "ownership"
 type FlowWithOwnership = TransactionFlow & { [OWNERSHIP]?: Ownership }
 
 /** Marks a flow the storage loaded with the epoch its row had. */
-export function carryOwnership(flow: TransactionFlow, epoch: number, now = Date.now()): void {
+export function carryOwnership(
+  flow: TransactionFlow,
+  epoch: number,
+  now = Date.now()
+): void {
   ;(flow as FlowWithOwnership)[OWNERSHIP] = { epoch, since: now }
 }
 
@@ -40,7 +47,12 @@ export function carryOwnership(flow: TransactionFlow, epoch: number, now = Date.
  * 0, since its start.
  */
 export function ownershipOf(flow: TransactionFlow): Ownership {
-  return (flow as FlowWithOwnership)[OWNERSHIP] ?? { epoch: 0, since: flow.startedAt ?? Date.now() }
+  return (
+    (flow as FlowWithOwnership)[OWNERSHIP] ?? {
+      epoch: 0,
+      since: flow.startedAt ?? Date.now(),
+    }
+  )
 }
 
 /** Takes the ownership off a checkpoint's copy of the flow before it is stored: the row's column is the truth. */

@@ -18,9 +18,16 @@ export class NewTransactions {
   // Several starts of one given id may be under way at once. `pending` counts
   // the starts whose first load is still to come, `loaded` those whose load
   // came, so that a start forgotten after its load leaves the others' marks.
-  protected readonly starts_ = new Map<string, { kind: StartKind; pending: number; loaded: number }>()
+  protected readonly starts_ = new Map<
+    string,
+    { kind: StartKind; pending: number; loaded: number }
+  >()
 
-  add(workflowId: string, transactionId: string, kind: StartKind = "generated"): void {
+  add(
+    workflowId: string,
+    transactionId: string,
+    kind: StartKind = "generated"
+  ): void {
     const key = keyOf(workflowId, transactionId)
     const start = this.starts_.get(key) ?? { kind, pending: 0, loaded: 0 }
     start.pending++
@@ -58,7 +65,10 @@ export class NewTransactions {
 
 /** What a second start of one transaction id is told, whichever check finds it. */
 export function alreadyStarted(transactionId: string): SkipExecutionError {
-  return new SkipExecutionError(`Transaction already started for transactionId: ${transactionId}`)
+  return new SkipExecutionError(
+    `Transaction already started for transactionId: ${transactionId}`
+  )
 }
 
-const keyOf = (workflowId: string, transactionId: string) => `${workflowId}\u0000${transactionId}`
+const keyOf = (workflowId: string, transactionId: string) =>
+  `${workflowId}\u0000${transactionId}`

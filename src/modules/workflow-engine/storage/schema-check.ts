@@ -3,8 +3,14 @@ import { EntitySchema } from "@medusajs/framework/mikro-orm/core"
 import { DmlEntity } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import * as models from "../models"
-import { COUNT_TRIGGERS, ENABLED_COUNT_TRIGGERS_SQL } from "./sql/count-triggers"
-import { IN_FLIGHT_GUARD_INDEX, lacksInFlightGuard } from "./sql/lacks-in-flight-guard"
+import {
+  COUNT_TRIGGERS,
+  ENABLED_COUNT_TRIGGERS_SQL,
+} from "./sql/count-triggers"
+import {
+  IN_FLIGHT_GUARD_INDEX,
+  lacksInFlightGuard,
+} from "./sql/lacks-in-flight-guard"
 import { missingColumns } from "./sql/missing-columns"
 
 /** Every table the models declare, with its columns: what the engine reads and writes. */
@@ -35,7 +41,9 @@ export async function checkSchema(db: Knex, logger: Logger): Promise<boolean> {
     return await check(db, logger)
   } catch (error) {
     // The start goes on, and says what fails next.
-    logger.error(`Workflow engine: could not check the database schema at start: ${error}`)
+    logger.error(
+      `Workflow engine: could not check the database schema at start: ${error}`
+    )
     return true
   }
 }
@@ -51,7 +59,9 @@ async function check(db: Knex, logger: Logger): Promise<boolean> {
     )
     return false
   }
-  const { rows } = await db.raw(`SELECT ${ENABLED_COUNT_TRIGGERS_SQL} AS triggers`)
+  const { rows } = await db.raw(
+    `SELECT ${ENABLED_COUNT_TRIGGERS_SQL} AS triggers`
+  )
   if (rows[0].triggers < COUNT_TRIGGERS.length) {
     logger.warn(
       "Workflow engine: workflow_execution has no counting triggers, so its schema was not made by this " +

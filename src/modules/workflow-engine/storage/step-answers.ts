@@ -31,7 +31,12 @@ export type StepAnswerKey = {
 }
 
 /** The answered step as the answer found it when it loaded the run. */
-type BasedOn = { stepId: string; state: string; status: string; attempts: number }
+type BasedOn = {
+  stepId: string
+  state: string
+  status: string
+  attempts: number
+}
 
 export class StepAnswer {
   private basedOn: BasedOn | undefined
@@ -46,7 +51,10 @@ export class StepAnswer {
    * orchestrator reloads to retry it) repeats the refusal, so that the
    * answer stops there instead of going on with the steps after it.
    */
-  loaded(row: StoredCheckpointRow | undefined, { idempotent }: { idempotent?: boolean }): void {
+  loaded(
+    row: StoredCheckpointRow | undefined,
+    { idempotent }: { idempotent?: boolean }
+  ): void {
     if (this.refusal) {
       throw this.refusal
     }
@@ -55,17 +63,29 @@ export class StepAnswer {
     }
     const flow = row.execution
     if (FINISHED_STATES.has(flow.state) && !idempotent) {
-      throw this.refuse(`transaction "${this.key.transactionId}" has already finished (${flow.state})`)
+      throw this.refuse(
+        `transaction "${this.key.transactionId}" has already finished (${flow.state})`
+      )
     }
     const step = stepOf(flow, this.key.action)
     if (!step) {
       return // Medusa's own check says the action is unknown.
     }
-    const { state, status } = step[this.key.phase] ?? { state: "unknown", status: "unknown" }
-    if (status !== TransactionStepStatus.WAITING) {
-      throw this.refuse(`${this.stepName()} is not waiting for an answer (${state}, ${status})${answeredHint(status)}`)
+    const { state, status } = step[this.key.phase] ?? {
+      state: "unknown",
+      status: "unknown",
     }
-    this.basedOn = { stepId: step.id, state, status, attempts: step.attempts ?? 0 }
+    if (status !== TransactionStepStatus.WAITING) {
+      throw this.refuse(
+        `${this.stepName()} is not waiting for an answer (${state}, ${status})${answeredHint(status)}`
+      )
+    }
+    this.basedOn = {
+      stepId: step.id,
+      state,
+      status,
+      attempts: step.attempts ?? 0,
+    }
   }
 
   /** Whether a save of this step is the answer itself (its first save), which must be checked under the lock. */
@@ -76,13 +96,26 @@ export class StepAnswer {
   /** Under the row lock: refuses the answer when the stored step is no longer as the answer found it. */
   assertStillWaiting(stored: StoredCheckpointRow | undefined): void {
     const basedOn = this.basedOn!
-    const step = stored?.execution ? (stepsOf(stored.execution)[basedOn.stepId] as StoredStep | undefined) : undefined
+    const step = stored?.execution
+      ? (stepsOf(stored.execution)[basedOn.stepId] as StoredStep | undefined)
+      : undefined
     if (!step) {
-      throw this.refuse(`${this.stepName()} was already answered by another caller (the run has finished)`)
+      throw this.refuse(
+        `${this.stepName()} was already answered by another caller (the run has finished)`
+      )
     }
-    const { state, status } = step[this.key.phase] ?? { state: "unknown", status: "unknown" }
-    if (state !== basedOn.state || status !== basedOn.status || (step.attempts ?? 0) !== basedOn.attempts) {
-      throw this.refuse(`${this.stepName()} was already answered by another caller (it is now ${state}, ${status})`)
+    const { state, status } = step[this.key.phase] ?? {
+      state: "unknown",
+      status: "unknown",
+    }
+    if (
+      state !== basedOn.state ||
+      status !== basedOn.status ||
+      (step.attempts ?? 0) !== basedOn.attempts
+    ) {
+      throw this.refuse(
+        `${this.stepName()} was already answered by another caller (it is now ${state}, ${status})`
+      )
     }
   }
 
@@ -107,20 +140,36 @@ export class StepAnswer {
 const answers = new AsyncLocalStorage<StepAnswer>()
 
 /** Runs `work` (the orchestrator's answer to a step) as that answer. */
-export function answeringStep<T>(key: StepAnswerKey, work: () => Promise<T>): Promise<T> {
+export function answeringStep<T>(
+  key: StepAnswerKey,
+  work: () => Promise<T>
+): Promise<T> {
   return answers.run(new StepAnswer(key), work)
 }
 
 /** The answer the current call is giving to a step of this run, if any. */
-export function currentAnswer(workflowId: string, transactionId: string): StepAnswer | undefined {
+export function currentAnswer(
+  workflowId: string,
+  transactionId: string
+): StepAnswer | undefined {
   const answer = answers.getStore()
-  return answer?.key.workflowId === workflowId && answer.key.transactionId === transactionId ? answer : undefined
+  return answer?.key.workflowId === workflowId &&
+    answer.key.transactionId === transactionId
+    ? answer
+    : undefined
 }
 
-function stepOf(flow: { steps?: object }, action: string): StoredStep | undefined {
-  return Object.values(stepsOf(flow)).find((step) => step.definition?.action === action)
+function stepOf(
+  flow: { steps?: object },
+  action: string
+): StoredStep | undefined {
+  return Object.values(stepsOf(flow)).find(
+    (step) => step.definition?.action === action
+  )
 }
 
 function answeredHint(status: string): string {
-  return status === TransactionStepStatus.IDLE ? "" : ": it was already answered"
+  return status === TransactionStepStatus.IDLE
+    ? ""
+    : ": it was already answered"
 }

@@ -3,7 +3,11 @@ import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { Queryable } from "../db"
 import { InFlight } from "../in-flight"
 import { claimDueTimers, claimTimer } from "./sql/claim-due-timers"
-import { completeTimer, deleteRunTimers, deleteTimers } from "./sql/delete-timer"
+import {
+  completeTimer,
+  deleteRunTimers,
+  deleteTimers,
+} from "./sql/delete-timer"
 import { nextTimerWaitMs } from "./sql/next-timer-wait"
 import { RunFence } from "./sql/run-fence"
 import { releaseTimer } from "./sql/release-timer"
@@ -56,10 +60,20 @@ export class DurableTimers {
    * is born claimed by this instance and fired here straight away (one
    * insert, one delete).
    */
-  async set(timer: TimerSpec, delayMs: number, fence: RunFence): Promise<boolean> {
+  async set(
+    timer: TimerSpec,
+    delayMs: number,
+    fence: RunFence
+  ): Promise<boolean> {
     const firesHere = this.config.runsWork && this.started
     const claimedNow = firesHere && delayMs <= 0
-    const dueAt = await upsertTimer(this.db, timer, delayMs, claimedNow ? this.config.instanceId : null, fence)
+    const dueAt = await upsertTimer(
+      this.db,
+      timer,
+      delayMs,
+      claimedNow ? this.config.instanceId : null,
+      fence
+    )
     if (!dueAt || !firesHere) {
       return !!dueAt
     }
@@ -73,7 +87,11 @@ export class DurableTimers {
   }
 
   /** Clears timers of a run still at the fence's epoch; false when it was refused (the run was taken over). */
-  async clear(run: { workflowId: string; transactionId: string }, keys: string[], fence: RunFence): Promise<boolean> {
+  async clear(
+    run: { workflowId: string; transactionId: string },
+    keys: string[],
+    fence: RunFence
+  ): Promise<boolean> {
     const cleared = await deleteRunTimers(this.db, run, keys, fence)
     if (cleared) {
       keys.forEach((key) => this.disarm(key))
@@ -82,7 +100,12 @@ export class DurableTimers {
   }
 
   /** Clears every timer of a run, on `db` (the transaction that stores its end). */
-  async clearRun(db: Queryable, workflowId: string, transactionId: string, stepIds: string[]): Promise<void> {
+  async clearRun(
+    db: Queryable,
+    workflowId: string,
+    transactionId: string,
+    stepIds: string[]
+  ): Promise<void> {
     const keys = runTimerKeys(workflowId, transactionId, stepIds)
     keys.forEach((key) => this.disarm(key))
     await deleteTimers(db, keys)
@@ -114,10 +137,13 @@ export class DurableTimers {
 
   private arm(key: string, delayMs: number): void {
     this.disarm(key)
-    const timeout = setTimeout(() => {
-      this.armed.delete(key)
-      this.track(this.claimAndRun(key))
-    }, Math.max(0, delayMs))
+    const timeout = setTimeout(
+      () => {
+        this.armed.delete(key)
+        this.track(this.claimAndRun(key))
+      },
+      Math.max(0, delayMs)
+    )
     timeout.unref()
     this.armed.set(key, timeout)
   }
@@ -149,7 +175,9 @@ export class DurableTimers {
   private runClaimed(timer: ClaimedTimer): Promise<void> {
     const run = `${timer.workflow_id}\u0000${timer.transaction_id}`
     // The one before fires this one's run whatever became of it (fireClaimed reports its own failures).
-    const previous = (this.firing.get(run) ?? Promise.resolve()).catch(() => undefined)
+    const previous = (this.firing.get(run) ?? Promise.resolve()).catch(
+      () => undefined
+    )
     const next = previous.then(() => this.fireClaimed(timer))
     this.firing.set(run, next)
     const forget = () => {
@@ -169,12 +197,24 @@ export class DurableTimers {
         `Workflow timer ${timer.key} (workflow ${timer.workflow_id}, transaction ${timer.transaction_id}) ` +
           `failed, trying again in ${this.config.releaseDelayMs} ms: ${describe(error)}`
       )
-      await releaseTimer(this.db, timer, this.config.releaseDelayMs, this.config.instanceId).catch((release) =>
-        this.logger.warn(`Workflow timer ${timer.key}: could not hand it back (${describe(release)}); its claim runs out with this instance's lease`)
+      await releaseTimer(
+        this.db,
+        timer,
+        this.config.releaseDelayMs,
+        this.config.instanceId
+      ).catch((release) =>
+        this.logger.warn(
+          `Workflow timer ${timer.key}: could not hand it back (${describe(release)}); its claim runs out with this instance's lease`
+        )
       )
       return
     }
-    await completeTimer(this.db, timer.key, timer.due_at, this.config.instanceId).catch((error) =>
+    await completeTimer(
+      this.db,
+      timer.key,
+      timer.due_at,
+      this.config.instanceId
+    ).catch((error) =>
       this.logger.warn(
         `Workflow timer ${timer.key} (workflow ${timer.workflow_id}, transaction ${timer.transaction_id}) fired, ` +
           `but could not be removed (${describe(error)}); it stays claimed by this instance until its lease ends`
@@ -192,11 +232,14 @@ export class DurableTimers {
     }
     clearTimeout(this.pumpTimer)
     this.pumpAt = at
-    this.pumpTimer = setTimeout(() => {
-      this.pumpTimer = undefined
-      this.pumpAt = Infinity
-      this.track(this.pump())
-    }, Math.max(0, delayMs))
+    this.pumpTimer = setTimeout(
+      () => {
+        this.pumpTimer = undefined
+        this.pumpAt = Infinity
+        this.track(this.pump())
+      },
+      Math.max(0, delayMs)
+    )
     this.pumpTimer.unref()
   }
 
@@ -211,7 +254,11 @@ export class DurableTimers {
     try {
       let claimed: ClaimedTimer[]
       do {
-        claimed = await claimDueTimers(this.db, this.config.instanceId, CLAIM_BATCH)
+        claimed = await claimDueTimers(
+          this.db,
+          this.config.instanceId,
+          CLAIM_BATCH
+        )
         for (const timer of claimed) {
           this.disarm(timer.key)
           this.track(this.runClaimed(timer))
@@ -223,7 +270,9 @@ export class DurableTimers {
       }
     } catch (error) {
       if (this.started) {
-        this.logger.warn(`Workflow timers: could not read due timers, trying again: ${describe(error)}`)
+        this.logger.warn(
+          `Workflow timers: could not read due timers, trying again: ${describe(error)}`
+        )
       }
     } finally {
       this.pumping = false
@@ -233,10 +282,14 @@ export class DurableTimers {
   }
 
   private track(work: Promise<void>): void {
-    void this.running.track(work.catch((error) => this.logger.error(`Workflow timers: ${describe(error)}`)))
+    void this.running.track(
+      work.catch((error) =>
+        this.logger.error(`Workflow timers: ${describe(error)}`)
+      )
+    )
   }
 }
 
 function describe(error: unknown): string {
-  return error instanceof Error ? error.stack ?? error.message : String(error)
+  return error instanceof Error ? (error.stack ?? error.message) : String(error)
 }

@@ -53,18 +53,33 @@ function runForTimer<T>(timer: TimerSpec, work: () => Promise<T>): Promise<T> {
  * Work the run starts inherits its context (background steps, sub-workflows):
  * only a load of the timer's own transaction counts.
  */
-export function timerToJudgeOnLoad(workflowId: string, transactionId: string): TimerSpec | undefined {
+export function timerToJudgeOnLoad(
+  workflowId: string,
+  transactionId: string
+): TimerSpec | undefined {
   return take(workflowId, transactionId, "loaded")
 }
 
 /** The same, for the run's first write of its transaction. */
-export function timerToJudgeOnWrite(workflowId: string, transactionId: string): TimerSpec | undefined {
+export function timerToJudgeOnWrite(
+  workflowId: string,
+  transactionId: string
+): TimerSpec | undefined {
   return take(workflowId, transactionId, "written")
 }
 
-function take(workflowId: string, transactionId: string, check: "loaded" | "written"): TimerSpec | undefined {
+function take(
+  workflowId: string,
+  transactionId: string,
+  check: "loaded" | "written"
+): TimerSpec | undefined {
   const current = firing.getStore()
-  if (!current || current[check] || current.timer.workflow_id !== workflowId || current.timer.transaction_id !== transactionId) {
+  if (
+    !current ||
+    current[check] ||
+    current.timer.workflow_id !== workflowId ||
+    current.timer.transaction_id !== transactionId
+  ) {
     return undefined
   }
   current[check] = true

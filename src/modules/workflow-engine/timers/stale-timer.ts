@@ -12,7 +12,10 @@ import { TimerSpec } from "./timer-spec"
  * invoked again and the run continued twice, a retry of a step that already
  * succeeded tries to fail it.
  */
-export function staleReason(timer: TimerSpec, flow: TransactionFlow | undefined): string | null {
+export function staleReason(
+  timer: TimerSpec,
+  flow: TransactionFlow | undefined
+): string | null {
   if (!flow) {
     return "its run is no longer stored"
   }
@@ -42,7 +45,12 @@ export function staleReason(timer: TimerSpec, flow: TransactionFlow | undefined)
     return `step ${timer.step_id} already ended (${phase?.state})`
   }
   const samePhase = forCompensation === !!step.stepFailed
-  if (timer.kind === "retry" && samePhase && timer.attempt !== null && Number(step.attempts) > timer.attempt) {
+  if (
+    timer.kind === "retry" &&
+    samePhase &&
+    timer.attempt !== null &&
+    Number(step.attempts) > timer.attempt
+  ) {
     return `step ${timer.step_id} was retried already (attempt ${step.attempts})`
   }
   return null

@@ -1,4 +1,7 @@
-import { SkipExecutionError, TransactionFlow } from "@medusajs/framework/orchestration"
+import {
+  SkipExecutionError,
+  TransactionFlow,
+} from "@medusajs/framework/orchestration"
 import { Logger } from "@medusajs/framework/types"
 import { timerToJudgeOnLoad, timerToJudgeOnWrite } from "./fire-timer"
 import { staleReason } from "./stale-timer"
@@ -22,7 +25,9 @@ export function timerJudge(logger: Logger) {
     const reason = timer && staleReason(timer, stored)
     if (reason) {
       logger.debug(`Workflow timer ${timer.key} dropped: ${reason}`)
-      throw new SkipExecutionError(`Workflow timer ${timer.key} no longer applies: ${reason}`)
+      throw new SkipExecutionError(
+        `Workflow timer ${timer.key} no longer applies: ${reason}`
+      )
     }
   }
 }

@@ -1,4 +1,7 @@
-import { DistributedTransactionType, TransactionStep } from "@medusajs/framework/orchestration"
+import {
+  DistributedTransactionType,
+  TransactionStep,
+} from "@medusajs/framework/orchestration"
 import { TimerKind, TimerSpec } from "./timer-spec"
 
 /**
@@ -24,7 +27,9 @@ export function timerFor(
 }
 
 /** What of a run's flow metadata a timer carries to the run it continues. */
-export function timerMetadata(metadata: Record<string, any> | undefined): TimerSpec["metadata"] {
+export function timerMetadata(
+  metadata: Record<string, any> | undefined
+): TimerSpec["metadata"] {
   return {
     eventGroupId: metadata?.eventGroupId,
     parentStepIdempotencyKey: metadata?.parentStepIdempotencyKey,
@@ -45,28 +50,57 @@ export function timerKey(
   transactionId: string,
   step?: TransactionStep
 ): string {
-  return keyOf(kind, workflowId, transactionId, step?.id, step?.isCompensating())
+  return keyOf(
+    kind,
+    workflowId,
+    transactionId,
+    step?.id,
+    step?.isCompensating()
+  )
 }
 
 /** The key of a timer of a step's invoke, by the step's id (a run as stored, not a live transaction). */
-export function stepTimerKey(kind: TimerKind, workflowId: string, transactionId: string, stepId: string): string {
+export function stepTimerKey(
+  kind: TimerKind,
+  workflowId: string,
+  transactionId: string,
+  stepId: string
+): string {
   return keyOf(kind, workflowId, transactionId, stepId)
 }
 
 const STEP_TIMER_KINDS: TimerKind[] = ["retry", "continue", "step_timeout"]
 
 /** Every key a timer of this run can have: its transaction timeout, and each kind of step timer of each step, both phases. */
-export function runTimerKeys(workflowId: string, transactionId: string, stepIds: string[]): string[] {
+export function runTimerKeys(
+  workflowId: string,
+  transactionId: string,
+  stepIds: string[]
+): string[] {
   const keys = [keyOf("transaction_timeout", workflowId, transactionId)]
   for (const stepId of stepIds) {
     for (const kind of STEP_TIMER_KINDS) {
-      keys.push(keyOf(kind, workflowId, transactionId, stepId), keyOf(kind, workflowId, transactionId, stepId, true))
+      keys.push(
+        keyOf(kind, workflowId, transactionId, stepId),
+        keyOf(kind, workflowId, transactionId, stepId, true)
+      )
     }
   }
   return keys
 }
 
-function keyOf(kind: TimerKind, workflowId: string, transactionId: string, stepId?: string, compensating?: boolean) {
-  const key = [kind, workflowId, transactionId, ...(stepId ? [stepId] : [])].join(":")
+function keyOf(
+  kind: TimerKind,
+  workflowId: string,
+  transactionId: string,
+  stepId?: string,
+  compensating?: boolean
+) {
+  const key = [
+    kind,
+    workflowId,
+    transactionId,
+    ...(stepId ? [stepId] : []),
+  ].join(":")
   return compensating ? key + COMPENSATION_SUFFIX : key
 }

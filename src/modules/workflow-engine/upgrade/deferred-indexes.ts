@@ -1,4 +1,7 @@
-import { FINISHED_STATES_SQL, IN_FLIGHT_STATES_SQL } from "../transaction-states"
+import {
+  FINISHED_STATES_SQL,
+  IN_FLIGHT_STATES_SQL,
+} from "../transaction-states"
 /**
  * The indexes our migrations leave to the online upgrade, by name: what each
  * covers, without `CREATE INDEX`. A migration queues a name (a row of
@@ -12,9 +15,14 @@ import { FINISHED_STATES_SQL, IN_FLIGHT_STATES_SQL } from "../transaction-states
  * here must stay what that migration builds (frozen-migrations.spec.ts
  * compares them). Another index is a new name, queued by a new migration.
  */
-export const DEFERRED_INDEXES: Record<string, { unique?: boolean; on: (trgmSchema: string | null) => string | null }> = {
+export const DEFERRED_INDEXES: Record<
+  string,
+  { unique?: boolean; on: (trgmSchema: string | null) => string | null }
+> = {
   // The admin's list, newest first.
-  IDX_workflow_execution_created_at: { on: () => `("created_at" DESC) WHERE "deleted_at" IS NULL` },
+  IDX_workflow_execution_created_at: {
+    on: () => `("created_at" DESC) WHERE "deleted_at" IS NULL`,
+  },
   // At most one in-flight run per (workflow_id, transaction_id); see IN_FLIGHT_DUPLICATES_WARNING.
   IDX_workflow_execution_in_flight_unique: {
     unique: true,
@@ -22,7 +30,9 @@ export const DEFERRED_INDEXES: Record<string, { unique?: boolean; on: (trgmSchem
       `("workflow_id", "transaction_id") WHERE "deleted_at" IS NULL AND "state" IN (${IN_FLIGHT_STATES_SQL})`,
   },
   // A purge pass reads only this index: what expired, oldest first.
-  IDX_workflow_execution_expires_at: { on: () => `("expires_at") WHERE "expires_at" IS NOT NULL` },
+  IDX_workflow_execution_expires_at: {
+    on: () => `("expires_at") WHERE "expires_at" IS NOT NULL`,
+  },
   // Finished rows still without an expiry; empty in steady state.
   IDX_workflow_execution_missing_expiry: {
     on: () =>
@@ -30,7 +40,8 @@ export const DEFERRED_INDEXES: Record<string, { unique?: boolean; on: (trgmSchem
   },
   // One workflow's runs in one state, newest first: the admin's filtered list.
   IDX_workflow_execution_workflow_id_state_created_at: {
-    on: () => `("workflow_id", "state", "created_at") WHERE "deleted_at" IS NULL`,
+    on: () =>
+      `("workflow_id", "state", "created_at") WHERE "deleted_at" IS NULL`,
   },
   // `q` on part of a transaction id; only where pg_trgm could be created.
   IDX_workflow_execution_transaction_id_trgm: {

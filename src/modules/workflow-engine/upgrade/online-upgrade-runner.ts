@@ -41,9 +41,13 @@ export class OnlineUpgradeRunner {
     this.running = this.run(false).catch((error) => {
       // Cancelled by stop(), or our tables reverted under it: nothing is lost, the next start looks again.
       if (this.abort.signal.aborted || error?.code === UNDEFINED_TABLE) {
-        this.logger.info(`Workflow engine upgrade stopped, the next start resumes it: ${error?.message ?? error}`)
+        this.logger.info(
+          `Workflow engine upgrade stopped, the next start resumes it: ${error?.message ?? error}`
+        )
       } else {
-        this.logger.error(`Workflow engine upgrade stopped, the next start resumes it: ${error?.message ?? error}`)
+        this.logger.error(
+          `Workflow engine upgrade stopped, the next start resumes it: ${error?.message ?? error}`
+        )
       }
     })
   }
@@ -58,7 +62,9 @@ export class OnlineUpgradeRunner {
         )
       }
     } catch (error) {
-      this.logger.warn(`Workflow engine: could not look for a queued online upgrade: ${error}`)
+      this.logger.warn(
+        `Workflow engine: could not look for a queued online upgrade: ${error}`
+      )
     }
   }
 
@@ -74,7 +80,9 @@ export class OnlineUpgradeRunner {
   /** For a process that will not run it (see Supervisor): says what is pending and how to finish it. */
   async warnIfPending(): Promise<void> {
     await warnOfPendingUpgrade(this.db, this.logger).catch((error) =>
-      this.logger.warn(`Workflow engine: could not read whether an upgrade is pending: ${error?.message ?? error}`)
+      this.logger.warn(
+        `Workflow engine: could not read whether an upgrade is pending: ${error?.message ?? error}`
+      )
     )
   }
 
@@ -90,7 +98,9 @@ export class OnlineUpgradeRunner {
       await this.db
         .raw(`SELECT pg_terminate_backend(?)`, [pid])
         .catch((error) =>
-          this.logger.warn(`Workflow engine upgrade: could not end its session (pid ${pid}), the stop waits for its statement: ${error}`)
+          this.logger.warn(
+            `Workflow engine upgrade: could not end its session (pid ${pid}), the stop waits for its statement: ${error}`
+          )
         )
     }
     await this.running
@@ -98,7 +108,14 @@ export class OnlineUpgradeRunner {
 
   private async run(wait: boolean): Promise<OnlineUpgradeResult> {
     if (!wait && !(await anyTaskQueued(this.db))) {
-      return { ran: true, finished: [], rows: 0, batches: 0, ms: 0, longestLockedBatchMs: 0 }
+      return {
+        ran: true,
+        finished: [],
+        rows: 0,
+        batches: 0,
+        ms: 0,
+        longestLockedBatchMs: 0,
+      }
     }
     try {
       return await runOnlineUpgrade(this.connection, {

@@ -1,16 +1,29 @@
 import { Logger } from "@medusajs/framework/types"
 import { Client, ClientConfig } from "pg"
 import { FINISH_COUNTING_SQL } from "./count-trigger-functions"
-import { DEFERRED_INDEXES, IN_FLIGHT_DUPLICATES_WARNING } from "./deferred-indexes"
+import {
+  DEFERRED_INDEXES,
+  IN_FLIGHT_DUPLICATES_WARNING,
+} from "./deferred-indexes"
 import { advanceTask } from "./sql/advance-task"
 import { backfillExpiryBatch } from "./sql/backfill-expiry-batch"
 import { backfillRetentionBatch } from "./sql/backfill-retention-batch"
-import { createIndexConcurrently, dropIndexConcurrently, indexState, trigramSchema } from "./sql/build-index"
+import {
+  createIndexConcurrently,
+  dropIndexConcurrently,
+  indexState,
+  trigramSchema,
+} from "./sql/build-index"
 import { countBatch, lockForCounting } from "./sql/count-batch"
 import { nextBoundary } from "./sql/next-boundary"
 import { pendingTasks, PendingTask } from "./sql/pending-tasks"
 import { ExecutionKey } from "./sql/types"
-import { COUNT_BACKFILL, EXPIRY_BACKFILL, indexTask, RETENTION_BACKFILL } from "./upgrade-tasks"
+import {
+  COUNT_BACKFILL,
+  EXPIRY_BACKFILL,
+  indexTask,
+  RETENTION_BACKFILL,
+} from "./upgrade-tasks"
 
 export type OnlineUpgradeOptions = {
   /** Rows per back-fill batch: each batch is one short transaction. Default 5,000. */
@@ -47,9 +60,21 @@ const LOCK_NOT_AVAILABLE = "55P03"
 const UNIQUE_VIOLATION = "23505"
 
 /** Back-fills first (counts make the admin's totals cheap again), then index builds; retention before expiry, which reads it. */
-const ORDER = [COUNT_BACKFILL, RETENTION_BACKFILL, EXPIRY_BACKFILL, ...Object.keys(DEFERRED_INDEXES).map(indexTask)]
+const ORDER = [
+  COUNT_BACKFILL,
+  RETENTION_BACKFILL,
+  EXPIRY_BACKFILL,
+  ...Object.keys(DEFERRED_INDEXES).map(indexTask),
+]
 
-const BACKFILLS: Record<string, (db: Client, after: ExecutionKey | null, through: ExecutionKey | null) => Promise<number>> = {
+const BACKFILLS: Record<
+  string,
+  (
+    db: Client,
+    after: ExecutionKey | null,
+    through: ExecutionKey | null
+  ) => Promise<number>
+> = {
   [RETENTION_BACKFILL]: backfillRetentionBatch,
   [EXPIRY_BACKFILL]: backfillExpiryBatch,
   [COUNT_BACKFILL]: countBatch,
@@ -73,8 +98,19 @@ export async function runOnlineUpgrade(
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE
   const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS
   const logger = options.logger ?? console
-  const result: OnlineUpgradeResult = { ran: false, finished: [], rows: 0, batches: 0, ms: 0, longestLockedBatchMs: 0 }
-  const db = new Client(typeof connection === "string" ? { connectionString: connection } : connection)
+  const result: OnlineUpgradeResult = {
+    ran: false,
+    finished: [],
+    rows: 0,
+    batches: 0,
+    ms: 0,
+    longestLockedBatchMs: 0,
+  }
+  const db = new Client(
+    typeof connection === "string"
+      ? { connectionString: connection }
+      : connection
+  )
   db.on("error", (error) => {
     // Ended on purpose by the caller's shutdown (see OnlineUpgradeRunner.stop) is no news.
     if (!options.signal?.aborted) {
@@ -88,7 +124,9 @@ export async function runOnlineUpgrade(
     // Builds and batches must not be cut by a timeout the application's sessions use.
     await db.query(`SET statement_timeout = 0`)
     const locked = await db.query(
-      options.wait ? `SELECT pg_advisory_lock(hashtext($1)) IS NOT NULL AS locked` : `SELECT pg_try_advisory_lock(hashtext($1)) AS locked`,
+      options.wait
+        ? `SELECT pg_advisory_lock(hashtext($1)) IS NOT NULL AS locked`
+        : `SELECT pg_try_advisory_lock(hashtext($1)) AS locked`,
       [UPGRADE_LOCK_NAME]
     )
     if (!locked.rows[0].locked) {
@@ -101,11 +139,20 @@ export async function runOnlineUpgrade(
         return result
       }
       if (task.name in BACKFILLS) {
-        await backfill(db, task, batchSize, lockTimeoutMs, result, options.signal)
+        await backfill(
+          db,
+          task,
+          batchSize,
+          lockTimeoutMs,
+          result,
+          options.signal
+        )
       } else if (task.name.startsWith(indexTask(""))) {
         await buildIndex(db, task.name.slice(indexTask("").length), logger)
       } else {
-        logger.warn(`Workflow engine upgrade: unknown task ${task.name} left queued`)
+        logger.warn(
+          `Workflow engine upgrade: unknown task ${task.name} left queued`
+        )
         continue
       }
       if (options.signal?.aborted) {
@@ -115,12 +162,20 @@ export async function runOnlineUpgrade(
     }
     result.ran = true
     if (result.finished.length) {
-      logger.info(`Workflow engine upgrade finished ${result.finished.join(", ")} in ${Math.round(performance.now() - started)} ms`)
+      logger.info(
+        `Workflow engine upgrade finished ${result.finished.join(", ")} in ${Math.round(performance.now() - started)} ms`
+      )
     }
     return result
   } finally {
     result.ms = performance.now() - started
-    await db.end().catch((error) => logger.warn(`Workflow engine upgrade: could not close its session: ${error}`))
+    await db
+      .end()
+      .catch((error) =>
+        logger.warn(
+          `Workflow engine upgrade: could not close its session: ${error}`
+        )
+      )
   }
 }
 
@@ -161,7 +216,10 @@ async function backfill(
       await db.query("COMMIT")
       result.batches++
       if (counting) {
-        result.longestLockedBatchMs = Math.max(result.longestLockedBatchMs, performance.now() - batchStarted)
+        result.longestLockedBatchMs = Math.max(
+          result.longestLockedBatchMs,
+          performance.now() - batchStarted
+        )
       }
       if (!through) {
         return
@@ -177,7 +235,11 @@ async function backfill(
   }
 }
 
-async function buildIndex(db: Client, name: string, logger: Pick<Logger, "warn">): Promise<void> {
+async function buildIndex(
+  db: Client,
+  name: string,
+  logger: Pick<Logger, "warn">
+): Promise<void> {
   const definition = DEFERRED_INDEXES[name]
   const state = await indexState(db, name)
   if (state === "invalid") {
@@ -188,7 +250,10 @@ async function buildIndex(db: Client, name: string, logger: Pick<Logger, "warn">
     try {
       await createIndexConcurrently(db, name, !!definition.unique, on)
     } catch (error) {
-      if ((error as { code?: string }).code !== UNIQUE_VIOLATION || !definition.unique) {
+      if (
+        (error as { code?: string }).code !== UNIQUE_VIOLATION ||
+        !definition.unique
+      ) {
         throw error
       }
       // Rows another engine left; the guard is skipped rather than touching them (see the first migration).

@@ -41,14 +41,17 @@ export const FINISH_UPGRADE_SCRIPT = path.join(
  * instance, `medusa exec`), what the migrations left that it will not do,
  * and how to finish it. Nothing when nothing is left.
  */
-export async function warnOfPendingUpgrade(db: Knex, logger: Pick<Logger, "warn">): Promise<void> {
+export async function warnOfPendingUpgrade(
+  db: Knex,
+  logger: Pick<Logger, "warn">
+): Promise<void> {
   const tasks = await queuedTasks(db)
   if (!tasks.length) {
     return
   }
   logger.warn(
     `Workflow engine upgrade pending since ${new Date(tasks[0].queued_at).toISOString()}: ${describeTasks(tasks)}, ` +
-      "left by `medusa db:migrate` to the module. This process runs no background work (workerMode \"server\", or " +
+      'left by `medusa db:migrate` to the module. This process runs no background work (workerMode "server", or ' +
       "`medusa exec`), so it does not do them; until they are done, purges and the storage report read the whole " +
       "table, as Medusa's engine does, and lists count their rows. A worker or shared instance finishes them when it " +
       "starts (behind a transaction pooler, once directDatabaseUrl is set), or run: " +
@@ -60,9 +63,12 @@ export async function warnOfPendingUpgrade(db: Knex, logger: Pick<Logger, "warn"
 export function describeTasks(tasks: QueuedTask[]): string {
   const builds = tasks.filter((task) => task.name.startsWith(indexTask("")))
   const others = tasks.filter((task) => !builds.includes(task))
-  const plural = (count: number, what: string) => `${count} ${what}${count === 1 ? "" : "s"}`
+  const plural = (count: number, what: string) =>
+    `${count} ${what}${count === 1 ? "" : "s"}`
   return [
-    others.length ? `${plural(others.length, "back-fill")} (${others.map((task) => task.name.replace(/^[^:]*:/, "")).join(", ")})` : "",
+    others.length
+      ? `${plural(others.length, "back-fill")} (${others.map((task) => task.name.replace(/^[^:]*:/, "")).join(", ")})`
+      : "",
     builds.length ? plural(builds.length, "index build") : "",
   ]
     .filter(Boolean)

@@ -67,11 +67,14 @@ export const CALL_PARTNER = "hello-call-partner"
 export const POLL_PARTNER = "hello-poll-partner"
 
 // The partner never answers the first call; called again, it answers at once.
-const callPartner = createStep({ name: CALL_PARTNER, async: true }, async (_input: unknown, { metadata }) => {
-  if (metadata.attempt > 1) {
-    return new StepResponse("answered")
+const callPartner = createStep(
+  { name: CALL_PARTNER, async: true },
+  async (_input: unknown, { metadata }) => {
+    if (metadata.attempt > 1) {
+      return new StepResponse("answered")
+    }
   }
-})
+)
 
 /** A stored workflow that waits for an answer its first call never gets: a retry of that step lets it finish. */
 export const helloRetryWorkflow = createWorkflow(
@@ -85,7 +88,10 @@ export const helloRetryWorkflow = createWorkflow(
 export const HELLO_POLLING_WORKFLOW = "hello-polling-workflow"
 
 // Invoked again by the engine itself every hour while it waits.
-const pollPartner = createStep({ name: POLL_PARTNER, async: true, retryIntervalAwaiting: 3600 }, async () => {})
+const pollPartner = createStep(
+  { name: POLL_PARTNER, async: true, retryIntervalAwaiting: 3600 },
+  async () => {}
+)
 
 /** A stored workflow whose waiting step is retried by the engine at its own interval. */
 export const helloPollingWorkflow = createWorkflow(

@@ -6,5 +6,8 @@ import { Queryable } from "../../db"
  * answer) and reaps it.
  */
 export async function endLease(db: Queryable, id: string): Promise<void> {
-  await db.raw(`UPDATE "workflow_engine_instance" SET "lease_expires_at" = now() WHERE "id" = ?`, [id])
+  await db.raw(
+    `UPDATE "workflow_engine_instance" SET "lease_expires_at" = now() WHERE "id" = ?`,
+    [id]
+  )
 }

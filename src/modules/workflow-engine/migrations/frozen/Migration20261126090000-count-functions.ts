@@ -40,7 +40,9 @@ export const COUNTED_THROUGH_FUNCTION = "workflow_execution_counted_through"
  * of counting against a stale boundary.
  */
 function countFunctionsSql(bounded: boolean): string[] {
-  const declareBackfill = bounded ? `backfill record := "${COUNTED_THROUGH_FUNCTION}"();` : ""
+  const declareBackfill = bounded
+    ? `backfill record := "${COUNTED_THROUGH_FUNCTION}"();`
+    : ""
   const reached = (key: string) =>
     bounded
       ? ` AND (NOT backfill.pending OR coalesce(${key} <= (backfill.through[1], backfill.through[2], backfill.through[3]), false))`
@@ -52,8 +54,12 @@ function countFunctionsSql(bounded: boolean): string[] {
     `
   CREATE OR REPLACE FUNCTION "workflow_execution_count_rows"() RETURNS trigger
   LANGUAGE plpgsql AS $$
-  ${bounded ? `DECLARE
-    ${declareBackfill}` : ""}
+  ${
+    bounded
+      ? `DECLARE
+    ${declareBackfill}`
+      : ""
+  }
   BEGIN
     IF TG_OP = 'INSERT' THEN
       INSERT INTO "workflow_execution_count" AS c ("workflow_id", "state", "slot", "executions")

@@ -28,7 +28,8 @@ const UPGRADE_TASK_TABLE = "workflow_engine_upgrade_task"
  * everything, as on a large table).
  */
 const INLINE_UPGRADE_MAX_ROWS = 5_000
-export const INLINE_UPGRADE_MAX_ROWS_SETTING = "medusa_workflow_engine.inline_upgrade_max_rows"
+export const INLINE_UPGRADE_MAX_ROWS_SETTING =
+  "medusa_workflow_engine.inline_upgrade_max_rows"
 
 /** The task that builds one deferred index, as the online upgrade reads it back. */
 export function indexTask(name: string): string {
@@ -37,7 +38,9 @@ export function indexTask(name: string): string {
 
 /** Queues tasks; queuing one already queued resets it. */
 function queueTasksSql(names: string[]): string {
-  const values = names.map((name) => `('${name.replace(/'/g, "''")}')`).join(", ")
+  const values = names
+    .map((name) => `('${name.replace(/'/g, "''")}')`)
+    .join(", ")
   return `INSERT INTO "${UPGRADE_TASK_TABLE}" ("name") VALUES ${values} ON CONFLICT ("name") DO UPDATE SET "after_key" = NULL, "queued_at" = now();`
 }
 
@@ -64,7 +67,11 @@ function upgradeInlineSql(): string {
  * On a small table (see upgradeInlineSql) the `inline` PL/pgSQL statements
  * run now; otherwise `queued` run and `tasks` are left to the online upgrade.
  */
-export function inlineOrQueueSql(tasks: string[], inline: string[], queued: string[] = []): string {
+export function inlineOrQueueSql(
+  tasks: string[],
+  inline: string[],
+  queued: string[] = []
+): string {
   return `
     DO $upgrade$
     BEGIN

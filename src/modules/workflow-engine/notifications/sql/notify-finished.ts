@@ -28,7 +28,10 @@ const PRUNED_PER_FINISH = 10
  * skips rows another finish is deleting, so concurrent finishes never wait
  * on each other here.
  */
-export async function notifyFinished(db: Queryable, notice: FinishedNotice): Promise<void> {
+export async function notifyFinished(
+  db: Queryable,
+  notice: FinishedNotice
+): Promise<void> {
   await db.raw(
     `WITH "pruned" AS (
        DELETE FROM "workflow_engine_finish"

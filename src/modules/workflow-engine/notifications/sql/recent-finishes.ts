@@ -16,7 +16,12 @@ export async function recentFinishes(
     marginSeconds,
     workflowIds,
     otherThan,
-  }: { since: Date | undefined; marginSeconds: number; workflowIds: string[]; otherThan: string }
+  }: {
+    since: Date | undefined
+    marginSeconds: number
+    workflowIds: string[]
+    otherThan: string
+  }
 ): Promise<{ finishes: LoggedFinish[]; readAt: Date }> {
   const result = await db.raw(
     `SELECT now() AS "read_at", f."id", f."workflow_id", f."transaction_id", f."state", f."instance_id"
@@ -28,6 +33,8 @@ export async function recentFinishes(
   )
   return {
     readAt: new Date(result.rows[0].read_at),
-    finishes: result.rows.filter((row: { id: string | null }) => row.id !== null),
+    finishes: result.rows.filter(
+      (row: { id: string | null }) => row.id !== null
+    ),
   }
 }

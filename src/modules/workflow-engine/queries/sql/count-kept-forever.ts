@@ -11,12 +11,19 @@ export const KEPT_FOREVER_SQL = `"expires_at" IS NULL AND "retention_time" IS NU
         AND "deleted_at" IS NULL`
 
 /** Finished runs kept forever (KEPT_FOREVER_SQL), per workflow, read from IDX_workflow_execution_kept_forever. */
-export async function countKeptForever(db: Queryable): Promise<Map<string, number>> {
+export async function countKeptForever(
+  db: Queryable
+): Promise<Map<string, number>> {
   const { rows } = await db.raw(
     `SELECT "workflow_id", count(*)::bigint AS executions
        FROM "workflow_execution"
       WHERE ${KEPT_FOREVER_SQL}
       GROUP BY "workflow_id"`
   )
-  return new Map(rows.map((row: { workflow_id: string; executions: string }) => [row.workflow_id, Number(row.executions)]))
+  return new Map(
+    rows.map((row: { workflow_id: string; executions: string }) => [
+      row.workflow_id,
+      Number(row.executions),
+    ])
+  )
 }

@@ -27,7 +27,9 @@ export async function countSearch(
               WHERE "workflow_id" = ANY(?::text[]) OR "state" = ANY(?::text[]))
             ${byTransaction}
             AS executions`,
-    pattern === null ? [workflowIds, states] : [workflowIds, states, pattern, workflowIds, states]
+    pattern === null
+      ? [workflowIds, states]
+      : [workflowIds, states, pattern, workflowIds, states]
   )
   return Number(rows[0].executions)
 }

@@ -1,4 +1,7 @@
-import { COUNT_TRIGGERS, ENABLED_COUNT_TRIGGERS_SQL } from "../../storage/sql/count-triggers"
+import {
+  COUNT_TRIGGERS,
+  ENABLED_COUNT_TRIGGERS_SQL,
+} from "../../storage/sql/count-triggers"
 import { Queryable } from "../../db"
 import { COUNT_BACKFILL, UPGRADE_TASK_TABLE } from "../../upgrade/upgrade-tasks"
 
@@ -9,7 +12,9 @@ import { COUNT_BACKFILL, UPGRADE_TASK_TABLE } from "../../upgrade/upgrade-tasks"
  * upgrade still counts the rows that were there before it (the counters then
  * hold only part of them), "ready" after.
  */
-export async function countersState(db: Queryable): Promise<"missing" | "counting" | "ready"> {
+export async function countersState(
+  db: Queryable
+): Promise<"missing" | "counting" | "ready"> {
   const { rows } = await db.raw(
     `SELECT to_regclass('workflow_execution_count') IS NOT NULL AS present, to_regclass(?) IS NOT NULL AS tasks,
             ${ENABLED_COUNT_TRIGGERS_SQL} AS triggers`,
@@ -21,6 +26,9 @@ export async function countersState(db: Queryable): Promise<"missing" | "countin
   if (!rows[0].tasks) {
     return "ready"
   }
-  const pending = await db.raw(`SELECT 1 FROM ?? WHERE "name" = ?`, [UPGRADE_TASK_TABLE, COUNT_BACKFILL])
+  const pending = await db.raw(`SELECT 1 FROM ?? WHERE "name" = ?`, [
+    UPGRADE_TASK_TABLE,
+    COUNT_BACKFILL,
+  ])
   return pending.rows.length ? "counting" : "ready"
 }

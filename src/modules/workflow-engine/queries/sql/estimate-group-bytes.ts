@@ -35,7 +35,9 @@ export function rowBytesSql(e: string): string {
  * so the cost is bounded by the number of groups, never by the table. Needs
  * the online upgrade done (see upgrade/); until then scanStorage reads the table.
  */
-export async function estimateGroupBytes(db: Queryable): Promise<ExecutionGroup[]> {
+export async function estimateGroupBytes(
+  db: Queryable
+): Promise<ExecutionGroup[]> {
   const { rows } = await db.raw(
     `SELECT c."workflow_id", c."state", c."executions", s."mean_bytes"
        FROM (SELECT "workflow_id", "state", sum("executions")::bigint AS "executions"
@@ -52,13 +54,23 @@ export async function estimateGroupBytes(db: Queryable): Promise<ExecutionGroup[
       ORDER BY c."workflow_id", c."state"`,
     [SIZE_SAMPLE_ROWS]
   )
-  return rows.map((row: { workflow_id: string; state: string; executions: string; mean_bytes: number | null }) => {
-    const executions = Number(row.executions)
-    return {
-      workflow_id: row.workflow_id,
-      state: row.state,
-      executions,
-      estimated_bytes: row.mean_bytes === null ? null : Math.round(row.mean_bytes * executions),
+  return rows.map(
+    (row: {
+      workflow_id: string
+      state: string
+      executions: string
+      mean_bytes: number | null
+    }) => {
+      const executions = Number(row.executions)
+      return {
+        workflow_id: row.workflow_id,
+        state: row.state,
+        executions,
+        estimated_bytes:
+          row.mean_bytes === null
+            ? null
+            : Math.round(row.mean_bytes * executions),
+      }
     }
-  })
+  )
 }

@@ -16,7 +16,10 @@ export type ExecutionRetentionRow = {
 }
 
 /** One live execution's retention columns, by its `wf_exec_…` id (IDX_workflow_execution_id). */
-export async function loadExecutionRetention(db: Queryable, id: string): Promise<ExecutionRetentionRow | undefined> {
+export async function loadExecutionRetention(
+  db: Queryable,
+  id: string
+): Promise<ExecutionRetentionRow | undefined> {
   const { rows } = await db.raw(
     `SELECT "id", "workflow_id", "transaction_id", "state", "retention_time", ${EXPIRY_BEFORE_BACKFILL_SQL} AS "expires_at",
             coalesce(${EXPIRY_BEFORE_BACKFILL_SQL} <= now(), false) AS expired,

@@ -36,7 +36,15 @@ export async function scanStorage(db: Queryable): Promise<ScannedGroup[]> {
       ORDER BY "workflow_id", "state"`
   )
   return rows.map(
-    (row: { workflow_id: string; state: string; executions: string; bytes: string | null; kept_forever: string; expired: string; oldest: Date | null }) => ({
+    (row: {
+      workflow_id: string
+      state: string
+      executions: string
+      bytes: string | null
+      kept_forever: string
+      expired: string
+      oldest: Date | null
+    }) => ({
       workflow_id: row.workflow_id,
       state: row.state,
       executions: Number(row.executions),

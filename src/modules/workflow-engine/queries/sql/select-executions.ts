@@ -7,7 +7,10 @@ import { COLUMNS } from "../execution-fields"
  * columns. Without a selection it reads `*`, as the ORM does, so that a table
  * still missing a column of ours (migrations reverted) reads as it did.
  */
-export async function selectExecutions(db: Queryable, lookup: DirectLookup): Promise<Record<string, unknown>[]> {
+export async function selectExecutions(
+  db: Queryable,
+  lookup: DirectLookup
+): Promise<Record<string, unknown>[]> {
   const bindings: (string | string[])[] = []
   const conditions = lookup.where.map(({ column, values }) => {
     if (values.length === 1) {

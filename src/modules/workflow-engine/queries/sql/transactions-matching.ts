@@ -1,6 +1,10 @@
 import { Queryable } from "../../db"
 
-export type TransactionMatch = { id: string; workflow_id: string; state: string }
+export type TransactionMatch = {
+  id: string
+  workflow_id: string
+  state: string
+}
 
 /**
  * Live executions whose transaction id contains `pattern`, at most `limit`,
@@ -9,7 +13,11 @@ export type TransactionMatch = { id: string; workflow_id: string; state: string 
  * and reads the whole table at random when there are few; unsorted, it reads
  * the table once, in order.
  */
-export async function transactionsMatching(db: Queryable, pattern: string, limit: number): Promise<TransactionMatch[]> {
+export async function transactionsMatching(
+  db: Queryable,
+  pattern: string,
+  limit: number
+): Promise<TransactionMatch[]> {
   const { rows } = await db.raw(
     `SELECT "id", "workflow_id", "state"
        FROM "workflow_execution"

@@ -21,5 +21,8 @@ export async function workflowsMatching(
             to_regclass('"IDX_workflow_execution_transaction_id_trgm"') IS NOT NULL AS trigram_indexed`,
     [pattern]
   )
-  return { workflowIds: rows[0].workflow_ids, trigramIndexed: rows[0].trigram_indexed }
+  return {
+    workflowIds: rows[0].workflow_ids,
+    trigramIndexed: rows[0].trigram_indexed,
+  }
 }

@@ -24,7 +24,10 @@ export type AdoptedRun = {
  * instance (those rows are skipped, not waited for). Call inside a
  * transaction and adopt the run before it commits.
  */
-export async function lockOrphanedRun(trx: Queryable, run: OrphanedRun): Promise<AdoptedRun | undefined> {
+export async function lockOrphanedRun(
+  trx: Queryable,
+  run: OrphanedRun
+): Promise<AdoptedRun | undefined> {
   const result = await trx.raw(
     `SELECT e."execution", e."awaited_steps",
             COALESCE((SELECT json_agg(json_build_object('kind', t."kind", 'step_id', t."step_id"))
@@ -51,7 +54,12 @@ export async function lockOrphanedRun(trx: Queryable, run: OrphanedRun): Promise
  * epoch: whatever the instance judged dead still writes for the run is
  * refused from now on (storage/fencing.ts), whichever way it goes on.
  */
-export async function adoptRun(trx: Queryable, run: RunKey, owner: string | null, execution?: { state: string }): Promise<void> {
+export async function adoptRun(
+  trx: Queryable,
+  run: RunKey,
+  owner: string | null,
+  execution?: { state: string }
+): Promise<void> {
   await trx.raw(
     `UPDATE "workflow_execution"
         SET "owner_instance_id" = ?,

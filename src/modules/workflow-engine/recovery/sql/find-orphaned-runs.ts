@@ -10,7 +10,10 @@ export type OrphanedRun = RunKey & { owner_instance_id: string }
  * no owner and are left alone. The state list is the in-flight index's, so
  * only in-flight rows are read.
  */
-export async function findOrphanedRuns(db: Queryable, limit: number): Promise<OrphanedRun[]> {
+export async function findOrphanedRuns(
+  db: Queryable,
+  limit: number
+): Promise<OrphanedRun[]> {
   const result = await db.raw(
     `SELECT e."workflow_id", e."transaction_id", e."run_id", e."owner_instance_id"
        FROM "workflow_execution" e

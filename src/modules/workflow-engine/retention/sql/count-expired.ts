@@ -8,8 +8,14 @@ import { Queryable } from "../../db"
  * rule it will apply (EXPIRED_BEFORE_BACKFILL_SQL), read from the table's
  * rows in one pass; otherwise from IDX_workflow_execution_expires_at.
  */
-export async function countExpired(db: Queryable, limit: number | null, beforeBackfill = false): Promise<number> {
-  const expired = beforeBackfill ? EXPIRED_BEFORE_BACKFILL_SQL : `"expires_at" <= now() AND "state" IN (${FINISHED_STATES_SQL})`
+export async function countExpired(
+  db: Queryable,
+  limit: number | null,
+  beforeBackfill = false
+): Promise<number> {
+  const expired = beforeBackfill
+    ? EXPIRED_BEFORE_BACKFILL_SQL
+    : `"expires_at" <= now() AND "state" IN (${FINISHED_STATES_SQL})`
   const result = await db.raw(
     `SELECT count(*)::int AS expired FROM (
        SELECT 1 FROM "workflow_execution"

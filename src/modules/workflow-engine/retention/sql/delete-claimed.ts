@@ -5,7 +5,11 @@
  * and turns `synchronous_commit` off for its own transaction, inside the
  * statement, so a batch stays one round trip (see purge-expired-batch.ts).
  */
-export function deleteClaimedSql(claim: string, returning: string, summary: string): string {
+export function deleteClaimedSql(
+  claim: string,
+  returning: string,
+  summary: string
+): string {
   return `WITH deleted AS (
        DELETE FROM "workflow_execution"
         WHERE ctid = ANY (ARRAY(${claim}))

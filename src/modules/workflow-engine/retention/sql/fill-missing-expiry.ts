@@ -10,7 +10,10 @@ import { Queryable } from "../../db"
  * IDX_workflow_execution_missing_expiry, which is empty in steady state; SKIP
  * LOCKED for the same reason as the purge.
  */
-export async function fillMissingExpiry(db: Queryable, limit: number): Promise<number> {
+export async function fillMissingExpiry(
+  db: Queryable,
+  limit: number
+): Promise<number> {
   const result = await db.raw(
     `UPDATE "workflow_execution"
         SET "expires_at" = ${MEDUSA_EXPIRY_SQL}

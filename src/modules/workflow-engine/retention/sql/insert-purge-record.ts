@@ -15,7 +15,10 @@ export type PurgeRecord = {
 }
 
 /** Appends one entry to the purge audit trail and returns its id. */
-export async function insertPurgeRecord(db: Queryable, record: PurgeRecord): Promise<string> {
+export async function insertPurgeRecord(
+  db: Queryable,
+  record: PurgeRecord
+): Promise<string> {
   const id = generateEntityId(undefined, "wf_purge")
   await db.raw(
     `INSERT INTO "workflow_execution_purge"

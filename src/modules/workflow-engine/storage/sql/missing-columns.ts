@@ -4,8 +4,13 @@ import { Queryable } from "../../db"
  * Of the given tables and their columns, those the current schema lacks, in
  * the order given: a missing table by its name, a missing column as `table.column`.
  */
-export async function missingColumns(db: Queryable, expected: Record<string, string[]>): Promise<string[]> {
-  const pairs = Object.entries(expected).flatMap(([table, columns]) => columns.map((column) => [table, column]))
+export async function missingColumns(
+  db: Queryable,
+  expected: Record<string, string[]>
+): Promise<string[]> {
+  const pairs = Object.entries(expected).flatMap(([table, columns]) =>
+    columns.map((column) => [table, column])
+  )
   const { rows } = await db.raw(
     `SELECT e.table_name, e.column_name, to_regclass(quote_ident(e.table_name)) IS NOT NULL AS has_table
        FROM unnest(?::text[], ?::text[]) WITH ORDINALITY AS e(table_name, column_name, position)
@@ -18,7 +23,9 @@ export async function missingColumns(db: Queryable, expected: Record<string, str
   )
   const missing = new Set<string>()
   for (const row of rows) {
-    missing.add(row.has_table ? `${row.table_name}.${row.column_name}` : row.table_name)
+    missing.add(
+      row.has_table ? `${row.table_name}.${row.column_name}` : row.table_name
+    )
   }
   return [...missing]
 }

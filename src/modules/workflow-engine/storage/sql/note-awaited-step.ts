@@ -5,7 +5,11 @@ import { Queryable, RunKey } from "../../db"
  * awaited-steps). Touches no other column: an answer that already moved the
  * run on, or a run that ended and was deleted, makes it a harmless no-op.
  */
-export async function noteAwaitedStep(db: Queryable, run: RunKey, marker: string): Promise<void> {
+export async function noteAwaitedStep(
+  db: Queryable,
+  run: RunKey,
+  marker: string
+): Promise<void> {
   await db.raw(
     `UPDATE "workflow_execution"
         SET "awaited_steps" = array_append(COALESCE("awaited_steps", '{}'), ?::text)

@@ -10,7 +10,11 @@ export type HotStatement = {
 }
 
 type PgConnection = {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rowCount: number | null; rows: any[] }>
+  query(config: {
+    name: string
+    text: string
+    values: unknown[]
+  }): Promise<{ rowCount: number | null; rows: any[] }>
 }
 
 // The `$1` form of each statement's text, derived once per statement.
@@ -54,7 +58,9 @@ export async function runHot(
   try {
     return await runNamed(db, statement, values)
   } catch (error) {
-    if (!PREPARED_STATEMENT_REFUSED.has((error as { code?: string }).code ?? "")) {
+    if (
+      !PREPARED_STATEMENT_REFUSED.has((error as { code?: string }).code ?? "")
+    ) {
       throw error
     }
     if (!refusingPools.has(db.client)) {
@@ -69,12 +75,20 @@ export async function runHot(
   }
 }
 
-async function runUnnamed(db: Queryable, statement: HotStatement, values: unknown[]) {
+async function runUnnamed(
+  db: Queryable,
+  statement: HotStatement,
+  values: unknown[]
+) {
   const result = await db.raw(statement.sql, values as Knex.RawBinding[])
   return { rowCount: result.rowCount ?? 0, rows: result.rows }
 }
 
-async function runNamed(db: Queryable, statement: HotStatement, values: unknown[]) {
+async function runNamed(
+  db: Queryable,
+  statement: HotStatement,
+  values: unknown[]
+) {
   let text = positional.get(statement)
   if (text === undefined) {
     text = db.client.positionBindings(statement.sql) as string
@@ -82,7 +96,11 @@ async function runNamed(db: Queryable, statement: HotStatement, values: unknown[
   }
   const connection: PgConnection = await db.client.acquireConnection()
   try {
-    const result = await connection.query({ name: statement.name, text, values })
+    const result = await connection.query({
+      name: statement.name,
+      text,
+      values,
+    })
     return { rowCount: result.rowCount ?? 0, rows: result.rows }
   } finally {
     await db.client.releaseConnection(connection)

@@ -7,7 +7,10 @@ import { StoredOwner } from "./types"
  * FOR SHARE waits for a recovery that holds the row, so a takeover being
  * committed is seen, not missed.
  */
-export async function readOwner(db: Queryable, key: RunKey): Promise<StoredOwner | undefined> {
+export async function readOwner(
+  db: Queryable,
+  key: RunKey
+): Promise<StoredOwner | undefined> {
   const result = await db.raw(
     `SELECT "owner_epoch", "owner_instance_id"
        FROM "workflow_execution"

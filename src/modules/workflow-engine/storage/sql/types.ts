@@ -15,7 +15,10 @@ export type ExecutionRow = RunKey & {
 }
 
 /** Who a run belongs to, as the fence reads it (see fencing.ts). */
-export type StoredOwner = { owner_epoch: number; owner_instance_id: string | null }
+export type StoredOwner = {
+  owner_epoch: number
+  owner_instance_id: string | null
+}
 
 export type StoredCheckpointRow = {
   execution: any

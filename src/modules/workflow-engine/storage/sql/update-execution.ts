@@ -11,7 +11,10 @@ const updateSql = (guard: string) => `
    WHERE "workflow_id" = ? AND "transaction_id" = ? AND "run_id" = ?
      AND "deleted_at" IS NULL AND "owner_epoch" = ? ${guard}`
 
-const UPDATE_EXECUTION: HotStatement = { name: "workflow_engine_update_execution", sql: updateSql("") }
+const UPDATE_EXECUTION: HotStatement = {
+  name: "workflow_engine_update_execution",
+  sql: updateSql(""),
+}
 const UPDATE_UNTOUCHED_EXECUTION: HotStatement = {
   name: "workflow_engine_update_untouched_execution",
   sql: updateSql(UNTOUCHED_GUARD),

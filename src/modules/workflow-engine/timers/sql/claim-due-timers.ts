@@ -9,7 +9,11 @@ import { ClaimedTimer } from "../timer-spec"
  * taking, and READ COMMITTED re-checks a row taken meanwhile against the
  * latest version, so each timer goes to exactly one claimer.
  */
-export async function claimDueTimers(db: Queryable, claimedBy: string, limit: number): Promise<ClaimedTimer[]> {
+export async function claimDueTimers(
+  db: Queryable,
+  claimedBy: string,
+  limit: number
+): Promise<ClaimedTimer[]> {
   const result = await db.raw(
     `UPDATE "workflow_execution_timer" t
         SET "claimed_by" = ?
@@ -31,7 +35,11 @@ export async function claimDueTimers(db: Queryable, claimedBy: string, limit: nu
  * Claims one timer by key, when it is due and free: how the instance that set
  * a timer fires it at its due time without waiting for a poll.
  */
-export async function claimTimer(db: Queryable, key: string, claimedBy: string): Promise<ClaimedTimer | undefined> {
+export async function claimTimer(
+  db: Queryable,
+  key: string,
+  claimedBy: string
+): Promise<ClaimedTimer | undefined> {
   const result = await db.raw(
     `UPDATE "workflow_execution_timer" t
         SET "claimed_by" = ?

@@ -2,8 +2,14 @@ import { Queryable } from "../../db"
 import { RUN_FENCE_HOLDS, RunFence, runFenceBindings } from "./run-fence"
 
 /** Clears timers, claimed or not: the step or run they were set for moved on. */
-export async function deleteTimers(db: Queryable, keys: string[]): Promise<void> {
-  await db.raw(`DELETE FROM "workflow_execution_timer" WHERE "key" = ANY(?::text[])`, [keys])
+export async function deleteTimers(
+  db: Queryable,
+  keys: string[]
+): Promise<void> {
+  await db.raw(
+    `DELETE FROM "workflow_execution_timer" WHERE "key" = ANY(?::text[])`,
+    [keys]
+  )
 }
 
 /**
@@ -35,7 +41,12 @@ export async function deleteRunTimers(
  * keeps microseconds: compared as is, it never matched, and every fired timer
  * its run did not clear stayed behind, claimed by a live instance.
  */
-export async function completeTimer(db: Queryable, key: string, dueAt: Date, claimedBy: string): Promise<void> {
+export async function completeTimer(
+  db: Queryable,
+  key: string,
+  dueAt: Date,
+  claimedBy: string
+): Promise<void> {
   await db.raw(
     `DELETE FROM "workflow_execution_timer"
       WHERE "key" = ? AND date_trunc('milliseconds', "due_at") = ? AND "claimed_by" = ?`,

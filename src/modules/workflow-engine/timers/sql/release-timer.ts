@@ -9,7 +9,12 @@ import { ClaimedTimer } from "../timer-spec"
  * fired) and completed it, nothing is brought back. Due times compare to the
  * millisecond, as completeTimer's do.
  */
-export async function releaseTimer(db: Queryable, timer: ClaimedTimer, delayMs: number, claimedBy: string): Promise<void> {
+export async function releaseTimer(
+  db: Queryable,
+  timer: ClaimedTimer,
+  delayMs: number,
+  claimedBy: string
+): Promise<void> {
   await db.raw(
     `UPDATE "workflow_execution_timer"
         SET "due_at" = clock_timestamp() + make_interval(secs => ? / 1000.0), "claimed_by" = NULL

@@ -17,6 +17,10 @@ export const RUN_FENCE_HOLDS = `NOT EXISTS (
      AND (e."run_id" <> ? OR e."owner_epoch" <> ?))`
 
 /** RUN_FENCE_HOLDS' bindings, in order. */
-export function runFenceBindings(workflowId: string, transactionId: string, fence: RunFence): (string | number)[] {
+export function runFenceBindings(
+  workflowId: string,
+  transactionId: string,
+  fence: RunFence
+): (string | number)[] {
   return [workflowId, transactionId, fence.run_id, fence.epoch]
 }

@@ -42,7 +42,9 @@ export async function upsertTimer(
       JSON.stringify(timer.metadata ?? {}),
       Math.max(0, delayMs),
       claimedBy,
-      ...(fence ? runFenceBindings(timer.workflow_id, timer.transaction_id, fence) : []),
+      ...(fence
+        ? runFenceBindings(timer.workflow_id, timer.transaction_id, fence)
+        : []),
       TIMER_CHANNEL,
     ]
   )

@@ -6,10 +6,19 @@ import { ExecutionKey, UpgradeConnection } from "./types"
  * crash resumes after the last committed batch), or forgets a finished task
  * (`through` null: the batch took every row left).
  */
-export async function advanceTask(db: UpgradeConnection, name: string, through: ExecutionKey | null): Promise<void> {
+export async function advanceTask(
+  db: UpgradeConnection,
+  name: string,
+  through: ExecutionKey | null
+): Promise<void> {
   if (through) {
-    await db.query(`UPDATE "${UPGRADE_TASK_TABLE}" SET "after_key" = $2 WHERE "name" = $1`, [name, through])
+    await db.query(
+      `UPDATE "${UPGRADE_TASK_TABLE}" SET "after_key" = $2 WHERE "name" = $1`,
+      [name, through]
+    )
   } else {
-    await db.query(`DELETE FROM "${UPGRADE_TASK_TABLE}" WHERE "name" = $1`, [name])
+    await db.query(`DELETE FROM "${UPGRADE_TASK_TABLE}" WHERE "name" = $1`, [
+      name,
+    ])
   }
 }

@@ -8,10 +8,15 @@ import { UPGRADE_TASK_TABLE } from "../upgrade-tasks"
  * migrations ran (no task table).
  */
 export async function anyTaskQueued(db: Knex): Promise<boolean> {
-  const { rows } = await db.raw(`SELECT to_regclass(?) IS NOT NULL AS present`, [UPGRADE_TASK_TABLE])
+  const { rows } = await db.raw(
+    `SELECT to_regclass(?) IS NOT NULL AS present`,
+    [UPGRADE_TASK_TABLE]
+  )
   if (!rows[0].present) {
     return false
   }
-  const queued = await db.raw(`SELECT EXISTS (SELECT 1 FROM ??) AS queued`, [UPGRADE_TASK_TABLE])
+  const queued = await db.raw(`SELECT EXISTS (SELECT 1 FROM ??) AS queued`, [
+    UPGRADE_TASK_TABLE,
+  ])
   return queued.rows[0].queued
 }

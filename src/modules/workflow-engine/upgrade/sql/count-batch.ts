@@ -11,8 +11,13 @@ import { ExecutionKey, keyRange, UpgradeConnection } from "./types"
  * bounds how long writers queue behind a batch that itself waits for a long
  * transaction; the caller then tries again.
  */
-export async function lockForCounting(db: UpgradeConnection, lockTimeoutMs: number): Promise<ExecutionKey | null> {
-  await db.query(`SELECT set_config('lock_timeout', $1, true)`, [`${lockTimeoutMs}ms`])
+export async function lockForCounting(
+  db: UpgradeConnection,
+  lockTimeoutMs: number
+): Promise<ExecutionKey | null> {
+  await db.query(`SELECT set_config('lock_timeout', $1, true)`, [
+    `${lockTimeoutMs}ms`,
+  ])
   await db.query(`LOCK TABLE "workflow_execution" IN SHARE ROW EXCLUSIVE MODE`)
   const { rows } = await db.query(
     `SELECT "after_key" FROM "${UPGRADE_TASK_TABLE}" WHERE "name" = $1 FOR UPDATE`,

@@ -20,5 +20,7 @@ export async function nextBoundary(
      OFFSET $1 LIMIT 1`,
     [batchSize - 1, ...from.values]
   )
-  return rows.length ? [rows[0].workflow_id, rows[0].transaction_id, rows[0].run_id] : null
+  return rows.length
+    ? [rows[0].workflow_id, rows[0].transaction_id, rows[0].run_id]
+    : null
 }

@@ -9,10 +9,16 @@ export type QueuedTask = { name: string; queued_at: Date }
  * pool; nothing before our migrations ran (no task table).
  */
 export async function queuedTasks(db: Knex): Promise<QueuedTask[]> {
-  const { rows } = await db.raw(`SELECT to_regclass(?) IS NOT NULL AS present`, [UPGRADE_TASK_TABLE])
+  const { rows } = await db.raw(
+    `SELECT to_regclass(?) IS NOT NULL AS present`,
+    [UPGRADE_TASK_TABLE]
+  )
   if (!rows[0].present) {
     return []
   }
-  const queued = await db.raw(`SELECT "name", "queued_at" FROM ?? ORDER BY "queued_at", "name"`, [UPGRADE_TASK_TABLE])
+  const queued = await db.raw(
+    `SELECT "name", "queued_at" FROM ?? ORDER BY "queued_at", "name"`,
+    [UPGRADE_TASK_TABLE]
+  )
   return queued.rows
 }

@@ -1,4 +1,7 @@
-import { AuthenticatedMedusaRequest, MedusaResponse } from "@medusajs/framework/http"
+import {
+  AuthenticatedMedusaRequest,
+  MedusaResponse,
+} from "@medusajs/framework/http"
 import { ContainerRegistrationKeys } from "@medusajs/framework/utils"
 
 /**
@@ -10,7 +13,10 @@ import { ContainerRegistrationKeys } from "@medusajs/framework/utils"
  * Given as filters, both reach the engine. Medusa's own middlewares for this
  * path still run first (authentication, `fields`), so the answer keeps its shape.
  */
-export async function GET(req: AuthenticatedMedusaRequest, res: MedusaResponse) {
+export async function GET(
+  req: AuthenticatedMedusaRequest,
+  res: MedusaResponse
+) {
   const query = req.scope.resolve(ContainerRegistrationKeys.QUERY)
   const { workflow_id, transaction_id } = req.params
   const { data } = await query.graph({

@@ -7,14 +7,18 @@ import { Modules } from "@medusajs/framework/utils"
  * the Workflow Engine module the way Medusa's docs show it.
  */
 export async function GET(req: MedusaRequest, res: MedusaResponse) {
-  const workflowEngine = req.scope.resolve<IWorkflowEngineService>(Modules.WORKFLOW_ENGINE)
+  const workflowEngine = req.scope.resolve<IWorkflowEngineService>(
+    Modules.WORKFLOW_ENGINE
+  )
 
   const [workflowExecution] = await workflowEngine.listWorkflowExecutions({
     transaction_id: req.params.id,
   })
 
   if (!workflowExecution) {
-    res.status(404).json({ message: `No workflow execution for transaction ${req.params.id}` })
+    res.status(404).json({
+      message: `No workflow execution for transaction ${req.params.id}`,
+    })
     return
   }
 

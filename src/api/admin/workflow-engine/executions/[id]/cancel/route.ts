@@ -1,4 +1,7 @@
-import { AuthenticatedMedusaRequest, MedusaResponse } from "@medusajs/framework/http"
+import {
+  AuthenticatedMedusaRequest,
+  MedusaResponse,
+} from "@medusajs/framework/http"
 import { MedusaError } from "@medusajs/framework/utils"
 import { FINISHED_STATES } from "../../../../../../modules/workflow-engine/transaction-states"
 import { postgresEngine } from "../../../engine"
@@ -9,7 +12,10 @@ import { postgresEngine } from "../../../engine"
  * finished run is refused: cancelling it would revert what it did (an order,
  * a payment) long after the fact, which is not what "cancel" means here.
  */
-export async function POST(req: AuthenticatedMedusaRequest, res: MedusaResponse) {
+export async function POST(
+  req: AuthenticatedMedusaRequest,
+  res: MedusaResponse
+) {
   const engine = postgresEngine(req.scope)
   const execution = await engine.retrieveWorkflowExecution(req.params.id)
   if (FINISHED_STATES.has(execution.state)) {
@@ -23,7 +29,10 @@ export async function POST(req: AuthenticatedMedusaRequest, res: MedusaResponse)
     container: req.scope,
   })
   if (!("transaction" in cancelled)) {
-    throw new MedusaError(MedusaError.Types.NOT_FOUND, `No run in flight of ${execution.id} to cancel`)
+    throw new MedusaError(
+      MedusaError.Types.NOT_FOUND,
+      `No run in flight of ${execution.id} to cancel`
+    )
   }
   res.json({
     cancel: {

@@ -1,4 +1,7 @@
-import { AuthenticatedMedusaRequest, MedusaResponse } from "@medusajs/framework/http"
+import {
+  AuthenticatedMedusaRequest,
+  MedusaResponse,
+} from "@medusajs/framework/http"
 import { MedusaError, TransactionHandlerType } from "@medusajs/framework/utils"
 import { FINISHED_STATES } from "../../../../../../../modules/workflow-engine/transaction-states"
 import { postgresEngine } from "../../../../engine"
@@ -15,7 +18,10 @@ type StoredStep = StoredStepForRetry & { definition?: { action?: string } }
  * refuses (a step that is not waiting) comes back as its own NOT_ALLOWED;
  * what it would mishandle (see step-retry) is refused here first.
  */
-export async function POST(req: AuthenticatedMedusaRequest<AdminPostRetryStepType>, res: MedusaResponse) {
+export async function POST(
+  req: AuthenticatedMedusaRequest<AdminPostRetryStepType>,
+  res: MedusaResponse
+) {
   const engine = postgresEngine(req.scope)
   const execution = await engine.retrieveWorkflowExecution(req.params.id)
   if (FINISHED_STATES.has(execution.state)) {
@@ -25,15 +31,25 @@ export async function POST(req: AuthenticatedMedusaRequest<AdminPostRetryStepTyp
     )
   }
   const stepId = req.validatedBody.step_id
-  const steps = Object.values((execution.execution?.steps ?? {}) as Record<string, StoredStep>)
+  const steps = Object.values(
+    (execution.execution?.steps ?? {}) as Record<string, StoredStep>
+  )
   // The step Medusa's retryStep would pick: the first whose definition carries that name.
-  const step = steps.find((candidate) => candidate.definition?.action === stepId)
+  const step = steps.find(
+    (candidate) => candidate.definition?.action === stepId
+  )
   if (!step) {
-    throw new MedusaError(MedusaError.Types.INVALID_DATA, `step_id: ${execution.id} has no step "${stepId}"`)
+    throw new MedusaError(
+      MedusaError.Types.INVALID_DATA,
+      `step_id: ${execution.id} has no step "${stepId}"`
+    )
   }
   const obstacle = retryObstacle(step)
   if (obstacle) {
-    throw new MedusaError(MedusaError.Types.NOT_ALLOWED, `Step "${stepId}" cannot be retried by hand: ${obstacle}`)
+    throw new MedusaError(
+      MedusaError.Types.NOT_ALLOWED,
+      `Step "${stepId}" cannot be retried by hand: ${obstacle}`
+    )
   }
 
   const retried = await engine.retryStep({
