@@ -11,7 +11,11 @@ import {
   within,
 } from "../modules/__fixtures__/engine"
 import { readLog } from "./__fixtures__/cluster-log"
-import { ANSWERED_STEP, CLUSTER_WF } from "./__fixtures__/cluster-workflows-ids"
+import {
+  ANSWERED_STEP,
+  CLUSTER_WF,
+  QUIET_STEP,
+} from "./__fixtures__/cluster-workflows-ids"
 import { RunReply } from "./__fixtures__/instance-commands"
 import { FreezableProxy } from "./__fixtures__/freezable-proxy"
 import { ask, Instance, kill } from "./__fixtures__/instances"
@@ -36,7 +40,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
     const stateOf = async (transactionId: string) =>
       (
         await db().raw(
-          `SELECT state, execution, awaited_steps FROM workflow_execution WHERE transaction_id = ?`,
+          `SELECT state, execution, awaited_steps, owner_instance_id FROM workflow_execution WHERE transaction_id = ?`,
           [transactionId]
         )
       ).rows[0]
@@ -85,6 +89,33 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         { key: "retry-after-kill", instance: "starter" },
         { key: "retry-after-kill", instance: "survivor" },
       ])
+    })
+
+    // A handler still at work when its process exits is cut (its step is failed by recovery, see recovery-plan);
+    // one that returned at once is noted before the run call returns.
+    it("leaves waiting the async step of a run whose process exited right after starting it, as a medusa exec script does", async () => {
+      await start("survivor")
+      await start("script", {
+        START_RUN: `${CLUSTER_WF.quietAnswer}:started-by-script`,
+        EXIT_AFTER_RUN: "1",
+      })
+      // The script's lease runs out; the survivor's recovery leaves the run to whoever answers it.
+      await waitUntil(
+        async () =>
+          (await stateOf("started-by-script"))?.owner_instance_id === null,
+        30000
+      )
+      expect(await stateOf("started-by-script")).toMatchObject({
+        state: "invoking",
+        awaited_steps: [expect.stringMatching(/#1$/)],
+      })
+      await start("answerer", {
+        STEP_SUCCESS: `${CLUSTER_WF.quietAnswer}:started-by-script:${QUIET_STEP}`,
+      })
+      await waitUntil(
+        async () => (await stateOf("started-by-script"))?.state === "done",
+        30000
+      )
     })
 
     it("times out an async step whose instance was SIGKILLed, on another instance, as without the kill", async () => {

@@ -79,14 +79,17 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         )
       ).rows[0].awaited_steps
     /** Runs until its async step awaits its answer: the handler returned, and the storage noted it. */
+    /**
+     * Runs until its async step awaits its answer: the handler returns at
+     * once, and the run call returns only once the storage noted it (a
+     * script that exits right after leaves its runs waiting).
+     */
     const runUntilAwaiting = async (
       workflowId: string,
       transactionId: string
     ) => {
       await engine.run(workflowId, { transactionId, input: { value: 1 } })
-      await waitUntil(
-        async () => ((await awaitedSteps(transactionId)) ?? []).length === 1
-      )
+      expect((await awaitedSteps(transactionId)) ?? []).toHaveLength(1)
     }
     const deadLeases = async () =>
       (

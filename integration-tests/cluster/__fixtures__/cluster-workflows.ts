@@ -6,7 +6,7 @@ import {
 } from "@medusajs/framework/workflows-sdk"
 import { Pool } from "pg"
 
-import { ANSWERED_STEP, CLUSTER_WF } from "./cluster-workflows-ids"
+import { ANSWERED_STEP, CLUSTER_WF, QUIET_STEP } from "./cluster-workflows-ids"
 import { gate } from "./gates"
 
 /** Workflows the cluster tests run in every instance; each step records what it did in `cluster_log`. */
@@ -82,6 +82,18 @@ createWorkflow(
   { name: CLUSTER_WF.answer, store: true, retentionTime: 3600 },
   (input: { key: string }) => {
     waitsForAnswer(input)
+  }
+)
+
+// An async step whose handler only waits (no work of its own, as a step waiting for a person's answer).
+const waitsQuietly = createStep(
+  { name: QUIET_STEP, async: true },
+  async () => undefined
+)
+createWorkflow(
+  { name: CLUSTER_WF.quietAnswer, store: true, retentionTime: 3600 },
+  () => {
+    waitsQuietly()
   }
 )
 

@@ -77,6 +77,11 @@ async function main() {
       input: { key: transactionId },
       throwOnError: false,
     })
+    if (process.env.EXIT_AFTER_RUN) {
+      // As a `medusa exec` script ends: process.exit() once the script resolved, no shutdown.
+      process.stdout.write("ready\n")
+      process.exit(0)
+    }
   }
   for (const runs of process.env.START_RUNS?.split(",") ?? []) {
     const [workflowId, prefix, count] = runs.split(":")

@@ -77,7 +77,8 @@ export default async function engineLoader(
     sharedContainer,
     logger,
     newTransactions,
-    (transaction, step) => void storage.noteAwaiting(transaction, step)
+    (transaction, step): Promise<void> =>
+      storage.noteAwaiting(transaction, step)
   )
   const timers = new DurableTimers(
     db,

@@ -52,11 +52,14 @@ export type CancelOptions = Omit<RunOptions, "input" | "resultFrom"> & {
   transactionId: string
 }
 
-/** Told when an async step's handler returned and the step awaits its answer (see storage/awaited-steps). */
+/**
+ * Told when an async step's handler returned and the step awaits its answer
+ * (see storage/awaited-steps); settles once that is noted.
+ */
 export type StepAwaiting = (
   transaction: DistributedTransactionType,
   step: TransactionStep
-) => void
+) => Promise<void>
 
 type WorkflowOutcome = {
   transaction: DistributedTransactionType
@@ -74,12 +77,14 @@ export class WorkflowOrchestrator {
   readonly subscribers: SubscriberRegistry
   /** runs being continued after a stall (see continueIfStalled), so that a continuation that stalls again is not continued forever */
   private readonly continuing = new Set<string>()
+  /** notes of returned async handlers not yet stored, by run (see notesStored) */
+  private readonly notesInHand = new Map<string, Set<Promise<void>>>()
 
   constructor(
     private readonly container: MedusaContainer,
     logger: Logger,
     private readonly newTransactions: NewTransactions = new NewTransactions(),
-    private readonly stepAwaiting: StepAwaiting = () => undefined
+    private readonly stepAwaiting: StepAwaiting = async () => undefined
   ) {
     this.subscribers = new SubscriberRegistry(logger)
   }
@@ -340,6 +345,7 @@ export class WorkflowOrchestrator {
     transactionId: string,
     given: WorkflowOutcome
   ): Promise<WorkflowOutcome> {
+    await this.notesStored(workflowId, transactionId, given)
     const outcome = await this.continueIfStalled(
       workflowId,
       transactionId,
@@ -379,6 +385,45 @@ export class WorkflowOrchestrator {
       })
     }
     return outcome
+  }
+
+  private noteAwaiting(
+    transaction: DistributedTransactionType,
+    step: TransactionStep
+  ): void {
+    const key = `${transaction.modelId}:${transaction.transactionId}`
+    const notes = this.notesInHand.get(key) ?? new Set<Promise<void>>()
+    this.notesInHand.set(key, notes)
+    const note = this.stepAwaiting(transaction, step).finally(() => {
+      notes.delete(note)
+      if (!notes.size) {
+        this.notesInHand.delete(key)
+      }
+    })
+    notes.add(note)
+  }
+
+  /**
+   * Medusa runs an async step's handler after the call that started it
+   * returns. A handler that returns at once (one that only waits for an
+   * answer) is noted before the call returns to its caller, so that a
+   * process that exits right after (a `medusa exec` script, which ends
+   * without a shutdown) leaves its runs waiting, not judged cut by
+   * recovery (see recovery-plan). A handler still working is not waited
+   * for: Medusa's callers do not wait for it either.
+   */
+  private async notesStored(
+    workflowId: string,
+    transactionId: string,
+    outcome: WorkflowOutcome
+  ): Promise<void> {
+    if (!outcome.transaction.getFlow().hasAsyncSteps) {
+      return
+    }
+    await new Promise((resolve) => setImmediate(resolve))
+    await Promise.all(
+      this.notesInHand.get(`${workflowId}:${transactionId}`) ?? []
+    )
   }
 
   /**
@@ -461,7 +506,7 @@ export class WorkflowOrchestrator {
       },
       onStepBegin: forwardStep("onStepBegin"),
       onStepAwaiting: ({ step, transaction }: any) => {
-        this.stepAwaiting(transaction, step)
+        this.noteAwaiting(transaction, step)
         forwardStep("onStepAwaiting")({ step, transaction })
       },
       onStepSuccess: async ({ step, transaction }: any) => {
