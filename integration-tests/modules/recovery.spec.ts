@@ -11,7 +11,7 @@ import {
   waitUntil,
   withEngineShutdown,
 } from "./__fixtures__/engine"
-import { ASYNC_STEP, WF } from "./__fixtures__/workflows"
+import { ASYNC_STEP, asyncStep, WF } from "./__fixtures__/workflows"
 
 jest.setTimeout(60000)
 
@@ -172,6 +172,24 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       const step =
         row.execution.steps["_root.test-wait-before-retried.test-may-run-again"]
       expect([step.invoke.state, step.failures]).toEqual(["done", 1])
+    })
+
+    it("leaves waiting an async step of a run started as workflow(container).run(), not through the engine's service", async () => {
+      // Most of Medusa's code runs workflows this way: the handler is noted all the same (storage/handler-notes).
+      await asyncStep().run({
+        input: { value: 1 },
+        context: { transactionId: "run-directly" },
+      })
+      await waitUntil(
+        async () => ((await awaitedSteps("run-directly")) ?? []).length === 1
+      )
+      await leftByDeadInstance("run-directly")
+
+      expect(await recovery().recoverNow()).toBe(1)
+      expect(await rowOf("run-directly")).toMatchObject({
+        state: "invoking",
+        owner_instance_id: null,
+      })
     })
 
     it("fails an async step whose handler had not returned: nobody outside may have been asked to answer it", async () => {

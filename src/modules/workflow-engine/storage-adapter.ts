@@ -14,6 +14,7 @@ import { CheckpointStore } from "./storage/checkpoint-store"
 import { SaveOptions } from "./storage/concurrent-saves"
 import { untilReachable } from "./storage/connection-loss"
 import { fencedOutMessage, noteRefusal, ownershipOf } from "./storage/fencing"
+import { HandlerRun } from "./storage/handler-notes"
 import { DurableTimers } from "./timers/durable-timers"
 import { RunFence } from "./timers/sql/run-fence"
 import { timerFor, timerKey } from "./timers/timer-keys"
@@ -70,13 +71,14 @@ export class StorageAdapter
     return await this.parts.checkpoints.save(key, data, ttl, options)
   }
 
-  /** Not Medusa's: the orchestrator tells it that an async step's handler returned (see awaited-steps). */
+  /** Not Medusa's: an async step's handler returned (see storage/handler-notes); a shutdown waits for the note. */
   @inHand
   async noteAwaiting(
-    transaction: DistributedTransactionType,
-    step: TransactionStep
+    run: HandlerRun,
+    stepId: string,
+    attempt: number
   ): Promise<void> {
-    await this.parts.checkpoints.noteAwaiting(transaction, step)
+    await this.parts.checkpoints.noteAwaiting(run, stepId, attempt)
   }
 
   @inHand

@@ -35,6 +35,7 @@ import { ClusterSchedules } from "../schedules/cluster-schedules"
 import { schedulePurge } from "../retention/purge-schedule"
 import { runScheduledWorkflow } from "../schedules/run-scheduled-workflow"
 import { CheckpointStore } from "../storage/checkpoint-store"
+import { keepHandlerNotes } from "../storage/handler-notes"
 import { NewTransactions } from "../storage/new-transactions"
 import { StorageAdapter } from "../storage-adapter"
 import { becomeProcessEngine } from "../current-engine"
@@ -76,9 +77,7 @@ export default async function engineLoader(
   const orchestrator = new WorkflowOrchestrator(
     sharedContainer,
     logger,
-    newTransactions,
-    (transaction, step): Promise<void> =>
-      storage.noteAwaiting(transaction, step)
+    newTransactions
   )
   const timers = new DurableTimers(
     db,
@@ -146,6 +145,9 @@ export default async function engineLoader(
     purge: () => retention.purgeExpired({}, "manual"),
   })
   DistributedTransaction.setStorage(storage)
+  keepHandlerNotes((run, stepId, attempt) =>
+    storage.noteAwaiting(run, stepId, attempt)
+  )
   WorkflowScheduler.setStorage(storage)
 
   const session = sessionConnection(db, resolved.directDatabaseUrl)

@@ -20,6 +20,7 @@ import { MedusaWorkflow, resolveValue } from "@medusajs/framework/workflows-sdk"
 import { generatedTransactionId } from "../storage/ids"
 import { NewTransactions } from "../storage/new-transactions"
 import { refusingFencedOut } from "../storage/fencing"
+import { handlerNotesStored } from "../storage/handler-notes"
 import { answeringStep, StepAnswerKey } from "../storage/step-answers"
 import { FAILED_STATES } from "../transaction-states"
 import { parseIdempotencyKey } from "./idempotency-key"
@@ -52,15 +53,6 @@ export type CancelOptions = Omit<RunOptions, "input" | "resultFrom"> & {
   transactionId: string
 }
 
-/**
- * Told when an async step's handler returned and the step awaits its answer
- * (see storage/awaited-steps); settles once that is noted.
- */
-export type StepAwaiting = (
-  transaction: DistributedTransactionType,
-  step: TransactionStep
-) => Promise<void>
-
 type WorkflowOutcome = {
   transaction: DistributedTransactionType
   result?: unknown
@@ -77,14 +69,11 @@ export class WorkflowOrchestrator {
   readonly subscribers: SubscriberRegistry
   /** runs being continued after a stall (see continueIfStalled), so that a continuation that stalls again is not continued forever */
   private readonly continuing = new Set<string>()
-  /** notes of returned async handlers not yet stored, by run (see notesStored) */
-  private readonly notesInHand = new Map<string, Set<Promise<void>>>()
 
   constructor(
     private readonly container: MedusaContainer,
     logger: Logger,
-    private readonly newTransactions: NewTransactions = new NewTransactions(),
-    private readonly stepAwaiting: StepAwaiting = async () => undefined
+    private readonly newTransactions: NewTransactions = new NewTransactions()
   ) {
     this.subscribers = new SubscriberRegistry(logger)
   }
@@ -387,22 +376,6 @@ export class WorkflowOrchestrator {
     return outcome
   }
 
-  private noteAwaiting(
-    transaction: DistributedTransactionType,
-    step: TransactionStep
-  ): void {
-    const key = `${transaction.modelId}:${transaction.transactionId}`
-    const notes = this.notesInHand.get(key) ?? new Set<Promise<void>>()
-    this.notesInHand.set(key, notes)
-    const note = this.stepAwaiting(transaction, step).finally(() => {
-      notes.delete(note)
-      if (!notes.size) {
-        this.notesInHand.delete(key)
-      }
-    })
-    notes.add(note)
-  }
-
   /**
    * Medusa runs an async step's handler after the call that started it
    * returns. A handler that returns at once (one that only waits for an
@@ -421,9 +394,7 @@ export class WorkflowOrchestrator {
       return
     }
     await new Promise((resolve) => setImmediate(resolve))
-    await Promise.all(
-      this.notesInHand.get(`${workflowId}:${transactionId}`) ?? []
-    )
+    await handlerNotesStored({ workflowId, transactionId })
   }
 
   /**
@@ -505,10 +476,7 @@ export class WorkflowOrchestrator {
         handlers?.onFinish?.({ transaction, result, errors })
       },
       onStepBegin: forwardStep("onStepBegin"),
-      onStepAwaiting: ({ step, transaction }: any) => {
-        this.noteAwaiting(transaction, step)
-        forwardStep("onStepAwaiting")({ step, transaction })
-      },
+      onStepAwaiting: forwardStep("onStepAwaiting"),
       onStepSuccess: async ({ step, transaction }: any) => {
         const response = await resolveValue(
           transaction.getContext().invoke[step.definition.action],

@@ -43,6 +43,7 @@ import { ExecutionRow, StoredOwner } from "./sql/types"
 import { updateExecution } from "./sql/update-execution"
 import { noteAwaitedStep } from "./sql/note-awaited-step"
 import { awaitedMarker } from "./awaited-steps"
+import { HandlerRun, handlerNotesKept } from "./handler-notes"
 
 /**
  * Throws to stop a run started for a timer that no longer applies to the run
@@ -414,31 +415,31 @@ export class CheckpointStore {
         : null,
       owner_instance_id: this.parts.instanceId,
       owner_epoch: epoch,
+      awaited_steps: handlerNotesKept() ? [] : null,
     }
   }
 
   /**
    * Notes that an async step's handler returned, so that a recovery leaves
-   * the step waiting for its answer (see awaited-steps). Called without
-   * being waited for, when the orchestrator tells the step awaits: a failure
-   * is logged.
+   * the step waiting for its answer (see awaited-steps, handler-notes); a
+   * failure is logged.
    */
   async noteAwaiting(
-    transaction: DistributedTransactionType,
-    step: TransactionStep
+    run: HandlerRun,
+    stepId: string,
+    attempt: number
   ): Promise<void> {
-    const run = {
-      workflow_id: transaction.modelId,
-      transaction_id: transaction.transactionId,
-      run_id: transaction.getFlow().runId,
+    const key = {
+      workflow_id: run.workflowId,
+      transaction_id: run.transactionId,
     }
     await untilReachable(
       this.logger,
-      `noting the handler of step ${step.id} returned`,
-      () => noteAwaitedStep(this.db, run, awaitedMarker(step.id, step.attempts))
+      `noting the handler of step ${stepId} returned`,
+      () => noteAwaitedStep(this.db, key, awaitedMarker(stepId, attempt))
     ).catch((error) =>
       this.logger.warn(
-        `Workflow ${run.workflow_id} (transaction ${run.transaction_id}): could not note that step ${step.id} awaits its answer; ` +
+        `Workflow ${run.workflowId} (transaction ${run.transactionId}): could not note that step ${stepId} awaits its answer; ` +
           `should this instance die before the answer, the step is failed: ${error}`
       )
     )

@@ -7,7 +7,7 @@ const INSERT_EXECUTION: HotStatement = {
   name: "workflow_engine_insert_execution",
   sql: `INSERT INTO "workflow_execution"
           ("id", "workflow_id", "transaction_id", "run_id", "execution", "context", "state", "retention_time", "expires_at", "owner_instance_id", "owner_epoch", "awaited_steps")
-        VALUES (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, now() + make_interval(secs => ?::int), ?, ?, '{}')
+        VALUES (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, now() + make_interval(secs => ?::int), ?, ?, ?::text[])
         ON CONFLICT DO NOTHING`,
 }
 
@@ -16,8 +16,9 @@ const INSERT_EXECUTION: HotStatement = {
  * refused it: another run of the same transaction is already in flight
  * (IDX_workflow_execution_in_flight_unique) or this run was already stored.
  * Safe under concurrency because the unique indexes decide, not a prior read.
- * Its `awaited_steps` start empty: this engine notes its async steps' handlers
- * there (see awaited-steps), unlike an older one, whose rows keep NULL.
+ * Its `awaited_steps` start empty while this engine notes its async steps'
+ * handlers (see awaited-steps, handler-notes); rows of an older engine, or
+ * stored while nothing notes them, keep NULL.
  */
 export async function insertExecution(
   db: Queryable,
@@ -39,6 +40,7 @@ export async function insertExecution(
       row.expires_in_seconds,
       row.owner_instance_id,
       row.owner_epoch,
+      row.awaited_steps,
     ],
     hot
   )

@@ -1,19 +1,21 @@
-import { Queryable, RunKey } from "../../db"
+import { Queryable } from "../../db"
+import { isInFlightRow } from "../../transaction-states"
 
 /**
- * Notes on the run's row that an async step's handler returned (see
- * awaited-steps). Touches no other column: an answer that already moved the
- * run on, or a run that ended and was deleted, makes it a harmless no-op.
+ * Notes on the run's row in flight (one at most: the in-flight unique index)
+ * that an async step's handler returned (see awaited-steps). Touches no
+ * other column: a run that ended meanwhile, or was deleted, makes it a
+ * harmless no-op.
  */
 export async function noteAwaitedStep(
   db: Queryable,
-  run: RunKey,
+  run: { workflow_id: string; transaction_id: string },
   marker: string
 ): Promise<void> {
   await db.raw(
-    `UPDATE "workflow_execution"
-        SET "awaited_steps" = array_append(COALESCE("awaited_steps", '{}'), ?::text)
-      WHERE "workflow_id" = ? AND "transaction_id" = ? AND "run_id" = ?`,
-    [marker, run.workflow_id, run.transaction_id, run.run_id]
+    `UPDATE "workflow_execution" e
+        SET "awaited_steps" = array_append(COALESCE(e."awaited_steps", '{}'), ?::text)
+      WHERE e."workflow_id" = ? AND e."transaction_id" = ? AND ${isInFlightRow("e")}`,
+    [marker, run.workflow_id, run.transaction_id]
   )
 }

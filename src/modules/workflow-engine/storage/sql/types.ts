@@ -12,6 +12,8 @@ export type ExecutionRow = RunKey & {
   owner_instance_id: string
   /** The epoch the writing execution loaded the run at: the write applies only while the row still has it (see fencing.ts). */
   owner_epoch: number
+  /** A new row's returned async handlers (storage/awaited-steps): none yet, or null when they are not noted. */
+  awaited_steps: string[] | null
 }
 
 /** Who a run belongs to, as the fence reads it (see fencing.ts). */
