@@ -5,12 +5,8 @@ import {
   TransactionHandlerType,
 } from "@medusajs/framework/utils"
 import { createUserAccountWorkflow } from "@medusajs/medusa/core-flows"
-import { bookShipmentWorkflow } from "../workflows/book-shipment"
-import {
-  CAPTURE_PAYMENT,
-  capturePaymentWorkflow,
-  WAIT_FOR_CAPTURE,
-} from "../workflows/capture-payment"
+import { BOOK_SHIPMENT } from "../workflows/book-shipment"
+import { CAPTURE_PAYMENT, WAIT_FOR_CAPTURE } from "../workflows/capture-payment"
 import { sendOrderConfirmationWorkflow } from "../workflows/send-order-confirmation"
 import {
   SYNC_INVENTORY,
@@ -83,10 +79,10 @@ export default async function seedDemo({ container }: ExecArgs): Promise<void> {
 
   for (const { payment_id, captured } of PAYMENTS) {
     const transactionId = `capture-${payment_id}`
-    await capturePaymentWorkflow(container).run({
-      input: { payment_id },
-      context: { transactionId },
-    })
+    // Through the engine's service: the call returns once the async step's
+    // handler is noted, so that this script's exit (medusa exec ends with
+    // process.exit()) leaves the run waiting (docs/multi-instance.md).
+    await engine.run(CAPTURE_PAYMENT, { input: { payment_id }, transactionId })
     if (captured) {
       await engine.setStepSuccess({
         idempotencyKey: {
@@ -100,9 +96,9 @@ export default async function seedDemo({ container }: ExecArgs): Promise<void> {
     }
   }
 
-  await bookShipmentWorkflow(container).run({
+  await engine.run(BOOK_SHIPMENT, {
     input: { order_id: SHIPMENT_AWAITING_RETRY },
-    context: { transactionId: `ship-${SHIPMENT_AWAITING_RETRY}` },
+    transactionId: `ship-${SHIPMENT_AWAITING_RETRY}`,
   })
 
   logger.info(
