@@ -2,7 +2,6 @@ import {
   DistributedTransactionEvents,
   DistributedTransactionType,
   TransactionHandlerType,
-  TransactionStep,
 } from "@medusajs/framework/orchestration"
 import {
   Context,

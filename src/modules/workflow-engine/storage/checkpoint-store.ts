@@ -1,10 +1,8 @@
 import {
-  DistributedTransactionType,
   TransactionCheckpoint,
   TransactionFlow,
   TransactionOptions,
   TransactionOrchestrator,
-  TransactionStep,
 } from "@medusajs/framework/orchestration"
 import { Logger } from "@medusajs/framework/types"
 import { MedusaError, TransactionState } from "@medusajs/framework/utils"
