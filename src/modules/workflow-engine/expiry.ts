@@ -21,3 +21,11 @@ export const EXPIRY_BEFORE_BACKFILL_SQL = `coalesce("expires_at", CASE WHEN "sta
  * serves it: it is read from the table's rows, as Medusa's own purge reads them.
  */
 export const EXPIRED_BEFORE_BACKFILL_SQL = `"state" IN (${FINISHED_STATES_SQL}) AND ${EXPIRY_BEFORE_BACKFILL_SQL} <= now()`
+
+/**
+ * The expiry of a run someone keeps: later than every now(), so that a purge,
+ * which reads IDX_workflow_execution_expires_at up to now(), never reaches it,
+ * and not NULL, which the expiry back-fill would fill in. Kept runs are found
+ * at this end of the same index.
+ */
+export const KEPT_EXPIRY_SQL = `'infinity'::timestamptz`

@@ -26,6 +26,7 @@ import { finishId, notifyFinished } from "../notifications/sql/notify-finished"
 import { RemoteFinishes } from "../orchestrator/remote-finishes"
 import { resolveOptions } from "../options"
 import { ExecutionListing } from "../queries/execution-listing"
+import { BulkActions } from "../bulk/bulk-actions"
 import { StorageReport } from "../queries/storage-report"
 import { WorkflowOrchestrator } from "../orchestrator/workflow-orchestrator"
 import { CrashRecovery } from "../recovery/crash-recovery"
@@ -190,6 +191,7 @@ export default async function engineLoader(
     workflowSupervisor: asValue(supervisor),
     workflowRecovery: asValue(recovery),
     workflowStorageReport: asValue(new StorageReport(db, resolved)),
+    workflowBulkActions: asValue(new BulkActions(db, orchestrator, logger)),
   })
 }
 

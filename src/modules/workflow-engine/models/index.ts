@@ -13,6 +13,7 @@
  */
 export { WorkflowExecution } from "./workflow-execution"
 export { WorkflowExecutionPurge } from "./workflow-execution-purge"
+export { WorkflowExecutionBulkAction } from "./workflow-execution-bulk-action"
 export { WorkflowEngineFinish } from "./workflow-engine-finish"
 export { WorkflowExecutionCount } from "./workflow-execution-count"
 export { WorkflowExecutionTimer } from "./workflow-execution-timer"

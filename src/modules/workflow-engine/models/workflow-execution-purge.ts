@@ -22,5 +22,7 @@ export const WorkflowExecutionPurge = model
     /** Set when the pass stopped on an error; the counts say what it did before. */
     error: model.text().nullable(),
     started_at: model.dateTime(),
+    /** Expired runs the pass left because someone keeps them. */
+    skipped_kept: model.number().default(0),
   })
   .indexes([{ on: ["created_at"], where: "deleted_at IS NULL" }])

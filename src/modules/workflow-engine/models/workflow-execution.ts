@@ -26,6 +26,11 @@ export const WorkflowExecution = model
     owner_epoch: model.number().default(0),
     // The async steps whose handler returned, `<step id>#<attempt>`; null in rows stored before it was kept (storage/awaited-steps.ts).
     awaited_steps: model.array().nullable(),
+    // Who kept a finished run from the purge, why and when; `expires_at` is then `infinity` and its own expiry waits in kept_expires_at (retention/sql/keep-execution.ts).
+    kept_at: model.dateTime().nullable(),
+    kept_by: model.text().nullable(),
+    kept_reason: model.text().nullable(),
+    kept_expires_at: model.dateTime().nullable(),
   })
   /*
    * The indexes the migrations leave, by their names. DML scopes every partial

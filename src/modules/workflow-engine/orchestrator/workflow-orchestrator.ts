@@ -214,6 +214,27 @@ export class WorkflowOrchestrator {
     return outcome
   }
 
+  /**
+   * retryStep, once: refused (NOT_ALLOWED) when the step is no longer waiting
+   * or its retry is scheduled already when loaded, or when another caller
+   * answered or retried it between that load and this retry's save, which is
+   * checked under the run's row lock (see storage/step-answers). Medusa's
+   * retryStep takes a second retry of a step whose first has not run yet;
+   * this one does not, so that two callers retry a step once between them.
+   * With `expectedAttempts` (the step's attempts when the caller read it), a
+   * step invoked again since that read is refused too.
+   */
+  async retryStepOnce(
+    call: Omit<StepResponseOptions, "stepResponse">,
+    expectedAttempts?: number
+  ) {
+    const { parts } = parseIdempotencyKey(call.idempotencyKey)
+    return await answeringStep(
+      { ...answerKey(parts, "retry"), expectedAttempts },
+      () => this.retryStep(call)
+    )
+  }
+
   async setStepSuccess(answer: StepResponseOptions) {
     return await this.answerStep("success", answer)
   }

@@ -7,6 +7,7 @@ import {
   RetentionSource,
 } from "../retention/retention-policy"
 import { countExpired } from "../retention/sql/count-expired"
+import { countKept } from "../retention/sql/count-kept"
 import { oldestExecutionCreatedAt } from "../retention/sql/oldest-execution"
 import {
   FINISHED_STATE_LIST,
@@ -58,6 +59,8 @@ export type ExecutionStorageReport = {
   expired: { executions: number; capped: boolean }
   /** Finished runs with no retention and no expiry. */
   kept_forever: number
+  /** Finished runs someone keeps from the purge (POST …/executions/:id/keep), and how many of them are past their own expiry. */
+  kept: { executions: number; expired: number }
   retention: RetentionSettings
   /**
    * The upgrade `medusa db:migrate` left to the module, while it is not done;
@@ -90,6 +93,8 @@ export type ExecutionRetentionReport = {
    */
   source: RetentionSource | "options_changed" | null
   kept_forever: boolean
+  /** Who keeps it from the purge, why and since when (POST …/executions/:id/keep); null when nobody does. `expires_at` is then the expiry that applies again once it is no longer kept. */
+  kept: { at: Date; by: string | null; reason: string | null } | null
   /** In flight: the retention it will get for each way it can finish (null: removed when it finishes). */
   on_finish: Record<FinishedState, RetentionDecision | null> | null
   purge_interval_seconds: number
@@ -116,9 +121,10 @@ export class StorageReport {
     const pending = await this.upgrade.tasks()
     this.countersReady_ ||=
       !pending.length && (await countersState(this.db)) === "ready"
-    const [counted, sizes] = await Promise.all([
+    const [counted, sizes, kept] = await Promise.all([
       this.countersReady_ ? this.countIndexed() : this.countScanned(),
       relationSizes(this.db),
+      countKept(this.db),
     ])
     const workflows = new Map<
       string,
@@ -154,6 +160,7 @@ export class StorageReport {
         (sum, count) => sum + count,
         0
       ),
+      kept: { executions: kept.kept, expired: kept.kept_expired },
       retention: this.settings(),
       upgrade: pending.length
         ? {
@@ -247,6 +254,9 @@ export class StorageReport {
       source,
       kept_forever:
         finished && row.retention_time === null && row.expires_at === null,
+      kept: row.kept_at
+        ? { at: row.kept_at, by: row.kept_by, reason: row.kept_reason }
+        : null,
       on_finish: finished
         ? null
         : (Object.fromEntries(

@@ -1,7 +1,12 @@
 import { Logger } from "@medusajs/framework/types"
+import { MedusaError } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { ResolvedWorkflowEngineOptions } from "../options"
 import { countExpired } from "./sql/count-expired"
+import { countKept } from "./sql/count-kept"
+import { executionState } from "./sql/execution-state"
+import { keepExecution, KeptExecutionRow } from "./sql/keep-execution"
+import { unkeepExecution } from "./sql/unkeep-execution"
 import { eraseTransactions } from "./sql/erase-transactions"
 import { fillMissingExpiry } from "./sql/fill-missing-expiry"
 import { insertPurgeRecord, PurgeRecord } from "./sql/insert-purge-record"
@@ -39,6 +44,8 @@ export type PurgeResult = {
   longest_batch_ms: number
   /** When the oldest execution still stored was created. */
   oldest_remaining: Date | null
+  /** Runs past their own expiry that the pass left (or would leave) because someone keeps them. */
+  skipped_kept: number
 }
 
 export type EraseResult = {
@@ -77,6 +84,7 @@ export class ExecutionRetention {
     const started = performance.now()
     const progress: PurgeProgress = { deleted: 0, batches: 0, longest: 0 }
     let wouldDelete: number | undefined
+    let skippedKept = 0
 
     const record = (error: string | null): Omit<PurgeRecord, "trigger"> => ({
       actor: actor ?? null,
@@ -88,9 +96,12 @@ export class ExecutionRetention {
       transaction_ids: null,
       error,
       started_at: startedAt,
+      skipped_kept: skippedKept,
     })
 
     try {
+      // Kept runs sit at the far end of the expiry index, which no batch reaches: counted there.
+      skippedKept = (await countKept(this.db)).kept_expired
       // Until the online upgrade has filled in every expiry and built its indexes, the table's rows are read instead.
       const beforeBackfill = await this.upgrade.anyOf(EXPIRY_TASKS)
       if (beforeBackfill) {
@@ -128,7 +139,47 @@ export class ExecutionRetention {
       duration_ms: done.duration_ms,
       longest_batch_ms: done.longest_batch_ms,
       oldest_remaining: await oldestExecutionCreatedAt(this.db),
+      skipped_kept: done.skipped_kept,
     }
+  }
+
+  /**
+   * Keeps a finished run from every purge until `unkeep`, recording who and
+   * why. A run in flight is refused: it has no expiry yet, and the one its end
+   * gives it would silently replace the keep; keep it once it has finished.
+   */
+  async keep(
+    id: string,
+    keptBy: string | null,
+    reason: string
+  ): Promise<KeptExecutionRow> {
+    const kept = await keepExecution(this.db, id, keptBy, reason)
+    if (kept) {
+      return kept
+    }
+    const state = await executionState(this.db, id)
+    if (state === undefined) {
+      throw new MedusaError(
+        MedusaError.Types.NOT_FOUND,
+        `WorkflowExecution with id: ${id} was not found`
+      )
+    }
+    throw new MedusaError(
+      MedusaError.Types.NOT_ALLOWED,
+      `Only a finished execution can be kept; ${id} is ${state} (keep it once it has finished: until then no purge touches it)`
+    )
+  }
+
+  /** Stops keeping a run: its own expiry applies again, and a run already past it goes with the next purge pass. */
+  async unkeep(id: string): Promise<{ id: string; expires_at: Date | null }> {
+    const unkept = await unkeepExecution(this.db, id)
+    if (!unkept) {
+      throw new MedusaError(
+        MedusaError.Types.NOT_FOUND,
+        `No kept WorkflowExecution with id: ${id}`
+      )
+    }
+    return unkept
   }
 
   async erase(input: EraseExecutionsInput): Promise<EraseResult> {
@@ -148,6 +199,7 @@ export class ExecutionRetention {
       transaction_ids,
       error: null,
       started_at: startedAt,
+      skipped_kept: 0,
     })
     return { id, deleted, transaction_ids }
   }

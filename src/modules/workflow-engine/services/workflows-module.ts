@@ -16,7 +16,15 @@ import {
 } from "@medusajs/framework/utils"
 import { checkFields, describe, invalidField } from "../invalid-field"
 import { joinerConfig } from "../joiner-config"
-import { WorkflowExecution, WorkflowExecutionPurge } from "../models"
+import {
+  WorkflowExecution,
+  WorkflowExecutionBulkAction,
+  WorkflowExecutionPurge,
+} from "../models"
+import { BulkActionResult, BulkActions } from "../bulk/bulk-actions"
+import { BulkActionInput } from "../bulk/bulk-input"
+import { BulkActionRecord } from "../bulk/sql/insert-bulk-record"
+import { KeptExecutionRow } from "../retention/sql/keep-execution"
 import {
   checkCancelOptions,
   checkRunOptions,
@@ -64,6 +72,13 @@ type InjectedDependencies = {
   workflowListing: ExecutionListing
   workflowSupervisor: Supervisor
   workflowStorageReport: StorageReport
+  workflowBulkActions: BulkActions
+}
+
+/** A bulk action audit entry, as `listWorkflowExecutionBulkActions` returns it. */
+export type WorkflowExecutionBulkActionDTO = BulkActionRecord & {
+  id: string
+  created_at: Date
 }
 
 /** A purge audit entry, as `listWorkflowExecutionPurges` returns it. */
@@ -90,7 +105,8 @@ export class WorkflowsModuleService
   extends MedusaService<{
     WorkflowExecution: { dto: WorkflowExecutionDTO }
     WorkflowExecutionPurge: { dto: WorkflowExecutionPurgeDTO }
-  }>({ WorkflowExecution, WorkflowExecutionPurge })
+    WorkflowExecutionBulkAction: { dto: WorkflowExecutionBulkActionDTO }
+  }>({ WorkflowExecution, WorkflowExecutionPurge, WorkflowExecutionBulkAction })
   implements IWorkflowEngineService
 {
   protected readonly orchestrator_: WorkflowOrchestrator
@@ -99,6 +115,7 @@ export class WorkflowsModuleService
   protected readonly listing_: ExecutionListing
   protected readonly supervisor_: Supervisor
   protected readonly storageReport_: StorageReport
+  protected readonly bulkActions_: BulkActions
 
   constructor(dependencies: InjectedDependencies, ...rest: unknown[]) {
     // MedusaService reads the model services it generates from the same cradle.
@@ -109,6 +126,7 @@ export class WorkflowsModuleService
     this.listing_ = dependencies.workflowListing
     this.supervisor_ = dependencies.workflowSupervisor
     this.storageReport_ = dependencies.workflowStorageReport
+    this.bulkActions_ = dependencies.workflowBulkActions
   }
 
   __joinerConfig(): ModuleJoinerConfig {
@@ -347,13 +365,7 @@ export class WorkflowsModuleService
   async retrieveExecutionRetention(
     id: string
   ): Promise<ExecutionRetentionReport> {
-    if (typeof id !== "string" || !id) {
-      throw invalidField(
-        "Workflow execution",
-        "id",
-        `must be a wf_exec_… id, got ${describe(id)}`
-      )
-    }
+    checkExecutionId(id)
     return await this.storageReport_.retentionOf(id)
   }
 
@@ -365,6 +377,49 @@ export class WorkflowsModuleService
     input: EraseExecutionsInput
   ): Promise<EraseResult> {
     return await this.retention_.erase(input)
+  }
+
+  /**
+   * Retries (Medusa's retryStep on each step that waits for it) or cancels
+   * the stored runs that match the list's filters, in batches; with
+   * `dryRun`, says what it would do. Each run is checked again as it is acted
+   * on: one that no longer matches, finished, or was answered meanwhile is
+   * skipped with the reason, never retried twice. Recorded in the bulk action
+   * audit trail (`listWorkflowExecutionBulkActions`).
+   */
+  async bulkActOnWorkflowExecutions(
+    input: BulkActionInput
+  ): Promise<BulkActionResult> {
+    return await this.bulkActions_.run(input, (filters, config) =>
+      this.listWorkflowExecutions(filters, config)
+    )
+  }
+
+  /**
+   * Keeps a finished execution from every purge until `unkeepWorkflowExecution`,
+   * recording who (`keptBy`) and why. A run in flight is refused (NOT_ALLOWED).
+   */
+  async keepWorkflowExecution(
+    id: string,
+    { reason, keptBy = null }: { reason: string; keptBy?: string | null }
+  ): Promise<KeptExecutionRow> {
+    checkExecutionId(id)
+    if (typeof reason !== "string" || !reason.trim()) {
+      throw invalidField(
+        "Workflow execution keep",
+        "reason",
+        `must be a non-empty string, got ${describe(reason)}`
+      )
+    }
+    return await this.retention_.keep(id, keptBy, reason.trim())
+  }
+
+  /** Stops keeping an execution: its own expiry applies again (one already past it goes with the next purge pass). */
+  async unkeepWorkflowExecution(
+    id: string
+  ): Promise<{ id: string; expires_at: Date | null }> {
+    checkExecutionId(id)
+    return await this.retention_.unkeep(id)
   }
 
   @InjectSharedContext()
@@ -456,6 +511,16 @@ export class WorkflowsModuleService
   async cancel(workflowIdOrWorkflow: any, options: CancelOptions) {
     checkCancelOptions(options)
     return await this.orchestrator_.cancel(workflowIdOrWorkflow, options)
+  }
+}
+
+function checkExecutionId(id: unknown): void {
+  if (typeof id !== "string" || !id) {
+    throw invalidField(
+      "Workflow execution",
+      "id",
+      `must be a wf_exec_… id, got ${describe(id)}`
+    )
   }
 }
 

@@ -27,7 +27,13 @@ export type StepAnswerKey = {
   action: string
   /** The phase answered: the step's invoke or its compensation. */
   phase: "invoke" | "compensate"
-  outcome: "success" | "failure"
+  outcome: "success" | "failure" | "retry"
+  /**
+   * The step's attempts as the caller saw it when it decided to act (the
+   * bulk retry's read of the run): a load that finds another count refuses,
+   * since the step was invoked again since then.
+   */
+  expectedAttempts?: number
 }
 
 /** The answered step as the answer found it when it loaded the run. */
@@ -36,6 +42,8 @@ type BasedOn = {
   state: string
   status: string
   attempts: number
+  /** When a retry of it was scheduled (Medusa's `retryRescheduledAt`), if one is pending. */
+  rescheduledAt: number | null
 }
 
 export class StepAnswer {
@@ -80,11 +88,24 @@ export class StepAnswer {
         `${this.stepName()} is not waiting for an answer (${state}, ${status})${answeredHint(status)}`
       )
     }
+    const rescheduledAt = step.retryRescheduledAt ?? null
+    const expected = this.key.expectedAttempts
+    if (expected !== undefined && (step.attempts ?? 0) !== expected) {
+      throw this.refuse(
+        `${this.stepName()} was invoked again since it was read (attempt ${step.attempts ?? 0}, not ${expected}): another caller answered or retried it`
+      )
+    }
+    if (this.key.outcome === "retry" && rescheduledAt !== null) {
+      throw this.refuse(
+        `${this.stepName()} has a retry scheduled already: it was answered`
+      )
+    }
     this.basedOn = {
       stepId: step.id,
       state,
       status,
       attempts: step.attempts ?? 0,
+      rescheduledAt,
     }
   }
 
@@ -108,10 +129,14 @@ export class StepAnswer {
       state: "unknown",
       status: "unknown",
     }
+    const retriedSince =
+      this.key.outcome === "retry" &&
+      (step.retryRescheduledAt ?? null) !== basedOn.rescheduledAt
     if (
       state !== basedOn.state ||
       status !== basedOn.status ||
-      (step.attempts ?? 0) !== basedOn.attempts
+      (step.attempts ?? 0) !== basedOn.attempts ||
+      retriedSince
     ) {
       throw this.refuse(
         `${this.stepName()} was already answered by another caller (it is now ${state}, ${status})`
@@ -127,7 +152,9 @@ export class StepAnswer {
   private refuse(reason: string): MedusaError {
     this.refusal = new MedusaError(
       MedusaError.Types.NOT_ALLOWED,
-      `Cannot set step ${this.key.outcome}: ${reason}`
+      this.key.outcome === "retry"
+        ? `Cannot retry step: ${reason}`
+        : `Cannot set step ${this.key.outcome}: ${reason}`
     )
     return this.refusal
   }

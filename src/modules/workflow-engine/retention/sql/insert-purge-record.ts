@@ -12,6 +12,8 @@ export type PurgeRecord = {
   transaction_ids: string[] | null
   error: string | null
   started_at: Date
+  /** Expired runs the pass left because someone keeps them. */
+  skipped_kept: number
 }
 
 /** Appends one entry to the purge audit trail and returns its id. */
@@ -23,8 +25,8 @@ export async function insertPurgeRecord(
   await db.raw(
     `INSERT INTO "workflow_execution_purge"
        ("id", "trigger", "actor", "dry_run", "deleted", "batches", "duration_ms",
-        "longest_batch_ms", "transaction_ids", "error", "started_at")
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?)`,
+        "longest_batch_ms", "transaction_ids", "error", "started_at", "skipped_kept")
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?)`,
     [
       id,
       record.trigger,
@@ -37,6 +39,7 @@ export async function insertPurgeRecord(
       record.transaction_ids ? JSON.stringify(record.transaction_ids) : null,
       record.error,
       record.started_at,
+      record.skipped_kept,
     ]
   )
   return id
