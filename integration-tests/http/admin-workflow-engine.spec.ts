@@ -64,6 +64,9 @@ medusaIntegrationTestRunner({
         ["get", "/admin/workflow-engine/executions/wf_exec_any/retention"],
         ["post", "/admin/workflow-engine/executions/wf_exec_any/cancel"],
         ["post", "/admin/workflow-engine/executions/wf_exec_any/steps/retry"],
+        ["post", "/admin/workflow-engine/bulk"],
+        ["get", "/admin/workflow-engine/bulk-actions"],
+        ["post", "/admin/workflow-engine/executions/wf_exec_any/keep"],
       ])("%s %s answers 401 without a token", async (method, url) => {
         const response =
           method === "get"

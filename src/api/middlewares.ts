@@ -11,6 +11,9 @@ import {
   AdminPostErase,
   AdminPostPurge,
   AdminPostRetryStep,
+  AdminGetBulkActionsParams,
+  AdminPostBulkAction,
+  AdminPostKeepExecution,
 } from "./admin/workflow-engine/validators"
 
 /** Every body and query of the plugin's admin routes is checked here; a bad field is a 400 naming it. */
@@ -66,6 +69,27 @@ export default defineMiddlewares({
       method: ["POST"],
       matcher: "/admin/workflow-engine/executions/:id/steps/retry",
       middlewares: [validateAndTransformBody(AdminPostRetryStep)],
+    },
+    {
+      method: ["POST"],
+      matcher: "/admin/workflow-engine/bulk",
+      middlewares: [validateAndTransformBody(AdminPostBulkAction)],
+    },
+    {
+      method: ["GET"],
+      matcher: "/admin/workflow-engine/bulk-actions",
+      middlewares: [
+        validateAndTransformQuery(AdminGetBulkActionsParams, {
+          isList: true,
+          defaults: [],
+          defaultLimit: 20,
+        }),
+      ],
+    },
+    {
+      method: ["POST"],
+      matcher: "/admin/workflow-engine/executions/:id/keep",
+      middlewares: [validateAndTransformBody(AdminPostKeepExecution)],
     },
   ],
 })

@@ -38,3 +38,54 @@ export const AdminGetPurgesParams = z.object({
   offset: z.coerce.number().int().min(0).default(0),
 })
 export type AdminGetPurgesParamsType = z.infer<typeof AdminGetPurgesParams>
+
+const oneOrMany = z.union([z.string().min(1), z.array(z.string().min(1))])
+
+/** A date bound as Medusa's lists take it: `created_at[$gte]=…` and friends. */
+const DateRange = z
+  .object({
+    $gt: z.string().min(1).optional(),
+    $gte: z.string().min(1).optional(),
+    $lt: z.string().min(1).optional(),
+    $lte: z.string().min(1).optional(),
+  })
+  .strict()
+
+/**
+ * The list's filters a bulk action takes; the module then checks them by the
+ * list's own rules (queries/execution-filters.ts), so each value is refused
+ * there with its field named as the list would.
+ */
+export const AdminBulkFilters = z
+  .object({
+    workflow_id: oneOrMany.optional(),
+    transaction_id: oneOrMany.optional(),
+    state: oneOrMany.optional(),
+    created_at: DateRange.optional(),
+    /** The commerce objects a run is about (order_…, cart_…); the list's resource_id filter. */
+    resource_id: oneOrMany.optional(),
+    q: z.string().optional(),
+  })
+  .strict()
+
+export const AdminPostBulkAction = z.object({
+  action: z.enum(["retry", "cancel"]),
+  filters: AdminBulkFilters.default({}),
+  /** Say what it would do; act on nothing. */
+  dry_run: z.boolean().optional(),
+})
+export type AdminPostBulkActionType = z.infer<typeof AdminPostBulkAction>
+
+export const AdminGetBulkActionsParams = z.object({
+  limit: z.coerce.number().int().min(1).max(MAX_PURGES_PAGE).default(20),
+  offset: z.coerce.number().int().min(0).default(0),
+})
+export type AdminGetBulkActionsParamsType = z.infer<
+  typeof AdminGetBulkActionsParams
+>
+
+export const AdminPostKeepExecution = z.object({
+  /** Why it must stay (shown on the execution's page). */
+  reason: z.string().trim().min(1).max(1000),
+})
+export type AdminPostKeepExecutionType = z.infer<typeof AdminPostKeepExecution>
