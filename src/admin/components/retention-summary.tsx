@@ -33,6 +33,25 @@ export const RetentionSummary = ({
       </div>
     )
   }
+  if (retention.kept) {
+    return (
+      <div className="flex flex-col gap-y-1">
+        <div className="flex items-center gap-x-2">
+          <Text size="small" leading="compact" weight="plus">
+            Kept from the purge
+          </Text>
+          <Badge size="2xsmall" color="blue">
+            kept
+          </Badge>
+        </div>
+        <Text size="small" className="text-ui-fg-subtle">
+          {retention.expires_at
+            ? `Its own expiry (${formatDate(retention.expires_at)}) applies again once nobody keeps it.`
+            : "It had no expiry of its own: once nobody keeps it, no purge deletes it either."}
+        </Text>
+      </div>
+    )
+  }
   if (retention.kept_forever) {
     return (
       <div className="flex flex-col gap-y-1">

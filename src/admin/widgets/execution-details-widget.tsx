@@ -2,6 +2,7 @@ import { defineWidgetConfig } from "@medusajs/admin-sdk"
 import type { DetailWidgetProps, HttpTypes } from "@medusajs/framework/types"
 import { Container, Heading, Text } from "@medusajs/ui"
 import { ExecutionActions } from "../components/execution-actions"
+import { KeepControl } from "../components/keep-control"
 import { QueryState } from "../components/query-state"
 import { RetentionSummary } from "../components/retention-summary"
 import { StepTimeline } from "../components/step-timeline"
@@ -53,6 +54,11 @@ const ExecutionDetailsWidget = ({
         {retention && (
           <div className="px-6 py-4">
             <ExecutionActions execution={execution} retention={retention} />
+          </div>
+        )}
+        {retention?.finished && (
+          <div className="px-6 py-4">
+            <KeepControl retention={retention} />
           </div>
         )}
       </Container>

@@ -78,6 +78,12 @@ const StorageFigures = ({ storage }: { storage: ExecutionStorage }) => {
         <Figure label="Kept forever" hint="finished, no retention">
           {formatCount(storage.kept_forever)}
         </Figure>
+        <Figure
+          label="Kept by someone"
+          hint={`${formatCount(storage.kept.expired)} past their own expiry`}
+        >
+          {formatCount(storage.kept.executions)}
+        </Figure>
       </div>
       <div className="flex flex-col gap-y-2 px-6 py-4">
         <Heading level="h3">Executions per workflow</Heading>

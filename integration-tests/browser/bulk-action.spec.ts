@@ -1,0 +1,122 @@
+import { Browser, Locator, Page } from "playwright-core"
+import {
+  DEMO_TEST_TIMEOUT_MS,
+  RunningDemo,
+  startDemo,
+} from "../demo/running-demo"
+import {
+  closeAll,
+  describeWithChromium,
+  launchChromium,
+  logIn,
+  newAdminPage,
+  openExecution,
+  openWorkflows,
+  tabTo,
+  UI_DEADLINE_MS,
+} from "./admin-pages"
+
+/**
+ * The bulk action on Settings → Workflows and the Keep button of an
+ * execution, in the demo's admin, with the keyboard alone: fields reached by
+ * Tab and named by their labels, Enter previews, Escape clears, the
+ * confirmation answered by keys, and then what happened to each run.
+ */
+
+jest.setTimeout(DEMO_TEST_TIMEOUT_MS)
+
+let demo: RunningDemo | undefined
+let browser: Browser | undefined
+
+const tabToButton = (page: Page, scope: Locator, name: string, max?: number) =>
+  tabTo(page, scope.getByRole("button", { name, exact: true }), max)
+
+afterAll(() => closeAll(browser, demo))
+
+describeWithChromium("bulk-action.spec.ts")(
+  "bulk action and keep in the admin",
+  () => {
+    beforeAll(async () => {
+      demo = await startDemo()
+      browser = await launchChromium()
+    })
+
+    it("previews a bulk retry, confirms it, and shows each run's outcome, by keyboard", async () => {
+      const page = await newAdminPage(browser!)
+      await logIn(page, demo!)
+      await openWorkflows(page)
+      const card = page.locator('[aria-labelledby="bulk-action-heading"]')
+
+      // The demo's capture-payment runs: one waits for its capture, two were captured.
+      const workflowId = card.getByLabel("Workflow id")
+      await tabTo(page, workflowId)
+      await page.keyboard.type("capture-payment")
+      await page.keyboard.press("Enter")
+      const preview = card.getByText(
+        "Would retry 1 runs, skip 2 (2 already finished)"
+      )
+      await preview.waitFor({ timeout: UI_DEADLINE_MS })
+
+      // Escape clears the preview; Enter brings it back.
+      await page.keyboard.press("Escape")
+      await preview.waitFor({ state: "detached", timeout: UI_DEADLINE_MS })
+      await page.keyboard.press("Enter")
+      await preview.waitFor({ timeout: UI_DEADLINE_MS })
+
+      // Back out of the confirmation with Escape: nothing is retried.
+      await tabToButton(page, card, "Retry runs", 20)
+      await page.keyboard.press("Enter")
+      const dialog = page.getByRole("alertdialog")
+      await dialog.waitFor({ timeout: UI_DEADLINE_MS })
+      await page.keyboard.press("Escape")
+      await dialog.waitFor({ state: "detached", timeout: UI_DEADLINE_MS })
+      await preview.waitFor({ timeout: UI_DEADLINE_MS })
+
+      // The focus is back on the button the confirmation came from.
+      await tabToButton(page, card, "Retry runs", 1)
+      await page.keyboard.press("Enter")
+      await dialog.waitFor({ timeout: UI_DEADLINE_MS })
+      await tabToButton(page, dialog, "Retry runs", 5)
+      await page.keyboard.press("Enter")
+      await card
+        .getByText("1 retried, 2 skipped (2 already finished), 0 failed")
+        .waitFor({ timeout: UI_DEADLINE_MS })
+      const outcomes = card.getByRole("list", { name: "Outcome per run" })
+      await outcomes
+        .getByRole("listitem")
+        .filter({ hasText: "capture-pay_2003" })
+        .getByText("retried")
+        .waitFor({ timeout: UI_DEADLINE_MS })
+      expect(
+        await outcomes
+          .getByRole("listitem")
+          .filter({ hasText: "already finished" })
+          .count()
+      ).toBe(2)
+
+      await page.context().close()
+    })
+
+    it("keeps a finished execution with a reason, shows who keeps it, and stops keeping it", async () => {
+      const page = await newAdminPage(browser!)
+      await logIn(page, demo!)
+      await openWorkflows(page)
+      await openExecution(page, "sync-SKU-104")
+      const panel = page.locator(
+        '[aria-labelledby="execution-retention-heading"]'
+      )
+      const reason = panel.getByLabel("Keep from the purge, because")
+      await tabTo(page, reason)
+      await page.keyboard.type("stock audit")
+      await page.keyboard.press("Enter")
+      await panel
+        .getByText(/Kept from the purge by .+: “stock audit”/)
+        .waitFor({ timeout: UI_DEADLINE_MS })
+
+      await tabToButton(page, panel, "Stop keeping")
+      await page.keyboard.press("Enter")
+      await reason.waitFor({ timeout: UI_DEADLINE_MS })
+      await page.context().close()
+    })
+  }
+)
