@@ -99,7 +99,11 @@ medusaIntegrationTestRunner({
           withAdmin()
         )
         expect(status).toEqual(200)
-        expect(data.bulk).toMatchObject({ dry_run: false, acted: 2, skipped: 1 })
+        expect(data.bulk).toMatchObject({
+          dry_run: false,
+          acted: 2,
+          skipped: 1,
+        })
         expect(
           data.bulk.outcomes
             .filter((o: { outcome: string }) => o.outcome === "cancelled")
@@ -132,10 +136,7 @@ medusaIntegrationTestRunner({
         [{ action: "rerun", filters: {} }, "action"],
         [{ action: "retry", filters: { colour: "red" } }, "colour"],
         [{ action: "retry", filters: { resource_id: 5 } }, "resource_id"],
-        [
-          { action: "retry", filters: { created_at: { $soon: "x" } } },
-          "$soon",
-        ],
+        [{ action: "retry", filters: { created_at: { $soon: "x" } } }, "$soon"],
         [{ action: "retry", filters: { state: "sleeping" } }, "state"],
         [{ action: "retry", dry_run: "yes" }, "dry_run"],
         [{ action: "retry", everything: true }, "everything"],
@@ -187,9 +188,9 @@ medusaIntegrationTestRunner({
           withAdmin()
         )
         expect(undone.status).toEqual(200)
-        expect(
-          new Date(undone.data.unkept.expires_at).getTime()
-        ).toEqual(new Date(run.expires_at).getTime())
+        expect(new Date(undone.data.unkept.expires_at).getTime()).toEqual(
+          new Date(run.expires_at).getTime()
+        )
         expect(
           (
             await api.get(

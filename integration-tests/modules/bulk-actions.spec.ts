@@ -162,9 +162,9 @@ moduleIntegrationTestRunner<WorkflowsModuleService>({
           batches: 3,
           skipped_by_reason: { already_finished: 1 },
         })
-        expect(
-          result.outcomes.find((o) => o.id === runs[4].id)?.outcome
-        ).toBe("skipped")
+        expect(result.outcomes.find((o) => o.id === runs[4].id)?.outcome).toBe(
+          "skipped"
+        )
         for (const run of runs.slice(0, 4)) {
           expect(result.outcomes.find((o) => o.id === run.id)).toMatchObject({
             outcome: "retried",
@@ -206,9 +206,9 @@ moduleIntegrationTestRunner<WorkflowsModuleService>({
           skipped_by_reason: { already_finished: 1 },
         })
         for (const run of runs) {
-          expect(
-            result.outcomes.find((o) => o.id === run.id)?.outcome
-          ).toBe("cancelled")
+          expect(result.outcomes.find((o) => o.id === run.id)?.outcome).toBe(
+            "cancelled"
+          )
           expect(await stateOf(run.transaction_id)).not.toBe("invoking")
         }
         expect(await stateOf("cancel-done")).toBe("done")
@@ -319,9 +319,9 @@ moduleIntegrationTestRunner<WorkflowsModuleService>({
         await waitUntil(() =>
           runs.every((run) => invocations.get(run.transaction_id) === 2)
         )
-        expect(
-          runs.map((run) => invocations.get(run.transaction_id))
-        ).toEqual([2, 2, 2, 2])
+        expect(runs.map((run) => invocations.get(run.transaction_id))).toEqual([
+          2, 2, 2, 2,
+        ])
       })
     })
 

@@ -87,7 +87,8 @@ function bodyOf(fields: Fields, dryRun: boolean): BulkBody {
 
 function skippedText(result: BulkAction): string {
   const parts = Object.entries(result.skipped_by_reason).map(
-    ([reason, count]) => `${formatCount(count ?? 0)} ${REASONS[reason] ?? reason}`
+    ([reason, count]) =>
+      `${formatCount(count ?? 0)} ${REASONS[reason] ?? reason}`
   )
   return parts.length ? ` (${parts.join(", ")})` : ""
 }
@@ -168,8 +169,8 @@ export const BulkActionForm = () => {
       aria-describedby="bulk-action-help"
     >
       <Text size="small" className="text-ui-fg-subtle" id="bulk-action-help">
-        Acts on every stored run the filters match, in batches. Enter
-        previews; Escape clears the preview.
+        Acts on every stored run the filters match, in batches. Enter previews;
+        Escape clears the preview.
       </Text>
       <div className="grid grid-cols-1 gap-3 md:grid-cols-4">
         <div className="flex flex-col gap-y-1">
@@ -269,7 +270,8 @@ export const BulkActionForm = () => {
         {preview && (
           <Text size="small" leading="compact" weight="plus">
             {`${verb.would[0].toUpperCase()}${verb.would.slice(1)} ${formatCount(preview.acted)} runs, skip ${formatCount(preview.skipped)}${skippedText(preview)}`}
-            {preview.more && ` · more than ${formatCount(preview.matched)} match: the rest wait for another run`}
+            {preview.more &&
+              ` · more than ${formatCount(preview.matched)} match: the rest wait for another run`}
           </Text>
         )}
         {done && (

@@ -31,7 +31,8 @@ export const KeepControl = ({
       await keep.mutateAsync(reason.trim())
       setReason("")
       toast.success("Kept", {
-        description: "No purge deletes this execution until you stop keeping it.",
+        description:
+          "No purge deletes this execution until you stop keeping it.",
       })
     } catch (error) {
       toast.error("Keep failed", { description: (error as Error).message })

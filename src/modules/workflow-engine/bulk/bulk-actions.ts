@@ -3,10 +3,7 @@ import {
   Logger,
   WorkflowExecutionDTO,
 } from "@medusajs/framework/types"
-import {
-  MedusaError,
-  TransactionHandlerType,
-} from "@medusajs/framework/utils"
+import { MedusaError, TransactionHandlerType } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { WorkflowOrchestrator } from "../orchestrator/workflow-orchestrator"
 import { prepareFilters } from "../queries/execution-filters"
@@ -249,7 +246,10 @@ export class BulkActions {
         error.type === MedusaError.Types.NOT_ALLOWED
       ) {
         return {
-          ...skip(run, action === "retry" ? "answered_meanwhile" : "already_finished"),
+          ...skip(
+            run,
+            action === "retry" ? "answered_meanwhile" : "already_finished"
+          ),
           message: error.message,
         }
       }
