@@ -114,6 +114,7 @@ migrationSuite(({ engine }) => {
           oldest_remaining: (
             await engine.retrieveWorkflowExecution(rows.doneWithoutRetention.id)
           ).created_at,
+          skipped_kept: 0,
         })
         const keptIds = new Set(kept.map((r) => r.id))
         expect(await rowsNow()).toEqual(

@@ -6,6 +6,7 @@ import {
   migrate,
   MIGRATION_DIRS,
   OUR_AWAITED_MIGRATION,
+  OUR_KEEP_MIGRATION,
   OUR_CLUSTER_MIGRATION,
   OUR_COUNT_MIGRATION,
   OUR_FENCING_MIGRATION,
@@ -35,6 +36,7 @@ import {
   liveCountsOf,
   migrationNames,
   OUR_TABLES,
+  KEPT_COLUMNS,
   ourIndexes,
   PURGE_SCHEDULE_TABLE,
   queuedTasks,
@@ -115,6 +117,7 @@ migrationSuite(({ engine, expectModuleReads, expectNewRunStored }) => {
         "owner_instance_id",
         "owner_epoch",
         "awaited_steps",
+        ...KEPT_COLUMNS,
       ])
       expectExpiryColumn(shape)
       await expectRetentionTables()
@@ -263,12 +266,29 @@ migrationSuite(({ engine, expectModuleReads, expectNewRunStored }) => {
         droppedRows.map((row: StoredRow) => ({ ...row, owner_epoch: 0 }))
       )
 
-      expect((await migrate(DB, MIGRATION_DIRS.ours)).executed).toEqual([
-        OUR_AWAITED_MIGRATION,
-      ])
+      expect(
+        (await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_AWAITED_MIGRATION }))
+          .executed
+      ).toEqual([OUR_AWAITED_MIGRATION])
       // The rows there do not say which handlers returned (NULL, "not known"), nothing else changes.
-      expect(await rowsNow()).toEqual(
+      const awaitedShape = await shapeOf()
+      const awaitedRows = await rowsNow()
+      expect(awaitedRows).toEqual(
         fencedRows.map((row: StoredRow) => ({ ...row, awaited_steps: null }))
+      )
+
+      expect((await migrate(DB, MIGRATION_DIRS.ours)).executed).toEqual([
+        OUR_KEEP_MIGRATION,
+      ])
+      // Nobody keeps any run yet; nothing else changes.
+      expect(await rowsNow()).toEqual(
+        awaitedRows.map((row: StoredRow) => ({
+          ...row,
+          kept_at: null,
+          kept_by: null,
+          kept_reason: null,
+          kept_expires_at: null,
+        }))
       )
       await engine.purgeExpiredExecutions({ dryRun: true })
       await expectCounters()
@@ -277,6 +297,12 @@ migrationSuite(({ engine, expectModuleReads, expectNewRunStored }) => {
       expect(
         leanIndexes.filter((name) => REDUNDANT_INDEXES.includes(name))
       ).toEqual([])
+
+      // The eleventh one's down(): the kept columns, skipped_kept and the bulk action table go, nothing else.
+      const eleventh = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
+      expect(eleventh).toEqual({ executed: [OUR_KEEP_MIGRATION], warnings: [] })
+      expect(await shapeOf()).toEqual(awaitedShape)
+      expect(await rowsNow()).toEqual(awaitedRows)
 
       // The tenth one's down(): awaited_steps goes, nothing else.
       const tenth = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
@@ -345,7 +371,7 @@ migrationSuite(({ engine, expectModuleReads, expectNewRunStored }) => {
       expect(await functionsNow()).toEqual([])
       expect(await extensionsNow()).toEqual(extensions)
       expect(await rowsNow()).toEqual(retentionRows)
-      await expectRetentionTables()
+      await expectRetentionTables(false)
 
       // The second one's down(): expires_at, its index and the two tables go; the rows stay.
       const second = await migrate(DB, MIGRATION_DIRS.ours, { down: true })

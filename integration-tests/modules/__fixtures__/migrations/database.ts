@@ -59,6 +59,8 @@ export const OUR_PURGE_SCHEDULE_DROP_MIGRATION = "Migration20261206120000"
 export const OUR_FENCING_MIGRATION = "Migration20261206130000"
 /** The tenth: awaited_steps, the async steps whose handler returned (recovery reads them). */
 export const OUR_AWAITED_MIGRATION = "Migration20261206140000"
+/** The eleventh: keeping a run from the purge (kept_* columns), skipped_kept on purges, the bulk action audit table. */
+export const OUR_KEEP_MIGRATION = "Migration20261207120000"
 /** In the order the migrator applies them. */
 export const OUR_MIGRATIONS = [
   OUR_FIRST_MIGRATION,
@@ -71,6 +73,7 @@ export const OUR_MIGRATIONS = [
   OUR_PURGE_SCHEDULE_DROP_MIGRATION,
   OUR_FENCING_MIGRATION,
   OUR_AWAITED_MIGRATION,
+  OUR_KEEP_MIGRATION,
 ]
 
 /** The name Medusa's first migration (2023-12-28) has in both engines. */

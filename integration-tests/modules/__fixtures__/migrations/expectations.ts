@@ -54,6 +54,8 @@ export function ourIndexes(): string[] {
 }
 /** The table the second migration adds and the seventh keeps. */
 const RETENTION_TABLES = ["workflow_execution_purge"]
+/** The table the eleventh migration adds: the bulk action audit trail. */
+export const BULK_ACTION_TABLE = "workflow_execution_bulk_action"
 /** The table the second migration adds and the seventh drops. */
 export const PURGE_SCHEDULE_TABLE = "workflow_execution_purge_schedule"
 /** The table the third migration adds. */
@@ -75,6 +77,7 @@ export const OUR_TABLES = [
   COUNT_TABLE,
   ...RETENTION_TABLES,
   UPGRADE_TASK_TABLE,
+  BULK_ACTION_TABLE,
 ].sort()
 /** The triggers the third migration puts on `workflow_execution`, and the functions they run. */
 export const OUR_TRIGGERS = [
@@ -128,7 +131,7 @@ export const queuedTasks = () =>
 
 export type StoredRow = Record<string, any>
 
-/** Stored rows without the columns our second, fifth, ninth and tenth migrations add: what Medusa's engines wrote. */
+/** Stored rows without the columns our second, fifth, ninth, tenth and eleventh migrations add: what Medusa's engines wrote. */
 export function withoutExpiry(rows: StoredRow[]): StoredRow[] {
   return rows.map(
     ({
@@ -137,8 +140,20 @@ export function withoutExpiry(rows: StoredRow[]): StoredRow[] {
       owner_epoch: ___,
       awaited_steps: ____,
       ...rest
-    }) => rest
+    }) => withoutKept(rest)
   )
+}
+
+/** The columns the eleventh migration adds (who keeps a run from the purge), left out. */
+export function withoutKept<T extends Record<string, unknown>>(row: T): T {
+  const {
+    kept_at: _,
+    kept_by: __,
+    kept_reason: ___,
+    kept_expires_at: ____,
+    ...rest
+  } = row
+  return rest as T
 }
 
 /**
@@ -218,11 +233,19 @@ export function expectExpiryColumn(shape: TableShape) {
     nullable: true,
     default: null,
   })
-  expect(Object.keys(shape.columns).slice(-4)).toEqual([
+  for (const kept of ["kept_at", "kept_expires_at"]) {
+    expect(shape.columns[kept]).toEqual({
+      type: "timestamp with time zone",
+      nullable: true,
+      default: null,
+    })
+  }
+  expect(Object.keys(shape.columns).slice(-8)).toEqual([
     "expires_at",
     "owner_instance_id",
     "owner_epoch",
     "awaited_steps",
+    ...KEPT_COLUMNS,
   ])
 }
 
@@ -237,8 +260,16 @@ export function withoutExpiryColumn(
     awaited_steps: ____,
     ...rest
   } = columns
-  return rest
+  return withoutKept(rest)
 }
+
+/** The columns the eleventh migration adds to workflow_execution, in their order. */
+export const KEPT_COLUMNS = [
+  "kept_at",
+  "kept_by",
+  "kept_reason",
+  "kept_expires_at",
+]
 
 export function expectOurIndexes(shape: TableShape) {
   expect(
@@ -282,7 +313,7 @@ export function expectOurIndexes(shape: TableShape) {
 }
 
 /** The audit trail, as the second migration creates it. */
-export async function expectRetentionTables() {
+export async function expectRetentionTables(purgeHasSkippedKept = true) {
   const tables = await tablesNow()
   for (const table of RETENTION_TABLES) {
     expect(tables).toContain(table)
@@ -312,6 +343,10 @@ export async function expectRetentionTables() {
     transaction_ids: column("jsonb", true),
     error: column("text", true),
     started_at: column("timestamp with time zone", false),
+    // Added by the eleventh migration.
+    ...(purgeHasSkippedKept
+      ? { skipped_kept: column("integer", false, "0") }
+      : {}),
     created_at: column("timestamp with time zone", false, "now()"),
     updated_at: column("timestamp with time zone", false, "now()"),
     deleted_at: column("timestamp with time zone", true),
