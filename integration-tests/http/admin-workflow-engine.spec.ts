@@ -485,6 +485,7 @@ medusaIntegrationTestRunner({
           retention_seconds: 99999,
           source: "workflow",
           kept_forever: false,
+          kept: null,
           on_finish: null,
           purge_interval_seconds: 900,
         })

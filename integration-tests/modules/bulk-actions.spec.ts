@@ -361,6 +361,16 @@ moduleIntegrationTestRunner<WorkflowsModuleService>({
         expect(audit.skipped_kept).toBe(1)
         expect(await stateOf("kept-1")).toBe("done")
 
+        // Read through the ORM (an $or) and directly (by id): a kept run's expires_at of infinity reads as no date.
+        for (const filters of [{ $or: [{ id }] }, { id }]) {
+          const [listed] = await engine.listWorkflowExecutions(filters as any)
+          expect(listed).toMatchObject({
+            kept_by: "user_keeper",
+            kept_reason: "chargeback evidence",
+          })
+          expect(JSON.parse(JSON.stringify(listed)).expires_at).toBeNull()
+        }
+
         const storage = await engine.retrieveExecutionStorage()
         expect(storage.kept).toEqual({ executions: 1, expired: 1 })
         const retention = await engine.retrieveExecutionRetention(id)
