@@ -81,23 +81,17 @@ export class EventDelivery {
    */
   async deliverNow(): Promise<number> {
     const bus = this.eventBus()
-    if (!bus) {
-      if (!this.warnedNoBus) {
-        this.warnedNoBus = true
-        this.logger.warn(
-          `Workflow engine: no event bus (Modules.EVENT_BUS) is registered, so the workflow events ` +
-            `(workflow_execution.failed, …) stay in workflow_engine_event until one is.`
-        )
-      }
-      return 0
-    }
     let delivered = 0
     for (;;) {
       const { claimed, handed } = await this.db.transaction(async (trx) => {
         const events = await claimDueEvents(trx, BATCH)
+        if (events.length && !bus) {
+          this.warnNoBus()
+          return { claimed: 0, handed: 0 }
+        }
         return {
           claimed: events.length,
-          handed: await this.hand(trx, bus, events),
+          handed: await this.hand(trx, bus!, events),
         }
       })
       delivered += handed
@@ -107,6 +101,18 @@ export class EventDelivery {
     }
     await this.removeOldDelivered()
     return delivered
+  }
+
+  // Said once per process, when there is something to deliver: the events wait in the outbox, none is lost.
+  private warnNoBus(): void {
+    if (this.warnedNoBus) {
+      return
+    }
+    this.warnedNoBus = true
+    this.logger.warn(
+      `Workflow engine: no event bus (Modules.EVENT_BUS) is registered, so the workflow events ` +
+        `(workflow_execution.failed, …) stay in workflow_engine_event until one is.`
+    )
   }
 
   private async hand(
