@@ -6,6 +6,7 @@ import {
   migrate,
   MIGRATION_DIRS,
   OUR_AWAITED_MIGRATION,
+  OUR_EVENTS_MIGRATION,
   OUR_CLUSTER_MIGRATION,
   OUR_COUNT_MIGRATION,
   OUR_FENCING_MIGRATION,
@@ -115,6 +116,7 @@ migrationSuite(({ engine, expectModuleReads, expectNewRunStored }) => {
         "owner_instance_id",
         "owner_epoch",
         "awaited_steps",
+        "stuck_at",
       ])
       expectExpiryColumn(shape)
       await expectRetentionTables()
@@ -263,12 +265,27 @@ migrationSuite(({ engine, expectModuleReads, expectNewRunStored }) => {
         droppedRows.map((row: StoredRow) => ({ ...row, owner_epoch: 0 }))
       )
 
-      expect((await migrate(DB, MIGRATION_DIRS.ours)).executed).toEqual([
-        OUR_AWAITED_MIGRATION,
-      ])
+      expect(
+        (await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_AWAITED_MIGRATION }))
+          .executed
+      ).toEqual([OUR_AWAITED_MIGRATION])
       // The rows there do not say which handlers returned (NULL, "not known"), nothing else changes.
       expect(await rowsNow()).toEqual(
         fencedRows.map((row: StoredRow) => ({ ...row, awaited_steps: null }))
+      )
+      const awaitedShape = await shapeOf()
+      const awaitedTables = await tablesNow()
+      const awaitedRows = await rowsNow()
+
+      expect((await migrate(DB, MIGRATION_DIRS.ours)).executed).toEqual([
+        OUR_EVENTS_MIGRATION,
+      ])
+      // No row there was reported stuck (NULL); the outbox is a table more.
+      expect(await rowsNow()).toEqual(
+        awaitedRows.map((row: StoredRow) => ({ ...row, stuck_at: null }))
+      )
+      expect(await tablesNow()).toEqual(
+        [...awaitedTables, "workflow_engine_event"].sort()
       )
       await engine.purgeExpiredExecutions({ dryRun: true })
       await expectCounters()
@@ -277,6 +294,16 @@ migrationSuite(({ engine, expectModuleReads, expectNewRunStored }) => {
       expect(
         leanIndexes.filter((name) => REDUNDANT_INDEXES.includes(name))
       ).toEqual([])
+
+      // The eleventh one's down(): the outbox and stuck_at go, nothing else.
+      const eleventh = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
+      expect(eleventh).toEqual({
+        executed: [OUR_EVENTS_MIGRATION],
+        warnings: [],
+      })
+      expect(await shapeOf()).toEqual(awaitedShape)
+      expect(await tablesNow()).toEqual(awaitedTables)
+      expect(await rowsNow()).toEqual(awaitedRows)
 
       // The tenth one's down(): awaited_steps goes, nothing else.
       const tenth = await migrate(DB, MIGRATION_DIRS.ours, { down: true })

@@ -40,7 +40,8 @@ export const MIGRATION_DIRS = {
  * in-flight run), the sixth drops four indexes, the seventh adds the log of
  * finishes instances that cannot LISTEN read, the eighth drops the table of
  * the scheduled purge that nothing writes any more, the ninth adds the
- * fencing epoch, the tenth the async steps whose handler returned.
+ * fencing epoch, the tenth the async steps whose handler returned, the
+ * eleventh the outbox of run events and the stuck mark.
  */
 export const OUR_FIRST_MIGRATION = "Migration20261125120000"
 export const OUR_RETENTION_MIGRATION = "Migration20261125140000"
@@ -59,6 +60,8 @@ export const OUR_PURGE_SCHEDULE_DROP_MIGRATION = "Migration20261206120000"
 export const OUR_FENCING_MIGRATION = "Migration20261206130000"
 /** The tenth: awaited_steps, the async steps whose handler returned (recovery reads them). */
 export const OUR_AWAITED_MIGRATION = "Migration20261206140000"
+/** The eleventh: workflow_engine_event (the run events' outbox) and stuck_at (events/). */
+export const OUR_EVENTS_MIGRATION = "Migration20261207100000"
 /** In the order the migrator applies them. */
 export const OUR_MIGRATIONS = [
   OUR_FIRST_MIGRATION,
@@ -71,6 +74,7 @@ export const OUR_MIGRATIONS = [
   OUR_PURGE_SCHEDULE_DROP_MIGRATION,
   OUR_FENCING_MIGRATION,
   OUR_AWAITED_MIGRATION,
+  OUR_EVENTS_MIGRATION,
 ]
 
 /** The name Medusa's first migration (2023-12-28) has in both engines. */

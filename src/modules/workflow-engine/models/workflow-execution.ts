@@ -26,6 +26,8 @@ export const WorkflowExecution = model
     owner_epoch: model.number().default(0),
     // The async steps whose handler returned, `<step id>#<attempt>`; null in rows stored before it was kept (storage/awaited-steps.ts).
     awaited_steps: model.array().nullable(),
+    // When the stuck scan reported the run (events/); the run's next write clears it.
+    stuck_at: model.dateTime().nullable(),
   })
   /*
    * The indexes the migrations leave, by their names. DML scopes every partial
@@ -65,5 +67,11 @@ export const WorkflowExecution = model
       name: "IDX_workflow_execution_kept_forever",
       on: ["workflow_id"],
       where: `expires_at IS NULL AND retention_time IS NULL AND state IN (${FINISHED_STATES_SQL}) AND deleted_at IS NULL`,
+    },
+    // Runs reported stuck: the storage card's count, the list's `stuck` filter (Migration20261207100000).
+    {
+      name: "IDX_workflow_execution_stuck_at",
+      on: ["stuck_at"],
+      where: "stuck_at IS NOT NULL AND deleted_at IS NULL",
     },
   ])

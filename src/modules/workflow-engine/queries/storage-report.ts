@@ -14,6 +14,7 @@ import {
   FinishedState,
 } from "../transaction-states"
 import { countKeptForever } from "./sql/count-kept-forever"
+import { countRunReports, RunReports } from "./sql/count-run-reports"
 import { countersState } from "./sql/counters-state"
 import { estimateGroupBytes, ExecutionGroup } from "./sql/estimate-group-bytes"
 import { loadExecutionRetention } from "./sql/load-execution-retention"
@@ -58,6 +59,10 @@ export type ExecutionStorageReport = {
   expired: { executions: number; capped: boolean }
   /** Finished runs with no retention and no expiry. */
   kept_forever: number
+  /** Runs in flight reported stuck (the module option `stuckAfterSeconds`) that have not moved since. */
+  stuck: RunReports["stuck"]
+  /** The run events' outbox: waiting for delivery, and given up after the event bus refused them too often. */
+  events: { pending: number; given_up: number }
   retention: RetentionSettings
   /**
    * The upgrade `medusa db:migrate` left to the module, while it is not done;
@@ -116,9 +121,10 @@ export class StorageReport {
     const pending = await this.upgrade.tasks()
     this.countersReady_ ||=
       !pending.length && (await countersState(this.db)) === "ready"
-    const [counted, sizes] = await Promise.all([
+    const [counted, sizes, reports] = await Promise.all([
       this.countersReady_ ? this.countIndexed() : this.countScanned(),
       relationSizes(this.db),
+      countRunReports(this.db),
     ])
     const workflows = new Map<
       string,
@@ -154,6 +160,11 @@ export class StorageReport {
         (sum, count) => sum + count,
         0
       ),
+      stuck: reports.stuck,
+      events: {
+        pending: reports.events_pending,
+        given_up: reports.events_given_up,
+      },
       retention: this.settings(),
       upgrade: pending.length
         ? {
