@@ -43,6 +43,8 @@ export class EventDelivery {
   private timer?: NodeJS.Timeout
   private lastRemoval = 0
   private warnedNoBus = false
+  // What the last pass learnt of the next due time, so that an idle pass costs one statement, not a claim and a look.
+  private knownWait?: { ms: number | null }
 
   constructor(
     private readonly db: Knex,
@@ -80,6 +82,12 @@ export class EventDelivery {
    * bus. Events whose hand-over failed wait for their retry's due time.
    */
   async deliverNow(): Promise<number> {
+    const wait = await nextEventWait(this.db)
+    if (wait !== 0) {
+      this.knownWait = { ms: wait }
+      return 0
+    }
+    this.knownWait = undefined
     const bus = this.eventBus()
     let delivered = 0
     for (;;) {
@@ -197,7 +205,10 @@ export class EventDelivery {
     if (!this.started) {
       return
     }
-    const wait = await nextEventWait(this.db).catch(() => null)
+    const wait = this.knownWait
+      ? this.knownWait.ms
+      : await nextEventWait(this.db).catch(() => null)
+    this.knownWait = undefined
     const delay = Math.min(wait ?? Infinity, this.settings.pollIntervalMs)
     clearTimeout(this.timer)
     this.timer = setTimeout(() => this.wake(), delay)
