@@ -32,5 +32,22 @@ module.exports = defineConfig({
         purgeIntervalSeconds: 3600,
       },
     },
+    {
+      // What Medusa sets up when nothing is said, written out because the
+      // demo's subscriber (src/subscribers/workflow-failure-notification.ts)
+      // relies on it: notifications on the `feed` channel go to the local
+      // provider, and the admin's bell lists them.
+      key: Modules.NOTIFICATION,
+      resolve: "@medusajs/medusa/notification",
+      options: {
+        providers: [
+          {
+            resolve: "@medusajs/medusa/notification-local",
+            id: "local",
+            options: { name: "Admin feed", channels: ["feed"] },
+          },
+        ],
+      },
+    },
   ],
 })

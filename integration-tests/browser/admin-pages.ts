@@ -85,12 +85,26 @@ export async function openExecution(
     .or(page.getByPlaceholder(/search/i))
     .first()
     .fill(transactionId)
-  const row = page.getByRole("row").filter({ hasText: transactionId })
-  await row.first().waitFor({ timeout: UI_DEADLINE_MS })
-  await row.first().click()
-  await page.waitForURL(/\/app\/settings\/workflows\/wf_exec_/, {
+  // The search is debounced into the URL, then the list is fetched again: a
+  // row of the unfiltered list clicked before that is re-rendered away.
+  await page.waitForURL((url) => url.searchParams.get("q") === transactionId, {
     timeout: UI_DEADLINE_MS,
   })
+  const row = page.getByRole("row").filter({ hasText: transactionId })
+  const deadline = Date.now() + UI_DEADLINE_MS
+  for (;;) {
+    await row.first().click({ timeout: Math.max(deadline - Date.now(), 1) })
+    try {
+      await page.waitForURL(/\/app\/settings\/workflows\/wf_exec_/, {
+        timeout: Math.min(5000, Math.max(deadline - Date.now(), 1)),
+      })
+      return
+    } catch (error) {
+      if (Date.now() >= deadline) {
+        throw error
+      }
+    }
+  }
 }
 
 /** The storage card on Settings → Workflows, once its figures are in. */

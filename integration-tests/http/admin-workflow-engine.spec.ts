@@ -179,6 +179,12 @@ medusaIntegrationTestRunner({
         )
         expect(storage.expired).toEqual({ executions: 2, capped: false })
         expect(storage.kept_forever).toEqual(1)
+        // Runs reported stuck, and the run events' outbox (docs/events.md): none reported, none given up.
+        expect(storage.stuck).toEqual(0)
+        expect(storage.events).toEqual({
+          pending: expect.any(Number),
+          given_up: 0,
+        })
         // The test app's module options are all defaults.
         expect(storage.retention).toEqual({
           default_retention_seconds: null,

@@ -41,6 +41,7 @@ const ALL_TASKS = [
   "index:IDX_workflow_execution_in_flight_unique",
   "index:IDX_workflow_execution_kept_forever",
   "index:IDX_workflow_execution_missing_expiry",
+  "index:IDX_workflow_execution_stuck_at",
   "index:IDX_workflow_execution_transaction_id_trgm",
   "index:IDX_workflow_execution_workflow_id_state_created_at",
 ]

@@ -46,6 +46,7 @@ const RELEASED_SQL: Record<string, string> = {
   Migration20261206120000: "b005768aa3c00eeb",
   Migration20261206130000: "9cec4a41330e7867",
   Migration20261206140000: "3a267fda114d06ca",
+  Migration20261207100000: "e370debb0d727908",
   Migration20261207120000: "9145e5d4d6c93e73",
 }
 

@@ -6,6 +6,7 @@ import {
   migrate,
   MIGRATION_DIRS,
   OUR_AWAITED_MIGRATION,
+  OUR_EVENTS_MIGRATION,
   OUR_KEEP_MIGRATION,
   OUR_CLUSTER_MIGRATION,
   OUR_COUNT_MIGRATION,
@@ -37,6 +38,7 @@ import {
   migrationNames,
   OUR_TABLES,
   KEPT_COLUMNS,
+  BULK_ACTION_TABLE,
   ourIndexes,
   PURGE_SCHEDULE_TABLE,
   queuedTasks,
@@ -117,6 +119,7 @@ migrationSuite(({ engine, expectModuleReads, expectNewRunStored }) => {
         "owner_instance_id",
         "owner_epoch",
         "awaited_steps",
+        "stuck_at",
         ...KEPT_COLUMNS,
       ])
       expectExpiryColumn(shape)
@@ -276,19 +279,38 @@ migrationSuite(({ engine, expectModuleReads, expectNewRunStored }) => {
       expect(awaitedRows).toEqual(
         fencedRows.map((row: StoredRow) => ({ ...row, awaited_steps: null }))
       )
+      const awaitedTables = await tablesNow()
+
+      expect(
+        (await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_EVENTS_MIGRATION }))
+          .executed
+      ).toEqual([OUR_EVENTS_MIGRATION])
+      // No row there was reported stuck (NULL); the outbox is a table more.
+      const eventsShape = await shapeOf()
+      const eventsTables = await tablesNow()
+      const eventsRows = await rowsNow()
+      expect(eventsRows).toEqual(
+        awaitedRows.map((row: StoredRow) => ({ ...row, stuck_at: null }))
+      )
+      expect(eventsTables).toEqual(
+        [...awaitedTables, "workflow_engine_event"].sort()
+      )
 
       expect((await migrate(DB, MIGRATION_DIRS.ours)).executed).toEqual([
         OUR_KEEP_MIGRATION,
       ])
-      // Nobody keeps any run yet; nothing else changes.
+      // Nobody keeps any run yet; the bulk action audit is a table more.
       expect(await rowsNow()).toEqual(
-        awaitedRows.map((row: StoredRow) => ({
+        eventsRows.map((row: StoredRow) => ({
           ...row,
           kept_at: null,
           kept_by: null,
           kept_reason: null,
           kept_expires_at: null,
         }))
+      )
+      expect(await tablesNow()).toEqual(
+        [...eventsTables, BULK_ACTION_TABLE].sort()
       )
       await engine.purgeExpiredExecutions({ dryRun: true })
       await expectCounters()
@@ -298,10 +320,21 @@ migrationSuite(({ engine, expectModuleReads, expectNewRunStored }) => {
         leanIndexes.filter((name) => REDUNDANT_INDEXES.includes(name))
       ).toEqual([])
 
-      // The eleventh one's down(): the kept columns, skipped_kept and the bulk action table go, nothing else.
+      // The twelfth one's down(): the kept columns, skipped_kept and the bulk action table go, nothing else.
+      const twelfth = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
+      expect(twelfth).toEqual({ executed: [OUR_KEEP_MIGRATION], warnings: [] })
+      expect(await shapeOf()).toEqual(eventsShape)
+      expect(await tablesNow()).toEqual(eventsTables)
+      expect(await rowsNow()).toEqual(eventsRows)
+
+      // The eleventh one's down(): the outbox and stuck_at go, nothing else.
       const eleventh = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
-      expect(eleventh).toEqual({ executed: [OUR_KEEP_MIGRATION], warnings: [] })
+      expect(eleventh).toEqual({
+        executed: [OUR_EVENTS_MIGRATION],
+        warnings: [],
+      })
       expect(await shapeOf()).toEqual(awaitedShape)
+      expect(await tablesNow()).toEqual(awaitedTables)
       expect(await rowsNow()).toEqual(awaitedRows)
 
       // The tenth one's down(): awaited_steps goes, nothing else.

@@ -125,7 +125,8 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         await engine.run(WF.storedThreeSteps, { input: { value: 1 } })
         await engine.run(WF.notStored, { input: { value: 1 } })
 
-        // With the caller's transaction id: read it (it may exist), insert, update.
+        // With the caller's transaction id: read it (it may exist), insert, update (a WITH: the update and,
+        // for a run that failed, its event, events/).
         const stored = await recordSql(db, () =>
           engine.run(WF.storedThreeSteps, {
             input: { value: 2 },
@@ -134,7 +135,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         )
         expect(
           stored.statements.map((sql) => sql.trim().split(/\s/)[0])
-        ).toEqual(["SELECT", "INSERT", "UPDATE"])
+        ).toEqual(["SELECT", "INSERT", "WITH"])
 
         // With an id the engine generates, nothing can exist under it yet: no read.
         const generated = await recordSql(db, () =>
@@ -142,7 +143,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         )
         expect(
           generated.statements.map((sql) => sql.trim().split(/\s/)[0])
-        ).toEqual(["INSERT", "UPDATE"])
+        ).toEqual(["INSERT", "WITH"])
         // Both as named prepared statements, parsed and planned once per connection.
         expect(generated.prepared).toEqual([
           "workflow_engine_insert_execution",

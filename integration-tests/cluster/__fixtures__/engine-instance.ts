@@ -10,6 +10,8 @@
  * that many runs and does not wait for them to end. With an IPC channel, it
  * also takes the test's commands (see instance-commands). POLL_MS and
  * DIRECT_DATABASE_URL set the module's pollIntervalMs and directDatabaseUrl.
+ * EVENTS (`deliver` or `hold`) gives it an event bus (see event-bus.ts) and
+ * registers the event workflows.
  */
 import { initModules } from "@medusajs/test-utils"
 import {
@@ -35,7 +37,16 @@ async function main() {
       }
     : undefined
   const { medusaApp } = await initModules({
-    injectedDependencies,
+    injectedDependencies: {
+      ...injectedDependencies,
+      ...(process.env.EVENTS
+        ? {
+            [Modules.EVENT_BUS]: require("./event-bus").instanceEventBus(
+              process.env.EVENTS
+            ),
+          }
+        : {}),
+    },
     modulesConfig: {
       [Modules.WORKFLOW_ENGINE]: {
         resolve: path.join(__dirname, "../../../src/modules/workflow-engine"),
@@ -57,6 +68,9 @@ async function main() {
   const { log } = require("./cluster-workflows")
   require("./restart-workflows")
   require("./cut-workflows")
+  if (process.env.EVENTS) {
+    require("./event-workflows")
+  }
   const engine = medusaApp.modules[Modules.WORKFLOW_ENGINE]
   if (process.env.SUBSCRIBE) {
     const [workflowId, transactionId] = process.env.SUBSCRIBE.split(":")

@@ -5,6 +5,7 @@ import {
   TransactionHandlerType,
 } from "@medusajs/framework/utils"
 import { createUserAccountWorkflow } from "@medusajs/medusa/core-flows"
+import { placeDemoOrder } from "../seed/place-demo-order"
 import { BOOK_SHIPMENT } from "../workflows/book-shipment"
 import { CAPTURE_PAYMENT, WAIT_FOR_CAPTURE } from "../workflows/capture-payment"
 import { sendOrderConfirmationWorkflow } from "../workflows/send-order-confirmation"
@@ -39,9 +40,11 @@ const PAYMENTS = [
 const SHIPMENT_AWAITING_RETRY = "order_1005"
 
 /**
- * `medusa exec` script of `npm run demo`: the admin user, then executions of
- * every kind. Runs once per database: a database that already holds the
- * seeded workflows is left as it is.
+ * `medusa exec` script of `npm run demo`: the admin user, an order placed
+ * through Medusa's own workflows, then executions of every kind, some of
+ * them about that order, its customer, payment and product. Runs once per
+ * database: a database that already holds the seeded workflows is left as
+ * it is.
  */
 export default async function seedDemo({ container }: ExecArgs): Promise<void> {
   const logger = container.resolve(ContainerRegistrationKeys.LOGGER)
@@ -60,6 +63,8 @@ export default async function seedDemo({ container }: ExecArgs): Promise<void> {
     return
   }
 
+  const order = await placeDemoOrder(container)
+
   // The purge's first pass is an interval (an hour in medusa-config.ts) after
   // the schedule is first registered, so the expired runs below stay to be seen.
   for (const [index, outcome] of SYNC_OUTCOMES.entries()) {
@@ -70,6 +75,21 @@ export default async function seedDemo({ container }: ExecArgs): Promise<void> {
     })
   }
 
+  await syncInventoryWorkflow(container).run({
+    input: {
+      sku: order.sku,
+      quantity: 2,
+      outcome: "done",
+      variant_id: order.variant_id,
+      product_id: order.product_id,
+    },
+    context: { transactionId: `sync-${order.sku}` },
+  })
+
+  await sendOrderConfirmationWorkflow(container).run({
+    input: { order_id: order.order_id, customer_id: order.customer_id },
+    context: { transactionId: `confirm-${order.order_id}` },
+  })
   for (const order_id of CONFIRMED_ORDERS) {
     await sendOrderConfirmationWorkflow(container).run({
       input: { order_id },
@@ -77,13 +97,24 @@ export default async function seedDemo({ container }: ExecArgs): Promise<void> {
     })
   }
 
-  for (const { payment_id, captured } of PAYMENTS) {
-    const transactionId = `capture-${payment_id}`
+  const captures = [
+    ...PAYMENTS.map(({ payment_id, captured }) => ({
+      input: { payment_id },
+      captured,
+    })),
+    {
+      input: { payment_id: order.payment_id, order_id: order.order_id },
+      captured: true,
+    },
+  ]
+  for (const { input, captured } of captures) {
+    const transactionId = `capture-${input.payment_id}`
     // Through the engine's service: the call returns once the async step's
     // handler is noted, so that this script's exit (medusa exec ends with
     // process.exit()) leaves the run waiting (docs/multi-instance.md).
-    await engine.run(CAPTURE_PAYMENT, { input: { payment_id }, transactionId })
+    await engine.run(CAPTURE_PAYMENT, { input, transactionId })
     if (captured) {
+      // Its capture fails once and is retried by the server a few seconds on.
       await engine.setStepSuccess({
         idempotencyKey: {
           action: TransactionHandlerType.INVOKE,
@@ -91,21 +122,24 @@ export default async function seedDemo({ container }: ExecArgs): Promise<void> {
           workflowId: CAPTURE_PAYMENT,
           transactionId,
         },
-        stepResponse: { captured: payment_id },
+        stepResponse: { ready: input.payment_id },
       })
     }
   }
 
-  await engine.run(BOOK_SHIPMENT, {
-    input: { order_id: SHIPMENT_AWAITING_RETRY },
-    transactionId: `ship-${SHIPMENT_AWAITING_RETRY}`,
-  })
+  for (const order_id of [SHIPMENT_AWAITING_RETRY, order.order_id]) {
+    await engine.run(BOOK_SHIPMENT, {
+      input: { order_id },
+      transactionId: `ship-${order_id}`,
+    })
+  }
 
   logger.info(
-    `Seeded ${SYNC_OUTCOMES.length} sync-inventory runs (done, reverted, failed), ` +
-      `${CONFIRMED_ORDERS.length} send-order-confirmation runs (kept 1 s, so expired), ` +
-      `${PAYMENTS.length} capture-payment runs (one waiting on its async step), ` +
-      `a book-shipment run whose courier booking waits to be retried.`
+    `Placed order ${order.order_id} for customer ${order.customer_id}; ` +
+      `seeded ${SYNC_OUTCOMES.length + 1} sync-inventory runs (done, reverted, failed), ` +
+      `${CONFIRMED_ORDERS.length + 1} send-order-confirmation runs (kept 1 s, so expired), ` +
+      `${PAYMENTS.length + 1} capture-payment runs (one waiting on its async step, ` +
+      `the others failing their first capture, retried by the server), two book-shipment runs whose courier booking waits to be retried.`
   )
 }
 

@@ -14,6 +14,9 @@ export type SyncInventoryInput = {
   sku: string
   quantity: number
   outcome: SyncOutcome
+  /** The store's variant and product of that SKU, when it sells it. */
+  variant_id?: string
+  product_id?: string
 }
 
 const readStock = createStep(

@@ -1,5 +1,6 @@
 import { defineWidgetConfig } from "@medusajs/admin-sdk"
 import { Container, Heading, Text } from "@medusajs/ui"
+import { Link } from "react-router-dom"
 import { Figure } from "../components/figure"
 import { PendingUpgradeNotice } from "../components/pending-upgrade-notice"
 import { PurgeActions } from "../components/purge-actions"
@@ -77,6 +78,25 @@ const StorageFigures = ({ storage }: { storage: ExecutionStorage }) => {
         </Figure>
         <Figure label="Kept forever" hint="finished, no retention">
           {formatCount(storage.kept_forever)}
+        </Figure>
+        <Figure
+          label="Stuck"
+          hint={
+            storage.events.given_up
+              ? `${formatCount(storage.events.given_up)} events the event bus refused`
+              : "in flight, not moving"
+          }
+        >
+          {storage.stuck ? (
+            <Link
+              to="/settings/workflows?stuck=true"
+              className="text-ui-fg-interactive hover:text-ui-fg-interactive-hover"
+            >
+              {formatCount(storage.stuck)}
+            </Link>
+          ) : (
+            formatCount(storage.stuck)
+          )}
         </Figure>
         <Figure
           label="Kept by someone"

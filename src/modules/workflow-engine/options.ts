@@ -51,6 +51,13 @@ export type WorkflowEngineOptions = {
    * cannot LISTEN there polls instead.
    */
   directDatabaseUrl?: string
+  /**
+   * Seconds a run in flight, whose instance is alive, may go without moving
+   * (and without waiting for an async answer, a timer or a retry) before it
+   * is reported stuck: the event `workflow_execution.stuck` and the storage
+   * card's count. 0 turns the report off.
+   */
+  stuckAfterSeconds?: number
 }
 
 export type ResolvedWorkflowEngineOptions = {
@@ -62,6 +69,7 @@ export type ResolvedWorkflowEngineOptions = {
   pollIntervalMs: number
   preparedStatements: boolean
   directDatabaseUrl: string | undefined
+  stuckAfterSeconds: number
 }
 
 export const DEFAULT_LEASE_DURATION_MS = 10_000
@@ -72,6 +80,8 @@ export const DEFAULT_PURGE_INTERVAL_SECONDS = 15 * 60
 export const DEFAULT_PURGE_BATCH_SIZE = 5000
 export const MAX_PURGE_BATCH_SIZE = 50000
 
+export const DEFAULT_STUCK_AFTER_SECONDS = 60 * 60
+
 const KNOWN_OPTIONS = new Set<string>([
   "defaultRetentionTime",
   "retentionTimeByState",
@@ -81,6 +91,7 @@ const KNOWN_OPTIONS = new Set<string>([
   "pollIntervalMs",
   "preparedStatements",
   "directDatabaseUrl",
+  "stuckAfterSeconds",
 ])
 
 // Medusa merges these into every module's options; they are not ours to validate.
@@ -231,5 +242,9 @@ export function resolveOptions(
       "directDatabaseUrl",
       options?.directDatabaseUrl
     ),
+    stuckAfterSeconds:
+      wholeNumber("stuckAfterSeconds", options?.stuckAfterSeconds, {
+        min: 0,
+      }) ?? DEFAULT_STUCK_AFTER_SECONDS,
   }
 }

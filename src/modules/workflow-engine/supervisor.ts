@@ -2,7 +2,12 @@ import { Logger } from "@medusajs/framework/types"
 import { CallsInHand } from "./storage/calls-in-hand"
 import { untilReachable } from "./storage/connection-loss"
 import { InstanceLease, runsWork } from "./instances/instance-lease"
-import { SCHEDULE_CHANNEL, TIMER_CHANNEL } from "./notifications/channels"
+import { EventDelivery } from "./events/event-delivery"
+import {
+  EVENT_CHANNEL,
+  SCHEDULE_CHANNEL,
+  TIMER_CHANNEL,
+} from "./notifications/channels"
 import { NotificationListener } from "./notifications/notification-listener"
 import { CrashRecovery } from "./recovery/crash-recovery"
 import { ClusterSchedules } from "./schedules/cluster-schedules"
@@ -34,13 +39,16 @@ export class Supervisor {
     readonly upgrade: OnlineUpgradeRunner,
     private readonly storageCalls: CallsInHand,
     /** What the start's log says of the connections (see db.ts): the pool's size, where sessions open. */
-    private readonly connections: { poolMax: number; session: string }
+    private readonly connections: { poolMax: number; session: string },
+    private readonly events: EventDelivery
   ) {
     lease.onDeadInstances(() => recovery.wake())
     lease.onRenewed((sentAt) => listener.heartbeatSent(sentAt))
     listener.on(TIMER_CHANNEL, () => timers.wake())
     listener.on(SCHEDULE_CHANNEL, () => void this.refreshSchedules())
+    listener.on(EVENT_CHANNEL, () => events.wake())
     listener.onCatchUp(() => {
+      events.wake()
       // Whatever was announced while no connection listened (or, when polling, since the last poll) is read from the tables.
       timers.wake()
       void this.refreshSchedules()
@@ -83,6 +91,7 @@ export class Supervisor {
       ...work([
         ["its timers", this.timers],
         ["its schedules", this.schedules],
+        ["its event delivery", this.events],
         // What the migrations left (index builds, back-fills), online, on a session of its own, which a pooler does not give.
         [
           "the online upgrade",
@@ -125,7 +134,7 @@ export class Supervisor {
     this.started = true
     this.logger.info(
       `Workflow engine instance ${this.lease.id} started (${this.lease.workerMode} mode` +
-        `${this.runsWork ? ": runs timers, schedules and recovery" : ": runs no background work"}; ` +
+        `${this.runsWork ? ": runs timers, schedules, recovery and event delivery" : ": runs no background work"}; ` +
         `${this.listener.mode === "listening" ? "listens for notifications" : "polls for changes"}). ` +
         `Connections it holds: those of Medusa's pool (at most ${this.connections.poolMax}), ` +
         `${this.listener.mode === "listening" ? `1 LISTEN connection to ${this.connections.session}, ` : ""}` +
@@ -161,6 +170,7 @@ export class Supervisor {
       this.upgrade.stop(),
       this.recovery.stop(),
       this.schedules.stop(),
+      this.events.stop(),
       this.timers.stop(),
       this.listener.stop(),
     ]

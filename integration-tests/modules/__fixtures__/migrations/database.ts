@@ -40,7 +40,8 @@ export const MIGRATION_DIRS = {
  * in-flight run), the sixth drops four indexes, the seventh adds the log of
  * finishes instances that cannot LISTEN read, the eighth drops the table of
  * the scheduled purge that nothing writes any more, the ninth adds the
- * fencing epoch, the tenth the async steps whose handler returned.
+ * fencing epoch, the tenth the async steps whose handler returned, the
+ * eleventh the outbox of run events and the stuck mark.
  */
 export const OUR_FIRST_MIGRATION = "Migration20261125120000"
 export const OUR_RETENTION_MIGRATION = "Migration20261125140000"
@@ -59,7 +60,9 @@ export const OUR_PURGE_SCHEDULE_DROP_MIGRATION = "Migration20261206120000"
 export const OUR_FENCING_MIGRATION = "Migration20261206130000"
 /** The tenth: awaited_steps, the async steps whose handler returned (recovery reads them). */
 export const OUR_AWAITED_MIGRATION = "Migration20261206140000"
-/** The eleventh: keeping a run from the purge (kept_* columns), skipped_kept on purges, the bulk action audit table. */
+/** The eleventh: workflow_engine_event (the run events' outbox) and stuck_at (events/). */
+export const OUR_EVENTS_MIGRATION = "Migration20261207100000"
+/** The twelfth: keeping a run from the purge (kept_* columns), skipped_kept on purges, the bulk action audit table. */
 export const OUR_KEEP_MIGRATION = "Migration20261207120000"
 /** In the order the migrator applies them. */
 export const OUR_MIGRATIONS = [
@@ -73,6 +76,7 @@ export const OUR_MIGRATIONS = [
   OUR_PURGE_SCHEDULE_DROP_MIGRATION,
   OUR_FENCING_MIGRATION,
   OUR_AWAITED_MIGRATION,
+  OUR_EVENTS_MIGRATION,
   OUR_KEEP_MIGRATION,
 ]
 

@@ -43,13 +43,16 @@ export async function detectTrigrams(): Promise<void> {
 }
 /** The fourth migration's index. */
 const KEPT_FOREVER_INDEX = "IDX_workflow_execution_kept_forever"
-/** Every index our migrations add to `workflow_execution`, by name: the four above, the third one's and the fourth's. */
+/** The eleventh migration's index: the runs reported stuck. */
+const STUCK_INDEX = "IDX_workflow_execution_stuck_at"
+/** Every index our migrations add to `workflow_execution`, by name: the four above, the third one's, the fourth's and the eleventh's. */
 export function ourIndexes(): string[] {
   return [
     ...FIRST_AND_RETENTION_INDEXES,
     ...(trigrams ? [TRIGRAM_INDEX] : []),
     "IDX_workflow_execution_workflow_id_state_created_at",
     KEPT_FOREVER_INDEX,
+    STUCK_INDEX,
   ].sort()
 }
 /** The table the second migration adds and the seventh keeps. */
@@ -68,12 +71,15 @@ const CLUSTER_TABLES = [
 ]
 /** The table the seventh migration adds: finishes, for instances that cannot LISTEN. */
 export const FINISH_TABLE = "workflow_engine_finish"
+/** The table the eleventh migration adds: the run events' outbox. */
+export const EVENT_TABLE = "workflow_engine_event"
 /** The table the first migration adds: the work it and the others leave to the online upgrade. */
 export const UPGRADE_TASK_TABLE = "workflow_engine_upgrade_task"
 /** Every table our migrations add, by name. */
 export const OUR_TABLES = [
   ...CLUSTER_TABLES,
   FINISH_TABLE,
+  EVENT_TABLE,
   COUNT_TABLE,
   ...RETENTION_TABLES,
   UPGRADE_TASK_TABLE,
@@ -139,6 +145,7 @@ export function withoutExpiry(rows: StoredRow[]): StoredRow[] {
       owner_instance_id: __,
       owner_epoch: ___,
       awaited_steps: ____,
+      stuck_at: _____,
       ...rest
     }) => withoutKept(rest)
   )
@@ -233,6 +240,11 @@ export function expectExpiryColumn(shape: TableShape) {
     nullable: true,
     default: null,
   })
+  expect(shape.columns.stuck_at).toEqual({
+    type: "timestamp with time zone",
+    nullable: true,
+    default: null,
+  })
   for (const kept of ["kept_at", "kept_expires_at"]) {
     expect(shape.columns[kept]).toEqual({
       type: "timestamp with time zone",
@@ -240,11 +252,12 @@ export function expectExpiryColumn(shape: TableShape) {
       default: null,
     })
   }
-  expect(Object.keys(shape.columns).slice(-8)).toEqual([
+  expect(Object.keys(shape.columns).slice(-9)).toEqual([
     "expires_at",
     "owner_instance_id",
     "owner_epoch",
     "awaited_steps",
+    "stuck_at",
     ...KEPT_COLUMNS,
   ])
 }
@@ -258,6 +271,7 @@ export function withoutExpiryColumn(
     owner_instance_id: __,
     owner_epoch: ___,
     awaited_steps: ____,
+    stuck_at: _____,
     ...rest
   } = columns
   return withoutKept(rest)

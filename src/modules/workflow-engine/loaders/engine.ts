@@ -3,13 +3,14 @@ import {
   WorkflowScheduler,
 } from "@medusajs/framework/orchestration"
 import {
+  IEventBusModuleService,
   InternalModuleDeclaration,
   LoaderOptions,
   Logger,
   MedusaContainer,
 } from "@medusajs/framework/types"
 import { asValue } from "@medusajs/framework/awilix"
-import { ContainerRegistrationKeys } from "@medusajs/framework/utils"
+import { ContainerRegistrationKeys, Modules } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import {
   InstanceLease,
@@ -40,6 +41,10 @@ import { keepHandlerNotes } from "../storage/handler-notes"
 import { NewTransactions } from "../storage/new-transactions"
 import { StorageAdapter } from "../storage-adapter"
 import { becomeProcessEngine } from "../current-engine"
+import { DEFAULT_DELIVERY, EventDelivery } from "../events/event-delivery"
+import { runEventOf } from "../events/run-events"
+import { scheduleStuckScan } from "../events/stuck-schedule"
+import { StuckScan } from "../events/stuck-scan"
 import { Supervisor } from "../supervisor"
 import { DurableTimers } from "../timers/durable-timers"
 import { fireTimer } from "../timers/fire-timer"
@@ -108,6 +113,18 @@ export default async function engineLoader(
     logger,
     resolved.purgeIntervalSeconds
   )
+  const stuckScan = new StuckScan(db, logger, resolved.stuckAfterSeconds)
+  await scheduleStuckScan(schedules, stuckScan, resolved.stuckAfterSeconds)
+  const events = new EventDelivery(
+    db,
+    logger,
+    { ...DEFAULT_DELIVERY, pollIntervalMs: resolved.pollIntervalMs },
+    // Resolved at each pass, as Medusa's own modules reach it: the event bus may load after this module, or not at all.
+    () =>
+      container.resolve<IEventBusModuleService | undefined>(Modules.EVENT_BUS, {
+        allowUnregistered: true,
+      })
+  )
 
   const checkpoints = new CheckpointStore(
     db,
@@ -119,6 +136,7 @@ export default async function engineLoader(
       retentionSeconds: (state, workflowRetentionSeconds) =>
         retentionSecondsFor(state, workflowRetentionSeconds, resolved),
       judgeTimer: timerJudge(logger),
+      runEvent: runEventOf,
       onRunEnd: async (trx, run) => {
         // None of its timers applies any more, whatever the orchestrator cleared: none is left to fire after a restart.
         await timers.clearRun(
@@ -179,7 +197,8 @@ export default async function engineLoader(
     {
       poolMax: poolMax(db),
       session: describeConnection(session),
-    }
+    },
+    events
   )
   await becomeProcessEngine(supervisor, (handler) => onPoolClosing(db, handler))
 
@@ -191,6 +210,8 @@ export default async function engineLoader(
     workflowSupervisor: asValue(supervisor),
     workflowRecovery: asValue(recovery),
     workflowStorageReport: asValue(new StorageReport(db, resolved)),
+    workflowEvents: asValue(events),
+    workflowStuckScan: asValue(stuckScan),
     workflowBulkActions: asValue(new BulkActions(db, orchestrator, logger)),
   })
 }

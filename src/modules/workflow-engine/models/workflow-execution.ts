@@ -26,6 +26,8 @@ export const WorkflowExecution = model
     owner_epoch: model.number().default(0),
     // The async steps whose handler returned, `<step id>#<attempt>`; null in rows stored before it was kept (storage/awaited-steps.ts).
     awaited_steps: model.array().nullable(),
+    // When the stuck scan reported the run (events/); the run's next write clears it.
+    stuck_at: model.dateTime().nullable(),
     // Who kept a finished run from the purge, why and when; `expires_at` is then `infinity` and its own expiry waits in kept_expires_at (retention/sql/keep-execution.ts).
     kept_at: model.dateTime().nullable(),
     kept_by: model.text().nullable(),
@@ -70,5 +72,11 @@ export const WorkflowExecution = model
       name: "IDX_workflow_execution_kept_forever",
       on: ["workflow_id"],
       where: `expires_at IS NULL AND retention_time IS NULL AND state IN (${FINISHED_STATES_SQL}) AND deleted_at IS NULL`,
+    },
+    // Runs reported stuck: the storage card's count, the list's `stuck` filter (Migration20261207100000).
+    {
+      name: "IDX_workflow_execution_stuck_at",
+      on: ["stuck_at"],
+      where: "stuck_at IS NOT NULL AND deleted_at IS NULL",
     },
   ])

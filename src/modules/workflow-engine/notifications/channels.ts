@@ -4,6 +4,9 @@ export const TIMER_CHANNEL = "workflow_engine_timer"
 /** A schedule changed (added, removed, new options). */
 export const SCHEDULE_CHANNEL = "workflow_engine_schedule"
 
+/** A run event was recorded in the outbox (events/): a deliverer takes it. */
+export const EVENT_CHANNEL = "workflow_engine_event"
+
 /** A stored transaction was advanced; the payload names it (see sql/notify-finished.ts). */
 export const TRANSACTION_CHANNEL = "workflow_engine_transaction"
 

@@ -21,12 +21,34 @@ export function prepareFilters(
     )
   }
   const q = searchText(filters)
-  const { q: _q, ...rest } = filters as Record<string, unknown>
-  const checked = checkFilters(EXECUTION_FILTERS, rest)
+  const { q: _q, stuck, ...rest } = filters as Record<string, unknown>
+  const checked = withStuck(checkFilters(EXECUTION_FILTERS, rest), stuck)
 
   if (q === undefined) {
     return checked
   }
   const matched = searchFilter(q, search)
   return Object.keys(checked).length ? { $and: [checked, matched] } : matched
+}
+
+/**
+ * `stuck: true` lists the runs the stuck scan reported and that have not
+ * moved since (events/stuck-scan), through their index; `false` the others.
+ */
+function withStuck(
+  checked: Record<string, unknown>,
+  stuck: unknown
+): Record<string, unknown> {
+  if (stuck === undefined) {
+    return checked
+  }
+  if (typeof stuck !== "boolean") {
+    throw invalidField(
+      EXECUTION_FILTERS.subject,
+      "stuck",
+      `must be true or false, got ${describe(stuck)}`
+    )
+  }
+  const filter = { stuck_at: stuck ? { $ne: null } : null }
+  return Object.keys(checked).length ? { $and: [checked, filter] } : filter
 }

@@ -15,6 +15,7 @@ import {
   FinishedState,
 } from "../transaction-states"
 import { countKeptForever } from "./sql/count-kept-forever"
+import { countRunReports, RunReports } from "./sql/count-run-reports"
 import { countersState } from "./sql/counters-state"
 import { estimateGroupBytes, ExecutionGroup } from "./sql/estimate-group-bytes"
 import { loadExecutionRetention } from "./sql/load-execution-retention"
@@ -59,6 +60,10 @@ export type ExecutionStorageReport = {
   expired: { executions: number; capped: boolean }
   /** Finished runs with no retention and no expiry. */
   kept_forever: number
+  /** Runs in flight reported stuck (the module option `stuckAfterSeconds`) that have not moved since. */
+  stuck: RunReports["stuck"]
+  /** The run events' outbox: waiting for delivery, and given up after the event bus refused them too often. */
+  events: { pending: number; given_up: number }
   /** Finished runs someone keeps from the purge (POST …/executions/:id/keep), and how many of them are past their own expiry. */
   kept: { executions: number; expired: number }
   retention: RetentionSettings
@@ -121,9 +126,10 @@ export class StorageReport {
     const pending = await this.upgrade.tasks()
     this.countersReady_ ||=
       !pending.length && (await countersState(this.db)) === "ready"
-    const [counted, sizes, kept] = await Promise.all([
+    const [counted, sizes, reports, kept] = await Promise.all([
       this.countersReady_ ? this.countIndexed() : this.countScanned(),
       relationSizes(this.db),
+      countRunReports(this.db),
       countKept(this.db),
     ])
     const workflows = new Map<
@@ -160,6 +166,11 @@ export class StorageReport {
         (sum, count) => sum + count,
         0
       ),
+      stuck: reports.stuck,
+      events: {
+        pending: reports.events_pending,
+        given_up: reports.events_given_up,
+      },
       kept: { executions: kept.kept, expired: kept.kept_expired },
       retention: this.settings(),
       upgrade: pending.length

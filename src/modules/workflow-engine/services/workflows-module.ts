@@ -63,6 +63,8 @@ import {
 } from "../retention/purge-input"
 import { StorageAdapter } from "../storage-adapter"
 import { Supervisor } from "../supervisor"
+import { EventDelivery } from "../events/event-delivery"
+import { StuckScan } from "../events/stuck-scan"
 import { PurgeRecord } from "../retention/sql/insert-purge-record"
 
 type InjectedDependencies = {
@@ -72,6 +74,8 @@ type InjectedDependencies = {
   workflowListing: ExecutionListing
   workflowSupervisor: Supervisor
   workflowStorageReport: StorageReport
+  workflowEvents: EventDelivery
+  workflowStuckScan: StuckScan
   workflowBulkActions: BulkActions
 }
 
@@ -115,6 +119,8 @@ export class WorkflowsModuleService
   protected readonly listing_: ExecutionListing
   protected readonly supervisor_: Supervisor
   protected readonly storageReport_: StorageReport
+  protected readonly events_: EventDelivery
+  protected readonly stuckScan_: StuckScan
   protected readonly bulkActions_: BulkActions
 
   constructor(dependencies: InjectedDependencies, ...rest: unknown[]) {
@@ -126,6 +132,8 @@ export class WorkflowsModuleService
     this.listing_ = dependencies.workflowListing
     this.supervisor_ = dependencies.workflowSupervisor
     this.storageReport_ = dependencies.workflowStorageReport
+    this.events_ = dependencies.workflowEvents
+    this.stuckScan_ = dependencies.workflowStuckScan
     this.bulkActions_ = dependencies.workflowBulkActions
   }
 
@@ -143,6 +151,23 @@ export class WorkflowsModuleService
     // Before the pool closes: in-hand timers and ticks finish, the lease ends.
     onApplicationPrepareShutdown: async () => this.supervisor_.stop(),
     onApplicationShutdown: async () => this.supervisor_.stop(),
+  }
+
+  /**
+   * Hands every workflow event due now to Medusa's event bus (workers do it
+   * in the background, see docs/events.md); returns how many it delivered.
+   */
+  async deliverWorkflowEvents(): Promise<number> {
+    return await this.events_.deliverNow()
+  }
+
+  /**
+   * Reports the runs stuck now (the option `stuckAfterSeconds`; a scheduled
+   * scan does it once a minute across the cluster); returns how many were
+   * newly reported.
+   */
+  async reportStuckExecutions(): Promise<number> {
+    return await this.stuckScan_.scanNow()
   }
 
   // No @InjectManager here: a direct lookup uses no entity manager, and forking one cost a sixth of the

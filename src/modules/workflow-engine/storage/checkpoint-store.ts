@@ -42,6 +42,7 @@ import { updateExecution } from "./sql/update-execution"
 import { noteAwaitedStep } from "./sql/note-awaited-step"
 import { awaitedMarker } from "./awaited-steps"
 import { HandlerRun, handlerNotesKept } from "./handler-notes"
+import { RunEvent } from "./sql/run-event"
 
 /**
  * Throws to stop a run started for a timer that no longer applies to the run
@@ -85,6 +86,12 @@ export type CheckpointParts = {
   judgeTimer: TimerJudge
   /** What else a run's end changes, in the open transaction that stores it, so that both commit together. */
   onRunEnd: (trx: Queryable, run: RunEnd) => Promise<void>
+  /**
+   * The event a checkpoint records, written with it (a run that failed or
+   * reverted, a step held for a retry), or undefined: the events' rule
+   * (events/run-events).
+   */
+  runEvent: (data: TransactionCheckpoint) => RunEvent | undefined
 }
 
 /**
@@ -309,11 +316,13 @@ export class CheckpointStore {
       return await updateExecution(this.db, this.toRow(data, epoch, options), {
         ...this.hot,
         onlyIfUntouched: true,
+        event: this.parts.runEvent(data),
       })
     }
     return await deleteExecution(this.db, runKeyOf(data), {
       onlyIfUntouched: true,
       epoch,
+      event: this.parts.runEvent(data),
     })
   }
 
@@ -352,11 +361,13 @@ export class CheckpointStore {
         await deleteExecution(trx, runKeyOf(data), {
           onlyIfUntouched: false,
           epoch,
+          event: this.parts.runEvent(data),
         })
       } else if (stored) {
         await updateExecution(trx, this.toRow(data, epoch, options), {
           ...this.hot,
           onlyIfUntouched: false,
+          event: this.parts.runEvent(data),
         })
       } else {
         await insertExecution(trx, this.toRow(data, epoch, options), this.hot)

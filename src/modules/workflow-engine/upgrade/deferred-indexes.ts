@@ -55,6 +55,11 @@ export const DEFERRED_INDEXES: Record<
     on: () =>
       `("workflow_id") WHERE "expires_at" IS NULL AND "retention_time" IS NULL AND "state" IN (${FINISHED_STATES_SQL}) AND "deleted_at" IS NULL`,
   },
+  // Runs the stuck scan reported, which the storage card counts and the list's `stuck` filter reads.
+  IDX_workflow_execution_stuck_at: {
+    on: () =>
+      `("stuck_at") WHERE "stuck_at" IS NOT NULL AND "deleted_at" IS NULL`,
+  },
 }
 
 /** Logged (and raised as a WARNING) when the table holds several in-flight runs of one transaction. */
