@@ -12,6 +12,7 @@ import {
   newAdminPage,
   openExecution,
   openWorkflows,
+  storageCard,
   tabTo,
   UI_DEADLINE_MS,
 } from "./admin-pages"
@@ -47,10 +48,11 @@ describeWithChromium("bulk-action.spec.ts")(
       await openWorkflows(page)
       const card = page.locator('[aria-labelledby="bulk-action-heading"]')
 
-      // The demo's capture-payment runs: one waits for its capture, two were captured.
-      const workflowId = card.getByLabel("Workflow id")
-      await tabTo(page, workflowId)
+      // The demo's three seeded capture-payment runs: one waits for its capture, two were captured.
+      await tabTo(page, card.getByLabel("Workflow id"))
       await page.keyboard.type("capture-payment")
+      await tabTo(page, card.getByLabel("Contains text"), 20)
+      await page.keyboard.type("capture-pay_200")
       await page.keyboard.press("Enter")
       const preview = card.getByText(
         "Would retry 1 runs, skip 2 (2 already finished)"
@@ -101,6 +103,8 @@ describeWithChromium("bulk-action.spec.ts")(
       const page = await newAdminPage(browser!)
       await logIn(page, demo!)
       await openWorkflows(page)
+      // The list and the cards above it are in before the search is typed.
+      await storageCard(page)
       await openExecution(page, "sync-SKU-104")
       const panel = page.locator(
         '[aria-labelledby="execution-retention-heading"]'

@@ -237,7 +237,7 @@ export const BulkActionForm = () => {
         />
         <TextField
           id="bulk-q"
-          label="Search"
+          label="Contains text"
           placeholder="transaction id, workflow, state"
           value={fields.q}
           onChange={set("q")}
