@@ -1,3 +1,4 @@
+import path from "path"
 import { Browser, Locator, Page } from "playwright-core"
 import {
   DEMO_TEST_TIMEOUT_MS,
@@ -25,6 +26,11 @@ import {
  */
 
 jest.setTimeout(DEMO_TEST_TIMEOUT_MS)
+
+// As admin.spec: `npm run screenshots` sends them to docs/screenshots.
+const SCREENSHOTS = process.env.SCREENSHOTS_DIR
+  ? path.resolve(process.env.SCREENSHOTS_DIR)
+  : path.join(__dirname, "screenshots")
 
 let demo: RunningDemo | undefined
 let browser: Browser | undefined
@@ -95,6 +101,7 @@ describeWithChromium("bulk-action.spec.ts")(
           .filter({ hasText: "already finished" })
           .count()
       ).toBe(2)
+      await card.screenshot({ path: path.join(SCREENSHOTS, "bulk-action.png") })
 
       await page.context().close()
     })

@@ -172,7 +172,14 @@ export const BulkActionForm = () => {
         Acts on every stored run the filters match, in batches. Enter previews;
         Escape clears the preview.
       </Text>
-      <div className="grid grid-cols-1 gap-3 md:grid-cols-4">
+      {/* Inline: the admin's Tailwind build holds only the classes it finds in its own pages. */}
+      <div
+        style={{
+          display: "grid",
+          gridTemplateColumns: "repeat(auto-fill, minmax(14rem, 1fr))",
+          gap: "0.75rem",
+        }}
+      >
         <div className="flex flex-col gap-y-1">
           <Label size="small" htmlFor="bulk-action">
             Action

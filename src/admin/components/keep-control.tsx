@@ -77,7 +77,10 @@ export const KeepControl = ({
       className="flex flex-wrap items-end justify-between gap-2"
       onSubmit={submit}
     >
-      <div className="flex min-w-[16rem] flex-1 flex-col gap-y-1">
+      <div
+        className="flex flex-1 flex-col gap-y-1"
+        style={{ minWidth: "16rem" }}
+      >
         <Label size="small" htmlFor={`keep-reason-${retention.id}`}>
           Keep from the purge, because
         </Label>
