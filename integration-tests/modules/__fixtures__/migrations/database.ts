@@ -60,6 +60,8 @@ export const OUR_FENCING_MIGRATION = "Migration20261206130000"
 /** The tenth: awaited_steps, the async steps whose handler returned (recovery reads them). */
 export const OUR_AWAITED_MIGRATION = "Migration20261206140000"
 /** In the order the migrator applies them. */
+/** The migration that adds resource_ids and queues their back-fill. */
+export const OUR_RESOURCE_MIGRATION = "Migration20261207110000"
 export const OUR_MIGRATIONS = [
   OUR_FIRST_MIGRATION,
   OUR_RETENTION_MIGRATION,
@@ -71,6 +73,7 @@ export const OUR_MIGRATIONS = [
   OUR_PURGE_SCHEDULE_DROP_MIGRATION,
   OUR_FENCING_MIGRATION,
   OUR_AWAITED_MIGRATION,
+  OUR_RESOURCE_MIGRATION,
 ]
 
 /** The name Medusa's first migration (2023-12-28) has in both engines. */

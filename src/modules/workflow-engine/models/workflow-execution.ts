@@ -26,6 +26,8 @@ export const WorkflowExecution = model
     owner_epoch: model.number().default(0),
     // The async steps whose handler returned, `<step id>#<attempt>`; null in rows stored before it was kept (storage/awaited-steps.ts).
     awaited_steps: model.array().nullable(),
+    // The commerce ids in the run's input (references/); null in rows not yet back-filled (Migration20261207110000).
+    resource_ids: model.array().nullable(),
   })
   /*
    * The indexes the migrations leave, by their names. DML scopes every partial
@@ -65,5 +67,12 @@ export const WorkflowExecution = model
       name: "IDX_workflow_execution_kept_forever",
       on: ["workflow_id"],
       where: `expires_at IS NULL AND retention_time IS NULL AND state IN (${FINISHED_STATES_SQL}) AND deleted_at IS NULL`,
+    },
+    // A commerce object's runs (the `resource_id` filter): built after start (upgrade/deferred-indexes.ts).
+    {
+      name: "IDX_workflow_execution_resource_ids",
+      on: ["resource_ids"],
+      type: "GIN",
+      where: "deleted_at IS NULL",
     },
   ])

@@ -55,6 +55,10 @@ export const DEFERRED_INDEXES: Record<
     on: () =>
       `("workflow_id") WHERE "expires_at" IS NULL AND "retention_time" IS NULL AND "state" IN (${FINISHED_STATES_SQL}) AND "deleted_at" IS NULL`,
   },
+  // A commerce object's runs: `resource_ids && ARRAY[…]` (the resource_id filter).
+  IDX_workflow_execution_resource_ids: {
+    on: () => `USING gin ("resource_ids") WHERE "deleted_at" IS NULL`,
+  },
 }
 
 /** Logged (and raised as a WARNING) when the table holds several in-flight runs of one transaction. */
