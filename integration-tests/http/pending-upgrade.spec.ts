@@ -35,12 +35,14 @@ const SEED = { rows: 30_000, expired: 20_000 }
 const ALL_TASKS = [
   "backfill:count",
   "backfill:expires_at",
+  "backfill:resource_ids",
   "backfill:retention_time",
   "index:IDX_workflow_execution_created_at",
   "index:IDX_workflow_execution_expires_at",
   "index:IDX_workflow_execution_in_flight_unique",
   "index:IDX_workflow_execution_kept_forever",
   "index:IDX_workflow_execution_missing_expiry",
+  "index:IDX_workflow_execution_resource_ids",
   "index:IDX_workflow_execution_transaction_id_trgm",
   "index:IDX_workflow_execution_workflow_id_state_created_at",
 ]

@@ -6,6 +6,7 @@ import {
   migrate,
   MIGRATION_DIRS,
   OUR_AWAITED_MIGRATION,
+  OUR_RESOURCE_MIGRATION,
   OUR_CLUSTER_MIGRATION,
   OUR_COUNT_MIGRATION,
   OUR_FENCING_MIGRATION,
@@ -115,6 +116,7 @@ migrationSuite(({ engine, expectModuleReads, expectNewRunStored }) => {
         "owner_instance_id",
         "owner_epoch",
         "awaited_steps",
+        "resource_ids",
       ])
       expectExpiryColumn(shape)
       await expectRetentionTables()
@@ -263,13 +265,27 @@ migrationSuite(({ engine, expectModuleReads, expectNewRunStored }) => {
         droppedRows.map((row: StoredRow) => ({ ...row, owner_epoch: 0 }))
       )
 
-      expect((await migrate(DB, MIGRATION_DIRS.ours)).executed).toEqual([
-        OUR_AWAITED_MIGRATION,
-      ])
+      expect(
+        (await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_AWAITED_MIGRATION }))
+          .executed
+      ).toEqual([OUR_AWAITED_MIGRATION])
       // The rows there do not say which handlers returned (NULL, "not known"), nothing else changes.
-      expect(await rowsNow()).toEqual(
+      const awaitedShape = await shapeOf()
+      const awaitedRows = await rowsNow()
+      expect(awaitedRows).toEqual(
         fencedRows.map((row: StoredRow) => ({ ...row, awaited_steps: null }))
       )
+
+      expect((await migrate(DB, MIGRATION_DIRS.ours)).executed).toEqual([
+        OUR_RESOURCE_MIGRATION,
+      ])
+      // Each row gets the ids of its input, read by the online upgrade's back-fill; nothing else changes.
+      expect(
+        (await rowsNow()).map(({ resource_ids, ...row }: StoredRow) => ({
+          row,
+          filled: Array.isArray(resource_ids),
+        }))
+      ).toEqual(awaitedRows.map((row) => ({ row, filled: true })))
       await engine.purgeExpiredExecutions({ dryRun: true })
       await expectCounters()
       const extensions = await extensionsNow()
@@ -277,6 +293,15 @@ migrationSuite(({ engine, expectModuleReads, expectNewRunStored }) => {
       expect(
         leanIndexes.filter((name) => REDUNDANT_INDEXES.includes(name))
       ).toEqual([])
+
+      // The eleventh one's down(): resource_ids and its index go, nothing else.
+      const eleventh = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
+      expect(eleventh).toEqual({
+        executed: [OUR_RESOURCE_MIGRATION],
+        warnings: [],
+      })
+      expect(await shapeOf()).toEqual(awaitedShape)
+      expect(await rowsNow()).toEqual(awaitedRows)
 
       // The tenth one's down(): awaited_steps goes, nothing else.
       const tenth = await migrate(DB, MIGRATION_DIRS.ours, { down: true })

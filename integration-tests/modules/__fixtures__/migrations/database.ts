@@ -60,7 +60,7 @@ export const OUR_FENCING_MIGRATION = "Migration20261206130000"
 /** The tenth: awaited_steps, the async steps whose handler returned (recovery reads them). */
 export const OUR_AWAITED_MIGRATION = "Migration20261206140000"
 /** In the order the migrator applies them. */
-/** The migration that adds resource_ids and queues their back-fill. */
+/** The eleventh: resource_ids, the commerce ids in a run's input, back-filled by the online upgrade. */
 export const OUR_RESOURCE_MIGRATION = "Migration20261207110000"
 export const OUR_MIGRATIONS = [
   OUR_FIRST_MIGRATION,

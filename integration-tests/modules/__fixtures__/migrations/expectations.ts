@@ -50,8 +50,11 @@ export function ourIndexes(): string[] {
     ...(trigrams ? [TRIGRAM_INDEX] : []),
     "IDX_workflow_execution_workflow_id_state_created_at",
     KEPT_FOREVER_INDEX,
+    RESOURCE_IDS_INDEX,
   ].sort()
 }
+/** The index the eleventh migration adds: a commerce object's runs. */
+const RESOURCE_IDS_INDEX = "IDX_workflow_execution_resource_ids"
 /** The table the second migration adds and the seventh keeps. */
 const RETENTION_TABLES = ["workflow_execution_purge"]
 /** The table the second migration adds and the seventh drops. */
@@ -128,7 +131,7 @@ export const queuedTasks = () =>
 
 export type StoredRow = Record<string, any>
 
-/** Stored rows without the columns our second, fifth, ninth and tenth migrations add: what Medusa's engines wrote. */
+/** Stored rows without the columns our second, fifth, ninth, tenth and eleventh migrations add: what Medusa's engines wrote. */
 export function withoutExpiry(rows: StoredRow[]): StoredRow[] {
   return rows.map(
     ({
@@ -136,6 +139,7 @@ export function withoutExpiry(rows: StoredRow[]): StoredRow[] {
       owner_instance_id: __,
       owner_epoch: ___,
       awaited_steps: ____,
+      resource_ids: _____,
       ...rest
     }) => rest
   )
@@ -193,7 +197,7 @@ export function asRead(row: MedusaRow) {
 }
 
 /**
- * The columns the second, fifth, ninth and tenth migrations add, the last
+ * The columns the second, fifth, ninth, tenth and eleventh migrations add, the last
  * ones of the table: optional and without a default, but the epoch (0 for
  * the rows already there, so that adding it rewrites nothing).
  */
@@ -218,11 +222,17 @@ export function expectExpiryColumn(shape: TableShape) {
     nullable: true,
     default: null,
   })
-  expect(Object.keys(shape.columns).slice(-4)).toEqual([
+  expect(shape.columns.resource_ids).toEqual({
+    type: "ARRAY",
+    nullable: true,
+    default: null,
+  })
+  expect(Object.keys(shape.columns).slice(-5)).toEqual([
     "expires_at",
     "owner_instance_id",
     "owner_epoch",
     "awaited_steps",
+    "resource_ids",
   ])
 }
 
@@ -235,6 +245,7 @@ export function withoutExpiryColumn(
     owner_instance_id: __,
     owner_epoch: ___,
     awaited_steps: ____,
+    resource_ids: _____,
     ...rest
   } = columns
   return rest
