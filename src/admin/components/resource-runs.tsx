@@ -49,8 +49,8 @@ export const ResourceRuns = ({
             <Text size="small" className="text-ui-fg-subtle">
               Runs appear here when a stored workflow (one defined with store:
               true, or a long-running one such as cart completion) runs with
-              this {noun}'s id in its input. Workflows that are not stored
-              leave no run to show.
+              this {noun}'s id in its input. Workflows that are not stored leave
+              no run to show.
             </Text>
           </div>
         ) : (

@@ -41,10 +41,7 @@ const FilteredRunsWidget = () => {
   const page = query.data
 
   return (
-    <Container
-      className="divide-y p-0"
-      aria-labelledby="filtered-runs-heading"
-    >
+    <Container className="divide-y p-0" aria-labelledby="filtered-runs-heading">
       <div className="flex flex-wrap items-center justify-between gap-2 px-6 py-4">
         <div className="flex flex-col gap-y-1">
           <Heading level="h2" id="filtered-runs-heading">
