@@ -236,6 +236,29 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         ])
       })
 
+      it("matches ids with quotes, braces, commas and backslashes exactly, as data", async () => {
+        const odd = [
+          `order_'; DROP TABLE workflow_execution; --`,
+          'order_"quoted"',
+          "order_{a,b}",
+          "order_back\\slash",
+          "order_NULL",
+        ]
+        await store({ order_ids: odd }, "tx-odd")
+        for (const id of odd) {
+          expect(
+            transactions(
+              await engine.listWorkflowExecutions({ resource_id: id } as any)
+            )
+          ).toEqual(["tx-odd"])
+        }
+        expect(
+          await engine.listWorkflowExecutions({
+            resource_id: ["order_{a", "b}", "order_a,b", "NULL", "order_back"],
+          } as any)
+        ).toEqual([])
+      })
+
       it("refuses anything but a string or an array of strings, naming resource_id", async () => {
         await expectInvalid(
           engine.listWorkflowExecutions({ resource_id: 5 } as any),
