@@ -247,6 +247,8 @@ describeWithChromium("resource-widgets.spec.ts")(
         UI_DEADLINE_MS,
         { what: "the order's two runs in the filtered list" }
       )
+      // Medusa's admin renders a "before" zone's widgets below its list by default.
+      await filtered.scrollIntoViewIfNeeded()
       await screenshot(page, "workflows-filtered-by-order")
       await filtered.getByRole("link", { name: "Clear filter" }).click()
       await page.waitForURL(/\/settings\/workflows$/, {
