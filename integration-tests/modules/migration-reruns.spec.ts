@@ -7,6 +7,7 @@ import {
   MIGRATION_DIRS,
   OUR_AWAITED_MIGRATION,
   OUR_EVENTS_MIGRATION,
+  OUR_RESOURCE_MIGRATION,
   OUR_CLUSTER_MIGRATION,
   OUR_COUNT_MIGRATION,
   OUR_FENCING_MIGRATION,
@@ -117,6 +118,7 @@ migrationSuite(({ engine, expectModuleReads, expectNewRunStored }) => {
         "owner_epoch",
         "awaited_steps",
         "stuck_at",
+        "resource_ids",
       ])
       expectExpiryColumn(shape)
       await expectRetentionTables()
@@ -270,23 +272,38 @@ migrationSuite(({ engine, expectModuleReads, expectNewRunStored }) => {
           .executed
       ).toEqual([OUR_AWAITED_MIGRATION])
       // The rows there do not say which handlers returned (NULL, "not known"), nothing else changes.
-      expect(await rowsNow()).toEqual(
+      const awaitedShape = await shapeOf()
+      const awaitedRows = await rowsNow()
+      expect(awaitedRows).toEqual(
         fencedRows.map((row: StoredRow) => ({ ...row, awaited_steps: null }))
       )
-      const awaitedShape = await shapeOf()
       const awaitedTables = await tablesNow()
-      const awaitedRows = await rowsNow()
 
-      expect((await migrate(DB, MIGRATION_DIRS.ours)).executed).toEqual([
-        OUR_EVENTS_MIGRATION,
-      ])
+      expect(
+        (await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_EVENTS_MIGRATION }))
+          .executed
+      ).toEqual([OUR_EVENTS_MIGRATION])
       // No row there was reported stuck (NULL); the outbox is a table more.
-      expect(await rowsNow()).toEqual(
+      const eventsShape = await shapeOf()
+      const eventsTables = await tablesNow()
+      const eventsRows = await rowsNow()
+      expect(eventsRows).toEqual(
         awaitedRows.map((row: StoredRow) => ({ ...row, stuck_at: null }))
       )
-      expect(await tablesNow()).toEqual(
+      expect(eventsTables).toEqual(
         [...awaitedTables, "workflow_engine_event"].sort()
       )
+
+      expect((await migrate(DB, MIGRATION_DIRS.ours)).executed).toEqual([
+        OUR_RESOURCE_MIGRATION,
+      ])
+      // Each row gets the ids of its input, read by the online upgrade's back-fill; nothing else changes.
+      expect(
+        (await rowsNow()).map(({ resource_ids, ...row }: StoredRow) => ({
+          row,
+          filled: Array.isArray(resource_ids),
+        }))
+      ).toEqual(eventsRows.map((row) => ({ row, filled: true })))
       await engine.purgeExpiredExecutions({ dryRun: true })
       await expectCounters()
       const extensions = await extensionsNow()
@@ -294,6 +311,15 @@ migrationSuite(({ engine, expectModuleReads, expectNewRunStored }) => {
       expect(
         leanIndexes.filter((name) => REDUNDANT_INDEXES.includes(name))
       ).toEqual([])
+
+      // The twelfth one's down(): resource_ids and its index go, nothing else.
+      const twelfth = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
+      expect(twelfth).toEqual({
+        executed: [OUR_RESOURCE_MIGRATION],
+        warnings: [],
+      })
+      expect(await shapeOf()).toEqual(eventsShape)
+      expect(await rowsNow()).toEqual(eventsRows)
 
       // The eleventh one's down(): the outbox and stuck_at go, nothing else.
       const eleventh = await migrate(DB, MIGRATION_DIRS.ours, { down: true })

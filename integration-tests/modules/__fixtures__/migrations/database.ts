@@ -62,6 +62,8 @@ export const OUR_FENCING_MIGRATION = "Migration20261206130000"
 export const OUR_AWAITED_MIGRATION = "Migration20261206140000"
 /** The eleventh: workflow_engine_event (the run events' outbox) and stuck_at (events/). */
 export const OUR_EVENTS_MIGRATION = "Migration20261207100000"
+/** The twelfth: resource_ids, the commerce ids in a run's input, back-filled by the online upgrade. */
+export const OUR_RESOURCE_MIGRATION = "Migration20261207110000"
 /** In the order the migrator applies them. */
 export const OUR_MIGRATIONS = [
   OUR_FIRST_MIGRATION,
@@ -75,6 +77,7 @@ export const OUR_MIGRATIONS = [
   OUR_FENCING_MIGRATION,
   OUR_AWAITED_MIGRATION,
   OUR_EVENTS_MIGRATION,
+  OUR_RESOURCE_MIGRATION,
 ]
 
 /** The name Medusa's first migration (2023-12-28) has in both engines. */

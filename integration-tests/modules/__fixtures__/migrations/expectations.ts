@@ -53,8 +53,11 @@ export function ourIndexes(): string[] {
     "IDX_workflow_execution_workflow_id_state_created_at",
     KEPT_FOREVER_INDEX,
     STUCK_INDEX,
+    RESOURCE_IDS_INDEX,
   ].sort()
 }
+/** The index the eleventh migration adds: a commerce object's runs. */
+const RESOURCE_IDS_INDEX = "IDX_workflow_execution_resource_ids"
 /** The table the second migration adds and the seventh keeps. */
 const RETENTION_TABLES = ["workflow_execution_purge"]
 /** The table the second migration adds and the seventh drops. */
@@ -143,6 +146,7 @@ export function withoutExpiry(rows: StoredRow[]): StoredRow[] {
       owner_epoch: ___,
       awaited_steps: ____,
       stuck_at: _____,
+      resource_ids: ______,
       ...rest
     }) => rest
   )
@@ -200,7 +204,7 @@ export function asRead(row: MedusaRow) {
 }
 
 /**
- * The columns the second, fifth, ninth and tenth migrations add, the last
+ * The columns the second, fifth, ninth, tenth and eleventh migrations add, the last
  * ones of the table: optional and without a default, but the epoch (0 for
  * the rows already there, so that adding it rewrites nothing).
  */
@@ -230,12 +234,18 @@ export function expectExpiryColumn(shape: TableShape) {
     nullable: true,
     default: null,
   })
-  expect(Object.keys(shape.columns).slice(-5)).toEqual([
+  expect(shape.columns.resource_ids).toEqual({
+    type: "ARRAY",
+    nullable: true,
+    default: null,
+  })
+  expect(Object.keys(shape.columns).slice(-6)).toEqual([
     "expires_at",
     "owner_instance_id",
     "owner_epoch",
     "awaited_steps",
     "stuck_at",
+    "resource_ids",
   ])
 }
 
@@ -249,6 +259,7 @@ export function withoutExpiryColumn(
     owner_epoch: ___,
     awaited_steps: ____,
     stuck_at: _____,
+    resource_ids: ______,
     ...rest
   } = columns
   return rest

@@ -1,3 +1,4 @@
+import { TransactionState } from "@medusajs/framework/utils"
 import { z } from "@medusajs/framework/zod"
 import { MAX_ERASE_TRANSACTIONS } from "../../../modules/workflow-engine/retention/purge-input"
 
@@ -38,3 +39,50 @@ export const AdminGetPurgesParams = z.object({
   offset: z.coerce.number().int().min(0).default(0),
 })
 export type AdminGetPurgesParamsType = z.infer<typeof AdminGetPurgesParams>
+
+/** Largest page of executions one request may ask for. */
+export const MAX_EXECUTIONS_PAGE = 100
+
+const oneOrMany = <T extends z.ZodTypeAny>(value: T) =>
+  z.union([value, z.array(value)])
+
+const dateRange = z
+  .object({
+    $gt: z.string().optional(),
+    $gte: z.string().optional(),
+    $lt: z.string().optional(),
+    $lte: z.string().optional(),
+  })
+  .strict()
+
+// A query string says "true" or "false"; z.coerce.boolean would take "false" for true.
+const queryBoolean = z
+  .enum(["true", "false"])
+  .transform((value) => value === "true")
+
+/**
+ * The list of Settings → Workflows (its filters: workflow, transaction,
+ * state, created range, q) plus `resource_id`, newest first by default;
+ * values are checked again by the module, whose errors are 400s too.
+ */
+export const AdminGetExecutionsParams = z
+  .object({
+    /** Runs whose input named this commerce id (order_…, cus_…), or any of these. */
+    resource_id: oneOrMany(z.string()).optional(),
+    /** Runs the engine reported stuck and that have not moved since (`true`), or the others (`false`). */
+    stuck: queryBoolean.optional(),
+    workflow_id: oneOrMany(z.string()).optional(),
+    transaction_id: oneOrMany(z.string()).optional(),
+    state: oneOrMany(z.nativeEnum(TransactionState)).optional(),
+    created_at: dateRange.optional(),
+    q: z.string().optional(),
+    order: z
+      .enum(["created_at", "-created_at", "updated_at", "-updated_at"])
+      .default("-created_at"),
+    limit: z.coerce.number().int().min(1).max(MAX_EXECUTIONS_PAGE).default(20),
+    offset: z.coerce.number().int().min(0).default(0),
+  })
+  .strict()
+export type AdminGetExecutionsParamsType = z.infer<
+  typeof AdminGetExecutionsParams
+>

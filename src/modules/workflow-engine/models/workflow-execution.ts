@@ -28,6 +28,8 @@ export const WorkflowExecution = model
     awaited_steps: model.array().nullable(),
     // When the stuck scan reported the run (events/); the run's next write clears it.
     stuck_at: model.dateTime().nullable(),
+    // The commerce ids in the run's input (references/); null in rows not yet back-filled (Migration20261207110000).
+    resource_ids: model.array().nullable(),
   })
   /*
    * The indexes the migrations leave, by their names. DML scopes every partial
@@ -73,5 +75,12 @@ export const WorkflowExecution = model
       name: "IDX_workflow_execution_stuck_at",
       on: ["stuck_at"],
       where: "stuck_at IS NOT NULL AND deleted_at IS NULL",
+    },
+    // A commerce object's runs (the `resource_id` filter): built after start (upgrade/deferred-indexes.ts).
+    {
+      name: "IDX_workflow_execution_resource_ids",
+      on: ["resource_ids"],
+      type: "GIN",
+      where: "deleted_at IS NULL",
     },
   ])
