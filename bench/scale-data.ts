@@ -3,7 +3,9 @@ import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 /**
  * One million executions as a store accumulates them: ~20 workflows of very
  * different popularity, mostly finished runs with some failures, reverts and
- * runs still in flight, 30 days of created_at, ~2 KB of JSON per row.
+ * runs still in flight, 30 days of created_at, ~2 KB of JSON per row. Each
+ * input names an order (4 runs per order, orderOf) and a customer (one of
+ * CUSTOMERS, ~40 runs each), as Medusa's order and cart workflows do.
  *
  * Every value derives from the row number alone, so two databases filled by
  * this generator hold exactly the same rows.
@@ -30,6 +32,15 @@ export const WORKFLOW_IDS = [
   "import-products",
   "export-orders",
 ]
+
+/** Customers the runs are spread over. */
+export const CUSTOMERS = 25_000
+
+/** The order id of row `i`'s input, as the generator writes it (SQL below). */
+export const orderOf = (i: number) => `order_bench_${Math.floor(i / 4)}`
+
+/** The customer id of row `i`'s input. */
+export const customerOf = (i: number) => `cus_bench_${i % CUSTOMERS}`
 
 // Per mille of rows in each state; the rest are done.
 const STATES: [string, number][] = [
@@ -116,6 +127,8 @@ const CONTEXT = JSON.stringify({
     },
     payload: {
       id: "__TRANSACTION__",
+      order_id: "__ORDER__",
+      customer_id: "__CUSTOMER__",
       currency_code: "eur",
       region_id: "reg_01JBENCHREGION000000000000",
     },
@@ -143,7 +156,8 @@ export async function generateRows(db: Knex, rows: number): Promise<void> {
               '__STATE__', st.state), '__WORKFLOW__', wf.workflow_id), '__TRANSACTION__', 'auto-' || upper(substr(md5('tx' || i), 1, 26))),
               '__UUID__', md5('uuid' || i)), '__EVENT_GROUP__', upper(substr(md5('eg' || i), 1, 26))),
               '__STEP_STATE__', CASE WHEN st.state = 'done' THEN 'done' ELSE 'failed' END)::jsonb AS execution,
-            replace(?::text, '__TRANSACTION__', 'auto-' || upper(substr(md5('tx' || i), 1, 26)))::jsonb AS context,
+            replace(replace(replace(?::text, '__TRANSACTION__', 'auto-' || upper(substr(md5('tx' || i), 1, 26))),
+              '__ORDER__', 'order_bench_' || (i / 4)), '__CUSTOMER__', 'cus_bench_' || (i % ${CUSTOMERS}))::jsonb AS context,
             st.state,
             604800 AS retention_time,
             t.created_at,

@@ -7,7 +7,10 @@
  *   npm run bench -- scale      BENCH_ROWS (default 1,000,000), BENCH_CALLS (20) per query,
  *                               BENCH_ROUNDS (3) interleaved rounds;
  *                               BENCH_FRESH=1 rebuilds the databases; BENCH_EXPLAIN=1 prints
- *                               EXPLAIN ANALYZE of every statement of the last call
+ *                               EXPLAIN ANALYZE of every statement of the last call;
+ *                               BENCH_PART=resources builds (or keeps) only our database and runs
+ *                               only the resource_id lookups (an order's runs, a customer's) with
+ *                               their EXPLAIN (ANALYZE, BUFFERS), which the full run prints too
  *
  * The databases are kept between runs (filling them takes minutes) and rebuilt
  * when the row count or the generator changes; pending migrations of ours are
@@ -18,7 +21,9 @@ import { ContainerRegistrationKeys, Modules } from "@medusajs/framework/utils"
 import { initModules } from "@medusajs/test-utils"
 import { createHash } from "crypto"
 import path from "path"
-import { generateRows, loadRows } from "./scale-data"
+import { customerOf, generateRows, loadRows, orderOf } from "./scale-data"
+import { runOnlineUpgrade } from "../src/modules/workflow-engine/upgrade/online-upgrade"
+import { RESOURCE_IDS_BACKFILL } from "../src/modules/workflow-engine/upgrade/upgrade-tasks"
 import {
   benchDatabase,
   databaseUrl,
@@ -32,7 +37,7 @@ import {
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000)
 const CALLS = Number(process.env.BENCH_CALLS ?? 20)
 // Bump when scale-data.ts changes, so kept databases are rebuilt.
-const GENERATOR_VERSION = "1"
+const GENERATOR_VERSION = "2"
 
 export const ENGINES = {
   ours: {
@@ -171,6 +176,9 @@ export async function prepare(name: EngineName): Promise<void> {
     await generateRows(db, ROWS)
     await loadRows(db, engine.hasExpiry)
     await db.raw(`DROP TABLE bench_scale_rows`)
+    if (name === "ours") {
+      await backfillResourceIds(db, url)
+    }
     // A table that has been live for a while: vacuumed, statistics known.
     await db.raw(`VACUUM ANALYZE workflow_execution`)
     await db.raw(
@@ -188,6 +196,22 @@ export async function prepare(name: EngineName): Promise<void> {
   } finally {
     await db.destroy()
   }
+}
+
+/**
+ * The rows were copied in with SQL, as another engine writes them: their
+ * resource_ids are filled by the online upgrade's back-fill, queued as the
+ * migration queues it on a table with rows, timed.
+ */
+async function backfillResourceIds(db: Knex, url: string): Promise<void> {
+  await db.raw(
+    `INSERT INTO workflow_engine_upgrade_task (name) VALUES (?) ON CONFLICT DO NOTHING`,
+    [RESOURCE_IDS_BACKFILL]
+  )
+  const upgrade = await runOnlineUpgrade(url, { wait: true })
+  console.log(
+    `ours: back-filled resource_ids of ${upgrade.rows} rows in ${upgrade.batches} batches, ${Math.round(upgrade.ms / 1000)} s`
+  )
 }
 
 const RAW = "raw SQL of the documented lookup"
@@ -299,6 +323,11 @@ async function explain(
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 
 export async function run(): Promise<void> {
+  if (process.env.BENCH_PART === "resources") {
+    await prepare("ours")
+    await resourceLookups()
+    return
+  }
   const names = Object.keys(ENGINES) as EngineName[]
   for (const name of names) {
     await prepare(name)
@@ -372,4 +401,109 @@ export async function run(): Promise<void> {
       }
     }
   }
+  await resourceLookups()
+}
+
+/** An order's runs (4) and a customer's (~40), as the admin's widgets ask for them: the newest page and its total. */
+const RESOURCE_LOOKUPS = [
+  { name: "one order's runs", resource_id: orderOf(Math.ceil(ROWS * 0.37)) },
+  {
+    name: "one customer's runs",
+    resource_id: customerOf(Math.ceil(ROWS * 0.37)),
+  },
+]
+const WIDGET_PAGE = { take: 10, skip: 0, order: { created_at: "DESC" } }
+
+/**
+ * The resource_id filter on our database (Medusa's engines have none): the
+ * widget's call timed, and each of its statements under EXPLAIN (ANALYZE,
+ * BUFFERS), which must read IDX_workflow_execution_resource_ids and never
+ * the whole table; a plan that does not is an error.
+ */
+async function resourceLookups(): Promise<void> {
+  const engine = ENGINES.ours
+  const { medusaApp, shutdown } = await initModules({
+    databaseConfig: {
+      clientUrl: databaseUrl(engine.database),
+      schema: "public",
+    },
+    modulesConfig: {
+      [Modules.WORKFLOW_ENGINE]: {
+        resolve: engine.resolve,
+        options: engine.options,
+      },
+    },
+    injectedDependencies: {
+      logger: { ...console, info() {}, debug() {}, warn() {} },
+    },
+  })
+  const service: any = medusaApp.modules[Modules.WORKFLOW_ENGINE]
+  const db: Knex = medusaApp.sharedContainer!.resolve(
+    ContainerRegistrationKeys.PG_CONNECTION
+  )
+  let sql: { sql: string; bindings: unknown[] }[] = []
+  db.on("query", (query: { sql: string; bindings: unknown[] }) =>
+    sql.push({ sql: query.sql, bindings: query.bindings })
+  )
+  const rows: (string | number)[][] = []
+  try {
+    for (const lookup of RESOURCE_LOOKUPS) {
+      const ms: number[] = []
+      let last: [unknown[], number] = [[], 0]
+      for (let call = -2; call < CALLS; call++) {
+        sql = []
+        const started = performance.now()
+        last = await service.listAndCountWorkflowExecutions(
+          { resource_id: lookup.resource_id },
+          WIDGET_PAGE
+        )
+        if (call >= 0) {
+          ms.push(performance.now() - started)
+        }
+      }
+      const plans: string[] = []
+      const statements = sql
+      sql = []
+      for (const statement of statements) {
+        const plan = await db.raw(
+          `EXPLAIN (ANALYZE, BUFFERS) ${statement.sql.replace(/\$\d+/g, "?")}`,
+          statement.bindings as any
+        )
+        const text = plan.rows.map((r: any) => r["QUERY PLAN"]).join("\n")
+        console.log(
+          `\n### ours: ${lookup.name} (${lookup.resource_id})\n${statement.sql}\n${text}`
+        )
+        if (
+          !text.includes("IDX_workflow_execution_resource_ids") ||
+          /Seq Scan on workflow_execution/.test(text)
+        ) {
+          throw new Error(
+            `${lookup.name}: the plan does not read the resource_ids index alone:\n${text}`
+          )
+        }
+        plans.push(text)
+      }
+      const buffers = plans
+        .map((text) => /Buffers: ([^\n]+)/.exec(text)?.[1] ?? "")
+        .join("; ")
+      rows.push([
+        lookup.name,
+        last[1],
+        median(ms).toFixed(2),
+        statements.length,
+        buffers,
+      ])
+    }
+  } finally {
+    await shutdown()
+  }
+  console.log(
+    `\nresource_id lookups on ${ROWS.toLocaleString("en")} executions (ours), median of ${CALLS} calls, take 10 newest first\n`
+  )
+  console.log(
+    table(
+      ["lookup", "count", "ours ms", "statements", "buffers (first plan line)"],
+      rows
+    )
+  )
 }

@@ -35,12 +35,14 @@ const SEED = { rows: 30_000, expired: 20_000 }
 const ALL_TASKS = [
   "backfill:count",
   "backfill:expires_at",
+  "backfill:resource_ids",
   "backfill:retention_time",
   "index:IDX_workflow_execution_created_at",
   "index:IDX_workflow_execution_expires_at",
   "index:IDX_workflow_execution_in_flight_unique",
   "index:IDX_workflow_execution_kept_forever",
   "index:IDX_workflow_execution_missing_expiry",
+  "index:IDX_workflow_execution_resource_ids",
   "index:IDX_workflow_execution_stuck_at",
   "index:IDX_workflow_execution_transaction_id_trgm",
   "index:IDX_workflow_execution_workflow_id_state_created_at",
@@ -132,7 +134,7 @@ describe("a store that has just switched from Medusa's engine", () => {
       .filter((line) => line.includes(PENDING_WARNING))
     expect(warnings).toHaveLength(1)
     expect(warnings[0]).toContain(
-      "3 back-fills (count, expires_at, retention_time) and 7 index builds"
+      "4 back-fills (count, expires_at, resource_ids, retention_time) and 8 index builds"
     )
     // Relative to where the store runs its commands; through this app's link, the repository's build.
     const command = /npx medusa exec ([^\s"]+)/.exec(warnings[0])![1]

@@ -122,9 +122,10 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       return receivedFor(transactionId)
     }
 
-    it("emits workflow_execution.reverted once, with the run, the failing step and its error", async () => {
+    it("emits workflow_execution.reverted once, with the run, the failing step, its error and the commerce ids of its input", async () => {
       await engine.run(WF.compensated, {
         transactionId: "reverts",
+        input: { order_id: "order_evt1", customer: { id: "cus_evt1" } },
         throwOnError: false,
       })
       const [execution] = await engine.listWorkflowExecutions({
@@ -143,6 +144,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         state: "reverted",
         step_id: "test-failing",
         error_message: "step failed on purpose",
+        resource_ids: ["order_evt1", "cus_evt1"],
       })
       expect(event_id).toMatch(/^wfevt_/)
       expect(events[0].metadata).toMatchObject({ event_id })
@@ -167,6 +169,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
     it("emits the event of a run removed at its end (no retention), from the same statement that removed it", async () => {
       await engine.run(WF.failsWithoutRetention, {
         transactionId: "removed",
+        input: { cart_id: "cart_evt2" },
         throwOnError: false,
       })
       expect(
@@ -178,6 +181,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         state: "reverted",
         step_id: "test-always-fails",
         error_message: "fails, to be kept by outcome",
+        resource_ids: ["cart_evt2"],
       })
       expect(event.data.id).toMatch(/^wf_exec_/)
     })

@@ -43,8 +43,8 @@ async function seed(db: Knex, rows: Row[]): Promise<void> {
   for (const row of rows) {
     await db.raw(
       `INSERT INTO workflow_execution
-         (id, workflow_id, transaction_id, run_id, state, execution, context, retention_time, expires_at, created_at, updated_at, deleted_at)
-       VALUES (?, ?, ?, ?, ?, '{}'::jsonb, '{"data":{},"errors":[]}'::jsonb, ?, ?, ?, ?, ?)`,
+         (id, workflow_id, transaction_id, run_id, state, execution, context, retention_time, expires_at, created_at, updated_at, deleted_at, resource_ids)
+       VALUES (?, ?, ?, ?, ?, '{}'::jsonb, '{"data":{},"errors":[]}'::jsonb, ?, ?, ?, ?, ?, ?::text[])`,
       [
         row.id,
         row.workflow_id,
@@ -56,6 +56,7 @@ async function seed(db: Knex, rows: Row[]): Promise<void> {
         row.created_at,
         row.updated_at,
         row.deleted_at,
+        row.resource_ids,
       ]
     )
   }
@@ -147,7 +148,12 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
           .map((key) => row[key as keyof Row])
           .filter((v): v is string => typeof v === "string")
       )
-      const counts = { answered: 0, refused: 0, matchedSome: 0 }
+      const counts = {
+        answered: 0,
+        refused: 0,
+        matchedSome: 0,
+        byResourceMatchedSome: 0,
+      }
       await fc.assert(
         fc.asyncProperty(
           filterSets,
@@ -215,6 +221,8 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
             counts.answered++
             counts.matchedSome +=
               picked.length > 0 && picked.length < ROWS.length ? 1 : 0
+            counts.byResourceMatchedSome +=
+              filters?.resource_id !== undefined && picked.length > 0 ? 1 : 0
           }
         ),
         {
@@ -232,6 +240,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       expect(counts.answered).toBeGreaterThan(RUNS / 5)
       expect(counts.refused).toBeGreaterThan(RUNS / 5)
       expect(counts.matchedSome).toBeGreaterThan(RUNS / 10)
+      expect(counts.byResourceMatchedSome).toBeGreaterThan(RUNS / 50)
     }
 
     it("answers random filters with an INVALID_DATA naming a wrong field, or exactly the reference's rows and count", async () => {

@@ -9,6 +9,7 @@ import {
   COUNT_BACKFILL,
   EXPIRY_BACKFILL,
   indexTask,
+  RESOURCE_IDS_BACKFILL,
   RETENTION_BACKFILL,
 } from "../../src/modules/workflow-engine/upgrade/upgrade-tasks"
 import {
@@ -47,6 +48,7 @@ const RELEASED_SQL: Record<string, string> = {
   Migration20261206130000: "9cec4a41330e7867",
   Migration20261206140000: "3a267fda114d06ca",
   Migration20261207100000: "e370debb0d727908",
+  Migration20261207110000: "e0081a3965117c06",
   Migration20261207120000: "9145e5d4d6c93e73",
 }
 
@@ -194,6 +196,7 @@ describe("the online upgrade, against what the migrations queue", () => {
       RETENTION_BACKFILL,
       EXPIRY_BACKFILL,
       COUNT_BACKFILL,
+      RESOURCE_IDS_BACKFILL,
       ...Object.keys(DEFERRED_INDEXES).map(indexTask),
     ]
     const queued: string[] = []
@@ -235,6 +238,21 @@ describe("the online upgrade, against what the migrations queue", () => {
         sql: squeezed(`${online};`),
       }).toEqual(queuing[0])
     }
+  })
+
+  it("leave the resource_ids back-fill to the online upgrade, whose prefixes are the one table's (no migration spells one)", async () => {
+    const queuing: string[] = []
+    for (const file of migrationFiles()) {
+      const sql = (await sqlOf(file, "up")).join("\n")
+      if (sql.includes(`'${RESOURCE_IDS_BACKFILL}'`)) {
+        queuing.push(file)
+      }
+      expect({ file, fills: /SET "resource_ids"/.test(sql) }).toEqual({
+        file,
+        fills: false,
+      })
+    }
+    expect(queuing).toEqual(["Migration20261207110000.ts"])
   })
 
   it("builds each queued index as the migration that queued it builds it on a small table", async () => {

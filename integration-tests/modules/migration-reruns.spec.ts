@@ -7,6 +7,7 @@ import {
   MIGRATION_DIRS,
   OUR_AWAITED_MIGRATION,
   OUR_EVENTS_MIGRATION,
+  OUR_RESOURCE_MIGRATION,
   OUR_KEEP_MIGRATION,
   OUR_CLUSTER_MIGRATION,
   OUR_COUNT_MIGRATION,
@@ -120,6 +121,7 @@ migrationSuite(({ engine, expectModuleReads, expectNewRunStored }) => {
         "owner_epoch",
         "awaited_steps",
         "stuck_at",
+        "resource_ids",
         ...KEPT_COLUMNS,
       ])
       expectExpiryColumn(shape)
@@ -296,12 +298,27 @@ migrationSuite(({ engine, expectModuleReads, expectNewRunStored }) => {
         [...awaitedTables, "workflow_engine_event"].sort()
       )
 
+      expect(
+        (await migrate(DB, MIGRATION_DIRS.ours, { to: OUR_RESOURCE_MIGRATION }))
+          .executed
+      ).toEqual([OUR_RESOURCE_MIGRATION])
+      // Each row gets the ids of its input, read by the online upgrade's back-fill; nothing else changes.
+      expect(
+        (await rowsNow()).map(({ resource_ids, ...row }: StoredRow) => ({
+          row,
+          filled: Array.isArray(resource_ids),
+        }))
+      ).toEqual(eventsRows.map((row) => ({ row, filled: true })))
+      const resourceShape = await shapeOf()
+      const resourceTables = await tablesNow()
+      const resourceRows = await rowsNow()
+
       expect((await migrate(DB, MIGRATION_DIRS.ours)).executed).toEqual([
         OUR_KEEP_MIGRATION,
       ])
       // Nobody keeps any run yet; the bulk action audit is a table more.
       expect(await rowsNow()).toEqual(
-        eventsRows.map((row: StoredRow) => ({
+        resourceRows.map((row: StoredRow) => ({
           ...row,
           kept_at: null,
           kept_by: null,
@@ -310,7 +327,7 @@ migrationSuite(({ engine, expectModuleReads, expectNewRunStored }) => {
         }))
       )
       expect(await tablesNow()).toEqual(
-        [...eventsTables, BULK_ACTION_TABLE].sort()
+        [...resourceTables, BULK_ACTION_TABLE].sort()
       )
       await engine.purgeExpiredExecutions({ dryRun: true })
       await expectCounters()
@@ -320,11 +337,23 @@ migrationSuite(({ engine, expectModuleReads, expectNewRunStored }) => {
         leanIndexes.filter((name) => REDUNDANT_INDEXES.includes(name))
       ).toEqual([])
 
-      // The twelfth one's down(): the kept columns, skipped_kept and the bulk action table go, nothing else.
+      // The thirteenth one's down(): the kept columns, skipped_kept and the bulk action table go, nothing else.
+      const thirteenth = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
+      expect(thirteenth).toEqual({
+        executed: [OUR_KEEP_MIGRATION],
+        warnings: [],
+      })
+      expect(await shapeOf()).toEqual(resourceShape)
+      expect(await tablesNow()).toEqual(resourceTables)
+      expect(await rowsNow()).toEqual(resourceRows)
+
+      // The twelfth one's down(): resource_ids and its index go, nothing else.
       const twelfth = await migrate(DB, MIGRATION_DIRS.ours, { down: true })
-      expect(twelfth).toEqual({ executed: [OUR_KEEP_MIGRATION], warnings: [] })
+      expect(twelfth).toEqual({
+        executed: [OUR_RESOURCE_MIGRATION],
+        warnings: [],
+      })
       expect(await shapeOf()).toEqual(eventsShape)
-      expect(await tablesNow()).toEqual(eventsTables)
       expect(await rowsNow()).toEqual(eventsRows)
 
       // The eleventh one's down(): the outbox and stuck_at go, nothing else.

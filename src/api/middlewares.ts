@@ -5,6 +5,7 @@ import {
 } from "@medusajs/framework/http"
 import {
   AdminGetExecutionRetentionParams,
+  AdminGetExecutionsParams,
   AdminGetExecutionStorageParams,
   AdminGetPurgesParams,
   AdminPostCancelExecution,
@@ -44,6 +45,17 @@ export default defineMiddlewares({
       matcher: "/admin/workflow-engine/purges",
       middlewares: [
         validateAndTransformQuery(AdminGetPurgesParams, {
+          isList: true,
+          defaults: [],
+          defaultLimit: 20,
+        }),
+      ],
+    },
+    {
+      method: ["GET"],
+      matcher: "/admin/workflow-engine/executions",
+      middlewares: [
+        validateAndTransformQuery(AdminGetExecutionsParams, {
           isList: true,
           defaults: [],
           defaultLimit: 20,

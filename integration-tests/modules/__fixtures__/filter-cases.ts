@@ -36,6 +36,14 @@ const TRANSACTIONS = [
   "x".repeat(1000),
 ]
 const HOUR = 3600 * 1000
+const RESOURCES = [
+  "order_01",
+  "order_02",
+  "cart_01",
+  "pay_col_01",
+  "cus_01",
+  "cus_02",
+]
 
 /** 40 rows: every state, several runs of one transaction, soft-deleted ones, expiries, retentions, dates decades apart. */
 export const ROWS: Row[] = Array.from({ length: 40 }, (_, i) => {
@@ -61,6 +69,13 @@ export const ROWS: Row[] = Array.from({ length: 40 }, (_, i) => {
         ? new Date(created + 30 * 24 * HOUR)
         : null,
     retention_time: i % 3 === 0 ? null : i * 3600,
+    // Some rows about one order, some about two objects, some about none, some not back-filled yet.
+    resource_ids:
+      i % 7 === 6
+        ? null
+        : i % 5 === 0
+          ? []
+          : [RESOURCES[i % 4], ...(i % 3 ? [RESOURCES[4 + (i % 2)]] : [])],
   }
 })
 
@@ -411,6 +426,28 @@ const qText = mostly(
     .map((v) => bad("q", v))
 )
 
+const resourceIdText = fc.constantFrom(
+  ...RESOURCES,
+  "order_none",
+  "",
+  "ORDER_01",
+  "order_0"
+)
+
+/** `resource_id` at the top level: one id or a list of them, or something it refuses. */
+const resourceId = mostly<Gen>(
+  fc.oneof(
+    resourceIdText.map(ok),
+    fc.array(resourceIdText, { maxLength: 3 }).map(ok)
+  ),
+  fc
+    .constantFrom<unknown>(42, null, true, { $in: ["order_01"] }, "nul\u0000")
+    .map((v) => bad("resource_id", v)),
+  fc
+    .tuple(resourceIdText, fc.constantFrom<unknown>(7, null, ["order_01"]))
+    .map(([id, wrong]) => bad("resource_id[1]", [id, wrong]))
+)
+
 /** A filter object at `prefix` (`""` at the top, `$and[0].` inside), nested in `$and`/`$or` up to `depth` 2. */
 export function filterObject(prefix = "", depth = 0): fc.Arbitrary<Gen> {
   const fields = fc
@@ -452,9 +489,25 @@ export function filterObject(prefix = "", depth = 0): fc.Arbitrary<Gen> {
           fc.constant([]),
           fc.constant([["q", bad(`${prefix}q`, "tx")] as const])
         )
+  // Only at the top, as q; nested it is a field no filter knows.
+  const resource =
+    prefix === ""
+      ? fc.oneof(
+          { weight: 1, arbitrary: fc.constant([]) },
+          {
+            weight: 1,
+            arbitrary: resourceId.map((gen) => [["resource_id", gen] as const]),
+          }
+        )
+      : mostly<(readonly [string, Gen])[]>(
+          fc.constant([]),
+          fc.constant([
+            ["resource_id", bad(`${prefix}resource_id`, "order_01")] as const,
+          ])
+        )
   return fc
-    .tuple(fields, logical, unknown, q)
-    .map(([a, b, c, d]) => combineEntries([...a, ...b, ...c, ...d]))
+    .tuple(fields, logical, unknown, q, resource)
+    .map(([a, b, c, d, e]) => combineEntries([...a, ...b, ...c, ...d, ...e]))
 }
 
 function logicalValue(path: string, depth: number): fc.Arbitrary<Gen> {

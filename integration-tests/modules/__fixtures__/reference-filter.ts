@@ -2,7 +2,7 @@
  * What README "Filters" says a filter of workflow executions picks, written
  * in plain TypeScript over rows in memory, to hold the engine's SQL to. It
  * knows nothing of the engine's code: only the documented meaning of each
- * field, operator, list, `$and`/`$or` and `q`, and SQL's rule that a
+ * field, operator, list, `$and`/`$or`, `q` and `resource_id`, and SQL's rule that a
  * comparison with NULL holds for no row.
  */
 
@@ -33,6 +33,8 @@ export type Row = {
   deleted_at: Date | null
   expires_at: Date | null
   retention_time: number | null
+  /** The commerce ids the run is about; null in a row not yet back-filled. */
+  resource_ids: string[] | null
 }
 
 /**
@@ -77,6 +79,9 @@ function matches(row: Row, filter: Filter, order: TextOrder): boolean {
     if (key === "q") {
       return matchesSearch(row, value as string | null)
     }
+    if (key === "resource_id") {
+      return matchesResource(row, value as string | string[])
+    }
     return matchesField(row[key as keyof Row], KINDS[key], value, order)
   })
 }
@@ -90,6 +95,12 @@ function matchesSearch(row: Row, q: string | null): boolean {
   return [row.transaction_id, row.workflow_id, row.state].some((text) =>
     text.toLowerCase().includes(needle)
   )
+}
+
+// resource_id: the rows whose ids hold the one given, or any of a list (none for an empty list).
+function matchesResource(row: Row, value: string | string[]): boolean {
+  const wanted = Array.isArray(value) ? value : [value]
+  return wanted.some((id) => (row.resource_ids ?? []).includes(id))
 }
 
 function matchesField(

@@ -1,8 +1,14 @@
 import type { SubscriberArgs, SubscriberConfig } from "@medusajs/framework"
 import { ContainerRegistrationKeys, Modules } from "@medusajs/framework/utils"
 
-/** What the workflow engine's events carry (README, "Events"). */
+/**
+ * What the workflow engine's events carry (README, "Events"). A store can
+ * import this type and the events' names from
+ * `medusa-workflow-engine-postgres/modules/workflow-engine/events`; the demo
+ * spells them out so that it type-checks before the plugin is packed into it.
+ */
 type WorkflowExecutionEvent = {
+  event_id: string
   id: string
   workflow_id: string
   transaction_id: string
@@ -46,8 +52,8 @@ export default async function workflowFailureNotification({
     trigger_type: name,
     resource_type: "workflow_execution",
     resource_id: data.id,
-    // Should an event bus deliver the event twice, the bell still shows it once.
-    idempotency_key: [name, data.id, data.run_id, data.step_id ?? ""].join(":"),
+    // Should an event be delivered twice (docs/events.md), the bell still shows it once.
+    idempotency_key: data.event_id,
     data: {
       title: `${data.workflow_id} ${WHAT_HAPPENED[name] ?? name}`,
       description: [

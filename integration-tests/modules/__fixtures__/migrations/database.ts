@@ -62,7 +62,9 @@ export const OUR_FENCING_MIGRATION = "Migration20261206130000"
 export const OUR_AWAITED_MIGRATION = "Migration20261206140000"
 /** The eleventh: workflow_engine_event (the run events' outbox) and stuck_at (events/). */
 export const OUR_EVENTS_MIGRATION = "Migration20261207100000"
-/** The twelfth: keeping a run from the purge (kept_* columns), skipped_kept on purges, the bulk action audit table. */
+/** The twelfth: resource_ids, the commerce ids in a run's input, back-filled by the online upgrade. */
+export const OUR_RESOURCE_MIGRATION = "Migration20261207110000"
+/** The thirteenth: keeping a run from the purge (kept_* columns), skipped_kept on purges, the bulk action audit table. */
 export const OUR_KEEP_MIGRATION = "Migration20261207120000"
 /** In the order the migrator applies them. */
 export const OUR_MIGRATIONS = [
@@ -77,6 +79,7 @@ export const OUR_MIGRATIONS = [
   OUR_FENCING_MIGRATION,
   OUR_AWAITED_MIGRATION,
   OUR_EVENTS_MIGRATION,
+  OUR_RESOURCE_MIGRATION,
   OUR_KEEP_MIGRATION,
 ]
 

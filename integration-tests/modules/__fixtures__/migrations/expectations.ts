@@ -53,11 +53,14 @@ export function ourIndexes(): string[] {
     "IDX_workflow_execution_workflow_id_state_created_at",
     KEPT_FOREVER_INDEX,
     STUCK_INDEX,
+    RESOURCE_IDS_INDEX,
   ].sort()
 }
+/** The index the eleventh migration adds: a commerce object's runs. */
+const RESOURCE_IDS_INDEX = "IDX_workflow_execution_resource_ids"
 /** The table the second migration adds and the seventh keeps. */
 const RETENTION_TABLES = ["workflow_execution_purge"]
-/** The table the eleventh migration adds: the bulk action audit trail. */
+/** The table the thirteenth migration adds: the bulk action audit trail. */
 export const BULK_ACTION_TABLE = "workflow_execution_bulk_action"
 /** The table the second migration adds and the seventh drops. */
 export const PURGE_SCHEDULE_TABLE = "workflow_execution_purge_schedule"
@@ -146,12 +149,13 @@ export function withoutExpiry(rows: StoredRow[]): StoredRow[] {
       owner_epoch: ___,
       awaited_steps: ____,
       stuck_at: _____,
+      resource_ids: ______,
       ...rest
     }) => withoutKept(rest)
   )
 }
 
-/** The columns the eleventh migration adds (who keeps a run from the purge), left out. */
+/** The columns the thirteenth migration adds (who keeps a run from the purge), left out. */
 export function withoutKept<T extends Record<string, unknown>>(row: T): T {
   const {
     kept_at: _,
@@ -215,7 +219,7 @@ export function asRead(row: MedusaRow) {
 }
 
 /**
- * The columns the second, fifth, ninth and tenth migrations add, the last
+ * The columns the second, fifth, ninth, tenth and eleventh migrations add, the last
  * ones of the table: optional and without a default, but the epoch (0 for
  * the rows already there, so that adding it rewrites nothing).
  */
@@ -245,6 +249,11 @@ export function expectExpiryColumn(shape: TableShape) {
     nullable: true,
     default: null,
   })
+  expect(shape.columns.resource_ids).toEqual({
+    type: "ARRAY",
+    nullable: true,
+    default: null,
+  })
   for (const kept of ["kept_at", "kept_expires_at"]) {
     expect(shape.columns[kept]).toEqual({
       type: "timestamp with time zone",
@@ -252,12 +261,13 @@ export function expectExpiryColumn(shape: TableShape) {
       default: null,
     })
   }
-  expect(Object.keys(shape.columns).slice(-9)).toEqual([
+  expect(Object.keys(shape.columns).slice(-10)).toEqual([
     "expires_at",
     "owner_instance_id",
     "owner_epoch",
     "awaited_steps",
     "stuck_at",
+    "resource_ids",
     ...KEPT_COLUMNS,
   ])
 }
@@ -272,12 +282,13 @@ export function withoutExpiryColumn(
     owner_epoch: ___,
     awaited_steps: ____,
     stuck_at: _____,
+    resource_ids: ______,
     ...rest
   } = columns
   return withoutKept(rest)
 }
 
-/** The columns the eleventh migration adds to workflow_execution, in their order. */
+/** The columns the thirteenth migration adds to workflow_execution, in their order. */
 export const KEPT_COLUMNS = [
   "kept_at",
   "kept_by",
@@ -357,7 +368,7 @@ export async function expectRetentionTables(purgeHasSkippedKept = true) {
     transaction_ids: column("jsonb", true),
     error: column("text", true),
     started_at: column("timestamp with time zone", false),
-    // Added by the eleventh migration.
+    // Added by the thirteenth migration.
     ...(purgeHasSkippedKept
       ? { skipped_kept: column("integer", false, "0") }
       : {}),

@@ -1,3 +1,4 @@
+import { TransactionState } from "@medusajs/framework/utils"
 import { z } from "@medusajs/framework/zod"
 import { MAX_ERASE_TRANSACTIONS } from "../../../modules/workflow-engine/retention/purge-input"
 
@@ -39,18 +40,52 @@ export const AdminGetPurgesParams = z.object({
 })
 export type AdminGetPurgesParamsType = z.infer<typeof AdminGetPurgesParams>
 
-const oneOrMany = z.union([z.string().min(1), z.array(z.string().min(1))])
+/** Largest page of executions one request may ask for. */
+export const MAX_EXECUTIONS_PAGE = 100
 
-/** A date bound as Medusa's lists take it: `created_at[$gte]=…` and friends. */
-const DateRange = z
+const oneOrMany = <T extends z.ZodTypeAny>(value: T) =>
+  z.union([value, z.array(value)])
+
+const dateRange = z
   .object({
-    $gt: z.string().min(1).optional(),
-    $gte: z.string().min(1).optional(),
-    $lt: z.string().min(1).optional(),
-    $lte: z.string().min(1).optional(),
+    $gt: z.string().optional(),
+    $gte: z.string().optional(),
+    $lt: z.string().optional(),
+    $lte: z.string().optional(),
   })
   .strict()
 
+// A query string says "true" or "false"; z.coerce.boolean would take "false" for true.
+const queryBoolean = z
+  .enum(["true", "false"])
+  .transform((value) => value === "true")
+
+/**
+ * The list of Settings → Workflows (its filters: workflow, transaction,
+ * state, created range, q) plus `resource_id`, newest first by default;
+ * values are checked again by the module, whose errors are 400s too.
+ */
+export const AdminGetExecutionsParams = z
+  .object({
+    /** Runs whose input named this commerce id (order_…, cus_…), or any of these. */
+    resource_id: oneOrMany(z.string()).optional(),
+    /** Runs the engine reported stuck and that have not moved since (`true`), or the others (`false`). */
+    stuck: queryBoolean.optional(),
+    workflow_id: oneOrMany(z.string()).optional(),
+    transaction_id: oneOrMany(z.string()).optional(),
+    state: oneOrMany(z.nativeEnum(TransactionState)).optional(),
+    created_at: dateRange.optional(),
+    q: z.string().optional(),
+    order: z
+      .enum(["created_at", "-created_at", "updated_at", "-updated_at"])
+      .default("-created_at"),
+    limit: z.coerce.number().int().min(1).max(MAX_EXECUTIONS_PAGE).default(20),
+    offset: z.coerce.number().int().min(0).default(0),
+  })
+  .strict()
+export type AdminGetExecutionsParamsType = z.infer<
+  typeof AdminGetExecutionsParams
+>
 /**
  * The list's filters a bulk action takes; the module then checks them by the
  * list's own rules (queries/execution-filters.ts), so each value is refused
@@ -58,12 +93,12 @@ const DateRange = z
  */
 export const AdminBulkFilters = z
   .object({
-    workflow_id: oneOrMany.optional(),
-    transaction_id: oneOrMany.optional(),
-    state: oneOrMany.optional(),
-    created_at: DateRange.optional(),
+    workflow_id: oneOrMany(z.string().min(1)).optional(),
+    transaction_id: oneOrMany(z.string().min(1)).optional(),
+    state: oneOrMany(z.string().min(1)).optional(),
+    created_at: dateRange.optional(),
     /** The commerce objects a run is about (order_…, cart_…); the list's resource_id filter. */
-    resource_id: oneOrMany.optional(),
+    resource_id: oneOrMany(z.string().min(1)).optional(),
     q: z.string().optional(),
   })
   .strict()

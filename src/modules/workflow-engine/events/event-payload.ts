@@ -20,6 +20,8 @@ export type WorkflowExecutionEventData = {
   step_id: string | null
   /** The first error's message, cut to EVENT_ERROR_MESSAGE_MAX_LENGTH characters; null when none is known. */
   error_message: string | null
+  /** The commerce ids the run's input named (order_…, cus_…: the `resource_id` list filter's), empty when none. */
+  resource_ids: string[]
   /** Stuck runs only: when the run last moved (its last stored write), ISO 8601. */
   last_moved_at?: string
 }

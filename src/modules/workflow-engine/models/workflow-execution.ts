@@ -28,6 +28,8 @@ export const WorkflowExecution = model
     awaited_steps: model.array().nullable(),
     // When the stuck scan reported the run (events/); the run's next write clears it.
     stuck_at: model.dateTime().nullable(),
+    // The commerce ids in the run's input (references/); null in rows not yet back-filled (Migration20261207110000).
+    resource_ids: model.array().nullable(),
     // Who kept a finished run from the purge, why and when; `expires_at` is then `infinity` and its own expiry waits in kept_expires_at (retention/sql/keep-execution.ts).
     kept_at: model.dateTime().nullable(),
     kept_by: model.text().nullable(),
@@ -78,5 +80,12 @@ export const WorkflowExecution = model
       name: "IDX_workflow_execution_stuck_at",
       on: ["stuck_at"],
       where: "stuck_at IS NOT NULL AND deleted_at IS NULL",
+    },
+    // A commerce object's runs (the `resource_id` filter): built after start (upgrade/deferred-indexes.ts).
+    {
+      name: "IDX_workflow_execution_resource_ids",
+      on: ["resource_ids"],
+      type: "GIN",
+      where: "deleted_at IS NULL",
     },
   ])

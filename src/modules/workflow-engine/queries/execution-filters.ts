@@ -3,10 +3,11 @@ import { describe, invalidField } from "../invalid-field"
 import { EXECUTION_FILTERS } from "./execution-fields"
 import { ExecutionSearch, searchFilter, searchText } from "./execution-search"
 import { checkFilters, isRecord } from "./filter-check"
+import { RESOURCE_FILTER, resourceFilter } from "./resource-filter"
 
 /**
  * Checks a caller's filters and combines them with `q` (see
- * execution-search). Anything unknown or of the wrong type is refused with
+ * execution-search), `resource_id` (see resource-filter) and `stuck`. Anything unknown or of the wrong type is refused with
  * the field named, before it gets near SQL.
  */
 export function prepareFilters(
@@ -21,8 +22,17 @@ export function prepareFilters(
     )
   }
   const q = searchText(filters)
-  const { q: _q, stuck, ...rest } = filters as Record<string, unknown>
-  const checked = withStuck(checkFilters(EXECUTION_FILTERS, rest), stuck)
+  const resources = resourceFilter(filters as Record<string, unknown>)
+  const {
+    q: _q,
+    stuck,
+    [RESOURCE_FILTER]: _resource,
+    ...rest
+  } = filters as Record<string, unknown>
+  const checked = withStuck(
+    { ...checkFilters(EXECUTION_FILTERS, rest), ...resources },
+    stuck
+  )
 
   if (q === undefined) {
     return checked

@@ -4,9 +4,9 @@ import {
   WorkflowExecutionDTO,
 } from "@medusajs/framework/types"
 
-const IDENTIFYING = ["id", "transaction_id", "run_id"] as const
+const IDENTIFYING = ["id", "transaction_id", "run_id", "resource_id"] as const
 
-/** Filters that name executions by id, transaction or run: their lists are short. */
+/** Filters that name executions by id, transaction, run or commerce object: their lists are short. */
 export function isSelective(
   filters: FilterableWorkflowExecutionProps
 ): boolean {

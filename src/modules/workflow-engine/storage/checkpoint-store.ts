@@ -34,6 +34,7 @@ import {
 import { checkSchema } from "./schema-check"
 import { deleteExecution } from "./sql/delete-execution"
 import { insertExecution } from "./sql/insert-execution"
+import { resourceIdsOf } from "../references/resource-ids"
 import { loadLatestExecution } from "./sql/load-latest-execution"
 import { lockExecution } from "./sql/lock-execution"
 import { readOwner } from "./sql/read-owner"
@@ -425,6 +426,7 @@ export class CheckpointStore {
       owner_instance_id: this.parts.instanceId,
       owner_epoch: epoch,
       awaited_steps: handlerNotesKept() ? [] : null,
+      resource_ids: resourceIdsOf(data.context?.payload),
     }
   }
 

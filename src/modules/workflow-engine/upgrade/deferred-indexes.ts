@@ -60,6 +60,10 @@ export const DEFERRED_INDEXES: Record<
     on: () =>
       `("stuck_at") WHERE "stuck_at" IS NOT NULL AND "deleted_at" IS NULL`,
   },
+  // A commerce object's runs: `resource_ids && ARRAY[…]` (the resource_id filter).
+  IDX_workflow_execution_resource_ids: {
+    on: () => `USING gin ("resource_ids") WHERE "deleted_at" IS NULL`,
+  },
 }
 
 /** Logged (and raised as a WARNING) when the table holds several in-flight runs of one transaction. */

@@ -8,6 +8,7 @@ import {
 import { advanceTask } from "./sql/advance-task"
 import { backfillExpiryBatch } from "./sql/backfill-expiry-batch"
 import { backfillRetentionBatch } from "./sql/backfill-retention-batch"
+import { backfillResourceIdsBatch } from "./backfill-resource-ids"
 import {
   createIndexConcurrently,
   dropIndexConcurrently,
@@ -22,6 +23,7 @@ import {
   COUNT_BACKFILL,
   EXPIRY_BACKFILL,
   indexTask,
+  RESOURCE_IDS_BACKFILL,
   RETENTION_BACKFILL,
 } from "./upgrade-tasks"
 
@@ -64,6 +66,7 @@ const ORDER = [
   COUNT_BACKFILL,
   RETENTION_BACKFILL,
   EXPIRY_BACKFILL,
+  RESOURCE_IDS_BACKFILL,
   ...Object.keys(DEFERRED_INDEXES).map(indexTask),
 ]
 
@@ -78,6 +81,7 @@ const BACKFILLS: Record<
   [RETENTION_BACKFILL]: backfillRetentionBatch,
   [EXPIRY_BACKFILL]: backfillExpiryBatch,
   [COUNT_BACKFILL]: countBatch,
+  [RESOURCE_IDS_BACKFILL]: backfillResourceIdsBatch,
 }
 
 /**

@@ -53,7 +53,8 @@ export async function warnOfPendingUpgrade(
     `Workflow engine upgrade pending since ${new Date(tasks[0].queued_at).toISOString()}: ${describeTasks(tasks)}, ` +
       'left by `medusa db:migrate` to the module. This process runs no background work (workerMode "server", or ' +
       "`medusa exec`), so it does not do them; until they are done, purges and the storage report read the whole " +
-      "table, as Medusa's engine does, and lists count their rows. A worker or shared instance finishes them when it " +
+      "table, as Medusa's engine does, lists count their rows, and the resource_id filter does not find the runs stored " +
+      "before the upgrade. A worker or shared instance finishes them when it " +
       "starts (behind a transaction pooler, once directDatabaseUrl is set), or run: " +
       `npx medusa exec ${path.relative(process.cwd(), FINISH_UPGRADE_SCRIPT)}`
   )

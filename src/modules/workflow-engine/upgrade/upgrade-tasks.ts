@@ -31,6 +31,9 @@ export const EXPIRY_BACKFILL = "backfill:expires_at"
  */
 export const COUNT_BACKFILL = "backfill:count"
 
+/** resource_ids of the rows stored before they were kept (see references/). */
+export const RESOURCE_IDS_BACKFILL = "backfill:resource_ids"
+
 /** The task that builds one deferred index (see deferred-indexes.ts), as the migrations spell it. */
 export function indexTask(name: string): string {
   return `index:${name}`

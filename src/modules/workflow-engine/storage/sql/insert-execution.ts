@@ -6,8 +6,8 @@ import { ExecutionRow } from "./types"
 const INSERT_EXECUTION: HotStatement = {
   name: "workflow_engine_insert_execution",
   sql: `INSERT INTO "workflow_execution"
-          ("id", "workflow_id", "transaction_id", "run_id", "execution", "context", "state", "retention_time", "expires_at", "owner_instance_id", "owner_epoch", "awaited_steps")
-        VALUES (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, now() + make_interval(secs => ?::int), ?, ?, ?::text[])
+          ("id", "workflow_id", "transaction_id", "run_id", "execution", "context", "state", "retention_time", "expires_at", "owner_instance_id", "owner_epoch", "awaited_steps", "resource_ids")
+        VALUES (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, now() + make_interval(secs => ?::int), ?, ?, ?::text[], ?::text[])
         ON CONFLICT DO NOTHING`,
 }
 
@@ -18,7 +18,8 @@ const INSERT_EXECUTION: HotStatement = {
  * Safe under concurrency because the unique indexes decide, not a prior read.
  * Its `awaited_steps` start empty while this engine notes its async steps'
  * handlers (see awaited-steps, handler-notes); rows of an older engine, or
- * stored while nothing notes them, keep NULL.
+ * stored while nothing notes them, keep NULL. Its `resource_ids` are
+ * written here, once: a run's input does not change.
  */
 export async function insertExecution(
   db: Queryable,
@@ -41,6 +42,7 @@ export async function insertExecution(
       row.owner_instance_id,
       row.owner_epoch,
       row.awaited_steps,
+      row.resource_ids,
     ],
     hot
   )

@@ -32,7 +32,7 @@ export function runEventValues(event: RunEvent | undefined): (string | null)[] {
 }
 
 /** The columns of the written row an event's payload reads: what a write's RETURNING lists. */
-export const RUN_EVENT_COLUMNS = `"id", "workflow_id", "transaction_id", "run_id"`
+export const RUN_EVENT_COLUMNS = `"id", "workflow_id", "transaction_id", "run_id", "resource_ids"`
 
 /**
  * The payload of a run event, built from the written row `w` (its
@@ -56,7 +56,8 @@ export function runEventPayloadSql(
              'run_id', ${w}."run_id",
              'state', ${fields.state},
              'step_id', ${fields.step_id},
-             'error_message', ${fields.error_message}${
+             'error_message', ${fields.error_message},
+             'resource_ids', COALESCE(${w}."resource_ids", '{}'::text[])${
                fields.last_moved_at
                  ? `,
              'last_moved_at', ${fields.last_moved_at}`

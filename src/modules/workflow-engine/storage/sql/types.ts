@@ -14,6 +14,8 @@ export type ExecutionRow = RunKey & {
   owner_epoch: number
   /** A new row's returned async handlers (storage/awaited-steps): none yet, or null when they are not noted. */
   awaited_steps: string[] | null
+  /** The commerce ids in the run's input (references/resource-ids); the input never changes, so only the insert writes them. */
+  resource_ids: string[]
 }
 
 /** Who a run belongs to, as the fence reads it (see fencing.ts). */
