@@ -214,6 +214,22 @@ moduleIntegrationTestRunner<WorkflowsModuleService>({
         expect(await stateOf("cancel-done")).toBe("done")
       })
 
+      it("takes the list's resource_id filter: only the runs about that order", async () => {
+        for (const [transactionId, order_id] of [
+          ["about-a", "order_01BULKA"],
+          ["about-b", "order_01BULKB"],
+        ]) {
+          await engine.run(BULK_WF, { input: { order_id }, transactionId })
+        }
+        const preview = await engine.bulkActOnWorkflowExecutions({
+          action: "retry",
+          filters: { resource_id: "order_01BULKA" },
+          dryRun: true,
+        })
+        expect(preview).toMatchObject({ matched: 1, acted: 1 })
+        expect(preview.outcomes[0].transaction_id).toBe("about-a")
+      })
+
       it("refuses an unknown action and bad filters, naming the field, before any query", async () => {
         await expect(
           engine.bulkActOnWorkflowExecutions({ action: "rerun" } as any)

@@ -99,6 +99,8 @@ export const AdminBulkFilters = z
     created_at: dateRange.optional(),
     /** The commerce objects a run is about (order_…, cart_…); the list's resource_id filter. */
     resource_id: oneOrMany(z.string().min(1)).optional(),
+    /** Runs the engine reported stuck and that have not moved since (true), or the others (false). */
+    stuck: z.boolean().optional(),
     q: z.string().optional(),
   })
   .strict()

@@ -109,10 +109,11 @@ export class BulkActions {
       checkBulkInput(input)
     // The list's rules, before any query: a bad filter is refused with its field named.
     prepareFilters(filters)
-    const { q, ...rest } = filters
+    // The caller's filters stay where the list reads them (`q`, `resource_id` and `stuck` at the top); the batch's bound is one more condition.
+    const given = Array.isArray(filters.$and) ? filters.$and : []
     const matching = (extra: Record<string, unknown>) => ({
-      ...(q === undefined ? {} : { q }),
-      $and: [rest, extra],
+      ...filters,
+      $and: [...given, extra],
     })
 
     const started = performance.now()
