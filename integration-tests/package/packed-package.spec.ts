@@ -16,11 +16,18 @@ import { promisify } from "util"
 const run = promisify(execFile)
 const REPO = path.resolve(__dirname, "..", "..")
 const PACKAGE_NAME = "medusa-workflow-engine-postgres"
-const ALWAYS_SHIPPED = ["LICENSE", "README.md", "package.json"]
+const ALWAYS_SHIPPED = ["CHANGELOG.md", "LICENSE", "README.md", "package.json"]
 const BUILT_FILE = /^\.medusa\/server\/src\/.+\.m?js$/
+
+type ExportTarget = string | { [condition: string]: ExportTarget }
 
 type PackageJson = {
   version: string
+  exports: Record<string, ExportTarget>
+  repository?: { type?: string; url?: string }
+  homepage?: string
+  bugs?: { url?: string }
+  engines?: { node?: string }
   dependencies: Record<string, string>
   devDependencies: Record<string, string>
   peerDependencies: Record<string, string>
@@ -34,6 +41,28 @@ const ownPackage: PackageJson = JSON.parse(
 let workDir: string
 let store: string
 let shipped: string[]
+
+// Every file an `exports` entry points at (a pattern's `*` kept), under all its conditions.
+function exportTargets(target: ExportTarget): string[] {
+  return typeof target === "string"
+    ? [target]
+    : Object.values(target).flatMap(exportTargets)
+}
+
+// The shipped files an `exports` target names: itself, or what its `*` matches.
+function filesFor(target: string, files: string[]): string[] {
+  const relative = target.replace(/^\.\//, "")
+  if (!relative.includes("*")) {
+    return files.filter((file) => file === relative)
+  }
+  const [before, after] = relative.split("*")
+  return files.filter(
+    (file) =>
+      file.length > before.length + after.length &&
+      file.startsWith(before) &&
+      file.endsWith(after)
+  )
+}
 
 // Runs a script with plain Node in the store folder; it prints one JSON value.
 async function inStore(
@@ -105,7 +134,7 @@ afterAll(() => {
 })
 
 describe("the packed package", () => {
-  it("ships the built plugin, README, LICENSE and package.json, nothing else", () => {
+  it("ships the built plugin, README, CHANGELOG, LICENSE and package.json, nothing else", () => {
     const unexpected = shipped.filter(
       (file) => !ALWAYS_SHIPPED.includes(file) && !BUILT_FILE.test(file)
     )
@@ -124,6 +153,49 @@ describe("the packed package", () => {
     expect(shipped.some((file) => file.includes("/migrations/Migration"))).toBe(
       true
     )
+  })
+
+  it("points every `exports` entry of the installed package.json at files the tarball holds", () => {
+    const installed: PackageJson = JSON.parse(
+      fs.readFileSync(
+        path.join(store, "node_modules", PACKAGE_NAME, "package.json"),
+        "utf8"
+      )
+    )
+    const entries = Object.entries(installed.exports)
+    expect(entries.length).toBeGreaterThan(0)
+    const missing = entries.flatMap(([entry, target]) =>
+      exportTargets(target)
+        .filter((file) => filesFor(file, shipped).length === 0)
+        .map((file) => `${entry} -> ${file}`)
+    )
+    expect(missing).toEqual([])
+  })
+
+  it("says where its source, home page and issues are, and which Node it runs on", () => {
+    expect(ownPackage.repository).toEqual({
+      type: "git",
+      url: expect.stringMatching(/^git\+https:\/\/github\.com\/.+\.git$/),
+    })
+    const home = ownPackage.repository!.url!.replace(/^git\+|\.git$/g, "")
+    expect(ownPackage.homepage).toBe(`${home}#readme`)
+    expect(ownPackage.bugs).toEqual({ url: `${home}/issues` })
+    expect(ownPackage.engines?.node).toEqual(expect.any(String))
+  })
+
+  it("has a CHANGELOG entry for its version that names every migration it ships", () => {
+    const changelog = fs.readFileSync(
+      path.join(store, "node_modules", PACKAGE_NAME, "CHANGELOG.md"),
+      "utf8"
+    )
+    expect(changelog).toMatch(
+      new RegExp(`^## ${ownPackage.version.replace(/\./g, "\\.")}\\b`, "m")
+    )
+    const migrations = shipped
+      .map((file) => /\/migrations\/(Migration\d+)\.js$/.exec(file)?.[1])
+      .filter((name): name is string => name !== undefined)
+    expect(migrations.length).toBeGreaterThan(0)
+    expect(migrations.filter((name) => !changelog.includes(name))).toEqual([])
   })
 
   it("declares every @medusajs package its built code imports as a peer, pinned like its devDependency", () => {
@@ -200,6 +272,16 @@ describe("the packed package", () => {
       loaders: expect.any(Number),
     })
     expect(loaded.loaders).toBeGreaterThan(0)
+  })
+
+  it("loads the event names from the path the README gives a store's subscribers", async () => {
+    const loaded = await inStore(`
+      const { WorkflowExecutionEvents } = require("${PACKAGE_NAME}/modules/workflow-engine/events")
+      console.log(JSON.stringify({ failed: WorkflowExecutionEvents.FAILED }))
+    `)
+    expect(loaded.failed).toEqual(
+      expect.stringMatching(/^workflow_execution\./)
+    )
   })
 
   it("resolves the admin entry for import (the admin's Vite build) and loads it by require, with its widgets", async () => {
