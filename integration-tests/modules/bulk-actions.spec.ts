@@ -7,7 +7,7 @@ import {
   WorkflowResponse,
 } from "@medusajs/framework/workflows-sdk"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
-import type { WorkflowsModuleService } from "../../src/modules/workflow-engine/services/workflows-module"
+import { WorkflowsModuleService } from "../../src/modules/workflow-engine/services/workflows-module"
 import {
   knexOf,
   MIGRATIONS_PATH,
@@ -212,6 +212,45 @@ moduleIntegrationTestRunner<WorkflowsModuleService>({
           expect(await stateOf(run.transaction_id)).not.toBe("invoking")
         }
         expect(await stateOf("cancel-done")).toBe("done")
+      })
+
+      it("leaves alone a run that finished between the bulk's last read and the cancel: a finished run is never compensated", async () => {
+        const [run] = await waitingRuns("late-finish", 1)
+        // The service the runner built is behind a proxy; its class is where the bulk's reads go.
+        const service = WorkflowsModuleService.prototype
+        const list = service.listWorkflowExecutions
+        let reads = 0
+        // The bulk's second read is the one right before it acts: the run ends just after it.
+        service.listWorkflowExecutions = async function (
+          this: WorkflowsModuleService,
+          ...args
+        ) {
+          const found = await list.apply(this, args)
+          if (++reads === 2) {
+            await engine.setStepSuccess(answer(run.transaction_id))
+            await waitUntil(
+              async () => (await stateOf(run.transaction_id)) === "done"
+            )
+          }
+          return found
+        }
+        try {
+          const result = await engine.bulkActOnWorkflowExecutions({
+            action: "cancel",
+            filters: { transaction_id: run.transaction_id },
+          })
+          expect(reads).toBeGreaterThanOrEqual(2)
+          expect(result.outcomes).toEqual([
+            expect.objectContaining({
+              id: run.id,
+              outcome: "skipped",
+              reason: "already_finished",
+            }),
+          ])
+        } finally {
+          service.listWorkflowExecutions = list
+        }
+        expect(await stateOf(run.transaction_id)).toBe("done")
       })
 
       it("takes the list's resource_id filter: only the runs about that order", async () => {

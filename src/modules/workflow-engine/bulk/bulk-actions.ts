@@ -288,10 +288,11 @@ export class BulkActions {
   }
 
   private async cancel(run: Run): Promise<BulkRunOutcome> {
-    const cancelled = await this.orchestrator.cancel(run.workflow_id, {
-      transactionId: run.transaction_id,
-      throwOnError: false,
-    })
+    const cancelled = await this.orchestrator.cancel(
+      run.workflow_id,
+      { transactionId: run.transaction_id, throwOnError: false },
+      { onlyInFlight: true }
+    )
     if (!("transaction" in cancelled)) {
       return skip(run, "already_finished")
     }

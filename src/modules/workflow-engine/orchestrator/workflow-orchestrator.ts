@@ -21,7 +21,7 @@ import { NewTransactions } from "../storage/new-transactions"
 import { refusingFencedOut } from "../storage/fencing"
 import { handlerNotesStored } from "../storage/handler-notes"
 import { answeringStep, StepAnswerKey } from "../storage/step-answers"
-import { FAILED_STATES } from "../transaction-states"
+import { FAILED_STATES, isFinishedState } from "../transaction-states"
 import { parseIdempotencyKey } from "./idempotency-key"
 import { Subscriber, SubscriberRegistry, WorkflowEvent } from "./subscribers"
 
@@ -114,7 +114,16 @@ export class WorkflowOrchestrator {
     }
   }
 
-  async cancel(workflowRef: WorkflowRef, options: CancelOptions) {
+  /**
+   * With `onlyInFlight`, a run that is finished when its checkpoint is loaded
+   * is left alone (Medusa's cancel would compensate a finished run): the bulk
+   * cancel's promise never to touch a run that stopped matching.
+   */
+  async cancel(
+    workflowRef: WorkflowRef,
+    options: CancelOptions,
+    { onlyInFlight = false }: { onlyInFlight?: boolean } = {}
+  ) {
     const workflowId = workflowIdOf(workflowRef)
     const { transactionId } = options ?? ({} as CancelOptions)
     if (!transactionId) {
@@ -143,6 +152,9 @@ export class WorkflowOrchestrator {
         return { acknowledgement: { transactionId, workflowId, exists: false } }
       }
       throw error
+    }
+    if (onlyInFlight && isFinishedState(transaction.getFlow().state)) {
+      return { acknowledgement: { transactionId, workflowId, exists: true } }
     }
 
     let outcome: WorkflowOutcome = await refusingFencedOut(() =>
