@@ -4,11 +4,11 @@ import tseslint from "typescript-eslint"
 export default tseslint.config(
   {
     ignores: [
-      ".medusa/**",
+      // Medusa's builds and generated types, wherever an app of the repository puts them (the demo's playground/.medusa).
+      "**/.medusa/**",
       "node_modules/**",
       "**/*.js",
       "**/*.mjs",
-      "playground/demo/.medusa/**",
     ],
   },
   {
