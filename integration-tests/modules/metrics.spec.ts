@@ -1,12 +1,17 @@
 import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
-import { metrics } from "@opentelemetry/api"
+import { metrics, SpanStatusCode, trace } from "@opentelemetry/api"
 import {
   DataPoint,
   MeterProvider,
   MetricReader,
 } from "@opentelemetry/sdk-metrics"
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from "@opentelemetry/sdk-trace-base"
 import {
   knexOf,
   MIGRATIONS_PATH,
@@ -18,6 +23,7 @@ import {
 } from "./__fixtures__/engine"
 import { seedExpired } from "./__fixtures__/seed-executions"
 import { attempts, WF } from "./__fixtures__/workflows"
+import { upsertTimer } from "../../src/modules/workflow-engine/timers/sql/upsert-timer"
 
 jest.setTimeout(120000)
 
@@ -30,6 +36,10 @@ class CollectingReader extends MetricReader {
 // Registered before the module loads, as a store's instrumentation.ts is.
 const reader = new CollectingReader()
 metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }))
+const spans = new InMemorySpanExporter()
+trace.setGlobalTracerProvider(
+  new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] })
+)
 
 type Point = DataPoint<unknown>
 
@@ -60,7 +70,9 @@ async function total(
 }
 
 type MetricsEngine = IWorkflowEngineService & {
-  purgeExpiredExecutions(input?: Record<string, unknown>): Promise<any>
+  purgeExpiredExecutions(
+    input?: Record<string, unknown>
+  ): Promise<{ deleted: number }>
 }
 
 moduleIntegrationTestRunner<MetricsEngine>({
@@ -190,18 +202,68 @@ moduleIntegrationTestRunner<MetricsEngine>({
           result: "ok",
         })
       ).toBeGreaterThan(0)
+      const names = spans.getFinishedSpans().map((span) => span.name)
+      expect(names).toContain("workflow_engine.purge")
+      expect(names).toContain("workflow_engine.purge.batch")
+    })
+
+    it("marks the span of a timer whose run cannot continue as an error, and counts it", async () => {
+      spans.reset()
+      const failedBefore = await total("workflow_engine.timers.fired", {
+        kind: "continue",
+        result: "error",
+      })
+      // A timer of a workflow this app does not have: firing it fails.
+      await upsertTimer(
+        knexOf(medusaApp),
+        {
+          key: `metrics-unknown-${Date.now()}`,
+          kind: "continue",
+          workflow_id: "test-no-such-workflow",
+          transaction_id: "metrics-unknown",
+          step_id: null,
+          attempt: null,
+          metadata: {},
+        },
+        0,
+        null
+      )
+
+      await waitUntil(
+        () =>
+          spans
+            .getFinishedSpans()
+            .some((span) => span.name === "workflow_engine.timer.fire"),
+        10000,
+        { what: "the timer's span ended" }
+      )
+      const fired = spans
+        .getFinishedSpans()
+        .find((span) => span.name === "workflow_engine.timer.fire")!
+      expect(fired.status.code).toBe(SpanStatusCode.ERROR)
+      expect(fired.attributes.workflow_id).toBe("test-no-such-workflow")
+      expect(
+        await total("workflow_engine.timers.fired", {
+          kind: "continue",
+          result: "error",
+        })
+      ).toBeGreaterThan(failedBefore)
     })
 
     it("reports the runs in flight from the counters, and the LISTEN connection", async () => {
       const inFlight = async () => total("workflow_engine.runs.in_flight")
       const before = await inFlight()
-      await engine.run(WF.asyncStep, {
-        input: { value: 1 },
-        transactionId: `metrics-waiting-${Date.now()}`,
-      })
+      const transactionId = `metrics-waiting-${Date.now()}`
+      await engine.run(WF.asyncStep, { input: { value: 1 }, transactionId })
 
       expect(await inFlight()).toBe(before + 1)
       expect(await total("workflow_engine.runs.stuck")).toBe(0)
+      // As the stuck scan marks a run that has not moved (events/stuck-scan).
+      await knexOf(medusaApp).raw(
+        `UPDATE workflow_execution SET stuck_at = now() WHERE transaction_id = ?`,
+        [transactionId]
+      )
+      expect(await total("workflow_engine.runs.stuck")).toBe(1)
       await waitUntil(
         async () => (await total("workflow_engine.listener.connected")) === 1,
         10000,
