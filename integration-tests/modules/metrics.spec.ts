@@ -1,17 +1,7 @@
 import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
-import { metrics, SpanStatusCode, trace } from "@opentelemetry/api"
-import {
-  DataPoint,
-  MeterProvider,
-  MetricReader,
-} from "@opentelemetry/sdk-metrics"
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from "@opentelemetry/sdk-trace-base"
+import { SpanStatusCode } from "@opentelemetry/api"
 import {
   knexOf,
   MIGRATIONS_PATH,
@@ -22,52 +12,14 @@ import {
   withEngineShutdown,
 } from "./__fixtures__/engine"
 import { seedExpired } from "./__fixtures__/seed-executions"
+import { registerTestTelemetry } from "./__fixtures__/telemetry"
 import { attempts, WF } from "./__fixtures__/workflows"
 import { upsertTimer } from "../../src/modules/workflow-engine/timers/sql/upsert-timer"
 
 jest.setTimeout(120000)
 
-// A reader the test collects from when it wants, as an exporter's periodic reader would.
-class CollectingReader extends MetricReader {
-  protected async onForceFlush(): Promise<void> {}
-  protected async onShutdown(): Promise<void> {}
-}
-
 // Registered before the module loads, as a store's instrumentation.ts is.
-const reader = new CollectingReader()
-metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }))
-const spans = new InMemorySpanExporter()
-trace.setGlobalTracerProvider(
-  new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] })
-)
-
-type Point = DataPoint<unknown>
-
-async function points(name: string): Promise<Point[]> {
-  const { resourceMetrics } = await reader.collect()
-  return resourceMetrics.scopeMetrics
-    .filter((scope) => scope.scope.name === "medusa-workflow-engine-postgres")
-    .flatMap((scope) => scope.metrics)
-    .filter((metric) => metric.descriptor.name === name)
-    .flatMap((metric) => metric.dataPoints as Point[])
-}
-
-/** The sum of a counter's points (or a histogram's counts) whose attributes include `where`. */
-async function total(
-  name: string,
-  where: Record<string, string> = {}
-): Promise<number> {
-  return (await points(name))
-    .filter((point) =>
-      Object.entries(where).every(
-        ([key, value]) => point.attributes[key] === value
-      )
-    )
-    .reduce((sum, point) => {
-      const value = point.value as number | { count: number }
-      return sum + (typeof value === "number" ? value : value.count)
-    }, 0)
-}
+const { spans, points, total } = registerTestTelemetry()
 
 type MetricsEngine = IWorkflowEngineService & {
   purgeExpiredExecutions(
