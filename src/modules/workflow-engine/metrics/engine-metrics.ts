@@ -29,6 +29,16 @@ type Instruments = {
   purgeDuration: Histogram
 }
 
+// The SDK's default buckets (0 to 10,000) fit neither seconds of runs nor milliseconds of timers.
+const SECONDS_BUCKETS = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900,
+  3600,
+]
+const MILLISECONDS_BUCKETS = [
+  1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000,
+  300000,
+]
+
 // One set of instruments per meter: the module may load several times in one process (Medusa's test runner).
 const byMeter = new WeakMap<Meter, Instruments>()
 // The gauges read the engine loaded last: the one whose storage the process uses (see current-engine).
@@ -98,6 +108,7 @@ function createInstruments(meter: Meter): Instruments {
     runDuration: meter.createHistogram("workflow_engine.run.duration", {
       description: "From a run's start to its end, by workflow and result",
       unit: "s",
+      advice: { explicitBucketBoundaries: SECONDS_BUCKETS },
     }),
     stepsFailed: meter.createCounter("workflow_engine.steps.failed", {
       description:
@@ -118,6 +129,7 @@ function createInstruments(meter: Meter): Instruments {
     timerLateness: meter.createHistogram("workflow_engine.timer.lateness", {
       description: "How long after its due time a timer fired, by kind",
       unit: "ms",
+      advice: { explicitBucketBoundaries: MILLISECONDS_BUCKETS },
     }),
     takeovers: meter.createCounter("workflow_engine.recovery.takeovers", {
       description: "Runs of dead instances taken over, by workflow and action",
@@ -132,6 +144,7 @@ function createInstruments(meter: Meter): Instruments {
     purgeDuration: meter.createHistogram("workflow_engine.purge.duration", {
       description: "How long a purge pass took, by trigger and result",
       unit: "s",
+      advice: { explicitBucketBoundaries: SECONDS_BUCKETS },
     }),
   }
 }
