@@ -12,6 +12,7 @@ const BENCHMARKS: Record<string, () => Promise<{ run: () => Promise<void> }>> =
     idle: async () => require("./idle"),
     upgrade: async () => require("./upgrade"),
     "pending-upgrade": async () => require("./pending-upgrade"),
+    metrics: async () => require("./metrics"),
   }
 
 async function main() {

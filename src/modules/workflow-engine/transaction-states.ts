@@ -25,15 +25,18 @@ export function isFinishedState(state: string): state is FinishedState {
   return FINISHED_STATES.has(state)
 }
 
-/** The states of a run in flight as a SQL list, as the in-flight unique index's predicate spells them. */
-export const IN_FLIGHT_STATES_SQL = [
+/** The states of a run in flight: not finished, whatever it waits for. */
+export const IN_FLIGHT_STATE_LIST: readonly string[] = [
   TransactionState.NOT_STARTED,
   TransactionState.INVOKING,
   TransactionState.WAITING_TO_COMPENSATE,
   TransactionState.COMPENSATING,
 ]
-  .map((state) => `'${state}'`)
-  .join(", ")
+
+/** The states of a run in flight as a SQL list, as the in-flight unique index's predicate spells them. */
+export const IN_FLIGHT_STATES_SQL = IN_FLIGHT_STATE_LIST.map(
+  (state) => `'${state}'`
+).join(", ")
 
 /**
  * "The row `alias` is a live run still in flight", in the very terms of the

@@ -50,6 +50,11 @@ import { DurableTimers } from "../timers/durable-timers"
 import { fireTimer } from "../timers/fire-timer"
 import { timerJudge } from "../timers/timer-judge"
 import { OnlineUpgradeRunner } from "../upgrade/online-upgrade-runner"
+import { engineMetrics } from "../metrics/engine-metrics"
+import { runResultOf } from "../metrics/run-result"
+import { sumCounters } from "../queries/sql/sum-counters"
+import { countRunReports } from "../queries/sql/count-run-reports"
+import { IN_FLIGHT_STATE_LIST } from "../transaction-states"
 
 /**
  * Builds the engine once per module and wires its parts: the only place that
@@ -73,6 +78,16 @@ export default async function engineLoader(
     }) ?? container
   const workerMode = (moduleDeclaration?.worker_mode ?? "shared") as WorkerMode
 
+  let listener: NotificationListener | undefined
+  // The gauges read what the engine already counts: the counters table and the stuck_at partial index.
+  const recorder = engineMetrics({
+    counts: async () => ({
+      inFlight: await sumCounters(db, null, [...IN_FLIGHT_STATE_LIST]),
+      stuck: (await countRunReports(db)).stuck,
+    }),
+    listenerConnected: () => !!listener?.connected,
+  })
+
   const lease = new InstanceLease(
     db,
     logger,
@@ -83,7 +98,8 @@ export default async function engineLoader(
   const orchestrator = new WorkflowOrchestrator(
     sharedContainer,
     logger,
-    newTransactions
+    newTransactions,
+    recorder
   )
   const timers = new DurableTimers(
     db,
@@ -94,7 +110,8 @@ export default async function engineLoader(
       pollIntervalMs: resolved.pollIntervalMs,
       releaseDelayMs: resolved.pollIntervalMs,
     },
-    fireTimer(() => orchestrator)
+    fireTimer(() => orchestrator),
+    recorder
   )
   const schedules = new ClusterSchedules(
     db,
@@ -106,7 +123,7 @@ export default async function engineLoader(
     },
     runScheduledWorkflow(logger, () => orchestrator)
   )
-  const retention = new ExecutionRetention(db, logger, resolved)
+  const retention = new ExecutionRetention(db, logger, resolved, recorder)
   await schedulePurge(
     schedules,
     retention,
@@ -137,6 +154,16 @@ export default async function engineLoader(
         retentionSecondsFor(state, workflowRetentionSeconds, resolved),
       judgeTimer: timerJudge(logger),
       runEvent: runEventOf,
+      onRunEnded: (flow) => {
+        const result = runResultOf(flow)
+        if (result) {
+          recorder.runEnded({
+            workflowId: flow.modelId,
+            result,
+            startedAtMs: flow.startedAt,
+          })
+        }
+      },
       onRunEnd: async (trx, run) => {
         // None of its timers applies any more, whatever the orchestrator cleared: none is left to fire after a restart.
         await timers.clearRun(
@@ -170,7 +197,7 @@ export default async function engineLoader(
   WorkflowScheduler.setStorage(storage)
 
   const session = sessionConnection(db, resolved.directDatabaseUrl)
-  const listener = new NotificationListener(session, db, logger, {
+  listener = new NotificationListener(session, db, logger, {
     heartbeatChannel: heartbeatChannel(lease.id),
     pollIntervalMs: resolved.pollIntervalMs,
     direct: !!resolved.directDatabaseUrl,
@@ -183,7 +210,13 @@ export default async function engineLoader(
   )
   listener.on(TRANSACTION_CHANNEL, (payload) => remoteFinishes.handle(payload))
   listener.onCatchUp(() => void remoteFinishes.catchUp(listener.heardThrough))
-  const recovery = new CrashRecovery(db, logger, lease.id, () => orchestrator)
+  const recovery = new CrashRecovery(
+    db,
+    logger,
+    lease.id,
+    () => orchestrator,
+    recorder
+  )
   const upgrade = new OnlineUpgradeRunner(session, db, logger)
   const supervisor = new Supervisor(
     logger,

@@ -65,6 +65,11 @@ export class NotificationListener {
     return this.modeNow
   }
 
+  /** Whether the LISTEN connection is up now (false while polling or reconnecting). */
+  get connected(): boolean {
+    return !!this.client
+  }
+
   /**
    * The database time of the last heartbeat heard: every notification
    * committed before it was delivered (Postgres delivers them in commit

@@ -2,6 +2,7 @@ import {
   DistributedTransactionEvents,
   DistributedTransactionType,
   TransactionHandlerType,
+  TransactionOrchestrator,
 } from "@medusajs/framework/orchestration"
 import {
   Context,
@@ -14,6 +15,7 @@ import {
   MedusaError,
   TransactionState,
   TransactionStepState,
+  TransactionStepStatus,
 } from "@medusajs/framework/utils"
 import { MedusaWorkflow, resolveValue } from "@medusajs/framework/workflows-sdk"
 import { generatedTransactionId } from "../storage/ids"
@@ -22,6 +24,8 @@ import { refusingFencedOut } from "../storage/fencing"
 import { handlerNotesStored } from "../storage/handler-notes"
 import { answeringStep, StepAnswerKey } from "../storage/step-answers"
 import { FAILED_STATES, isFinishedState } from "../transaction-states"
+import { EngineRecorder, NO_RECORDER } from "../metrics/engine-recorder"
+import { runResultOf } from "../metrics/run-result"
 import { parseIdempotencyKey } from "./idempotency-key"
 import { Subscriber, SubscriberRegistry, WorkflowEvent } from "./subscribers"
 
@@ -72,7 +76,8 @@ export class WorkflowOrchestrator {
   constructor(
     private readonly container: MedusaContainer,
     logger: Logger,
-    private readonly newTransactions: NewTransactions = new NewTransactions()
+    private readonly newTransactions: NewTransactions = new NewTransactions(),
+    private readonly recorder: EngineRecorder = NO_RECORDER
   ) {
     this.subscribers = new SubscriberRegistry(logger)
   }
@@ -340,6 +345,21 @@ export class WorkflowOrchestrator {
     return workflow
   }
 
+  /** A stored run's end is recorded by the storage that writes it, wherever it ran; a plain one's here. */
+  private recordPlainEnd(
+    workflowId: string,
+    transaction: DistributedTransactionType
+  ): void {
+    const flow = transaction.getFlow()
+    const options =
+      TransactionOrchestrator.getWorkflowOptions(workflowId) ?? flow.options
+    const result = runResultOf(flow)
+    if (options?.store || !result) {
+      return
+    }
+    this.recorder.runEnded({ workflowId, result, startedAtMs: flow.startedAt })
+  }
+
   private acknowledge(
     workflowId: string,
     transactionId: string,
@@ -504,10 +524,18 @@ export class WorkflowOrchestrator {
       onTimeout: forward("onTimeout"),
       onCompensateBegin: forward("onCompensateBegin"),
       onFinish: ({ transaction, result, errors }: any) => {
+        this.recordPlainEnd(workflowId, transaction)
         // Subscribers hear of the finish from afterStep, once it is stored.
         handlers?.onFinish?.({ transaction, result, errors })
       },
-      onStepBegin: forwardStep("onStepBegin"),
+      onStepBegin: ({ step, transaction }: any) => {
+        // Attempts start again at 1 when the step compensates.
+        if (step.attempts > 1) {
+          this.recorder.stepRetried(workflowId, step.definition.action)
+        }
+        handlers?.onStepBegin?.({ step, transaction })
+        notify({ eventType: "onStepBegin", step })
+      },
       onStepAwaiting: forwardStep("onStepAwaiting"),
       onStepSuccess: async ({ step, transaction }: any) => {
         const response = await resolveValue(
@@ -518,6 +546,11 @@ export class WorkflowOrchestrator {
         notify({ eventType: "onStepSuccess", step, response })
       },
       onStepFailure: ({ step, transaction }: any) => {
+        if (
+          step.getStates().status === TransactionStepStatus.PERMANENT_FAILURE
+        ) {
+          this.recorder.stepFailed(workflowId, step.definition.action)
+        }
         const errors = stepErrors(
           transaction,
           TransactionHandlerType.INVOKE,

@@ -3,6 +3,8 @@ import { TransactionHandlerType } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { MedusaWorkflow } from "@medusajs/framework/workflows-sdk"
 import { WorkflowRunner } from "../workflow-runner"
+import { EngineRecorder, NO_RECORDER } from "../metrics/engine-recorder"
+import { inSpan } from "../metrics/engine-spans"
 import { RecoveryPlan, planRecovery } from "./recovery-plan"
 import { adoptRun, AdoptedRun, lockOrphanedRun } from "./sql/adopt-run"
 import { findOrphanedRuns, OrphanedRun } from "./sql/find-orphaned-runs"
@@ -30,7 +32,8 @@ export class CrashRecovery {
     private readonly db: Knex,
     private readonly logger: Logger,
     private readonly instanceId: string,
-    private readonly runner: () => WorkflowRunner
+    private readonly runner: () => WorkflowRunner,
+    private readonly recorder: EngineRecorder = NO_RECORDER
   ) {}
 
   start(): void {
@@ -125,7 +128,14 @@ export class CrashRecovery {
       return false
     }
     try {
-      await this.carryOut(run, adopted.plan, adopted.stored)
+      await inSpan(
+        "workflow_engine.recovery.takeover",
+        {
+          workflow_id: run.workflow_id,
+          "workflow_engine.recovery.action": adopted.plan.action,
+        },
+        () => this.carryOut(run, adopted.plan, adopted.stored)
+      )
     } catch (error) {
       this.logger.warn(
         `Workflow engine: could not take over ${run.workflow_id} ${run.transaction_id} from instance ` +
@@ -139,6 +149,7 @@ export class CrashRecovery {
       )
       throw error
     }
+    this.recorder.takeover(run.workflow_id, adopted.plan.action)
     this.logger.info(
       `Workflow engine: took over ${run.workflow_id} ${run.transaction_id} from instance ` +
         `${run.owner_instance_id}, whose lease ended (stopped or died): ${describe(adopted.plan)}`

@@ -13,6 +13,8 @@ import { insertPurgeRecord, PurgeRecord } from "./sql/insert-purge-record"
 import { oldestExecutionCreatedAt } from "./sql/oldest-execution"
 import { purgeExpiredBatch } from "./sql/purge-expired-batch"
 import { PendingUpgrade } from "../upgrade/pending-upgrade"
+import { EngineRecorder, NO_RECORDER } from "../metrics/engine-recorder"
+import { inSpan } from "../metrics/engine-spans"
 import { EXPIRY_TASKS } from "../upgrade/upgrade-tasks"
 import {
   FIRST_BATCH_SIZE,
@@ -65,7 +67,8 @@ export class ExecutionRetention {
   constructor(
     private readonly db: Knex,
     private readonly logger: Logger,
-    private readonly options: ResolvedWorkflowEngineOptions
+    private readonly options: ResolvedWorkflowEngineOptions,
+    private readonly recorder: EngineRecorder = NO_RECORDER
   ) {
     this.upgrade = new PendingUpgrade(db)
   }
@@ -73,6 +76,17 @@ export class ExecutionRetention {
   async purgeExpired(
     input: PurgeExpiredInput = {},
     trigger: PurgeTrigger = "manual"
+  ): Promise<PurgeResult> {
+    return await inSpan(
+      "workflow_engine.purge",
+      { "workflow_engine.purge.trigger": trigger },
+      () => this.purgePass(input, trigger)
+    )
+  }
+
+  private async purgePass(
+    input: PurgeExpiredInput,
+    trigger: PurgeTrigger
   ): Promise<PurgeResult> {
     const {
       dryRun = false,
@@ -120,6 +134,12 @@ export class ExecutionRetention {
       }
     } catch (error) {
       const failed = record(describe(error))
+      this.recorder.purged(
+        trigger,
+        dryRun ? 0 : failed.deleted,
+        failed.duration_ms,
+        true
+      )
       await insertPurgeRecord(this.db, { ...failed, trigger })
       this.logger.error(
         `Workflow execution purge (${trigger}) failed after deleting ${failed.deleted} rows in ${failed.batches} batches: ${failed.error}`
@@ -128,6 +148,9 @@ export class ExecutionRetention {
     }
 
     const done = record(null)
+    if (!dryRun) {
+      this.recorder.purged(trigger, done.deleted, done.duration_ms, false)
+    }
     // A synchronous commit: it flushes the batches' WAL too, which they did not wait for.
     const id = await insertPurgeRecord(this.db, { ...done, trigger })
     return {
@@ -225,7 +248,11 @@ export class ExecutionRetention {
           ? size
           : Math.min(size, maxRows - progress.deleted)
       const batchStarted = performance.now()
-      const { deleted, reached } = await purgeExpiredBatch(this.db, limit, from)
+      const { deleted, reached } = await inSpan(
+        "workflow_engine.purge.batch",
+        { "workflow_engine.purge.limit": limit },
+        () => purgeExpiredBatch(this.db, limit, from)
+      )
       const elapsed = performance.now() - batchStarted
       progress.longest = Math.max(progress.longest, elapsed)
       if (deleted === 0) {

@@ -8,6 +8,7 @@ import { deleteSchedule } from "./sql/delete-schedule"
 import { finishTick } from "./sql/finish-tick"
 import { loadNextRuns } from "./sql/load-next-runs"
 import { registerSchedule } from "./sql/register-schedule"
+import { inSpan } from "../metrics/engine-spans"
 
 /** Runs one tick; "gone" removes the schedule (its workflow does not exist any more). */
 export type TickHandler = (
@@ -223,9 +224,16 @@ export class ClusterSchedules {
       this.ticking.add(jobId)
     }
     try {
-      if (
-        (await job.handler(jobId, new Date(claim.scheduled_for))) === "gone"
-      ) {
+      const scheduledFor = new Date(claim.scheduled_for)
+      const outcome = await inSpan(
+        "workflow_engine.schedule.tick",
+        {
+          workflow_id: jobId,
+          "workflow_engine.schedule.scheduled_for": scheduledFor.toISOString(),
+        },
+        () => job.handler(jobId, scheduledFor)
+      )
+      if (outcome === "gone") {
         await this.remove(jobId)
       }
     } catch (error) {

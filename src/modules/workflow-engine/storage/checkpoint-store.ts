@@ -93,6 +93,8 @@ export type CheckpointParts = {
    * (events/run-events).
    */
   runEvent: (data: TransactionCheckpoint) => RunEvent | undefined
+  /** Told of each stored run's end once it is written (the metrics); never fails the save. */
+  onRunEnded?: (flow: TransactionCheckpoint["flow"]) => void
 }
 
 /**
@@ -190,6 +192,9 @@ export class CheckpointStore {
       this.logFailedSave(data, error)
       throw error
     })
+    if (FINISHED_STATES.has(data.flow.state)) {
+      this.parts.onRunEnded?.(data.flow)
+    }
     return data
   }
 

@@ -2,6 +2,8 @@ import { Logger } from "@medusajs/framework/types"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { Queryable } from "../db"
 import { InFlight } from "../in-flight"
+import { EngineRecorder, NO_RECORDER } from "../metrics/engine-recorder"
+import { inSpan } from "../metrics/engine-spans"
 import { claimDueTimers, claimTimer } from "./sql/claim-due-timers"
 import {
   completeTimer,
@@ -51,7 +53,8 @@ export class DurableTimers {
     private readonly db: Knex,
     private readonly logger: Logger,
     private readonly config: DurableTimersConfig,
-    private readonly fire: TimerHandler
+    private readonly fire: TimerHandler,
+    private readonly recorder: EngineRecorder = NO_RECORDER
   ) {}
 
   /**
@@ -190,9 +193,20 @@ export class DurableTimers {
   }
 
   private async fireClaimed(timer: ClaimedTimer): Promise<void> {
+    // On this instance's clock against the database's: lateness includes any skew between the two.
+    const latenessMs = Date.now() - new Date(timer.due_at).getTime()
     try {
-      await this.fire(timer)
+      await inSpan(
+        "workflow_engine.timer.fire",
+        {
+          workflow_id: timer.workflow_id,
+          "workflow_engine.timer.kind": timer.kind,
+        },
+        () => this.fire(timer)
+      )
+      this.recorder.timerFired(timer.kind, latenessMs, false)
     } catch (error) {
+      this.recorder.timerFired(timer.kind, latenessMs, true)
       this.logger.error(
         `Workflow timer ${timer.key} (workflow ${timer.workflow_id}, transaction ${timer.transaction_id}) ` +
           `failed, trying again in ${this.config.releaseDelayMs} ms: ${describe(error)}`
