@@ -134,7 +134,7 @@ describe("a store that has just switched from Medusa's engine", () => {
       .filter((line) => line.includes(PENDING_WARNING))
     expect(warnings).toHaveLength(1)
     expect(warnings[0]).toContain(
-      "4 back-fills (count, expires_at, resource_ids, retention_time) and 8 index builds"
+      "4 back-fills (count, expires_at, resource_ids, retention_time) and 9 index builds"
     )
     // Relative to where the store runs its commands; through this app's link, the repository's build.
     const command = /npx medusa exec ([^\s"]+)/.exec(warnings[0])![1]
