@@ -18,6 +18,9 @@ const REPO = path.resolve(__dirname, "..", "..")
 const PACKAGE_NAME = "medusa-workflow-engine-postgres"
 const ALWAYS_SHIPPED = ["CHANGELOG.md", "LICENSE", "README.md", "package.json"]
 const BUILT_FILE = /^\.medusa\/server\/src\/.+\.m?js$/
+// What a store's TypeScript reads: the declarations of the one entry stores import from (tsconfig.types.json).
+const DECLARED_FILE =
+  /^\.medusa\/server\/src\/modules\/workflow-engine\/events\/[a-z-]+\.d\.ts$/
 
 type ExportTarget = string | { [condition: string]: ExportTarget }
 
@@ -136,7 +139,10 @@ afterAll(() => {
 describe("the packed package", () => {
   it("ships the built plugin, README, CHANGELOG, LICENSE and package.json, nothing else", () => {
     const unexpected = shipped.filter(
-      (file) => !ALWAYS_SHIPPED.includes(file) && !BUILT_FILE.test(file)
+      (file) =>
+        !ALWAYS_SHIPPED.includes(file) &&
+        !BUILT_FILE.test(file) &&
+        !DECLARED_FILE.test(file)
     )
     expect(unexpected).toEqual([])
     expect(shipped).toEqual(expect.arrayContaining(ALWAYS_SHIPPED))
@@ -281,6 +287,40 @@ describe("the packed package", () => {
     `)
     expect(loaded.failed).toEqual(
       expect.stringMatching(/^workflow_execution\./)
+    )
+  })
+
+  it("gives a strict TypeScript store the event names and payload type it imports", async () => {
+    fs.writeFileSync(
+      path.join(store, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          noEmit: true,
+          module: "Node16",
+          moduleResolution: "Node16",
+          target: "ES2021",
+          types: [],
+        },
+        files: ["subscriber.ts"],
+      })
+    )
+    fs.writeFileSync(
+      path.join(store, "subscriber.ts"),
+      `import {
+        WorkflowExecutionEvents,
+        type WorkflowExecutionEventData,
+      } from "${PACKAGE_NAME}/modules/workflow-engine/events"
+      export const events: string[] = [WorkflowExecutionEvents.FAILED]
+      export const about = (data: WorkflowExecutionEventData): number =>
+        data.resource_ids.length + data.event_id.length
+      `
+    )
+    // Fails (TS7016, no declaration file) when the entry ships without its types.
+    await run(
+      process.execPath,
+      [path.join(REPO, "node_modules", "typescript", "bin", "tsc"), "-p", "."],
+      { cwd: store }
     )
   })
 
