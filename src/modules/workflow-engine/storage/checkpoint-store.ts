@@ -38,7 +38,7 @@ import { resourceIdsOf } from "../references/resource-ids"
 import { loadLatestExecution } from "./sql/load-latest-execution"
 import { lockExecution } from "./sql/lock-execution"
 import { readOwner } from "./sql/read-owner"
-import { ExecutionRow, StoredOwner } from "./sql/types"
+import { ExecutionRow, NewExecutionRow, StoredOwner } from "./sql/types"
 import { updateExecution } from "./sql/update-execution"
 import { noteAwaitedStep } from "./sql/note-awaited-step"
 import { awaitedMarker } from "./awaited-steps"
@@ -231,7 +231,7 @@ export class CheckpointStore {
     if (flow.state === TransactionState.NOT_STARTED) {
       const inserted = await insertExecution(
         this.db,
-        this.toRow(data, epoch, options),
+        this.toNewRow(data, epoch, options),
         this.hot
       )
       if (!inserted) {
@@ -376,7 +376,11 @@ export class CheckpointStore {
           event: this.parts.runEvent(data),
         })
       } else {
-        await insertExecution(trx, this.toRow(data, epoch, options), this.hot)
+        await insertExecution(
+          trx,
+          this.toNewRow(data, epoch, options),
+          this.hot
+        )
       }
       // Runs that other instances advance may have subscribers there (the plain synchronous ones end in their caller).
       if (FINISHED_STATES.has(data.flow.state)) {
@@ -430,6 +434,17 @@ export class CheckpointStore {
         : null,
       owner_instance_id: this.parts.instanceId,
       owner_epoch: epoch,
+    }
+  }
+
+  // The input never changes, so its ids are read once, for the insert; updates leave them as written.
+  private toNewRow(
+    data: TransactionCheckpoint,
+    epoch: number,
+    options?: SaveOptions
+  ): NewExecutionRow {
+    return {
+      ...this.toRow(data, epoch, options),
       awaited_steps: handlerNotesKept() ? [] : null,
       resource_ids: resourceIdsOf(data.context?.payload),
     }

@@ -1,7 +1,7 @@
 import { executionId } from "../ids"
 import { HotOptions, HotStatement, runHot } from "./prepared-statement"
 import { Queryable } from "../../db"
-import { ExecutionRow } from "./types"
+import { NewExecutionRow } from "./types"
 
 const INSERT_EXECUTION: HotStatement = {
   name: "workflow_engine_insert_execution",
@@ -23,7 +23,7 @@ const INSERT_EXECUTION: HotStatement = {
  */
 export async function insertExecution(
   db: Queryable,
-  row: ExecutionRow,
+  row: NewExecutionRow,
   hot: HotOptions
 ): Promise<boolean> {
   const result = await runHot(

@@ -12,6 +12,10 @@ export type ExecutionRow = RunKey & {
   owner_instance_id: string
   /** The epoch the writing execution loaded the run at: the write applies only while the row still has it (see fencing.ts). */
   owner_epoch: number
+}
+
+/** A run's first row: what only the insert writes besides. */
+export type NewExecutionRow = ExecutionRow & {
   /** A new row's returned async handlers (storage/awaited-steps): none yet, or null when they are not noted. */
   awaited_steps: string[] | null
   /** The commerce ids in the run's input (references/resource-ids); the input never changes, so only the insert writes them. */
