@@ -1,7 +1,7 @@
-import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
+import { moduleIntegrationTestRunner } from "./__fixtures__/module-runner"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
-import { SpanStatusCode } from "@opentelemetry/api"
+import { SpanStatusCode, trace } from "@opentelemetry/api"
 import {
   knexOf,
   MIGRATIONS_PATH,
@@ -135,6 +135,43 @@ moduleIntegrationTestRunner<MetricsEngine>({
           result: "ok",
         })
       ).toBeGreaterThan(0)
+    })
+
+    it("links a retry timer's span to the trace the run started in", async () => {
+      attempts.count = 0
+      spans.reset()
+      const transactionId = `metrics-trace-${Date.now()}`
+      const finished = waitForFinish(engine, WF.retryInterval, transactionId)
+      // As a store's request would: the run starts inside an active span.
+      const requestTrace = await trace
+        .getTracer("a-store-route")
+        .startActiveSpan("POST /store/something", async (span) => {
+          await engine.run(WF.retryInterval, {
+            transactionId,
+            throwOnError: false,
+          })
+          span.end()
+          return span.spanContext().traceId
+        })
+      expect((await finished).state).toBe("done")
+
+      await waitUntil(
+        () =>
+          spans
+            .getFinishedSpans()
+            .some((span) => span.name === "workflow_engine.timer.fire"),
+        10000,
+        { what: "the retry timer's span ended" }
+      )
+      const fired = spans
+        .getFinishedSpans()
+        .filter((span) => span.name === "workflow_engine.timer.fire")
+      expect(fired).toHaveLength(1)
+      // Its own trace, linked once to the request's.
+      expect(fired[0].spanContext().traceId).not.toBe(requestTrace)
+      expect(fired[0].links.map((link) => link.context.traceId)).toEqual([
+        requestTrace,
+      ])
     })
 
     it("counts the rows a purge deleted and how long it took", async () => {

@@ -1,7 +1,5 @@
-import {
-  moduleIntegrationTestRunner,
-  TestDatabaseUtils,
-} from "@medusajs/test-utils"
+import { TestDatabaseUtils } from "@medusajs/test-utils"
+import { moduleIntegrationTestRunner } from "./__fixtures__/module-runner"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
 import {
   ContainerRegistrationKeys,

@@ -1,4 +1,4 @@
-import { moduleIntegrationTestRunner } from "@medusajs/test-utils"
+import { moduleIntegrationTestRunner } from "./__fixtures__/module-runner"
 import { IWorkflowEngineService, Logger } from "@medusajs/framework/types"
 import { Modules } from "@medusajs/framework/utils"
 import { knex } from "@medusajs/framework/mikro-orm/knex"

@@ -3,6 +3,10 @@ import fs from "fs"
 import os from "os"
 import path from "path"
 import { promisify } from "util"
+import {
+  compareVersions,
+  SUPPORTED_MEDUSA_RANGE,
+} from "../../src/modules/workflow-engine/medusa-versions"
 
 /**
  * The package as a store gets it: `npm pack`, then `npm install` of the
@@ -21,6 +25,21 @@ const BUILT_FILE = /^\.medusa\/server\/src\/.+\.m?js$/
 // What a store's TypeScript reads: the declarations of the one entry stores import from (tsconfig.types.json).
 const DECLARED_FILE =
   /^\.medusa\/server\/src\/modules\/workflow-engine\/events\/[a-z-]+\.d\.ts$/
+
+/** Whether `version` is in `range`: an exact version, `^x.y.z` or `>=low <high`, the forms the peers use. */
+function inRange(version: string, range: string): boolean {
+  const caret = /^\^((\d+)\.\S+)$/.exec(range)
+  const bounds = caret
+    ? [caret[1], `${Number(caret[2]) + 1}.0.0`]
+    : /^>=(\S+) <(\S+)$/.exec(range)?.slice(1)
+  if (!bounds) {
+    return version === range
+  }
+  return (
+    compareVersions(version, bounds[0]) >= 0 &&
+    compareVersions(version, bounds[1]) < 0
+  )
+}
 
 type ExportTarget = string | { [condition: string]: ExportTarget }
 
@@ -204,12 +223,12 @@ describe("the packed package", () => {
     expect(migrations.filter((name) => !changelog.includes(name))).toEqual([])
   })
 
-  it("declares every @medusajs package its built code imports as a peer, pinned like its devDependency", () => {
+  it("declares every @medusajs package and the OpenTelemetry API its built code imports as a peer, a range holding its devDependency", () => {
     const imported = new Set<string>()
     for (const file of shipped.filter((name) => BUILT_FILE.test(name))) {
       const code = fs.readFileSync(path.join(REPO, file), "utf8")
       for (const [, name] of code.matchAll(
-        /(?:require\(|from\s*)"(@medusajs\/[^/"]+)/g
+        /(?:require\(|from\s*)"(@medusajs\/[^/"]+|@opentelemetry\/api)/g
       )) {
         imported.add(name)
       }
@@ -222,7 +241,14 @@ describe("the packed package", () => {
       ])
     }
     for (const [name, range] of Object.entries(ownPackage.peerDependencies)) {
-      expect([name, range]).toEqual([name, ownPackage.devDependencies[name]])
+      const developedOn = ownPackage.devDependencies[name]
+      expect([name, range, inRange(developedOn, range)]).toEqual([
+        name,
+        name.startsWith("@medusajs/") && name !== "@medusajs/ui"
+          ? SUPPORTED_MEDUSA_RANGE
+          : range,
+        true,
+      ])
       expect(ownPackage.dependencies[name]).toBeUndefined()
     }
     expect(

@@ -1,4 +1,5 @@
-import { metrics, trace } from "@opentelemetry/api"
+import { context, metrics, trace } from "@opentelemetry/api"
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks"
 import {
   DataPoint,
   MeterProvider,
@@ -20,14 +21,18 @@ class CollectingReader extends MetricReader {
 type Point = DataPoint<unknown>
 
 /**
- * Registers an OpenTelemetry meter provider and tracer provider as the
- * process's global ones, as a store's instrumentation.ts does: call it before
+ * Registers an OpenTelemetry meter provider, tracer provider and context
+ * manager as the process's global ones, as a store's instrumentation.ts does
+ * (Medusa's registerOtel registers the same context manager): call it before
  * the module loads (at the top of a spec file). Returns what reads them back.
  */
 export function registerTestTelemetry() {
   const reader = new CollectingReader()
   metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }))
   const spans = new InMemorySpanExporter()
+  context.setGlobalContextManager(
+    new AsyncLocalStorageContextManager().enable()
+  )
   trace.setGlobalTracerProvider(
     new BasicTracerProvider({
       spanProcessors: [new SimpleSpanProcessor(spans)],

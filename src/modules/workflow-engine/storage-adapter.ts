@@ -8,6 +8,7 @@ import {
   TransactionStep,
 } from "@medusajs/framework/orchestration"
 import { Logger } from "@medusajs/framework/types"
+import { linkRunTrace, noteRunTrace } from "./metrics/run-trace"
 import { ClusterSchedules } from "./schedules/cluster-schedules"
 import { CallsInHand, inHand } from "./storage/calls-in-hand"
 import { CheckpointStore } from "./storage/checkpoint-store"
@@ -58,7 +59,11 @@ export class StorageAdapter
     key: string,
     options?: TransactionOptions & { isCancelling?: boolean }
   ): Promise<TransactionCheckpoint | undefined> {
-    return await this.parts.checkpoints.get(key, options)
+    const checkpoint = await this.parts.checkpoints.get(key, options)
+    if (checkpoint) {
+      linkRunTrace(checkpoint.flow)
+    }
+    return checkpoint
   }
 
   @inHand
@@ -68,6 +73,7 @@ export class StorageAdapter
     ttl?: number,
     options?: SaveOptions
   ): Promise<TransactionCheckpoint> {
+    noteRunTrace(data.flow)
     return await this.parts.checkpoints.save(key, data, ttl, options)
   }
 

@@ -55,6 +55,7 @@ import { runResultOf } from "../metrics/run-result"
 import { sumCounters } from "../queries/sql/sum-counters"
 import { countRunReports } from "../queries/sql/count-run-reports"
 import { IN_FLIGHT_STATE_LIST } from "../transaction-states"
+import { checkMedusaVersion, installedMedusaVersion } from "../medusa-versions"
 
 /**
  * Builds the engine once per module and wires its parts: the only place that
@@ -70,6 +71,7 @@ export default async function engineLoader(
   const logger = (container.resolve<Logger>(ContainerRegistrationKeys.LOGGER, {
     allowUnregistered: true,
   }) ?? console) as Logger
+  checkMedusaVersion(installedMedusaVersion(), logger)
   const resolved = resolveOptions(options as Record<string, unknown>, logger)
   const db = resolveKnex(container)
   const sharedContainer =

@@ -1,5 +1,6 @@
 import { Attributes, SpanStatusCode, trace } from "@opentelemetry/api"
 import { METER_NAME } from "./meter-name"
+import { markEngineSpan } from "./run-trace"
 
 /**
  * Runs `work` in a span named `name` of the engine's tracer (a no-op where
@@ -14,6 +15,7 @@ export async function inSpan<T>(
   return await trace
     .getTracer(METER_NAME)
     .startActiveSpan(name, { attributes }, async (span) => {
+      markEngineSpan(span)
       try {
         return await work()
       } catch (error) {
