@@ -39,6 +39,9 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
     describe("timers and schedules", () => {
       it("retries a failing step after its retry interval", async () => {
         attempts.count = 0
+        // On a slow machine the retry can be due before run() returns; held, it cannot finish the run meanwhile.
+        let release!: () => void
+        attempts.held = new Promise((resolve) => (release = resolve))
         const transactionId = "retry-1"
         const finished = waitForFinish(engine, WF.retryInterval, transactionId)
         const { acknowledgement } = await engine.run(WF.retryInterval, {
@@ -51,6 +54,8 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
           transaction_id: transactionId,
         })
         expect(waiting.state).toBe("invoking")
+        release()
+        attempts.held = undefined
 
         const event = await finished
         expect(event.state).toBe("done")

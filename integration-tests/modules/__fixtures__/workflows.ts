@@ -124,7 +124,8 @@ export const asyncStep = createWorkflow(
   }
 )
 
-export const attempts = { count: 0 }
+/** `held`, when a test sets it, holds the retry until it settles: the run is then still waiting whatever the machine's speed. */
+export const attempts: { count: number; held?: Promise<void> } = { count: 0 }
 const flaky = createStep(
   { name: "test-flaky", maxRetries: 2, retryInterval: 1 },
   async () => {
@@ -132,6 +133,7 @@ const flaky = createStep(
     if (attempts.count < 2) {
       throw new Error(`attempt ${attempts.count} fails`)
     }
+    await attempts.held
     return new StepResponse(attempts.count)
   }
 )
