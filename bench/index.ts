@@ -13,6 +13,7 @@ const BENCHMARKS: Record<string, () => Promise<{ run: () => Promise<void> }>> =
     upgrade: async () => require("./upgrade"),
     "pending-upgrade": async () => require("./pending-upgrade"),
     metrics: async () => require("./metrics"),
+    "long-running": async () => require("./long-running"),
   }
 
 async function main() {

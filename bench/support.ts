@@ -2,6 +2,7 @@ import { knex, Knex } from "@medusajs/framework/mikro-orm/knex"
 import { MikroORM } from "@mikro-orm/postgresql"
 import { spawn } from "child_process"
 import path from "path"
+import { Client } from "pg"
 
 /** The Postgres of DB_HOST / DB_PORT / DB_USERNAME / DB_PASSWORD (Medusa's test defaults). */
 export function databaseUrl(database: string): string {
@@ -132,4 +133,68 @@ export function exec(
       }
     })
   })
+}
+
+/** The value at percentile `p` (0-100) of ascending `sorted` values (nearest rank). */
+export function percentile(sorted: number[], p: number): number {
+  return sorted[
+    Math.min(
+      sorted.length - 1,
+      Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)
+    )
+  ]
+}
+
+/**
+ * Counts the statements every pg client of this process sends (knex's pooled
+ * connections, an engine's own clients, a LISTEN connection), by wrapping
+ * pg's Client#query where they all meet; the clients in `own` (the bench's
+ * probes) are left out. `take` returns the statements' text since the last
+ * take. BEGIN and COMMIT count as statements.
+ */
+export function countClientStatements(own: WeakSet<object>): {
+  take: () => string[]
+  restore: () => void
+} {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const prototype = Client.prototype as any
+  const original = prototype.query
+  let sent: string[] = []
+  prototype.query = function (
+    this: Client,
+    config: unknown,
+    ...rest: unknown[]
+  ) {
+    if (!own.has(this)) {
+      sent.push(
+        typeof config === "string"
+          ? config
+          : ((config as { text?: string })?.text ?? "?")
+      )
+    }
+    return original.call(this, config, ...rest)
+  }
+  return {
+    take: () => {
+      const taken = sent
+      sent = []
+      return taken
+    },
+    restore: () => {
+      prototype.query = original
+    },
+  }
+}
+
+/**
+ * The server's WAL insert position in bytes, read on `client`. WAL is
+ * server-wide: the difference around a phase is that phase's only when
+ * nothing else writes meanwhile.
+ */
+export async function walInsertBytes(client: Client): Promise<bigint> {
+  const { rows } = await client.query(
+    `SELECT pg_current_wal_insert_lsn()::text AS lsn`
+  )
+  const [high, low] = rows[0].lsn.split("/")
+  return (BigInt(`0x${high}`) << 32n) + BigInt(`0x${low}`)
 }

@@ -13,6 +13,7 @@ import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import LocalEventBusService from "@medusajs/event-bus-local/dist/services/event-bus-local"
 import { resolveOptions } from "../../src/modules/workflow-engine/options"
 import { CrashRecovery } from "../../src/modules/workflow-engine/recovery/crash-recovery"
+import { nextEventWait } from "../../src/modules/workflow-engine/events/sql/next-event-wait"
 import {
   WorkflowExecutionEventData,
   WorkflowExecutionEvents,
@@ -198,6 +199,17 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       await engine.deliverWorkflowEvents()
       expect(await outbox("done")).toEqual([])
       expect(receivedFor("done")).toEqual([])
+    })
+
+    // The deliverer arms its next pass from this look; read as "due now", an empty outbox kept it passing at once, for ever.
+    it("tells the deliverer that an empty outbox has nothing due (null, not 0)", async () => {
+      const trx = await db().transaction()
+      try {
+        await trx.raw(`DELETE FROM workflow_engine_event`)
+        expect(await nextEventWait(trx)).toBeNull()
+      } finally {
+        await trx.rollback()
+      }
     })
 
     it("emits the end of a run that recovery failed after its instance died", async () => {
