@@ -7,10 +7,11 @@ import { Queryable } from "../../db"
  */
 export async function nextEventWait(db: Queryable): Promise<number | null> {
   const { rows } = await db.raw(
-    `SELECT GREATEST(0, ceil(extract(epoch FROM (min("next_attempt_at") - now())) * 1000))::bigint AS "wait_ms"
+    `SELECT ceil(extract(epoch FROM (min("next_attempt_at") - now())) * 1000)::bigint AS "wait_ms"
        FROM "workflow_engine_event"
       WHERE "delivered_at" IS NULL AND "next_attempt_at" < 'infinity'`
   )
+  // Not GREATEST(0, …) in SQL: it skips a NULL, so an empty outbox read as "due now" and the deliverer spun.
   const wait = rows[0]?.wait_ms
-  return wait === null || wait === undefined ? null : Number(wait)
+  return wait === null || wait === undefined ? null : Math.max(0, Number(wait))
 }
