@@ -1,7 +1,7 @@
 /**
  * One round of `npm run bench -- engines` for one engine, in its own process:
  * boots the Medusa app in ./app (BENCH_ENGINE picks its Workflow Engine,
- * DATABASE_URL its database), runs four workflows through
+ * DATABASE_URL its database), runs the workflows of WORKFLOWS through
  * container.resolve(Modules.WORKFLOW_ENGINE), and prints one line,
  * RESULT_MARKER followed by the JSON of an EngineRound, on stdout.
  *
@@ -23,6 +23,7 @@ import { randomUUID } from "crypto"
 import express from "express"
 import path from "path"
 import { Client } from "pg"
+import { performance as hooks } from "perf_hooks"
 
 export const RESULT_MARKER = "ENGINE_BENCH_RESULT "
 
@@ -30,7 +31,9 @@ export const RESULT_MARKER = "ENGINE_BENCH_RESULT "
 // routes and subscribers run workflows; "stored, caller's id" is the same
 // workflow run under an id the caller picks (an idempotency key, say).
 // "floor" is no workflow: a committed INSERT then a committed UPDATE of a stored run's row (its real
-// checkpoint JSON) through the app's pool, what storing a run cannot go below.
+// checkpoint JSON) through the app's pool, what storing a run cannot go below. "bare floor" is the
+// same two commits through bare pg clients, one connection for each run in flight (16 at 16 in
+// flight), named statements: nothing but Postgres' commits (and the driver), the physical limit.
 export const WORKFLOWS = [
   "stored",
   "stored, caller's id",
@@ -38,6 +41,7 @@ export const WORKFLOWS = [
   "compensate",
   "async",
   "floor",
+  "bare floor",
 ] as const
 export const PHASES = ["sequential", "16 in flight", "64 in flight"] as const
 export type WorkflowName = (typeof WORKFLOWS)[number]
@@ -51,6 +55,10 @@ export type PhaseResult = {
   sqlPerRun: number
   /** WAL the server wrote per run during the phase (server-wide: nothing else runs meanwhile) */
   walBytesPerRun: number
+  /** The share of the phase the app's event loop was busy (perf_hooks eventLoopUtilization): near 1, the process is the limit */
+  eventLoopBusy: number
+  /** The app process's CPU time per second of the phase (user + system; above 1 counts its threads too) */
+  cpuShare: number
 }
 
 export type EngineRound = {
@@ -71,6 +79,7 @@ const PHASES_OF: Partial<Record<WorkflowName, readonly PhaseName[]>> = {
   "stored, caller's id": ["sequential", "16 in flight"],
   compensate: ["sequential", "16 in flight"],
   async: ["sequential", "16 in flight"],
+  "bare floor": ["sequential", "16 in flight"],
 }
 const ONLY_PHASES = process.env.BENCH_PHASES?.split(",")
 // Enough for V8 to optimise the hot paths: a server runs warm, and the first few hundred runs are up to twice as slow.
@@ -89,6 +98,7 @@ const WORKFLOW_IDS: Record<WorkflowName, string> = {
   compensate: "bench-compensate",
   async: "bench-async",
   floor: "bench-floor",
+  "bare floor": "bench-bare-floor",
 }
 
 /** Registers the four workflows in Medusa's workflow registry of this process. */
@@ -157,6 +167,7 @@ const EXPECTED_STATE: Record<WorkflowName, string> = {
   compensate: "reverted",
   async: "done",
   floor: "done",
+  "bare floor": "done",
 }
 
 function stateOf(result: any): string {
@@ -197,10 +208,64 @@ async function floorRun(
   )
 }
 
+/**
+ * Connections of their own for the bare floor, one per run in flight, each
+ * opened once: a run takes a free one and gives it back.
+ */
+class BareConnections {
+  private readonly free: Client[] = []
+
+  constructor(private readonly url: string) {}
+
+  async run(work: (client: Client) => Promise<void>): Promise<void> {
+    let client = this.free.pop()
+    if (!client) {
+      client = new Client({ connectionString: this.url })
+      await client.connect()
+    }
+    try {
+      await work(client)
+    } finally {
+      this.free.push(client)
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.free.splice(0).map((client) => client.end()))
+  }
+}
+
+/** The floor's two commits through a bare client, as named statements (parsed once per connection). */
+async function bareFloorRun(
+  client: Client,
+  row: StoredRow,
+  transactionId: string
+): Promise<void> {
+  const key = [WORKFLOW_IDS["bare floor"], transactionId, "run-1"]
+  await client.query({
+    name: "bench_bare_floor_insert",
+    text: `INSERT INTO workflow_execution (id, workflow_id, transaction_id, run_id, state, execution, context, retention_time, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, 'not_started', $5::jsonb, $6::jsonb, $7, now(), now())`,
+    values: [
+      `wf_exec_${transactionId}`,
+      ...key,
+      row.first,
+      row.context,
+      RETENTION,
+    ],
+  })
+  await client.query({
+    name: "bench_bare_floor_update",
+    text: `UPDATE workflow_execution SET execution = $1::jsonb, context = $2::jsonb, state = 'done', updated_at = now()
+            WHERE workflow_id = $3 AND transaction_id = $4 AND run_id = $5`,
+    values: [row.last, row.context, ...key],
+  })
+}
+
 function runner(
   engine: IWorkflowEngineService,
   finished: Map<string, (event: FinishEvent) => void>,
-  floor: () => { db: Knex; row?: StoredRow }
+  floor: () => { db: Knex; row?: StoredRow; bare: BareConnections }
 ) {
   // Resolves with the id the run had, whoever picked it.
   return async (
@@ -211,6 +276,11 @@ function runner(
     if (workflow === "floor") {
       const { db, row } = floor()
       await floorRun(db, row!, transactionId)
+      return transactionId
+    }
+    if (workflow === "bare floor") {
+      const { bare, row } = floor()
+      await bare.run((client) => bareFloorRun(client, row!, transactionId))
       return transactionId
     }
     const input = { n: 1 }
@@ -345,10 +415,12 @@ async function phase(
   const queriesBefore = counter.queries
   const walBefore = await walPosition(wal)
   const cpuBefore = process.cpuUsage()
+  const loopBefore = hooks.eventLoopUtilization()
   const begin = performance.now()
   await Promise.all(Array.from({ length: concurrency }, worker))
   const elapsedMs = performance.now() - begin
   const cpu = process.cpuUsage(cpuBefore)
+  const loop = hooks.eventLoopUtilization(loopBefore)
   const walBytes = Number((await walPosition(wal)) - walBefore)
   const queries = counter.queries - queriesBefore
   latencies.sort((a, b) => a - b)
@@ -360,6 +432,8 @@ async function phase(
       cpuMsPerRun: (cpu.user + cpu.system) / 1000 / runs,
       sqlPerRun: queries / runs,
       walBytesPerRun: walBytes / runs,
+      eventLoopBusy: loop.utilization,
+      cpuShare: (cpu.user + cpu.system) / 1000 / elapsedMs,
     },
     lastTransactionId,
   }
@@ -397,15 +471,16 @@ async function main(): Promise<void> {
     },
   })
 
-  const run = runner(engine, finished, () => ({ db, row: storedRow }))
+  const bare = new BareConnections(process.env.DATABASE_URL!)
+  const run = runner(engine, finished, () => ({ db, row: storedRow, bare }))
   const phases = {} as EngineRound["phases"]
   for (const workflow of WORKFLOWS.filter(
     (name) => !ONLY || ONLY.includes(name)
   )) {
     // Warm both ways: concurrent runs open the pool's other connections, and
     // each new connection compiles its statements and triggers once.
-    if (workflow === "floor") {
-      storedRow = await storedRowOf(db)
+    if (workflow === "floor" || workflow === "bare floor") {
+      storedRow ??= await storedRowOf(db)
     }
     await phase((id) => run(workflow, id), 16, counter, wal, WARMUP)
     await phase((id) => run(workflow, id), 1, counter, wal, WARMUP)
@@ -427,7 +502,7 @@ async function main(): Promise<void> {
     }
 
     // The engine must really have kept what it ran; a plain run keeps nothing.
-    if (workflow !== "plain" && workflow !== "floor") {
+    if (!["plain", "floor", "bare floor"].includes(workflow)) {
       const execution = await engine.retrieveWorkflowExecution({
         workflow_id: WORKFLOW_IDS[workflow],
         transaction_id: lastTransactionId,
@@ -440,6 +515,7 @@ async function main(): Promise<void> {
     }
   }
 
+  await bare.close()
   const round: EngineRound = {
     engine: engineName,
     phases,

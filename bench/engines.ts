@@ -8,23 +8,30 @@
  *   - Medusa's Redis engine, when REDIS_URL is set,
  * each on a fresh database of its own, migrated once by `medusa db:migrate`
  * and vacuumed and checkpointed before each round.
- * Each table starts with BENCH_TABLE_ROWS executions a store would have
- * kept (the harder case: a store's table is never empty, and every index
- * entry a run adds goes into a large index).
- * A round boots one process per engine (./engine-process.ts), engines
- * interleaved and rotated, after one unrecorded warm-up round; medians of
- * the rounds are reported. Then each engine runs as two app processes on
- * its one database at once, 16 in flight each (BENCH_CLUSTER_ROUNDS rounds).
+ * Two set-ups, both real stores, each with databases of its own:
+ *   - a new store: `workflow_execution` emptied before every round;
+ *   - a busy store: the table starts with BENCH_TABLE_ROWS executions a
+ *     store would have kept (every index entry a run adds goes into a large
+ *     index), and keeps what the rounds add.
+ * A round boots one process per engine and set-up (./engine-process.ts),
+ * set-ups and engines interleaved and rotated (ours/Medusa's, then
+ * Medusa's/ours), after one unrecorded warm-up round; medians of the rounds
+ * are reported per set-up. Then each engine runs as two app processes on its
+ * one database at once, 16 in flight each (BENCH_CLUSTER_ROUNDS rounds).
  *
  *   npm run bench -- engines     BENCH_ROUNDS (3), BENCH_CLUSTER_ROUNDS (2), BENCH_RUNS (500),
  *                                BENCH_CONCURRENT_RUNS (1000), BENCH_WARMUP (300),
- *                                BENCH_TABLE_ROWS (200000), REDIS_URL
+ *                                BENCH_TABLE_ROWS (200000), BENCH_SETUPS (new,busy), REDIS_URL
+ *
+ * The rounds' raw results are written to RESULTS_FILE before the report;
+ * BENCH_REPORT_ONLY=1 prints the report of that file again without running.
  *
  * SQL/run counts the statements the app's pool sends, at the driver (see
  * countStatements in ./engine-process.ts); BEGIN and COMMIT count too.
  */
 import { knex } from "@medusajs/framework/mikro-orm/knex"
 import fs from "fs"
+import os from "os"
 import path from "path"
 import {
   EngineRound,
@@ -45,6 +52,35 @@ const APP = path.join(__dirname, "app")
 const REPO = path.join(__dirname, "..")
 const MEDUSA_CLI = require.resolve("@medusajs/cli/cli.js")
 const TS_NODE = require.resolve("ts-node/register/transpile-only")
+
+type Setup = {
+  key: "new" | "busy"
+  /** What the report calls it. */
+  title: string
+  /** Rows in each table before the first round. */
+  rows: number
+  /** Whether every round starts from an empty workflow_execution. */
+  emptied: boolean
+}
+
+const SETUPS: Setup[] = (
+  [
+    {
+      key: "new",
+      title: "new store (workflow_execution empty at each round's start)",
+      rows: 0,
+      emptied: true,
+    },
+    {
+      key: "busy",
+      title: `busy store (tables starting at ${TABLE_ROWS} rows)`,
+      rows: TABLE_ROWS,
+      emptied: false,
+    },
+  ] as Setup[]
+).filter((setup) =>
+  (process.env.BENCH_SETUPS ?? "new,busy").split(",").includes(setup.key)
+)
 
 const ENGINES = [
   "ours",
@@ -67,16 +103,19 @@ function linkPlugin(): void {
   fs.symlinkSync(target, link, "dir")
 }
 
-async function prepareDatabase(engine: string): Promise<string> {
-  const { url, db } = await benchDatabase(`medusa_wep_bench_engines_${engine}`)
+const databaseName = (engine: string, setup: Setup) =>
+  `medusa_wep_bench_engines_${engine}_${setup.key}`
+
+async function prepareDatabase(engine: string, setup: Setup): Promise<string> {
+  const { url, db } = await benchDatabase(databaseName(engine, setup))
   try {
     await exec(process.execPath, [MEDUSA_CLI, "db:migrate"], {
       cwd: APP,
       env: { BENCH_ENGINE: engine, DATABASE_URL: url },
     })
-    if (TABLE_ROWS > 0) {
+    if (setup.rows > 0) {
       // The same rows in every engine's table; ours also gets their expiry, as its migrations would give them.
-      await generateRows(db, TABLE_ROWS)
+      await generateRows(db, setup.rows)
       await loadRows(db, engine === "ours")
       await db.raw(`DROP TABLE bench_scale_rows`)
     }
@@ -90,11 +129,15 @@ async function prepareDatabase(engine: string): Promise<string> {
  * Every engine starts a round on a settled server: VACUUM does what
  * autovacuum would (this machine's CI server has it off), and CHECKPOINT
  * flushes what the migrations or the previous round left dirty, so no round
- * pays for another's writes.
+ * pays for another's writes. A new store's table is emptied first (TRUNCATE:
+ * ours resets its counters with it, through its truncate trigger).
  */
-async function settle(url: string): Promise<void> {
+async function settle(url: string, emptied: boolean): Promise<void> {
   const db = knex({ client: "pg", connection: url })
   try {
+    if (emptied) {
+      await db.raw(`TRUNCATE "workflow_execution"`)
+    }
     await db.raw(`VACUUM ANALYZE`)
     await db.raw(`CHECKPOINT`).catch((error) => {
       // Needs superuser or pg_checkpoint; without it rounds are only noisier.
@@ -111,10 +154,10 @@ async function runRound(
   engine: string,
   url: string,
   env: NodeJS.ProcessEnv = {},
-  settleFirst = true
+  settleFirst?: Setup
 ): Promise<EngineRound> {
   if (settleFirst) {
-    await settle(url)
+    await settle(url, settleFirst.emptied)
   }
   const output = await exec(
     process.execPath,
@@ -146,8 +189,12 @@ const CLUSTER_BARRIER = 7_310_001
  * flight each, their measured phases started together (see `barrier` in
  * ./engine-process.ts). Returns both processes' rounds.
  */
-async function runCluster(engine: string, url: string): Promise<EngineRound[]> {
-  await settle(url)
+async function runCluster(
+  engine: string,
+  url: string,
+  setup: Setup
+): Promise<EngineRound[]> {
+  await settle(url, setup.emptied)
   const db = knex({ client: "pg", connection: url, pool: { min: 2, max: 2 } })
   const trx = await db.transaction()
   try {
@@ -157,10 +204,7 @@ async function runCluster(engine: string, url: string): Promise<EngineRound[]> {
       BENCH_PHASES: "16 in flight",
       BENCH_BARRIER: String(CLUSTER_BARRIER),
     }
-    const processes = [
-      runRound(engine, url, env, false),
-      runRound(engine, url, env, false),
-    ]
+    const processes = [runRound(engine, url, env), runRound(engine, url, env)]
     processes.forEach((p) => p.catch(() => {}))
     // Both wait on the lock once warmed up: then they start together.
     for (;;) {
@@ -186,18 +230,39 @@ async function runCluster(engine: string, url: string): Promise<EngineRound[]> {
 
 const fixed = (value: number, digits: number) => value.toFixed(digits)
 
+const others = ENGINES.filter((engine) => engine !== "ours")
+const rotated = <T>(list: T[], round: number): T[] => [
+  ...list.slice(round % list.length),
+  ...list.slice(0, round % list.length),
+]
+
+const RESULTS_FILE = path.join(os.tmpdir(), "medusa-wep-bench-engines.json")
+
+type Results = {
+  rounds: Record<string, Record<string, EngineRound[]>>
+  clusters: Record<string, Record<string, number[]>>
+}
+
 export async function run(): Promise<void> {
+  if (process.env.BENCH_REPORT_ONLY) {
+    printReport(JSON.parse(fs.readFileSync(RESULTS_FILE, "utf8")))
+    return
+  }
   const started = performance.now()
   await exec("npm", ["run", "build"], { cwd: REPO })
   console.log("built the plugin into .medusa/server (npm run build)")
   linkPlugin()
 
-  const urls: Record<string, string> = {}
-  for (const engine of ENGINES) {
-    urls[engine] = await prepareDatabase(engine)
-    console.log(
-      `${engine}: database ${new URL(urls[engine]).pathname.slice(1)} migrated (medusa db:migrate)`
-    )
+  const urls: Record<string, Record<string, string>> = {}
+  for (const setup of SETUPS) {
+    urls[setup.key] = {}
+    for (const engine of ENGINES) {
+      urls[setup.key][engine] = await prepareDatabase(engine, setup)
+      console.log(
+        `${setup.key} store, ${engine}: database ${databaseName(engine, setup)} migrated (medusa db:migrate)` +
+          (setup.rows ? `, ${setup.rows} rows loaded` : "")
+      )
+    }
   }
 
   /*
@@ -205,55 +270,94 @@ export async function run(): Promise<void> {
    * slow as the same engine in later rounds (the server still settling), so
    * every engine runs one short round that is not recorded.
    */
-  for (const engine of ENGINES) {
-    await runRound(engine, urls[engine], {
-      BENCH_RUNS: "100",
-      BENCH_WARMUP: "100",
-    })
+  for (const setup of SETUPS) {
+    for (const engine of ENGINES) {
+      await runRound(
+        engine,
+        urls[setup.key][engine],
+        { BENCH_RUNS: "100", BENCH_WARMUP: "100" },
+        setup
+      )
+    }
   }
   console.log("warm-up round done (not recorded)")
 
-  const rounds: Record<string, EngineRound[]> = Object.fromEntries(
-    ENGINES.map((engine) => [engine, []])
-  )
+  const rounds: Record<string, Record<string, EngineRound[]>> = {}
+  const clusters: Record<string, Record<string, number[]>> = {}
+  for (const setup of SETUPS) {
+    rounds[setup.key] = Object.fromEntries(ENGINES.map((e) => [e, []]))
+    clusters[setup.key] = Object.fromEntries(ENGINES.map((e) => [e, []]))
+  }
   for (let round = 0; round < ROUNDS; round++) {
-    const order = [
-      ...ENGINES.slice(round % ENGINES.length),
-      ...ENGINES.slice(0, round % ENGINES.length),
-    ]
-    for (const engine of order) {
-      const result = await runRound(engine, urls[engine])
-      rounds[engine].push(result)
-      const stored = result.phases.stored
-      console.log(
-        `round ${round + 1} ${engine}: stored ${PHASES.map((p) => `${Math.round(stored[p]!.runsPerSecond)} runs/s ${p}`).join(", ")}; ` +
-          `peak RSS ${Math.round(result.peakRssKb / 1024)} MB`
-      )
+    for (const setup of rotated(SETUPS, round)) {
+      for (const engine of rotated(ENGINES, round)) {
+        const result = await runRound(
+          engine,
+          urls[setup.key][engine],
+          {},
+          setup
+        )
+        rounds[setup.key][engine].push(result)
+        const stored = result.phases.stored
+        console.log(
+          `round ${round + 1}, ${setup.key} store, ${engine}: stored ${PHASES.map((p) => `${Math.round(stored[p]!.runsPerSecond)} runs/s ${p}`).join(", ")}; ` +
+            `peak RSS ${Math.round(result.peakRssKb / 1024)} MB`
+        )
+      }
     }
   }
 
-  // Two apps per engine on one database, the engines interleaved and rotated as above.
-  const clusters: Record<string, number[]> = Object.fromEntries(
-    ENGINES.map((engine) => [engine, []])
-  )
+  // Two apps per engine on one database, set-ups and engines interleaved and rotated as above.
   for (let round = 0; round < CLUSTER_ROUNDS; round++) {
-    const order = [
-      ...ENGINES.slice(round % ENGINES.length),
-      ...ENGINES.slice(0, round % ENGINES.length),
-    ]
-    for (const engine of order) {
-      const apps = await runCluster(engine, urls[engine])
-      const runsPerSecond = apps.reduce(
-        (sum, app) => sum + app.phases.stored["16 in flight"]!.runsPerSecond,
-        0
-      )
-      clusters[engine].push(runsPerSecond)
-      console.log(
-        `cluster round ${round + 1} ${engine}: two apps, stored at 16 in flight each, ${Math.round(runsPerSecond)} runs/s together`
-      )
+    for (const setup of rotated(SETUPS, round)) {
+      for (const engine of rotated(ENGINES, round)) {
+        const apps = await runCluster(engine, urls[setup.key][engine], setup)
+        const runsPerSecond = apps.reduce(
+          (sum, app) => sum + app.phases.stored["16 in flight"]!.runsPerSecond,
+          0
+        )
+        clusters[setup.key][engine].push(runsPerSecond)
+        console.log(
+          `cluster round ${round + 1}, ${setup.key} store, ${engine}: two apps, stored at 16 in flight each, ${Math.round(runsPerSecond)} runs/s together`
+        )
+      }
     }
   }
 
+  fs.writeFileSync(RESULTS_FILE, JSON.stringify({ rounds, clusters }))
+  console.log(`raw results written to ${RESULTS_FILE}`)
+  printReport({ rounds, clusters })
+  console.log(
+    `\nDatabases ${SETUPS.flatMap((setup) => ENGINES.map((e) => databaseName(e, setup))).join(", ")} are left for inspection; ` +
+      `the next run recreates them. Took ${Math.round((performance.now() - started) / 1000)} s.`
+  )
+}
+
+function printReport({ rounds, clusters }: Results): void {
+  const goals: [string, boolean, string][] = []
+  for (const setup of SETUPS.filter((s) => rounds[s.key])) {
+    goals.push(
+      ...report(setup, rounds[setup.key], clusters[setup.key]).map(
+        ([goal, met, numbers]): [string, boolean, string] => [
+          `${setup.key} store: ${goal}`,
+          met,
+          numbers,
+        ]
+      )
+    )
+  }
+  console.log("\nGoals\n")
+  for (const [goal, met, numbers] of goals) {
+    console.log(`- ${met ? "met" : "MISSED"}: ${goal}: ${numbers}`)
+  }
+}
+
+/** Prints one set-up's tables; returns its goals. */
+function report(
+  setup: Setup,
+  rounds: Record<string, EngineRound[]>,
+  clusters: Record<string, number[]>
+): [string, boolean, string][] {
   /** The median over rounds of one engine's metric; NaN where the phase was not run. */
   const m = (
     engine: string,
@@ -268,11 +372,10 @@ export async function run(): Promise<void> {
     rounds.ours[0].phases[workflow][phase] !== undefined
   const peakRssMb = (engine: string) =>
     median(rounds[engine].map((r) => r.peakRssKb)) / 1024
-  const others = ENGINES.filter((engine) => engine !== "ours")
 
   console.log(
-    `\nEngines, ${process.env.BENCH_RUNS ?? 500} runs sequentially, ${process.env.BENCH_CONCURRENT_RUNS ?? 1000} in flight, ` +
-      `tables starting at ${TABLE_ROWS} rows, median of ${ROUNDS} rounds\n`
+    `\n## ${setup.title}\n\nEngines, ${process.env.BENCH_RUNS ?? 500} runs sequentially, ${process.env.BENCH_CONCURRENT_RUNS ?? 1000} in flight, ` +
+      `median of ${ROUNDS} rounds\n`
   )
   console.log(
     table(
@@ -315,6 +418,55 @@ export async function run(): Promise<void> {
       `${engine}: peak RSS ${fixed(peakRssMb(engine), 0)} MB (median of the processes' maxRSS)`
     )
   }
+
+  /*
+   * What concurrency buys a stored run, against the same two commits
+   * through the app's pool (floor) and through one bare connection per run
+   * in flight (bare floor), and how busy the app's own event loop was.
+   */
+  const concurrencyRows: [string, string, WorkflowName][] = [
+    ...ENGINES.map((e): [string, string, WorkflowName] => [
+      `${e} stored`,
+      e,
+      "stored",
+    ]),
+    ...ENGINES.map((e): [string, string, WorkflowName] => [
+      `floor on ${e}'s table, app's pool`,
+      e,
+      "floor",
+    ]),
+    ...ENGINES.map((e): [string, string, WorkflowName] => [
+      `bare floor on ${e}'s table, 16 connections`,
+      e,
+      "bare floor",
+    ]),
+  ]
+  const speedUp = (e: string, workflow: WorkflowName) =>
+    m(e, workflow, "16 in flight", "runsPerSecond") /
+    m(e, workflow, "sequential", "runsPerSecond")
+  console.log(
+    "\nConcurrency: runs/s sequentially and at 16 in flight; the app's event loop busy share and CPU per second at 16 in flight\n"
+  )
+  console.log(
+    table(
+      [
+        "what",
+        "sequential runs/s",
+        "16 in flight runs/s",
+        "16 in flight / sequential",
+        "event loop busy at 16",
+        "app CPU s/s at 16",
+      ],
+      concurrencyRows.map(([label, e, workflow]) => [
+        label,
+        Math.round(m(e, workflow, "sequential", "runsPerSecond")),
+        Math.round(m(e, workflow, "16 in flight", "runsPerSecond")),
+        `${fixed(speedUp(e, workflow), 2)}x`,
+        fixed(m(e, workflow, "16 in flight", "eventLoopBusy"), 2),
+        fixed(m(e, workflow, "16 in flight", "cpuShare"), 2),
+      ])
+    )
+  )
 
   // BENCH_CLUSTER_ROUNDS=0 skips the two-app rounds: no table and no goal for them then.
   if (CLUSTER_ROUNDS > 0) {
@@ -377,6 +529,13 @@ export async function run(): Promise<void> {
   const sqlWithin = (sql: number, limit: number) =>
     Math.round(sql * 10) / 10 <= limit
   const goals: [string, boolean, string][] = []
+  const oursSpeedUp = speedUp("ours", "stored")
+  goals.push([
+    "ours stored runs/s at 16 in flight >= 2x ours sequentially",
+    oursSpeedUp >= 2,
+    `${Math.round(m("ours", "stored", "16 in flight", "runsPerSecond"))} vs ${Math.round(m("ours", "stored", "sequential", "runsPerSecond"))} runs/s (${fixed(oursSpeedUp, 2)}x; ` +
+      `bare floor on our table ${fixed(speedUp("ours", "bare floor"), 2)}x, ${Math.round(m("ours", "bare floor", "16 in flight", "runsPerSecond"))} runs/s at 16 in flight)`,
+  ])
   for (const phase of PHASES) {
     const ours = m("ours", "stored", phase, "runsPerSecond")
     const inmemory = m("inmemory", "stored", phase, "runsPerSecond")
@@ -439,13 +598,5 @@ export async function run(): Promise<void> {
     peakRssMb("ours") <= peakRssMb("inmemory"),
     `${fixed(peakRssMb("ours"), 0)} vs ${fixed(peakRssMb("inmemory"), 0)} MB`,
   ])
-
-  console.log("\nGoals\n")
-  for (const [goal, met, numbers] of goals) {
-    console.log(`- ${met ? "met" : "MISSED"}: ${goal}: ${numbers}`)
-  }
-  console.log(
-    `\nDatabases ${ENGINES.map((e) => `medusa_wep_bench_engines_${e}`).join(", ")} are left for inspection; ` +
-      `the next run recreates them. Took ${Math.round((performance.now() - started) / 1000)} s.`
-  )
+  return goals
 }

@@ -28,6 +28,7 @@ import {
   withEngineShutdown,
 } from "./__fixtures__/engine"
 import { ASYNC_STEP, WF } from "./__fixtures__/workflows"
+import { nextEventWait } from "../../src/modules/workflow-engine/events/sql/next-event-wait"
 
 jest.setTimeout(60000)
 
@@ -122,6 +123,21 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       })
       return receivedFor(transactionId)
     }
+
+    // GREATEST(0, NULL) is 0 in Postgres: the look once read an empty outbox as "due now", and the deliverer spun on it.
+    it("reads no next due time from an outbox with nothing pending, and 0 for an event due now", async () => {
+      const trx = await db().transaction()
+      try {
+        await trx.raw(`DELETE FROM workflow_engine_event`)
+        expect(await nextEventWait(trx)).toBeNull()
+        await trx.raw(
+          `INSERT INTO workflow_engine_event ("name", "dedupe_key", "payload", "next_attempt_at") VALUES ('x', 'spin-check', '{}', now() - interval '1 minute')`
+        )
+        expect(await nextEventWait(trx)).toBe(0)
+      } finally {
+        await trx.rollback()
+      }
+    })
 
     it("emits workflow_execution.reverted once, with the run, the failing step, its error and the commerce ids of its input", async () => {
       await engine.run(WF.compensated, {
