@@ -28,7 +28,6 @@ import {
   withEngineShutdown,
 } from "./__fixtures__/engine"
 import { ASYNC_STEP, WF } from "./__fixtures__/workflows"
-import { nextEventWait } from "../../src/modules/workflow-engine/events/sql/next-event-wait"
 
 jest.setTimeout(60000)
 
@@ -215,17 +214,6 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       await engine.deliverWorkflowEvents()
       expect(await outbox("done")).toEqual([])
       expect(receivedFor("done")).toEqual([])
-    })
-
-    // The deliverer arms its next pass from this look; read as "due now", an empty outbox kept it passing at once, for ever.
-    it("tells the deliverer that an empty outbox has nothing due (null, not 0)", async () => {
-      const trx = await db().transaction()
-      try {
-        await trx.raw(`DELETE FROM workflow_engine_event`)
-        expect(await nextEventWait(trx)).toBeNull()
-      } finally {
-        await trx.rollback()
-      }
     })
 
     it("emits the end of a run that recovery failed after its instance died", async () => {

@@ -14,7 +14,6 @@ export async function nextEventWait(db: Queryable): Promise<number | null> {
        FROM "workflow_engine_event"
       WHERE "delivered_at" IS NULL AND "next_attempt_at" < 'infinity'`
   )
-  // Not GREATEST(0, …) in SQL: it skips a NULL, so an empty outbox read as "due now" and the deliverer spun.
   const wait = rows[0]?.wait_ms
   return wait === null || wait === undefined ? null : Math.max(0, Number(wait))
 }
