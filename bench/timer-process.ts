@@ -28,13 +28,21 @@ import {
 import path from "path"
 
 export const READY_MARKER = "TIMER_BENCH_READY"
-export const RETRY_INTERVAL_SECONDS = 1
+/** The retry intervals a run can ask for: 1 s, and 10 s for a batch whose failures take longer than 1 s to store. */
+export const RETRY_INTERVALS_SECONDS = [1, 10] as const
+export type RetryIntervalSeconds = (typeof RETRY_INTERVALS_SECONDS)[number]
 export type TimerRole = "alone" | "writer" | "firer"
 
 /** What the parent asks; the reply is a RunTimes per key. */
 export type TimerCommand =
   /** alone, writer: start `size` runs at once, keys `<prefix>-<i>`; alone waits for their retries too */
-  | { start: { prefix: string; size: number } }
+  | {
+      start: {
+        prefix: string
+        size: number
+        retryIntervalSeconds: RetryIntervalSeconds
+      }
+    }
   /** firer: wait for the retries of these runs */
   | { await: { keys: string[] } }
 
@@ -49,7 +57,8 @@ export type RunTimes = {
 }
 
 const DEADLINE_MS = 120_000
-const WORKFLOW_ID = "bench-timer-retry"
+const workflowId = (retryIntervalSeconds: number) =>
+  `bench-timer-retry-${retryIntervalSeconds}s`
 
 export const TIMER_ENGINES: Record<string, string> = {
   ours: path.join(__dirname, "../src/modules/workflow-engine"),
@@ -69,30 +78,32 @@ const timesOf = (key: string) => {
   return known
 }
 
-function defineWorkflow(): void {
-  const failsOnce = createStep(
-    {
-      name: "bench-fails-once",
-      maxRetries: 1,
-      retryInterval: RETRY_INTERVAL_SECONDS,
-    },
-    // By the attempt, not by what this process saw: with two processes, the retry runs where the first did not.
-    async (input: { key: string }, { metadata }) => {
-      const now = Date.now()
-      if (metadata.attempt <= 1) {
-        timesOf(input.key).failedAt = now
-        throw new Error("the first attempt fails")
+function defineWorkflows(): void {
+  for (const retryInterval of RETRY_INTERVALS_SECONDS) {
+    const failsOnce = createStep(
+      {
+        name: `bench-fails-once-${retryInterval}s`,
+        maxRetries: 1,
+        retryInterval,
+      },
+      // By the attempt, not by what this process saw: with two processes, the retry runs where the first did not.
+      async (input: { key: string }, { metadata }) => {
+        const now = Date.now()
+        if (metadata.attempt <= 1) {
+          timesOf(input.key).failedAt = now
+          throw new Error("the first attempt fails")
+        }
+        timesOf(input.key).retriedAt ??= now
+        return new StepResponse(true)
       }
-      timesOf(input.key).retriedAt ??= now
-      return new StepResponse(true)
-    }
-  )
-  createWorkflow(
-    { name: WORKFLOW_ID, store: true, retentionTime: 3600 },
-    (input: { key: string }) => {
-      failsOnce(input)
-    }
-  )
+    )
+    createWorkflow(
+      { name: workflowId(retryInterval), store: true, retentionTime: 3600 },
+      (input: { key: string }) => {
+        failsOnce(input)
+      }
+    )
+  }
 }
 
 /** Notes when the orchestrator asks for each retry, through whichever storage the engine installed. */
@@ -127,11 +138,11 @@ async function answer(
 ): Promise<Record<string, RunTimes>> {
   let keys: string[]
   if ("start" in command) {
-    const { prefix, size } = command.start
+    const { prefix, size, retryIntervalSeconds } = command.start
     keys = Array.from({ length: size }, (_, i) => `${prefix}-${i}`)
     await Promise.all(
       keys.map((key) =>
-        engine.run(WORKFLOW_ID, {
+        engine.run(workflowId(retryIntervalSeconds), {
           transactionId: key,
           input: { key },
           throwOnError: false,
@@ -178,7 +189,7 @@ async function main(): Promise<void> {
   const engine = medusaApp.modules[
     Modules.WORKFLOW_ENGINE
   ] as unknown as IWorkflowEngineService
-  defineWorkflow()
+  defineWorkflows()
   noteRetryRequests()
 
   process.on("message", (message: { id: number; command: TimerCommand }) => {
