@@ -1,127 +1,173 @@
 /**
- * One round of `npm run bench -- timers` for one engine, in its own process
- * (an engine installs its storage for the whole process): boots the Workflow
- * Engine module (BENCH_ENGINE: ours or inmemory) on DATABASE_URL, starts
- * BENCH_RUNS stored runs at once, each with a step that fails its first
- * attempt and is retried after `retryInterval: 1`, and prints RESULT_MARKER
- * followed by the JSON of a TimerRound once every retry ran.
+ * One engine instance of `npm run bench -- timers`, in its own process (an
+ * engine installs its storage for the whole process): boots the Workflow
+ * Engine module (BENCH_ENGINE: ours or inmemory) on DATABASE_URL, prints
+ * READY_MARKER, and answers the parent's commands over IPC (see TimerCommand).
+ * Each run of the bench workflow has a step that fails its first attempt and
+ * is retried after `retryInterval: 1`. BENCH_ROLE says which part of a run
+ * this process plays:
+ *   - alone: starts the runs and fires their retries (one instance);
+ *   - writer: a `server` instance (ours): starts the runs, whose retry timers
+ *     it only writes;
+ *   - firer: a worker (ours) that starts nothing and fires the writer's
+ *     retries, told of them by NOTIFY.
  */
 import { IWorkflowEngineService } from "@medusajs/framework/types"
-import { ContainerRegistrationKeys, Modules } from "@medusajs/framework/utils"
-import type { Knex } from "@medusajs/framework/mikro-orm/knex"
+import {
+  ContainerRegistrationKeys,
+  createPgConnection,
+  Modules,
+} from "@medusajs/framework/utils"
+import { MedusaApp } from "@medusajs/framework/modules-sdk"
+import { DistributedTransaction } from "@medusajs/framework/orchestration"
 import {
   createStep,
   createWorkflow,
   StepResponse,
 } from "@medusajs/framework/workflows-sdk"
-import { initModules } from "@medusajs/test-utils"
 import path from "path"
 
-export const RESULT_MARKER = "TIMER_BENCH_RESULT "
+export const READY_MARKER = "TIMER_BENCH_READY"
+/** The retry intervals a run can ask for: 1 s, and 10 s for a batch whose failures take longer than 1 s to store. */
+export const RETRY_INTERVALS_SECONDS = [1, 10] as const
+export type RetryIntervalSeconds = (typeof RETRY_INTERVALS_SECONDS)[number]
+export type TimerRole = "alone" | "writer" | "firer"
 
-export type TimerRound = {
-  engine: string
-  /** Per run: when its retry attempt started minus when it was due (its first attempt's failure plus the interval), in ms. */
-  latenessMs: number[]
-  /**
-   * Ours only, per run whose timer row was read: when the engine set the timer
-   * to be due (its due_at) minus when it was due, and when the retry started
-   * minus that due_at; the two add up to the lateness.
-   */
-  setLateMs?: number[]
-  firedLateMs?: number[]
+/** What the parent asks; the reply is a RunTimes per key. */
+export type TimerCommand =
+  /** alone, writer: start `size` runs at once, keys `<prefix>-<i>`; alone waits for their retries too */
+  | {
+      start: {
+        prefix: string
+        size: number
+        retryIntervalSeconds: RetryIntervalSeconds
+      }
+    }
+  /** firer: wait for the retries of these runs */
+  | { await: { keys: string[] } }
+
+/** Date.now() of one run's moments, in the process that saw them. */
+export type RunTimes = {
+  /** its first attempt threw */
+  failedAt?: number
+  /** the orchestrator asked the engine for the retry (the `timestamp` it passes to scheduleRetry) */
+  askedAt?: number
+  /** its retry attempt started */
+  retriedAt?: number
 }
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 16)
-const RETRY_INTERVAL_SECONDS = 1
-const DEADLINE_MS = 60_000
-const WORKFLOW_ID = "bench-timer-retry"
+const DEADLINE_MS = 120_000
+const workflowId = (retryIntervalSeconds: number) =>
+  `bench-timer-retry-${retryIntervalSeconds}s`
 
 export const TIMER_ENGINES: Record<string, string> = {
   ours: path.join(__dirname, "../src/modules/workflow-engine"),
   inmemory: "@medusajs/workflow-engine-inmemory",
 }
 
-/** Per run: when its first attempt threw, and when its retry attempt started (Date.now()). */
-const attempts = new Map<string, { failedAt: number; retriedAt?: number }>()
+const WORKER_MODES = {
+  alone: "shared",
+  writer: "server",
+  firer: "worker",
+} as const
 
-function defineWorkflow(): void {
-  const failsOnce = createStep(
-    {
-      name: "bench-fails-once",
-      maxRetries: 1,
-      retryInterval: RETRY_INTERVAL_SECONDS,
-    },
-    async (input: { key: string }) => {
-      const now = Date.now()
-      const seen = attempts.get(input.key)
-      if (!seen) {
-        attempts.set(input.key, { failedAt: now })
-        throw new Error("the first attempt fails")
-      }
-      seen.retriedAt ??= now
-      return new StepResponse(true)
-    }
-  )
-  createWorkflow(
-    { name: WORKFLOW_ID, store: true, retentionTime: 3600 },
-    (input: { key: string }) => {
-      failsOnce(input)
-    }
-  )
+const times = new Map<string, RunTimes>()
+const timesOf = (key: string) => {
+  const known = times.get(key) ?? {}
+  times.set(key, known)
+  return known
 }
 
-type Engine = { engine: IWorkflowEngineService; db: Knex }
-
-/** Starts RUNS runs at once and waits for every retry; per run, its lateness and (ours) its timer's due time. */
-async function batch({ engine, db }: Engine, prefix: string, ours: boolean) {
-  const keys = Array.from(
-    { length: RUNS },
-    (_, i) => `${prefix}-${process.pid}-${i}`
-  )
-  await Promise.all(
-    keys.map((key) =>
-      engine.run(WORKFLOW_ID, {
-        transactionId: key,
-        input: { key },
-        throwOnError: false,
-      })
+function defineWorkflows(): void {
+  for (const retryInterval of RETRY_INTERVALS_SECONDS) {
+    const failsOnce = createStep(
+      {
+        name: `bench-fails-once-${retryInterval}s`,
+        maxRetries: 1,
+        retryInterval,
+      },
+      // By the attempt, not by what this process saw: with two processes, the retry runs where the first did not.
+      async (input: { key: string }, { metadata }) => {
+        const now = Date.now()
+        if (metadata.attempt <= 1) {
+          timesOf(input.key).failedAt = now
+          throw new Error("the first attempt fails")
+        }
+        timesOf(input.key).retriedAt ??= now
+        return new StepResponse(true)
+      }
     )
-  )
-  // Each run returned once its retry was set: the timer rows are there until they fire, a second later.
-  const dueAt = new Map<string, number>()
-  if (ours) {
-    const { rows } = await db.raw(
-      `SELECT "transaction_id", "due_at" FROM "workflow_execution_timer" WHERE "kind" = 'retry' AND "transaction_id" = ANY (?)`,
-      [keys]
-    )
-    rows.forEach((row: { transaction_id: string; due_at: Date }) =>
-      dueAt.set(row.transaction_id, row.due_at.getTime())
+    createWorkflow(
+      { name: workflowId(retryInterval), store: true, retentionTime: 3600 },
+      (input: { key: string }) => {
+        failsOnce(input)
+      }
     )
   }
+}
+
+/** Notes when the orchestrator asks for each retry, through whichever storage the engine installed. */
+function noteRetryRequests(): void {
+  const storage = (DistributedTransaction as any).keyValueStore
+  const scheduleRetry = storage.scheduleRetry.bind(storage)
+  storage.scheduleRetry = (
+    transaction: { transactionId: string },
+    step: unknown,
+    timestamp: number,
+    interval: number
+  ) => {
+    timesOf(transaction.transactionId).askedAt ??= timestamp
+    return scheduleRetry(transaction, step, timestamp, interval)
+  }
+}
+
+async function retried(keys: string[]): Promise<void> {
   const deadline = Date.now() + DEADLINE_MS
-  while (keys.some((key) => attempts.get(key)?.retriedAt === undefined)) {
+  while (keys.some((key) => times.get(key)?.retriedAt === undefined)) {
     if (Date.now() > deadline) {
       throw new Error(`not every retry ran within ${DEADLINE_MS} ms`)
     }
-    await new Promise((resolve) => setTimeout(resolve, 10))
+    await new Promise((resolve) => setTimeout(resolve, 5))
   }
-  return keys.map((key) => {
-    const { failedAt, retriedAt } = attempts.get(key)!
-    const due = failedAt + RETRY_INTERVAL_SECONDS * 1000
-    const timerDue = dueAt.get(key)
-    return {
-      lateness: retriedAt! - due,
-      setLate: timerDue === undefined ? undefined : timerDue - due,
-      firedLate: timerDue === undefined ? undefined : retriedAt! - timerDue,
+}
+
+async function answer(
+  engine: IWorkflowEngineService,
+  role: TimerRole,
+  command: TimerCommand
+): Promise<Record<string, RunTimes>> {
+  let keys: string[]
+  if ("start" in command) {
+    const { prefix, size, retryIntervalSeconds } = command.start
+    keys = Array.from({ length: size }, (_, i) => `${prefix}-${i}`)
+    await Promise.all(
+      keys.map((key) =>
+        engine.run(workflowId(retryIntervalSeconds), {
+          transactionId: key,
+          input: { key },
+          throwOnError: false,
+        })
+      )
+    )
+    if (role === "alone") {
+      await retried(keys)
     }
-  })
+  } else {
+    keys = command.await.keys
+    await retried(keys)
+  }
+  return Object.fromEntries(keys.map((key) => [key, times.get(key) ?? {}]))
 }
 
 async function main(): Promise<void> {
   const engineName = process.env.BENCH_ENGINE ?? "ours"
-  const { medusaApp, shutdown } = await initModules({
-    databaseConfig: { clientUrl: process.env.DATABASE_URL!, schema: "public" },
+  const role = (process.env.BENCH_ROLE ?? "alone") as TimerRole
+  // initModules boots every instance in `shared` mode: the module's worker_mode comes from MedusaApp's workerMode.
+  const db = createPgConnection({
+    clientUrl: process.env.DATABASE_URL!,
+    schema: "public",
+  })
+  const medusaApp = await MedusaApp({
     modulesConfig: {
       [Modules.WORKFLOW_ENGINE]: {
         resolve: TIMER_ENGINES[engineName],
@@ -129,44 +175,41 @@ async function main(): Promise<void> {
       },
     },
     injectedDependencies: {
+      [ContainerRegistrationKeys.PG_CONNECTION]: db,
       logger: { ...console, info() {}, debug() {}, warn() {} },
     },
+    workerMode: WORKER_MODES[role],
   })
-  const engine = {
-    engine: medusaApp.modules[
-      Modules.WORKFLOW_ENGINE
-    ] as IWorkflowEngineService,
-    db: medusaApp.sharedContainer!.resolve(
-      ContainerRegistrationKeys.PG_CONNECTION
-    ) as Knex,
+  await medusaApp.onApplicationStart()
+  const shutdown = async () => {
+    await medusaApp.onApplicationPrepareShutdown()
+    await medusaApp.onApplicationShutdown()
+    await db.destroy()
   }
-  defineWorkflow()
+  const engine = medusaApp.modules[
+    Modules.WORKFLOW_ENGINE
+  ] as unknown as IWorkflowEngineService
+  defineWorkflows()
+  noteRetryRequests()
 
-  // A server runs warm: one batch, not recorded, compiles the paths a retry takes.
-  await batch(engine, "bench-timer-warmup", false)
-  const runs = await batch(engine, "bench-timer", engineName === "ours")
-  const defined = (values: (number | undefined)[]) =>
-    values.filter((v): v is number => v !== undefined)
-  const round: TimerRound = {
-    engine: engineName,
-    latenessMs: runs.map((run) => run.lateness),
-    ...(engineName === "ours"
-      ? {
-          setLateMs: defined(runs.map((run) => run.setLate)),
-          firedLateMs: defined(runs.map((run) => run.firedLate)),
-        }
-      : {}),
-  }
-  process.stdout.write(`${RESULT_MARKER}${JSON.stringify(round)}\n`)
-  await shutdown()
+  process.on("message", (message: { id: number; command: TimerCommand }) => {
+    answer(engine, role, message.command).then(
+      (reply) => process.send!({ id: message.id, reply }),
+      (error) => process.send!({ id: message.id, error: String(error) })
+    )
+  })
+  process.on("disconnect", () => {
+    shutdown().then(
+      () => process.exit(0),
+      () => process.exit(1)
+    )
+  })
+  process.stdout.write(`${READY_MARKER}\n`)
 }
 
 if (require.main === module) {
-  main().then(
-    () => process.exit(0),
-    (error) => {
-      console.error(error)
-      process.exit(1)
-    }
-  )
+  main().catch((error) => {
+    console.error(error)
+    process.exit(1)
+  })
 }

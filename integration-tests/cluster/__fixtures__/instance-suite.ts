@@ -6,13 +6,18 @@ import { Instance, kill, startInstance } from "./instances"
  * The hooks of a suite whose engine instances are processes of its own: the
  * runner's engine is stopped before each test (only the processes run timers,
  * schedules and recovery), the cluster log is made, and every process the
- * test started is killed after it. Returns how a test starts one.
+ * test started is killed after it. Returns how a test starts one (from
+ * `script`, engine-instance.ts unless told; see startInstance).
  */
 export function instanceProcesses(
   engine: object,
   db: () => Knex,
   clientUrl: () => string
-): (name: string, env?: Record<string, string>) => Promise<Instance> {
+): (
+  name: string,
+  env?: Record<string, string>,
+  script?: string
+) => Promise<Instance> {
   let instances: Instance[] = []
 
   beforeEach(async () => {
@@ -27,11 +32,12 @@ export function instanceProcesses(
     instances = []
   })
 
-  return async (name, env = {}) => {
-    const instance = await startInstance(name, {
-      DATABASE_URL: clientUrl(),
-      ...env,
-    })
+  return async (name, env = {}, script) => {
+    const instance = await startInstance(
+      name,
+      { DATABASE_URL: clientUrl(), ...env },
+      script
+    )
     instances.push(instance)
     return instance
   }

@@ -44,7 +44,7 @@ export class Supervisor {
   ) {
     lease.onDeadInstances(() => recovery.wake())
     lease.onRenewed((sentAt) => listener.heartbeatSent(sentAt))
-    listener.on(TIMER_CHANNEL, () => timers.wake())
+    listener.on(TIMER_CHANNEL, (setBy) => timers.wake(setBy))
     listener.on(SCHEDULE_CHANNEL, () => void this.refreshSchedules())
     listener.on(EVENT_CHANNEL, () => events.wake())
     listener.onCatchUp(() => {
@@ -171,7 +171,7 @@ export class Supervisor {
       this.recovery.stop(),
       this.schedules.stop(),
       this.events.stop(),
-      this.timers.stop(),
+      this.timers.stop({ handBack: !poolClosed }),
       this.listener.stop(),
     ]
     await Promise.allSettled(stopping)

@@ -4,15 +4,15 @@ import { Queryable } from "../db"
 import { InFlight } from "../in-flight"
 import { EngineRecorder, NO_RECORDER } from "../metrics/engine-recorder"
 import { inSpan } from "../metrics/engine-spans"
-import { claimDueTimers, claimTimer } from "./sql/claim-due-timers"
+import { claimDueTimers } from "./sql/claim-due-timers"
+import { confirmArmedTimers } from "./sql/confirm-armed-timers"
 import {
   completeTimer,
   deleteRunTimers,
   deleteTimers,
 } from "./sql/delete-timer"
-import { nextTimerWaitMs } from "./sql/next-timer-wait"
 import { RunFence } from "./sql/run-fence"
-import { releaseTimer } from "./sql/release-timer"
+import { releaseAllTimers, releaseTimer } from "./sql/release-timer"
 import { upsertTimer } from "./sql/upsert-timer"
 import { runTimerKeys } from "./timer-keys"
 import { ClaimedTimer, TimerSpec } from "./timer-spec"
@@ -32,15 +32,30 @@ export type DurableTimersConfig = {
 
 const CLAIM_BATCH = 50
 
+/** A timer this instance set and fires itself, due at `dueMs` on this process' clock. */
+type ArmedTimer = {
+  timer: TimerSpec
+  /** The row's due time, as written: which claim of the key this is. */
+  dueAt: Date
+  dueMs: number
+  timeout?: NodeJS.Timeout
+}
+
 /**
- * Timers of every instance, in `workflow_execution_timer`. A timer set here
- * is also armed here, so it fires on time without a poll; every other
- * instance learns of it by NOTIFY and looks at the next due time, and takes
- * it over if this one dies before firing it. Nothing is lost on restart: the
+ * Timers of every instance, in `workflow_execution_timer`. A timer set on a
+ * worker is born claimed by it and armed in its process, due when the
+ * orchestrator asked plus the delay: it fires on time without a poll or a
+ * NOTIFY, and the others take it over only if this instance dies (its lease
+ * runs out) or stops (it hands its timers back). A timer set on an instance
+ * that fires none (a `server`) is free: the workers learn of it by NOTIFY,
+ * and the first to find it due claims it. Nothing is lost on restart: the
  * row stays until a claimer fired it or its run cleared it.
  */
 export class DurableTimers {
-  private readonly armed = new Map<string, NodeJS.Timeout>()
+  private readonly armed = new Map<string, ArmedTimer>()
+  /** Armed timers that came due, confirmed together on the next turn of the event loop (see confirmDue). */
+  private cameDue: ArmedTimer[] = []
+  private confirming?: NodeJS.Immediate
   private readonly running = new InFlight()
   private readonly firing = new Map<string, Promise<void>>()
   private pumpTimer?: NodeJS.Timeout
@@ -59,33 +74,40 @@ export class DurableTimers {
 
   /**
    * Sets a timer `delayMs` from now, for a run still at the fence's epoch
-   * (false when it was refused: the run was taken over). A timer due at once
-   * is born claimed by this instance and fired here straight away (one
-   * insert, one delete).
+   * (false when it was refused: the run was taken over). On an instance that
+   * fires timers it is born claimed by it: one due at once is fired here
+   * straight away (one insert, one delete), a later one is armed here.
    */
   async set(
     timer: TimerSpec,
     delayMs: number,
     fence: RunFence
   ): Promise<boolean> {
+    // Due from the moment the orchestrator asked (its step failed, its step began), not from when the write
+    // returns: under load the write waits for a connection, and a timer armed after it fired that much later.
+    const dueMs = Date.now() + Math.max(0, delayMs)
     const firesHere = this.config.runsWork && this.started
-    const claimedNow = firesHere && delayMs <= 0
     const dueAt = await upsertTimer(
       this.db,
       timer,
       delayMs,
-      claimedNow ? this.config.instanceId : null,
+      firesHere ? this.config.instanceId : null,
       fence
     )
     if (!dueAt || !firesHere) {
       return !!dueAt
     }
-    if (claimedNow) {
+    if (!this.started) {
+      // Stopped while it was written: hand it back, as stop() handed back the others.
+      await this.handBack({ ...timer, due_at: dueAt }, dueMs - Date.now())
+      return true
+    }
+    if (delayMs <= 0) {
       this.disarm(timer.key)
       this.track(this.runClaimed({ ...timer, due_at: dueAt }))
       return true
     }
-    this.arm(timer.key, delayMs)
+    this.arm({ timer, dueAt, dueMs })
     return true
   }
 
@@ -122,51 +144,126 @@ export class DurableTimers {
     this.wake()
   }
 
-  /** Look at the table now: a timer was set elsewhere, or the connection came back. */
-  wake(): void {
-    this.schedulePump(0)
+  /**
+   * Look at the table now: a timer was set elsewhere, or the connection came
+   * back. `setBy`: the instance that set and armed the timer (see
+   * upsert-timer); this one, when it is its own.
+   */
+  wake(setBy?: string): void {
+    if (setBy !== this.config.instanceId) {
+      this.schedulePump(0)
+    }
   }
 
-  /** Stops claiming and waits for the timers being fired to finish. */
-  async stop(): Promise<void> {
+  /**
+   * Stops claiming and waits for the timers being fired to finish. With
+   * `handBack` (the pool is still there), the timers armed here and not fired
+   * are handed back, for the other instances to fire at their due times;
+   * otherwise their claims end with this instance's lease.
+   */
+  async stop({ handBack = true }: { handBack?: boolean } = {}): Promise<void> {
+    const wasStarted = this.started
     this.started = false
     clearTimeout(this.pumpTimer)
     this.pumpTimer = undefined
     for (const key of [...this.armed.keys()]) {
       this.disarm(key)
     }
+    this.cameDue = []
+    clearImmediate(this.confirming)
+    this.confirming = undefined
     await this.running.settled()
+    if (wasStarted && handBack) {
+      await releaseAllTimers(this.db, this.config.instanceId).catch((error) =>
+        this.logger.warn(
+          `Workflow timers: could not hand back the timers armed here (${describe(error)}); ` +
+            `other instances take them over when this instance's lease ends`
+        )
+      )
+    }
   }
 
-  private arm(key: string, delayMs: number): void {
-    this.disarm(key)
-    const timeout = setTimeout(
+  /**
+   * Fires only once this process' clock is past the due moment: the
+   * orchestrator checks a retry or timeout against that clock (the attempt's
+   * start plus the interval, strictly later for a timeout), and a timer that
+   * fired a millisecond early would be consumed with nothing done.
+   */
+  private arm(armed: ArmedTimer, atMs = armed.dueMs): void {
+    this.disarm(armed.timer.key)
+    armed.timeout = setTimeout(
       () => {
-        this.armed.delete(key)
-        this.track(this.claimAndRun(key))
+        if (Date.now() <= atMs) {
+          this.arm(armed, atMs)
+          return
+        }
+        this.armed.delete(armed.timer.key)
+        this.cameDue.push(armed)
+        // Every armed timer that comes due in this turn of the event loop is confirmed by one statement.
+        this.confirming ??= setImmediate(() => this.confirmDue())
       },
-      Math.max(0, delayMs)
+      Math.max(0, atMs - Date.now() + 1)
     )
-    timeout.unref()
-    this.armed.set(key, timeout)
+    armed.timeout.unref()
+    this.armed.set(armed.timer.key, armed)
   }
 
   private disarm(key: string): void {
-    clearTimeout(this.armed.get(key))
+    clearTimeout(this.armed.get(key)?.timeout)
     this.armed.delete(key)
+    if (this.cameDue.length) {
+      this.cameDue = this.cameDue.filter((armed) => armed.timer.key !== key)
+    }
   }
 
-  private async claimAndRun(key: string): Promise<void> {
-    if (!this.started) {
+  /**
+   * Fires the armed timers that came due and are still as this instance set
+   * them (see confirm-armed-timers): one round trip for all of them. Should
+   * the database not answer, they are armed again for a later try; they stay
+   * claimed by this instance meanwhile.
+   */
+  private confirmDue(): void {
+    const due = this.cameDue
+    this.cameDue = []
+    this.confirming = undefined
+    if (!this.started || !due.length) {
       return
     }
-    const timer = await claimTimer(this.db, key, this.config.instanceId)
-    if (timer) {
-      await this.runClaimed(timer)
-    } else {
-      // Not due yet by the database clock, cleared, or taken: the pump knows which.
-      this.schedulePump(0)
-    }
+    this.track(
+      confirmArmedTimers(
+        this.db,
+        due.map(({ timer, dueAt }) => ({ key: timer.key, dueAt })),
+        this.config.instanceId
+      ).then(
+        (confirmed) => {
+          for (const { timer, dueAt, dueMs } of due) {
+            if (confirmed.has(timer.key)) {
+              this.track(this.runClaimed({ ...timer, due_at: dueAt }, dueMs))
+            }
+          }
+        },
+        (error) => {
+          this.logger.warn(
+            `Workflow timers: could not confirm ${due.length} due timer(s), trying again in ` +
+              `${this.config.releaseDelayMs} ms: ${describe(error)}`
+          )
+          for (const armed of due) {
+            if (this.started && !this.armed.has(armed.timer.key)) {
+              this.arm(armed, Date.now() + this.config.releaseDelayMs)
+            }
+          }
+        }
+      )
+    )
+  }
+
+  private async handBack(timer: ClaimedTimer, delayMs: number): Promise<void> {
+    await releaseTimer(this.db, timer, delayMs, this.config.instanceId).catch(
+      (error) =>
+        this.logger.warn(
+          `Workflow timer ${timer.key}: could not hand it back (${describe(error)}); its claim runs out with this instance's lease`
+        )
+    )
   }
 
   /**
@@ -175,13 +272,13 @@ export class DurableTimers {
    * would each run the transaction, and both run its next step. The later
    * one runs once the first is done, and is judged against what it left.
    */
-  private runClaimed(timer: ClaimedTimer): Promise<void> {
+  private runClaimed(timer: ClaimedTimer, dueMs?: number): Promise<void> {
     const run = `${timer.workflow_id}\u0000${timer.transaction_id}`
     // The one before fires this one's run whatever became of it (fireClaimed reports its own failures).
     const previous = (this.firing.get(run) ?? Promise.resolve()).catch(
       () => undefined
     )
-    const next = previous.then(() => this.fireClaimed(timer))
+    const next = previous.then(() => this.fireClaimed(timer, dueMs))
     this.firing.set(run, next)
     const forget = () => {
       if (this.firing.get(run) === next) {
@@ -192,9 +289,13 @@ export class DurableTimers {
     return next
   }
 
-  private async fireClaimed(timer: ClaimedTimer): Promise<void> {
-    // On this instance's clock against the database's: lateness includes any skew between the two.
-    const latenessMs = Date.now() - new Date(timer.due_at).getTime()
+  /** `dueMs`: when the timer was due on this process' clock, for one it armed itself. */
+  private async fireClaimed(
+    timer: ClaimedTimer,
+    dueMs?: number
+  ): Promise<void> {
+    // For a timer another instance set: on this instance's clock against the database's, so any skew counts too.
+    const latenessMs = Date.now() - (dueMs ?? new Date(timer.due_at).getTime())
     try {
       await inSpan(
         "workflow_engine.timer.fire",
@@ -211,16 +312,7 @@ export class DurableTimers {
         `Workflow timer ${timer.key} (workflow ${timer.workflow_id}, transaction ${timer.transaction_id}) ` +
           `failed, trying again in ${this.config.releaseDelayMs} ms: ${describe(error)}`
       )
-      await releaseTimer(
-        this.db,
-        timer,
-        this.config.releaseDelayMs,
-        this.config.instanceId
-      ).catch((release) =>
-        this.logger.warn(
-          `Workflow timer ${timer.key}: could not hand it back (${describe(release)}); its claim runs out with this instance's lease`
-        )
-      )
+      await this.handBack(timer, this.config.releaseDelayMs)
       return
     }
     await completeTimer(
@@ -266,21 +358,16 @@ export class DurableTimers {
     this.pumping = true
     let waitMs = this.config.pollIntervalMs
     try {
-      let claimed: ClaimedTimer[]
+      let due
       do {
-        claimed = await claimDueTimers(
-          this.db,
-          this.config.instanceId,
-          CLAIM_BATCH
-        )
-        for (const timer of claimed) {
+        due = await claimDueTimers(this.db, this.config.instanceId, CLAIM_BATCH)
+        for (const timer of due.timers) {
           this.disarm(timer.key)
           this.track(this.runClaimed(timer))
         }
-      } while (claimed.length === CLAIM_BATCH && this.started)
-      const next = await nextTimerWaitMs(this.db)
-      if (next !== null) {
-        waitMs = Math.min(waitMs, next)
+      } while (due.timers.length === CLAIM_BATCH && this.started)
+      if (due.waitMs !== null) {
+        waitMs = Math.min(waitMs, due.waitMs)
       }
     } catch (error) {
       if (this.started) {

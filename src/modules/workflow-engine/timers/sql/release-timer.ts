@@ -23,3 +23,21 @@ export async function releaseTimer(
     [Math.max(0, delayMs), timer.key, timer.due_at, claimedBy, TIMER_CHANNEL]
   )
 }
+
+/**
+ * Hands back every timer this instance still holds, on a clean shutdown: the
+ * ones it armed and did not fire. Each is then free to whichever instance
+ * comes to it first, at its due time; the NOTIFY tells them now, not at their
+ * next poll.
+ */
+export async function releaseAllTimers(
+  db: Queryable,
+  claimedBy: string
+): Promise<void> {
+  await db.raw(
+    `UPDATE "workflow_execution_timer" SET "claimed_by" = NULL
+      WHERE "claimed_by" = ?
+      RETURNING pg_notify(?, '')`,
+    [claimedBy, TIMER_CHANNEL]
+  )
+}
