@@ -15,43 +15,17 @@ import { Modules } from "@medusajs/framework/utils"
 import { initModules } from "@medusajs/test-utils"
 import path from "path"
 import { Client } from "pg"
-import { benchDatabase, migrateOurs, table } from "./support"
+import {
+  benchDatabase,
+  countClientStatements,
+  migrateOurs,
+  table,
+} from "./support"
 
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 30)
 const SETTLE_SECONDS = Number(process.env.BENCH_SETTLE_SECONDS ?? 5)
 const GOAL_PER_SECOND = 1
 const DATABASE = "medusa_wep_bench_idle"
-
-/** Counts what every pg client of the process sends, but the bench's own. */
-function countStatements(own: WeakSet<object>) {
-  const prototype = Client.prototype as any
-  const original = prototype.query
-  let sent: string[] = []
-  prototype.query = function (
-    this: Client,
-    config: unknown,
-    ...rest: unknown[]
-  ) {
-    if (!own.has(this)) {
-      sent.push(
-        typeof config === "string"
-          ? config
-          : ((config as { text?: string })?.text ?? "?")
-      )
-    }
-    return original.call(this, config, ...rest)
-  }
-  return {
-    take: () => {
-      const taken = sent
-      sent = []
-      return taken
-    },
-    restore: () => {
-      prototype.query = original
-    },
-  }
-}
 
 /** The server's own count, if pg_stat_statements is loaded; undefined otherwise. */
 async function serverStatements(
@@ -113,7 +87,7 @@ export async function run(): Promise<void> {
   own.add(probe)
   await probe.connect()
   const server = await serverStatements(probe)
-  const counter = countStatements(own)
+  const counter = countClientStatements(own)
 
   try {
     const { shutdown } = await initModules({

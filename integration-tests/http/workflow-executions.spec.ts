@@ -74,22 +74,20 @@ medusaIntegrationTestRunner({
         const engine = container.resolve<
           IWorkflowEngineService & Record<string, any>
         >(Modules.WORKFLOW_ENGINE)
+        // The pass deletes, then writes its audit entry: wait for the entry, not for the row to go.
         await waitUntil(
           async () =>
-            !(
-              await dbConnection.raw(
-                `SELECT id FROM workflow_execution WHERE id = 'wf_exec_expired'`
-              )
-            ).rows.length,
+            (await engine.listWorkflowExecutionPurges({ trigger: "job" })).some(
+              (entry: { deleted: number; dry_run: boolean }) =>
+                entry.deleted === 1 && !entry.dry_run
+            ),
           30000,
-          { what: "the scheduled purge" }
+          { what: "the scheduled purge's audit entry" }
         )
-        const entries = await engine.listWorkflowExecutionPurges({
-          trigger: "job",
-        })
-        expect(entries).toContainEqual(
-          expect.objectContaining({ deleted: 1, dry_run: false })
+        const { rows } = await dbConnection.raw(
+          `SELECT id FROM workflow_execution WHERE id = 'wf_exec_expired'`
         )
+        expect(rows).toEqual([])
       })
     })
 

@@ -134,7 +134,8 @@ export class CrashRecovery {
           workflow_id: run.workflow_id,
           "workflow_engine.recovery.action": adopted.plan.action,
         },
-        () => this.carryOut(run, adopted.plan, adopted.stored)
+        () => this.carryOut(run, adopted.plan, adopted.stored),
+        { root: true }
       )
     } catch (error) {
       this.logger.warn(

@@ -231,7 +231,8 @@ export class ClusterSchedules {
           workflow_id: jobId,
           "workflow_engine.schedule.scheduled_for": scheduledFor.toISOString(),
         },
-        () => job.handler(jobId, scheduledFor)
+        () => job.handler(jobId, scheduledFor),
+        { root: true }
       )
       if (outcome === "gone") {
         await this.remove(jobId)

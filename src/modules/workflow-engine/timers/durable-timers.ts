@@ -303,7 +303,8 @@ export class DurableTimers {
           workflow_id: timer.workflow_id,
           "workflow_engine.timer.kind": timer.kind,
         },
-        () => this.fire(timer)
+        () => this.fire(timer),
+        { root: true }
       )
       this.recorder.timerFired(timer.kind, latenessMs, false)
     } catch (error) {
