@@ -63,19 +63,20 @@ function resolveVersions(wanted: string): string[] {
   return found
 }
 
-/** One scratch folder per checkout and version, kept between runs so a re-run reuses its install. */
+/** One scratch folder per checkout and version: the same path each time, so its test database (named after the path) is reused, not left behind. */
 function scratchFor(version: string): string {
   const checkout = createHash("sha1").update(CHECKOUT).digest("hex").slice(0, 8)
   return path.join(os.tmpdir(), `medusa-wep-compat-${checkout}`, version)
 }
 
+/**
+ * A fresh copy every time, node_modules included: npm resolving a new
+ * manifest over a tree it installed before, without that tree's lockfile,
+ * left it broken (a dependency's nested copy gone).
+ */
 function copyCheckout(scratch: string): void {
+  fs.rmSync(scratch, { recursive: true, force: true })
   fs.mkdirSync(scratch, { recursive: true })
-  for (const entry of fs.readdirSync(scratch)) {
-    if (entry !== "node_modules") {
-      fs.rmSync(path.join(scratch, entry), { recursive: true, force: true })
-    }
-  }
   fs.cpSync(CHECKOUT, scratch, {
     recursive: true,
     filter: (source) => !NOT_COPIED.has(path.basename(source)),
