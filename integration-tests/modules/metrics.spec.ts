@@ -20,6 +20,10 @@ jest.setTimeout(120000)
 
 // Registered before the module loads, as a store's instrumentation.ts is.
 const { spans, points, total } = registerTestTelemetry()
+const timerFireSpans = () =>
+  spans
+    .getFinishedSpans()
+    .filter((span) => span.name === "workflow_engine.timer.fire")
 
 type MetricsEngine = IWorkflowEngineService & {
   purgeExpiredExecutions(
@@ -155,17 +159,10 @@ moduleIntegrationTestRunner<MetricsEngine>({
         })
       expect((await finished).state).toBe("done")
 
-      await waitUntil(
-        () =>
-          spans
-            .getFinishedSpans()
-            .some((span) => span.name === "workflow_engine.timer.fire"),
-        10000,
-        { what: "the retry timer's span ended" }
-      )
-      const fired = spans
-        .getFinishedSpans()
-        .filter((span) => span.name === "workflow_engine.timer.fire")
+      await waitUntil(() => timerFireSpans().length > 0, 10000, {
+        what: "the retry timer's span ended",
+      })
+      const fired = timerFireSpans()
       expect(fired).toHaveLength(1)
       // Its own trace, linked once to the request's.
       expect(fired[0].spanContext().traceId).not.toBe(requestTrace)
@@ -218,17 +215,10 @@ moduleIntegrationTestRunner<MetricsEngine>({
         null
       )
 
-      await waitUntil(
-        () =>
-          spans
-            .getFinishedSpans()
-            .some((span) => span.name === "workflow_engine.timer.fire"),
-        10000,
-        { what: "the timer's span ended" }
-      )
-      const fired = spans
-        .getFinishedSpans()
-        .find((span) => span.name === "workflow_engine.timer.fire")!
+      await waitUntil(() => timerFireSpans().length > 0, 10000, {
+        what: "the timer's span ended",
+      })
+      const [fired] = timerFireSpans()
       expect(fired.status.code).toBe(SpanStatusCode.ERROR)
       expect(fired.attributes.workflow_id).toBe("test-no-such-workflow")
       expect(
