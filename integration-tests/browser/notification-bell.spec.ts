@@ -1,5 +1,6 @@
 import { Browser } from "playwright-core"
 import { waitUntil } from "../modules/__fixtures__/engine"
+import { logInToAdminApi } from "../demo/demo-admin-api"
 import {
   DEMO_TEST_TIMEOUT_MS,
   RunningDemo,
@@ -35,27 +36,16 @@ afterAll(() => closeAll(browser, demo))
 type Notification = { data: { title?: string; description?: string } }
 
 /** The feed notifications every admin sees, through the admin API the bell calls. */
-async function feedNotifications({
-  port,
-  email,
-  password,
-}: RunningDemo): Promise<() => Promise<Notification[]>> {
-  const login = await fetch(`http://localhost:${port}/auth/user/emailpass`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ email, password }),
-  })
-  expect(login.status).toBe(200)
-  const { token } = (await login.json()) as { token: string }
-  return async () => {
-    const response = await fetch(
-      `http://localhost:${port}/admin/notifications?channel=feed&limit=100`,
-      { headers: { authorization: `Bearer ${token}` } }
-    )
-    expect(response.status).toBe(200)
-    return ((await response.json()) as { notifications: Notification[] })
-      .notifications
-  }
+async function feedNotifications(
+  running: RunningDemo
+): Promise<() => Promise<Notification[]>> {
+  const get = await logInToAdminApi(running)
+  return async () =>
+    (
+      await get<{ notifications: Notification[] }>(
+        "/admin/notifications?channel=feed&limit=100"
+      )
+    ).notifications
 }
 
 describeWithChromium("notification-bell.spec.ts")(

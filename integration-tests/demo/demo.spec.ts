@@ -2,6 +2,12 @@ import path from "path"
 import { Client } from "pg"
 import { alive, processesMentioning, processTree } from "./processes"
 import { waitUntil } from "../modules/__fixtures__/engine"
+import {
+  Execution,
+  executionLister,
+  logInToAdminApi,
+  seededCapturesRetried,
+} from "./demo-admin-api"
 import { DEMO_TEST_TIMEOUT_MS, RunningDemo, startDemo } from "./running-demo"
 
 /**
@@ -17,37 +23,10 @@ const TICK_DEADLINE_MS = 60 * 1000
 
 jest.setTimeout(DEMO_TEST_TIMEOUT_MS)
 
-type Execution = { workflow_id: string; transaction_id: string; state: string }
-
 let demo: RunningDemo | undefined
 
 afterAll(() => demo?.cleanUp())
 
-/** Logs in with the printed credentials; resolves to a lister of the stored executions. */
-async function logInToAdminApi({
-  port,
-  email,
-  password,
-}: RunningDemo): Promise<() => Promise<Execution[]>> {
-  const login = await fetch(`http://localhost:${port}/auth/user/emailpass`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ email, password }),
-  })
-  expect(login.status).toBe(200)
-  const { token } = (await login.json()) as { token: string }
-  return async () => {
-    const response = await fetch(
-      `http://localhost:${port}/admin/workflows-executions?limit=100&fields=workflow_id,transaction_id,state`,
-      { headers: { authorization: `Bearer ${token}` } }
-    )
-    expect(response.status).toBe(200)
-    return ((await response.json()) as { workflow_executions: Execution[] })
-      .workflow_executions
-  }
-}
-
-// Milestones of the demo's progress lines, in the order it reaches them.
 const FIRST_RUN = [
   /initdb/,
   /Migrating the database/,
@@ -84,7 +63,7 @@ it("npm run demo serves the seeded store's admin, and Ctrl-C leaves no process b
   expect(page.status).toBe(200)
   expect(page.headers.get("content-type")).toMatch(/text\/html/)
 
-  const listExecutions = await logInToAdminApi(demo)
+  const listExecutions = executionLister(await logInToAdminApi(demo))
 
   const executions = await listExecutions()
   const states = (workflowId: string) =>
@@ -113,16 +92,7 @@ it("npm run demo serves the seeded store's admin, and Ctrl-C leaves no process b
   expect(states("book-shipment")).toEqual(["invoking", "invoking"])
   // Medusa's own stored workflow, run as the store API's cart completion runs it.
   expect(states("complete-cart")).toEqual(["done"])
-  // Every capture fails its first attempt; the server retries it on a timer the seed's process armed.
-  await waitUntil(
-    async () =>
-      (await listExecutions()).filter(
-        ({ workflow_id, state }) =>
-          workflow_id === "capture-payment" && state === "done"
-      ).length === 3,
-    TICK_DEADLINE_MS,
-    { what: "The retried captures", everyMs: 1000 }
-  )
+  await seededCapturesRetried(listExecutions)
   expect(
     (await listExecutions())
       .filter(({ workflow_id }) => workflow_id === "capture-payment")
@@ -211,7 +181,7 @@ it("a second npm run demo reuses the data: no initdb, migration or seed, the sam
     []
   )
 
-  const listExecutions = await logInToAdminApi(demo)
+  const listExecutions = executionLister(await logInToAdminApi(demo))
   const executions = await listExecutions()
   expect(
     executions.filter((execution) => execution.workflow_id === "sync-inventory")
