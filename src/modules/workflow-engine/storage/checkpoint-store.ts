@@ -17,6 +17,7 @@ import {
   isOver,
   isPlainSynchronous,
   SaveOptions,
+  savedStep,
   toCheckpoint,
 } from "./concurrent-saves"
 import { untilReachable } from "./connection-loss"
@@ -39,7 +40,7 @@ import { loadLatestExecution } from "./sql/load-latest-execution"
 import { lockExecution } from "./sql/lock-execution"
 import { readOwner } from "./sql/read-owner"
 import { ExecutionRow, NewExecutionRow, StoredOwner } from "./sql/types"
-import { UnchangedSince, updateExecution } from "./sql/update-execution"
+import { updateExecution } from "./sql/update-execution"
 import { SeenVersion, SeenVersions } from "./seen-versions"
 import { noteAwaitedStep } from "./sql/note-awaited-step"
 import { awaitedMarker } from "./awaited-steps"
@@ -293,7 +294,7 @@ export class CheckpointStore {
           ...this.hot,
           guard: {
             only: "unchanged",
-            since: unchangedSince(data, seen.version, options),
+            since: { version: seen.version, step: savedStep(data, options) },
           },
           event: this.parts.runEvent(data),
         }
@@ -534,28 +535,6 @@ function runOf(data: TransactionCheckpoint) {
   return {
     workflowId: data.flow.modelId,
     transactionId: data.flow.transactionId,
-  }
-}
-
-/** What an unchanged write compares (see UNCHANGED_GUARD): the step saved is the one assertNotOvertaken reads. */
-function unchangedSince(
-  data: TransactionCheckpoint,
-  version: string,
-  options?: SaveOptions
-): UnchangedSince {
-  const stepId = options?.stepId
-  return {
-    version,
-    step:
-      stepId && data.flow.steps[stepId]
-        ? {
-            id: stepId,
-            phase:
-              data.flow.state === TransactionState.COMPENSATING
-                ? "compensate"
-                : "invoke",
-          }
-        : undefined,
   }
 }
 

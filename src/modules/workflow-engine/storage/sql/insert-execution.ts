@@ -14,7 +14,8 @@ const INSERT_EXECUTION: HotStatement = {
 
 /**
  * Creates the row of a run when it starts. Returns the new row's version
- * (see seen-versions.ts), or undefined when the database refused it: another run of the same transaction is already in flight
+ * (see seen-versions.ts), or undefined when the database refused it:
+ * another run of the same transaction is already in flight
  * (IDX_workflow_execution_in_flight_unique) or this run was already stored.
  * Safe under concurrency because the unique indexes decide, not a prior read.
  * Its `awaited_steps` start empty while this engine notes its async steps'
