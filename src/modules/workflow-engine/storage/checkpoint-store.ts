@@ -17,7 +17,6 @@ import {
   isOver,
   isPlainSynchronous,
   SaveOptions,
-  savedStep,
   toCheckpoint,
 } from "./concurrent-saves"
 import { untilReachable } from "./connection-loss"
@@ -41,7 +40,6 @@ import { lockExecution } from "./sql/lock-execution"
 import { readOwner } from "./sql/read-owner"
 import { ExecutionRow, NewExecutionRow, StoredOwner } from "./sql/types"
 import { updateExecution } from "./sql/update-execution"
-import { SeenVersion, SeenVersions } from "./seen-versions"
 import { noteAwaitedStep } from "./sql/note-awaited-step"
 import { awaitedMarker } from "./awaited-steps"
 import { HandlerRun, handlerNotesKept } from "./handler-notes"
@@ -52,11 +50,10 @@ import { RunEvent } from "./sql/run-event"
  * as stored (`stored`: undefined when nothing in flight is), before the run
  * acts on it. Called when a run loads its transaction, and under the row lock
  * of each locked write; the judge knows whether the call belongs to a timer's
- * run, and judges each moment once (timers/timer-judge). An `unchanged` write
- * found the row as the run loaded it: the judgment of the load holds for it.
+ * run, and judges each moment once (timers/timer-judge).
  */
 export type TimerJudge = (
-  moment: "load" | "write" | "unchanged",
+  moment: "load" | "write",
   run: { workflowId: string; transactionId: string },
   stored: TransactionFlow | undefined
 ) => void
@@ -116,7 +113,6 @@ export class CheckpointStore {
   ) {}
 
   private readonly stepEnds = new StepEnds()
-  private readonly seenVersions = new SeenVersions()
   private readonly hot = {
     prepared: this.parts.preparedStatements,
     logger: this.logger,
@@ -174,7 +170,6 @@ export class CheckpointStore {
     }
     const checkpoint = toCheckpoint(row)
     carryOwnership(checkpoint.flow, row.owner_epoch)
-    this.seenVersions.carry(checkpoint.flow, row.version)
     return checkpoint
   }
 
@@ -185,7 +180,6 @@ export class CheckpointStore {
     options?: SaveOptions
   ): Promise<TransactionCheckpoint> {
     const ownership = takeOwnership(data.flow)
-    const seen = this.seenVersions.take(data.flow)
     this.stepEnds.stamp(data.flow)
     // A lost connection most often means the statement never ran, and the second try writes it. When the first
     // one did commit, the second finds it: an update writes the same checkpoint again, a locked write is refused
@@ -193,13 +187,12 @@ export class CheckpointStore {
     await untilReachable(
       this.logger,
       `storing run ${data.flow.modelId}:${data.flow.transactionId}`,
-      () => this.write(data, ownership, seen, options)
+      () => this.write(data, ownership, options)
     ).catch((error) => {
       this.logFailedSave(data, error)
       throw error
     })
     if (FINISHED_STATES.has(data.flow.state)) {
-      this.seenVersions.wrote(seen.execution, undefined)
       this.parts.onRunEnded?.(data.flow)
     }
     return data
@@ -231,29 +224,27 @@ export class CheckpointStore {
   private async write(
     data: TransactionCheckpoint,
     ownership: Ownership,
-    seen: SeenVersion,
     options?: SaveOptions
   ): Promise<void> {
     const flow = data.flow
     const epoch = ownership.epoch
     if (flow.state === TransactionState.NOT_STARTED) {
-      const version = await insertExecution(
+      const inserted = await insertExecution(
         this.db,
         this.toNewRow(data, epoch, options),
         this.hot
       )
-      if (version === undefined) {
+      if (!inserted) {
         throw alreadyStarted(flow.transactionId)
       }
-      this.seenVersions.wrote(seen.execution, version)
       return
     }
     await this.assertStillOwned(data, ownership)
 
-    // An answer to a waiting step is always checked, whatever else would be written.
+    // An answer to a waiting step is always checked under the lock, whatever else would be written.
     const answer = currentAnswer(flow.modelId, flow.transactionId)
     if (answer?.isAnswerSave(options?.stepId)) {
-      await this.writeChecked(data, epoch, seen, options, answer)
+      await this.writeLocked(data, epoch, options, answer)
       answer.markSaved()
       return
     }
@@ -268,45 +259,7 @@ export class CheckpointStore {
     ) {
       return
     }
-    await this.writeChecked(data, epoch, seen, options)
-  }
-
-  /**
-   * A write that must hold against whatever else changed the run: one
-   * conditional UPDATE when the row is still as this execution last saw it
-   * (nothing can then have overtaken it or be left to merge, and an answer or
-   * a timer finds the run as it loaded it), else the locked write, which
-   * reads the stored run and decides. A finished run always takes the lock:
-   * what its end changes besides commits with it.
-   */
-  private async writeChecked(
-    data: TransactionCheckpoint,
-    epoch: number,
-    seen: SeenVersion,
-    options?: SaveOptions,
-    answer?: StepAnswer
-  ): Promise<void> {
-    if (seen.version !== undefined && !FINISHED_STATES.has(data.flow.state)) {
-      const version = await updateExecution(
-        this.db,
-        this.toRow(data, epoch, options),
-        {
-          ...this.hot,
-          guard: {
-            only: "unchanged",
-            since: { version: seen.version, step: savedStep(data, options) },
-          },
-          event: this.parts.runEvent(data),
-        }
-      )
-      if (version !== undefined) {
-        this.parts.judgeTimer("unchanged", runOf(data), undefined)
-        this.seenVersions.wrote(seen.execution, version)
-        return
-      }
-    }
-    const version = await this.writeLocked(data, epoch, options, answer)
-    this.seenVersions.wrote(seen.execution, version)
+    await this.writeLocked(data, epoch, options)
   }
 
   /**
@@ -366,16 +319,11 @@ export class CheckpointStore {
     options?: SaveOptions
   ): Promise<boolean> {
     if (this.shouldKeep(data, options)) {
-      const version = await updateExecution(
-        this.db,
-        this.toRow(data, epoch, options),
-        {
-          ...this.hot,
-          guard: { only: "untouched" },
-          event: this.parts.runEvent(data),
-        }
-      )
-      return version !== undefined
+      return await updateExecution(this.db, this.toRow(data, epoch, options), {
+        ...this.hot,
+        onlyIfUntouched: true,
+        event: this.parts.runEvent(data),
+      })
     }
     return await deleteExecution(this.db, runKeyOf(data), {
       onlyIfUntouched: true,
@@ -384,14 +332,13 @@ export class CheckpointStore {
     })
   }
 
-  /** Returns the version the row was left at, undefined when it was removed. */
   private async writeLocked(
     data: TransactionCheckpoint,
     epoch: number,
     options?: SaveOptions,
     answer?: StepAnswer
-  ): Promise<string | undefined> {
-    return await this.db.transaction(async (trx) => {
+  ): Promise<void> {
+    await this.db.transaction(async (trx) => {
       const stored = await lockExecution(trx, runKeyOf(data))
       if (stored && stored.owner_epoch !== epoch) {
         throw this.refuse(
@@ -401,7 +348,14 @@ export class CheckpointStore {
           `storing its ${data.flow.state} checkpoint`
         )
       }
-      this.parts.judgeTimer("write", runOf(data), stored?.execution)
+      this.parts.judgeTimer(
+        "write",
+        {
+          workflowId: data.flow.modelId,
+          transactionId: data.flow.transactionId,
+        },
+        stored?.execution
+      )
       answer?.assertStillWaiting(stored)
       assertNotOvertaken(data, stored, options)
 
@@ -409,7 +363,6 @@ export class CheckpointStore {
         assertNothingToMerge(data, stored)
       }
 
-      let version: string | undefined
       if (!this.shouldKeep(data, options)) {
         await deleteExecution(trx, runKeyOf(data), {
           onlyIfUntouched: false,
@@ -417,13 +370,13 @@ export class CheckpointStore {
           event: this.parts.runEvent(data),
         })
       } else if (stored) {
-        version = await updateExecution(trx, this.toRow(data, epoch, options), {
+        await updateExecution(trx, this.toRow(data, epoch, options), {
           ...this.hot,
-          guard: { only: "any" },
+          onlyIfUntouched: false,
           event: this.parts.runEvent(data),
         })
       } else {
-        version = await insertExecution(
+        await insertExecution(
           trx,
           this.toNewRow(data, epoch, options),
           this.hot
@@ -438,7 +391,6 @@ export class CheckpointStore {
           stepIds: Object.keys(data.flow.steps),
         })
       }
-      return version
     })
   }
 
@@ -529,13 +481,6 @@ export class CheckpointStore {
 function parseKey(key: string): { workflowId: string; transactionId: string } {
   const [, workflowId, ...rest] = key.split(":")
   return { workflowId, transactionId: rest.join(":") }
-}
-
-function runOf(data: TransactionCheckpoint) {
-  return {
-    workflowId: data.flow.modelId,
-    transactionId: data.flow.transactionId,
-  }
 }
 
 function runKeyOf(data: TransactionCheckpoint) {
