@@ -47,12 +47,12 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         stepResponse: "answer",
       })
 
-    // Until a statement of the engine waits for the run's row lock.
+    // Until a statement of the engine waits for the run's row lock: its conditional write, or its locked one.
     const waitForRowLockWait = () =>
       waitUntil(async () => {
         const { rows } = await knexOf(medusaApp).raw(
           `SELECT 1 FROM pg_stat_activity
-            WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%workflow_execution%FOR UPDATE%'`
+            WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%"workflow_execution"%'`
         )
         return rows.length > 0
       })

@@ -67,3 +67,8 @@ export const STEP_FINISHED_STATES = new Set<string>([
   TransactionStepState.SKIPPED_FAILURE,
   TransactionStepState.TIMEOUT,
 ])
+
+/** The finished step states as a SQL list, for statements that must agree with STEP_FINISHED_STATES. */
+export const STEP_FINISHED_STATES_SQL = [...STEP_FINISHED_STATES]
+  .map((state) => `'${state}'`)
+  .join(", ")

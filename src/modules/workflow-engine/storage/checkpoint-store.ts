@@ -17,6 +17,7 @@ import {
   isOver,
   isPlainSynchronous,
   SaveOptions,
+  savedStep,
   toCheckpoint,
 } from "./concurrent-saves"
 import { untilReachable } from "./connection-loss"
@@ -40,6 +41,7 @@ import { lockExecution } from "./sql/lock-execution"
 import { readOwner } from "./sql/read-owner"
 import { ExecutionRow, NewExecutionRow, StoredOwner } from "./sql/types"
 import { updateExecution } from "./sql/update-execution"
+import { SeenVersion, SeenVersions } from "./seen-versions"
 import { noteAwaitedStep } from "./sql/note-awaited-step"
 import { awaitedMarker } from "./awaited-steps"
 import { HandlerRun, handlerNotesKept } from "./handler-notes"
@@ -50,10 +52,11 @@ import { RunEvent } from "./sql/run-event"
  * as stored (`stored`: undefined when nothing in flight is), before the run
  * acts on it. Called when a run loads its transaction, and under the row lock
  * of each locked write; the judge knows whether the call belongs to a timer's
- * run, and judges each moment once (timers/timer-judge).
+ * run, and judges each moment once (timers/timer-judge). An `unchanged` write
+ * found the row as the run loaded it: the judgment of the load holds for it.
  */
 export type TimerJudge = (
-  moment: "load" | "write",
+  moment: "load" | "write" | "unchanged",
   run: { workflowId: string; transactionId: string },
   stored: TransactionFlow | undefined
 ) => void
@@ -113,6 +116,7 @@ export class CheckpointStore {
   ) {}
 
   private readonly stepEnds = new StepEnds()
+  private readonly seenVersions = new SeenVersions()
   private readonly hot = {
     prepared: this.parts.preparedStatements,
     logger: this.logger,
@@ -170,6 +174,7 @@ export class CheckpointStore {
     }
     const checkpoint = toCheckpoint(row)
     carryOwnership(checkpoint.flow, row.owner_epoch)
+    this.seenVersions.carry(checkpoint.flow, row.version)
     return checkpoint
   }
 
@@ -180,6 +185,7 @@ export class CheckpointStore {
     options?: SaveOptions
   ): Promise<TransactionCheckpoint> {
     const ownership = takeOwnership(data.flow)
+    const seen = this.seenVersions.take(data.flow)
     this.stepEnds.stamp(data.flow)
     // A lost connection most often means the statement never ran, and the second try writes it. When the first
     // one did commit, the second finds it: an update writes the same checkpoint again, a locked write is refused
@@ -187,12 +193,13 @@ export class CheckpointStore {
     await untilReachable(
       this.logger,
       `storing run ${data.flow.modelId}:${data.flow.transactionId}`,
-      () => this.write(data, ownership, options)
+      () => this.write(data, ownership, seen, options)
     ).catch((error) => {
       this.logFailedSave(data, error)
       throw error
     })
     if (FINISHED_STATES.has(data.flow.state)) {
+      this.seenVersions.wrote(seen.execution, undefined)
       this.parts.onRunEnded?.(data.flow)
     }
     return data
@@ -224,27 +231,29 @@ export class CheckpointStore {
   private async write(
     data: TransactionCheckpoint,
     ownership: Ownership,
+    seen: SeenVersion,
     options?: SaveOptions
   ): Promise<void> {
     const flow = data.flow
     const epoch = ownership.epoch
     if (flow.state === TransactionState.NOT_STARTED) {
-      const inserted = await insertExecution(
+      const version = await insertExecution(
         this.db,
         this.toNewRow(data, epoch, options),
         this.hot
       )
-      if (!inserted) {
+      if (version === undefined) {
         throw alreadyStarted(flow.transactionId)
       }
+      this.seenVersions.wrote(seen.execution, version)
       return
     }
     await this.assertStillOwned(data, ownership)
 
-    // An answer to a waiting step is always checked under the lock, whatever else would be written.
+    // An answer to a waiting step is always checked, whatever else would be written.
     const answer = currentAnswer(flow.modelId, flow.transactionId)
     if (answer?.isAnswerSave(options?.stepId)) {
-      await this.writeLocked(data, epoch, options, answer)
+      await this.writeChecked(data, epoch, seen, options, answer)
       answer.markSaved()
       return
     }
@@ -259,7 +268,45 @@ export class CheckpointStore {
     ) {
       return
     }
-    await this.writeLocked(data, epoch, options)
+    await this.writeChecked(data, epoch, seen, options)
+  }
+
+  /**
+   * A write that must hold against whatever else changed the run: one
+   * conditional UPDATE when the row is still as this execution last saw it
+   * (nothing can then have overtaken it or be left to merge, and an answer or
+   * a timer finds the run as it loaded it), else the locked write, which
+   * reads the stored run and decides. A finished run always takes the lock:
+   * what its end changes besides commits with it.
+   */
+  private async writeChecked(
+    data: TransactionCheckpoint,
+    epoch: number,
+    seen: SeenVersion,
+    options?: SaveOptions,
+    answer?: StepAnswer
+  ): Promise<void> {
+    if (seen.version !== undefined && !FINISHED_STATES.has(data.flow.state)) {
+      const version = await updateExecution(
+        this.db,
+        this.toRow(data, epoch, options),
+        {
+          ...this.hot,
+          guard: {
+            only: "unchanged",
+            since: { version: seen.version, step: savedStep(data, options) },
+          },
+          event: this.parts.runEvent(data),
+        }
+      )
+      if (version !== undefined) {
+        this.parts.judgeTimer("unchanged", runOf(data), undefined)
+        this.seenVersions.wrote(seen.execution, version)
+        return
+      }
+    }
+    const version = await this.writeLocked(data, epoch, options, answer)
+    this.seenVersions.wrote(seen.execution, version)
   }
 
   /**
@@ -319,11 +366,16 @@ export class CheckpointStore {
     options?: SaveOptions
   ): Promise<boolean> {
     if (this.shouldKeep(data, options)) {
-      return await updateExecution(this.db, this.toRow(data, epoch, options), {
-        ...this.hot,
-        onlyIfUntouched: true,
-        event: this.parts.runEvent(data),
-      })
+      const version = await updateExecution(
+        this.db,
+        this.toRow(data, epoch, options),
+        {
+          ...this.hot,
+          guard: { only: "untouched" },
+          event: this.parts.runEvent(data),
+        }
+      )
+      return version !== undefined
     }
     return await deleteExecution(this.db, runKeyOf(data), {
       onlyIfUntouched: true,
@@ -332,13 +384,14 @@ export class CheckpointStore {
     })
   }
 
+  /** Returns the version the row was left at, undefined when it was removed. */
   private async writeLocked(
     data: TransactionCheckpoint,
     epoch: number,
     options?: SaveOptions,
     answer?: StepAnswer
-  ): Promise<void> {
-    await this.db.transaction(async (trx) => {
+  ): Promise<string | undefined> {
+    return await this.db.transaction(async (trx) => {
       const stored = await lockExecution(trx, runKeyOf(data))
       if (stored && stored.owner_epoch !== epoch) {
         throw this.refuse(
@@ -348,14 +401,7 @@ export class CheckpointStore {
           `storing its ${data.flow.state} checkpoint`
         )
       }
-      this.parts.judgeTimer(
-        "write",
-        {
-          workflowId: data.flow.modelId,
-          transactionId: data.flow.transactionId,
-        },
-        stored?.execution
-      )
+      this.parts.judgeTimer("write", runOf(data), stored?.execution)
       answer?.assertStillWaiting(stored)
       assertNotOvertaken(data, stored, options)
 
@@ -363,6 +409,7 @@ export class CheckpointStore {
         assertNothingToMerge(data, stored)
       }
 
+      let version: string | undefined
       if (!this.shouldKeep(data, options)) {
         await deleteExecution(trx, runKeyOf(data), {
           onlyIfUntouched: false,
@@ -370,13 +417,13 @@ export class CheckpointStore {
           event: this.parts.runEvent(data),
         })
       } else if (stored) {
-        await updateExecution(trx, this.toRow(data, epoch, options), {
+        version = await updateExecution(trx, this.toRow(data, epoch, options), {
           ...this.hot,
-          onlyIfUntouched: false,
+          guard: { only: "any" },
           event: this.parts.runEvent(data),
         })
       } else {
-        await insertExecution(
+        version = await insertExecution(
           trx,
           this.toNewRow(data, epoch, options),
           this.hot
@@ -391,6 +438,7 @@ export class CheckpointStore {
           stepIds: Object.keys(data.flow.steps),
         })
       }
+      return version
     })
   }
 
@@ -481,6 +529,13 @@ export class CheckpointStore {
 function parseKey(key: string): { workflowId: string; transactionId: string } {
   const [, workflowId, ...rest] = key.split(":")
   return { workflowId, transactionId: rest.join(":") }
+}
+
+function runOf(data: TransactionCheckpoint) {
+  return {
+    workflowId: data.flow.modelId,
+    transactionId: data.flow.transactionId,
+  }
 }
 
 function runKeyOf(data: TransactionCheckpoint) {

@@ -97,17 +97,14 @@ export function assertNotOvertaken(
   }
 
   const storedFlow = stored!.execution
-  if (options?.stepId) {
-    const storedStep = stepsOf(storedFlow)[options.stepId] as
-      StoredStep | undefined
-    if (storedStep && flow.steps[options.stepId]) {
-      const storedState =
-        flow.state === TransactionState.COMPENSATING
-          ? storedStep.compensate?.state
-          : storedStep.invoke?.state
+  const saved = savedStep(data, options)
+  if (saved) {
+    const storedStep = stepsOf(storedFlow)[saved.id] as StoredStep | undefined
+    if (storedStep) {
+      const storedState = storedStep[saved.phase]?.state
       if (STEP_FINISHED_STATES.has(storedState)) {
         throw new SkipStepAlreadyFinishedError(
-          `Step ${options.stepId} already finished by another execution`
+          `Step ${saved.id} already finished by another execution`
         )
       }
     }
@@ -117,6 +114,27 @@ export function assertNotOvertaken(
     throw new SkipCancelledExecutionError(
       "Workflow execution has been cancelled during the execution"
     )
+  }
+}
+
+/**
+ * The step a save is for, in the phase the run is in, when the checkpoint
+ * has it: the one a save must not find finished elsewhere.
+ */
+export function savedStep(
+  data: TransactionCheckpoint,
+  options?: SaveOptions
+): { id: string; phase: "invoke" | "compensate" } | undefined {
+  const stepId = options?.stepId
+  if (!stepId || !data.flow.steps[stepId]) {
+    return undefined
+  }
+  return {
+    id: stepId,
+    phase:
+      data.flow.state === TransactionState.COMPENSATING
+        ? "compensate"
+        : "invoke",
   }
 }
 

@@ -109,7 +109,7 @@ export class StepAnswer {
     }
   }
 
-  /** Whether a save of this step is the answer itself (its first save), which must be checked under the lock. */
+  /** Whether a save of this step is the answer itself (its first save), which must be checked against the stored step. */
   isAnswerSave(stepId: string | undefined): boolean {
     return !this.saved && !!this.basedOn && this.basedOn.stepId === stepId
   }

@@ -35,7 +35,7 @@ export function fireTimer(runner: () => WorkflowRunner): TimerHandler {
  * The timer a run was started for, while that run loads and first saves its
  * transaction. The storage judges the timer against what it reads then (the
  * checkpoint the orchestrator is about to act on, and the row under lock at
- * the run's first write), not against a read made before the run: a step
+ * the run's first write, unless that write found it unchanged), not against a read made before the run: a step
  * answered between that read and the run's load was acted on twice.
  * Each check is made once, by the run's first load and its first write;
  * what the run does after that is its own progress.

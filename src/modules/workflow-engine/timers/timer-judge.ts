@@ -9,12 +9,14 @@ import { staleReason } from "./stale-timer"
 /**
  * The check the checkpoints make of a run started for a timer (see
  * fire-timer): at the run's first load of its transaction and at its first
- * locked write, the timer is judged against the run as stored (see
+ * checked write, the timer is judged against the run as stored (see
  * stale-timer); one that no longer applies stops the run, before it acts on it.
+ * A first write that found the row unchanged since that load needs no second
+ * judgment.
  */
 export function timerJudge(logger: Logger) {
   return (
-    moment: "load" | "write",
+    moment: "load" | "write" | "unchanged",
     run: { workflowId: string; transactionId: string },
     stored: TransactionFlow | undefined
   ): void => {
@@ -22,6 +24,9 @@ export function timerJudge(logger: Logger) {
       moment === "load"
         ? timerToJudgeOnLoad(run.workflowId, run.transactionId)
         : timerToJudgeOnWrite(run.workflowId, run.transactionId)
+    if (moment === "unchanged") {
+      return
+    }
     const reason = timer && staleReason(timer, stored)
     if (reason) {
       logger.debug(`Workflow timer ${timer.key} dropped: ${reason}`)

@@ -8,12 +8,14 @@ const INSERT_EXECUTION: HotStatement = {
   sql: `INSERT INTO "workflow_execution"
           ("id", "workflow_id", "transaction_id", "run_id", "execution", "context", "state", "retention_time", "expires_at", "owner_instance_id", "owner_epoch", "awaited_steps", "resource_ids")
         VALUES (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, now() + make_interval(secs => ?::int), ?, ?, ?::text[], ?::text[])
-        ON CONFLICT DO NOTHING`,
+        ON CONFLICT DO NOTHING
+        RETURNING "xmin"::text AS "version"`,
 }
 
 /**
- * Creates the row of a run when it starts. Returns false when the database
- * refused it: another run of the same transaction is already in flight
+ * Creates the row of a run when it starts. Returns the new row's version
+ * (see seen-versions.ts), or undefined when the database refused it:
+ * another run of the same transaction is already in flight
  * (IDX_workflow_execution_in_flight_unique) or this run was already stored.
  * Safe under concurrency because the unique indexes decide, not a prior read.
  * Its `awaited_steps` start empty while this engine notes its async steps'
@@ -25,7 +27,7 @@ export async function insertExecution(
   db: Queryable,
   row: NewExecutionRow,
   hot: HotOptions
-): Promise<boolean> {
+): Promise<string | undefined> {
   const result = await runHot(
     db,
     INSERT_EXECUTION,
@@ -46,5 +48,5 @@ export async function insertExecution(
     ],
     hot
   )
-  return result.rowCount === 1
+  return result.rows[0]?.version
 }

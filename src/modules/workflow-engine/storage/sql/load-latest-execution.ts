@@ -12,7 +12,7 @@ export async function loadLatestExecution(
   transactionId: string
 ): Promise<StoredCheckpointRow | undefined> {
   const result = await db.raw(
-    `SELECT "execution", "context", "state", "owner_epoch", "owner_instance_id"
+    `SELECT "execution", "context", "state", "owner_epoch", "owner_instance_id", "xmin"::text AS "version"
        FROM "workflow_execution"
       WHERE "workflow_id" = ? AND "transaction_id" = ? AND "deleted_at" IS NULL
       ORDER BY "created_at" DESC, "id" DESC

@@ -1,5 +1,6 @@
 import { HotOptions, HotStatement, runHot } from "./prepared-statement"
 import { Queryable } from "../../db"
+import { STEP_FINISHED_STATES_SQL } from "../../transaction-states"
 import { ExecutionRow } from "./types"
 import { UNTOUCHED_GUARD } from "./untouched-guard"
 import {
@@ -9,6 +10,16 @@ import {
   runEventValues,
   WRITTEN_AND_ANNOUNCED,
 } from "./run-event"
+
+/**
+ * The row is still at the version the writer last saw (see seen-versions.ts),
+ * and the step being saved is not finished in the phase the run is in (the
+ * one check of a locked write that reads the stored run apart from its
+ * version: see assertNotOvertaken).
+ */
+const UNCHANGED_GUARD = `${UNTOUCHED_GUARD}
+  AND "xmin" = ?::xid
+  AND COALESCE("execution" #>> ARRAY['steps', ?::text, ?::text, 'state'], '') NOT IN (${STEP_FINISHED_STATES_SQL})`
 
 // A write is the run moving: whatever the stuck scan reported of it no longer holds (`stuck_at`).
 const updateSql = (guard: string) => `
@@ -20,9 +31,9 @@ const updateSql = (guard: string) => `
            "stuck_at" = NULL
      WHERE "workflow_id" = ? AND "transaction_id" = ? AND "run_id" = ?
        AND "deleted_at" IS NULL AND "owner_epoch" = ? ${guard}
-    RETURNING ${RUN_EVENT_COLUMNS}
+    RETURNING ${RUN_EVENT_COLUMNS}, "xmin"::text AS "version"
   ), ${RECORDED_RUN_EVENT}
-  ${WRITTEN_AND_ANNOUNCED}`
+  ${WRITTEN_AND_ANNOUNCED}, (SELECT "version" FROM "written") AS "version"`
 
 const UPDATE_EXECUTION: HotStatement = {
   name: "workflow_engine_update_execution",
@@ -32,6 +43,26 @@ const UPDATE_UNTOUCHED_EXECUTION: HotStatement = {
   name: "workflow_engine_update_untouched_execution",
   sql: updateSql(UNTOUCHED_GUARD),
 }
+const UPDATE_UNCHANGED_EXECUTION: HotStatement = {
+  name: "workflow_engine_update_unchanged_execution",
+  sql: updateSql(UNCHANGED_GUARD),
+}
+
+/** What an unchanged write compares: the version last seen, and the step being saved in its phase. */
+export type UnchangedSince = {
+  version: string
+  step?: { id: string; phase: "invoke" | "compensate" }
+}
+
+/**
+ * Which writes go ahead: `any` under the row lock (the caller checked the
+ * stored run), `untouched` (see UNTOUCHED_GUARD), or `unchanged` since the
+ * writer last saw the row (see UNCHANGED_GUARD).
+ */
+export type UpdateGuard =
+  | { only: "any" }
+  | { only: "untouched" }
+  | { only: "unchanged"; since: UnchangedSince }
 
 /**
  * Writes the latest checkpoint of a run in place, while the run is still at
@@ -40,34 +71,47 @@ const UPDATE_UNTOUCHED_EXECUTION: HotStatement = {
  * With `event`, the run event this write causes is recorded in the same
  * statement (see run-event.ts): no statement more, and no event without the write.
  *
- * With `onlyIfUntouched`, see UNTOUCHED_GUARD. Returns whether a row was written.
+ * Returns the row's new version, or undefined when the fence or the guard
+ * left it as it was.
  */
 export async function updateExecution(
   db: Queryable,
   row: ExecutionRow,
   {
-    onlyIfUntouched,
+    guard,
     event,
     ...hot
-  }: { onlyIfUntouched: boolean; event?: RunEvent } & HotOptions
-): Promise<boolean> {
+  }: { guard: UpdateGuard; event?: RunEvent } & HotOptions
+): Promise<string | undefined> {
+  const values = [
+    JSON.stringify(row.execution),
+    JSON.stringify(row.context),
+    row.state,
+    row.retention_time,
+    row.expires_in_seconds,
+    row.owner_instance_id,
+    row.workflow_id,
+    row.transaction_id,
+    row.run_id,
+    row.owner_epoch,
+  ]
+  const statement =
+    guard.only === "any"
+      ? UPDATE_EXECUTION
+      : guard.only === "untouched"
+        ? UPDATE_UNTOUCHED_EXECUTION
+        : UPDATE_UNCHANGED_EXECUTION
+  if (guard.only === "unchanged") {
+    // No step: a path no flow has, which reads as not finished.
+    const step = guard.since.step
+    values.push(guard.since.version, step?.id ?? "", step?.phase ?? "invoke")
+  }
   const result = await runHot(
     db,
-    onlyIfUntouched ? UPDATE_UNTOUCHED_EXECUTION : UPDATE_EXECUTION,
-    [
-      JSON.stringify(row.execution),
-      JSON.stringify(row.context),
-      row.state,
-      row.retention_time,
-      row.expires_in_seconds,
-      row.owner_instance_id,
-      row.workflow_id,
-      row.transaction_id,
-      row.run_id,
-      row.owner_epoch,
-      ...runEventValues(event),
-    ],
+    statement,
+    [...values, ...runEventValues(event)],
     hot
   )
-  return result.rows[0]?.written === 1
+  const written = result.rows[0]
+  return written?.written === 1 ? written.version : undefined
 }
