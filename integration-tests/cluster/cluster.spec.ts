@@ -17,7 +17,7 @@ import {
   QUIET_STEP,
 } from "./__fixtures__/cluster-workflows-ids"
 import { RunReply } from "./__fixtures__/instance-commands"
-import { FreezableProxy } from "./__fixtures__/freezable-proxy"
+import { FaultyProxy } from "./__fixtures__/faulty-proxy"
 import { ask, Instance, kill } from "./__fixtures__/instances"
 import { instanceProcesses } from "./__fixtures__/instance-suite"
 
@@ -344,7 +344,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
 
       it("still delivers onFinish after its listening connection went silent (the heartbeat notices, it reconnects)", async () => {
         // The listener's connection goes through a proxy that stops passing anything, with no error at either end.
-        const proxy = await FreezableProxy.start()
+        const proxy = await FaultyProxy.start()
         try {
           const transactionId = "answered-while-deaf"
           const listener = await start("listener", {

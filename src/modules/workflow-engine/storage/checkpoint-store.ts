@@ -42,6 +42,7 @@ import { readOwner } from "./sql/read-owner"
 import { ExecutionRow, NewExecutionRow, StoredOwner } from "./sql/types"
 import { updateExecution } from "./sql/update-execution"
 import { SeenVersion, SeenVersions } from "./seen-versions"
+import { foundOwnWrite } from "./resent-writes"
 import { noteAwaitedStep } from "./sql/note-awaited-step"
 import { awaitedMarker } from "./awaited-steps"
 import { HandlerRun, handlerNotesKept } from "./handler-notes"
@@ -187,13 +188,13 @@ export class CheckpointStore {
     const ownership = takeOwnership(data.flow)
     const seen = this.seenVersions.take(data.flow)
     this.stepEnds.stamp(data.flow)
-    // A lost connection most often means the statement never ran, and the second try writes it. When the first
-    // one did commit, the second finds it: an update writes the same checkpoint again, a locked write is refused
-    // as overtaken, a start is refused as already started (as Medusa's own retry of a save would have it).
+    // A lost connection most often means the statement never ran, and the next sending writes it. When the first
+    // one did commit and only its reply was lost, the next finds its own write and is done (see resent-writes).
+    let sendings = 0
     await untilReachable(
       this.logger,
       `storing run ${data.flow.modelId}:${data.flow.transactionId}`,
-      () => this.write(data, ownership, seen, options)
+      () => this.write(data, ownership, seen, ++sendings > 1, options)
     ).catch((error) => {
       this.logFailedSave(data, error)
       throw error
@@ -228,20 +229,23 @@ export class CheckpointStore {
     )
   }
 
+  /** `resent`: an earlier sending of this write lost its connection, and may have committed. */
   private async write(
     data: TransactionCheckpoint,
     ownership: Ownership,
     seen: SeenVersion,
+    resent: boolean,
     options?: SaveOptions
   ): Promise<void> {
     const flow = data.flow
     const epoch = ownership.epoch
     if (flow.state === TransactionState.NOT_STARTED) {
-      const version = await insertExecution(
-        this.db,
-        this.toNewRow(data, epoch, options),
-        this.hot
-      )
+      const version =
+        (await insertExecution(
+          this.db,
+          this.toNewRow(data, epoch, options),
+          this.hot
+        )) ?? (resent ? await this.ownStart(data) : undefined)
       if (version === undefined) {
         throw alreadyStarted(flow.transactionId)
       }
@@ -253,7 +257,7 @@ export class CheckpointStore {
     // An answer to a waiting step is always checked, whatever else would be written.
     const answer = currentAnswer(flow.modelId, flow.transactionId)
     if (answer?.isAnswerSave(options?.stepId)) {
-      await this.writeChecked(data, epoch, seen, options, answer)
+      await this.writeChecked(data, epoch, seen, resent, options, answer)
       answer.markSaved()
       return
     }
@@ -268,7 +272,21 @@ export class CheckpointStore {
     ) {
       return
     }
-    await this.writeChecked(data, epoch, seen, options)
+    await this.writeChecked(data, epoch, seen, resent, options)
+  }
+
+  /** The version of the row a start's first sending committed, if the stored run is that start. */
+  private async ownStart(
+    data: TransactionCheckpoint
+  ): Promise<string | undefined> {
+    const stored = await loadLatestExecution(
+      this.db,
+      data.flow.modelId,
+      data.flow.transactionId
+    )
+    return foundOwnWrite(data, stored, { removing: false })
+      ? stored!.version
+      : undefined
   }
 
   /**
@@ -283,6 +301,7 @@ export class CheckpointStore {
     data: TransactionCheckpoint,
     epoch: number,
     seen: SeenVersion,
+    resent: boolean,
     options?: SaveOptions,
     answer?: StepAnswer
   ): Promise<void> {
@@ -305,7 +324,7 @@ export class CheckpointStore {
         return
       }
     }
-    const version = await this.writeLocked(data, epoch, options, answer)
+    const version = await this.writeLocked(data, epoch, resent, options, answer)
     this.seenVersions.wrote(seen.execution, version)
   }
 
@@ -388,6 +407,7 @@ export class CheckpointStore {
   private async writeLocked(
     data: TransactionCheckpoint,
     epoch: number,
+    resent: boolean,
     options?: SaveOptions,
     answer?: StepAnswer
   ): Promise<string | undefined> {
@@ -401,6 +421,10 @@ export class CheckpointStore {
           `storing its ${data.flow.state} checkpoint`
         )
       }
+      const removing = !this.shouldKeep(data, options)
+      if (resent && foundOwnWrite(data, stored, { removing })) {
+        return stored?.version
+      }
       this.parts.judgeTimer("write", runOf(data), stored?.execution)
       answer?.assertStillWaiting(stored)
       assertNotOvertaken(data, stored, options)
@@ -410,7 +434,7 @@ export class CheckpointStore {
       }
 
       let version: string | undefined
-      if (!this.shouldKeep(data, options)) {
+      if (removing) {
         await deleteExecution(trx, runKeyOf(data), {
           onlyIfUntouched: false,
           epoch,

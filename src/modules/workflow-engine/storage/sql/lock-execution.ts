@@ -11,7 +11,7 @@ export async function lockExecution(
   key: RunKey
 ): Promise<StoredCheckpointRow | undefined> {
   const result = await trx.raw(
-    `SELECT "execution", "context", "state", "owner_epoch", "owner_instance_id"
+    `SELECT "execution", "context", "state", "owner_epoch", "owner_instance_id", "xmin"::text AS "version"
        FROM "workflow_execution"
       WHERE "workflow_id" = ? AND "transaction_id" = ? AND "run_id" = ?
         AND "deleted_at" IS NULL

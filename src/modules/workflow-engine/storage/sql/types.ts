@@ -34,6 +34,6 @@ export type StoredCheckpointRow = {
   state: string
   owner_epoch: number
   owner_instance_id: string | null
-  /** The row's version, its `xmin` as text (see seen-versions.ts); read where the run is loaded. */
+  /** The row's version, its `xmin` as text (see seen-versions.ts); read where the run is loaded or locked. */
   version?: string
 }
