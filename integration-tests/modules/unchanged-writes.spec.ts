@@ -1,6 +1,6 @@
 import { moduleIntegrationTestRunner } from "./__fixtures__/module-runner"
 import { IWorkflowEngineService } from "@medusajs/framework/types"
-import { Modules, TransactionHandlerType } from "@medusajs/framework/utils"
+import { Modules } from "@medusajs/framework/utils"
 import {
   createStep,
   createWorkflow,
@@ -14,6 +14,7 @@ import {
   MODULE_PATH,
   recordSql,
   rowsOf,
+  stepSuccess,
   TEST_DATABASE,
   withEngineShutdown,
 } from "./__fixtures__/engine"
@@ -59,15 +60,8 @@ createWorkflow({ name: WORKFLOW, store: true, retentionTime: 3600 }, () => {
   return new WorkflowResponse(touched)
 })
 
-const answer = (transactionId: string, stepId: string) => ({
-  idempotencyKey: {
-    workflowId: WORKFLOW,
-    transactionId,
-    stepId,
-    action: TransactionHandlerType.INVOKE,
-  },
-  stepResponse: { answered: stepId },
-})
+const answer = (transactionId: string, stepId: string) =>
+  stepSuccess(WORKFLOW, transactionId, stepId)
 
 const UNCHANGED = "workflow_engine_update_unchanged_execution"
 // A locked write is a transaction: BEGIN; SELECT … FOR UPDATE; UPDATE; COMMIT.

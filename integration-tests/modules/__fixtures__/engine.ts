@@ -3,7 +3,10 @@ import {
   Logger,
   MedusaContainer,
 } from "@medusajs/framework/types"
-import { ContainerRegistrationKeys } from "@medusajs/framework/utils"
+import {
+  ContainerRegistrationKeys,
+  TransactionHandlerType,
+} from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
 import { AsyncLocalStorage } from "async_hooks"
 import { createHash } from "crypto"
@@ -234,3 +237,18 @@ export function withEngineShutdown<T extends { service: object }>(
     })
   }
 }
+
+/** What `setStepSuccess` takes to answer the invoke of `stepId` in a run, with `{ answered: stepId }`. */
+export const stepSuccess = (
+  workflowId: string,
+  transactionId: string,
+  stepId: string
+) => ({
+  idempotencyKey: {
+    workflowId,
+    transactionId,
+    stepId,
+    action: TransactionHandlerType.INVOKE,
+  },
+  stepResponse: { answered: stepId },
+})

@@ -97,13 +97,14 @@ export default async function engineLoader(
     resolved.leaseDurationMs
   )
   const newTransactions = new NewTransactions()
-  const orchestrator = new WorkflowOrchestrator(
+  const orchestrator: WorkflowOrchestrator = new WorkflowOrchestrator(
     sharedContainer,
     logger,
     newTransactions,
-    recorder
+    recorder,
+    (run, work) => timers.holdingClears(run, work)
   )
-  const timers = new DurableTimers(
+  const timers: DurableTimers = new DurableTimers(
     db,
     logger,
     {

@@ -29,6 +29,16 @@ import { runResultOf } from "../metrics/run-result"
 import { parseIdempotencyKey } from "./idempotency-key"
 import { Subscriber, SubscriberRegistry, WorkflowEvent } from "./subscribers"
 
+/**
+ * Runs an answer to a step of `run`, with the clears of the run's timers it
+ * makes held until it is done (timers/held-clears): an answer that ends the
+ * run clears its step's timeout for nothing, the end removes it.
+ */
+export type HoldingTimerClears = <T>(
+  run: { workflowId: string; transactionId: string },
+  work: () => Promise<T>
+) => Promise<T>
+
 type WorkflowRef = string | { getName(): string }
 
 type Handlers = Record<string, Function> | undefined
@@ -77,7 +87,9 @@ export class WorkflowOrchestrator {
     private readonly container: MedusaContainer,
     logger: Logger,
     private readonly newTransactions: NewTransactions = new NewTransactions(),
-    private readonly recorder: EngineRecorder = NO_RECORDER
+    private readonly recorder: EngineRecorder = NO_RECORDER,
+    private readonly holdingTimerClears: HoldingTimerClears = (_run, work) =>
+      work()
   ) {
     this.subscribers = new SubscriberRegistry(logger)
   }
@@ -281,16 +293,18 @@ export class WorkflowOrchestrator {
       ),
       container: options.container ?? this.container,
     }
-    let outcome: WorkflowOutcome = await answeringStep(
-      answerKey(parts, kind),
+    let outcome: WorkflowOutcome = await this.holdingTimerClears(
+      { workflowId: parts.workflowId, transactionId: parts.transactionId },
       () =>
-        refusingFencedOut(() =>
-          kind === "success"
-            ? workflow.registerStepSuccess(args)
-            : workflow.registerStepFailure({
-                ...args,
-                forcePermanentFailure: options.forcePermanentFailure ?? false,
-              })
+        answeringStep(answerKey(parts, kind), () =>
+          refusingFencedOut(() =>
+            kind === "success"
+              ? workflow.registerStepSuccess(args)
+              : workflow.registerStepFailure({
+                  ...args,
+                  forcePermanentFailure: options.forcePermanentFailure ?? false,
+                })
+          )
         )
     )
     outcome = await this.afterStep(

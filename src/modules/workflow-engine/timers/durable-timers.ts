@@ -11,6 +11,7 @@ import {
   deleteRunTimers,
   deleteTimers,
 } from "./sql/delete-timer"
+import { HeldClears, heldClearsOf, holdingClears } from "./held-clears"
 import { RunFence } from "./sql/run-fence"
 import { releaseAllTimers, releaseTimer } from "./sql/release-timer"
 import { upsertTimer } from "./sql/upsert-timer"
@@ -86,6 +87,10 @@ export class DurableTimers {
     // Due from the moment the orchestrator asked (its step failed, its step began), not from when the write
     // returns: under load the write waits for a connection, and a timer armed after it fired that much later.
     const dueMs = Date.now() + Math.max(0, delayMs)
+    heldClearsOf({
+      workflowId: timer.workflow_id,
+      transactionId: timer.transaction_id,
+    })?.release(timer.key)
     const firesHere = this.config.runsWork && this.started
     const dueAt = await upsertTimer(
       this.db,
@@ -111,17 +116,39 @@ export class DurableTimers {
     return true
   }
 
-  /** Clears timers of a run still at the fence's epoch; false when it was refused (the run was taken over). */
+  /**
+   * Clears timers of a run still at the fence's epoch; false when it was
+   * refused (the run was taken over). Within a call that holds the run's
+   * clears (see held-clears), they are sent when it is done, and the fence is
+   * checked then.
+   */
   async clear(
     run: { workflowId: string; transactionId: string },
     keys: string[],
     fence: RunFence
   ): Promise<boolean> {
+    const held = heldClearsOf(run)
+    if (held) {
+      held.hold(keys, fence)
+      keys.forEach((key) => this.disarm(key))
+      return true
+    }
     const cleared = await deleteRunTimers(this.db, run, keys, fence)
     if (cleared) {
       keys.forEach((key) => this.disarm(key))
     }
     return cleared
+  }
+
+  /**
+   * Runs `work`, an answer to a step of `run`, holding the clears of the
+   * run's timers it makes (see held-clears), sent once it is done.
+   */
+  async holdingClears<T>(
+    run: { workflowId: string; transactionId: string },
+    work: () => Promise<T>
+  ): Promise<T> {
+    return await holdingClears(run, work, (held) => this.sendHeld(held))
   }
 
   /** Clears every timer of a run, on `db` (the transaction that stores its end). */
@@ -134,6 +161,14 @@ export class DurableTimers {
     const keys = runTimerKeys(workflowId, transactionId, stepIds)
     keys.forEach((key) => this.disarm(key))
     await deleteTimers(db, keys)
+    const held = heldClearsOf({ workflowId, transactionId })
+    if (held && "executionPromise" in db) {
+      // Only once the end is committed: a rolled back end removed nothing.
+      db.executionPromise.then(
+        () => (held.ended = true),
+        () => undefined
+      )
+    }
   }
 
   start(): void {
@@ -296,35 +331,71 @@ export class DurableTimers {
   ): Promise<void> {
     // For a timer another instance set: on this instance's clock against the database's, so any skew counts too.
     const latenessMs = Date.now() - (dueMs ?? new Date(timer.due_at).getTime())
-    try {
-      await inSpan(
-        "workflow_engine.timer.fire",
-        {
-          workflow_id: timer.workflow_id,
-          "workflow_engine.timer.kind": timer.kind,
-        },
-        () => this.fire(timer),
-        { root: true }
-      )
-      this.recorder.timerFired(timer.kind, latenessMs, false)
-    } catch (error) {
-      this.recorder.timerFired(timer.kind, latenessMs, true)
+    const run = {
+      workflowId: timer.workflow_id,
+      transactionId: timer.transaction_id,
+    }
+    let failure: { error: unknown } | undefined
+    await holdingClears(
+      run,
+      () =>
+        inSpan(
+          "workflow_engine.timer.fire",
+          {
+            workflow_id: timer.workflow_id,
+            "workflow_engine.timer.kind": timer.kind,
+          },
+          () => this.fire(timer),
+          { root: true }
+        ).catch((error) => {
+          failure = { error }
+        }),
+      // A failed firing hands its timer back (below) rather than removing it.
+      (held) => (failure ? this.sendHeld(held) : this.complete(timer, held))
+    )
+    this.recorder.timerFired(timer.kind, latenessMs, !!failure)
+    if (failure) {
       this.logger.error(
         `Workflow timer ${timer.key} (workflow ${timer.workflow_id}, transaction ${timer.transaction_id}) ` +
-          `failed, trying again in ${this.config.releaseDelayMs} ms: ${describe(error)}`
+          `failed, trying again in ${this.config.releaseDelayMs} ms: ${describe(failure.error)}`
       )
       await this.handBack(timer, this.config.releaseDelayMs)
+    }
+  }
+
+  /**
+   * Removes a timer fired here, with the clears its run made meanwhile; not at
+   * all when the run's end was stored meanwhile, which removed it.
+   */
+  private async complete(timer: ClaimedTimer, held: HeldClears): Promise<void> {
+    if (held.ended) {
       return
     }
     await completeTimer(
       this.db,
       timer.key,
       timer.due_at,
-      this.config.instanceId
+      this.config.instanceId,
+      held.toSend(timer.key)
     ).catch((error) =>
       this.logger.warn(
         `Workflow timer ${timer.key} (workflow ${timer.workflow_id}, transaction ${timer.transaction_id}) fired, ` +
           `but could not be removed (${describe(error)}); it stays claimed by this instance until its lease ends`
+      )
+    )
+  }
+
+  /** Sends the clears held by a call that removes no timer of its own (an answer, a failed firing). */
+  private async sendHeld(held: HeldClears): Promise<void> {
+    const clears = held.toSend()
+    if (!clears) {
+      return
+    }
+    const { run, keys, fence } = clears
+    await deleteRunTimers(this.db, run, keys, fence).catch((error) =>
+      this.logger.warn(
+        `Workflow ${run.workflowId} (transaction ${run.transactionId}): could not clear timers ${keys.join(", ")}; ` +
+          `they are dropped as stale when they fire (${describe(error)})`
       )
     )
   }

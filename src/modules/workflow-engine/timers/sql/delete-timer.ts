@@ -40,16 +40,43 @@ export async function deleteRunTimers(
  * The due time came back as a JS Date, to the millisecond, while Postgres
  * keeps microseconds: compared as is, it never matched, and every fired timer
  * its run did not clear stayed behind, claimed by a live instance.
+ * `clears`: timers of the run that its firing cleared meanwhile, removed by
+ * the same statement while the run's fence holds (as deleteRunTimers).
  */
 export async function completeTimer(
   db: Queryable,
   key: string,
   dueAt: Date,
-  claimedBy: string
+  claimedBy: string,
+  clears?: RunTimerClears
 ): Promise<void> {
+  const completed = `DELETE FROM "workflow_execution_timer"
+      WHERE "key" = ? AND date_trunc('milliseconds', "due_at") = ? AND "claimed_by" = ?`
+  if (!clears) {
+    await db.raw(completed, [key, dueAt, claimedBy])
+    return
+  }
   await db.raw(
-    `DELETE FROM "workflow_execution_timer"
-      WHERE "key" = ? AND date_trunc('milliseconds', "due_at") = ? AND "claimed_by" = ?`,
-    [key, dueAt, claimedBy]
+    `WITH "cleared" AS (DELETE FROM "workflow_execution_timer"
+                         WHERE "key" = ANY(?::text[]) AND ${RUN_FENCE_HOLDS})
+     ${completed}`,
+    [
+      clears.keys,
+      ...runFenceBindings(
+        clears.run.workflowId,
+        clears.run.transactionId,
+        clears.fence
+      ),
+      key,
+      dueAt,
+      claimedBy,
+    ]
   )
+}
+
+/** Timers of one run to clear, under the fence of the execution that cleared them. */
+export type RunTimerClears = {
+  run: { workflowId: string; transactionId: string }
+  keys: string[]
+  fence: RunFence
 }

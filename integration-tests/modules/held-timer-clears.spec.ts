@@ -1,0 +1,195 @@
+import { moduleIntegrationTestRunner } from "./__fixtures__/module-runner"
+import { IWorkflowEngineService } from "@medusajs/framework/types"
+import { Modules } from "@medusajs/framework/utils"
+import {
+  createStep,
+  createWorkflow,
+  StepResponse,
+  WorkflowResponse,
+} from "@medusajs/framework/workflows-sdk"
+import type { Knex } from "@medusajs/framework/mikro-orm/knex"
+import { completeTimer } from "../../src/modules/workflow-engine/timers/sql/delete-timer"
+import { upsertTimer } from "../../src/modules/workflow-engine/timers/sql/upsert-timer"
+import {
+  TimerKind,
+  TimerSpec,
+} from "../../src/modules/workflow-engine/timers/timer-spec"
+import {
+  knexOf,
+  MIGRATIONS_PATH,
+  MODULE_PATH,
+  recordSql,
+  rowsOf,
+  stepSuccess,
+  TEST_DATABASE,
+  waitUntil,
+  withEngineShutdown,
+} from "./__fixtures__/engine"
+
+/*
+ * The clears of a run's timers made while the engine fires one of its timers
+ * or applies an answer are held until that call is done: sent with the fired
+ * timer's removal, or not at all when the run's end, which removes every
+ * timer of the run, was stored meanwhile.
+ */
+
+jest.setTimeout(60000)
+
+const RETRY_THEN_WAIT = "test-held-retry-then-wait"
+const FAILS_ONCE = "test-held-fails-once"
+const WAITS = "test-held-waits"
+const TWO_WAITS = "test-held-two-waits"
+const TIMED_WAIT = "test-held-timed-wait"
+const LAST_WAIT = "test-held-last-wait"
+
+const failures: Record<string, number> = {}
+const failsOnce = createStep(
+  { name: FAILS_ONCE, maxRetries: 1, retryInterval: 1 },
+  async (_: void, { context }) => {
+    const id = context!.transactionId!
+    failures[id] = (failures[id] ?? 0) + 1
+    if (failures[id] === 1) {
+      throw new Error("first attempt fails")
+    }
+    return new StepResponse(failures[id])
+  }
+)
+const waits = createStep(
+  { name: WAITS, async: true, timeout: 60 },
+  async () => {}
+)
+createWorkflow(
+  { name: RETRY_THEN_WAIT, store: true, retentionTime: 3600 },
+  () => {
+    failsOnce()
+    waits()
+    return new WorkflowResponse("done")
+  }
+)
+
+const timedWait = createStep(
+  { name: TIMED_WAIT, async: true, timeout: 60 },
+  async () => {}
+)
+const lastWait = createStep({ name: LAST_WAIT, async: true }, async () => {})
+createWorkflow({ name: TWO_WAITS, store: true, retentionTime: 3600 }, () => {
+  timedWait()
+  lastWait()
+  return new WorkflowResponse("done")
+})
+
+const timerDeletes = (statements: string[]) =>
+  statements.filter((sql) => /DELETE FROM "workflow_execution_timer"/.test(sql))
+    .length
+
+moduleIntegrationTestRunner<IWorkflowEngineService>({
+  dbName: TEST_DATABASE,
+  moduleName: Modules.WORKFLOW_ENGINE,
+  resolve: MODULE_PATH,
+  pathToMigrations: MIGRATIONS_PATH,
+  testSuite: withEngineShutdown(({ service: engine, medusaApp }) => {
+    let db: Knex
+    beforeEach(() => {
+      db = knexOf(medusaApp)
+    })
+
+    // Each timer as its kind and its step's name (a step's id is the path of the steps before it).
+    const timersOf = async (transactionId: string) =>
+      (
+        await db.raw(
+          `SELECT "kind", "step_id" FROM "workflow_execution_timer" WHERE "transaction_id" = ? ORDER BY 1, 2`,
+          [transactionId]
+        )
+      ).rows.map((row: { kind: string; step_id: string }) => [
+        row.kind,
+        row.step_id.split(".").pop(),
+      ])
+    const stateOf = async (transactionId: string, stepName: string) => {
+      const steps = (await rowsOf(db, transactionId))[0]?.execution.steps ?? {}
+      return Object.values(
+        steps as Record<string, { id: string; invoke: { state: string } }>
+      ).find((step) => step.id.endsWith(`.${stepName}`))?.invoke.state
+    }
+
+    it("sends a retry's clears with the fired timer's removal, and an ending answer's not at all", async () => {
+      const transactionId = "held-1"
+      // The retry's run clears its retry timers, then waits for the answer.
+      const retried = await recordSql(db, async () => {
+        await engine.run(RETRY_THEN_WAIT, { transactionId })
+        // Until the fired retry is removed: the last statement of its firing.
+        await waitUntil(
+          async () =>
+            JSON.stringify(await timersOf(transactionId)) ===
+            JSON.stringify([["step_timeout", WAITS]])
+        )
+      })
+      expect(await stateOf(transactionId, WAITS)).toBe("invoking")
+      expect(failures[transactionId]).toBe(2)
+      expect(timerDeletes(retried.statements)).toBe(1)
+      expect(await timersOf(transactionId)).toEqual([["step_timeout", WAITS]])
+
+      // The answer clears the step's timeout, which the run's end removes anyway.
+      const ended = await recordSql(db, () =>
+        engine.setStepSuccess(
+          stepSuccess(RETRY_THEN_WAIT, transactionId, WAITS)
+        )
+      )
+      expect(timerDeletes(ended.statements)).toBe(1)
+      expect((await rowsOf(db, transactionId))[0].state).toBe("done")
+      expect(await timersOf(transactionId)).toEqual([])
+    })
+
+    it("sends an answer's held clears once it is done, when the run goes on", async () => {
+      const transactionId = "held-2"
+      await engine.run(TWO_WAITS, { transactionId })
+      expect(await timersOf(transactionId)).toEqual([
+        ["step_timeout", TIMED_WAIT],
+      ])
+
+      const answered = await recordSql(db, () =>
+        engine.setStepSuccess(stepSuccess(TWO_WAITS, transactionId, TIMED_WAIT))
+      )
+      expect(timerDeletes(answered.statements)).toBe(1)
+      expect(await stateOf(transactionId, LAST_WAIT)).toBe("invoking")
+      expect(await timersOf(transactionId)).toEqual([])
+    })
+
+    it("removes a fired timer and the clears held with it in one statement, and only the claim fired", async () => {
+      const run = { workflowId: "held-clears", transactionId: "held-3" }
+      const timer = (key: string, kind: TimerKind): TimerSpec => ({
+        key,
+        kind,
+        workflow_id: run.workflowId,
+        transaction_id: run.transactionId,
+        step_id: "step",
+        attempt: 1,
+        metadata: {},
+      })
+      const firedAt = await upsertTimer(
+        db,
+        timer("held-fired", "retry"),
+        60000,
+        "this-instance"
+      )
+      await upsertTimer(db, timer("held-cleared", "step_timeout"), 60000, null)
+      await upsertTimer(db, timer("held-kept", "step_timeout"), 60000, null)
+
+      const { statements } = await recordSql(db, () =>
+        completeTimer(db, "held-fired", firedAt!, "this-instance", {
+          run,
+          keys: ["held-cleared"],
+          fence: { run_id: "any", epoch: 1 },
+        })
+      )
+      expect(statements).toHaveLength(1)
+      expect(
+        (
+          await db.raw(
+            `SELECT "key" FROM "workflow_execution_timer" WHERE "workflow_id" = ? ORDER BY 1`,
+            [run.workflowId]
+          )
+        ).rows.map((row: { key: string }) => row.key)
+      ).toEqual(["held-kept"])
+    })
+  }),
+})
