@@ -16,6 +16,7 @@ import { SaveOptions } from "./storage/concurrent-saves"
 import { untilReachable } from "./storage/connection-loss"
 import { fencedOutMessage, noteRefusal, ownershipOf } from "./storage/fencing"
 import { HandlerRun } from "./storage/handler-notes"
+import { heldCheckpoints } from "./storage/held-checkpoints"
 import { DurableTimers } from "./timers/durable-timers"
 import { RunFence } from "./timers/sql/run-fence"
 import { timerFor, timerKey } from "./timers/timer-keys"
@@ -95,6 +96,7 @@ export class StorageAdapter
     intervalSeconds: number
   ): Promise<void> {
     const kind = intervalSeconds > 0 ? "retry" : "continue"
+    await this.checkpointsBeforeTimer(transaction)
     await this.timerWrite(transaction, `setting its ${kind} timer`, (fence) =>
       this.parts.timers.set(
         timerFor(kind, transaction, step),
@@ -128,6 +130,7 @@ export class StorageAdapter
     _timestamp: number,
     intervalSeconds: number
   ): Promise<void> {
+    await this.checkpointsBeforeTimer(transaction)
     await this.timerWrite(
       transaction,
       "setting its transaction timeout",
@@ -173,6 +176,7 @@ export class StorageAdapter
     _timestamp: number,
     intervalSeconds: number
   ): Promise<void> {
+    await this.checkpointsBeforeTimer(transaction)
     await this.timerWrite(transaction, "setting a step timeout", (fence) =>
       this.parts.timers.set(
         timerFor("step_timeout", transaction, step),
@@ -195,6 +199,16 @@ export class StorageAdapter
         fence
       )
     )
+  }
+
+  /** A timer may fire on another instance at once: the checkpoints the run holds are written first (see held-checkpoints). */
+  private async checkpointsBeforeTimer(
+    transaction: DistributedTransactionType
+  ): Promise<void> {
+    await heldCheckpoints.release({
+      workflowId: transaction.modelId,
+      transactionId: transaction.transactionId,
+    })
   }
 
   /**

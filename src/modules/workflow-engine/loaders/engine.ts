@@ -157,6 +157,7 @@ export default async function engineLoader(
         retentionSecondsFor(state, workflowRetentionSeconds, resolved),
       judgeTimer: timerJudge(logger),
       runEvent: runEventOf,
+      inHand: (work) => void storage.callsInHand.track(work),
       onRunEnded: (flow) => {
         const result = runResultOf(flow)
         if (result) {

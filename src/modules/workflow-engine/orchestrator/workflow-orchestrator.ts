@@ -22,6 +22,7 @@ import { generatedTransactionId } from "../storage/ids"
 import { NewTransactions } from "../storage/new-transactions"
 import { refusingFencedOut } from "../storage/fencing"
 import { handlerNotesStored } from "../storage/handler-notes"
+import { heldCheckpoints } from "../storage/held-checkpoints"
 import { answeringStep, StepAnswerKey } from "../storage/step-answers"
 import { FAILED_STATES, isFinishedState } from "../transaction-states"
 import { EngineRecorder, NO_RECORDER } from "../metrics/engine-recorder"
@@ -400,6 +401,8 @@ export class WorkflowOrchestrator {
     transactionId: string,
     given: WorkflowOutcome
   ): Promise<WorkflowOutcome> {
+    // What the call did is stored before its caller hears of it (see held-checkpoints).
+    await heldCheckpoints.settled({ workflowId, transactionId })
     await this.notesStored(workflowId, transactionId, given)
     const outcome = await this.continueIfStalled(
       workflowId,

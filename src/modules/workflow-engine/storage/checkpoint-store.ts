@@ -47,6 +47,7 @@ import { noteAwaitedStep } from "./sql/note-awaited-step"
 import { awaitedMarker } from "./awaited-steps"
 import { HandlerRun, handlerNotesKept } from "./handler-notes"
 import { RunEvent } from "./sql/run-event"
+import { heldCheckpoints } from "./held-checkpoints"
 
 /**
  * Throws to stop a run started for a timer that no longer applies to the run
@@ -97,6 +98,8 @@ export type CheckpointParts = {
    * (events/run-events).
    */
   runEvent: (data: TransactionCheckpoint) => RunEvent | undefined
+  /** Work a save leaves in flight (a held checkpoint's write), for a shutdown to wait for. */
+  inHand: (work: Promise<unknown>) => void
   /** Told of each stored run's end once it is written (the metrics); never fails the save. */
   onRunEnded?: (flow: TransactionCheckpoint["flow"]) => void
 }
@@ -146,6 +149,7 @@ export class CheckpointStore {
     if (start === "generated") {
       return
     }
+    await heldCheckpoints.settled({ workflowId, transactionId })
     const row = await untilReachable(
       this.logger,
       `loading run ${workflowId}:${transactionId}`,
@@ -188,6 +192,32 @@ export class CheckpointStore {
     const ownership = takeOwnership(data.flow)
     const seen = this.seenVersions.take(data.flow)
     this.stepEnds.stamp(data.flow)
+    // In the same turn as `take`: a held checkpoint of this execution being written now moves its version.
+    if (
+      this.isWritten(data, options) &&
+      (await heldCheckpoints.replacing(seen.execution))
+    ) {
+      seen.version =
+        this.seenVersions.lastWritten(seen.execution) ?? seen.version
+    }
+    if (this.mayHold(data, seen, options)) {
+      this.parts.inHand(
+        heldCheckpoints.hold(runOf(data), seen.execution, () =>
+          this.send(data, ownership, seen, options)
+        )
+      )
+      return data
+    }
+    await this.send(data, ownership, seen, options)
+    return data
+  }
+
+  private async send(
+    data: TransactionCheckpoint,
+    ownership: Ownership,
+    seen: SeenVersion,
+    options?: SaveOptions
+  ): Promise<void> {
     // A lost connection most often means the statement never ran, and the next sending writes it. When the first
     // one did commit and only its reply was lost, the next finds its own write and is done (see resent-writes).
     let sendings = 0
@@ -203,7 +233,49 @@ export class CheckpointStore {
       this.seenVersions.wrote(seen.execution, undefined)
       this.parts.onRunEnded?.(data.flow)
     }
-    return data
+  }
+
+  /** Whether a checkpoint reaches the database (now or, held, later); the others stay in the process. */
+  private isWritten(
+    data: TransactionCheckpoint,
+    options?: SaveOptions
+  ): boolean {
+    const flow = data.flow
+    return (
+      flow.state === TransactionState.NOT_STARTED ||
+      !!currentAnswer(flow.modelId, flow.transactionId)?.isAnswerSave(
+        options?.stepId
+      ) ||
+      mustPersist(data)
+    )
+  }
+
+  /**
+   * Whether a checkpoint may be held until something could act on it (see
+   * held-checkpoints): a run going forward, saved by one execution at a time,
+   * with nothing the write itself decides or records. Starts, ends, answers,
+   * compensations, parallel saves, checkpoints with an event and writes that
+   * would need the lock are sent at once.
+   */
+  private mayHold(
+    data: TransactionCheckpoint,
+    seen: SeenVersion,
+    options?: SaveOptions
+  ): boolean {
+    const flow = data.flow
+    return (
+      seen.version !== undefined &&
+      handlerNotesKept() &&
+      flow.state === TransactionState.INVOKING &&
+      !flow._v &&
+      !options?._v &&
+      !currentAnswer(flow.modelId, flow.transactionId)?.isAnswerSave(
+        options?.stepId
+      ) &&
+      mustPersist(data) &&
+      !isPlainSynchronous(data, options) &&
+      !this.parts.runEvent(data)
+    )
   }
 
   /**

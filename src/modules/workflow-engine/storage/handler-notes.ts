@@ -1,4 +1,5 @@
 import { TransactionOrchestrator } from "@medusajs/framework/orchestration"
+import { heldCheckpoints } from "./held-checkpoints"
 
 /** A run, as an async step's handler knows it: by its workflow and transaction. */
 export type HandlerRun = { workflowId: string; transactionId: string }
@@ -47,6 +48,11 @@ export async function handlerNotesStored(run: HandlerRun): Promise<void> {
 }
 
 const traceStep: StepTrace = async (handler, metadata) => {
+  if (note) {
+    // The handler may be answered from elsewhere, or do what a crash must not repeat unknowingly: the run's
+    // checkpoints held so far are written first (see held-checkpoints).
+    await heldCheckpoints.release(runOf(metadata.idempotency_key))
+  }
   const result = await (wrapped ? wrapped(handler, metadata) : handler())
   if (metadata.async && metadata.type === "invoke" && note) {
     const run = runOf(metadata.idempotency_key)

@@ -28,8 +28,10 @@ const REMEMBERED_EXECUTIONS = 10_000
 /** An execution's key, and the version of the row it last loaded or wrote, if known. */
 export type SeenVersion = { execution: string; version: string | undefined }
 
+// Numbered across the process: held checkpoints (held-checkpoints) are keyed by execution.
+let nextExecution = 1
+
 export class SeenVersions {
-  private nextExecution = 1
   private readonly written = new Map<string, string>()
 
   /**
@@ -39,7 +41,7 @@ export class SeenVersions {
    */
   carry(flow: TransactionFlow, version: string | undefined): void {
     ;(flow as FlowWithSeen)[SEEN] = {
-      execution: this.nextExecution++,
+      execution: nextExecution++,
       version,
     }
   }
@@ -60,6 +62,11 @@ export class SeenVersions {
       execution,
       version: this.written.get(execution) ?? seen?.version,
     }
+  }
+
+  /** The version an execution's last write left the row at, if remembered. */
+  lastWritten(execution: string): string | undefined {
+    return this.written.get(execution)
   }
 
   /** Records the version an execution's write left the row at; undefined when the row is gone or the run finished. */

@@ -1,0 +1,193 @@
+import { moduleIntegrationTestRunner } from "./__fixtures__/module-runner"
+import { IWorkflowEngineService } from "@medusajs/framework/types"
+import { Modules } from "@medusajs/framework/utils"
+import {
+  createStep,
+  createWorkflow,
+  StepResponse,
+  WorkflowResponse,
+} from "@medusajs/framework/workflows-sdk"
+import type { Knex } from "@medusajs/framework/mikro-orm/knex"
+import {
+  knexOf,
+  MIGRATIONS_PATH,
+  MODULE_PATH,
+  recordSql,
+  rowsOf,
+  stepSuccess,
+  TEST_DATABASE,
+  waitUntil,
+  withEngineShutdown,
+} from "./__fixtures__/engine"
+
+/*
+ * A long-running run's checkpoints are held in the process until something
+ * could act on them: a step's handler starting, a timer being set, the call
+ * returning. One that a later checkpoint replaces first is never sent; none
+ * of them is missing from the table when something acts on it.
+ */
+
+jest.setTimeout(60000)
+
+const WORKFLOW = "test-held-checkpoints"
+const PAYMENT = "test-held-cp-payment"
+const CALL = "test-held-cp-call"
+const SHIPMENT = "test-held-cp-shipment"
+
+// What each handler found stored for its own step as it started: `<step>:<attempt>` → state/status.
+const seen: { db?: Knex; byHandler: Record<string, string> } = { byHandler: {} }
+
+async function storedStep(transactionId: string, stepName: string) {
+  const [row] = await rowsOf(seen.db!, transactionId)
+  const step = Object.values(
+    (row?.execution.steps ?? {}) as Record<
+      string,
+      { id: string; invoke: { state: string; status: string } }
+    >
+  ).find((candidate) => candidate.id.endsWith(`.${stepName}`))
+  return step && `${step.invoke.state}/${step.invoke.status}`
+}
+
+const payment = createStep(
+  { name: PAYMENT, async: true },
+  async (_: void, { context }) => {
+    seen.byHandler[`${PAYMENT}:1`] = (await storedStep(
+      context!.transactionId!,
+      PAYMENT
+    ))!
+  }
+)
+const call = createStep(
+  { name: CALL, maxRetries: 1, retryInterval: 1 },
+  async (_: void, { context, metadata }) => {
+    seen.byHandler[`${CALL}:${metadata.attempt}`] = (await storedStep(
+      context!.transactionId!,
+      CALL
+    ))!
+    if (metadata.attempt === 1) {
+      throw new Error("first attempt fails")
+    }
+    return new StepResponse(metadata.attempt)
+  }
+)
+const shipment = createStep(
+  { name: SHIPMENT, async: true, timeout: 60 },
+  async (_: void, { context }) => {
+    seen.byHandler[`${SHIPMENT}:1`] = (await storedStep(
+      context!.transactionId!,
+      SHIPMENT
+    ))!
+  }
+)
+
+createWorkflow({ name: WORKFLOW, store: true, retentionTime: 3600 }, () => {
+  payment()
+  const attempts = call()
+  shipment()
+  return new WorkflowResponse(attempts)
+})
+
+const UNCHANGED = "workflow_engine_update_unchanged_execution"
+const checkpointWrites = (prepared: string[]) =>
+  prepared.filter((name) => name === UNCHANGED).length
+
+moduleIntegrationTestRunner<IWorkflowEngineService>({
+  dbName: TEST_DATABASE,
+  moduleName: Modules.WORKFLOW_ENGINE,
+  resolve: MODULE_PATH,
+  pathToMigrations: MIGRATIONS_PATH,
+  testSuite: withEngineShutdown(({ service: engine, medusaApp }) => {
+    let db: Knex
+    beforeEach(async () => {
+      db = knexOf(medusaApp)
+      seen.db = db
+      // Each timer, as it is inserted, with its step as the table held it at that moment.
+      await db.raw(`
+        CREATE TABLE IF NOT EXISTS "test_timer_sightings" ("kind" text, "step_id" text, "stored" text);
+        CREATE OR REPLACE FUNCTION "test_sight_timer"() RETURNS trigger AS $$
+        BEGIN
+          INSERT INTO "test_timer_sightings"
+          SELECT NEW."kind", NEW."step_id",
+                 (e."execution"->'steps'->NEW."step_id"->'invoke'->>'state') || '/' ||
+                 (e."execution"->'steps'->NEW."step_id"->'invoke'->>'status')
+          FROM "workflow_execution" e
+          WHERE e."workflow_id" = NEW."workflow_id" AND e."transaction_id" = NEW."transaction_id";
+          RETURN NEW;
+        END $$ LANGUAGE plpgsql;
+        DROP TRIGGER IF EXISTS "test_sight_timer" ON "workflow_execution_timer";
+        CREATE TRIGGER "test_sight_timer" BEFORE INSERT ON "workflow_execution_timer"
+          FOR EACH ROW EXECUTE FUNCTION "test_sight_timer"();
+      `)
+    })
+    afterEach(async () => {
+      await db.raw(`
+        DROP TRIGGER IF EXISTS "test_sight_timer" ON "workflow_execution_timer";
+        DROP FUNCTION IF EXISTS "test_sight_timer"();
+        DROP TABLE IF EXISTS "test_timer_sightings";
+      `)
+    })
+
+    const sightings = async () =>
+      (
+        await db.raw(
+          `SELECT "kind", "step_id", "stored" FROM "test_timer_sightings"`
+        )
+      ).rows.map((row: { kind: string; step_id: string; stored: string }) => [
+        row.kind,
+        row.step_id.split(".").pop(),
+        row.stored,
+      ])
+
+    it("stores what a step's handler or a timer acts on before it does, and sends no checkpoint a later one replaced first", async () => {
+      const transactionId = "held-cp-1"
+      // Before and after Medusa prepares the async step: only the later is sent.
+      const started = await recordSql(db, () =>
+        engine.run(WORKFLOW, { input: {}, transactionId })
+      )
+      expect(checkpointWrites(started.prepared)).toBe(1)
+      await waitUntil(() => !!seen.byHandler[`${PAYMENT}:1`])
+      expect(seen.byHandler[`${PAYMENT}:1`]).toBe("invoking/waiting_response")
+
+      // The answer; the call invoking (before its handler); its failure (before its retry timer); the
+      // run as the call left it, once the answer returns.
+      const answered = await recordSql(db, () =>
+        engine.setStepSuccess(stepSuccess(WORKFLOW, transactionId, PAYMENT))
+      )
+      expect(checkpointWrites(answered.prepared)).toBe(4)
+      expect(seen.byHandler[`${CALL}:1`]).toBe("invoking/waiting_response")
+      expect(await sightings()).toEqual([
+        ["retry", CALL, "invoking/temp_failure"],
+      ])
+      const [afterAnswer] = await rowsOf(db, transactionId)
+      const callStep = Object.values(
+        afterAnswer.execution.steps as Record<
+          string,
+          { id: string; retryRescheduledAt?: number | null }
+        >
+      ).find((step) => step.id.endsWith(`.${CALL}`))!
+      expect(callStep.retryRescheduledAt).toBeTruthy()
+
+      // The retry: its step's end and the shipment's start are replaced by the checkpoint its timeout
+      // timer needs, and that one by the checkpoint the shipment's handler starts from.
+      await waitUntil(() => !!seen.byHandler[`${SHIPMENT}:1`], 30000, {
+        what: "the shipment's handler",
+      })
+      expect(seen.byHandler[`${CALL}:2`]).toBe("invoking/waiting_response")
+      expect(seen.byHandler[`${SHIPMENT}:1`]).toBe(
+        "invoking/waiting_response"
+      )
+      expect(await sightings()).toEqual([
+        ["retry", CALL, "invoking/temp_failure"],
+        ["step_timeout", SHIPMENT, "invoking/waiting_response"],
+      ])
+      expect(await storedStep(transactionId, CALL)).toBe("done/ok")
+
+      await engine.setStepSuccess(
+        stepSuccess(WORKFLOW, transactionId, SHIPMENT)
+      )
+      const [row] = await rowsOf(db, transactionId)
+      expect(row.state).toBe("done")
+      expect(row.context.data.invoke[CALL].output.output).toBe(2)
+    })
+  }),
+})
