@@ -119,13 +119,28 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         [SECOND_WAIT]: "invoking",
       })
 
-      // The run's end takes the lock: what it changes besides commits with it.
+      // The run's end is one conditional statement too, with what it changes besides: its timers go, its
+      // finish is logged for the other instances.
       const ended = await recordSql(db, () =>
         engine.setStepSuccess(answer("unchanged-1", SECOND_WAIT))
       )
-      expect(lockedWrites(ended.statements)).toBe(1)
+      expect(lockedWrites(ended.statements)).toBe(0)
+      const endWrites = ended.prepared.filter((name) =>
+        name.startsWith(`${UNCHANGED}_`)
+      )
+      expect(endWrites).toHaveLength(1)
+      expect(
+        ended.statements.filter((sql) =>
+          /^\s*(WITH|UPDATE|DELETE|INSERT)/i.test(sql)
+        )
+      ).toHaveLength(2)
       const [row] = await rowsOf(db, "unchanged-1")
       expect(row.state).toBe("done")
+      const finishes = await db.raw(
+        `SELECT "state" FROM "workflow_engine_finish" WHERE "transaction_id" = ?`,
+        ["unchanged-1"]
+      )
+      expect(finishes.rows).toEqual([{ state: "done" }])
     })
 
     it("takes the lock for a checkpoint once another writer changed the run since the execution saw it, and the run goes on", async () => {

@@ -4,6 +4,13 @@ import type { ClientConfig } from "pg"
 /** A connection or an open transaction: every query of the engine runs on either. */
 export type Queryable = Knex | Knex.Transaction
 
+/**
+ * What else the statement that writes a run changes, only when it did write
+ * it: data-modifying CTEs (`"<name>" AS (…)`, comma-separated) that read the
+ * CTE "written" and take `bindings` in order. Both commit together or not at all.
+ */
+export type WrittenAlong = { sql: string; bindings: Knex.RawBinding[] }
+
 /** The primary key of a run in `workflow_execution`. */
 export type RunKey = {
   workflow_id: string

@@ -23,7 +23,10 @@ import {
   TRANSACTION_CHANNEL,
 } from "../notifications/channels"
 import { NotificationListener } from "../notifications/notification-listener"
-import { finishId, notifyFinished } from "../notifications/sql/notify-finished"
+import {
+  finishId,
+  finishNoticedWith,
+} from "../notifications/sql/notify-finished"
 import { RemoteFinishes } from "../orchestrator/remote-finishes"
 import { resolveOptions } from "../options"
 import { ExecutionListing } from "../queries/execution-listing"
@@ -168,21 +171,25 @@ export default async function engineLoader(
           })
         }
       },
-      onRunEnd: async (trx, run) => {
-        // None of its timers applies any more, whatever the orchestrator cleared: none is left to fire after a restart.
-        await timers.clearRun(
-          trx,
+      runEnd: (run) => {
+        const timersGone = timers.removedWithEnd(
           run.workflowId,
           run.transactionId,
           run.stepIds
         )
-        await notifyFinished(trx, {
-          id: finishId(),
-          workflow_id: run.workflowId,
-          transaction_id: run.transactionId,
-          state: run.state,
-          instance_id: lease.id,
-        })
+        return {
+          along: [
+            timersGone.along,
+            finishNoticedWith({
+              id: finishId(),
+              workflow_id: run.workflowId,
+              transaction_id: run.transactionId,
+              state: run.state,
+              instance_id: lease.id,
+            }),
+          ],
+          committed: timersGone.committed,
+        }
       },
     },
     newTransactions

@@ -7,7 +7,7 @@ import {
 import { Logger } from "@medusajs/framework/types"
 import { MedusaError, TransactionState } from "@medusajs/framework/utils"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
-import { Queryable } from "../db"
+import { WrittenAlong } from "../db"
 import { FINISHED_STATES } from "../transaction-states"
 import { mustPersist } from "./checkpoint-policy"
 import {
@@ -41,6 +41,7 @@ import { lockExecution } from "./sql/lock-execution"
 import { readOwner } from "./sql/read-owner"
 import { ExecutionRow, NewExecutionRow, StoredOwner } from "./sql/types"
 import { updateExecution } from "./sql/update-execution"
+import { writeAlong } from "./sql/written-along"
 import { SeenVersion, SeenVersions } from "./seen-versions"
 import { foundOwnWrite } from "./resent-writes"
 import { noteAwaitedStep } from "./sql/note-awaited-step"
@@ -71,6 +72,9 @@ export type RunEnd = {
   stepIds: string[]
 }
 
+/** What a run's end writes besides the run (see WrittenAlong), and what follows its commit. */
+export type RunEndWrite = { along: WrittenAlong[]; committed: () => void }
+
 /**
  * What the checkpoints need from the parts above them, handed in by the
  * loader (loaders/engine.ts): storage/ imports none of them.
@@ -90,8 +94,8 @@ export type CheckpointParts = {
     workflowRetentionSeconds: number | undefined
   ) => number | undefined
   judgeTimer: TimerJudge
-  /** What else a run's end changes, in the open transaction that stores it, so that both commit together. */
-  onRunEnd: (trx: Queryable, run: RunEnd) => Promise<void>
+  /** What else a run's end changes, written by the statement that stores it, and what to do once that committed. */
+  runEnd: (run: RunEnd) => RunEndWrite
   /**
    * The event a checkpoint records, written with it (a run that failed or
    * reverted, a step held for a retry), or undefined: the events' rule
@@ -377,27 +381,88 @@ export class CheckpointStore {
     options?: SaveOptions,
     answer?: StepAnswer
   ): Promise<void> {
-    if (seen.version !== undefined && !FINISHED_STATES.has(data.flow.state)) {
-      const version = await updateExecution(
-        this.db,
-        this.toRow(data, epoch, options),
-        {
-          ...this.hot,
-          guard: {
-            only: "unchanged",
-            since: { version: seen.version, step: savedStep(data, options) },
-          },
-          event: this.parts.runEvent(data),
-        }
+    const end = this.endOf(data)
+    if (seen.version !== undefined) {
+      const written = await this.writeUnchanged(
+        data,
+        epoch,
+        seen.version,
+        options,
+        end
       )
-      if (version !== undefined) {
+      if (written) {
         this.parts.judgeTimer("unchanged", runOf(data), undefined)
-        this.seenVersions.wrote(seen.execution, version)
+        end?.committed()
+        this.seenVersions.wrote(seen.execution, written.version)
         return
       }
     }
-    const version = await this.writeLocked(data, epoch, resent, options, answer)
+    const version = await this.writeLocked(
+      data,
+      epoch,
+      resent,
+      options,
+      answer,
+      end
+    )
+    end?.committed()
     this.seenVersions.wrote(seen.execution, version)
+  }
+
+  /**
+   * The conditional write of writeChecked, one statement with what a run's
+   * end changes besides: undefined when the row is no longer as this
+   * execution last saw it, else the version it left (none once removed).
+   */
+  private async writeUnchanged(
+    data: TransactionCheckpoint,
+    epoch: number,
+    since: string,
+    options?: SaveOptions,
+    end?: RunEndWrite
+  ): Promise<{ version?: string } | undefined> {
+    const event = this.parts.runEvent(data)
+    if (!this.shouldKeep(data, options)) {
+      const removed = await deleteExecution(this.db, runKeyOf(data), {
+        onlyIfUntouched: true,
+        unchangedSince: since,
+        epoch,
+        event,
+        along: end?.along,
+      })
+      return removed ? {} : undefined
+    }
+    const version = await updateExecution(
+      this.db,
+      this.toRow(data, epoch, options),
+      {
+        ...this.hot,
+        guard: {
+          only: "unchanged",
+          since: { version: since, step: savedStep(data, options) },
+        },
+        event,
+        along: end?.along,
+      }
+    )
+    return version === undefined ? undefined : { version }
+  }
+
+  /**
+   * What a finished run's write changes besides the run: its timers go, and
+   * its finish is noticed by the other instances (runs that they advance may
+   * have subscribers there; plain synchronous runs end in their caller).
+   */
+  private endOf(data: TransactionCheckpoint): RunEndWrite | undefined {
+    const flow = data.flow
+    return FINISHED_STATES.has(flow.state)
+      ? this.parts.runEnd({
+          workflowId: flow.modelId,
+          transactionId: flow.transactionId,
+          state: flow.state,
+          stepIds: Object.keys(flow.steps),
+        })
+      : undefined
   }
 
   /**
@@ -481,7 +546,8 @@ export class CheckpointStore {
     epoch: number,
     resent: boolean,
     options?: SaveOptions,
-    answer?: StepAnswer
+    answer?: StepAnswer,
+    end?: RunEndWrite
   ): Promise<string | undefined> {
     return await this.db.transaction(async (trx) => {
       const stored = await lockExecution(trx, runKeyOf(data))
@@ -505,35 +571,33 @@ export class CheckpointStore {
         assertNothingToMerge(data, stored)
       }
 
-      let version: string | undefined
+      const along = end?.along ?? []
       if (removing) {
-        await deleteExecution(trx, runKeyOf(data), {
+        const removed = await deleteExecution(trx, runKeyOf(data), {
           onlyIfUntouched: false,
           epoch,
           event: this.parts.runEvent(data),
+          along,
         })
-      } else if (stored) {
-        version = await updateExecution(trx, this.toRow(data, epoch, options), {
+        if (!removed) {
+          await writeAlong(trx, along)
+        }
+        return undefined
+      }
+      if (stored) {
+        return await updateExecution(trx, this.toRow(data, epoch, options), {
           ...this.hot,
           guard: { only: "any" },
           event: this.parts.runEvent(data),
-        })
-      } else {
-        version = await insertExecution(
-          trx,
-          this.toNewRow(data, epoch, options),
-          this.hot
-        )
-      }
-      // Runs that other instances advance may have subscribers there (the plain synchronous ones end in their caller).
-      if (FINISHED_STATES.has(data.flow.state)) {
-        await this.parts.onRunEnd(trx, {
-          workflowId: data.flow.modelId,
-          transactionId: data.flow.transactionId,
-          state: data.flow.state,
-          stepIds: Object.keys(data.flow.steps),
+          along,
         })
       }
+      const version = await insertExecution(
+        trx,
+        this.toNewRow(data, epoch, options),
+        this.hot
+      )
+      await writeAlong(trx, along)
       return version
     })
   }

@@ -1,6 +1,6 @@
 import { Logger } from "@medusajs/framework/types"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
-import { Queryable } from "../db"
+import { Queryable, WrittenAlong } from "../db"
 import { InFlight } from "../in-flight"
 import { EngineRecorder, NO_RECORDER } from "../metrics/engine-recorder"
 import { inSpan } from "../metrics/engine-spans"
@@ -9,7 +9,7 @@ import { confirmArmedTimers } from "./sql/confirm-armed-timers"
 import {
   completeTimer,
   deleteRunTimers,
-  deleteTimers,
+  timersRemovedWith,
 } from "./sql/delete-timer"
 import { HeldClears, heldClearsOf, holdingClears } from "./held-clears"
 import { RunFence } from "./sql/run-fence"
@@ -151,23 +151,26 @@ export class DurableTimers {
     return await holdingClears(run, work, (held) => this.sendHeld(held))
   }
 
-  /** Clears every timer of a run, on `db` (the transaction that stores its end). */
-  async clearRun(
-    db: Queryable,
+  /**
+   * A run's end removes every timer of the run, in the statement that stores
+   * it (`along`); `committed` once that statement committed. None is left to
+   * fire after a restart, whatever the orchestrator cleared.
+   */
+  removedWithEnd(
     workflowId: string,
     transactionId: string,
     stepIds: string[]
-  ): Promise<void> {
+  ): { along: WrittenAlong; committed: () => void } {
     const keys = runTimerKeys(workflowId, transactionId, stepIds)
-    keys.forEach((key) => this.disarm(key))
-    await deleteTimers(db, keys)
     const held = heldClearsOf({ workflowId, transactionId })
-    if (held && "executionPromise" in db) {
-      // Only once the end is committed: a rolled back end removed nothing.
-      db.executionPromise.then(
-        () => (held.ended = true),
-        () => undefined
-      )
+    return {
+      along: timersRemovedWith(keys),
+      committed: () => {
+        keys.forEach((key) => this.disarm(key))
+        if (held) {
+          held.ended = true
+        }
+      },
     }
   }
 

@@ -1,5 +1,5 @@
 import { ulid } from "ulid"
-import { Queryable } from "../../db"
+import { WrittenAlong } from "../../db"
 import { TRANSACTION_CHANNEL } from "../channels"
 
 /** What a finished-transaction notification carries: ids only (NOTIFY payloads stop at 8 kB). */
@@ -21,29 +21,27 @@ export const FINISH_KEPT_SECONDS = 60 * 60
 const PRUNED_PER_FINISH = 10
 
 /**
- * Tells every instance that a transaction finished: a NOTIFY for those that
- * listen, a row of `workflow_engine_finish` for those that poll or missed it.
- * Sent inside the transaction that writes the finish, so both appear at
+ * Tells every instance that a transaction finished, with the write of its
+ * end (see WrittenAlong): a NOTIFY for those that listen, a row of
+ * `workflow_engine_finish` for those that poll or missed it. Both appear at
  * commit, with the run's row (when it is kept) already readable. The prune
  * skips rows another finish is deleting, so concurrent finishes never wait
  * on each other here.
  */
-export async function notifyFinished(
-  db: Queryable,
-  notice: FinishedNotice
-): Promise<void> {
-  await db.raw(
-    `WITH "pruned" AS (
+export function finishNoticedWith(notice: FinishedNotice): WrittenAlong {
+  return {
+    sql: `"finishes_pruned" AS (
        DELETE FROM "workflow_engine_finish"
         WHERE "id" IN (SELECT "id" FROM "workflow_engine_finish"
                         WHERE "created_at" < now() - make_interval(secs => ?)
                         ORDER BY "created_at" LIMIT ? FOR UPDATE SKIP LOCKED)
-     ), "logged" AS (
+          AND EXISTS (SELECT 1 FROM "written")
+     ), "finish_logged" AS (
        INSERT INTO "workflow_engine_finish" ("id", "workflow_id", "transaction_id", "state", "instance_id", "created_at")
-       VALUES (?, ?, ?, ?, ?, clock_timestamp())
-     )
-     SELECT pg_notify(?, ?)`,
-    [
+       SELECT ?, ?, ?, ?, ?, clock_timestamp() WHERE EXISTS (SELECT 1 FROM "written")
+       RETURNING pg_notify(?, ?)
+     )`,
+    bindings: [
       FINISH_KEPT_SECONDS,
       PRUNED_PER_FINISH,
       notice.id,
@@ -53,6 +51,6 @@ export async function notifyFinished(
       notice.instance_id,
       TRANSACTION_CHANNEL,
       JSON.stringify(notice),
-    ]
-  )
+    ],
+  }
 }

@@ -1,4 +1,4 @@
-import { Queryable, RunKey } from "../../db"
+import { Queryable, RunKey, WrittenAlong } from "../../db"
 import { UNTOUCHED_GUARD } from "./untouched-guard"
 import {
   RECORDED_RUN_EVENT,
@@ -11,34 +11,47 @@ import {
 /**
  * Removes the row of a finished run that nobody asked to keep, while the run
  * is still at the writer's epoch (see fencing.ts). With `onlyIfUntouched`,
- * see UNTOUCHED_GUARD. With `event` (a run that failed or reverted), its
- * event is recorded in the same statement from the row removed: the run
- * leaves the table and its event enters the outbox in one commit. Returns
- * whether a row was removed.
+ * see UNTOUCHED_GUARD; with `unchangedSince`, also only while the row is at
+ * that version (see seen-versions.ts). With `event` (a run that failed or
+ * reverted), its event is recorded in the same statement from the row
+ * removed: the run leaves the table and its event enters the outbox in one
+ * commit; so does what `along` changes (see WrittenAlong). Returns whether a
+ * row was removed.
  */
 export async function deleteExecution(
   db: Queryable,
   key: RunKey,
   {
     onlyIfUntouched,
+    unchangedSince,
     epoch,
     event,
-  }: { onlyIfUntouched: boolean; epoch: number; event?: RunEvent }
+    along = [],
+  }: {
+    onlyIfUntouched: boolean
+    unchangedSince?: string
+    epoch: number
+    event?: RunEvent
+    along?: WrittenAlong[]
+  }
 ): Promise<boolean> {
-  const guard = onlyIfUntouched ? UNTOUCHED_GUARD : ""
+  const unchanged = unchangedSince !== undefined
+  const guard = `${onlyIfUntouched || unchanged ? UNTOUCHED_GUARD : ""}${unchanged ? ` AND "xmin" = ?::xid` : ""}`
   const result = await db.raw(
     `WITH "written" AS (
        DELETE FROM "workflow_execution"
         WHERE "workflow_id" = ? AND "transaction_id" = ? AND "run_id" = ? AND "owner_epoch" = ? ${guard}
        RETURNING ${RUN_EVENT_COLUMNS}
-     ), ${RECORDED_RUN_EVENT}
+     ), ${RECORDED_RUN_EVENT}${along.map((part) => `, ${part.sql}`).join("")}
      ${WRITTEN_AND_ANNOUNCED}`,
     [
       key.workflow_id,
       key.transaction_id,
       key.run_id,
       epoch,
+      ...(unchanged ? [unchangedSince] : []),
       ...runEventValues(event),
+      ...along.flatMap((part) => part.bindings),
     ]
   )
   return result.rows[0]?.written === 1

@@ -1,5 +1,6 @@
+import { createHash } from "crypto"
 import { HotOptions, HotStatement, runHot } from "./prepared-statement"
-import { Queryable } from "../../db"
+import { Queryable, WrittenAlong } from "../../db"
 import { STEP_FINISHED_STATES_SQL } from "../../transaction-states"
 import { ExecutionRow } from "./types"
 import { UNTOUCHED_GUARD } from "./untouched-guard"
@@ -22,7 +23,7 @@ const UNCHANGED_GUARD = `${UNTOUCHED_GUARD}
   AND COALESCE("execution" #>> ARRAY['steps', ?::text, ?::text, 'state'], '') NOT IN (${STEP_FINISHED_STATES_SQL})`
 
 // A write is the run moving: whatever the stuck scan reported of it no longer holds (`stuck_at`).
-const updateSql = (guard: string) => `
+const updateSql = (guard: string, along: string) => `
   WITH "written" AS (
     UPDATE "workflow_execution"
        SET "execution" = ?::jsonb, "context" = ?::jsonb, "state" = ?,
@@ -32,20 +33,42 @@ const updateSql = (guard: string) => `
      WHERE "workflow_id" = ? AND "transaction_id" = ? AND "run_id" = ?
        AND "deleted_at" IS NULL AND "owner_epoch" = ? ${guard}
     RETURNING ${RUN_EVENT_COLUMNS}, "xmin"::text AS "version"
-  ), ${RECORDED_RUN_EVENT}
+  ), ${RECORDED_RUN_EVENT}${along}
   ${WRITTEN_AND_ANNOUNCED}, (SELECT "version" FROM "written") AS "version"`
 
-const UPDATE_EXECUTION: HotStatement = {
-  name: "workflow_engine_update_execution",
-  sql: updateSql(""),
+const GUARDS: Record<UpdateGuard["only"], { name: string; guard: string }> = {
+  any: { name: "workflow_engine_update_execution", guard: "" },
+  untouched: {
+    name: "workflow_engine_update_untouched_execution",
+    guard: UNTOUCHED_GUARD,
+  },
+  unchanged: {
+    name: "workflow_engine_update_unchanged_execution",
+    guard: UNCHANGED_GUARD,
+  },
 }
-const UPDATE_UNTOUCHED_EXECUTION: HotStatement = {
-  name: "workflow_engine_update_untouched_execution",
-  sql: updateSql(UNTOUCHED_GUARD),
-}
-const UPDATE_UNCHANGED_EXECUTION: HotStatement = {
-  name: "workflow_engine_update_unchanged_execution",
-  sql: updateSql(UNCHANGED_GUARD),
+
+// One statement per guard and text of what is written along (a run's end): each is prepared under its own name.
+const statements = new Map<string, HotStatement>()
+
+function statementFor(
+  only: UpdateGuard["only"],
+  along: WrittenAlong[]
+): HotStatement {
+  const alongSql = along.map((part) => `, ${part.sql}`).join("")
+  const key = `${only}${alongSql}`
+  let statement = statements.get(key)
+  if (!statement) {
+    const { name, guard } = GUARDS[only]
+    statement = {
+      name: alongSql
+        ? `${name}_${createHash("sha1").update(alongSql).digest("hex").slice(0, 8)}`
+        : name,
+      sql: updateSql(guard, alongSql),
+    }
+    statements.set(key, statement)
+  }
+  return statement
 }
 
 /** What an unchanged write compares: the version last seen, and the step being saved in its phase. */
@@ -69,7 +92,8 @@ export type UpdateGuard =
  * the epoch the writer loaded it at (the fence: see fencing.ts); a run taken
  * over meanwhile is left as it is (nothing written), and the locked path says why.
  * With `event`, the run event this write causes is recorded in the same
- * statement (see run-event.ts): no statement more, and no event without the write.
+ * statement (see run-event.ts): no statement more, and no event without the write;
+ * so is what `along` changes (a run's end: see WrittenAlong).
  *
  * Returns the row's new version, or undefined when the fence or the guard
  * left it as it was.
@@ -80,8 +104,13 @@ export async function updateExecution(
   {
     guard,
     event,
+    along = [],
     ...hot
-  }: { guard: UpdateGuard; event?: RunEvent } & HotOptions
+  }: {
+    guard: UpdateGuard
+    event?: RunEvent
+    along?: WrittenAlong[]
+  } & HotOptions
 ): Promise<string | undefined> {
   const values = [
     JSON.stringify(row.execution),
@@ -95,12 +124,6 @@ export async function updateExecution(
     row.run_id,
     row.owner_epoch,
   ]
-  const statement =
-    guard.only === "any"
-      ? UPDATE_EXECUTION
-      : guard.only === "untouched"
-        ? UPDATE_UNTOUCHED_EXECUTION
-        : UPDATE_UNCHANGED_EXECUTION
   if (guard.only === "unchanged") {
     // No step: a path no flow has, which reads as not finished.
     const step = guard.since.step
@@ -108,8 +131,12 @@ export async function updateExecution(
   }
   const result = await runHot(
     db,
-    statement,
-    [...values, ...runEventValues(event)],
+    statementFor(guard.only, along),
+    [
+      ...values,
+      ...runEventValues(event),
+      ...along.flatMap((part) => part.bindings),
+    ],
     hot
   )
   const written = result.rows[0]

@@ -1,15 +1,14 @@
-import { Queryable } from "../../db"
+import { Queryable, WrittenAlong } from "../../db"
 import { RUN_FENCE_HOLDS, RunFence, runFenceBindings } from "./run-fence"
 
-/** Clears timers, claimed or not: the step or run they were set for moved on. */
-export async function deleteTimers(
-  db: Queryable,
-  keys: string[]
-): Promise<void> {
-  await db.raw(
-    `DELETE FROM "workflow_execution_timer" WHERE "key" = ANY(?::text[])`,
-    [keys]
-  )
+/** Removes timers, claimed or not, with the write of their run's end (see WrittenAlong). */
+export function timersRemovedWith(keys: string[]): WrittenAlong {
+  return {
+    sql: `"timers_removed" AS (
+      DELETE FROM "workflow_execution_timer"
+       WHERE "key" = ANY(?::text[]) AND EXISTS (SELECT 1 FROM "written"))`,
+    bindings: [keys],
+  }
 }
 
 /**
