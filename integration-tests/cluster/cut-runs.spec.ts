@@ -106,17 +106,20 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
           [transactionId]
         )
       ).rows.map((row: { kind: string }) => row.kind)
-    // Backends of this database waiting for a lock in a statement that starts (or contains) `pattern`.
+    // Backends of this database waiting for a lock in a statement that starts as `pattern` (a regular
+    // expression: pg_stat_activity keeps only a statement's first 1024 bytes).
     const waitingOn = async (pattern: string) =>
       (
         await db().raw(
           `SELECT count(*)::int AS n FROM pg_stat_activity
-            WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE ?`,
+            WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ~ ?`,
           [pattern]
         )
       ).rows[0].n
-    const INSERT_RUN = `INSERT INTO "workflow_execution"%`
-    const SET_TIMER = `%INSERT INTO "workflow_execution_timer"%`
+    const INSERT_RUN = `^\\s*INSERT INTO "workflow_execution"\\s`
+    // A timer set alone, or by the checkpoint write that carries it (held-checkpoints); with only the timer
+    // table locked, a checkpoint write waits only when it writes a timer.
+    const SET_TIMER = `^\\s*WITH "(timer|written)" AS`
 
     /**
      * Holds `table` in SHARE mode (reads go on, writes wait), runs `work`, and
@@ -154,7 +157,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         if (before) {
           await db().raw(
             `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-              WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE ?`,
+              WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ~ ?`,
             [pattern]
           )
           await waitUntil(async () => (await waitingOn(pattern)) === 0)
@@ -292,7 +295,8 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         }
       )
 
-      // 4. The failed attempt is stored, the process dies before its retry's timer is set.
+      // 4. The process dies as the failed attempt and its retry's timer are being stored: the statement that
+      //    writes both (the checkpoint the call held, see held-checkpoints) never commits.
       doomed = await start("doomed")
       const retryNotScheduled = of(
         CUT_WF.retry,

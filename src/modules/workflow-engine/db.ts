@@ -7,9 +7,17 @@ export type Queryable = Knex | Knex.Transaction
 /**
  * What else the statement that writes a run changes, only when it did write
  * it: data-modifying CTEs (`"<name>" AS (…)`, comma-separated) that read the
- * CTE "written" and take `bindings` in order. Both commit together or not at all.
+ * CTE "written" and take `bindings` in order. Both commit together or not at
+ * all (see storage/sql/written-along.ts).
  */
-export type WrittenAlong = { sql: string; bindings: Knex.RawBinding[] }
+export type WrittenAlong = {
+  sql: string
+  bindings: Knex.RawBinding[]
+  /** An expression the statement's result row carries for this part (no bindings), handed to `committed`. */
+  result?: string
+  /** Told once the statement that carried it committed, with `result`'s value. */
+  committed?: (result: unknown) => void
+}
 
 /** The primary key of a run in `workflow_execution`. */
 export type RunKey = {

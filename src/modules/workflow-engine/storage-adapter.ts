@@ -17,6 +17,8 @@ import { untilReachable } from "./storage/connection-loss"
 import { fencedOutMessage, noteRefusal, ownershipOf } from "./storage/fencing"
 import { HandlerRun } from "./storage/handler-notes"
 import { heldCheckpoints } from "./storage/held-checkpoints"
+import { executionOf } from "./storage/seen-versions"
+import { TimerSpec } from "./timers/timer-spec"
 import { DurableTimers } from "./timers/durable-timers"
 import { RunFence } from "./timers/sql/run-fence"
 import { timerFor, timerKey } from "./timers/timer-keys"
@@ -96,13 +98,11 @@ export class StorageAdapter
     intervalSeconds: number
   ): Promise<void> {
     const kind = intervalSeconds > 0 ? "retry" : "continue"
-    await this.checkpointsBeforeTimer(transaction)
-    await this.timerWrite(transaction, `setting its ${kind} timer`, (fence) =>
-      this.parts.timers.set(
-        timerFor(kind, transaction, step),
-        intervalSeconds * 1000,
-        fence
-      )
+    await this.setTimer(
+      transaction,
+      `setting its ${kind} timer`,
+      timerFor(kind, transaction, step),
+      intervalSeconds * 1000
     )
   }
 
@@ -112,16 +112,10 @@ export class StorageAdapter
     step: TransactionStep
   ): Promise<void> {
     const { modelId, transactionId } = transaction
-    await this.timerWrite(transaction, "clearing its retry timers", (fence) =>
-      this.parts.timers.clear(
-        { workflowId: modelId, transactionId },
-        [
-          timerKey("retry", modelId, transactionId, step),
-          timerKey("continue", modelId, transactionId, step),
-        ],
-        fence
-      )
-    )
+    await this.clearTimers(transaction, "clearing its retry timers", [
+      timerKey("retry", modelId, transactionId, step),
+      timerKey("continue", modelId, transactionId, step),
+    ])
   }
 
   @inHand
@@ -130,16 +124,11 @@ export class StorageAdapter
     _timestamp: number,
     intervalSeconds: number
   ): Promise<void> {
-    await this.checkpointsBeforeTimer(transaction)
-    await this.timerWrite(
+    await this.setTimer(
       transaction,
       "setting its transaction timeout",
-      (fence) =>
-        this.parts.timers.set(
-          timerFor("transaction_timeout", transaction),
-          intervalSeconds * 1000,
-          fence
-        )
+      timerFor("transaction_timeout", transaction),
+      intervalSeconds * 1000
     )
   }
 
@@ -153,16 +142,9 @@ export class StorageAdapter
     transaction: DistributedTransactionType
   ): Promise<void> {
     const { modelId, transactionId } = transaction
-    await this.timerWrite(
-      transaction,
-      "clearing its transaction timeout",
-      (fence) =>
-        this.parts.timers.clear(
-          { workflowId: modelId, transactionId },
-          [timerKey("transaction_timeout", modelId, transactionId)],
-          fence
-        )
-    ).catch((error) =>
+    await this.clearTimers(transaction, "clearing its transaction timeout", [
+      timerKey("transaction_timeout", modelId, transactionId),
+    ]).catch((error) =>
       this.logger.warn(
         `Workflow ${modelId} (transaction ${transactionId}): could not clear its timeout: ${error}`
       )
@@ -176,13 +158,15 @@ export class StorageAdapter
     _timestamp: number,
     intervalSeconds: number
   ): Promise<void> {
-    await this.checkpointsBeforeTimer(transaction)
-    await this.timerWrite(transaction, "setting a step timeout", (fence) =>
-      this.parts.timers.set(
-        timerFor("step_timeout", transaction, step),
-        intervalSeconds * 1000,
-        fence
-      )
+    // Not with a held checkpoint: the orchestrator checks the step's deadline after this and before it runs the
+    // step, so the checkpoint that starts the step is written first, and a slow write misses the deadline there
+    // rather than starting the step late.
+    await this.setTimer(
+      transaction,
+      "setting a step timeout",
+      timerFor("step_timeout", transaction, step),
+      intervalSeconds * 1000,
+      { withHeldCheckpoint: false }
     )
   }
 
@@ -192,23 +176,56 @@ export class StorageAdapter
     step: TransactionStep
   ): Promise<void> {
     const { modelId, transactionId } = transaction
-    await this.timerWrite(transaction, "clearing a step timeout", (fence) =>
-      this.parts.timers.clear(
-        { workflowId: modelId, transactionId },
-        [timerKey("step_timeout", modelId, transactionId, step)],
-        fence
-      )
-    )
+    await this.clearTimers(transaction, "clearing a step timeout", [
+      timerKey("step_timeout", modelId, transactionId, step),
+    ])
   }
 
-  /** A timer may fire on another instance at once: the checkpoints the run holds are written first (see held-checkpoints). */
-  private async checkpointsBeforeTimer(
-    transaction: DistributedTransactionType
+  /**
+   * Sets a timer of the run by the statement of the checkpoint its execution
+   * holds, when it holds one (see held-checkpoints); else on its own, once
+   * what the run holds is written: it may fire on another instance at once.
+   */
+  private async setTimer(
+    transaction: DistributedTransactionType,
+    what: string,
+    timer: TimerSpec,
+    delayMs: number,
+    { withHeldCheckpoint = true }: { withHeldCheckpoint?: boolean } = {}
   ): Promise<void> {
+    if (
+      withHeldCheckpoint &&
+      heldCheckpoints.attach(
+        executionOf(transaction.getFlow()),
+        timer.key,
+        () => this.parts.timers.setWith(timer, delayMs)
+      )
+    ) {
+      return
+    }
     await heldCheckpoints.release({
       workflowId: transaction.modelId,
       transactionId: transaction.transactionId,
     })
+    await this.timerWrite(transaction, what, (fence) =>
+      this.parts.timers.set(timer, delayMs, fence)
+    )
+  }
+
+  /** Clears timers of the run; one still waiting on a held checkpoint is not set at all. */
+  private async clearTimers(
+    transaction: DistributedTransactionType,
+    what: string,
+    keys: string[]
+  ): Promise<void> {
+    const run = {
+      workflowId: transaction.modelId,
+      transactionId: transaction.transactionId,
+    }
+    heldCheckpoints.drop(run, keys)
+    await this.timerWrite(transaction, what, (fence) =>
+      this.parts.timers.clear(run, keys, fence)
+    )
   }
 
   /**

@@ -171,26 +171,16 @@ export default async function engineLoader(
           })
         }
       },
-      runEnd: (run) => {
-        const timersGone = timers.removedWithEnd(
-          run.workflowId,
-          run.transactionId,
-          run.stepIds
-        )
-        return {
-          along: [
-            timersGone.along,
-            finishNoticedWith({
-              id: finishId(),
-              workflow_id: run.workflowId,
-              transaction_id: run.transactionId,
-              state: run.state,
-              instance_id: lease.id,
-            }),
-          ],
-          committed: timersGone.committed,
-        }
-      },
+      runEnd: (run) => [
+        timers.removedWithEnd(run.workflowId, run.transactionId, run.stepIds),
+        finishNoticedWith({
+          id: finishId(),
+          workflow_id: run.workflowId,
+          transaction_id: run.transactionId,
+          state: run.state,
+          instance_id: lease.id,
+        }),
+      ],
     },
     newTransactions
   )

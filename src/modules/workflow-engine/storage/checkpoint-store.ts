@@ -41,7 +41,7 @@ import { lockExecution } from "./sql/lock-execution"
 import { readOwner } from "./sql/read-owner"
 import { ExecutionRow, NewExecutionRow, StoredOwner } from "./sql/types"
 import { updateExecution } from "./sql/update-execution"
-import { writeAlong } from "./sql/written-along"
+import { commitAlong, writeAlong } from "./sql/written-along"
 import { SeenVersion, SeenVersions } from "./seen-versions"
 import { foundOwnWrite } from "./resent-writes"
 import { noteAwaitedStep } from "./sql/note-awaited-step"
@@ -72,9 +72,6 @@ export type RunEnd = {
   stepIds: string[]
 }
 
-/** What a run's end writes besides the run (see WrittenAlong), and what follows its commit. */
-export type RunEndWrite = { along: WrittenAlong[]; committed: () => void }
-
 /**
  * What the checkpoints need from the parts above them, handed in by the
  * loader (loaders/engine.ts): storage/ imports none of them.
@@ -94,8 +91,8 @@ export type CheckpointParts = {
     workflowRetentionSeconds: number | undefined
   ) => number | undefined
   judgeTimer: TimerJudge
-  /** What else a run's end changes, written by the statement that stores it, and what to do once that committed. */
-  runEnd: (run: RunEnd) => RunEndWrite
+  /** What else a run's end changes, written by the statement that stores it (see WrittenAlong). */
+  runEnd: (run: RunEnd) => WrittenAlong[]
   /**
    * The event a checkpoint records, written with it (a run that failed or
    * reverted, a step held for a retry), or undefined: the events' rule
@@ -196,18 +193,19 @@ export class CheckpointStore {
     const ownership = takeOwnership(data.flow)
     const seen = this.seenVersions.take(data.flow)
     this.stepEnds.stamp(data.flow)
+    const holding = this.mayHold(data, seen, options)
     // In the same turn as `take`: a held checkpoint of this execution being written now moves its version.
     if (
       this.isWritten(data, options) &&
-      (await heldCheckpoints.replacing(seen.execution))
+      (await heldCheckpoints.beforeSave(seen.execution, !holding))
     ) {
       seen.version =
         this.seenVersions.lastWritten(seen.execution) ?? seen.version
     }
-    if (this.mayHold(data, seen, options)) {
+    if (holding) {
       this.parts.inHand(
-        heldCheckpoints.hold(runOf(data), seen.execution, () =>
-          this.send(data, ownership, seen, options)
+        heldCheckpoints.hold(runOf(data), seen.execution, (along) =>
+          this.send(data, ownership, seen, options, along)
         )
       )
       return data
@@ -216,11 +214,13 @@ export class CheckpointStore {
     return data
   }
 
+  /** `along`: timers set while the checkpoint was held, written by its statement (see held-checkpoints). */
   private async send(
     data: TransactionCheckpoint,
     ownership: Ownership,
     seen: SeenVersion,
-    options?: SaveOptions
+    options?: SaveOptions,
+    along: WrittenAlong[] = []
   ): Promise<void> {
     // A lost connection most often means the statement never ran, and the next sending writes it. When the first
     // one did commit and only its reply was lost, the next finds its own write and is done (see resent-writes).
@@ -228,7 +228,7 @@ export class CheckpointStore {
     await untilReachable(
       this.logger,
       `storing run ${data.flow.modelId}:${data.flow.transactionId}`,
-      () => this.write(data, ownership, seen, ++sendings > 1, options)
+      () => this.write(data, ownership, seen, ++sendings > 1, options, along)
     ).catch((error) => {
       this.logFailedSave(data, error)
       throw error
@@ -311,7 +311,8 @@ export class CheckpointStore {
     ownership: Ownership,
     seen: SeenVersion,
     resent: boolean,
-    options?: SaveOptions
+    options?: SaveOptions,
+    along: WrittenAlong[] = []
   ): Promise<void> {
     const flow = data.flow
     const epoch = ownership.epoch
@@ -348,7 +349,15 @@ export class CheckpointStore {
     ) {
       return
     }
-    await this.writeChecked(data, epoch, seen, resent, options)
+    await this.writeChecked(
+      data,
+      epoch,
+      seen,
+      resent,
+      options,
+      undefined,
+      along
+    )
   }
 
   /** The version of the row a start's first sending committed, if the stored run is that start. */
@@ -379,20 +388,21 @@ export class CheckpointStore {
     seen: SeenVersion,
     resent: boolean,
     options?: SaveOptions,
-    answer?: StepAnswer
+    answer?: StepAnswer,
+    attached: WrittenAlong[] = []
   ): Promise<void> {
-    const end = this.endOf(data)
+    const along = [...this.endOf(data), ...attached]
     if (seen.version !== undefined) {
       const written = await this.writeUnchanged(
         data,
         epoch,
         seen.version,
         options,
-        end
+        along
       )
       if (written) {
         this.parts.judgeTimer("unchanged", runOf(data), undefined)
-        end?.committed()
+        commitAlong(along)
         this.seenVersions.wrote(seen.execution, written.version)
         return
       }
@@ -403,9 +413,9 @@ export class CheckpointStore {
       resent,
       options,
       answer,
-      end
+      along
     )
-    end?.committed()
+    commitAlong(along)
     this.seenVersions.wrote(seen.execution, version)
   }
 
@@ -418,8 +428,8 @@ export class CheckpointStore {
     data: TransactionCheckpoint,
     epoch: number,
     since: string,
-    options?: SaveOptions,
-    end?: RunEndWrite
+    options: SaveOptions | undefined,
+    along: WrittenAlong[]
   ): Promise<{ version?: string } | undefined> {
     const event = this.parts.runEvent(data)
     if (!this.shouldKeep(data, options)) {
@@ -428,7 +438,7 @@ export class CheckpointStore {
         unchangedSince: since,
         epoch,
         event,
-        along: end?.along,
+        along,
       })
       return removed ? {} : undefined
     }
@@ -442,7 +452,7 @@ export class CheckpointStore {
           since: { version: since, step: savedStep(data, options) },
         },
         event,
-        along: end?.along,
+        along,
       }
     )
     return version === undefined ? undefined : { version }
@@ -453,7 +463,7 @@ export class CheckpointStore {
    * its finish is noticed by the other instances (runs that they advance may
    * have subscribers there; plain synchronous runs end in their caller).
    */
-  private endOf(data: TransactionCheckpoint): RunEndWrite | undefined {
+  private endOf(data: TransactionCheckpoint): WrittenAlong[] {
     const flow = data.flow
     return FINISHED_STATES.has(flow.state)
       ? this.parts.runEnd({
@@ -462,7 +472,7 @@ export class CheckpointStore {
           state: flow.state,
           stepIds: Object.keys(flow.steps),
         })
-      : undefined
+      : []
   }
 
   /**
@@ -545,9 +555,9 @@ export class CheckpointStore {
     data: TransactionCheckpoint,
     epoch: number,
     resent: boolean,
-    options?: SaveOptions,
-    answer?: StepAnswer,
-    end?: RunEndWrite
+    options: SaveOptions | undefined,
+    answer: StepAnswer | undefined,
+    along: WrittenAlong[]
   ): Promise<string | undefined> {
     return await this.db.transaction(async (trx) => {
       const stored = await lockExecution(trx, runKeyOf(data))
@@ -571,7 +581,6 @@ export class CheckpointStore {
         assertNothingToMerge(data, stored)
       }
 
-      const along = end?.along ?? []
       if (removing) {
         const removed = await deleteExecution(trx, runKeyOf(data), {
           onlyIfUntouched: false,

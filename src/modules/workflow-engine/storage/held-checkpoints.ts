@@ -1,11 +1,16 @@
 import { TransactionOrchestrator } from "@medusajs/framework/orchestration"
+import { WrittenAlong } from "../db"
 
 /** A run, by its workflow and transaction. */
 export type HeldRun = { workflowId: string; transactionId: string }
 
+/** A timer set while a checkpoint was held, written by the checkpoint's statement. */
+type Attached = { key: string; along: WrittenAlong }
+
 type Held = {
   run: string
-  write: () => Promise<void>
+  write: (along: WrittenAlong[]) => Promise<void>
+  attached?: Attached
   /** Settles when the checkpoint was written, or replaced before it was. */
   settle: () => void
 }
@@ -47,32 +52,76 @@ export class HeldCheckpoints {
   hold(
     run: HeldRun,
     execution: string,
-    write: () => Promise<void>
+    write: (along: WrittenAlong[]) => Promise<void>
   ): Promise<void> {
-    this.held.get(execution)?.settle()
+    const replaced = this.held.get(execution)
+    replaced?.settle()
     let settle!: () => void
     const settled = new Promise<void>((resolve) => (settle = resolve))
-    this.held.set(execution, { run: keyOf(run), write, settle })
+    this.held.set(execution, {
+      run: keyOf(run),
+      write,
+      settle,
+      attached: replaced?.attached,
+    })
     setImmediate(() => void this.send(execution).catch(() => undefined))
     return settled
   }
 
   /**
-   * Before the next save of `execution` is decided: what it held is replaced
-   * by it (dropped unsent), one being written is waited for. A held write
-   * that failed is the next write's to find again: what refused it is in
-   * the database. Resolves true when it waited for a write (the execution's
-   * last version may have moved).
+   * Before the next save of `execution` goes on: one being written is waited
+   * for. With `writtenNow` (that save is written at once), what the
+   * execution holds is replaced by it, dropped unsent, but for one a timer
+   * waits on, which is written as it was, its timer with it; a held save
+   * that is held again carries the timer over instead (see hold). A held
+   * write that failed is the next write's to find again: what refused it is
+   * in the database. Resolves true when it waited for a write (the
+   * execution's last version may have moved).
    */
-  async replacing(execution: string): Promise<boolean> {
-    this.held.get(execution)?.settle()
-    this.held.delete(execution)
-    this.refused.delete(execution)
-    const sending = this.sending.get(execution)
-    if (sending) {
-      await sending.written.catch(() => undefined)
+  async beforeSave(execution: string, writtenNow: boolean): Promise<boolean> {
+    const held = this.held.get(execution)
+    if (writtenNow) {
+      this.refused.delete(execution)
+      if (held && !held.attached) {
+        held.settle()
+        this.held.delete(execution)
+      }
     }
-    return !!sending
+    const waited =
+      this.sending.get(execution) ??
+      (writtenNow ? this.held.get(execution) : undefined)
+    if (waited) {
+      await this.send(execution).catch(() => undefined)
+    }
+    return !!waited
+  }
+
+  /**
+   * Has the timer `key` written by the statement of the checkpoint that
+   * `execution` holds, made by `make` (one a checkpoint: a second is set on
+   * its own); false when the execution holds none.
+   */
+  attach(execution: string, key: string, make: () => WrittenAlong): boolean {
+    const held = this.held.get(execution)
+    if (!held || held.attached) {
+      return false
+    }
+    held.attached = { key, along: make() }
+    return true
+  }
+
+  /** The run's timers `keys` were cleared: one waiting on a held checkpoint is not set. */
+  drop(run: HeldRun, keys: string[]): void {
+    const key = keyOf(run)
+    for (const held of this.held.values()) {
+      if (
+        held.run === key &&
+        held.attached &&
+        keys.includes(held.attached.key)
+      ) {
+        held.attached = undefined
+      }
+    }
   }
 
   /**
@@ -121,15 +170,17 @@ export class HeldCheckpoints {
       return Promise.resolve()
     }
     this.held.delete(execution)
-    const written = held.write().catch((error) => {
-      if (TransactionOrchestrator.isExpectedError(error as Error)) {
-        this.refused.set(execution, error)
-        if (this.refused.size > REMEMBERED_REFUSALS) {
-          this.refused.delete(this.refused.keys().next().value!)
+    const written = held
+      .write(held.attached ? [held.attached.along] : [])
+      .catch((error) => {
+        if (TransactionOrchestrator.isExpectedError(error as Error)) {
+          this.refused.set(execution, error)
+          if (this.refused.size > REMEMBERED_REFUSALS) {
+            this.refused.delete(this.refused.keys().next().value!)
+          }
         }
-      }
-      throw error
-    })
+        throw error
+      })
     const forget = () => {
       this.sending.delete(execution)
       held.settle()

@@ -31,6 +31,16 @@ export type SeenVersion = { execution: string; version: string | undefined }
 // Numbered across the process: held checkpoints (held-checkpoints) are keyed by execution.
 let nextExecution = 1
 
+/** Which execution a live flow (the orchestrator's, not a checkpoint's copy) belongs to. */
+export function executionOf(flow: TransactionFlow): string {
+  return keyOf(flow, (flow as FlowWithSeen)[SEEN])
+}
+
+const keyOf = (flow: TransactionFlow, seen: Seen | undefined) =>
+  seen
+    ? `loaded:${seen.execution}`
+    : `started:${flow.modelId}:${flow.transactionId}:${flow.runId}`
+
 export class SeenVersions {
   private readonly written = new Map<string, string>()
 
@@ -55,9 +65,7 @@ export class SeenVersions {
   take(flow: TransactionFlow): SeenVersion {
     const seen = (flow as FlowWithSeen)[SEEN]
     delete (flow as FlowWithSeen)[SEEN]
-    const execution = seen
-      ? `loaded:${seen.execution}`
-      : `started:${flow.modelId}:${flow.transactionId}:${flow.runId}`
+    const execution = keyOf(flow, seen)
     return {
       execution,
       version: this.written.get(execution) ?? seen?.version,

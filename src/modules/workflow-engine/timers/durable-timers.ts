@@ -13,8 +13,12 @@ import {
 } from "./sql/delete-timer"
 import { HeldClears, heldClearsOf, holdingClears } from "./held-clears"
 import { RunFence } from "./sql/run-fence"
-import { releaseAllTimers, releaseTimer } from "./sql/release-timer"
-import { upsertTimer } from "./sql/upsert-timer"
+import {
+  releaseAllTimers,
+  releaseClaim,
+  releaseTimer,
+} from "./sql/release-timer"
+import { timerSetWith, upsertTimer } from "./sql/upsert-timer"
 import { runTimerKeys } from "./timer-keys"
 import { ClaimedTimer, TimerSpec } from "./timer-spec"
 
@@ -84,14 +88,7 @@ export class DurableTimers {
     delayMs: number,
     fence: RunFence
   ): Promise<boolean> {
-    // Due from the moment the orchestrator asked (its step failed, its step began), not from when the write
-    // returns: under load the write waits for a connection, and a timer armed after it fired that much later.
-    const dueMs = Date.now() + Math.max(0, delayMs)
-    heldClearsOf({
-      workflowId: timer.workflow_id,
-      transactionId: timer.transaction_id,
-    })?.release(timer.key)
-    const firesHere = this.config.runsWork && this.started
+    const { dueMs, firesHere } = this.setting(timer, delayMs)
     const dueAt = await upsertTimer(
       this.db,
       timer,
@@ -102,18 +99,67 @@ export class DurableTimers {
     if (!dueAt || !firesHere) {
       return !!dueAt
     }
+    await this.armSet(timer, dueAt, dueMs, delayMs)
+    return true
+  }
+
+  /**
+   * Sets a timer as set() does, by the statement that writes its run's
+   * checkpoint (see storage/held-checkpoints): armed here once that committed.
+   */
+  setWith(timer: TimerSpec, delayMs: number): WrittenAlong {
+    const { dueMs, firesHere } = this.setting(timer, delayMs)
+    return timerSetWith(
+      timer,
+      { delayMs, dueMs },
+      firesHere ? this.config.instanceId : null,
+      (dueAt) => {
+        if (!firesHere) {
+          return
+        }
+        void this.track(
+          dueAt
+            ? this.armSet(timer, dueAt, dueMs, delayMs)
+            : releaseClaim(this.db, timer.key, this.config.instanceId)
+        )
+      }
+    )
+  }
+
+  /** When a timer being set is due on this process' clock, and whether it is born claimed here to fire. */
+  private setting(
+    timer: TimerSpec,
+    delayMs: number
+  ): { dueMs: number; firesHere: boolean } {
+    // Due from the moment the orchestrator asked (its step failed, its step began), not from when the write
+    // returns: under load the write waits for a connection, and a timer armed after it fired that much later.
+    const dueMs = Date.now() + Math.max(0, delayMs)
+    // A timer set again after a held clear of it stays.
+    heldClearsOf({
+      workflowId: timer.workflow_id,
+      transactionId: timer.transaction_id,
+    })?.release(timer.key)
+    return { dueMs, firesHere: this.config.runsWork && this.started }
+  }
+
+  /** A timer this instance set for itself to fire: fired at once, or armed here (see set). */
+  private async armSet(
+    timer: TimerSpec,
+    dueAt: Date,
+    dueMs: number,
+    delayMs: number
+  ): Promise<void> {
     if (!this.started) {
       // Stopped while it was written: hand it back, as stop() handed back the others.
       await this.handBack({ ...timer, due_at: dueAt }, dueMs - Date.now())
-      return true
+      return
     }
     if (delayMs <= 0) {
       this.disarm(timer.key)
       this.track(this.runClaimed({ ...timer, due_at: dueAt }))
-      return true
+      return
     }
     this.arm({ timer, dueAt, dueMs })
-    return true
   }
 
   /**
@@ -153,18 +199,18 @@ export class DurableTimers {
 
   /**
    * A run's end removes every timer of the run, in the statement that stores
-   * it (`along`); `committed` once that statement committed. None is left to
-   * fire after a restart, whatever the orchestrator cleared.
+   * it (see WrittenAlong). None is left to fire after a restart, whatever the
+   * orchestrator cleared.
    */
   removedWithEnd(
     workflowId: string,
     transactionId: string,
     stepIds: string[]
-  ): { along: WrittenAlong; committed: () => void } {
+  ): WrittenAlong {
     const keys = runTimerKeys(workflowId, transactionId, stepIds)
     const held = heldClearsOf({ workflowId, transactionId })
     return {
-      along: timersRemovedWith(keys),
+      ...timersRemovedWith(keys),
       committed: () => {
         keys.forEach((key) => this.disarm(key))
         if (held) {

@@ -1,4 +1,10 @@
 import { Queryable, RunKey, WrittenAlong } from "../../db"
+import {
+  alongBindings,
+  alongCtes,
+  alongResults,
+  readAlong,
+} from "./written-along"
 import { UNTOUCHED_GUARD } from "./untouched-guard"
 import {
   RECORDED_RUN_EVENT,
@@ -42,8 +48,8 @@ export async function deleteExecution(
        DELETE FROM "workflow_execution"
         WHERE "workflow_id" = ? AND "transaction_id" = ? AND "run_id" = ? AND "owner_epoch" = ? ${guard}
        RETURNING ${RUN_EVENT_COLUMNS}
-     ), ${RECORDED_RUN_EVENT}${along.map((part) => `, ${part.sql}`).join("")}
-     ${WRITTEN_AND_ANNOUNCED}`,
+     ), ${RECORDED_RUN_EVENT}${alongCtes(along)}
+     ${WRITTEN_AND_ANNOUNCED}${alongResults(along)}`,
     [
       key.workflow_id,
       key.transaction_id,
@@ -51,8 +57,9 @@ export async function deleteExecution(
       epoch,
       ...(unchanged ? [unchangedSince] : []),
       ...runEventValues(event),
-      ...along.flatMap((part) => part.bindings),
+      ...alongBindings(along),
     ]
   )
+  readAlong(result.rows[0], along)
   return result.rows[0]?.written === 1
 }

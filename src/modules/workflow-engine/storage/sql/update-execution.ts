@@ -1,6 +1,12 @@
 import { createHash } from "crypto"
 import { HotOptions, HotStatement, runHot } from "./prepared-statement"
 import { Queryable, WrittenAlong } from "../../db"
+import {
+  alongBindings,
+  alongCtes,
+  alongResults,
+  readAlong,
+} from "./written-along"
 import { STEP_FINISHED_STATES_SQL } from "../../transaction-states"
 import { ExecutionRow } from "./types"
 import { UNTOUCHED_GUARD } from "./untouched-guard"
@@ -23,7 +29,7 @@ const UNCHANGED_GUARD = `${UNTOUCHED_GUARD}
   AND COALESCE("execution" #>> ARRAY['steps', ?::text, ?::text, 'state'], '') NOT IN (${STEP_FINISHED_STATES_SQL})`
 
 // A write is the run moving: whatever the stuck scan reported of it no longer holds (`stuck_at`).
-const updateSql = (guard: string, along: string) => `
+const updateSql = (guard: string, along: WrittenAlong[]) => `
   WITH "written" AS (
     UPDATE "workflow_execution"
        SET "execution" = ?::jsonb, "context" = ?::jsonb, "state" = ?,
@@ -33,8 +39,8 @@ const updateSql = (guard: string, along: string) => `
      WHERE "workflow_id" = ? AND "transaction_id" = ? AND "run_id" = ?
        AND "deleted_at" IS NULL AND "owner_epoch" = ? ${guard}
     RETURNING ${RUN_EVENT_COLUMNS}, "xmin"::text AS "version"
-  ), ${RECORDED_RUN_EVENT}${along}
-  ${WRITTEN_AND_ANNOUNCED}, (SELECT "version" FROM "written") AS "version"`
+  ), ${RECORDED_RUN_EVENT}${alongCtes(along)}
+  ${WRITTEN_AND_ANNOUNCED}, (SELECT "version" FROM "written") AS "version"${alongResults(along)}`
 
 const GUARDS: Record<UpdateGuard["only"], { name: string; guard: string }> = {
   any: { name: "workflow_engine_update_execution", guard: "" },
@@ -55,7 +61,7 @@ function statementFor(
   only: UpdateGuard["only"],
   along: WrittenAlong[]
 ): HotStatement {
-  const alongSql = along.map((part) => `, ${part.sql}`).join("")
+  const alongSql = `${alongCtes(along)}${alongResults(along)}`
   const key = `${only}${alongSql}`
   let statement = statements.get(key)
   if (!statement) {
@@ -64,7 +70,7 @@ function statementFor(
       name: alongSql
         ? `${name}_${createHash("sha1").update(alongSql).digest("hex").slice(0, 8)}`
         : name,
-      sql: updateSql(guard, alongSql),
+      sql: updateSql(guard, along),
     }
     statements.set(key, statement)
   }
@@ -132,13 +138,10 @@ export async function updateExecution(
   const result = await runHot(
     db,
     statementFor(guard.only, along),
-    [
-      ...values,
-      ...runEventValues(event),
-      ...along.flatMap((part) => part.bindings),
-    ],
+    [...values, ...runEventValues(event), ...alongBindings(along)],
     hot
   )
   const written = result.rows[0]
+  readAlong(written, along)
   return written?.written === 1 ? written.version : undefined
 }

@@ -25,6 +25,24 @@ export async function releaseTimer(
 }
 
 /**
+ * Hands back this instance's claim of a timer whose due time it does not
+ * know (the statement that set it committed, and its reply was lost): any
+ * instance fires it at its due time.
+ */
+export async function releaseClaim(
+  db: Queryable,
+  key: string,
+  claimedBy: string
+): Promise<void> {
+  await db.raw(
+    `UPDATE "workflow_execution_timer" SET "claimed_by" = NULL
+      WHERE "key" = ? AND "claimed_by" = ?
+      RETURNING pg_notify(?, '')`,
+    [key, claimedBy, TIMER_CHANNEL]
+  )
+}
+
+/**
  * Hands back every timer this instance still holds, on a clean shutdown: the
  * ones it armed and did not fire. Each is then free to whichever instance
  * comes to it first, at its due time; the NOTIFY tells them now, not at their

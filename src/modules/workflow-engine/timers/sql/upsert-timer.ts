@@ -1,4 +1,5 @@
-import { Queryable } from "../../db"
+import type { Knex } from "@medusajs/framework/mikro-orm/knex"
+import { Queryable, WrittenAlong } from "../../db"
 import { TimerSpec } from "../timer-spec"
 import { TIMER_CHANNEL } from "../../notifications/channels"
 import { RUN_FENCE_HOLDS, RunFence, runFenceBindings } from "./run-fence"
@@ -26,34 +27,78 @@ export async function upsertTimer(
   fence?: RunFence
 ): Promise<Date | undefined> {
   const result = await db.raw(
-    `WITH "timer" AS (
-       INSERT INTO "workflow_execution_timer" AS t
-         ("key", "kind", "workflow_id", "transaction_id", "step_id", "attempt", "metadata", "due_at", "claimed_by")
-       SELECT ?::text, ?::text, ?::text, ?::text, ?::text, ?::int, ?::jsonb,
-              clock_timestamp() + make_interval(secs => ? / 1000.0), ?::text
-        WHERE ${fence ? RUN_FENCE_HOLDS : "true"}
-       ON CONFLICT ("key") DO UPDATE
-         SET "kind" = EXCLUDED."kind", "attempt" = EXCLUDED."attempt", "metadata" = EXCLUDED."metadata",
-             "due_at" = EXCLUDED."due_at", "claimed_by" = EXCLUDED."claimed_by"
-       RETURNING t."due_at", t."claimed_by"
-     )
-     SELECT "due_at", CASE WHEN ?::boolean THEN pg_notify(?, COALESCE("claimed_by", '')) END FROM "timer"`,
+    `WITH "timer" AS (${timerUpsertSql(fence ? RUN_FENCE_HOLDS : "true")})
+     SELECT "due_at" FROM "timer"`,
     [
-      timer.key,
-      timer.kind,
-      timer.workflow_id,
-      timer.transaction_id,
-      timer.step_id,
-      timer.attempt,
-      JSON.stringify(timer.metadata ?? {}),
-      Math.max(0, delayMs),
-      claimedBy,
+      ...timerValues(timer, delayMs, claimedBy),
       ...(fence
         ? runFenceBindings(timer.workflow_id, timer.transaction_id, fence)
         : []),
-      claimedBy === null || delayMs > 0,
-      TIMER_CHANNEL,
+      ...announcement(delayMs, claimedBy),
     ]
   )
   return result.rows[0]?.due_at
 }
+
+/**
+ * Sets a timer as upsertTimer does, by the statement that writes its run
+ * (see WrittenAlong): only when that statement wrote the run, which it does
+ * only at the writer's epoch, so no fence of its own. `committed` gets the
+ * due time. `dueMs`: when it is due on this process' clock.
+ */
+export function timerSetWith(
+  timer: TimerSpec,
+  { delayMs, dueMs }: { delayMs: number; dueMs: number },
+  claimedBy: string | null,
+  committed: (dueAt: Date) => void
+): WrittenAlong {
+  return {
+    sql: `"timer_set" AS (${timerUpsertSql(`EXISTS (SELECT 1 FROM "written")`)})`,
+    // Read as the statement is sent, a little after the timer was set: due when it was set to be (`dueMs`).
+    get bindings() {
+      return [
+        ...timerValues(timer, dueMs - Date.now(), claimedBy),
+        ...announcement(delayMs, claimedBy),
+      ]
+    },
+    result: `(SELECT "due_at" FROM "timer_set")`,
+    committed: (dueAt) => committed(dueAt as Date),
+  }
+}
+
+// Bindings: timerValues, the condition's, then announcement's.
+const timerUpsertSql = (condition: string) => `
+       INSERT INTO "workflow_execution_timer" AS t
+         ("key", "kind", "workflow_id", "transaction_id", "step_id", "attempt", "metadata", "due_at", "claimed_by")
+       SELECT ?::text, ?::text, ?::text, ?::text, ?::text, ?::int, ?::jsonb,
+              clock_timestamp() + make_interval(secs => ? / 1000.0), ?::text
+        WHERE ${condition}
+       ON CONFLICT ("key") DO UPDATE
+         SET "kind" = EXCLUDED."kind", "attempt" = EXCLUDED."attempt", "metadata" = EXCLUDED."metadata",
+             "due_at" = EXCLUDED."due_at", "claimed_by" = EXCLUDED."claimed_by"
+       RETURNING t."due_at",
+                 CASE WHEN ?::boolean THEN pg_notify(?, COALESCE(t."claimed_by", '')) END AS "announced"`
+
+function timerValues(
+  timer: TimerSpec,
+  delayMs: number,
+  claimedBy: string | null
+): Knex.RawBinding[] {
+  return [
+    timer.key,
+    timer.kind,
+    timer.workflow_id,
+    timer.transaction_id,
+    timer.step_id,
+    timer.attempt,
+    JSON.stringify(timer.metadata ?? {}),
+    Math.max(0, delayMs),
+    claimedBy,
+  ]
+}
+
+// Every timer but one fired at once where it was set wakes the other instances.
+const announcement = (delayMs: number, claimedBy: string | null) => [
+  claimedBy === null || delayMs > 0,
+  TIMER_CHANNEL,
+]
