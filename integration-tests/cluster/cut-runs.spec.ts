@@ -117,9 +117,9 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         )
       ).rows[0].n
     const INSERT_RUN = `^\\s*INSERT INTO "workflow_execution"\\s`
-    // A timer set alone, or by the checkpoint write that carries it (held-checkpoints); with only the timer
-    // table locked, a checkpoint write waits only when it writes a timer.
-    const SET_TIMER = `^\\s*WITH "(timer|written)" AS`
+    // A timer set alone, or by the checkpoint write that carries it (held-checkpoints), whose timer CTE comes
+    // right after the run's UPDATE: the end's, which deletes timers, does not match.
+    const SET_TIMER = `INSERT INTO "workflow_execution_timer"`
 
     /**
      * Holds `table` in SHARE mode (reads go on, writes wait), runs `work`, and

@@ -48,7 +48,7 @@ export async function deleteExecution(
        DELETE FROM "workflow_execution"
         WHERE "workflow_id" = ? AND "transaction_id" = ? AND "run_id" = ? AND "owner_epoch" = ? ${guard}
        RETURNING ${RUN_EVENT_COLUMNS}
-     ), ${RECORDED_RUN_EVENT}${alongCtes(along)}
+     )${alongCtes(along)}, ${RECORDED_RUN_EVENT}
      ${WRITTEN_AND_ANNOUNCED}${alongResults(along)}`,
     [
       key.workflow_id,
@@ -56,8 +56,8 @@ export async function deleteExecution(
       key.run_id,
       epoch,
       ...(unchanged ? [unchangedSince] : []),
-      ...runEventValues(event),
       ...alongBindings(along),
+      ...runEventValues(event),
     ]
   )
   readAlong(result.rows[0], along)

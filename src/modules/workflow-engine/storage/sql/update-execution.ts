@@ -39,7 +39,7 @@ const updateSql = (guard: string, along: WrittenAlong[]) => `
      WHERE "workflow_id" = ? AND "transaction_id" = ? AND "run_id" = ?
        AND "deleted_at" IS NULL AND "owner_epoch" = ? ${guard}
     RETURNING ${RUN_EVENT_COLUMNS}, "xmin"::text AS "version"
-  ), ${RECORDED_RUN_EVENT}${alongCtes(along)}
+  )${alongCtes(along)}, ${RECORDED_RUN_EVENT}
   ${WRITTEN_AND_ANNOUNCED}, (SELECT "version" FROM "written") AS "version"${alongResults(along)}`
 
 const GUARDS: Record<UpdateGuard["only"], { name: string; guard: string }> = {
@@ -138,7 +138,7 @@ export async function updateExecution(
   const result = await runHot(
     db,
     statementFor(guard.only, along),
-    [...values, ...runEventValues(event), ...alongBindings(along)],
+    [...values, ...alongBindings(along), ...runEventValues(event)],
     hot
   )
   const written = result.rows[0]

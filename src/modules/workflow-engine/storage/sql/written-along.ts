@@ -1,6 +1,10 @@
 import { Queryable, WrittenAlong } from "../../db"
 
-/** The CTEs of `along`, to follow a statement's own. */
+/**
+ * The CTEs of `along`, to follow the statement's "written" right away: a
+ * timer set with a checkpoint then shows among the first 1024 bytes of the
+ * statement that pg_stat_activity keeps.
+ */
 export function alongCtes(along: WrittenAlong[]): string {
   return along.map((part) => `, ${part.sql}`).join("")
 }
