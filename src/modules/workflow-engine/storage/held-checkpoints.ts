@@ -34,7 +34,9 @@ type Sending = { run: string; written: Promise<void> }
  * A crash can therefore lose only checkpoints that nothing outside the
  * process had acted on; the run is found at the one before, as if the crash
  * had come just before them. Per execution (see seen-versions): two
- * executions of one run in this process hold their own.
+ * executions of one run in this process hold their own. A timer set while a
+ * checkpoint is held can be attached to it and written by its statement
+ * (see storage-adapter): the two commit together.
  */
 export class HeldCheckpoints {
   private readonly held = new Map<string, Held>()
