@@ -15,8 +15,8 @@ export type WrittenAlong = {
   bindings: Knex.RawBinding[]
   /** An expression the statement's result row carries for this part (no bindings), handed to `committed`. */
   result?: string
-  /** Told once the statement that carried it committed, with `result`'s value. */
-  committed?: (result: unknown) => void
+  /** Told once the statement that carried it committed, with `result`'s value; the write waits for it, and it must not throw. */
+  committed?: (result: unknown) => void | Promise<void>
 }
 
 /** The primary key of a run in `workflow_execution`. */

@@ -402,7 +402,7 @@ export class CheckpointStore {
       )
       if (written) {
         this.parts.judgeTimer("unchanged", runOf(data), undefined)
-        commitAlong(along)
+        await commitAlong(along)
         this.seenVersions.wrote(seen.execution, written.version)
         return
       }
@@ -415,7 +415,7 @@ export class CheckpointStore {
       answer,
       along
     )
-    commitAlong(along)
+    await commitAlong(along)
     this.seenVersions.wrote(seen.execution, version)
   }
 

@@ -113,14 +113,20 @@ export class DurableTimers {
       timer,
       { delayMs, dueMs },
       firesHere ? this.config.instanceId : null,
-      (dueAt) => {
+      // Waited for by the write, so that a shutdown under way waits for a timer handed back here.
+      async (dueAt) => {
         if (!firesHere) {
           return
         }
-        void this.track(
+        await (
           dueAt
             ? this.armSet(timer, dueAt, dueMs, delayMs)
             : releaseClaim(this.db, timer.key, this.config.instanceId)
+        ).catch((error) =>
+          this.logger.warn(
+            `Workflow timer ${timer.key}: could not arm it or hand it back (${describe(error)}); ` +
+              `other instances take it over when this instance's lease ends`
+          )
         )
       }
     )

@@ -34,9 +34,9 @@ export function readAlong(
   })
 }
 
-/** Tells each part that the statement which carried it committed. */
-export function commitAlong(along: WrittenAlong[]): void {
-  along.forEach((part) => part.committed?.(results.get(part)))
+/** Tells each part that the statement which carried it committed, and waits for what follows (see WrittenAlong). */
+export async function commitAlong(along: WrittenAlong[]): Promise<void> {
+  await Promise.all(along.map((part) => part.committed?.(results.get(part))))
 }
 
 /**
