@@ -193,10 +193,20 @@ export class CheckpointStore {
     const ownership = takeOwnership(data.flow)
     const seen = this.seenVersions.take(data.flow)
     this.stepEnds.stamp(data.flow)
-    const holding = this.mayHold(data, seen, options)
+    const flow = data.flow
+    const answerSave = !!currentAnswer(
+      flow.modelId,
+      flow.transactionId
+    )?.isAnswerSave(options?.stepId)
+    // Whether it reaches the database (now or, held, later); the others stay in the process.
+    const written =
+      flow.state === TransactionState.NOT_STARTED ||
+      answerSave ||
+      mustPersist(data)
+    const holding = written && !answerSave && this.mayHold(data, seen, options)
     // In the same turn as `take`: a held checkpoint of this execution being written now moves its version.
     if (
-      this.isWritten(data, options) &&
+      written &&
       (await heldCheckpoints.beforeSave(seen.execution, !holding))
     ) {
       seen.version =
@@ -239,27 +249,13 @@ export class CheckpointStore {
     }
   }
 
-  /** Whether a checkpoint reaches the database (now or, held, later); the others stay in the process. */
-  private isWritten(
-    data: TransactionCheckpoint,
-    options?: SaveOptions
-  ): boolean {
-    const flow = data.flow
-    return (
-      flow.state === TransactionState.NOT_STARTED ||
-      !!currentAnswer(flow.modelId, flow.transactionId)?.isAnswerSave(
-        options?.stepId
-      ) ||
-      mustPersist(data)
-    )
-  }
-
   /**
    * Whether a checkpoint may be held until something could act on it (see
    * held-checkpoints): a run going forward, saved by one execution at a time,
    * with nothing the write itself decides or records. Starts, ends, answers,
    * compensations, parallel saves, checkpoints with an event and writes that
-   * would need the lock are sent at once.
+   * would need the lock are sent at once. For a checkpoint that is written
+   * and is no answer's.
    */
   private mayHold(
     data: TransactionCheckpoint,
@@ -273,10 +269,6 @@ export class CheckpointStore {
       flow.state === TransactionState.INVOKING &&
       !flow._v &&
       !options?._v &&
-      !currentAnswer(flow.modelId, flow.transactionId)?.isAnswerSave(
-        options?.stepId
-      ) &&
-      mustPersist(data) &&
       !isPlainSynchronous(data, options) &&
       !this.parts.runEvent(data)
     )
