@@ -35,7 +35,11 @@ const CALL = "test-held-cp-call"
 const SHIPMENT = "test-held-cp-shipment"
 
 // What each handler found stored for its own step as it started: `<step>:<attempt>` → state/status.
-const seen: { db?: Knex; byHandler: Record<string, string> } = { byHandler: {} }
+const seen: {
+  db?: Knex
+  lock?: Knex.Transaction
+  byHandler: Record<string, string>
+} = { byHandler: {} }
 
 async function storedStep(transactionId: string, stepName: string) {
   const [row] = await rowsOf(seen.db!, transactionId)
@@ -86,6 +90,28 @@ createWorkflow({ name: WORKFLOW, store: true, retentionTime: 3600 }, () => {
   shipment()
   return new WorkflowResponse(attempts)
 })
+
+const DIRECT_WORKFLOW = "test-held-cp-direct"
+const LOCKING = "test-held-cp-locking"
+const AWAITED = "test-held-cp-awaited"
+
+// Locks the run's row from another connection until the test lets go: the run's next write waits for it.
+const locking = createStep(LOCKING, async (_: void, { context }) => {
+  seen.lock = await seen.db!.transaction()
+  await seen.lock.raw(
+    `SELECT 1 FROM "workflow_execution" WHERE "transaction_id" = ? FOR UPDATE`,
+    [context!.transactionId]
+  )
+})
+const awaited = createStep({ name: AWAITED, async: true }, async () => {})
+
+const direct = createWorkflow(
+  { name: DIRECT_WORKFLOW, store: true, retentionTime: 3600 },
+  () => {
+    locking()
+    awaited()
+  }
+)
 
 // The conditional checkpoint write, alone or with what is written along (a timer, a run's end).
 const UNCHANGED = "workflow_engine_update_unchanged_execution"
@@ -197,6 +223,38 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       const [row] = await rowsOf(db, transactionId)
       expect(row.state).toBe("done")
       expect(row.context.data.invoke[CALL].output.output).toBe(2)
+    })
+
+    it("returns from a run started as workflow(container).run() with what it did stored, as Medusa's routes start runs", async () => {
+      const transactionId = "held-cp-direct"
+      let returned = false
+      const ran = direct()
+        .run({ input: undefined, context: { transactionId } })
+        .then(() => (returned = true))
+      await waitUntil(
+        async () =>
+          (
+            await db.raw(
+              `SELECT count(*)::int AS "waiting" FROM pg_stat_activity
+               WHERE datname = current_database() AND wait_event_type = 'Lock'`
+            )
+          ).rows[0].waiting > 0,
+        30000,
+        { what: "the run's write waiting for the test's lock" }
+      )
+      const returnedUnwritten = returned
+      await seen.lock!.commit()
+      await ran
+
+      const [row] = await rowsOf(db, transactionId)
+      expect(returnedUnwritten).toBe(false)
+      expect(row.execution.hasWaitingSteps).toBe(true)
+      expect(await storedStep(transactionId, AWAITED)).toBe(
+        "invoking/waiting_response"
+      )
+      await engine.setStepSuccess(
+        stepSuccess(DIRECT_WORKFLOW, transactionId, AWAITED)
+      )
     })
   }),
 })

@@ -22,7 +22,7 @@ import { generatedTransactionId } from "../storage/ids"
 import { NewTransactions } from "../storage/new-transactions"
 import { refusingFencedOut } from "../storage/fencing"
 import { handlerNotesStored } from "../storage/handler-notes"
-import { heldCheckpoints } from "../storage/held-checkpoints"
+import { HeldRun, heldCheckpoints } from "../storage/held-checkpoints"
 import { answeringStep, StepAnswerKey } from "../storage/step-answers"
 import { FAILED_STATES, isFinishedState } from "../transaction-states"
 import { EngineRecorder, NO_RECORDER } from "../metrics/engine-recorder"
@@ -109,7 +109,7 @@ export class WorkflowOrchestrator {
     )
     let outcome: WorkflowOutcome
     try {
-      outcome = await refusingFencedOut(() =>
+      outcome = await this.call({ workflowId, transactionId }, () =>
         workflow.run({
           input: options.input,
           throwOnError: false,
@@ -175,15 +175,17 @@ export class WorkflowOrchestrator {
       return { acknowledgement: { transactionId, workflowId, exists: true } }
     }
 
-    let outcome: WorkflowOutcome = await refusingFencedOut(() =>
-      workflow.cancel({
-        transaction,
-        throwOnError: false,
-        logOnError: options.logOnError,
-        context: options.context ?? {},
-        events: this.events(workflowId, transactionId, options.events),
-        container: options.container ?? this.container,
-      })
+    let outcome: WorkflowOutcome = await this.call(
+      { workflowId, transactionId },
+      () =>
+        workflow.cancel({
+          transaction,
+          throwOnError: false,
+          logOnError: options.logOnError,
+          context: options.context ?? {},
+          events: this.events(workflowId, transactionId, options.events),
+          container: options.container ?? this.container,
+        })
     )
 
     outcome = await this.afterStep(workflowId, transactionId, outcome)
@@ -221,7 +223,7 @@ export class WorkflowOrchestrator {
     options = {},
   }: Omit<StepResponseOptions, "stepResponse">) {
     const { key, parts } = parseIdempotencyKey(idempotencyKey)
-    let outcome: WorkflowOutcome = await refusingFencedOut(() =>
+    let outcome: WorkflowOutcome = await this.call(parts, () =>
       this.workflow(parts.workflowId).retryStep({
         idempotencyKey: key,
         context: options.context,
@@ -298,7 +300,7 @@ export class WorkflowOrchestrator {
       { workflowId: parts.workflowId, transactionId: parts.transactionId },
       () =>
         answeringStep(answerKey(parts, kind), () =>
-          refusingFencedOut(() =>
+          this.call(parts, () =>
             kind === "success"
               ? workflow.registerStepSuccess(args)
               : workflow.registerStepFailure({
@@ -391,6 +393,15 @@ export class WorkflowOrchestrator {
   }
 
   /**
+   * One of Medusa's calls on a run: what it did is stored before its caller
+   * hears of it (see held-checkpoints), and a write refused by the fence
+   * fails it (see fencing).
+   */
+  private call<T>(run: HeldRun, work: () => Promise<T>): Promise<T> {
+    return heldCheckpoints.within(run, () => refusingFencedOut(work))
+  }
+
+  /**
    * When a transaction finished: tell subscribers, and complete the step of
    * the parent workflow that waits for it (unless the parent is the one
    * cancelling it). Returns the outcome the caller is told: that of the
@@ -401,8 +412,6 @@ export class WorkflowOrchestrator {
     transactionId: string,
     given: WorkflowOutcome
   ): Promise<WorkflowOutcome> {
-    // What the call did is stored before its caller hears of it (see held-checkpoints).
-    await heldCheckpoints.settled({ workflowId, transactionId })
     await this.notesStored(workflowId, transactionId, given)
     const outcome = await this.continueIfStalled(
       workflowId,

@@ -251,8 +251,9 @@ export class CheckpointStore {
 
   /**
    * Whether a checkpoint may be held until something could act on it (see
-   * held-checkpoints): a run going forward, saved by one execution at a time,
-   * with nothing the write itself decides or records. Starts, ends, answers,
+   * held-checkpoints): a run going forward within one of the engine's calls,
+   * saved by one execution at a time, with nothing the write itself decides
+   * or records. Starts, ends, answers,
    * compensations, parallel saves, checkpoints with an event and writes that
    * would need the lock are sent at once. For a checkpoint that is written
    * and is no answer's.
@@ -265,6 +266,7 @@ export class CheckpointStore {
     const flow = data.flow
     return (
       seen.version !== undefined &&
+      heldCheckpoints.mayHold(runOf(data)) &&
       handlerNotesKept() &&
       flow.state === TransactionState.INVOKING &&
       !flow._v &&

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "async_hooks"
 import { TransactionOrchestrator } from "@medusajs/framework/orchestration"
 import { WrittenAlong } from "../db"
 
@@ -25,7 +26,10 @@ type Sending = { run: string; written: Promise<void> }
  * them: a step's handler starting (it may be answered from elsewhere, or have
  * effects a crash must not repeat unknowingly), a timer being set (it may fire
  * on another instance), the run loaded again, or the call that made them
- * returning to its caller. Medusa's orchestrator often saves twice with none
+ * returning to its caller. Only the engine's own calls wait for that last
+ * one (see within): a run started or answered through the workflow itself
+ * (`workflow(container).run()`, as most of Medusa's routes do) returns when
+ * Medusa's orchestrator does, so its checkpoints are sent as they are saved. Medusa's orchestrator often saves twice with none
  * of these in between (before and after it prepares an async step, a step's
  * end and the next step's start): the earlier checkpoint is then never sent,
  * the later one replaces it. Nothing is held past the current turn of the
@@ -46,6 +50,24 @@ export class HeldCheckpoints {
    * the orchestrator's expected errors), for the next release to throw.
    */
   private readonly refused = new Map<string, unknown>()
+
+  /**
+   * Runs `work`, one of the engine's calls on `run`, within which the run's
+   * checkpoints may be held; returns once they are written, so that the
+   * caller finds stored what the call did.
+   */
+  async within<T>(run: HeldRun, work: () => Promise<T>): Promise<T> {
+    try {
+      return await calls.run(keyOf(run), work)
+    } finally {
+      await this.settled(run)
+    }
+  }
+
+  /** Whether a checkpoint of `run` saved now may be held: its call waits for it (see within). */
+  mayHold(run: HeldRun): boolean {
+    return calls.getStore() === keyOf(run)
+  }
 
   /**
    * Keeps `write` for `execution` of `run` until something releases it;
@@ -195,6 +217,9 @@ export class HeldCheckpoints {
     return this.sending.get(execution)!.written
   }
 }
+
+/** The run whose engine call is under way (see within); work it starts inherits it, whoever waits for it. */
+const calls = new AsyncLocalStorage<string>()
 
 const keyOf = (run: HeldRun) => `${run.workflowId}:${run.transactionId}`
 
