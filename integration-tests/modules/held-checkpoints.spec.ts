@@ -100,7 +100,7 @@ const locking = createStep(LOCKING, async (_: void, { context }) => {
   seen.lock = await seen.db!.transaction()
   await seen.lock.raw(
     `SELECT 1 FROM "workflow_execution" WHERE "transaction_id" = ? FOR UPDATE`,
-    [context!.transactionId]
+    [context!.transactionId!]
   )
 })
 const awaited = createStep({ name: AWAITED, async: true }, async () => {})
