@@ -4,7 +4,10 @@ import { StoredCheckpointRow } from "./types"
 /**
  * The newest run of a transaction: a transaction id can be run again once its
  * previous run finished, and the orchestrator continues from the newest one.
- * Served by IDX_workflow_execution_workflow_id_transaction_id.
+ * Served by the primary key (workflow_id, transaction_id, run_id) or the
+ * transaction_id index; with statistics that say the table is empty (a new
+ * table before its first ANALYZE), the planner may take another index and
+ * filter the transaction id row by row.
  */
 export async function loadLatestExecution(
   db: Queryable,
