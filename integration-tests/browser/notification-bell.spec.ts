@@ -68,9 +68,29 @@ describeWithChromium("notification-bell.spec.ts")(
       const page = await newAdminPage(browser)
       await logIn(page, demo)
 
-      // The bell is the top bar's only dialog trigger and has no name of its own.
-      await page.locator('button[aria-haspopup="dialog"]').first().click()
+      // The bell is a dialog trigger with no name of its own. While the admin is still rendering, the first
+      // dialog trigger on the page may be another one: each is tried until the notifications' drawer opens.
       const drawer = page.getByRole("dialog", { name: "Notifications" })
+      await waitUntil(
+        async () => {
+          const triggers = page.locator('button[aria-haspopup="dialog"]')
+          for (let i = 0; i < (await triggers.count()); i++) {
+            await triggers.nth(i).click({ timeout: UI_DEADLINE_MS })
+            if (await drawer.isVisible()) {
+              return true
+            }
+            await drawer
+              .waitFor({ timeout: 1000 })
+              .catch(() => page.keyboard.press("Escape"))
+            if (await drawer.isVisible()) {
+              return true
+            }
+          }
+          return false
+        },
+        UI_DEADLINE_MS,
+        { what: "the notifications' drawer", everyMs: 500 }
+      )
       const failure = drawer
         .locator("div")
         .filter({
