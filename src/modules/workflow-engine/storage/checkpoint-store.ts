@@ -253,10 +253,9 @@ export class CheckpointStore {
    * Whether a checkpoint may be held until something could act on it (see
    * held-checkpoints): a run going forward within one of the engine's calls,
    * saved by one execution at a time, with nothing the write itself decides
-   * or records. Starts, ends, answers,
-   * compensations, parallel saves, checkpoints with an event and writes that
-   * would need the lock are sent at once. For a checkpoint that is written
-   * and is no answer's.
+   * or records. Starts, ends, answers, compensations, parallel saves,
+   * checkpoints with an event and writes that would need the lock are sent at
+   * once. For a checkpoint that is written and is no answer's.
    */
   private mayHold(
     data: TransactionCheckpoint,

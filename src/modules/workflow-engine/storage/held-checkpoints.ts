@@ -29,10 +29,11 @@ type Sending = { run: string; written: Promise<void> }
  * returning to its caller. Only the engine's own calls wait for that last
  * one (see within): a run started or answered through the workflow itself
  * (`workflow(container).run()`, as most of Medusa's routes do) returns when
- * Medusa's orchestrator does, so its checkpoints are sent as they are saved. Medusa's orchestrator often saves twice with none
- * of these in between (before and after it prepares an async step, a step's
- * end and the next step's start): the earlier checkpoint is then never sent,
- * the later one replaces it. Nothing is held past the current turn of the
+ * Medusa's orchestrator does, so its checkpoints are sent as they are saved.
+ * Medusa's orchestrator often saves twice with none of these in between
+ * (before and after it prepares an async step, a step's end and the next
+ * step's start): the earlier checkpoint is then never sent, the later one
+ * replaces it. Nothing is held past the current turn of the
  * event loop: what no trigger released by then is written then.
  *
  * A crash can therefore lose only checkpoints that nothing outside the
