@@ -76,15 +76,15 @@ describeWithChromium("notification-bell.spec.ts")(
           const triggers = page.locator('button[aria-haspopup="dialog"]')
           for (let i = 0; i < (await triggers.count()); i++) {
             await triggers.nth(i).click({ timeout: UI_DEADLINE_MS })
-            if (await drawer.isVisible()) {
+            const opened = await drawer.waitFor({ timeout: 1000 }).then(
+              () => true,
+              () => false
+            )
+            if (opened) {
               return true
             }
-            await drawer
-              .waitFor({ timeout: 1000 })
-              .catch(() => page.keyboard.press("Escape"))
-            if (await drawer.isVisible()) {
-              return true
-            }
+            // Closes whatever other dialog the click opened.
+            await page.keyboard.press("Escape")
           }
           return false
         },

@@ -33,8 +33,8 @@ type Sending = { run: string; written: Promise<void> }
  * Medusa's orchestrator often saves twice with none of these in between
  * (before and after it prepares an async step, a step's end and the next
  * step's start): the earlier checkpoint is then never sent, the later one
- * replaces it. Nothing is held past the current turn of the
- * event loop: what no trigger released by then is written then.
+ * replaces it. Nothing is held past the current turn of the event loop:
+ * what no trigger released by then is written then.
  *
  * A crash can therefore lose only checkpoints that nothing outside the
  * process had acted on; the run is found at the one before, as if the crash
