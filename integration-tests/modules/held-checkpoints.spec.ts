@@ -91,6 +91,28 @@ createWorkflow({ name: WORKFLOW, store: true, retentionTime: 3600 }, () => {
   return new WorkflowResponse(attempts)
 })
 
+// A synchronous step, then an async one with a timeout: all of it within the run's start.
+const TIMED_WORKFLOW = "test-held-cp-timed"
+const PACKING = "test-held-cp-packing"
+const PICKUP = "test-held-cp-pickup"
+const packing = createStep(PACKING, async () => new StepResponse("packed"))
+const pickup = createStep(
+  { name: PICKUP, async: true, timeout: 60 },
+  async (_: void, { context }) => {
+    seen.byHandler[`${PICKUP}:1`] = (await storedStep(
+      context!.transactionId!,
+      PICKUP
+    ))!
+  }
+)
+createWorkflow(
+  { name: TIMED_WORKFLOW, store: true, retentionTime: 3600 },
+  () => {
+    packing()
+    pickup()
+  }
+)
+
 const DIRECT_WORKFLOW = "test-held-cp-direct"
 const LOCKING = "test-held-cp-locking"
 const AWAITED = "test-held-cp-awaited"
@@ -204,8 +226,8 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       ).find((step) => step.id.endsWith(`.${CALL}`))!
       expect(callStep.retryRescheduledAt).toBeTruthy()
 
-      // The retry: its step's end and the shipment's start are replaced by the checkpoint its timeout
-      // timer needs, and that one by the checkpoint the shipment's handler starts from.
+      // The retry: its step's end and the shipment's start are written with the shipment's timeout, then the
+      // checkpoint the shipment's handler starts from.
       await waitUntil(() => !!seen.byHandler[`${SHIPMENT}:1`], 30000, {
         what: "the shipment's handler",
       })
@@ -223,6 +245,36 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       const [row] = await rowsOf(db, transactionId)
       expect(row.state).toBe("done")
       expect(row.context.data.invoke[CALL].output.output).toBe(2)
+    })
+
+    it("writes a step's timeout with the checkpoint that starts the step", async () => {
+      const transactionId = "held-cp-timed"
+      // The packing's end and the pickup's start with the pickup's timeout, one statement, before the
+      // orchestrator checks the deadline; then the checkpoint before the pickup's handler.
+      const started = await recordSql(db, () =>
+        engine.run(TIMED_WORKFLOW, { input: {}, transactionId })
+      )
+      expect(checkpointWrites(started.prepared)).toBe(2)
+      expect(timerWritesApart(started.statements)).toBe(0)
+      expect(
+        started.statements.filter((sql) => sql.includes(`"timer_set" AS`))
+      ).toHaveLength(1)
+      await waitUntil(() => !!seen.byHandler[`${PICKUP}:1`])
+      expect(seen.byHandler[`${PICKUP}:1`]).toBe("invoking/waiting_response")
+      expect(await sightings()).toEqual([
+        ["step_timeout", PICKUP, "invoking/waiting_response"],
+      ])
+
+      await engine.setStepSuccess(
+        stepSuccess(TIMED_WORKFLOW, transactionId, PICKUP)
+      )
+      const [row] = await rowsOf(db, transactionId)
+      expect(row.state).toBe("done")
+      const timers = await db.raw(
+        `SELECT 1 FROM "workflow_execution_timer" WHERE "transaction_id" = ?`,
+        [transactionId]
+      )
+      expect(timers.rows).toHaveLength(0)
     })
 
     it("returns from a run started as workflow(container).run() with what it did stored, as Medusa's routes start runs", async () => {

@@ -158,15 +158,14 @@ export class StorageAdapter
     _timestamp: number,
     intervalSeconds: number
   ): Promise<void> {
-    // Not with a held checkpoint: the orchestrator checks the step's deadline after this and before it runs the
-    // step, so the checkpoint that starts the step is written first, and a slow write misses the deadline there
-    // rather than starting the step late.
+    // Written now: the orchestrator checks the step's deadline after this and before it runs the step, so that a
+    // slow write misses the deadline there rather than starting the step late.
     await this.setTimer(
       transaction,
       "setting a step timeout",
       timerFor("step_timeout", transaction, step),
       intervalSeconds * 1000,
-      { withHeldCheckpoint: false }
+      { writtenNow: true }
     )
   }
 
@@ -185,31 +184,34 @@ export class StorageAdapter
    * Sets a timer of the run by the statement of the checkpoint its execution
    * holds, when it holds one (see held-checkpoints); else on its own, once
    * what the run holds is written: it may fire on another instance at once.
+   * With `writtenNow`, the call returns once the timer is written, whichever
+   * statement wrote it.
    */
   private async setTimer(
     transaction: DistributedTransactionType,
     what: string,
     timer: TimerSpec,
     delayMs: number,
-    { withHeldCheckpoint = true }: { withHeldCheckpoint?: boolean } = {}
+    { writtenNow = false }: { writtenNow?: boolean } = {}
   ): Promise<void> {
-    if (
-      withHeldCheckpoint &&
-      heldCheckpoints.attach(
-        executionOf(transaction.getFlow()),
-        timer.key,
-        () => this.parts.timers.setWith(timer, delayMs)
-      )
-    ) {
-      return
-    }
-    await heldCheckpoints.release({
+    const run = {
       workflowId: transaction.modelId,
       transactionId: transaction.transactionId,
-    })
-    await this.timerWrite(transaction, what, (fence) =>
-      this.parts.timers.set(timer, delayMs, fence)
+    }
+    const attached = heldCheckpoints.attach(
+      executionOf(transaction.getFlow()),
+      timer.key,
+      () => this.parts.timers.setWith(timer, delayMs)
     )
+    if (attached && !writtenNow) {
+      return
+    }
+    await heldCheckpoints.release(run)
+    if (!attached) {
+      await this.timerWrite(transaction, what, (fence) =>
+        this.parts.timers.set(timer, delayMs, fence)
+      )
+    }
   }
 
   /** Clears timers of the run; one still waiting on a held checkpoint is not set at all. */
