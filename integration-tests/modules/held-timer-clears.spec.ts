@@ -28,9 +28,10 @@ import {
 
 /*
  * The clears of a run's timers made while the engine fires one of its timers
- * or applies an answer are held until that call is done: sent with the fired
- * timer's removal, or not at all when the run's end, which removes every
- * timer of the run, was stored meanwhile.
+ * or applies an answer are held: written by the run's next checkpoint write
+ * in that call, with the fired timer's removal, else sent once the call is
+ * done, or not at all when the run's end, which removes every timer of the
+ * run, was stored meanwhile.
  */
 
 jest.setTimeout(60000)
@@ -81,6 +82,14 @@ createWorkflow({ name: TWO_WAITS, store: true, retentionTime: 3600 }, () => {
 const timerDeletes = (statements: string[]) =>
   statements.filter((sql) => /DELETE FROM "workflow_execution_timer"/.test(sql))
     .length
+// Statements that only remove timers: a fired one's removal, a clear.
+const timerDeletesApart = (statements: string[]) =>
+  statements.filter((sql) =>
+    /^\s*(DELETE FROM|WITH "(cleared|fence)" AS)/.test(sql)
+  ).length
+// Checkpoint writes that remove timers the call fired or cleared.
+const carryingWrites = (statements: string[]) =>
+  statements.filter((sql) => sql.includes(`"timers_completed" AS`)).length
 
 moduleIntegrationTestRunner<IWorkflowEngineService>({
   dbName: TEST_DATABASE,
@@ -111,12 +120,12 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       ).find((step) => step.id.endsWith(`.${stepName}`))?.invoke.state
     }
 
-    it("sends a retry's clears with the fired timer's removal, and an ending answer's not at all", async () => {
+    it("writes a retry's removal and its clears with the run's checkpoints, and an ending answer's not at all", async () => {
       const transactionId = "held-1"
       // The retry's run clears its retry timers, then waits for the answer.
       const retried = await recordSql(db, async () => {
         await engine.run(RETRY_THEN_WAIT, { transactionId })
-        // Until the fired retry is removed: the last statement of its firing.
+        // Until the fired retry is removed and the step's timeout set.
         await waitUntil(
           async () =>
             JSON.stringify(await timersOf(transactionId)) ===
@@ -125,7 +134,9 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       })
       expect(await stateOf(transactionId, WAITS)).toBe("invoking")
       expect(failures[transactionId]).toBe(2)
-      expect(timerDeletes(retried.statements)).toBe(1)
+      // The retried step invoking removes the fired retry; its end and the next step's start its clears.
+      expect(timerDeletesApart(retried.statements)).toBe(0)
+      expect(carryingWrites(retried.statements)).toBe(2)
       expect(await timersOf(transactionId)).toEqual([["step_timeout", WAITS]])
 
       // The answer clears the step's timeout, which the run's end removes anyway.
@@ -139,7 +150,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       expect(await timersOf(transactionId)).toEqual([])
     })
 
-    it("sends an answer's held clears once it is done, when the run goes on", async () => {
+    it("writes an answer's held clears with the run's next checkpoint, when the run goes on", async () => {
       const transactionId = "held-2"
       await engine.run(TWO_WAITS, { transactionId })
       expect(await timersOf(transactionId)).toEqual([
@@ -149,7 +160,8 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       const answered = await recordSql(db, () =>
         engine.setStepSuccess(stepSuccess(TWO_WAITS, transactionId, TIMED_WAIT))
       )
-      expect(timerDeletes(answered.statements)).toBe(1)
+      expect(timerDeletesApart(answered.statements)).toBe(0)
+      expect(carryingWrites(answered.statements)).toBe(1)
       expect(await stateOf(transactionId, LAST_WAIT)).toBe("invoking")
       expect(await timersOf(transactionId)).toEqual([])
     })

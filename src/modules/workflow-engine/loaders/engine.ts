@@ -171,6 +171,7 @@ export default async function engineLoader(
           })
         }
       },
+      removedWithWrite: (run, fence) => timers.removedWithWrite(run, fence),
       runEnd: (run) => [
         timers.removedWithEnd(run.workflowId, run.transactionId, run.stepIds),
         finishNoticedWith({

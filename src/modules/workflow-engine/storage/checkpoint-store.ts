@@ -94,6 +94,15 @@ export type CheckpointParts = {
   /** What else a run's end changes, written by the statement that stores it (see WrittenAlong). */
   runEnd: (run: RunEnd) => WrittenAlong[]
   /**
+   * The timer removals that the call making a write of the run holds (the
+   * timer it fires, the clears it made), written by the write's statement;
+   * none for a run's end, which removes every timer of the run.
+   */
+  removedWithWrite: (
+    run: { workflowId: string; transactionId: string },
+    fence: { run_id: string; epoch: number }
+  ) => WrittenAlong | undefined
+  /**
    * The event a checkpoint records, written with it (a run that failed or
    * reverted, a step held for a retry), or undefined: the events' rule
    * (events/run-events).
@@ -384,7 +393,14 @@ export class CheckpointStore {
     answer?: StepAnswer,
     attached: WrittenAlong[] = []
   ): Promise<void> {
-    const along = [...this.endOf(data), ...attached]
+    const end = this.endOf(data)
+    const removed = end.length
+      ? undefined
+      : this.parts.removedWithWrite(runOf(data), {
+          run_id: data.flow.runId,
+          epoch,
+        })
+    const along = [...end, ...attached, ...(removed ? [removed] : [])]
     if (seen.version !== undefined) {
       const written = await this.writeUnchanged(
         data,

@@ -9,6 +9,7 @@ import { confirmArmedTimers } from "./sql/confirm-armed-timers"
 import {
   completeTimer,
   deleteRunTimers,
+  timersCompletedWith,
   timersRemovedWith,
 } from "./sql/delete-timer"
 import { HeldClears, heldClearsOf, holdingClears } from "./held-clears"
@@ -226,6 +227,34 @@ export class DurableTimers {
     }
   }
 
+  /**
+   * What the call working on the run (see held-clears) has to remove, for the
+   * run's write under `fence` to carry: the timer the call fires, and the
+   * clears it made so far under that fence. Nothing is left for a statement
+   * at the call's end when a write of the run follows them.
+   */
+  removedWithWrite(
+    run: { workflowId: string; transactionId: string },
+    fence: RunFence
+  ): WrittenAlong | undefined {
+    const carry = heldClearsOf(run)?.toCarry(fence)
+    if (!carry) {
+      return undefined
+    }
+    const { fired, keys, carried } = carry
+    return {
+      ...timersCompletedWith(
+        fired && {
+          key: fired.key,
+          dueAt: fired.due_at,
+          claimedBy: this.config.instanceId,
+        },
+        keys
+      ),
+      committed: carried,
+    }
+  }
+
   start(): void {
     if (!this.config.runsWork || this.started) {
       return
@@ -406,7 +435,8 @@ export class DurableTimers {
           failure = { error }
         }),
       // A failed firing hands its timer back (below) rather than removing it.
-      (held) => (failure ? this.sendHeld(held) : this.complete(timer, held))
+      (held) => (failure ? this.sendHeld(held) : this.complete(timer, held)),
+      timer
     )
     this.recorder.timerFired(timer.kind, latenessMs, !!failure)
     if (failure) {
@@ -420,10 +450,15 @@ export class DurableTimers {
 
   /**
    * Removes a timer fired here, with the clears its run made meanwhile; not at
-   * all when the run's end was stored meanwhile, which removed it.
+   * all when a write of its run removed it (the run's end, or one that
+   * carried it: see removedWithWrite), then only what is left of the clears.
    */
   private async complete(timer: ClaimedTimer, held: HeldClears): Promise<void> {
     if (held.ended) {
+      return
+    }
+    if (held.firedRemoved) {
+      await this.sendHeld(held)
       return
     }
     await completeTimer(

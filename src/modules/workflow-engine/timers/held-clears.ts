@@ -1,31 +1,43 @@
 import { AsyncLocalStorage } from "async_hooks"
 import { RunTimerClears } from "./sql/delete-timer"
 import { RunFence } from "./sql/run-fence"
+import { ClaimedTimer } from "./timer-spec"
 
 type Run = { workflowId: string; transactionId: string }
 
 /**
  * The clears of a run's timers made while this process works on the run for
- * one call (a timer it fires, an answer to a step), held to be sent once the
- * call is done, with the statement that ends it, or not at all when the run's
- * end was stored meanwhile: that write removes every timer of the run. A
- * retry's run clears its retry timers just before the fired one is removed; an
- * answer clears its step's timeout just before the run's end removes it again.
- * Should the process die with clears held, the timers left fire later and are
- * dropped as stale (see stale-timer).
+ * one call (a timer it fires, an answer to a step), held: written by the
+ * run's next checkpoint write in the call (see removedWithWrite in
+ * durable-timers), else sent once the call is done, or not at all when the
+ * run's end was stored meanwhile: that write removes every timer of the run.
+ * The timer a call fires is removed the same way: by the first checkpoint
+ * write of its run in the call, else at its end. A retry's run clears its
+ * retry timers as the retried step ends; an answer clears its step's timeout
+ * just before the run's next step starts or its end removes it again.
+ * Should the process die with clears held, the timers left fire later and
+ * are dropped as stale (see stale-timer).
  */
 export class HeldClears {
-  private readonly keys = new Set<string>()
+  /** Each held key, with the number of its latest clear: one cleared again while carried stays held. */
+  private readonly keys = new Map<string, number>()
+  private clears = 0
   private fence?: RunFence
   /** The run's end, which removes every timer of the run, was committed. */
   ended = false
   /** The call is done; what its run still does in the background clears at once. */
   over = false
+  /** The fired timer's removal was committed with a write of its run. */
+  firedRemoved = false
 
-  constructor(readonly run: Run) {}
+  /** `fired`: the timer whose firing is the call. */
+  constructor(
+    readonly run: Run,
+    readonly fired?: ClaimedTimer
+  ) {}
 
   hold(keys: string[], fence: RunFence): void {
-    keys.forEach((key) => this.keys.add(key))
+    keys.forEach((key) => this.keys.set(key, ++this.clears))
     this.fence = fence
   }
 
@@ -36,22 +48,57 @@ export class HeldClears {
 
   /** What is left to send, but `sentWith` (the fired timer, whose removal takes only its claim). */
   toSend(sentWith?: string): RunTimerClears | undefined {
-    const keys = [...this.keys].filter((key) => key !== sentWith)
+    const keys = [...this.keys.keys()].filter((key) => key !== sentWith)
     return keys.length && this.fence && !this.ended
       ? { run: this.run, keys, fence: this.fence }
       : undefined
+  }
+
+  /**
+   * What a write of the run under `fence` may carry: the fired timer while it
+   * is not removed, and the clears held under that same fence; undefined
+   * when there is nothing. `carried` is told once that write committed.
+   */
+  toCarry(
+    fence: RunFence
+  ): { fired?: ClaimedTimer; keys: string[]; carried: () => void } | undefined {
+    const fired = this.firedRemoved || this.ended ? undefined : this.fired
+    const sameFence =
+      !!this.fence &&
+      this.fence.run_id === fence.run_id &&
+      this.fence.epoch === fence.epoch
+    const carried = sameFence ? [...this.keys] : []
+    if (!fired && !carried.length) {
+      return undefined
+    }
+    return {
+      fired,
+      keys: carried.map(([key]) => key),
+      carried: () => {
+        this.firedRemoved ||= !!fired
+        for (const [key, clear] of carried) {
+          if (this.keys.get(key) === clear) {
+            this.keys.delete(key)
+          }
+        }
+      },
+    }
   }
 }
 
 const holders = new AsyncLocalStorage<HeldClears>()
 
-/** Runs `work` (a call working on `run`) holding the clears of the run's timers; `done` sends them, and must not throw. */
+/**
+ * Runs `work` (a call working on `run`, the firing of `fired` when given)
+ * holding the clears of the run's timers; `done` sends them, and must not throw.
+ */
 export async function holdingClears<T>(
   run: Run,
   work: () => Promise<T>,
-  done: (held: HeldClears) => Promise<void>
+  done: (held: HeldClears) => Promise<void>,
+  fired?: ClaimedTimer
 ): Promise<T> {
-  const held = new HeldClears(run)
+  const held = new HeldClears(run, fired)
   try {
     return await holders.run(held, work)
   } finally {

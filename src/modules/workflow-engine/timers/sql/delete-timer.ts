@@ -12,6 +12,30 @@ export function timersRemovedWith(keys: string[]): WrittenAlong {
 }
 
 /**
+ * Removes, with a write of their run, the timer its writer fired (that claim
+ * only, as completeTimer) and timers its writer cleared (the write's own
+ * fence holds them: see WrittenAlong).
+ */
+export function timersCompletedWith(
+  fired: { key: string; dueAt: Date; claimedBy: string } | undefined,
+  cleared: string[]
+): WrittenAlong {
+  return {
+    sql: `"timers_completed" AS (
+      DELETE FROM "workflow_execution_timer"
+       WHERE EXISTS (SELECT 1 FROM "written")
+         AND ("key" = ANY(?::text[])
+              OR ("key" = ? AND date_trunc('milliseconds', "due_at") = ? AND "claimed_by" = ?)))`,
+    bindings: [
+      cleared,
+      fired?.key ?? null,
+      fired?.dueAt ?? null,
+      fired?.claimedBy ?? null,
+    ],
+  }
+}
+
+/**
  * Clears timers of one run while the run is still at the writer's epoch (see
  * run-fence): a late clear by an instance judged dead must not remove the
  * timers the run's new owner set under the same keys. Returns whether the
