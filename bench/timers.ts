@@ -83,10 +83,15 @@ function startInstance(
   let output = ""
   child.stdout!.on("data", (chunk) => (output += chunk))
   child.stderr!.on("data", (chunk) => (output += chunk))
+  // A bench that stops takes the child with it; one listener per child, gone with it.
+  const kill = () => child.kill("SIGKILL")
+  process.once("exit", kill)
   const exited = new Promise<void>((resolve) =>
-    child.once("exit", () => resolve())
+    child.once("exit", () => {
+      process.removeListener("exit", kill)
+      resolve()
+    })
   )
-  process.once("exit", () => child.kill("SIGKILL"))
   let lastId = 0
   const instance: Instance = {
     ask: (command) =>
