@@ -277,6 +277,50 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       expect(timers.rows).toHaveLength(0)
     })
 
+    it("sets a step's timeout on its own when the checkpoint it was to go with failed", async () => {
+      const transactionId = "held-cp-failing"
+      // The write of the pickup's start, which carries its timeout, fails once: not a refusal, not a lost connection.
+      await db.raw(`
+        CREATE SEQUENCE IF NOT EXISTS "test_fail_once";
+        CREATE OR REPLACE FUNCTION "test_fail_pickup_start"() RETURNS trigger AS $$
+        BEGIN
+          IF NEW."execution"::text LIKE '%"invoking", "status": "waiting_response"%'
+             AND nextval('test_fail_once') = 1 THEN
+            RAISE EXCEPTION 'the test fails this write once';
+          END IF;
+          RETURN NEW;
+        END $$ LANGUAGE plpgsql;
+        CREATE TRIGGER "test_fail_pickup_start" BEFORE UPDATE ON "workflow_execution"
+          FOR EACH ROW WHEN (NEW."transaction_id" = '${transactionId}')
+          EXECUTE FUNCTION "test_fail_pickup_start"();`)
+      try {
+        await engine.run(TIMED_WORKFLOW, { input: {}, transactionId })
+        await waitUntil(() => !!seen.byHandler[`${PICKUP}:1`])
+      } finally {
+        await db.raw(`
+          DROP TRIGGER "test_fail_pickup_start" ON "workflow_execution";
+          DROP FUNCTION "test_fail_pickup_start"();
+          DROP SEQUENCE "test_fail_once";`)
+      }
+      const timers = await db.raw(
+        `SELECT "kind", "step_id" FROM "workflow_execution_timer" WHERE "transaction_id" = ?`,
+        [transactionId]
+      )
+      expect(
+        timers.rows.map((row: { kind: string; step_id: string }) => [
+          row.kind,
+          row.step_id.split(".").pop(),
+        ])
+      ).toEqual([["step_timeout", PICKUP]])
+      expect(await storedStep(transactionId, PICKUP)).toBe(
+        "invoking/waiting_response"
+      )
+      await engine.setStepSuccess(
+        stepSuccess(TIMED_WORKFLOW, transactionId, PICKUP)
+      )
+      expect((await rowsOf(db, transactionId))[0].state).toBe("done")
+    })
+
     it("returns from a run started as workflow(container).run() with what it did stored, as Medusa's routes start runs", async () => {
       const transactionId = "held-cp-direct"
       let returned = false

@@ -198,16 +198,27 @@ export class StorageAdapter
       workflowId: transaction.modelId,
       transactionId: transaction.transactionId,
     }
+    let carried = false
     const attached = heldCheckpoints.attach(
       executionOf(transaction.getFlow()),
       timer.key,
-      () => this.parts.timers.setWith(timer, delayMs)
+      () => {
+        const along = this.parts.timers.setWith(timer, delayMs)
+        return {
+          ...along,
+          committed: async (result) => {
+            carried = true
+            await along.committed?.(result)
+          },
+        }
+      }
     )
     if (attached && !writtenNow) {
       return
     }
     await heldCheckpoints.release(run)
-    if (!attached) {
+    // A held write that failed, not refused (the release throws a refusal), carried no timer: it is set on its own.
+    if (!carried) {
       await this.timerWrite(transaction, what, (fence) =>
         this.parts.timers.set(timer, delayMs, fence)
       )
