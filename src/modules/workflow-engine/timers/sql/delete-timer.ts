@@ -12,6 +12,15 @@ export function timersRemovedWith(keys: string[]): WrittenAlong {
 }
 
 /**
+ * The one claim of a timer its claimer fired (key, due time, claimer): a
+ * timer its run set again under the key (a new due time) is not it. The due
+ * time comes back as a JS Date, to the millisecond, while Postgres keeps
+ * microseconds: compared as is, it never matched, and every fired timer its
+ * run did not clear stayed behind, claimed by a live instance.
+ */
+const FIRED_CLAIM = `"key" = ? AND date_trunc('milliseconds', "due_at") = ? AND "claimed_by" = ?`
+
+/**
  * Removes, with a write of their run, the timer its writer fired (that claim
  * only, as completeTimer) and timers its writer cleared (the write's own
  * fence holds them: see WrittenAlong).
@@ -25,7 +34,7 @@ export function timersCompletedWith(
       DELETE FROM "workflow_execution_timer"
        WHERE EXISTS (SELECT 1 FROM "written")
          AND ("key" = ANY(?::text[])
-              OR ("key" = ? AND date_trunc('milliseconds', "due_at") = ? AND "claimed_by" = ?)))`,
+              OR (${FIRED_CLAIM})))`,
     bindings: [
       cleared,
       fired?.key ?? null,
@@ -58,11 +67,7 @@ export async function deleteRunTimers(
 }
 
 /**
- * Removes a timer once its claimer fired it. Only that claim: when the run
- * set the same key again meanwhile (a new due time), the new timer stays.
- * The due time came back as a JS Date, to the millisecond, while Postgres
- * keeps microseconds: compared as is, it never matched, and every fired timer
- * its run did not clear stayed behind, claimed by a live instance.
+ * Removes a timer once its claimer fired it: only that claim (FIRED_CLAIM).
  * `clears`: timers of the run that its firing cleared meanwhile, removed by
  * the same statement while the run's fence holds (as deleteRunTimers).
  */
@@ -73,8 +78,7 @@ export async function completeTimer(
   claimedBy: string,
   clears?: RunTimerClears
 ): Promise<void> {
-  const completed = `DELETE FROM "workflow_execution_timer"
-      WHERE "key" = ? AND date_trunc('milliseconds', "due_at") = ? AND "claimed_by" = ?`
+  const completed = `DELETE FROM "workflow_execution_timer" WHERE ${FIRED_CLAIM}`
   if (!clears) {
     await db.raw(completed, [key, dueAt, claimedBy])
     return
