@@ -8,7 +8,8 @@ export type Queryable = Knex | Knex.Transaction
  * What else the statement that writes a run changes, only when it did write
  * it: data-modifying CTEs (`"<name>" AS (…)`, comma-separated) that read the
  * CTE "written" and take `bindings` in order. Both commit together or not at
- * all (see storage/sql/written-along.ts).
+ * all (see storage/sql/written-along.ts). A run's load carries parts the same
+ * way (storage/sql/load-latest-execution), "written" then always there.
  */
 export type WrittenAlong = {
   sql: string

@@ -50,7 +50,7 @@ import { scheduleStuckScan } from "../events/stuck-schedule"
 import { StuckScan } from "../events/stuck-scan"
 import { Supervisor } from "../supervisor"
 import { DurableTimers } from "../timers/durable-timers"
-import { fireTimer } from "../timers/fire-timer"
+import { confirmationToLoad, fireTimer } from "../timers/fire-timer"
 import { timerJudge } from "../timers/timer-judge"
 import { OnlineUpgradeRunner } from "../upgrade/online-upgrade-runner"
 import { engineMetrics } from "../metrics/engine-metrics"
@@ -159,6 +159,7 @@ export default async function engineLoader(
       retentionSeconds: (state, workflowRetentionSeconds) =>
         retentionSecondsFor(state, workflowRetentionSeconds, resolved),
       judgeTimer: timerJudge(logger),
+      loadedWith: (run) => confirmationToLoad(run, lease.id),
       runEvent: runEventOf,
       inHand: (work) => void storage.callsInHand.track(work),
       onRunEnded: (flow) => {

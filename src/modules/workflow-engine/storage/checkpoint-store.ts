@@ -91,6 +91,14 @@ export type CheckpointParts = {
     workflowRetentionSeconds: number | undefined
   ) => number | undefined
   judgeTimer: TimerJudge
+  /**
+   * What the run's load carries, read before the judge's "load" moment: the
+   * claim of the armed timer whose firing loads it (see the timers' fire-timer).
+   */
+  loadedWith: (run: {
+    workflowId: string
+    transactionId: string
+  }) => WrittenAlong[]
   /** What else a run's end changes, written by the statement that stores it (see WrittenAlong). */
   runEnd: (run: RunEnd) => WrittenAlong[]
   /**
@@ -160,11 +168,13 @@ export class CheckpointStore {
       return
     }
     await heldCheckpoints.settled({ workflowId, transactionId })
+    const along = this.parts.loadedWith({ workflowId, transactionId })
     const row = await untilReachable(
       this.logger,
       `loading run ${workflowId}:${transactionId}`,
-      () => loadLatestExecution(this.db, workflowId, transactionId)
+      () => loadLatestExecution(this.db, workflowId, transactionId, along)
     )
+    await commitAlong(along)
     currentAnswer(workflowId, transactionId)?.loaded(row, {
       idempotent: options?.idempotent,
     })

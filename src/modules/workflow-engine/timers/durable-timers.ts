@@ -5,7 +5,6 @@ import { InFlight } from "../in-flight"
 import { EngineRecorder, NO_RECORDER } from "../metrics/engine-recorder"
 import { inSpan } from "../metrics/engine-spans"
 import { claimDueTimers } from "./sql/claim-due-timers"
-import { confirmArmedTimers } from "./sql/confirm-armed-timers"
 import {
   completeTimer,
   deleteRunTimers,
@@ -23,8 +22,12 @@ import { timerSetWith, upsertTimer } from "./sql/upsert-timer"
 import { runTimerKeys } from "./timer-keys"
 import { ClaimedTimer, TimerSpec } from "./timer-spec"
 
-/** Fires a claimed timer: continues its transaction through the engine. */
-export type TimerHandler = (timer: ClaimedTimer) => Promise<void>
+/**
+ * Fires a claimed timer: continues its transaction through the engine.
+ * Resolves false when an armed one turned out not to be this instance's to
+ * fire (see fire-timer): nothing was done, nothing is left to remove.
+ */
+export type TimerHandler = (timer: ClaimedTimer) => Promise<boolean>
 
 export type DurableTimersConfig = {
   instanceId: string
@@ -59,9 +62,6 @@ type ArmedTimer = {
  */
 export class DurableTimers {
   private readonly armed = new Map<string, ArmedTimer>()
-  /** Armed timers that came due, confirmed together on the next turn of the event loop (see confirmDue). */
-  private cameDue: ArmedTimer[] = []
-  private confirming?: NodeJS.Immediate
   private readonly running = new InFlight()
   private readonly firing = new Map<string, Promise<void>>()
   private pumpTimer?: NodeJS.Timeout
@@ -288,9 +288,6 @@ export class DurableTimers {
     for (const key of [...this.armed.keys()]) {
       this.disarm(key)
     }
-    this.cameDue = []
-    clearImmediate(this.confirming)
-    this.confirming = undefined
     await this.running.settled()
     if (wasStarted && handBack) {
       await releaseAllTimers(this.db, this.config.instanceId).catch((error) =>
@@ -317,9 +314,13 @@ export class DurableTimers {
           return
         }
         this.armed.delete(armed.timer.key)
-        this.cameDue.push(armed)
-        // Every armed timer that comes due in this turn of the event loop is confirmed by one statement.
-        this.confirming ??= setImmediate(() => this.confirmDue())
+        // Claimed by its run's first load (see fire-timer): one statement for both.
+        this.track(
+          this.runClaimed(
+            { ...armed.timer, due_at: armed.dueAt, armed: true },
+            armed.dueMs
+          )
+        )
       },
       Math.max(0, atMs - Date.now() + 1)
     )
@@ -330,50 +331,6 @@ export class DurableTimers {
   private disarm(key: string): void {
     clearTimeout(this.armed.get(key)?.timeout)
     this.armed.delete(key)
-    if (this.cameDue.length) {
-      this.cameDue = this.cameDue.filter((armed) => armed.timer.key !== key)
-    }
-  }
-
-  /**
-   * Fires the armed timers that came due and are still as this instance set
-   * them (see confirm-armed-timers): one round trip for all of them. Should
-   * the database not answer, they are armed again for a later try; they stay
-   * claimed by this instance meanwhile.
-   */
-  private confirmDue(): void {
-    const due = this.cameDue
-    this.cameDue = []
-    this.confirming = undefined
-    if (!this.started || !due.length) {
-      return
-    }
-    this.track(
-      confirmArmedTimers(
-        this.db,
-        due.map(({ timer, dueAt }) => ({ key: timer.key, dueAt })),
-        this.config.instanceId
-      ).then(
-        (confirmed) => {
-          for (const { timer, dueAt, dueMs } of due) {
-            if (confirmed.has(timer.key)) {
-              this.track(this.runClaimed({ ...timer, due_at: dueAt }, dueMs))
-            }
-          }
-        },
-        (error) => {
-          this.logger.warn(
-            `Workflow timers: could not confirm ${due.length} due timer(s), trying again in ` +
-              `${this.config.releaseDelayMs} ms: ${describe(error)}`
-          )
-          for (const armed of due) {
-            if (this.started && !this.armed.has(armed.timer.key)) {
-              this.arm(armed, Date.now() + this.config.releaseDelayMs)
-            }
-          }
-        }
-      )
-    )
   }
 
   private async handBack(timer: ClaimedTimer, delayMs: number): Promise<void> {
@@ -420,6 +377,7 @@ export class DurableTimers {
       transactionId: timer.transaction_id,
     }
     let failure: { error: unknown } | undefined
+    let fired = true
     await holdingClears(
       run,
       () =>
@@ -429,15 +387,21 @@ export class DurableTimers {
             workflow_id: timer.workflow_id,
             "workflow_engine.timer.kind": timer.kind,
           },
-          () => this.fire(timer),
+          async () => {
+            fired = await this.fire(timer)
+          },
           { root: true }
         ).catch((error) => {
           failure = { error }
         }),
-      // A failed firing hands its timer back (below) rather than removing it.
-      (held) => (failure ? this.sendHeld(held) : this.complete(timer, held)),
+      // A failed firing hands its timer back (below) rather than removing it; one not fired has none to remove.
+      (held) =>
+        failure || !fired ? this.sendHeld(held) : this.complete(timer, held),
       timer
     )
+    if (!fired) {
+      return
+    }
     this.recorder.timerFired(timer.kind, latenessMs, !!failure)
     if (failure) {
       this.logger.error(

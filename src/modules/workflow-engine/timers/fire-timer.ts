@@ -1,8 +1,10 @@
 import { AsyncLocalStorage } from "async_hooks"
 import { SkipExecutionError } from "@medusajs/framework/orchestration"
+import { WrittenAlong } from "../db"
 import { WorkflowRunner } from "../workflow-runner"
 import { TimerHandler } from "./durable-timers"
-import { TimerSpec } from "./timer-spec"
+import { armedTimerConfirmedWith } from "./sql/confirm-armed-timers"
+import { ClaimedTimer, TimerSpec } from "./timer-spec"
 
 /**
  * A due timer continues its transaction: running a stored transaction id
@@ -10,12 +12,15 @@ import { TimerSpec } from "./timer-spec"
  * the next step after async work). Whether the timer still applies is judged
  * by the checkpoints on what that run loads and first writes (see
  * timerToJudgeOnLoad below, timer-judge and stale-timer); a stale one stops
- * the run before it acts.
+ * the run before it acts. A timer this instance armed itself is claimed by
+ * that first load (see confirmationToLoad); resolves false when it was not
+ * (cleared, set again or taken over elsewhere): nothing was done.
  */
 export function fireTimer(runner: () => WorkflowRunner): TimerHandler {
   return async (timer) => {
+    const firing: Firing = { timer, loaded: false, written: false }
     try {
-      await runForTimer(timer, () =>
+      await runForTimer(firing, () =>
         runner().run(timer.workflow_id, {
           transactionId: timer.transaction_id,
           logOnError: true,
@@ -28,6 +33,7 @@ export function fireTimer(runner: () => WorkflowRunner): TimerHandler {
         throw error
       }
     }
+    return firing.confirmed !== false
   }
 }
 
@@ -38,14 +44,65 @@ export function fireTimer(runner: () => WorkflowRunner): TimerHandler {
  * the run's first write, unless that write found it unchanged), not against a read made before the run: a step
  * answered between that read and the run's load was acted on twice.
  * Each check is made once, by the run's first load and its first write;
- * what the run does after that is its own progress.
+ * what the run does after that is its own progress. `confirmed`: for a timer
+ * armed here, whether the run's first load claimed it (unset until then).
  */
-type Firing = { timer: TimerSpec; loaded: boolean; written: boolean }
+type Firing = {
+  timer: ClaimedTimer
+  loaded: boolean
+  written: boolean
+  confirmed?: boolean
+}
 
 const firing = new AsyncLocalStorage<Firing>()
 
-function runForTimer<T>(timer: TimerSpec, work: () => Promise<T>): Promise<T> {
-  return firing.run({ timer, loaded: false, written: false }, work)
+function runForTimer<T>(state: Firing, work: () => Promise<T>): Promise<T> {
+  return firing.run(state, work)
+}
+
+/**
+ * What the first load of the run fired for an armed timer carries: the
+ * timer's claim (see armedTimerConfirmedWith), one statement with the load
+ * the run makes anyway. Whether it claimed it is known before the load is
+ * judged (timerToJudgeOnLoad).
+ */
+export function confirmationToLoad(
+  run: { workflowId: string; transactionId: string },
+  claimedBy: string
+): WrittenAlong[] {
+  const current = ownFiring(run.workflowId, run.transactionId)
+  if (!current?.timer.armed || current.confirmed !== undefined) {
+    return []
+  }
+  const along = armedTimerConfirmedWith(
+    { key: current.timer.key, dueAt: current.timer.due_at },
+    claimedBy
+  )
+  return [
+    {
+      ...along,
+      committed: (result) => {
+        current.confirmed = result === true
+      },
+    },
+  ]
+}
+
+/**
+ * The armed timer of the run's firing when it is not this instance's to
+ * fire: its run's load did not claim it, or the run acts before it loaded
+ * (nothing claimed it). Undefined for any other timer, or none.
+ */
+export function unconfirmedTimer(
+  workflowId: string,
+  transactionId: string
+): ClaimedTimer | undefined {
+  const current = ownFiring(workflowId, transactionId)
+  if (!current?.timer.armed || current.confirmed === true) {
+    return undefined
+  }
+  current.confirmed = false
+  return current.timer
 }
 
 /**
@@ -73,15 +130,27 @@ function take(
   transactionId: string,
   check: "loaded" | "written"
 ): TimerSpec | undefined {
-  const current = firing.getStore()
-  if (
-    !current ||
-    current[check] ||
-    current.timer.workflow_id !== workflowId ||
-    current.timer.transaction_id !== transactionId
-  ) {
+  const current = ownFiring(workflowId, transactionId)
+  if (!current || current[check]) {
     return undefined
   }
   current[check] = true
   return current.timer
+}
+
+/**
+ * The firing this code runs in, when it is of the given run. Work the run
+ * starts inherits its context (background steps, sub-workflows): only the
+ * timer's own transaction counts.
+ */
+function ownFiring(
+  workflowId: string,
+  transactionId: string
+): Firing | undefined {
+  const current = firing.getStore()
+  return current &&
+    current.timer.workflow_id === workflowId &&
+    current.timer.transaction_id === transactionId
+    ? current
+    : undefined
 }

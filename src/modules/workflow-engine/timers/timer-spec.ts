@@ -20,5 +20,9 @@ export type TimerSpec = {
   metadata: Record<string, unknown>
 }
 
-/** A claimed timer: `due_at` tells this claim from a later one under the same key. */
-export type ClaimedTimer = TimerSpec & { due_at: Date }
+/**
+ * A claimed timer: `due_at` tells this claim from a later one under the same
+ * key. `armed`: set and armed by this instance, claimed for firing only by its
+ * run's load (see fire-timer).
+ */
+export type ClaimedTimer = TimerSpec & { due_at: Date; armed?: boolean }
