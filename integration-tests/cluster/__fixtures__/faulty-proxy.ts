@@ -9,10 +9,13 @@ import { freePort } from "./free-port"
  * `cutReplyTo(marker)`, the next statement whose bytes hold the marker (its
  * text, or a prepared statement's name) reaches Postgres, which runs and
  * commits it, and its connection is cut as the reply comes: the client
- * cannot tell whether the statement ran.
+ * cannot tell whether the statement ran. While `stallNewConnections()`
+ * holds, a new connection is accepted and never answered, as a server
+ * that is failing over or whose network drops packets.
  */
 export class FaultyProxy {
   private armed: { marker: Buffer; cut: () => void } | undefined
+  private stalling = false
 
   private constructor(
     private readonly server: net.Server,
@@ -29,11 +32,21 @@ export class FaultyProxy {
     const carried = new Set<net.Socket>()
     const server = net.createServer()
     const proxy = new FaultyProxy(server, carried, port)
-    server.on("connection", (client) => proxy.carry(client, target))
+    server.on("connection", (client) => proxy.accept(client, target))
     await new Promise<void>((resolve) =>
       server.listen(port, "127.0.0.1", resolve)
     )
     return proxy
+  }
+
+  private accept(client: net.Socket, target: net.TcpNetConnectOpts): void {
+    if (!this.stalling) {
+      this.carry(client, target)
+      return
+    }
+    this.carried.add(client)
+    client.on("error", () => undefined)
+    client.on("close", () => this.carried.delete(client))
   }
 
   private carry(client: net.Socket, target: net.TcpNetConnectOpts): void {
@@ -80,6 +93,16 @@ export class FaultyProxy {
     for (const socket of this.carried) {
       socket.pause()
     }
+  }
+
+  /** New connections are accepted and left unanswered, until resumeNewConnections. */
+  stallNewConnections(): void {
+    this.stalling = true
+  }
+
+  /** New connections pass again; the ones stalled stay so until their clients give up. */
+  resumeNewConnections(): void {
+    this.stalling = false
   }
 
   /** Loses the reply to the next statement that holds `marker`; resolves once it was cut. */

@@ -12,9 +12,10 @@ const LOST_SOCKET_CODES = new Set([
   "EAI_AGAIN",
 ])
 // pg's own messages for a connection that ended (or that a query was sent on after it failed, as knex's ROLLBACK
-// of a transaction whose connection was cut), and knex's for a pool that could open none in time.
+// of a transaction whose connection was cut), and for a connect that outlasted the store's connectionTimeoutMillis
+// (the whole message, or what follows the statement knex puts before it); knex's for a pool that could open none in time.
 const LOST_MESSAGES =
-  /Connection terminated|Connection ended unexpectedly|connection error and is not queryable|Timeout acquiring a connection/i
+  /Connection terminated|Connection ended unexpectedly|connection error and is not queryable|Timeout acquiring a connection|(^|- )timeout expired$/i
 
 /** How long a checkpoint waits for Postgres to come back before its run fails (a restart or failover takes seconds). */
 export const UNREACHABLE_FOR_MS = 5 * 60 * 1000
