@@ -130,5 +130,35 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         { claimed_by: null, later: true },
       ])
     })
+
+    it("hands back an armed retry whose run ended before its load, and fires it again", async () => {
+      const transactionId = "armed-3"
+      await engine.run(RETRIED, { transactionId })
+      expect(attempts[transactionId]).toBe(1)
+      // The statement of the run's load that claims the timer fails once: neither a refusal nor a lost connection.
+      await db.raw(`
+        CREATE SEQUENCE IF NOT EXISTS "test_claim_fails_once";
+        CREATE OR REPLACE FUNCTION "test_claim_fails_once"() RETURNS trigger AS $$
+        BEGIN
+          IF OLD."transaction_id" = '${transactionId}' AND NEW."claimed_by" IS NOT NULL
+             AND nextval('test_claim_fails_once') = 1 THEN
+            RAISE EXCEPTION 'the test fails this claim once';
+          END IF;
+          RETURN NEW;
+        END $$ LANGUAGE plpgsql;
+        CREATE TRIGGER "test_claim_fails_once" BEFORE UPDATE ON "workflow_execution_timer"
+          FOR EACH ROW EXECUTE FUNCTION "test_claim_fails_once"();`)
+      try {
+        // Handed back due again after the poll interval, then claimed by a look at the table and fired.
+        await waitUntil(async () => (await stateOf(transactionId)) === "done")
+      } finally {
+        await db.raw(`
+          DROP TRIGGER "test_claim_fails_once" ON "workflow_execution_timer";
+          DROP FUNCTION "test_claim_fails_once"();
+          DROP SEQUENCE "test_claim_fails_once";`)
+      }
+      expect(attempts[transactionId]).toBe(2)
+      expect(await timersOf(transactionId)).toEqual([])
+    })
   }),
 })

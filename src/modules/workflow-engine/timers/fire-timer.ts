@@ -14,7 +14,8 @@ import { ClaimedTimer, TimerSpec } from "./timer-spec"
  * timerToJudgeOnLoad below, timer-judge and stale-timer); a stale one stops
  * the run before it acts. A timer this instance armed itself is claimed by
  * that first load (see confirmationToLoad); resolves false when it was not
- * (cleared, set again or taken over elsewhere): nothing was done.
+ * (cleared, set again or taken over elsewhere): nothing was done. One whose
+ * run ended before that load fails, to be tried again.
  */
 export function fireTimer(runner: () => WorkflowRunner): TimerHandler {
   return async (timer) => {
@@ -32,6 +33,13 @@ export function fireTimer(runner: () => WorkflowRunner): TimerHandler {
       if (!SkipExecutionError.isSkipExecutionError(error as Error)) {
         throw error
       }
+    }
+    if (timer.armed && firing.confirmed === undefined) {
+      // Its run ended before its load (that statement failed, say): the claim is still this instance's, and is
+      // handed back for another try rather than removed with nothing done.
+      throw new Error(
+        `its run ended before it loaded transaction ${timer.transaction_id}`
+      )
     }
     return firing.confirmed !== false
   }
