@@ -21,7 +21,7 @@ export function fireTimer(runner: () => WorkflowRunner): TimerHandler {
   return async (timer) => {
     const firing: Firing = { timer, loaded: false, written: false }
     try {
-      await runForTimer(firing, () =>
+      await firings.run(firing, () =>
         runner().run(timer.workflow_id, {
           transactionId: timer.transaction_id,
           logOnError: true,
@@ -62,11 +62,7 @@ type Firing = {
   confirmed?: boolean
 }
 
-const firing = new AsyncLocalStorage<Firing>()
-
-function runForTimer<T>(state: Firing, work: () => Promise<T>): Promise<T> {
-  return firing.run(state, work)
-}
+const firings = new AsyncLocalStorage<Firing>()
 
 /**
  * What the first load of the run fired for an armed timer carries: the
@@ -155,7 +151,7 @@ function ownFiring(
   workflowId: string,
   transactionId: string
 ): Firing | undefined {
-  const current = firing.getStore()
+  const current = firings.getStore()
   return current &&
     current.timer.workflow_id === workflowId &&
     current.timer.transaction_id === transactionId
