@@ -8,6 +8,7 @@ import {
   WorkflowResponse,
 } from "@medusajs/framework/workflows-sdk"
 import type { Knex } from "@medusajs/framework/mikro-orm/knex"
+import { DurableTimers } from "../../src/modules/workflow-engine/timers/durable-timers"
 import { completeTimer } from "../../src/modules/workflow-engine/timers/sql/delete-timer"
 import { upsertTimer } from "../../src/modules/workflow-engine/timers/sql/upsert-timer"
 import {
@@ -18,6 +19,7 @@ import {
   knexOf,
   MIGRATIONS_PATH,
   MODULE_PATH,
+  recordingLogger,
   recordSql,
   rowsOf,
   stepSuccess,
@@ -120,6 +122,20 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       ).find((step) => step.id.endsWith(`.${stepName}`))?.invoke.state
     }
 
+    const timerOf = (
+      run: { workflowId: string; transactionId: string },
+      key: string,
+      kind: TimerKind
+    ): TimerSpec => ({
+      key,
+      kind,
+      workflow_id: run.workflowId,
+      transaction_id: run.transactionId,
+      step_id: "step",
+      attempt: 1,
+      metadata: {},
+    })
+
     it("writes a retry's removal and its clears with the run's checkpoints, and an ending answer's not at all", async () => {
       const transactionId = "held-1"
       // The retry's run clears its retry timers, then waits for the answer.
@@ -168,15 +184,7 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
 
     it("removes a fired timer and the clears held with it in one statement, and only the claim fired", async () => {
       const run = { workflowId: "held-clears", transactionId: "held-3" }
-      const timer = (key: string, kind: TimerKind): TimerSpec => ({
-        key,
-        kind,
-        workflow_id: run.workflowId,
-        transaction_id: run.transactionId,
-        step_id: "step",
-        attempt: 1,
-        metadata: {},
-      })
+      const timer = (key: string, kind: TimerKind) => timerOf(run, key, kind)
       const firedAt = await upsertTimer(
         db,
         timer("held-fired", "retry"),
@@ -202,6 +210,62 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
           )
         ).rows.map((row: { key: string }) => row.key)
       ).toEqual(["held-kept"])
+    })
+
+    it("keeps a timer that one call of its run set again while another call of the run held a clear of it", async () => {
+      // Two calls of one run overlap in one process: an answer, and the firing of one of the run's timers.
+      const timers = new DurableTimers(
+        db,
+        recordingLogger(),
+        {
+          instanceId: "held-overlap",
+          runsWork: false,
+          pollIntervalMs: 60000,
+          releaseDelayMs: 60000,
+        },
+        async () => true
+      )
+      const run = { workflowId: "held-clears", transactionId: "held-4" }
+      const retry = timerOf(run, "held-overlap-retry", "retry")
+      const fence = { run_id: "any", epoch: 1 }
+      await upsertTimer(db, retry, 60000, null)
+
+      let clearHeld!: () => void
+      const held = new Promise<void>((resolve) => (clearHeld = resolve))
+      let setAgain!: () => void
+      const setElsewhere = new Promise<void>((resolve) => (setAgain = resolve))
+      // The answer clears the retry, held until the answer is done, which is after the firing set it again.
+      const answer = timers.holdingClears(run, async () => {
+        expect(await timers.clear(run, [retry.key], fence)).toBe(true)
+        clearHeld()
+        await setElsewhere
+      })
+      const firing = timers.holdingClears(run, async () => {
+        await held
+        expect(await timers.set(retry, 120000, fence)).toBe(true)
+        setAgain()
+      })
+      await Promise.all([answer, firing])
+
+      const left = await db.raw(
+        `SELECT "key", "due_at" > now() + interval '90 seconds' AS "set_again"
+           FROM "workflow_execution_timer" WHERE "transaction_id" = ?`,
+        [run.transactionId]
+      )
+      expect(left.rows).toEqual([{ key: retry.key, set_again: true }])
+
+      // A clear held after the set still removes it.
+      await timers.holdingClears(run, () =>
+        timers.clear(run, [retry.key], fence)
+      )
+      expect(
+        (
+          await db.raw(
+            `SELECT 1 FROM "workflow_execution_timer" WHERE "transaction_id" = ?`,
+            [run.transactionId]
+          )
+        ).rows
+      ).toEqual([])
     })
   }),
 })

@@ -11,7 +11,12 @@ import {
   timersCompletedWith,
   timersRemovedWith,
 } from "./sql/delete-timer"
-import { HeldClears, heldClearsOf, holdingClears } from "./held-clears"
+import {
+  HeldClears,
+  heldClearsOf,
+  holdingClears,
+  releaseHeldClears,
+} from "./held-clears"
 import { RunFence } from "./sql/run-fence"
 import {
   releaseAllTimers,
@@ -142,10 +147,10 @@ export class DurableTimers {
     // returns: under load the write waits for a connection, and a timer armed after it fired that much later.
     const dueMs = Date.now() + Math.max(0, delayMs)
     // A timer set again after a held clear of it stays.
-    heldClearsOf({
-      workflowId: timer.workflow_id,
-      transactionId: timer.transaction_id,
-    })?.release(timer.key)
+    releaseHeldClears(
+      { workflowId: timer.workflow_id, transactionId: timer.transaction_id },
+      timer.key
+    )
     return { dueMs, firesHere: this.config.runsWork && this.started }
   }
 

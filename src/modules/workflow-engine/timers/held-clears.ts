@@ -41,7 +41,7 @@ export class HeldClears {
     this.fence = fence
   }
 
-  /** A timer set again under a held key stays. */
+  /** A timer set again under a held key stays (see releaseHeldClears). */
   release(key: string): void {
     this.keys.delete(key)
   }
@@ -88,6 +88,11 @@ export class HeldClears {
 
 const holders = new AsyncLocalStorage<HeldClears>()
 
+/** Every call of this process holding clears, by run: two calls of one run can overlap (a firing, an answer). */
+const holding = new Map<string, Set<HeldClears>>()
+
+const runKey = (run: Run) => `${run.workflowId}\u0000${run.transactionId}`
+
 /**
  * Runs `work` (a call working on `run`, the firing of `fired` when given)
  * holding the clears of the run's timers; `done` sends them, and must not throw.
@@ -99,12 +104,32 @@ export async function holdingClears<T>(
   fired?: ClaimedTimer
 ): Promise<T> {
   const held = new HeldClears(run, fired)
+  const key = runKey(run)
+  const ofRun = holding.get(key) ?? new Set<HeldClears>()
+  holding.set(key, ofRun.add(held))
   try {
     return await holders.run(held, work)
   } finally {
     held.over = true
-    await done(held)
+    try {
+      await done(held)
+    } finally {
+      ofRun.delete(held)
+      if (!ofRun.size && holding.get(key) === ofRun) {
+        holding.delete(key)
+      }
+    }
   }
+}
+
+/**
+ * A timer of `run` is being set under `key`: no clear of that key held by a
+ * call of this process, this one or another working on the same run, may
+ * remove it. A clear is by key, and one held by an answer while a firing of
+ * the same run set the timer again would otherwise be sent after that set.
+ */
+export function releaseHeldClears(run: Run, key: string): void {
+  holding.get(runKey(run))?.forEach((held) => held.release(key))
 }
 
 /** The clears held for `run` by the call this code runs in, while it is not done. */
