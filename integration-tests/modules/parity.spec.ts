@@ -202,7 +202,26 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         transactionId,
         throwOnError: false,
       })
-      await within(attempts.failInTurn(), 20000, "the sub-workflow attempts")
+      await within(
+        attempts.failInTurn(),
+        20000,
+        "the sub-workflow attempts"
+      ).catch(async (error: Error) => {
+        // Where it stopped, and what the table holds of the parent and its attempts then.
+        const db = knexOf(medusaApp)
+        const runs = await db.raw(
+          `SELECT "transaction_id", "state" FROM "workflow_execution" WHERE "transaction_id" = ANY(?)`,
+          [[transactionId, ...attempts.ids]]
+        )
+        const timers = await db.raw(
+          `SELECT "key", "due_at", "claimed_by" FROM "workflow_execution_timer" WHERE "transaction_id" = ?`,
+          [transactionId]
+        )
+        throw new Error(
+          `${error.message}; so far: ${attempts.progress.join(", ") || "nothing"}; ` +
+            `runs: ${JSON.stringify(runs.rows)}; the parent's timers: ${JSON.stringify(timers.rows)}`
+        )
+      })
 
       expect(await within(compensated, 20000, "step0's compensation")).toBe(
         "undo-step0"

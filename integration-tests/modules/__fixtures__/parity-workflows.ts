@@ -184,21 +184,37 @@ export function backgroundAttempts(
 ) {
   const first = asStepTransaction(PARITY.backgroundChild, transactionId)
   const ids = [first, `${first}-attempt-2`, `${first}-attempt-3`]
-  const started = ids.map((id) =>
-    nextParityEvent("background-child-started", id)
-  )
-  const finished = ids.map((id) =>
-    waitForFinish(engine, PARITY.backgroundChild, id)
-  )
-  const compensating = new Promise<void>((resolve) => {
-    void engine.subscribe({
-      workflowId: PARITY.backgroundParent,
-      transactionId,
-      subscriber: (event: { eventType: string }) =>
-        event.eventType === "onCompensateBegin" && resolve(),
+  // What happened so far, in order: for a test that times out to say where it stopped.
+  const progress: string[] = []
+  const noted = <T>(promise: Promise<T>, what: string) =>
+    promise.then((value) => {
+      progress.push(what)
+      return value
     })
-  })
+  const started = ids.map((id, i) =>
+    noted(nextParityEvent("background-child-started", id), `started ${i + 1}`)
+  )
+  const finished = ids.map((id, i) =>
+    noted(
+      waitForFinish(engine, PARITY.backgroundChild, id),
+      `finished ${i + 1}`
+    )
+  )
+  const compensating = noted(
+    new Promise<void>((resolve) => {
+      void engine.subscribe({
+        workflowId: PARITY.backgroundParent,
+        transactionId,
+        subscriber: (event: { eventType: string }) =>
+          event.eventType === "onCompensateBegin" && resolve(),
+      })
+    }),
+    "the parent compensating"
+  )
   return {
+    /** The ids of the attempts, in order. */
+    ids,
+    progress,
     /** The onFinish of each attempt, in order. */
     finished: Promise.all(finished),
     /**
