@@ -24,6 +24,7 @@ import { refusingFencedOut } from "../storage/fencing"
 import { handlerNotesStored } from "../storage/handler-notes"
 import { HeldRun, heldCheckpoints } from "../storage/held-checkpoints"
 import { answeringStep, StepAnswerKey } from "../storage/step-answers"
+import { runKey } from "../run-key"
 import { FAILED_STATES, isFinishedState } from "../transaction-states"
 import { EngineRecorder, NO_RECORDER } from "../metrics/engine-recorder"
 import { runResultOf } from "../metrics/run-result"
@@ -492,7 +493,7 @@ export class WorkflowOrchestrator {
     const timedOut = Object.values(flow.steps ?? {}).some(
       (step) => step.invoke?.state === TransactionStepState.TIMEOUT
     )
-    const key = `${workflowId}:${transactionId}`
+    const key = runKey({ workflowId, transactionId })
     if (
       flow.state !== TransactionState.WAITING_TO_COMPENSATE ||
       flow.hasWaitingSteps ||

@@ -1,4 +1,5 @@
 import { TransactionOrchestrator } from "@medusajs/framework/orchestration"
+import { runKey } from "../run-key"
 import { heldCheckpoints } from "./held-checkpoints"
 
 /** A run, as an async step's handler knows it: by its workflow and transaction. */
@@ -44,7 +45,7 @@ export function handlerNotesKept(): boolean {
 
 /** Waits for the notes of a run's handlers that have returned and are being stored. */
 export async function handlerNotesStored(run: HandlerRun): Promise<void> {
-  await Promise.all(inHand.get(keyOf(run)) ?? [])
+  await Promise.all(inHand.get(runKey(run)) ?? [])
 }
 
 const traceStep: StepTrace = async (handler, metadata) => {
@@ -62,7 +63,7 @@ const traceStep: StepTrace = async (handler, metadata) => {
 }
 
 async function track(run: HandlerRun, stored: Promise<void>): Promise<void> {
-  const key = keyOf(run)
+  const key = runKey(run)
   const notes = inHand.get(key) ?? new Set<Promise<void>>()
   inHand.set(key, notes)
   notes.add(stored)
@@ -84,5 +85,3 @@ function runOf(idempotencyKey: string): HandlerRun {
     transactionId: parts.slice(1, -2).join(":"),
   }
 }
-
-const keyOf = (run: HandlerRun) => `${run.workflowId}:${run.transactionId}`

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "async_hooks"
 import { TransactionOrchestrator } from "@medusajs/framework/orchestration"
 import { WrittenAlong } from "../db"
+import { runKey } from "../run-key"
 
 /** A run, by its workflow and transaction. */
 export type HeldRun = { workflowId: string; transactionId: string }
@@ -59,7 +60,7 @@ export class HeldCheckpoints {
    */
   async within<T>(run: HeldRun, work: () => Promise<T>): Promise<T> {
     try {
-      return await calls.run(keyOf(run), work)
+      return await calls.run(runKey(run), work)
     } finally {
       await this.settled(run)
     }
@@ -67,7 +68,7 @@ export class HeldCheckpoints {
 
   /** Whether a checkpoint of `run` saved now may be held: its call waits for it (see within). */
   mayHold(run: HeldRun): boolean {
-    return calls.getStore() === keyOf(run)
+    return calls.getStore() === runKey(run)
   }
 
   /**
@@ -84,7 +85,7 @@ export class HeldCheckpoints {
     let settle!: () => void
     const settled = new Promise<void>((resolve) => (settle = resolve))
     this.held.set(execution, {
-      run: keyOf(run),
+      run: runKey(run),
       write,
       settle,
       attached: replaced?.attached,
@@ -137,7 +138,7 @@ export class HeldCheckpoints {
 
   /** The run's timers `keys` were cleared: one waiting on a held checkpoint is not set. */
   drop(run: HeldRun, keys: string[]): void {
-    const key = keyOf(run)
+    const key = runKey(run)
     for (const held of this.held.values()) {
       if (
         held.run === key &&
@@ -175,7 +176,7 @@ export class HeldCheckpoints {
     if (!this.held.size && !this.sending.size) {
       return []
     }
-    const key = keyOf(run)
+    const key = runKey(run)
     const executions = new Set(
       [...this.held, ...this.sending]
         .filter(([, entry]) => entry.run === key)
@@ -221,8 +222,6 @@ export class HeldCheckpoints {
 
 /** The run whose engine call is under way (see within); work it starts inherits it, whoever waits for it. */
 const calls = new AsyncLocalStorage<string>()
-
-const keyOf = (run: HeldRun) => `${run.workflowId}:${run.transactionId}`
 
 /**
  * The process' held checkpoints: one for every engine started in it, as

@@ -1,4 +1,5 @@
 import { SkipExecutionError } from "@medusajs/framework/orchestration"
+import { runKey } from "../run-key"
 
 /** How a run being started got its transaction id. */
 export type StartKind = "generated" | "given"
@@ -28,7 +29,7 @@ export class NewTransactions {
     transactionId: string,
     kind: StartKind = "generated"
   ): void {
-    const key = keyOf(workflowId, transactionId)
+    const key = runKey({ workflowId, transactionId })
     const start = this.starts_.get(key) ?? { kind, pending: 0, loaded: 0 }
     start.pending++
     this.starts_.set(key, start)
@@ -36,7 +37,7 @@ export class NewTransactions {
 
   /** How a start of this run got its id, once per start; undefined when none is waiting for its load. */
   take(workflowId: string, transactionId: string): StartKind | undefined {
-    const start = this.starts_.get(keyOf(workflowId, transactionId))
+    const start = this.starts_.get(runKey({ workflowId, transactionId }))
     if (!start?.pending) {
       return undefined
     }
@@ -47,7 +48,7 @@ export class NewTransactions {
 
   /** Ends a start, whether or not its run loaded it (a run that is not stored never does). */
   forget(workflowId: string, transactionId: string): void {
-    const key = keyOf(workflowId, transactionId)
+    const key = runKey({ workflowId, transactionId })
     const start = this.starts_.get(key)
     if (!start) {
       return
@@ -69,6 +70,3 @@ export function alreadyStarted(transactionId: string): SkipExecutionError {
     `Transaction already started for transactionId: ${transactionId}`
   )
 }
-
-const keyOf = (workflowId: string, transactionId: string) =>
-  `${workflowId}\u0000${transactionId}`

@@ -4,6 +4,7 @@ import { Queryable, WrittenAlong } from "../db"
 import { InFlight } from "../in-flight"
 import { EngineRecorder, NO_RECORDER } from "../metrics/engine-recorder"
 import { inSpan } from "../metrics/engine-spans"
+import { runKey } from "../run-key"
 import { claimDueTimers } from "./sql/claim-due-timers"
 import {
   completeTimer,
@@ -354,7 +355,10 @@ export class DurableTimers {
    * one runs once the first is done, and is judged against what it left.
    */
   private runClaimed(timer: ClaimedTimer, dueMs?: number): Promise<void> {
-    const run = `${timer.workflow_id}\u0000${timer.transaction_id}`
+    const run = runKey({
+      workflowId: timer.workflow_id,
+      transactionId: timer.transaction_id,
+    })
     // The one before fires this one's run whatever became of it (fireClaimed reports its own failures).
     const previous = (this.firing.get(run) ?? Promise.resolve()).catch(
       () => undefined

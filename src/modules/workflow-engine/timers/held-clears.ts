@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from "async_hooks"
+import { runKey } from "../run-key"
 import { RunTimerClears } from "./sql/delete-timer"
 import { RunFence } from "./sql/run-fence"
 import { ClaimedTimer } from "./timer-spec"
@@ -90,8 +91,6 @@ const holders = new AsyncLocalStorage<HeldClears>()
 
 /** Every call of this process holding clears, by run: two calls of one run can overlap (a firing, an answer). */
 const holding = new Map<string, Set<HeldClears>>()
-
-const runKey = (run: Run) => `${run.workflowId}\u0000${run.transactionId}`
 
 /**
  * Runs `work` (a call working on `run`, the firing of `fired` when given)
