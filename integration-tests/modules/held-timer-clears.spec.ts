@@ -267,5 +267,75 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         ).rows
       ).toEqual([])
     })
+
+    it("sends a held clear only while the run is at the version its call last saw: another instance's write keeps the timer it set", async () => {
+      const transactionId = "held-5"
+      await engine.run(TWO_WAITS, { transactionId })
+      const run = { workflowId: TWO_WAITS, transactionId }
+      const stored = async () =>
+        (
+          await db.raw(
+            `SELECT "id", "run_id", "owner_epoch", "xmin"::text AS "version"
+               FROM "workflow_execution" WHERE "transaction_id" = ?`,
+            [transactionId]
+          )
+        ).rows[0]
+      const { id, run_id, owner_epoch } = await stored()
+      const fence = { run_id, epoch: owner_epoch }
+      const timeout = (
+        await db.raw(
+          `SELECT "key", "kind", "workflow_id", "transaction_id", "step_id", "attempt", "metadata"
+             FROM "workflow_execution_timer" WHERE "transaction_id" = ?`,
+          [transactionId]
+        )
+      ).rows[0] as TimerSpec
+      // Instance X, this process; instance Y is another process, known here only by its statements.
+      const x = new DurableTimers(
+        db,
+        recordingLogger(),
+        {
+          instanceId: "held-x",
+          runsWork: false,
+          pollIntervalMs: 60000,
+          releaseDelayMs: 60000,
+        },
+        async () => true
+      )
+      const touch = () =>
+        db.raw(
+          `UPDATE "workflow_execution" SET "updated_at" = now() WHERE "id" = ?`,
+          [id]
+        )
+      const timerLeft = async () =>
+        (
+          await db.raw(
+            `SELECT "due_at" > now() + interval '90 seconds' AS "set_again"
+               FROM "workflow_execution_timer" WHERE "transaction_id" = ?`,
+            [transactionId]
+          )
+        ).rows
+
+      // X's call clears the step's timeout, as seen at the run's version then; before X's call is done,
+      // instance Y's call writes the run and sets the timeout again (X's own next write would be refused).
+      const seenByX = (await stored()).version
+      await x.holdingClears(run, async () => {
+        expect(await x.clear(run, [timeout.key], fence, () => seenByX)).toBe(
+          true
+        )
+        await touch()
+        expect(
+          await upsertTimer(db, timeout, 120000, "held-y", fence)
+        ).toBeDefined()
+      })
+      expect(await timerLeft()).toEqual([{ set_again: true }])
+
+      // A call whose last write is the row's version still clears: the run is as it left it.
+      await x.holdingClears(run, async () => {
+        await touch()
+        const own = (await stored()).version
+        expect(await x.clear(run, [timeout.key], fence, () => own)).toBe(true)
+      })
+      expect(await timerLeft()).toEqual([])
+    })
   }),
 })

@@ -236,8 +236,11 @@ export class StorageAdapter
       transactionId: transaction.transactionId,
     }
     heldCheckpoints.drop(run, keys)
+    const flow = transaction.getFlow()
     await this.timerWrite(transaction, what, (fence) =>
-      this.parts.timers.clear(run, keys, fence)
+      this.parts.timers.clear(run, keys, fence, () =>
+        this.parts.checkpoints.versionSeenBy(flow)
+      )
     )
   }
 

@@ -203,6 +203,11 @@ export class CheckpointStore {
     return checkpoint
   }
 
+  /** The version of its run's row the execution of a live flow last loaded or wrote (see seen-versions). */
+  versionSeenBy(flow: TransactionFlow): string | undefined {
+    return this.seenVersions.current(flow)
+  }
+
   async save(
     _key: string,
     data: TransactionCheckpoint,

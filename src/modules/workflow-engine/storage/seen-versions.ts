@@ -72,6 +72,12 @@ export class SeenVersions {
     }
   }
 
+  /** The version of its run's row a live flow's execution last loaded or wrote, if known. */
+  current(flow: TransactionFlow): string | undefined {
+    const seen = (flow as FlowWithSeen)[SEEN]
+    return this.written.get(keyOf(flow, seen)) ?? seen?.version
+  }
+
   /** The version an execution's last write left the row at, if remembered. */
   lastWritten(execution: string): string | undefined {
     return this.written.get(execution)

@@ -179,16 +179,17 @@ export class DurableTimers {
    * Clears timers of a run still at the fence's epoch; false when it was
    * refused (the run was taken over). Within a call that holds the run's
    * clears (see held-clears), they are sent when it is done, and the fence is
-   * checked then.
+   * checked then, with the run's version as `seen` then gives it.
    */
   async clear(
     run: { workflowId: string; transactionId: string },
     keys: string[],
-    fence: RunFence
+    fence: RunFence,
+    seen?: () => string | undefined
   ): Promise<boolean> {
     const held = heldClearsOf(run)
     if (held) {
-      held.hold(keys, fence)
+      held.hold(keys, fence, seen)
       keys.forEach((key) => this.disarm(key))
       return true
     }
@@ -454,8 +455,8 @@ export class DurableTimers {
     if (!clears) {
       return
     }
-    const { run, keys, fence } = clears
-    await deleteRunTimers(this.db, run, keys, fence).catch((error) =>
+    const { run, keys, fence, version } = clears
+    await deleteRunTimers(this.db, run, keys, fence, version).catch((error) =>
       this.logger.warn(
         `Workflow ${run.workflowId} (transaction ${run.transactionId}): could not clear timers ${keys.join(", ")}; ` +
           `they are dropped as stale when they fire (${describe(error)})`

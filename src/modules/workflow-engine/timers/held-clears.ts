@@ -24,6 +24,7 @@ export class HeldClears {
   private readonly keys = new Map<string, number>()
   private clears = 0
   private fence?: RunFence
+  private seen?: () => string | undefined
   /** The run's end, which removes every timer of the run, was committed. */
   ended = false
   /** The call is done; what its run still does in the background clears at once. */
@@ -37,9 +38,14 @@ export class HeldClears {
     readonly fired?: ClaimedTimer
   ) {}
 
-  hold(keys: string[], fence: RunFence): void {
+  /**
+   * `seen`: the version of the run's row the clearing execution has last
+   * loaded or written, asked when the clears are sent (see clearFence).
+   */
+  hold(keys: string[], fence: RunFence, seen?: () => string | undefined): void {
     keys.forEach((key) => this.keys.set(key, ++this.clears))
     this.fence = fence
+    this.seen = seen
   }
 
   /** A timer set again under a held key stays (see releaseHeldClears). */
@@ -51,7 +57,7 @@ export class HeldClears {
   toSend(sentWith?: string): RunTimerClears | undefined {
     const keys = [...this.keys.keys()].filter((key) => key !== sentWith)
     return keys.length && this.fence && !this.ended
-      ? { run: this.run, keys, fence: this.fence }
+      ? { run: this.run, keys, fence: this.fence, version: this.seen?.() }
       : undefined
   }
 

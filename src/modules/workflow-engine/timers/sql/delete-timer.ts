@@ -1,5 +1,5 @@
 import { Queryable, WrittenAlong } from "../../db"
-import { RUN_FENCE_HOLDS, RunFence, runFenceBindings } from "./run-fence"
+import { clearFence, RunFence } from "./run-fence"
 
 /** Removes timers, claimed or not, with the write of their run's end (see WrittenAlong). */
 export function timersRemovedWith(keys: string[]): WrittenAlong {
@@ -47,21 +47,24 @@ export function timersCompletedWith(
 /**
  * Clears timers of one run while the run is still at the writer's epoch (see
  * run-fence): a late clear by an instance judged dead must not remove the
- * timers the run's new owner set under the same keys. Returns whether the
- * fence held (whether or not there was anything to clear).
+ * timers the run's new owner set under the same keys. With `version`, only
+ * while the run's row is still at it too (see clearFence). Returns whether
+ * the fence held (whether or not there was anything to clear).
  */
 export async function deleteRunTimers(
   db: Queryable,
   run: { workflowId: string; transactionId: string },
   keys: string[],
-  fence: RunFence
+  fence: RunFence,
+  version?: string
 ): Promise<boolean> {
+  const holds = clearFence(run, fence, version)
   const result = await db.raw(
-    `WITH "fence" AS (SELECT ${RUN_FENCE_HOLDS} AS "holds"),
+    `WITH "fence" AS (SELECT ${holds.sql} AS "holds"),
           "cleared" AS (DELETE FROM "workflow_execution_timer"
                          WHERE "key" = ANY(?::text[]) AND (SELECT "holds" FROM "fence"))
      SELECT "holds" FROM "fence"`,
-    [...runFenceBindings(run.workflowId, run.transactionId, fence), keys]
+    [...holds.bindings, keys]
   )
   return result.rows[0].holds
 }
@@ -83,27 +86,22 @@ export async function completeTimer(
     await db.raw(completed, [key, dueAt, claimedBy])
     return
   }
+  const holds = clearFence(clears.run, clears.fence, clears.version)
   await db.raw(
     `WITH "cleared" AS (DELETE FROM "workflow_execution_timer"
-                         WHERE "key" = ANY(?::text[]) AND ${RUN_FENCE_HOLDS})
+                         WHERE "key" = ANY(?::text[]) AND ${holds.sql})
      ${completed}`,
-    [
-      clears.keys,
-      ...runFenceBindings(
-        clears.run.workflowId,
-        clears.run.transactionId,
-        clears.fence
-      ),
-      key,
-      dueAt,
-      claimedBy,
-    ]
+    [clears.keys, ...holds.bindings, key, dueAt, claimedBy]
   )
 }
 
-/** Timers of one run to clear, under the fence of the execution that cleared them. */
+/**
+ * Timers of one run to clear, under the fence of the execution that cleared
+ * them and, when known, the version of the run's row it last loaded or wrote.
+ */
 export type RunTimerClears = {
   run: { workflowId: string; transactionId: string }
   keys: string[]
   fence: RunFence
+  version?: string
 }

@@ -24,3 +24,30 @@ export function runFenceBindings(
 ): (string | number)[] {
   return [workflowId, transactionId, fence.run_id, fence.epoch]
 }
+
+/**
+ * RUN_FENCE_HOLDS for a clear sent after the call that made it: with
+ * `version`, also "the run's row in flight is still at the version the
+ * clearing execution last loaded or wrote" (see storage/seen-versions). A
+ * write by anyone else since (another instance's call that set a timer
+ * under a cleared key, say) refuses the clear; so does a run that ended, its
+ * end having removed its timers. The timers a refused clear leaves fire
+ * later and are dropped as stale (stale-timer).
+ */
+export function clearFence(
+  run: { workflowId: string; transactionId: string },
+  fence: RunFence,
+  version: string | undefined
+): { sql: string; bindings: (string | number)[] } {
+  const bindings = runFenceBindings(run.workflowId, run.transactionId, fence)
+  if (version === undefined) {
+    return { sql: RUN_FENCE_HOLDS, bindings }
+  }
+  return {
+    sql: `${RUN_FENCE_HOLDS} AND EXISTS (
+      SELECT 1 FROM "workflow_execution" e
+       WHERE e."workflow_id" = ? AND e."transaction_id" = ? AND ${isInFlightRow(`e`)}
+         AND e."xmin" = ?::xid)`,
+    bindings: [...bindings, run.workflowId, run.transactionId, version],
+  }
+}
