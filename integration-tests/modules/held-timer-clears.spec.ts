@@ -268,10 +268,10 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       ).toEqual([])
     })
 
-    it("sends a held clear only while the run is at the version its call last saw: another instance's write keeps the timer it set", async () => {
-      const transactionId = "held-5"
+    // A run waiting at its timed step, its timeout's timer, and instance X (this process) to hold clears of it;
+    // instance Y is another process, known here only by its statements.
+    const waitingRun = async (transactionId: string) => {
       await engine.run(TWO_WAITS, { transactionId })
-      const run = { workflowId: TWO_WAITS, transactionId }
       const stored = async () =>
         (
           await db.raw(
@@ -281,7 +281,6 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
           )
         ).rows[0]
       const { id, run_id, owner_epoch } = await stored()
-      const fence = { run_id, epoch: owner_epoch }
       const timeout = (
         await db.raw(
           `SELECT "key", "kind", "workflow_id", "transaction_id", "step_id", "attempt", "metadata"
@@ -289,7 +288,6 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
           [transactionId]
         )
       ).rows[0] as TimerSpec
-      // Instance X, this process; instance Y is another process, known here only by its statements.
       const x = new DurableTimers(
         db,
         recordingLogger(),
@@ -301,23 +299,36 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
         },
         async () => true
       )
-      const touch = () =>
-        db.raw(
-          `UPDATE "workflow_execution" SET "updated_at" = now() WHERE "id" = ?`,
-          [id]
-        )
-      const timerLeft = async () =>
-        (
-          await db.raw(
-            `SELECT "due_at" > now() + interval '90 seconds' AS "set_again"
-               FROM "workflow_execution_timer" WHERE "transaction_id" = ?`,
-            [transactionId]
-          )
-        ).rows
+      return {
+        run: { workflowId: TWO_WAITS, transactionId },
+        fence: { run_id, epoch: owner_epoch },
+        timeout,
+        x,
+        version: async (): Promise<string> => (await stored()).version,
+        // A write of the run, as any writer's makes a new version of its row.
+        touch: (trx: Knex | Knex.Transaction = db) =>
+          trx.raw(
+            `UPDATE "workflow_execution" SET "updated_at" = now() WHERE "id" = ?`,
+            [id]
+          ),
+        timerLeft: async () =>
+          (
+            await db.raw(
+              `SELECT "due_at" > now() + interval '90 seconds' AS "set_again"
+                 FROM "workflow_execution_timer" WHERE "transaction_id" = ?`,
+              [transactionId]
+            )
+          ).rows,
+      }
+    }
+
+    it("sends a held clear only while the run is at the version its call last saw: another instance's write keeps the timer it set", async () => {
+      const { run, fence, timeout, x, version, touch, timerLeft } =
+        await waitingRun("held-5")
 
       // X's call clears the step's timeout, as seen at the run's version then; before X's call is done,
       // instance Y's call writes the run and sets the timeout again (X's own next write would be refused).
-      const seenByX = (await stored()).version
+      const seenByX = await version()
       await x.holdingClears(run, async () => {
         expect(await x.clear(run, [timeout.key], fence, () => seenByX)).toBe(
           true
@@ -332,10 +343,66 @@ moduleIntegrationTestRunner<IWorkflowEngineService>({
       // A call whose last write is the row's version still clears: the run is as it left it.
       await x.holdingClears(run, async () => {
         await touch()
-        const own = (await stored()).version
+        const own = await version()
         expect(await x.clear(run, [timeout.key], fence, () => own)).toBe(true)
       })
       expect(await timerLeft()).toEqual([])
+    })
+
+    it("waits for a write of the run under way when its held clear is sent, and then leaves the timer that write set", async () => {
+      const { run, fence, timeout, x, version, touch, timerLeft } =
+        await waitingRun("held-6")
+      const seenByX = await version()
+
+      // Y's write of the run, with the timeout set again, has begun and not committed when X's clear is sent.
+      const y = await db.transaction()
+      let sent: Promise<void> | undefined
+      try {
+        await touch(y)
+        await upsertTimer(y, timeout, 120000, "held-y", fence)
+        sent = x.holdingClears(run, async () => {
+          await x.clear(run, [timeout.key], fence, () => seenByX)
+        })
+        sent.catch(() => undefined)
+        await waitUntil(
+          async () =>
+            (
+              await db.raw(
+                `SELECT 1 FROM pg_stat_activity
+                  WHERE datname = current_database() AND wait_event_type = 'Lock'
+                    AND query LIKE 'WITH "fence"%'`
+              )
+            ).rows.length === 1,
+          30000,
+          { what: "the held clear waiting for Y's write" }
+        )
+      } finally {
+        await y.commit()
+      }
+      await sent
+      expect(await timerLeft()).toEqual([{ set_again: true }])
+    })
+
+    it("removes the timer it fired but not the clears held with it, once another instance wrote the run", async () => {
+      const { run, fence, timeout, version, touch, timerLeft } =
+        await waitingRun("held-7")
+      const fired: TimerSpec = {
+        ...timeout,
+        key: `${timeout.key}:fired`,
+        kind: "retry",
+      }
+      const firedAt = await upsertTimer(db, fired, 60000, "held-x")
+      const seenByX = await version()
+      await touch()
+      await upsertTimer(db, timeout, 120000, "held-y", fence)
+
+      await completeTimer(db, fired.key, firedAt!, "held-x", {
+        run,
+        keys: [timeout.key],
+        fence,
+        version: seenByX,
+      })
+      expect(await timerLeft()).toEqual([{ set_again: true }])
     })
   }),
 })

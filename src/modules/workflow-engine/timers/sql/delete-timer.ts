@@ -86,12 +86,15 @@ export async function completeTimer(
     await db.raw(completed, [key, dueAt, claimedBy])
     return
   }
+  // The fence first (it may lock the run's row: see clearFence), then the fired row: in the order a write of the
+  // run that sets a timer takes them, so that the two wait for each other instead of deadlocking.
   const holds = clearFence(clears.run, clears.fence, clears.version)
   await db.raw(
-    `WITH "cleared" AS (DELETE FROM "workflow_execution_timer"
-                         WHERE "key" = ANY(?::text[]) AND ${holds.sql})
-     ${completed}`,
-    [clears.keys, ...holds.bindings, key, dueAt, claimedBy]
+    `WITH "fence" AS (SELECT ${holds.sql} AS "holds"),
+          "cleared" AS (DELETE FROM "workflow_execution_timer"
+                         WHERE "key" = ANY(?::text[]) AND (SELECT "holds" FROM "fence"))
+     ${completed} AND (SELECT "holds" FROM "fence") IS NOT NULL`,
+    [...holds.bindings, clears.keys, key, dueAt, claimedBy]
   )
 }
 

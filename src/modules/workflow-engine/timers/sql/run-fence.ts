@@ -33,6 +33,10 @@ export function runFenceBindings(
  * under a cleared key, say) refuses the clear; so does a run that ended, its
  * end having removed its timers. The timers a refused clear leaves fire
  * later and are dropped as stale (stale-timer).
+ * The run's row is locked for that: a write of the run under way when the
+ * clear starts (a timer set with it) is waited for and then seen, where the
+ * statement's snapshot alone would still show the version before it, and
+ * the clear would remove the timer that write set once it committed.
  */
 export function clearFence(
   run: { workflowId: string; transactionId: string },
@@ -47,7 +51,8 @@ export function clearFence(
     sql: `${RUN_FENCE_HOLDS} AND EXISTS (
       SELECT 1 FROM "workflow_execution" e
        WHERE e."workflow_id" = ? AND e."transaction_id" = ? AND ${isInFlightRow(`e`)}
-         AND e."xmin" = ?::xid)`,
+         AND e."xmin" = ?::xid
+         FOR UPDATE)`,
     bindings: [...bindings, run.workflowId, run.transactionId, version],
   }
 }
