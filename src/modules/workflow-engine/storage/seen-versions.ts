@@ -63,19 +63,23 @@ export class SeenVersions {
    * flight at once each hold the version seen when their checkpoint was made.
    */
   take(flow: TransactionFlow): SeenVersion {
-    const seen = (flow as FlowWithSeen)[SEEN]
+    const known = this.known(flow)
     delete (flow as FlowWithSeen)[SEEN]
+    return known
+  }
+
+  /** The version of its run's row a live flow's execution last loaded or wrote, if known. */
+  current(flow: TransactionFlow): string | undefined {
+    return this.known(flow).version
+  }
+
+  private known(flow: TransactionFlow): SeenVersion {
+    const seen = (flow as FlowWithSeen)[SEEN]
     const execution = keyOf(flow, seen)
     return {
       execution,
       version: this.written.get(execution) ?? seen?.version,
     }
-  }
-
-  /** The version of its run's row a live flow's execution last loaded or wrote, if known. */
-  current(flow: TransactionFlow): string | undefined {
-    const seen = (flow as FlowWithSeen)[SEEN]
-    return this.written.get(keyOf(flow, seen)) ?? seen?.version
   }
 
   /** The version an execution's last write left the row at, if remembered. */
